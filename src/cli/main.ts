@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { HopdumpError } from '../errors.js';
+import type { CliIO, Command } from './command.js';
+import { commands } from './commands.js';
+
+export const EXIT = { ok: 0, problemFound: 1, usage: 2, failed: 3 } as const;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function topHelp(list: Command[]): string {
+  const width = Math.max(...list.map((c) => c.name.length));
+  return [
+    'hopdump: find where and why packets die on the way to a VM or a container',
+    '',
+    'usage: hopdump COMMAND [options]     (hopdump COMMAND --help for its options)',
+    '',
+    'commands:',
+    ...list.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'global options: --debug (stack traces on errors), --version, --help',
+    'exit codes: 0 ok, 1 a problem was found, 2 usage error, 3 could not do the job',
+    '',
+  ].join('\n');
+}
+
+export function defaultIO(): CliIO {
+  return {
+    stdout: (t) => void process.stdout.write(t),
+    stderr: (t) => void process.stderr.write(t),
+    isTTY: Boolean(process.stdout.isTTY),
+  };
+}
+
+/** Runs one hopdump invocation and returns its exit code; never throws. */
+export async function run(argv: string[], io: CliIO = defaultIO()): Promise<number> {
+  const debug = argv.includes('--debug') || process.env.HOPDUMP_DEBUG === '1';
+  const args = argv.filter((a) => a !== '--debug');
+  const [name, ...rest] = args;
+  const list = commands();
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(topHelp(list));
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === '--version' || name === '-V') {
+    io.stdout(`hopdump ${version()}\n`);
+    return EXIT.ok;
+  }
+  const command = list.find((c) => c.name === name);
+  if (!command) {
+    io.stderr(`hopdump: unknown command '${name}': see 'hopdump --help'\n`);
+    return EXIT.usage;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout(command.usage.endsWith('\n') ? command.usage : `${command.usage}\n`);
+    return EXIT.ok;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (err) {
+    if (err instanceof HopdumpError) {
+      io.stderr(`hopdump ${command.name}: ${err.oneLine()}\n`);
+      if (debug && err.stack) io.stderr(`${err.stack}\n`);
+      return err.kind === 'usage' ? EXIT.usage : EXIT.failed;
+    }
+    const msg = err instanceof Error ? err.message : String(err);
+    io.stderr(`hopdump ${command.name}: internal error: ${msg.split('\n')[0]} (re-run with --debug for details)\n`);
+    if (debug && err instanceof Error && err.stack) io.stderr(`${err.stack}\n`);
+    return EXIT.failed;
+  }
+}
