@@ -1,6 +1,8 @@
 import type { Command } from './command.js';
+import { discoverCommand } from './discover.js';
+import { labCommand } from './lab.js';
 
 /** Every command, in the order `hopdump --help` lists them. */
 export function commands(): Command[] {
-  return [];
+  return [labCommand, discoverCommand];
 }

@@ -1,0 +1,125 @@
+import { usageError } from '../errors.js';
+import { localHost } from '../host/local.js';
+import { FAULTS, findTopology, labDown, labUp, listStates, TOPOLOGIES } from '../lab/lab.js';
+import { DEFAULT_INSTANCE } from '../lab/names.js';
+import { checkSymptom } from '../lab/probe.js';
+import { parseCommandArgs, type Command } from './command.js';
+import { requireRoot } from './preflight.js';
+
+const USAGE = `usage: hopdump lab up TOPOLOGY [--fault NAME] [--name NAME]
+       hopdump lab down [--name NAME]
+       hopdump lab list
+       hopdump lab status [--json]
+
+The built-in fault lab: a hypervisor or Docker host, a client and guests, each
+in its own network namespace hd-<name>-<role> (default name: ${DEFAULT_INSTANCE}), with
+documentation addresses only. Nothing is added to the root namespace.
+
+  up TOPOLOGY    build TOPOLOGY (see 'lab list'); --fault breaks it one way
+  down           remove the lab named by --name, or without --name every lab
+                 and every leftover hd-* namespace, with the processes in them
+  list           topologies and faults, one line each
+  status         the labs that are up, and whether their targets answer
+`;
+
+export const labCommand: Command = {
+  name: 'lab',
+  summary: 'build, break and remove the built-in fault lab (network namespaces hd-*)',
+  usage: USAGE,
+  async run(args, io) {
+    const [sub, ...rest] = args;
+    const host = localHost();
+    switch (sub) {
+      case 'list': {
+        parseCommandArgs('lab list', rest, {});
+        const lines = ['topologies:'];
+        for (const t of TOPOLOGIES) lines.push(`  ${t.name.padEnd(22)} ${t.description}`);
+        lines.push('', 'faults (--fault NAME):');
+        for (const f of FAULTS) lines.push(`  ${f.name.padEnd(22)} [${f.topology}] ${f.description}`);
+        io.stdout(`${lines.join('\n')}\n`);
+        return 0;
+      }
+      case 'up': {
+        const { values, positionals } = parseCommandArgs(
+          'lab up',
+          rest,
+          { fault: { type: 'string' }, name: { type: 'string' } },
+          true,
+        );
+        if (positionals.length !== 1) throw usageError('lab up needs one TOPOLOGY', `choose one of: ${TOPOLOGIES.map((t) => t.name).join(', ')}`);
+        findTopology(positionals[0]!);
+        requireRoot(host, 'lab up');
+        const state = await labUp({
+          host,
+          topology: positionals[0]!,
+          ...(values.fault ? { fault: values.fault } : {}),
+          ...(values.name ? { instance: values.name } : {}),
+        });
+        const topology = findTopology(state.topology);
+        const lines = [
+          `lab '${state.instance}' is up: ${topology.name}${state.fault ? ` with fault ${state.fault}` : ''}`,
+          `  hypervisor: ${state.hypervisor}  (uplink ${topology.uplink.ifname} ${topology.uplink.address})`,
+          `  client:     ${state.client}`,
+          ...topology.targets.map(
+            (t) =>
+              `  target ${t.name}: ${t.address} tcp/${t.port} in hd-${state.instance}-${t.role}, backend ${t.backend}` +
+              (t.published ? `, published ${t.published.address}:${t.published.port}` : ''),
+          ),
+          `try: hopdump path --netns ${state.hypervisor} --target ${topology.targets[0]!.address}`,
+        ];
+        io.stdout(`${lines.join('\n')}\n`);
+        return 0;
+      }
+      case 'down': {
+        const { values } = parseCommandArgs('lab down', rest, { name: { type: 'string' } });
+        requireRoot(host, 'lab down');
+        const removed = await labDown({ host, ...(values.name ? { instance: values.name } : {}) });
+        io.stdout(removed.length ? `removed ${removed.join(' ')}\n` : 'no lab namespaces to remove\n');
+        return 0;
+      }
+      case 'status': {
+        const { values } = parseCommandArgs('lab status', rest, { json: { type: 'boolean', default: false } });
+        requireRoot(host, 'lab status');
+        const present = new Set(await host.listNetns());
+        const report = await Promise.all(
+          listStates().map(async (s) => {
+            const topology = findTopology(s.topology);
+            const missing = s.namespaces.filter((n) => !present.has(n));
+            const targets = missing.length
+              ? []
+              : await Promise.all(
+                  topology.targets.map(async (t) => {
+                    const [ping, tcp] = await Promise.all([
+                      checkSymptom(host, topology, s.client, { kind: 'ping-fails', target: t.name }),
+                      checkSymptom(host, topology, s.client, { kind: 'tcp-fails', target: t.name }),
+                    ]);
+                    return { name: t.name, address: t.address, ping: !ping.present, tcp: !tcp.present };
+                  }),
+                );
+            return { ...s, missingNamespaces: missing, targets };
+          }),
+        );
+        if (values.json) {
+          io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+          return 0;
+        }
+        if (report.length === 0) {
+          io.stdout('no lab is up (hopdump lab up bridged)\n');
+          return 0;
+        }
+        const lines: string[] = [];
+        for (const r of report) {
+          lines.push(`lab '${r.instance}': ${r.topology}${r.fault ? `, fault ${r.fault}` : ''}, up since ${r.createdAt}`);
+          if (r.missingNamespaces.length) lines.push(`  missing namespaces: ${r.missingNamespaces.join(' ')}`);
+          for (const t of r.targets) {
+            lines.push(`  ${t.name} ${t.address}: ping ${t.ping ? 'ok' : 'FAILS'}, tcp ${t.tcp ? 'ok' : 'FAILS'}`);
+          }
+        }
+        io.stdout(`${lines.join('\n')}\n`);
+        return 0;
+      }
+      default:
+        throw usageError(sub ? `unknown lab command '${sub}'` : 'lab needs a command', 'one of: up, down, list, status');
+    }
+  },
+};

@@ -1,0 +1,150 @@
+import { hostname } from 'node:os';
+import { environmentError } from '../errors.js';
+import type { Host } from '../host/host.js';
+import type { Interface, Namespace, Topology } from '../model/topology.js';
+import { bridgeFdb, bridgesOf } from './bridge.js';
+import type { CollectContext } from './context.js';
+import { ipAddrs, ipLinks, ipNeighbours, ipRoutes, netnsIds, toInterface } from './iproute.js';
+import { unnamedNamespacePids } from './namespaces.js';
+import { readSysfs } from './sysfs.js';
+
+export interface DiscoverOptions {
+  host: Host;
+  /** A named namespace that stands in for the host's root namespace (the lab's hypervisor). */
+  netns?: string;
+  /** Also enter namespaces known only through their processes (root mode only). Default true. */
+  unnamed?: boolean;
+}
+
+/** Bound on how many namespaces one discovery walks, against pathological hosts. */
+const MAX_NAMESPACES = 512;
+
+/**
+ * Builds the topology model: the root namespace (or `netns`), then every
+ * namespace reachable from it. In root mode that is every named namespace and
+ * every unnamed one with a process in it; in netns mode it is the namespaces
+ * its veth peers lead to, transitively.
+ */
+export async function discover(options: DiscoverOptions): Promise<Topology> {
+  const { host } = options;
+  const warnings: string[] = [];
+  const namespaces: Namespace[] = [];
+
+  if (options.netns) {
+    await host.requireNetns(options.netns);
+    const queue: string[] = [options.netns];
+    const seen = new Set<string>(queue);
+    while (queue.length > 0 && namespaces.length < MAX_NAMESPACES) {
+      const batch = queue.splice(0, queue.length);
+      const collected = await Promise.all(
+        batch.map((name) => collectNamespace({ host, netns: name }, name, name, name === options.netns, warnings)),
+      );
+      for (const ns of collected) {
+        namespaces.push(ns);
+        for (const i of ns.interfaces) {
+          const peerNs = i.peer?.netns;
+          if (peerNs && !seen.has(peerNs)) {
+            seen.add(peerNs);
+            queue.push(peerNs);
+          }
+        }
+      }
+    }
+  } else {
+    const named = await host.listNetns();
+    const tasks: Array<Promise<Namespace>> = [collectNamespace({ host, netns: undefined }, 'host', null, true, warnings)];
+    for (const name of named) tasks.push(collectNamespace({ host, netns: name }, name, name, false, warnings));
+    if (options.unnamed !== false) {
+      for (const { pid } of unnamedNamespacePids()) {
+        tasks.push(collectNamespace({ host, netns: undefined, viaPid: pid }, `pid:${pid}`, null, false, warnings));
+      }
+    }
+    namespaces.push(...(await Promise.all(tasks.slice(0, MAX_NAMESPACES))));
+  }
+  if (namespaces.length >= MAX_NAMESPACES) warnings.push(`stopped after ${MAX_NAMESPACES} namespaces`);
+
+  linkPeers(namespaces);
+  return {
+    schemaVersion: 1,
+    host: hostname(),
+    collectedAt: new Date().toISOString(),
+    root: options.netns ?? '',
+    namespaces,
+    warnings,
+  };
+}
+
+async function collectNamespace(
+  ctx: CollectContext,
+  id: string,
+  name: string | null,
+  isRoot: boolean,
+  warnings: string[],
+): Promise<Namespace> {
+  const base = { id, name, isRoot, ...(ctx.viaPid !== undefined ? { enteredVia: `nsenter --net=/proc/${ctx.viaPid}/ns/net` } : {}) };
+  try {
+    const [links, addrs, routes, neighbours, nsids, fdb] = await Promise.all([
+      ipLinks(ctx),
+      ipAddrs(ctx),
+      ipRoutes(ctx),
+      ipNeighbours(ctx),
+      netnsIds(ctx),
+      bridgeFdb(ctx),
+    ]);
+    const sys = await readSysfs(
+      ctx,
+      links.map((l) => l.ifname),
+    );
+    const interfaces: Interface[] = links.map((l) =>
+      toInterface(l, addrs.get(l.ifname) ?? [], sys.flags.get(l.ifname), nsids, id),
+    );
+    return {
+      ...base,
+      collected: true,
+      interfaces,
+      bridges: bridgesOf(links, interfaces, fdb),
+      routes,
+      neighbours,
+      sysctls: sys.sysctls,
+    };
+  } catch (err) {
+    // The root namespace is the job; a namespace that vanished meanwhile is a warning.
+    if (isRoot) throw environmentError(`could not read namespace ${id}: ${err instanceof Error ? err.message : String(err)}`);
+    warnings.push(`namespace ${id} could not be read: ${err instanceof Error ? err.message : String(err)}`);
+    return { ...base, collected: false, interfaces: [], bridges: [], routes: [], neighbours: [] };
+  }
+}
+
+/**
+ * Resolves every veth peer to the namespace id and name of its other end. A
+ * veth pair is symmetric: A(ifindex a, peer b) in one namespace and
+ * B(ifindex b, peer a) in the other, which finds peers whose namespace the
+ * link_netnsid could not name (e.g. the unnamed root seen from a guest).
+ */
+export function linkPeers(namespaces: Namespace[]): void {
+  const byId = new Map(namespaces.map((n) => [n.id, n]));
+  for (const ns of namespaces) {
+    for (const iface of ns.interfaces) {
+      const peer = iface.peer;
+      if (!peer) continue;
+      let target: Interface | undefined;
+      if (peer.netns !== null && byId.has(peer.netns)) {
+        target = byId.get(peer.netns)!.interfaces.find((i) => i.ifindex === peer.ifindex);
+      }
+      if (!target) {
+        for (const other of namespaces) {
+          if (other === ns && peer.link_netnsid !== undefined) continue;
+          const candidate = other.interfaces.find(
+            (i) => i.ifindex === peer.ifindex && i.kind === 'veth' && i.peer?.ifindex === iface.ifindex && i !== iface,
+          );
+          if (candidate) {
+            target = candidate;
+            peer.netns = other.id;
+            break;
+          }
+        }
+      }
+      if (target) peer.ifname = target.ifname;
+    }
+  }
+}

@@ -1,0 +1,229 @@
+import type { Address, Counters, Interface, InterfaceKind, Neighbour, Peer, Route } from '../model/topology.js';
+import { BridgePortStateSchema } from '../model/topology.js';
+import { parseJsonList, runIn, type CollectContext } from './context.js';
+
+/** The subset of `ip -j -d -s link show` that hopdump reads. */
+export interface IpLink {
+  ifindex: number;
+  ifname: string;
+  flags: string[];
+  mtu: number;
+  operstate: string;
+  link_type?: string;
+  address?: string;
+  master?: string;
+  link?: string | null;
+  link_index?: number;
+  link_netnsid?: number;
+  promiscuity?: number;
+  txqlen?: number;
+  parentbus?: string;
+  linkinfo?: {
+    info_kind?: string;
+    info_data?: Record<string, unknown>;
+    info_slave_kind?: string;
+    info_slave_data?: Record<string, unknown>;
+  };
+  stats64?: {
+    rx: { bytes: number; packets: number; errors: number; dropped: number };
+    tx: { bytes: number; packets: number; errors: number; dropped: number };
+  };
+}
+
+interface IpAddr {
+  ifindex: number;
+  ifname: string;
+  addr_info?: Array<{ family: string; local: string; prefixlen: number; scope?: string; broadcast?: string }>;
+}
+
+interface IpRoute {
+  dst: string;
+  gateway?: string;
+  dev?: string;
+  table?: string;
+  type?: string;
+  protocol?: string;
+  scope?: string;
+  prefsrc?: string;
+  metric?: number;
+}
+
+interface IpNeigh {
+  dst: string;
+  dev: string;
+  lladdr?: string;
+  state?: string[];
+}
+
+export async function ipLinks(ctx: CollectContext): Promise<IpLink[]> {
+  return parseJsonList<IpLink>(await runIn(ctx, ['ip', '-j', '-d', '-s', 'link', 'show']), 'ip -j -d -s link show');
+}
+
+export async function ipAddrs(ctx: CollectContext): Promise<Map<string, Address[]>> {
+  const list = parseJsonList<IpAddr>(await runIn(ctx, ['ip', '-j', 'addr', 'show']), 'ip -j addr show');
+  const byIf = new Map<string, Address[]>();
+  for (const a of list) {
+    const addrs: Address[] = [];
+    for (const i of a.addr_info ?? []) {
+      if (i.family !== 'inet' && i.family !== 'inet6') continue;
+      addrs.push({
+        family: i.family,
+        local: i.local,
+        prefixlen: i.prefixlen,
+        ...(i.scope ? { scope: i.scope } : {}),
+        ...(i.broadcast ? { broadcast: i.broadcast } : {}),
+      });
+    }
+    byIf.set(a.ifname, addrs);
+  }
+  return byIf;
+}
+
+export async function ipRoutes(ctx: CollectContext): Promise<Route[]> {
+  // With no -4/-6, `table all` dumps both families (iproute2 6.x).
+  const list = parseJsonList<IpRoute>(await runIn(ctx, ['ip', '-j', 'route', 'show', 'table', 'all']), 'ip -j route show table all');
+  const seen = new Set<string>();
+  const routes: Route[] = [];
+  for (const r of list) {
+    const table = r.table ?? 'main';
+    const family = r.dst.includes(':') || (r.gateway ?? '').includes(':') ? 'inet6' : 'inet';
+    const key = `${family} ${table} ${r.type ?? 'unicast'} ${r.dst} ${r.dev ?? ''} ${r.gateway ?? ''} ${r.metric ?? ''}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    routes.push({
+      family,
+      dst: r.dst === 'default' ? 'default' : withPrefix(r.dst, family),
+      table,
+      type: r.type ?? 'unicast',
+      ...(r.gateway ? { gateway: r.gateway } : {}),
+      ...(r.dev ? { dev: r.dev } : {}),
+      ...(r.protocol ? { protocol: r.protocol } : {}),
+      ...(r.scope ? { scope: r.scope } : {}),
+      ...(r.prefsrc ? { prefsrc: r.prefsrc } : {}),
+      ...(r.metric !== undefined ? { metric: r.metric } : {}),
+    });
+  }
+  return routes;
+}
+
+function withPrefix(dst: string, family: 'inet' | 'inet6'): string {
+  return dst.includes('/') ? dst : `${dst}/${family === 'inet' ? 32 : 128}`;
+}
+
+export async function ipNeighbours(ctx: CollectContext): Promise<Neighbour[]> {
+  const list = parseJsonList<IpNeigh>(await runIn(ctx, ['ip', '-j', 'neigh', 'show']), 'ip -j neigh show');
+  return list.map((n) => ({ dst: n.dst, dev: n.dev, state: n.state ?? [], ...(n.lladdr ? { lladdr: n.lladdr } : {}) }));
+}
+
+/** nsid → name of the namespaces this one has ids for (`ip netns list-id`). */
+export async function netnsIds(ctx: CollectContext): Promise<Map<number, string | null>> {
+  const list = parseJsonList<{ nsid: number; name?: string }>(
+    await runIn(ctx, ['ip', '-j', 'netns', 'list-id'], 'any'),
+    'ip -j netns list-id',
+  );
+  return new Map(list.map((e) => [e.nsid, e.name ?? null]));
+}
+
+/** Interface kind from the link's driver info, in the operator's words. */
+export function kindOf(link: IpLink): { kind: InterfaceKind; info_kind?: string } {
+  const infoKind = link.linkinfo?.info_kind;
+  if (link.link_type === 'loopback') return { kind: 'loopback' };
+  if (infoKind === undefined) {
+    return { kind: link.link_type === 'ether' || link.parentbus ? 'physical' : 'other' };
+  }
+  if (infoKind === 'tun') {
+    const type = link.linkinfo?.info_data?.['type'];
+    return { kind: type === 'tun' ? 'tun' : 'tap', info_kind: infoKind };
+  }
+  const known: Record<string, InterfaceKind> = {
+    veth: 'veth',
+    bridge: 'bridge',
+    macvlan: 'macvlan',
+    macvtap: 'macvtap',
+    ipvlan: 'ipvlan',
+    vxlan: 'vxlan',
+    geneve: 'geneve',
+    vlan: 'vlan',
+    bond: 'bond',
+    dummy: 'dummy',
+    ifb: 'ifb',
+    openvswitch: 'openvswitch',
+  };
+  return { kind: known[infoKind] ?? 'other', info_kind: infoKind };
+}
+
+export function countersOf(link: IpLink): Counters | undefined {
+  const s = link.stats64;
+  if (!s) return undefined;
+  return {
+    rx_packets: s.rx.packets,
+    rx_bytes: s.rx.bytes,
+    rx_errors: s.rx.errors,
+    rx_dropped: s.rx.dropped,
+    tx_packets: s.tx.packets,
+    tx_bytes: s.tx.bytes,
+    tx_errors: s.tx.errors,
+    tx_dropped: s.tx.dropped,
+  };
+}
+
+/**
+ * Builds the model's interface from ip's view. `sysfsFlags` is dev->flags from
+ * /sys: ip's own `flags` list only shows PROMISC when a user asked for it
+ * (dev->gflags), not when a packet socket such as tcpdump's or a bridge did.
+ */
+export function toInterface(
+  link: IpLink,
+  addresses: Address[],
+  sysfsFlags: number | undefined,
+  nsidNames: Map<number, string | null>,
+  ownName: string | null,
+): Interface {
+  const { kind, info_kind } = kindOf(link);
+  const IFF_PROMISC = 0x100;
+  let peer: Peer | undefined;
+  if (kind === 'veth' && link.link_index !== undefined) {
+    if (link.link_netnsid !== undefined) {
+      peer = {
+        netns: nsidNames.get(link.link_netnsid) ?? null,
+        link_netnsid: link.link_netnsid,
+        ifindex: link.link_index,
+      };
+    } else {
+      peer = { netns: ownName, ifindex: link.link_index, ...(link.link ? { ifname: link.link } : {}) };
+    }
+  }
+  const slave = link.linkinfo?.info_slave_kind === 'bridge' ? link.linkinfo.info_slave_data : undefined;
+  const portState = BridgePortStateSchema.safeParse(slave?.['state']);
+  const counters = countersOf(link);
+  return {
+    ifindex: link.ifindex,
+    ifname: link.ifname,
+    kind,
+    ...(info_kind ? { info_kind } : {}),
+    ...(link.address ? { address: link.address } : {}),
+    mtu: link.mtu,
+    adminUp: link.flags.includes('UP'),
+    operstate: link.operstate,
+    carrier: link.flags.includes('LOWER_UP'),
+    flags: link.flags,
+    ...(sysfsFlags !== undefined ? { sysfsFlags } : {}),
+    promisc: sysfsFlags !== undefined ? (sysfsFlags & IFF_PROMISC) !== 0 : link.flags.includes('PROMISC'),
+    ...(link.promiscuity !== undefined ? { promiscuity: link.promiscuity } : {}),
+    ...(link.master ? { master: link.master } : {}),
+    ...(peer ? { peer } : {}),
+    ...(slave
+      ? {
+          bridgePort: {
+            state: portState.success ? portState.data : 'unknown',
+            ...(typeof slave['cost'] === 'number' ? { cost: slave['cost'] } : {}),
+            ...(typeof slave['priority'] === 'number' ? { priority: slave['priority'] } : {}),
+          },
+        }
+      : {}),
+    addresses,
+    ...(counters ? { stats: counters } : {}),
+    ...(link.txqlen !== undefined ? { txqlen: link.txqlen } : {}),
+    ...(link.parentbus ? { parentbus: link.parentbus } : {}),
+  };
+}

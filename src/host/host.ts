@@ -1,0 +1,67 @@
+/**
+ * The host access layer: the only way any part of hopdump looks at or acts
+ * on a host. Programs are run from argv arrays, never shell strings, on the
+ * local host or inside a named network namespace. A later remote (ssh) host
+ * implements the same interface.
+ */
+export interface RunOptions {
+  /** Named network namespace (as in `ip netns list`) to run inside. */
+  netns?: string;
+  /** Kill the program after this long; default 15 s. */
+  timeoutMs?: number;
+  /** Bytes to write to the program's stdin. */
+  input?: string | Buffer;
+  /**
+   * Exit statuses that are not failures (default: only 0). `'any'` returns
+   * every status to the caller, which then reads `code`.
+   */
+  okCodes?: number[] | 'any';
+}
+
+export interface RunResult {
+  argv: string[];
+  netns: string | undefined;
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+export interface SpawnOptions {
+  netns?: string;
+  /** Hard upper bound on the process's life; it is killed after it. */
+  maxLifetimeMs: number;
+}
+
+/** A long-running program (e.g. tcpdump). Its cleanup is registered at start. */
+export interface Spawned {
+  readonly argv: string[];
+  readonly pid: number | undefined;
+  readonly stdout: NodeJS.ReadableStream;
+  readonly stderr: NodeJS.ReadableStream;
+  /** Resolves with the exit code (or null when ended by a signal). */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Ends the whole process group: SIGTERM, then SIGKILL after graceMs. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export interface DaemonOptions {
+  netns?: string;
+}
+
+export interface Host {
+  /** For messages: "local host", later "ssh root@hv1". */
+  readonly description: string;
+  run(argv: string[], options?: RunOptions): Promise<RunResult>;
+  spawn(argv: string[], options: SpawnOptions): Spawned;
+  /**
+   * Starts a program that outlives hopdump (the lab's services) and returns its
+   * pid. Whoever starts one must have a way to find and end it later: the lab
+   * ends every process in its namespaces (`ip netns pids`).
+   */
+  daemon(argv: string[], options?: DaemonOptions): Promise<number>;
+  /** Named namespaces (`ip netns list`), empty when there are none. */
+  listNetns(): Promise<string[]>;
+  /** Throws an environment error naming `ip netns list` when NS does not exist. */
+  requireNetns(netns: string): Promise<void>;
+  isRoot(): boolean;
+}

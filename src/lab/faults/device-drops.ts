@@ -1,0 +1,17 @@
+import type { LabFault } from '../types.js';
+
+/**
+ * A bandwidth limit on the backend (what libvirt's <bandwidth> sets up) far
+ * too small: the tbf queue on vnet0 overflows and drops most packets to vm1.
+ */
+export const deviceDrops: LabFault = {
+  name: 'device-drops',
+  cause: 'device-drops',
+  topology: 'bridged',
+  description: 'tbf rate 8kbit on vnet0 (a tiny libvirt bandwidth limit): most packets to vm1 are dropped in its queue',
+  target: 'vm1',
+  symptom: { kind: 'ping-loss', target: 'vm1' },
+  async apply(lab) {
+    await lab.run('hv', ['tc', 'qdisc', 'add', 'dev', 'vnet0', 'root', 'tbf', 'rate', '8kbit', 'burst', '1600', 'limit', '1600']);
+  },
+};

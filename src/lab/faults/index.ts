@@ -1,0 +1,42 @@
+import type { LabFault } from '../types.js';
+import { bridgePortMissing } from './bridge-port-missing.js';
+import { deviceDrops } from './device-drops.js';
+import { firewallDrop } from './firewall-drop.js';
+import { guestArpUnresolved } from './guest-arp-unresolved.js';
+import { guestFirewall } from './guest-firewall.js';
+import { guestNoReply } from './guest-no-reply.js';
+import { ipConflict } from './ip-conflict.js';
+import { ipForwardDisabled } from './ip-forward-disabled.js';
+import { linkDown } from './link-down.js';
+import { macConflict } from './mac-conflict.js';
+import { mtuMismatch } from './mtu-mismatch.js';
+import { natMissing } from './nat-missing.js';
+import { noRoute } from './no-route.js';
+import { promiscDependent } from './promisc-dependent.js';
+import { rpFilterDrop } from './rp-filter-drop.js';
+import { serviceNotListening } from './service-not-listening.js';
+import { stpBlocking } from './stp-blocking.js';
+import { tcFilter } from './tc-filter.js';
+import { upstreamNoTraffic } from './upstream-no-traffic.js';
+
+export const FAULTS: LabFault[] = [
+  firewallDrop,
+  guestFirewall,
+  linkDown,
+  bridgePortMissing,
+  stpBlocking,
+  macConflict,
+  ipConflict,
+  mtuMismatch,
+  tcFilter,
+  serviceNotListening,
+  guestArpUnresolved,
+  guestNoReply,
+  upstreamNoTraffic,
+  deviceDrops,
+  promiscDependent,
+  ipForwardDisabled,
+  rpFilterDrop,
+  natMissing,
+  noRoute,
+];

@@ -1,0 +1,36 @@
+import type { LabFault } from '../types.js';
+
+/**
+ * Seed 001: the container's frames to its gateway carry a MAC that is not
+ * docker0's (left over after the virtualisation layer rewrote it). A host
+ * rule (netdev ingress on docker0) accepts that MAC, but a bridge passes a
+ * frame for a foreign MAC up to its own device only while it is promiscuous
+ * (br_handle_frame_finish: local_rcv = dev->flags & IFF_PROMISC). So the
+ * container is reachable exactly while something (tcpdump) holds docker0 in
+ * promiscuous mode.
+ */
+export const OLD_GATEWAY_MAC = '02:42:cb:00:71:99';
+
+export const promiscDependent: LabFault = {
+  name: 'promisc-dependent',
+  cause: 'promisc-dependent',
+  topology: 'routed',
+  description: `ct1 sends to its gateway's old MAC ${OLD_GATEWAY_MAC}: works only while docker0 is promiscuous`,
+  target: 'ct1',
+  symptom: { kind: 'ping-fails', target: 'ct1' },
+  async apply(lab) {
+    await lab.run('ct1', ['ip', 'neigh', 'replace', '203.0.113.1', 'lladdr', OLD_GATEWAY_MAC, 'dev', 'eth0', 'nud', 'permanent']);
+    await lab.host.run(['nft', '-f', '-'], {
+      netns: lab.ns('hv'),
+      input: [
+        'table netdev hd_macfix {',
+        '  chain docker0_in {',
+        '    type filter hook ingress device "docker0" priority 0;',
+        `    ether daddr ${OLD_GATEWAY_MAC} meta pkttype set host`,
+        '  }',
+        '}',
+        '',
+      ].join('\n'),
+    });
+  },
+};

@@ -1,0 +1,13 @@
+import type { LabFault } from '../types.js';
+
+export const serviceNotListening: LabFault = {
+  name: 'service-not-listening',
+  cause: 'service-not-listening',
+  topology: 'bridged',
+  description: "vm1's service on tcp/80 is stopped: SYNs are answered with RST",
+  target: 'vm1',
+  symptom: { kind: 'tcp-fails', target: 'vm1' },
+  async apply(lab) {
+    await lab.run('vm1', ['pkill', '-x', 'nc']);
+  },
+};

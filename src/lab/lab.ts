@@ -1,0 +1,169 @@
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { environmentError, usageError } from '../errors.js';
+import type { Host } from '../host/host.js';
+import { FAULTS } from './faults/index.js';
+import { DEFAULT_INSTANCE, instanceOf, LAB_PREFIX, labNetns, validateInstance } from './names.js';
+import { bridged } from './topologies/bridged.js';
+import { routed } from './topologies/routed.js';
+import type { LabBuilder, LabFault, LabTopology } from './types.js';
+
+export const TOPOLOGIES: LabTopology[] = [bridged, routed];
+export { FAULTS };
+
+/** Lab state lives in /run (tmpfs): it disappears with the namespaces at reboot. */
+export const LAB_STATE_DIR = '/run/hopdump/lab';
+
+export interface LabState {
+  instance: string;
+  topology: string;
+  fault: string | null;
+  namespaces: string[];
+  hypervisor: string;
+  client: string;
+  createdAt: string;
+}
+
+export function findTopology(name: string): LabTopology {
+  const t = TOPOLOGIES.find((x) => x.name === name);
+  if (!t) throw usageError(`unknown lab topology '${name}'`, `choose one of: ${TOPOLOGIES.map((x) => x.name).join(', ')}`);
+  return t;
+}
+
+export function findFault(name: string, topology?: string): LabFault {
+  const f = FAULTS.find((x) => x.name === name);
+  if (!f) throw usageError(`unknown lab fault '${name}'`, "see 'hopdump lab list'");
+  if (topology && f.topology !== topology) {
+    throw usageError(`fault '${name}' belongs to the ${f.topology} topology, not ${topology}`, `hopdump lab up ${f.topology} --fault ${name}`);
+  }
+  return f;
+}
+
+function statePath(instance: string): string {
+  return `${LAB_STATE_DIR}/${instance}.json`;
+}
+
+export function readState(instance: string): LabState | undefined {
+  try {
+    return JSON.parse(readFileSync(statePath(instance), 'utf8')) as LabState;
+  } catch {
+    return undefined;
+  }
+}
+
+export function listStates(): LabState[] {
+  let names: string[] = [];
+  try {
+    names = readdirSync(LAB_STATE_DIR).filter((n) => n.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  return names.map((n) => readState(n.slice(0, -5))).filter((s): s is LabState => s !== undefined);
+}
+
+export function builder(host: Host, instance: string): LabBuilder {
+  const ns = (role: string) => labNetns(instance, role);
+  return {
+    instance,
+    host,
+    ns,
+    run: (role, argv, options = {}) => host.run(argv, { netns: ns(role), ...options }),
+    daemon: (role, argv) => host.daemon(argv, { netns: ns(role) }),
+    async waitListening(role, address, port) {
+      for (let i = 0; i < 50; i++) {
+        const r = await host.run(['nc', '-z', '-w', '1', address, String(port)], { netns: ns(role), okCodes: 'any' });
+        if (r.code === 0) return;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      throw environmentError(`service ${address}:${port} did not start in ${ns(role)}`);
+    },
+  };
+}
+
+export interface LabUpOptions {
+  host: Host;
+  topology: string;
+  fault?: string;
+  instance?: string;
+}
+
+/**
+ * Builds a topology (and applies a fault) in fresh hd-<instance>-* namespaces.
+ * Anything half-built is removed again when a step fails.
+ */
+export async function labUp(options: LabUpOptions): Promise<LabState> {
+  const { host } = options;
+  const instance = validateInstance(options.instance ?? DEFAULT_INSTANCE);
+  const topology = findTopology(options.topology);
+  const fault = options.fault ? findFault(options.fault, topology.name) : undefined;
+  const existing = (await host.listNetns()).filter((n) => instanceOf(n) === instance);
+  if (readState(instance) || existing.length > 0) {
+    throw environmentError(`lab '${instance}' is already up`, `hopdump lab down${instance === DEFAULT_INSTANCE ? '' : ` --name ${instance}`}`);
+  }
+  const lab = builder(host, instance);
+  const state: LabState = {
+    instance,
+    topology: topology.name,
+    fault: fault?.name ?? null,
+    namespaces: topology.roles.map((r) => lab.ns(r)),
+    hypervisor: lab.ns(topology.hypervisor),
+    client: lab.ns(topology.client),
+    createdAt: new Date().toISOString(),
+  };
+  mkdirSync(LAB_STATE_DIR, { recursive: true, mode: 0o700 });
+  // The state is written first so that `lab down` finds a half-built lab too.
+  writeFileSync(statePath(instance), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  try {
+    await topology.build(lab);
+    if (fault) await fault.apply(lab);
+  } catch (err) {
+    await labDown({ host, instance });
+    throw err;
+  }
+  return state;
+}
+
+export interface LabDownOptions {
+  host: Host;
+  /** One instance; undefined = every lab instance and every leftover hd-* namespace. */
+  instance?: string;
+}
+
+/** Ends every process in the lab's namespaces, deletes the namespaces and the state. */
+export async function labDown(options: LabDownOptions): Promise<string[]> {
+  const { host } = options;
+  const all = await host.listNetns();
+  let targets: string[];
+  let instances: string[];
+  if (options.instance) {
+    const instance = validateInstance(options.instance);
+    instances = [instance];
+    targets = all.filter((n) => instanceOf(n) === instance);
+  } else {
+    instances = listStates().map((s) => s.instance);
+    targets = all.filter((n) => n.startsWith(LAB_PREFIX));
+  }
+  for (const netns of targets) {
+    await killNetnsProcesses(host, netns);
+  }
+  for (const netns of targets) {
+    await host.run(['ip', 'netns', 'del', netns], { okCodes: 'any' });
+  }
+  for (const instance of instances) rmSync(statePath(instance), { force: true });
+  return targets;
+}
+
+async function killNetnsProcesses(host: Host, netns: string): Promise<void> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const r = await host.run(['ip', 'netns', 'pids', netns], { okCodes: 'any' });
+    const pids = r.stdout.split(/\s+/).filter((p) => /^\d+$/.test(p)).map(Number);
+    if (pids.length === 0) return;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone already */
+      }
+    }
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}

@@ -1,0 +1,53 @@
+import type { LabBuilder } from '../types.js';
+
+/** Creates the namespaces with loopback up and known sysctl defaults. */
+export async function createNamespaces(lab: LabBuilder, roles: string[]): Promise<void> {
+  for (const role of roles) {
+    await lab.host.run(['ip', 'netns', 'add', lab.ns(role)]);
+  }
+  await Promise.all(
+    roles.map(async (role) => {
+      await lab.run(role, ['ip', 'link', 'set', 'lo', 'up']);
+      // New namespaces inherit rp_filter from the host's; the lab wants known values.
+      await lab.run(role, [
+        'sysctl', '-q', '-w',
+        'net.ipv4.conf.all.rp_filter=0',
+        'net.ipv4.conf.default.rp_filter=0',
+        'net.ipv6.conf.all.accept_dad=0',
+        'net.ipv6.conf.default.accept_dad=0',
+        'net.ipv6.conf.default.router_solicitations=0',
+      ]);
+    }),
+  );
+}
+
+/**
+ * A veth pair made directly in the two namespaces (nothing passes through the
+ * root namespace), with fixed MACs so that captures and tests are readable.
+ */
+export async function vethPair(
+  lab: LabBuilder,
+  a: { role: string; ifname: string; mac: string },
+  b: { role: string; ifname: string; mac: string },
+): Promise<void> {
+  await lab.run(a.role, [
+    'ip', 'link', 'add', a.ifname, 'address', a.mac, 'type', 'veth',
+    'peer', 'name', b.ifname, 'address', b.mac, 'netns', lab.ns(b.role),
+  ]);
+}
+
+export async function up(lab: LabBuilder, role: string, ifname: string): Promise<void> {
+  await lab.run(role, ['ip', 'link', 'set', ifname, 'up']);
+}
+
+export async function addAddress(lab: LabBuilder, role: string, ifname: string, cidr: string): Promise<void> {
+  const argv = ['ip', 'addr', 'add', cidr, 'dev', ifname];
+  if (cidr.includes(':')) argv.push('nodad');
+  await lab.run(role, argv);
+}
+
+/** A TCP service: OpenBSD netcat listening, keep-open, never reading stdin. */
+export async function startService(lab: LabBuilder, role: string, address: string, port: number): Promise<void> {
+  await lab.daemon(role, ['nc', '-dlk', String(port)]);
+  await lab.waitListening(role, address, port);
+}

@@ -1,0 +1,68 @@
+import type { Host, RunResult } from '../host/host.js';
+
+/** A target that a lab topology offers to probe and diagnose. */
+export interface LabTarget {
+  /** Short name used by faults and tests: "vm1", "ct1". */
+  name: string;
+  /** Namespace role that holds the target's NIC. */
+  role: string;
+  address: string;
+  address6?: string;
+  mac: string;
+  /** Host-side backend device of the target's NIC (in the hypervisor namespace). */
+  backend: string;
+  /** TCP port its service listens on. */
+  port: number;
+  /** A published port on the hypervisor's address that is DNAT-ed to the target. */
+  published?: { address: string; port: number };
+}
+
+export interface LabTopology {
+  name: string;
+  description: string;
+  /** Namespace roles, each becomes hd-<instance>-<role>. */
+  roles: string[];
+  /** The role that plays the hypervisor / Docker host (the namespace to discover from). */
+  hypervisor: string;
+  /** The role that plays the outside client that probes come from. */
+  client: string;
+  /** The hypervisor's uplink interface and address. */
+  uplink: { ifname: string; address: string };
+  targets: LabTarget[];
+  build(lab: LabBuilder): Promise<void>;
+}
+
+/** How a fault shows from the client, checked by `lab` tests and `lab status`. */
+export type LabSymptom =
+  | { kind: 'ping-fails'; target: string }
+  | { kind: 'tcp-fails'; target: string }
+  | { kind: 'published-tcp-fails'; target: string }
+  | { kind: 'large-ping-fails'; target: string; size: number }
+  | { kind: 'ping-loss'; target: string }
+  | { kind: 'two-macs-answer'; target: string };
+
+export interface LabFault {
+  name: string;
+  /** The cause id (docs/causes.md) hopdump should name for it. */
+  cause: string;
+  topology: string;
+  /** One line for `lab list`. */
+  description: string;
+  /** The target whose path it breaks. */
+  target: string;
+  symptom: LabSymptom;
+  apply(lab: LabBuilder): Promise<void>;
+}
+
+/** What topologies and faults use to act on their namespaces. */
+export interface LabBuilder {
+  readonly instance: string;
+  readonly host: Host;
+  /** hd-<instance>-<role> */
+  ns(role: string): string;
+  run(role: string, argv: string[], options?: { okCodes?: number[] | 'any'; timeoutMs?: number }): Promise<RunResult>;
+  /** Starts a long-running process in the role's namespace; `lab down` ends it. */
+  daemon(role: string, argv: string[]): Promise<number>;
+  /** Waits until a TCP port listens inside the role's namespace. */
+  waitListening(role: string, address: string, port: number): Promise<void>;
+}

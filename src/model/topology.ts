@@ -1,0 +1,198 @@
+import { z } from 'zod';
+
+/**
+ * The typed topology model: one host's network state, as seen from its root
+ * namespace (or from the namespace that stands in for it in the lab). Field
+ * names follow iproute2's JSON (`ifname`, `operstate`, `master`,
+ * `link_netnsid`, ...) so that operators recognise them.
+ */
+
+export const AddressSchema = z.object({
+  family: z.enum(['inet', 'inet6']),
+  local: z.string(),
+  prefixlen: z.number().int(),
+  scope: z.string().optional(),
+  broadcast: z.string().optional(),
+});
+export type Address = z.infer<typeof AddressSchema>;
+
+export const InterfaceKindSchema = z.enum([
+  'loopback',
+  'physical',
+  'veth',
+  'tap',
+  'tun',
+  'bridge',
+  'macvlan',
+  'macvtap',
+  'ipvlan',
+  'vxlan',
+  'geneve',
+  'vlan',
+  'bond',
+  'dummy',
+  'ifb',
+  'openvswitch',
+  'other',
+]);
+export type InterfaceKind = z.infer<typeof InterfaceKindSchema>;
+
+export const CountersSchema = z.object({
+  rx_packets: z.number(),
+  rx_bytes: z.number(),
+  rx_errors: z.number(),
+  rx_dropped: z.number(),
+  tx_packets: z.number(),
+  tx_bytes: z.number(),
+  tx_errors: z.number(),
+  tx_dropped: z.number(),
+});
+export type Counters = z.infer<typeof CountersSchema>;
+
+/** Where a veth's other end lives: the id of its namespace, null when it was not found. */
+export const PeerSchema = z.object({
+  netns: z.string().nullable(),
+  link_netnsid: z.number().int().optional(),
+  ifindex: z.number().int(),
+  ifname: z.string().optional(),
+});
+export type Peer = z.infer<typeof PeerSchema>;
+
+/** Kernel bridge port states (BR_STATE_*), as `bridge link` names them. */
+export const BridgePortStateSchema = z.enum(['disabled', 'listening', 'learning', 'forwarding', 'blocking', 'unknown']);
+export type BridgePortState = z.infer<typeof BridgePortStateSchema>;
+
+export const InterfaceSchema = z.object({
+  ifindex: z.number().int(),
+  ifname: z.string(),
+  kind: InterfaceKindSchema,
+  /** The driver-level kind as `ip -d link` reports it (info_kind), when any. */
+  info_kind: z.string().optional(),
+  address: z.string().optional(),
+  mtu: z.number().int(),
+  /** IFF_UP: the administrative state (`ip link set X up/down`). */
+  adminUp: z.boolean(),
+  operstate: z.string(),
+  /** IFF_LOWER_UP / /sys/class/net/X/carrier. */
+  carrier: z.boolean(),
+  flags: z.array(z.string()),
+  /** dev->flags as /sys/class/net/X/flags shows it (hex); IFF_PROMISC is 0x100. */
+  sysfsFlags: z.number().int().optional(),
+  promisc: z.boolean(),
+  promiscuity: z.number().int().optional(),
+  master: z.string().optional(),
+  peer: PeerSchema.optional(),
+  /** For a bridge port: its STP state and its path cost. */
+  bridgePort: z
+    .object({ state: BridgePortStateSchema, cost: z.number().optional(), priority: z.number().optional() })
+    .optional(),
+  addresses: z.array(AddressSchema),
+  stats: CountersSchema.optional(),
+  txqlen: z.number().int().optional(),
+  parentbus: z.string().optional(),
+});
+export type Interface = z.infer<typeof InterfaceSchema>;
+
+export const FdbEntrySchema = z.object({
+  mac: z.string(),
+  ifname: z.string(),
+  vlan: z.number().int().optional(),
+  state: z.string().optional(),
+  flags: z.array(z.string()),
+});
+export type FdbEntry = z.infer<typeof FdbEntrySchema>;
+
+export const BridgeSchema = z.object({
+  ifname: z.string(),
+  /** stp_state: 0 off, 1 kernel STP, 2 user-space STP. */
+  stp: z.boolean(),
+  stp_state: z.number().int(),
+  /** Forward delay in seconds. */
+  forward_delay: z.number(),
+  vlan_filtering: z.boolean(),
+  ports: z.array(z.object({ ifname: z.string(), state: BridgePortStateSchema })),
+  fdb: z.array(FdbEntrySchema),
+});
+export type Bridge = z.infer<typeof BridgeSchema>;
+
+export const RouteSchema = z.object({
+  family: z.enum(['inet', 'inet6']),
+  /** "default" or a prefix "198.51.100.0/24" (host routes carry /32 or /128). */
+  dst: z.string(),
+  gateway: z.string().optional(),
+  dev: z.string().optional(),
+  table: z.string(),
+  type: z.string(),
+  protocol: z.string().optional(),
+  scope: z.string().optional(),
+  prefsrc: z.string().optional(),
+  metric: z.number().optional(),
+});
+export type Route = z.infer<typeof RouteSchema>;
+
+export const NeighbourSchema = z.object({
+  dst: z.string(),
+  dev: z.string(),
+  lladdr: z.string().optional(),
+  state: z.array(z.string()),
+});
+export type Neighbour = z.infer<typeof NeighbourSchema>;
+
+/** The sysctls that decide whether and how a namespace forwards. */
+export const SysctlsSchema = z.object({
+  ip_forward: z.number().int().optional(),
+  ipv6_forwarding: z.number().int().optional(),
+  rp_filter: z.record(z.string(), z.number().int()),
+  arp_ignore: z.record(z.string(), z.number().int()),
+  arp_filter: z.record(z.string(), z.number().int()),
+  /** net.bridge.bridge-nf-call-*; absent when br_netfilter is not loaded. */
+  bridge_nf_call_iptables: z.number().int().optional(),
+  bridge_nf_call_ip6tables: z.number().int().optional(),
+  bridge_nf_call_arptables: z.number().int().optional(),
+});
+export type Sysctls = z.infer<typeof SysctlsSchema>;
+
+export const NamespaceSchema = z.object({
+  /**
+   * How hopdump refers to it everywhere (peers, hops): its name, "host" for the
+   * real root namespace, or "pid:N" for an unnamed one entered through process N.
+   */
+  id: z.string(),
+  /** The name in /run/netns, or null for an unnamed one (e.g. a container's). */
+  name: z.string().nullable(),
+  /** True for the namespace the model is seen from. */
+  isRoot: z.boolean(),
+  /** The id the root namespace knows it by (`ip netns list-id`). */
+  nsid: z.number().int().optional(),
+  /** How hopdump entered it when it has no name (e.g. a process in it). */
+  enteredVia: z.string().optional(),
+  /** False when the namespace is known (by id) but could not be entered. */
+  collected: z.boolean(),
+  interfaces: z.array(InterfaceSchema),
+  bridges: z.array(BridgeSchema),
+  routes: z.array(RouteSchema),
+  neighbours: z.array(NeighbourSchema),
+  sysctls: SysctlsSchema.optional(),
+});
+export type Namespace = z.infer<typeof NamespaceSchema>;
+
+export const TopologySchema = z.object({
+  schemaVersion: z.literal(1),
+  host: z.string(),
+  collectedAt: z.string(),
+  /** Name of the namespace seen as the host's root ("" for the real root namespace). */
+  root: z.string(),
+  namespaces: z.array(NamespaceSchema),
+  warnings: z.array(z.string()),
+});
+export type Topology = z.infer<typeof TopologySchema>;
+
+export function findNamespace(topology: Topology, id: string): Namespace | undefined {
+  return topology.namespaces.find((n) => n.id === id);
+}
+
+export function rootNamespace(topology: Topology): Namespace {
+  const root = topology.namespaces.find((n) => n.isRoot);
+  if (!root) throw new Error('topology has no root namespace');
+  return root;
+}

@@ -1,0 +1,105 @@
+import type { Interface, Namespace, Topology } from '../model/topology.js';
+
+/**
+ * `hopdump discover` as a tree per namespace: bridges with their ports, each
+ * port followed to its veth peer's namespace and address. Fits 100 columns.
+ */
+export function renderTopology(topology: Topology): string {
+  const lines: string[] = [];
+  const byId = new Map(topology.namespaces.map((n) => [n.id, n]));
+  for (const ns of topology.namespaces) {
+    lines.push(nsHeader(ns));
+    if (!ns.collected) {
+      lines.push('  (not readable)');
+      lines.push('');
+      continue;
+    }
+    const bridged = new Set(ns.interfaces.filter((i) => i.master).map((i) => i.ifname));
+    for (const iface of ns.interfaces) {
+      if (bridged.has(iface.ifname) && ns.interfaces.some((b) => b.ifname === iface.master)) continue;
+      lines.push(ifaceLine('  ', iface, byId));
+      const bridge = ns.bridges.find((b) => b.ifname === iface.ifname);
+      if (bridge) {
+        const ports = ns.interfaces.filter((i) => i.master === iface.ifname);
+        ports.forEach((port, idx) => {
+          const last = idx === ports.length - 1;
+          lines.push(ifaceLine(last ? '  └─ ' : '  ├─ ', port, byId));
+        });
+        const learned = bridge.fdb.filter((e) => !e.flags.includes('self') && e.state !== 'permanent');
+        if (learned.length > 0) {
+          const shown = learned.slice(0, 6).map((e) => `${e.mac}@${e.ifname}`);
+          lines.push(`       fdb: ${shown.join(' ')}${learned.length > 6 ? ` (+${learned.length - 6} more)` : ''}`);
+        }
+      }
+    }
+    const routes = ns.routes.filter((r) => r.table === 'main' && r.family === 'inet');
+    if (routes.length > 0) {
+      const text = routes.map((r) => `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}`);
+      lines.push(...wrap('  routes: ', text.join('; '), 100));
+    }
+    lines.push('');
+  }
+  if (topology.warnings.length > 0) {
+    for (const w of topology.warnings) lines.push(`warning: ${w}`);
+  }
+  return `${lines.join('\n').trimEnd()}\n`;
+}
+
+function nsHeader(ns: Namespace): string {
+  const s = ns.sysctls;
+  const parts = [`netns ${ns.id}${ns.isRoot ? ' (root)' : ''}`];
+  if (ns.enteredVia) parts.push(`[${ns.enteredVia}]`);
+  if (s) {
+    parts.push(`ip_forward=${s.ip_forward ?? '?'}`);
+    parts.push(`rp_filter=${s.rp_filter['all'] ?? '?'}/${s.rp_filter['default'] ?? '?'}`);
+    if (s.bridge_nf_call_iptables !== undefined && ns.bridges.length > 0) {
+      parts.push(`bridge-nf-call-iptables=${s.bridge_nf_call_iptables}`);
+    }
+  }
+  return parts.join('  ');
+}
+
+function state(iface: Interface): string {
+  if (!iface.adminUp) return 'DOWN';
+  if (!iface.carrier) return 'NO-CARRIER';
+  return iface.operstate === 'UNKNOWN' ? 'up' : iface.operstate.toLowerCase();
+}
+
+function ifaceLine(prefix: string, iface: Interface, byId: Map<string, Namespace>): string {
+  const name = `${prefix}${iface.ifname}`.padEnd(20);
+  const addrs = iface.addresses.filter((a) => a.scope !== 'link').map((a) => `${a.local}/${a.prefixlen}`);
+  const extra: string[] = [];
+  if (iface.bridgePort && iface.bridgePort.state !== 'forwarding') extra.push(iface.bridgePort.state.toUpperCase());
+  // Bridge ports are promiscuous by design; anything else is worth a look.
+  if (iface.promisc && !iface.master) extra.push('PROMISC');
+  if (iface.peer) {
+    const peerNs = iface.peer.netns ? byId.get(iface.peer.netns) : undefined;
+    const peerIf = peerNs?.interfaces.find((i) => i.ifindex === iface.peer!.ifindex);
+    const peerAddrs = peerIf?.addresses.filter((a) => a.scope !== 'link').map((a) => a.local) ?? [];
+    const where = iface.peer.netns === null ? `nsid ${iface.peer.link_netnsid ?? '?'}` : iface.peer.netns;
+    extra.push(`⇄ ${where}/${iface.peer.ifname ?? `if${iface.peer.ifindex}`}${peerAddrs.length ? ` ${peerAddrs.join(',')}` : ''}`);
+  }
+  const cols = [
+    name,
+    iface.kind.padEnd(8),
+    state(iface).padEnd(10),
+    `mtu ${iface.mtu}`.padEnd(9),
+    (iface.address ?? '').padEnd(17),
+    addrs.join(',') || '-',
+  ];
+  return [cols.join(' '), ...extra].join('  ').trimEnd();
+}
+
+function wrap(prefix: string, text: string, width: number): string[] {
+  const out: string[] = [];
+  let line = prefix;
+  for (const word of text.split(' ')) {
+    if (line.length + word.length + 1 > width && line.trim() !== prefix.trim()) {
+      out.push(line.trimEnd());
+      line = ' '.repeat(prefix.length);
+    }
+    line += `${word} `;
+  }
+  out.push(line.trimEnd());
+  return out;
+}
