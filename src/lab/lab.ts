@@ -68,6 +68,19 @@ export function builder(host: Host, instance: string): LabBuilder {
     ns,
     run: (role, argv, options = {}) => host.run(argv, { netns: ns(role), ...options }),
     daemon: (role, argv) => host.daemon(argv, { netns: ns(role) }),
+    async signal(role, comm, signal) {
+      let count = 0;
+      for (const pid of await netnsPids(host, ns(role))) {
+        if (processName(pid) !== comm) continue;
+        try {
+          process.kill(pid, signal);
+          count++;
+        } catch {
+          /* exited meanwhile */
+        }
+      }
+      return count;
+    },
     async waitListening(role, address, port) {
       for (let i = 0; i < 50; i++) {
         const r = await host.run(['nc', '-z', '-w', '1', address, String(port)], { netns: ns(role), okCodes: 'any' });
@@ -152,10 +165,25 @@ export async function labDown(options: LabDownOptions): Promise<string[]> {
   return targets;
 }
 
+async function netnsPids(host: Host, netns: string): Promise<number[]> {
+  const r = await host.run(['ip', 'netns', 'pids', netns], { okCodes: 'any' });
+  return r.stdout
+    .split(/\s+/)
+    .filter((p) => /^\d+$/.test(p))
+    .map(Number);
+}
+
+function processName(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
 async function killNetnsProcesses(host: Host, netns: string): Promise<void> {
   for (let attempt = 0; attempt < 20; attempt++) {
-    const r = await host.run(['ip', 'netns', 'pids', netns], { okCodes: 'any' });
-    const pids = r.stdout.split(/\s+/).filter((p) => /^\d+$/.test(p)).map(Number);
+    const pids = await netnsPids(host, netns);
     if (pids.length === 0) return;
     for (const pid of pids) {
       try {

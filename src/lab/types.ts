@@ -63,6 +63,12 @@ export interface LabBuilder {
   run(role: string, argv: string[], options?: { okCodes?: number[] | 'any'; timeoutMs?: number }): Promise<RunResult>;
   /** Starts a long-running process in the role's namespace; `lab down` ends it. */
   daemon(role: string, argv: string[]): Promise<number>;
+  /**
+   * Sends a signal to the processes named `comm` inside the role's namespace
+   * only (pkill would reach every namespace: they share one PID namespace).
+   * Returns how many it signalled.
+   */
+  signal(role: string, comm: string, signal: NodeJS.Signals): Promise<number>;
   /** Waits until a TCP port listens inside the role's namespace. */
   waitListening(role: string, address: string, port: number): Promise<void>;
 }

@@ -17,7 +17,7 @@ export const guestArpUnresolved: LabFault = {
     await lab.run('vm1', ['ip', 'neigh', 'flush', 'dev', 'eth0']);
     await lab.host.run(['nft', '-f', '-'], {
       netns: lab.ns('vm1'),
-      input: 'table arp hd_guest { chain input { type filter hook input priority 0; policy drop; } }\n',
+      input: ['table arp hd_guest {', '  chain input {', '    type filter hook input priority 0; policy drop;', '  }', '}', ''].join('\n'),
     });
   },
 };

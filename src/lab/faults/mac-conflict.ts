@@ -10,10 +10,10 @@ export const macConflict: LabFault = {
   topology: 'bridged',
   description: "vm2's eth0 has vm1's MAC 52:54:00:00:00:11 and is active: br0 forwards vm1's frames to vnet1",
   target: 'vm1',
-  symptom: { kind: 'ping-fails', target: 'vm1' },
+  symptom: { kind: 'ping-loss', target: 'vm1' },
   async apply(lab) {
     await lab.run('vm2', ['ip', 'link', 'set', 'eth0', 'address', '52:54:00:00:00:11']);
-    // A chatty guest: re-teaches the bridge five times a second.
-    await lab.daemon('vm2', ['ping', '-q', '-i', '0.2', '192.0.2.1']);
+    // A chatty guest: re-teaches the bridge twenty times a second.
+    await lab.daemon('vm2', ['ping', '-q', '-i', '0.05', '192.0.2.1']);
   },
 };

@@ -8,6 +8,6 @@ export const serviceNotListening: LabFault = {
   target: 'vm1',
   symptom: { kind: 'tcp-fails', target: 'vm1' },
   async apply(lab) {
-    await lab.run('vm1', ['pkill', '-x', 'nc']);
+    if ((await lab.signal('vm1', 'nc', 'SIGKILL')) === 0) throw new Error("no service process found in vm1");
   },
 };
