@@ -1,8 +1,9 @@
 import type { Command } from './command.js';
 import { discoverCommand } from './discover.js';
 import { labCommand } from './lab.js';
+import { pathCommand } from './path.js';
 
 /** Every command, in the order `hopdump --help` lists them. */
 export function commands(): Command[] {
-  return [labCommand, discoverCommand];
+  return [labCommand, discoverCommand, pathCommand];
 }
