@@ -6,7 +6,9 @@ import { bridgeFdb, bridgesOf } from './bridge.js';
 import type { CollectContext } from './context.js';
 import { ipAddrs, ipLinks, ipNeighbours, ipRoutes, netnsIds, toInterface } from './iproute.js';
 import { unnamedNamespacePids } from './namespaces.js';
+import { firewall } from './netfilter.js';
 import { readSysfs } from './sysfs.js';
+import { tcFilters, tcQdiscs } from './tc.js';
 
 export interface DiscoverOptions {
   host: Host;
@@ -83,18 +85,23 @@ async function collectNamespace(
 ): Promise<Namespace> {
   const base = { id, name, isRoot, ...(ctx.viaPid !== undefined ? { enteredVia: `nsenter --net=/proc/${ctx.viaPid}/ns/net` } : {}) };
   try {
-    const [links, addrs, routes, neighbours, nsids, fdb] = await Promise.all([
+    const [links, addrs, routes, neighbours, nsids, fdb, qdiscs, fw] = await Promise.all([
       ipLinks(ctx),
       ipAddrs(ctx),
       ipRoutes(ctx),
       ipNeighbours(ctx),
       netnsIds(ctx),
       bridgeFdb(ctx),
+      tcQdiscs(ctx),
+      firewall(ctx),
     ]);
-    const sys = await readSysfs(
-      ctx,
-      links.map((l) => l.ifname),
-    );
+    const [sys, filters] = await Promise.all([
+      readSysfs(
+        ctx,
+        links.map((l) => l.ifname),
+      ),
+      tcFilters(ctx, qdiscs),
+    ]);
     const interfaces: Interface[] = links.map((l) =>
       toInterface(l, addrs.get(l.ifname) ?? [], sys.flags.get(l.ifname), nsids, id),
     );
@@ -106,6 +113,10 @@ async function collectNamespace(
       routes,
       neighbours,
       sysctls: sys.sysctls,
+      listeners: sys.listeners,
+      qdiscs,
+      tcFilters: filters,
+      firewall: fw,
     };
   } catch (err) {
     // The root namespace is the job; a namespace that vanished meanwhile is a warning.

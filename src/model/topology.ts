@@ -149,8 +149,90 @@ export const SysctlsSchema = z.object({
   bridge_nf_call_iptables: z.number().int().optional(),
   bridge_nf_call_ip6tables: z.number().int().optional(),
   bridge_nf_call_arptables: z.number().int().optional(),
+  icmp_echo_ignore_all: z.number().int().optional(),
 });
 export type Sysctls = z.infer<typeof SysctlsSchema>;
+
+/** A listening TCP socket, from /proc/net/tcp{,6} (LISTEN, st 0A). */
+export const ListenerSchema = z.object({
+  family: z.enum(['inet', 'inet6']),
+  address: z.string(),
+  port: z.number().int(),
+  /** For a listener /proc/net/tcp shows sk_ack_backlog: connections waiting for accept(). */
+  acceptQueue: z.number().int(),
+});
+export type Listener = z.infer<typeof ListenerSchema>;
+
+export const QdiscSchema = z.object({
+  dev: z.string(),
+  kind: z.string(),
+  handle: z.string(),
+  parent: z.string().optional(),
+  root: z.boolean(),
+  packets: z.number(),
+  drops: z.number(),
+  overlimits: z.number(),
+  backlog: z.number(),
+  qlen: z.number(),
+  options: z.record(z.string(), z.unknown()),
+});
+export type Qdisc = z.infer<typeof QdiscSchema>;
+
+export const TcFilterSchema = z.object({
+  dev: z.string(),
+  /** ingress or egress (clsact), or the parent handle for classful qdiscs. */
+  direction: z.string(),
+  kind: z.string(),
+  protocol: z.string().optional(),
+  pref: z.number().optional(),
+  /** tc's own words for the filter's actions, e.g. "mirred egress redirect dev vnet1". */
+  actions: z.array(z.string()),
+  raw: z.unknown(),
+});
+export type TcFilter = z.infer<typeof TcFilterSchema>;
+
+export const IptablesRuleSchema = z.object({
+  /** The rule as iptables-save prints it, without the counters: "-A FORWARD -m physdev ... -j DROP". */
+  spec: z.string(),
+  target: z.string().optional(),
+  packets: z.number(),
+  bytes: z.number(),
+});
+export const IptablesChainSchema = z.object({
+  family: z.enum(['ipv4', 'ipv6']),
+  table: z.string(),
+  chain: z.string(),
+  /** ACCEPT/DROP for built-in chains, null for user chains. */
+  policy: z.string().nullable(),
+  packets: z.number(),
+  bytes: z.number(),
+  rules: z.array(IptablesRuleSchema),
+});
+export type IptablesChain = z.infer<typeof IptablesChainSchema>;
+
+export const NftChainSchema = z.object({
+  family: z.string(),
+  table: z.string(),
+  chain: z.string(),
+  type: z.string().optional(),
+  hook: z.string().optional(),
+  device: z.string().optional(),
+  prio: z.number().optional(),
+  policy: z.string().optional(),
+  /** Each rule's expressions as nft -j gives them. */
+  rules: z.array(z.object({ handle: z.number(), expr: z.array(z.unknown()) })),
+});
+export type NftChain = z.infer<typeof NftChainSchema>;
+
+export const FirewallSchema = z.object({
+  /** iptables/ip6tables (legacy or nf_tables backend) from `iptables-save -c`. */
+  iptables: z.array(IptablesChainSchema),
+  /** Native nftables tables (`nft -j list ruleset`) not managed by iptables-nft. */
+  nft: z.array(NftChainSchema),
+  /** Anything that could not be read, e.g. a missing program. */
+  errors: z.array(z.string()),
+});
+export type Firewall = z.infer<typeof FirewallSchema>;
 
 export const NamespaceSchema = z.object({
   /**
@@ -173,6 +255,10 @@ export const NamespaceSchema = z.object({
   routes: z.array(RouteSchema),
   neighbours: z.array(NeighbourSchema),
   sysctls: SysctlsSchema.optional(),
+  listeners: z.array(ListenerSchema).optional(),
+  qdiscs: z.array(QdiscSchema).optional(),
+  tcFilters: z.array(TcFilterSchema).optional(),
+  firewall: FirewallSchema.optional(),
 });
 export type Namespace = z.infer<typeof NamespaceSchema>;
 

@@ -34,15 +34,53 @@ export function renderTopology(topology: Topology): string {
     }
     const routes = ns.routes.filter((r) => r.table === 'main' && r.family === 'inet');
     if (routes.length > 0) {
-      const text = routes.map((r) => `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}`);
+      const text = routes.map(
+        (r) => `${r.type !== 'unicast' ? `${r.type} ` : ''}${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}`,
+      );
       lines.push(...wrap('  routes: ', text.join('; '), 100));
     }
+    const neigh = ns.neighbours.filter((n) => n.state.includes('PERMANENT'));
+    if (neigh.length > 0) {
+      lines.push(...wrap('  static neighbours: ', neigh.map((n) => `${n.dst} lladdr ${n.lladdr ?? '-'} dev ${n.dev}`).join('; '), 100));
+    }
+    lines.push(...extras(ns));
     lines.push('');
   }
   if (topology.warnings.length > 0) {
     for (const w of topology.warnings) lines.push(`warning: ${w}`);
   }
   return `${lines.join('\n').trimEnd()}\n`;
+}
+
+/** Listeners, tc, queues with drops and firewall rules, one short line each. */
+function extras(ns: Namespace): string[] {
+  const out: string[] = [];
+  if (ns.listeners?.length) {
+    const l = ns.listeners.map((x) => `${x.family === 'inet6' ? `[${x.address}]` : x.address}:${x.port}${x.acceptQueue ? ` (accept queue ${x.acceptQueue})` : ''}`);
+    out.push(...wrap('  listening tcp: ', l.join(' '), 100));
+  }
+  for (const f of ns.tcFilters ?? []) {
+    out.push(`  tc filter: dev ${f.dev} ${f.direction} ${f.kind}${f.protocol ? ` protocol ${f.protocol}` : ''} → ${f.actions.join(', ') || 'no action'}`);
+  }
+  for (const q of ns.qdiscs ?? []) {
+    if (q.kind === 'noqueue' || q.kind === 'ingress' || q.kind === 'clsact') continue;
+    if (q.kind === 'fq_codel' && q.drops === 0) continue;
+    out.push(`  qdisc: dev ${q.dev} ${q.kind} ${q.handle}${q.drops ? `  dropped ${q.drops}` : ''}`);
+  }
+  const fw = ns.firewall;
+  if (fw) {
+    for (const c of fw.iptables) {
+      const interesting = c.rules.filter((r) => r.target === 'DROP' || r.target === 'REJECT');
+      if (c.policy === 'DROP' || interesting.length > 0) {
+        out.push(`  ${c.family === 'ipv4' ? 'iptables' : 'ip6tables'} ${c.table}/${c.chain}: policy ${c.policy ?? '-'}, ${c.rules.length} rules, ${interesting.length} DROP/REJECT`);
+      }
+    }
+    for (const c of fw.nft) {
+      out.push(`  nft ${c.family} ${c.table} ${c.chain}${c.hook ? ` (hook ${c.hook}${c.device ? ` device ${c.device}` : ''}${c.policy ? `, policy ${c.policy}` : ''})` : ''}: ${c.rules.length} rules`);
+    }
+    for (const e of fw.errors) out.push(`  firewall not read: ${e}`);
+  }
+  return out;
 }
 
 function nsHeader(ns: Namespace): string {
@@ -52,6 +90,7 @@ function nsHeader(ns: Namespace): string {
   if (s) {
     parts.push(`ip_forward=${s.ip_forward ?? '?'}`);
     parts.push(`rp_filter=${s.rp_filter['all'] ?? '?'}/${s.rp_filter['default'] ?? '?'}`);
+    if (s.icmp_echo_ignore_all) parts.push('icmp_echo_ignore_all=1');
     if (s.bridge_nf_call_iptables !== undefined && ns.bridges.length > 0) {
       parts.push(`bridge-nf-call-iptables=${s.bridge_nf_call_iptables}`);
     }

@@ -1,0 +1,105 @@
+import type { Firewall, IptablesChain, NftChain } from '../model/topology.js';
+import { CommandError } from '../host/local.js';
+import { runIn, type CollectContext } from './context.js';
+
+/**
+ * Firewall state of a namespace: iptables and ip6tables through
+ * `iptables-save -c` (iptables' own machine format; there is no JSON), and
+ * native nftables tables through `nft -j list ruleset`. Tables that
+ * iptables-nft manages also show up in nft; they are left to the iptables side.
+ */
+export async function firewall(ctx: CollectContext): Promise<Firewall> {
+  const errors: string[] = [];
+  const attempt = async (argv: string[]): Promise<string> => {
+    try {
+      return await runIn(ctx, argv);
+    } catch (err) {
+      errors.push(err instanceof CommandError ? err.oneLine() : String(err));
+      return '';
+    }
+  };
+  const [v4, v6, nftText] = await Promise.all([
+    attempt(['iptables-save', '-c']),
+    attempt(['ip6tables-save', '-c']),
+    attempt(['nft', '-j', 'list', 'ruleset']),
+  ]);
+  const iptables = [...parseIptablesSave(v4, 'ipv4'), ...parseIptablesSave(v6, 'ipv6')];
+  const managed = new Set(iptables.map((c) => `${c.family === 'ipv4' ? 'ip' : 'ip6'} ${c.table}`));
+  return { iptables, nft: parseNftRuleset(nftText, managed), errors };
+}
+
+/** Parses `iptables-save -c`: "*table", ":CHAIN POLICY [p:b]", "[p:b] -A CHAIN ...". */
+export function parseIptablesSave(text: string, family: 'ipv4' | 'ipv6'): IptablesChain[] {
+  const chains: IptablesChain[] = [];
+  let table = '';
+  const byName = new Map<string, IptablesChain>();
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line.startsWith('*')) {
+      table = line.slice(1);
+      byName.clear();
+      continue;
+    }
+    let m = line.match(/^:(\S+) (\S+) \[(\d+):(\d+)\]$/);
+    if (m) {
+      const chain: IptablesChain = {
+        family,
+        table,
+        chain: m[1]!,
+        policy: m[2] === '-' ? null : m[2]!,
+        packets: Number(m[3]),
+        bytes: Number(m[4]),
+        rules: [],
+      };
+      chains.push(chain);
+      byName.set(chain.chain, chain);
+      continue;
+    }
+    m = line.match(/^\[(\d+):(\d+)\] (-A (\S+) .*)$/);
+    if (m) {
+      const chain = byName.get(m[4]!);
+      const spec = m[3]!;
+      const target = spec.match(/ -j (\S+)/)?.[1];
+      chain?.rules.push({ spec, packets: Number(m[1]), bytes: Number(m[2]), ...(target ? { target } : {}) });
+    }
+  }
+  return chains;
+}
+
+interface NftItem {
+  chain?: { family: string; table: string; name: string; type?: string; hook?: string; dev?: string; prio?: number; policy?: string };
+  rule?: { family: string; table: string; chain: string; handle: number; expr?: unknown[] };
+}
+
+export function parseNftRuleset(text: string, managedByIptables: Set<string>): NftChain[] {
+  if (!text.trim()) return [];
+  let items: NftItem[];
+  try {
+    items = (JSON.parse(text) as { nftables?: NftItem[] }).nftables ?? [];
+  } catch {
+    return [];
+  }
+  const chains = new Map<string, NftChain>();
+  const k = (family: string, table: string, chain: string) => `${family} ${table} ${chain}`;
+  for (const item of items) {
+    const c = item.chain;
+    if (!c || managedByIptables.has(`${c.family} ${c.table}`)) continue;
+    chains.set(k(c.family, c.table, c.name), {
+      family: c.family,
+      table: c.table,
+      chain: c.name,
+      ...(c.type ? { type: c.type } : {}),
+      ...(c.hook ? { hook: c.hook } : {}),
+      ...(c.dev ? { device: c.dev } : {}),
+      ...(c.prio !== undefined ? { prio: c.prio } : {}),
+      ...(c.policy ? { policy: c.policy } : {}),
+      rules: [],
+    });
+  }
+  for (const item of items) {
+    const r = item.rule;
+    if (!r) continue;
+    chains.get(k(r.family, r.table, r.chain))?.rules.push({ handle: r.handle, expr: r.expr ?? [] });
+  }
+  return [...chains.values()];
+}
