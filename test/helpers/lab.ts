@@ -1,0 +1,68 @@
+import { randomBytes } from 'node:crypto';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { discover } from '../../src/collect/discover.js';
+import { localHost } from '../../src/host/local.js';
+import { findTopology, labDown, labUp, type LabState } from '../../src/lab/lab.js';
+import type { Interface, Namespace, Topology } from '../../src/model/topology.js';
+
+export const host = localHost();
+export const HOPDUMP = fileURLToPath(new URL('../../../bin/hopdump', import.meta.url));
+
+/** A short instance name unique to this test run, so lab tests can run side by side. */
+export function instanceName(prefix: string): string {
+  return `${prefix}${randomBytes(3).toString('hex')}`.slice(0, 16);
+}
+
+export interface RunningLab {
+  state: LabState;
+  ns(role: string): string;
+  discover(): Promise<Topology>;
+}
+
+/** Brings a lab up, runs fn, and always takes the lab down again. */
+export async function withLab<T>(
+  options: { topology: string; fault?: string; prefix: string },
+  fn: (lab: RunningLab) => Promise<T>,
+): Promise<T> {
+  const instance = instanceName(options.prefix);
+  try {
+    const state = await labUp({ host, topology: options.topology, instance, ...(options.fault ? { fault: options.fault } : {}) });
+    return await fn({
+      state,
+      ns: (role) => `hd-${instance}-${role}`,
+      discover: () => discover({ host, netns: state.hypervisor }),
+    });
+  } finally {
+    await labDown({ host, instance });
+  }
+}
+
+export function nsOf(t: Topology, id: string): Namespace {
+  const ns = t.namespaces.find((n) => n.id === id);
+  if (!ns) throw new Error(`namespace ${id} not in topology (have ${t.namespaces.map((n) => n.id).join(', ')})`);
+  return ns;
+}
+
+export function ifOf(t: Topology, id: string, ifname: string): Interface {
+  const iface = nsOf(t, id).interfaces.find((i) => i.ifname === ifname);
+  if (!iface) throw new Error(`interface ${id}/${ifname} not found`);
+  return iface;
+}
+
+/** Runs bin/hopdump as a child, like an operator would. */
+export function hopdump(args: string[], env: NodeJS.ProcessEnv = process.env): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(HOPDUMP, args, { env, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Lab namespaces of one instance that still exist. */
+export function leftoverNamespaces(instance: string): string[] {
+  const out = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter((n) => n.startsWith(`hd-${instance}-`));
+}
+
+export { findTopology };

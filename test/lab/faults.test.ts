@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { FAULTS, findTopology } from '../../src/lab/lab.js';
+import { OLD_GATEWAY_MAC } from '../../src/lab/faults/promisc-dependent.js';
+import { checkSymptom } from '../../src/lab/probe.js';
+import type { Topology } from '../../src/model/topology.js';
+import { findPath } from '../../src/path/find.js';
+import { host, ifOf, nsOf, withLab, type RunningLab } from '../helpers/lab.js';
+
+/**
+ * For every fault: what discover must show of the kernel state it changed.
+ * A fault without an entry here fails the test, so a new fault needs one.
+ */
+const SEEN_BY_DISCOVER: Record<string, (t: Topology, lab: RunningLab) => void> = {
+  'firewall-drop': (t, lab) => {
+    const fwd = nsOf(t, lab.state.hypervisor).firewall!.iptables.find((c) => c.table === 'filter' && c.chain === 'FORWARD');
+    assert.ok(fwd?.rules.some((r) => r.target === 'DROP' && r.spec.includes('--physdev-out vnet0')), 'FORWARD DROP rule');
+  },
+  'guest-firewall': (t, lab) => {
+    const input = nsOf(t, lab.ns('vm1')).firewall!.iptables.find((c) => c.table === 'filter' && c.chain === 'INPUT');
+    assert.equal(input?.rules.filter((r) => r.target === 'DROP').length, 2);
+  },
+  'link-down': (t, lab) => {
+    const vnet0 = ifOf(t, lab.state.hypervisor, 'vnet0');
+    assert.equal(vnet0.adminUp, false);
+    assert.equal(vnet0.carrier, false);
+  },
+  'bridge-port-missing': (t, lab) => {
+    assert.equal(ifOf(t, lab.state.hypervisor, 'vnet0').master, undefined);
+    assert.ok(!nsOf(t, lab.state.hypervisor).bridges[0]!.ports.some((p) => p.ifname === 'vnet0'));
+    const path = findPath(t, '192.0.2.11');
+    assert.equal(path.complete, false);
+    assert.equal(path.hops.find((h) => h.via === 'gap')?.ifname, 'vnet0');
+  },
+  'stp-blocking': (t, lab) => {
+    assert.equal(ifOf(t, lab.state.hypervisor, 'vnet0').bridgePort?.state, 'disabled');
+  },
+  'mac-conflict': (t, lab) => {
+    assert.equal(ifOf(t, lab.ns('vm2'), 'eth0').address, ifOf(t, lab.ns('vm1'), 'eth0').address);
+  },
+  'ip-conflict': (t, lab) => {
+    assert.ok(ifOf(t, lab.ns('vm2'), 'eth0').addresses.some((a) => a.local === '192.0.2.11'));
+    const path = findPath(t, '192.0.2.11');
+    assert.equal(path.target.netns, lab.ns('vm1'), 'the address resolves to the guest that has it first');
+    assert.ok(path.notes.some((n) => n.includes(lab.ns('vm2'))), 'the other holder is named');
+  },
+  'mtu-mismatch': (t, lab) => {
+    assert.equal(ifOf(t, lab.ns('vm1'), 'eth0').mtu, 1400);
+    assert.equal(ifOf(t, lab.state.hypervisor, 'vnet0').mtu, 1500);
+  },
+  'tc-filter': (t, lab) => {
+    const f = nsOf(t, lab.state.hypervisor).tcFilters!.find((x) => x.dev === 'vnet0');
+    assert.equal(f?.direction, 'ingress');
+    assert.deepEqual(f?.actions, ['mirred egress redirect dev vnet1']);
+  },
+  'service-not-listening': (t, lab) => {
+    assert.ok(!nsOf(t, lab.ns('vm1')).listeners!.some((l) => l.port === 80));
+    assert.ok(nsOf(t, lab.ns('vm2')).listeners!.some((l) => l.port === 80));
+  },
+  'guest-arp-unresolved': (t, lab) => {
+    const chain = nsOf(t, lab.ns('vm1')).firewall!.nft.find((c) => c.family === 'arp');
+    assert.equal(chain?.hook, 'input');
+    assert.equal(chain?.policy, 'drop');
+    assert.ok(nsOf(t, lab.ns('client')).neighbours.some((n) => n.dst === '192.0.2.11' && n.state.includes('PERMANENT')));
+  },
+  'guest-no-reply': (t, lab) => {
+    const vm1 = nsOf(t, lab.ns('vm1'));
+    assert.equal(vm1.sysctls?.icmp_echo_ignore_all, 1);
+    assert.ok(vm1.listeners!.some((l) => l.port === 80 && l.acceptQueue > 0), 'the frozen listener has a full accept queue');
+  },
+  'upstream-no-traffic': (t, lab) => {
+    assert.ok(nsOf(t, lab.ns('client')).routes.some((r) => r.type === 'blackhole' && r.dst === '192.0.2.11/32'));
+  },
+  'device-drops': (t, lab) => {
+    const q = nsOf(t, lab.state.hypervisor).qdiscs!.find((x) => x.dev === 'vnet0' && x.root);
+    assert.equal(q?.kind, 'tbf');
+    assert.ok(q!.drops > 0, 'the symptom check made the queue drop');
+  },
+  'promisc-dependent': (t, lab) => {
+    const n = nsOf(t, lab.ns('ct1')).neighbours.find((x) => x.dst === '203.0.113.1');
+    assert.equal(n?.lladdr, OLD_GATEWAY_MAC);
+    assert.notEqual(ifOf(t, lab.state.hypervisor, 'docker0').address, OLD_GATEWAY_MAC);
+    assert.equal(ifOf(t, lab.state.hypervisor, 'docker0').promisc, false);
+  },
+  'ip-forward-disabled': (t, lab) => {
+    assert.equal(nsOf(t, lab.state.hypervisor).sysctls?.ip_forward, 0);
+  },
+  'rp-filter-drop': (t, lab) => {
+    const hv = nsOf(t, lab.state.hypervisor);
+    assert.equal(hv.sysctls?.rp_filter['eth0'], 1);
+    assert.ok(hv.routes.some((r) => r.dst === '198.51.100.96/28' && r.dev === 'docker0'));
+  },
+  'nat-missing': (t, lab) => {
+    const docker = nsOf(t, lab.state.hypervisor).firewall!.iptables.find((c) => c.table === 'nat' && c.chain === 'DOCKER');
+    assert.ok(docker, 'the DOCKER chain is still there');
+    assert.ok(!docker.rules.some((r) => r.target === 'DNAT'));
+  },
+  'no-route': (t, lab) => {
+    assert.ok(!nsOf(t, lab.ns('ct1')).routes.some((r) => r.dst === 'default'));
+  },
+};
+
+describe('lab faults', { concurrency: 4 }, () => {
+  for (const fault of FAULTS) {
+    test(`${fault.name}: breaks ${fault.target} (${fault.symptom.kind}) and discover shows it`, async () => {
+      const seen = SEEN_BY_DISCOVER[fault.name];
+      assert.ok(seen, `no discover expectation written for fault ${fault.name}`);
+      await withLab({ topology: fault.topology, fault: fault.name, prefix: 'f' }, async (lab) => {
+        const topology = findTopology(fault.topology);
+        const r = await checkSymptom(host, topology, lab.state.client, fault.symptom);
+        assert.equal(r.present, true, `${fault.name} should break ${fault.target}: ${r.detail}`);
+        seen(await lab.discover(), lab);
+      });
+    });
+  }
+
+  test('promisc-dependent: the container answers exactly while docker0 is promiscuous', async () => {
+    await withLab({ topology: 'routed', fault: 'promisc-dependent', prefix: 'pd' }, async (lab) => {
+      const topology = findTopology('routed');
+      const symptom = { kind: 'ping-fails', target: 'ct1' } as const;
+      await host.run(['ip', 'link', 'set', 'docker0', 'promisc', 'on'], { netns: lab.state.hypervisor });
+      try {
+        const r = await checkSymptom(host, topology, lab.state.client, symptom);
+        assert.equal(r.present, false, `with docker0 promiscuous ct1 answers: ${r.detail}`);
+      } finally {
+        await host.run(['ip', 'link', 'set', 'docker0', 'promisc', 'off'], { netns: lab.state.hypervisor });
+      }
+      assert.equal((await checkSymptom(host, topology, lab.state.client, symptom)).present, true);
+    });
+  });
+});

@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { TopologySchema } from '../../src/model/topology.js';
+import { findPath } from '../../src/path/find.js';
+import { TOPOLOGIES } from '../../src/lab/lab.js';
+import { checkSymptom, healthySymptoms } from '../../src/lab/probe.js';
+import { host, ifOf, leftoverNamespaces, nsOf, withLab } from '../helpers/lab.js';
+
+describe('lab topologies', { concurrency: true }, () => {
+  for (const topology of TOPOLOGIES) {
+    test(`${topology.name}: healthy, discovered, pathed and removed without leftovers`, async () => {
+      let instance = '';
+      await withLab({ topology: topology.name, prefix: 'tp' }, async (lab) => {
+        instance = lab.state.instance;
+        for (const target of topology.targets) {
+          for (const symptom of healthySymptoms(target)) {
+            const r = await checkSymptom(host, topology, lab.state.client, symptom);
+            assert.equal(r.present, false, `${topology.name} healthy ${target.name}: ${symptom.kind}: ${r.detail}`);
+          }
+        }
+        const t = await lab.discover();
+        TopologySchema.parse(t);
+        assert.equal(t.root, lab.state.hypervisor);
+        assert.deepEqual(
+          new Set(t.namespaces.map((n) => n.id)),
+          new Set(lab.state.namespaces),
+          'discover reaches every lab namespace through veth peers',
+        );
+        for (const target of topology.targets) {
+          const backend = ifOf(t, lab.state.hypervisor, target.backend);
+          assert.equal(backend.peer?.netns, lab.ns(target.role));
+          assert.equal(backend.peer?.ifname, 'eth0');
+          assert.equal(ifOf(t, lab.ns(target.role), 'eth0').address, target.mac);
+          const path = findPath(t, target.address);
+          assert.equal(path.complete, true);
+          assert.deepEqual(
+            path.hops.map((h) => `${h.netns}/${h.ifname}:${h.role}:${h.seesTransit}`),
+            topology.name === 'bridged'
+              ? [
+                  `${lab.state.hypervisor}/eth0:uplink:true`,
+                  `${lab.state.hypervisor}/br0:bridge:false`,
+                  `${lab.state.hypervisor}/${target.backend}:backend:true`,
+                  `${lab.ns(target.role)}/eth0:guest-nic:true`,
+                ]
+              : [
+                  `${lab.state.hypervisor}/eth0:uplink:true`,
+                  `${lab.state.hypervisor}/docker0:router:true`,
+                  `${lab.state.hypervisor}/${target.backend}:backend:true`,
+                  `${lab.ns(target.role)}/eth0:guest-nic:true`,
+                ],
+          );
+          // The hypervisor's own address: the path ends on the device that holds it.
+          const own = findPath(t, topology.uplink.address);
+          assert.equal(own.hops.at(-1)!.isTarget, true);
+          assert.equal(own.hops.at(-1)!.netns, lab.state.hypervisor);
+          assert.equal(own.hops.at(-1)!.seesTransit, true);
+        }
+        const hv = nsOf(t, lab.state.hypervisor);
+        if (topology.name === 'bridged') {
+          const br0 = hv.bridges.find((b) => b.ifname === 'br0')!;
+          assert.deepEqual(br0.ports.map((p) => p.ifname).sort(), ['eth0', 'vnet0', 'vnet1']);
+          assert.ok(br0.ports.every((p) => p.state === 'forwarding'));
+          assert.equal(br0.stp, false);
+          assert.equal(br0.forward_delay, 15);
+          assert.equal(hv.sysctls?.bridge_nf_call_iptables, 1);
+          // IPv6 targets resolve too.
+          assert.equal(findPath(t, '2001:db8::12').target.netns, lab.ns('vm2'));
+        } else {
+          assert.equal(hv.sysctls?.ip_forward, 1);
+          const dnat = hv.firewall?.iptables.find((c) => c.table === 'nat' && c.chain === 'DOCKER');
+          assert.ok(dnat?.rules.some((r) => r.target === 'DNAT'), 'the published port has its DNAT rule');
+          assert.ok(nsOf(t, lab.ns('ct1')).listeners?.some((l) => l.port === 9200));
+        }
+      });
+      assert.deepEqual(leftoverNamespaces(instance), [], 'lab down removed every namespace');
+    });
+  }
+});
