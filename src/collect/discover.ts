@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { environmentError } from '../errors.js';
+import { environmentError, HopdumpError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import type { Interface, Namespace, Topology } from '../model/topology.js';
 import { bridgeFdb, bridgesOf } from './bridge.js';
@@ -120,7 +120,10 @@ async function collectNamespace(
     };
   } catch (err) {
     // The root namespace is the job; a namespace that vanished meanwhile is a warning.
-    if (isRoot) throw environmentError(`could not read namespace ${id}: ${err instanceof Error ? err.message : String(err)}`);
+    if (isRoot) {
+      if (err instanceof HopdumpError) throw err;
+      throw environmentError(`could not read namespace ${id}: ${err instanceof Error ? err.message : String(err)}`);
+    }
     warnings.push(`namespace ${id} could not be read: ${err instanceof Error ? err.message : String(err)}`);
     return { ...base, collected: false, interfaces: [], bridges: [], routes: [], neighbours: [] };
   }

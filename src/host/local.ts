@@ -1,5 +1,6 @@
 import { spawn as spawnChild } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { environmentError, HopdumpError } from '../errors.js';
 import { registerCleanup } from './cleanup.js';
 import type { DaemonOptions, Host, RunOptions, RunResult, SpawnOptions, Spawned } from './host.js';
@@ -113,6 +114,9 @@ export class LocalHost implements Host {
 
   async daemon(argv: string[], options: DaemonOptions = {}): Promise<number> {
     if (options.netns) await this.requireNetns(options.netns);
+    // Inside `ip netns exec` a missing program only shows as an exit status
+    // nobody waits for; look it up on PATH first.
+    if (!onPath(argv[0]!)) throw new CommandError(`${argv[0]} not found`, missingProgramHint(argv[0]!));
     const full = wrapForNetns(argv, options.netns);
     const child = spawnChild(full[0]!, full.slice(1), { stdio: 'ignore', detached: true });
     return new Promise<number>((resolve, reject) => {
@@ -170,6 +174,18 @@ export class LocalHost implements Host {
     });
     return { argv, pid: child.pid, stdout: child.stdout, stderr: child.stderr, exited, stop };
   }
+}
+
+function onPath(program: string): boolean {
+  const candidates = program.includes('/') ? [program] : (process.env.PATH ?? '').split(delimiter).map((d) => join(d, program));
+  return candidates.some((c) => {
+    try {
+      accessSync(c, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
 let defaultHost: Host | undefined;

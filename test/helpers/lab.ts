@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { discover } from '../../src/collect/discover.js';
 import { localHost } from '../../src/host/local.js';
@@ -50,10 +50,25 @@ export function ifOf(t: Topology, id: string, ifname: string): Interface {
   return iface;
 }
 
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a program to completion without blocking other tests; never rejects. */
+export function runProgram(file: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(file, args, { env, encoding: 'utf8', timeout: 120_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
 /** Runs bin/hopdump as a child, like an operator would. */
-export function hopdump(args: string[], env: NodeJS.ProcessEnv = process.env): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(HOPDUMP, args, { env, encoding: 'utf8', timeout: 60_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+export function hopdump(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<CliResult> {
+  return runProgram(HOPDUMP, args, env);
 }
 
 /** Lab namespaces of one instance that still exist. */
