@@ -7,6 +7,8 @@ export interface ParsedIp {
 }
 
 export function parseIp(text: string): ParsedIp | undefined {
+  // A zone (fe80::1%eth0) names an interface, not a prefix member.
+  if (text.includes('%')) return undefined;
   const family = isIP(text);
   if (family === 4) {
     const parts = text.split('.').map(Number);
