@@ -36,6 +36,10 @@ export function defaultIO(): CliIO {
 
 /** Runs one hopdump invocation and returns its exit code; never throws. */
 export async function run(argv: string[], io: CliIO = defaultIO()): Promise<number> {
+  // For benchmarks: the peak RSS of this process, printed on stderr at exit.
+  if (process.env.HOPDUMP_REPORT_RSS === '1') {
+    process.once('exit', () => process.stderr.write(`maxrss_kb=${process.resourceUsage().maxRSS}\n`));
+  }
   const debug = argv.includes('--debug') || process.env.HOPDUMP_DEBUG === '1';
   const args = argv.filter((a) => a !== '--debug');
   const [name, ...rest] = args;

@@ -1,0 +1,15 @@
+// `make bench`: every benchmark, each measured against a peer in the same run.
+import { existsSync } from 'node:fs';
+import { formatDiscoverBench, runDiscoverBench } from './discover.js';
+
+const quick = process.argv.includes('--quick');
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+
+if (!only || only === 'discover') {
+  console.log(formatDiscoverBench(await runDiscoverBench(quick ? 3 : 7)));
+}
+const pcapBench = new URL('./pcap/index.js', import.meta.url);
+if ((!only || only === 'pcap') && existsSync(pcapBench)) {
+  const mod = (await import(pcapBench.href)) as { runPcapBench: (o: { quick: boolean }) => Promise<unknown> };
+  await mod.runPcapBench({ quick });
+}
