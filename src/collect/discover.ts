@@ -66,6 +66,7 @@ export async function discover(options: DiscoverOptions): Promise<Topology> {
   if (namespaces.length >= MAX_NAMESPACES) warnings.push(`stopped after ${MAX_NAMESPACES} namespaces`);
 
   linkPeers(namespaces);
+  addUnreachedNamespaces(namespaces);
   return {
     schemaVersion: 1,
     host: hostname(),
@@ -159,6 +160,33 @@ export function linkPeers(namespaces: Namespace[]): void {
         }
       }
       if (target) peer.ifname = target.ifname;
+    }
+  }
+}
+
+/**
+ * Namespaces known only by the id a veth peer carries (link_netnsid), that
+ * hopdump could not enter: listed so that the peer has somewhere to point.
+ */
+function addUnreachedNamespaces(namespaces: Namespace[]): void {
+  for (const ns of [...namespaces]) {
+    for (const iface of ns.interfaces) {
+      const peer = iface.peer;
+      if (!peer || peer.netns !== null || peer.link_netnsid === undefined) continue;
+      const id = `${ns.id}:nsid:${peer.link_netnsid}`;
+      peer.netns = id;
+      if (namespaces.some((n) => n.id === id)) continue;
+      namespaces.push({
+        id,
+        name: null,
+        isRoot: false,
+        ...(ns.isRoot ? { nsid: peer.link_netnsid } : {}),
+        collected: false,
+        interfaces: [],
+        bridges: [],
+        routes: [],
+        neighbours: [],
+      });
     }
   }
 }

@@ -7,7 +7,8 @@ import { NETNS_RUN_DIR } from '../host/local.js';
  * every distinct /proc/PID/ns/net that is neither the root's nor a named one.
  */
 export function unnamedNamespacePids(): Array<{ pid: number; inode: string }> {
-  const root = safeReadlink('/proc/1/ns/net');
+  // "Root" is the namespace hopdump runs in, which in a container is not PID 1's.
+  const root = safeReadlink('/proc/self/ns/net');
   const named = new Set<string>();
   try {
     for (const name of readdirSync(NETNS_RUN_DIR)) {

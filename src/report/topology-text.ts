@@ -5,7 +5,7 @@ import type { Interface, Namespace, Topology } from '../model/topology.js';
  * port followed to its veth peer's namespace and address. Fits 100 columns.
  */
 export function renderTopology(topology: Topology): string {
-  const lines: string[] = [];
+  const lines: string[] = [`${'  interface'.padEnd(20)} ${'kind'.padEnd(8)} ${'state'.padEnd(10)} ${'mtu'.padEnd(5)} ${'mac'.padEnd(17)} addresses`];
   const byId = new Map(topology.namespaces.map((n) => [n.id, n]));
   for (const ns of topology.namespaces) {
     lines.push(nsHeader(ns));
@@ -114,19 +114,15 @@ function ifaceLine(prefix: string, iface: Interface, byId: Map<string, Namespace
   if (iface.peer) {
     const peerNs = iface.peer.netns ? byId.get(iface.peer.netns) : undefined;
     const peerIf = peerNs?.interfaces.find((i) => i.ifindex === iface.peer!.ifindex);
-    const peerAddrs = peerIf?.addresses.filter((a) => a.scope !== 'link').map((a) => a.local) ?? [];
+    const peerAddrs = peerIf?.addresses.filter((a) => a.scope !== 'link' && a.family === 'inet').map((a) => a.local) ?? [];
     const where = iface.peer.netns === null ? `nsid ${iface.peer.link_netnsid ?? '?'}` : iface.peer.netns;
     extra.push(`⇄ ${where}/${iface.peer.ifname ?? `if${iface.peer.ifindex}`}${peerAddrs.length ? ` ${peerAddrs.join(',')}` : ''}`);
   }
-  const cols = [
-    name,
-    iface.kind.padEnd(8),
-    state(iface).padEnd(10),
-    `mtu ${iface.mtu}`.padEnd(9),
-    (iface.address ?? '').padEnd(17),
-    addrs.join(',') || '-',
-  ];
-  return [cols.join(' '), ...extra].join('  ').trimEnd();
+  const cols = [name, iface.kind.padEnd(8), state(iface).padEnd(10), String(iface.mtu).padEnd(5), (iface.address ?? '').padEnd(17), addrs.join(',') || '-'];
+  const line = [cols.join(' '), ...extra].join('  ').trimEnd();
+  if (line.length <= 100 || extra.length === 0) return line;
+  // Keep within 100 columns: what follows the addresses goes on its own line.
+  return `${cols.join(' ').trimEnd()}\n${' '.repeat(22)}${extra.join('  ')}`;
 }
 
 function wrap(prefix: string, text: string, width: number): string[] {

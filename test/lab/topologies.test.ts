@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { TopologySchema } from '../../src/model/topology.js';
+import { renderTopology } from '../../src/report/topology-text.js';
+import { renderPath } from '../../src/report/path-text.js';
 import { findPath } from '../../src/path/find.js';
 import { TOPOLOGIES } from '../../src/lab/lab.js';
 import { checkSymptom, healthySymptoms } from '../../src/lab/probe.js';
@@ -54,6 +56,13 @@ describe('lab topologies', { concurrency: true }, () => {
           assert.equal(own.hops.at(-1)!.isTarget, true);
           assert.equal(own.hops.at(-1)!.netns, lab.state.hypervisor);
           assert.equal(own.hops.at(-1)!.seesTransit, true);
+        }
+        const text = renderTopology(t);
+        for (const line of text.split('\n')) assert.ok([...line].length <= 100, `wider than 100 columns: ${line}`);
+        for (const target of topology.targets) {
+          assert.match(text, new RegExp(`[├└]─ ${target.backend} [^\\n]*\\n?[^\\n]*⇄ ${lab.ns(target.role)}/eth0 ${target.address.replace(/\./g, '\\.')}`));
+          const pathText = renderPath(findPath(t, target.address), lab.state.hypervisor);
+          assert.match(pathText, new RegExp(`${lab.ns(target.role)}\\s+eth0\\s+veth\\s+guest-nic\\s+yes`));
         }
         const hv = nsOf(t, lab.state.hypervisor);
         if (topology.name === 'bridged') {
