@@ -1,0 +1,126 @@
+import type { HopPacket } from '../correlate/types.js';
+import type { Host } from '../host/host.js';
+import type { Hop } from '../path/types.js';
+import { runProbe, type ProbeResult, type ProbeSpec } from './probe.js';
+import { startCapture, type CaptureStats, type HopCapture } from './tcpdump.js';
+
+/** Turns one hop's pcap stream into packets; resolves when the stream ends. */
+export type PacketReader = (stream: NodeJS.ReadableStream, hop: number, onPacket: (p: HopPacket) => void) => Promise<void>;
+
+export interface SessionOptions {
+  host: Host;
+  hops: Hop[];
+  filter: string;
+  reader: PacketReader;
+  /** Probes to send, in order; empty in passive mode. */
+  probes: ProbeSpec[];
+  /** Namespace probes are sent from; undefined = the host itself. */
+  fromNetns: string | undefined;
+  /** Passive mode: how long to watch. */
+  durationMs?: number;
+  /** Extra wait after the last probe for late replies. */
+  graceMs?: number;
+  promiscuous?: boolean;
+  /** Bound on the number of packets kept (the rest are counted only). */
+  maxPackets?: number;
+  /** Called with a one-line status while capturing (the CLI's progress line). */
+  progress?: (line: string) => void;
+  /** Called between the probes' start and the captures' stop, e.g. to sample counters. */
+  duringWindow?: () => Promise<void>;
+}
+
+export interface SessionResult {
+  packets: HopPacket[];
+  observed: boolean[];
+  notObservedReason: Array<string | undefined>;
+  stats: Array<CaptureStats | undefined>;
+  probes: ProbeResult[];
+  packetsDropped: number;
+  windowMs: number;
+  notices: string[];
+}
+
+/**
+ * One tcpdump per capturable hop, all confirmed listening before the first
+ * probe; the probes; a grace period; then every capture stopped and drained.
+ * Every tcpdump is ended on every exit path (the host layer registers it).
+ */
+export async function runSession(o: SessionOptions): Promise<SessionResult> {
+  const packets: HopPacket[] = [];
+  const max = o.maxPackets ?? 500_000;
+  let packetsDropped = 0;
+  const observed = o.hops.map(() => false);
+  const notObservedReason: Array<string | undefined> = o.hops.map((h) =>
+    h.seesTransit ? undefined : 'bridged frames are not seen on the bridge device',
+  );
+  const notices: string[] = [];
+  const maxLifetimeMs = 30_000 + (o.durationMs ?? 0) + o.probes.reduce((s, p) => s + p.count * 3000, 0);
+  const captures: Array<{ index: number; cap: HopCapture; done: Promise<void> }> = [];
+  for (const [index, hop] of o.hops.entries()) {
+    if (!hop.seesTransit) continue;
+    const cap = startCapture(o.host, {
+      ...(hop.netns === 'host' ? {} : { netns: hop.netns }),
+      ifname: hop.ifname,
+      filter: o.filter,
+      maxLifetimeMs,
+      promiscuous: o.promiscuous === true,
+    });
+    const done = o
+      .reader(cap.stdout, index, (p) => {
+        if (packets.length < max) packets.push(p);
+        else packetsDropped++;
+      })
+      .catch((err: unknown) => {
+        notices.push(`capture on ${hop.netns}/${hop.ifname}: ${err instanceof Error ? err.message : String(err)}`);
+      });
+    captures.push({ index, cap, done });
+  }
+  try {
+    const started = await Promise.allSettled(captures.map((c) => c.cap.listening));
+    started.forEach((s, i) => {
+      const { index } = captures[i]!;
+      if (s.status === 'fulfilled') observed[index] = true;
+      else notObservedReason[index] = s.reason instanceof Error ? s.reason.message : String(s.reason);
+    });
+    const t0 = Date.now();
+    const probeResults: ProbeResult[] = [];
+    const windowWork = o.duringWindow?.() ?? Promise.resolve();
+    if (o.probes.length === 0) {
+      const duration = o.durationMs ?? 5000;
+      const end = t0 + duration;
+      while (Date.now() < end) {
+        o.progress?.(`watching ${Math.ceil((end - Date.now()) / 1000)}s more, ${packets.length} packets on ${observed.filter(Boolean).length} hops`);
+        await sleep(Math.min(500, end - Date.now()));
+      }
+    } else {
+      for (const spec of o.probes) {
+        o.progress?.(`probing ${spec.kind}${spec.port ? `:${spec.port}` : ''} ${spec.address}, ${packets.length} packets captured so far`);
+        probeResults.push(await runProbe(o.host, spec, o.fromNetns));
+      }
+      await sleep(o.graceMs ?? 300);
+    }
+    await windowWork;
+    const windowMs = Date.now() - t0;
+    const stats: Array<CaptureStats | undefined> = o.hops.map(() => undefined);
+    await Promise.all(
+      captures.map(async ({ index, cap, done }) => {
+        const r = await cap.stop();
+        await Promise.race([done, sleep(3000)]);
+        stats[index] = r.stats;
+        const failure = r.error ?? cap.failure;
+        if (failure && observed[index]) {
+          observed[index] = false;
+          notObservedReason[index] = `capture failed: ${failure}`;
+        }
+      }),
+    );
+    if (packetsDropped > 0) notices.push(`${packetsDropped} packets beyond the first ${max} were not kept`);
+    return { packets, observed, notObservedReason, stats, probes: probeResults, packetsDropped, windowMs, notices };
+  } finally {
+    await Promise.all(captures.map((c) => c.cap.stop().catch(() => undefined)));
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((res) => setTimeout(res, Math.max(0, ms)));
+}

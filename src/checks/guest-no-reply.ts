@@ -1,0 +1,29 @@
+import type { Check } from './types.js';
+import { hopName, inNetns } from './util.js';
+
+/** Requests reach the guest's NIC and nothing at all comes back. */
+export const guestNoReply: Check = {
+  name: 'guest-no-reply',
+  raises: ['guest-no-reply'],
+  run({ correlation, path, targetAddresses }) {
+    const t = correlation.target;
+    const nic = path.hops[path.hops.length - 1]!;
+    if (!nic.isTarget || t.requestsAtTargetNic === 0 || t.ipFromTarget > 0 || t.arpAskedByTarget.size > 0) return [];
+    return [
+      {
+        id: 'guest-no-reply',
+        confidence: 0.5,
+        device: { netns: nic.netns, ifname: nic.ifname },
+        summary: `${targetAddresses[0]} receives the requests on ${hopName(nic)} and sends nothing back`,
+        evidence: [
+          `${t.requestsAtTargetNic} packets to ${targetAddresses[0]} reached ${hopName(nic)}; the target sent no IP packet and no ARP request`,
+        ],
+        fix: [
+          inNetns(nic.netns, `ip -s link show ${nic.ifname}`) + '    # from the guest console: is the NIC receiving?',
+          inNetns(nic.netns, 'ss -ltn') + '    # is the service alive and accepting?',
+          inNetns(nic.netns, 'sysctl net.ipv4.icmp_echo_ignore_all') + '    # and the guest firewall: nft list ruleset; iptables -S',
+        ],
+      },
+    ];
+  },
+};

@@ -1,0 +1,32 @@
+import type { Cause } from '../report/schema.js';
+import { guestArpUnresolved } from './guest-arp-unresolved.js';
+import { guestNoReply } from './guest-no-reply.js';
+import { serviceNotListening } from './service-not-listening.js';
+import type { Check, CheckContext } from './types.js';
+import { unknownLocated } from './unknown.js';
+import { upstreamNoTraffic } from './upstream-no-traffic.js';
+
+/** Every check. Each is one file with its evidence and its advice. */
+export const CHECKS: Check[] = [upstreamNoTraffic, serviceNotListening, guestArpUnresolved, guestNoReply, unknownLocated];
+
+/**
+ * Runs the checks in parallel and ranks their causes: higher confidence
+ * first; `unknown` only when nothing else was found.
+ */
+export async function runChecks(ctx: CheckContext, checks: Check[] = CHECKS): Promise<{ causes: Cause[]; notices: string[] }> {
+  const notices: string[] = [];
+  const results = await Promise.all(
+    checks.map(async (c) => {
+      try {
+        return await c.run(ctx);
+      } catch (err) {
+        notices.push(`check ${c.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+        return [];
+      }
+    }),
+  );
+  let causes = results.flat();
+  if (causes.some((c) => c.id !== 'unknown')) causes = causes.filter((c) => c.id !== 'unknown');
+  causes.sort((a, b) => b.confidence - a.confidence);
+  return { causes, notices };
+}

@@ -1,0 +1,32 @@
+import type { Check } from './types.js';
+import { hopName, inNetns } from './util.js';
+
+/** The target answers TCP with RST: the port has no listener (or the service refuses). */
+export const serviceNotListening: Check = {
+  name: 'service-not-listening',
+  raises: ['service-not-listening'],
+  run({ correlation, path, topology, targetAddresses }) {
+    const rsts = correlation.target.rstFromTarget.filter((p) => p.src && targetAddresses.includes(p.src));
+    if (rsts.length === 0) return [];
+    const nic = path.hops[path.hops.length - 1]!;
+    const ports = [...new Set(rsts.map((p) => p.srcPort).filter((x): x is number => x !== undefined))];
+    const ns = topology.namespaces.find((n) => n.id === path.target.netns);
+    const evidence = rsts.slice(0, 3).map((p) => `TCP RST ${p.src}:${p.srcPort} > ${p.dst}:${p.dstPort} from MAC ${p.srcMac ?? '?'} seen at ${hopName(path.hops[p.hop])}`);
+    if (ns?.listeners) {
+      for (const port of ports) {
+        const l = ns.listeners.find((x) => x.port === port);
+        evidence.push(l ? `${ns.id} has a listener on ${l.address}:${port}` : `no TCP listener on port ${port} in ${ns.id} (/proc/net/tcp)`);
+      }
+    }
+    return [
+      {
+        id: 'service-not-listening',
+        confidence: 0.9,
+        device: { netns: nic.netns, ifname: nic.ifname },
+        summary: `${targetAddresses[0]} answers TCP port ${ports.join(', ')} with RST: nothing listens there`,
+        evidence,
+        fix: ports.flatMap((port) => [inNetns(nic.netns, `ss -ltnp 'sport = :${port}'`), `# start the service that should listen on ${port}, or probe the right port`]),
+      },
+    ];
+  },
+};

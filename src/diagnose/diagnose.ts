@@ -1,0 +1,195 @@
+import { readFileSync } from 'node:fs';
+import { buildFilter } from '../capture/bpf.js';
+import { parseProbe, type ProbeSpec } from '../capture/probe.js';
+import { runSession, type PacketReader } from '../capture/session.js';
+import { runChecks } from '../checks/index.js';
+import { discover } from '../collect/discover.js';
+import { correlate } from '../correlate/correlate.js';
+import type { HopPacket } from '../correlate/types.js';
+import { usageError } from '../errors.js';
+import type { Host } from '../host/host.js';
+import type { Topology } from '../model/topology.js';
+import { findPath } from '../path/find.js';
+import type { ProbeReport, Report } from '../report/schema.js';
+
+export interface DiagnoseOptions {
+  host: Host;
+  reader: PacketReader;
+  /** Namespace that stands in for the host's root (the lab's hypervisor). */
+  netns?: string;
+  target: string;
+  /** Raw probe specs: icmp, tcp:PORT[@ADDR], udp:PORT[@ADDR], arp. Empty = defaults. */
+  probes: string[];
+  /** "host" or "netns:NAME". */
+  from: string;
+  size?: number;
+  count: number;
+  durationSec?: number;
+  passive: boolean;
+  filter?: string;
+  uplink?: string;
+  promiscuous?: boolean;
+  progress?: (line: string) => void;
+}
+
+export interface DiagnoseResult {
+  report: Report;
+  packets: HopPacket[];
+  topology: Topology;
+}
+
+const WELL_KNOWN = [22, 80, 443];
+
+function toolVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** discover → path → capture + probe → correlate → checks → report. */
+export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
+  const startedAt = new Date().toISOString();
+  const topology = await discover({ host: o.host, ...(o.netns ? { netns: o.netns } : {}) });
+  const path = findPath(topology, o.target, o.uplink ? { uplink: o.uplink } : {});
+  const targetNs = topology.namespaces.find((n) => n.id === path.target.netns);
+  const targetIf = targetNs?.interfaces.find((i) => i.ifname === path.target.ifname);
+  const targetAddresses = [
+    ...new Set([
+      ...(path.target.address ? [path.target.address] : []),
+      ...(targetIf?.addresses.filter((a) => a.scope !== 'link' && a.scope !== 'host' && a.family === 'inet').map((a) => a.local) ?? []),
+    ]),
+  ];
+  const primary = targetAddresses[0];
+
+  let fromNetns: string | undefined;
+  let fromLabel: string;
+  if (o.from === 'host') {
+    fromNetns = o.netns;
+    fromLabel = o.netns ?? 'host';
+  } else if (o.from.startsWith('netns:')) {
+    fromNetns = o.from.slice('netns:'.length);
+    await o.host.requireNetns(fromNetns);
+    fromLabel = fromNetns;
+  } else {
+    throw usageError(`--from '${o.from}' is neither host nor netns:NAME`);
+  }
+
+  const probes: ProbeSpec[] = [];
+  if (!o.passive) {
+    if (!primary) throw usageError(`target ${o.target} has no IPv4 address to probe`, 'use --passive, or name an address');
+    const raw = o.probes.length > 0 ? o.probes : defaultProbes(topology, path.target.netns);
+    for (const text of raw) {
+      const spec = parseProbe(text, primary, o.count, text === 'icmp' ? o.size : undefined);
+      if (!spec) throw usageError(`--probe '${text}' is not icmp, tcp:PORT[@ADDR], udp:PORT[@ADDR] or arp`);
+      probes.push(spec);
+    }
+  }
+  const probeAddresses = [...new Set(probes.map((p) => p.address).filter((a) => !targetAddresses.includes(a)))];
+  const filter = buildFilter([...targetAddresses, ...probeAddresses], o.filter);
+
+  const session = await runSession({
+    host: o.host,
+    hops: path.hops,
+    filter,
+    reader: o.reader,
+    probes,
+    fromNetns,
+    ...(o.passive ? { durationMs: (o.durationSec ?? 10) * 1000 } : {}),
+    promiscuous: o.promiscuous === true,
+    ...(o.progress ? { progress: o.progress } : {}),
+  });
+
+  const correlation = correlate({
+    hops: path.hops,
+    observed: session.observed,
+    notObservedReason: session.notObservedReason,
+    packets: session.packets,
+    targetAddresses,
+    probeAddresses,
+    nat: probeAddresses.length > 0,
+  });
+  const probeReports: ProbeReport[] = o.passive
+    ? [
+        {
+          kind: 'passive',
+          address: primary ?? o.target,
+          command: `tcpdump -p on ${session.observed.filter(Boolean).length} hops, ${Math.round(session.windowMs / 1000)}s`,
+          from: 'users',
+          sent: correlation.complete['to-target'] + correlation.incomplete['to-target'],
+          answered: correlation.complete['from-target'],
+          outcome: 'observed',
+          detail: `${session.packets.length} packets watched for ${Math.round(session.windowMs / 1000)}s`,
+        },
+      ]
+    : session.probes.map((p) => ({
+        kind: p.spec.kind,
+        address: p.spec.address,
+        ...(p.spec.port !== undefined ? { port: p.spec.port } : {}),
+        ...(p.spec.size !== undefined ? { size: p.spec.size } : {}),
+        command: p.command,
+        from: fromLabel,
+        sent: p.sent,
+        answered: p.answered,
+        outcome: p.outcome,
+        detail: p.detail,
+      }));
+  const { causes, notices } = await runChecks({
+    topology,
+    path,
+    correlation,
+    probes: probeReports,
+    targetAddresses,
+    probesFromOutside: o.from !== 'host' || o.passive,
+    passive: o.passive,
+  });
+  const hops = correlation.hopCounts.map((h, i) => {
+    const drops = session.stats[i]?.droppedByKernel;
+    return drops !== undefined ? { ...h, kernelDrops: drops } : h;
+  });
+  const report: Report = {
+    schemaVersion: 1,
+    tool: { name: 'hopdump', version: toolVersion() },
+    startedAt,
+    target: { query: o.target, netns: path.target.netns, ifname: path.target.ifname, ...(primary ? { address: primary } : {}) },
+    path,
+    probes: probeReports,
+    hops,
+    status: statusOf(probeReports, correlation.loss !== null, o.passive, correlation),
+    loss: correlation.loss,
+    causes,
+    instead: correlation.instead,
+    traces: correlation.traces,
+    captureFile: null,
+    notices: [...topology.warnings, ...session.notices, ...notices],
+  };
+  return { report, packets: session.packets, topology };
+}
+
+function defaultProbes(topology: Topology, targetNs: string): string[] {
+  const ns = topology.namespaces.find((n) => n.id === targetNs);
+  const ports = ns?.isRoot
+    ? []
+    : [...new Set((ns?.listeners ?? []).filter((l) => !l.address.startsWith('127.') && l.address !== '::1').map((l) => l.port))].sort(
+        (a, b) => a - b,
+      );
+  const chosen = ports.length > 0 ? ports.slice(0, 2) : ns?.collected ? [] : WELL_KNOWN.slice(0, 1);
+  return ['icmp', ...chosen.map((p) => `tcp:${p}`)];
+}
+
+function statusOf(
+  probes: ProbeReport[],
+  lossFound: boolean,
+  passive: boolean,
+  correlation: ReturnType<typeof correlate>,
+): Report['status'] {
+  if (passive) {
+    if (!lossFound) return 'ok';
+    return correlation.complete['from-target'] > 0 ? 'degraded' : 'broken';
+  }
+  const sent = probes.reduce((s, p) => s + p.sent, 0);
+  const good = probes.reduce((s, p) => s + (p.outcome === 'refused' ? 0 : p.answered), 0);
+  if (sent > 0 && good === sent && !lossFound) return 'ok';
+  return good > 0 ? 'degraded' : 'broken';
+}

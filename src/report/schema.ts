@@ -1,0 +1,118 @@
+import { z } from 'zod';
+import { PathSchema, HopRoleSchema } from '../path/types.js';
+
+/**
+ * The diagnosis report: the one object every reporter (terminal text, JSON,
+ * pcapng comments, HTML) renders. This schema is the TypeScript type, the
+ * published JSON Schema (schema/report.schema.json) and what tests validate.
+ */
+
+export const CAUSE_IDS = [
+  'firewall-drop',
+  'link-down',
+  'bridge-port-missing',
+  'stp-blocking',
+  'mac-conflict',
+  'ip-conflict',
+  'mtu-mismatch',
+  'tc-filter',
+  'service-not-listening',
+  'guest-arp-unresolved',
+  'guest-no-reply',
+  'promisc-dependent',
+  'ip-forward-disabled',
+  'rp-filter-drop',
+  'nat-missing',
+  'no-route',
+  'upstream-no-traffic',
+  'vlan-mismatch',
+  'ovs-flow-drop',
+  'device-drops',
+  'unknown',
+] as const;
+export const CauseIdSchema = z.enum(CAUSE_IDS);
+export type CauseId = z.infer<typeof CauseIdSchema>;
+
+export const HopRefSchema = z.object({ netns: z.string(), ifname: z.string(), role: HopRoleSchema });
+export type HopRef = z.infer<typeof HopRefSchema>;
+
+export const DirectionSchema = z.enum(['to-target', 'from-target']);
+export type Direction = z.infer<typeof DirectionSchema>;
+
+export const CauseSchema = z.object({
+  id: CauseIdSchema,
+  /** 0..1: how directly the evidence explains the observed break. */
+  confidence: z.number().min(0).max(1),
+  device: z.object({ netns: z.string(), ifname: z.string() }).nullable(),
+  summary: z.string(),
+  evidence: z.array(z.string()),
+  /** Exact commands an operator could run; hopdump never runs them. */
+  fix: z.array(z.string()),
+});
+export type Cause = z.infer<typeof CauseSchema>;
+
+export const ProbeReportSchema = z.object({
+  kind: z.enum(['icmp', 'tcp', 'udp', 'arp', 'passive']),
+  address: z.string(),
+  port: z.number().int().optional(),
+  size: z.number().int().optional(),
+  command: z.string(),
+  from: z.string(),
+  sent: z.number().int(),
+  answered: z.number().int(),
+  outcome: z.enum(['answered', 'refused', 'timeout', 'unreachable', 'error', 'observed']),
+  detail: z.string(),
+});
+export type ProbeReport = z.infer<typeof ProbeReportSchema>;
+
+export const HopCountsSchema = z.object({
+  netns: z.string(),
+  ifname: z.string(),
+  role: HopRoleSchema,
+  /** False when no capture ran there (a bridge that does not see transit) or it failed. */
+  observed: z.boolean(),
+  notObservedReason: z.string().optional(),
+  toTarget: z.number().int(),
+  fromTarget: z.number().int(),
+  arpRequests: z.number().int(),
+  arpReplies: z.number().int(),
+  other: z.number().int(),
+  /** tcpdump's own "packets dropped by kernel". */
+  kernelDrops: z.number().int().optional(),
+});
+export type HopCounts = z.infer<typeof HopCountsSchema>;
+
+export const LossSchema = z.object({
+  direction: DirectionSchema,
+  lastSeenHop: HopRefSchema.nullable(),
+  firstMissingHop: HopRefSchema.nullable(),
+});
+export type Loss = z.infer<typeof LossSchema>;
+
+/** One packet followed across the hops. */
+export const TraceSchema = z.object({
+  summary: z.string(),
+  direction: DirectionSchema,
+  seenAt: z.array(z.object({ hop: z.number().int(), ts: z.string(), latencyUs: z.number().optional() })),
+  changes: z.array(z.string()),
+});
+export type Trace = z.infer<typeof TraceSchema>;
+
+export const ReportSchema = z.object({
+  schemaVersion: z.literal(1),
+  tool: z.object({ name: z.literal('hopdump'), version: z.string() }),
+  startedAt: z.string(),
+  target: z.object({ query: z.string(), netns: z.string(), ifname: z.string(), address: z.string().optional() }),
+  path: PathSchema,
+  probes: z.array(ProbeReportSchema),
+  hops: z.array(HopCountsSchema),
+  status: z.enum(['ok', 'degraded', 'broken']),
+  loss: LossSchema.nullable(),
+  causes: z.array(CauseSchema),
+  /** What came back instead of a reply: RSTs, ICMP errors, unanswered ARP. */
+  instead: z.array(z.string()),
+  traces: z.array(TraceSchema),
+  captureFile: z.string().nullable(),
+  notices: z.array(z.string()),
+});
+export type Report = z.infer<typeof ReportSchema>;

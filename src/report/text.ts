@@ -1,0 +1,73 @@
+import type { Report } from './schema.js';
+
+export interface TextOptions {
+  color: boolean;
+}
+
+const ANSI = { red: '\x1b[31m', green: '\x1b[32m', yellow: '\x1b[33m', bold: '\x1b[1m', dim: '\x1b[2m', reset: '\x1b[0m' };
+
+/**
+ * The terminal report: the verdict, the path as a ladder (one row per hop,
+ * requests → and replies ← counted at each, the break marked), then the
+ * causes with evidence and fixes. Plain text that pastes into a ticket.
+ */
+export function renderReport(r: Report, opts: TextOptions = { color: false }): string {
+  const c = (code: keyof typeof ANSI, s: string) => (opts.color ? `${ANSI[code]}${s}${ANSI.reset}` : s);
+  const lines: string[] = [];
+  const status = r.status.toUpperCase();
+  const statusColored = r.status === 'ok' ? c('green', status) : r.status === 'degraded' ? c('yellow', status) : c('red', status);
+  const t = r.target;
+  lines.push(c('bold', `hopdump diagnose ${t.query}`) + ` → ${t.netns}/${t.ifname}${t.address && t.address !== t.query ? ` (${t.address})` : ''}: ${statusColored}`);
+  for (const p of r.probes) {
+    const what = p.kind === 'passive' ? 'watched' : `${p.kind}${p.port ? `:${p.port}` : ''}${p.size ? ` size ${p.size}` : ''} to ${p.address}`;
+    lines.push(`  probe ${what} from ${p.from}: ${p.kind === 'passive' ? p.detail : `${p.answered}/${p.sent} answered (${p.outcome})`}`);
+  }
+  lines.push('');
+
+  const lossAt = (netns: string, ifname: string) =>
+    r.loss?.firstMissingHop?.netns === netns && r.loss.firstMissingHop.ifname === ifname;
+  const rows = r.hops.map((h, i) => {
+    const mark = lossAt(h.netns, h.ifname) ? '✗' : ' ';
+    const name = `${h.netns}/${h.ifname}`;
+    const counts = h.observed
+      ? [String(h.toTarget), String(h.fromTarget), `${h.arpRequests}/${h.arpReplies}`, h.kernelDrops ? `${h.kernelDrops} dropped by capture` : '']
+      : ['·', '·', '·', h.notObservedReason ?? 'not observed'];
+    return [mark, String(i + 1), name, h.role, ...counts];
+  });
+  const header = [' ', '#', 'hop', 'role', '→ to', '← from', 'arp q/r', ''];
+  const widths = header.map((hd, col) => Math.max(hd.length, ...rows.map((row) => row[col]!.length)));
+  const fmt = (row: string[]) =>
+    row
+      .map((cell, col) => (col === row.length - 1 ? cell : col >= 4 && col <= 6 ? cell.padStart(widths[col]!) : cell.padEnd(widths[col]!)))
+      .join('  ')
+      .trimEnd();
+  lines.push(`  ${fmt(header)}`);
+  for (const row of rows) {
+    const text = `  ${fmt(row)}`;
+    lines.push(row[0] === '✗' ? c('red', text) : text);
+  }
+  lines.push('');
+  if (r.loss) {
+    const l = r.loss;
+    const last = l.lastSeenHop ? `${l.lastSeenHop.netns}/${l.lastSeenHop.ifname} (${l.lastSeenHop.role})` : 'no hop';
+    const miss = l.firstMissingHop ? `${l.firstMissingHop.netns}/${l.firstMissingHop.ifname} (${l.firstMissingHop.role})` : 'none';
+    lines.push(`loss: ${l.direction}: last seen at ${last}, first missing at ${miss}`);
+  } else {
+    lines.push('loss: none');
+  }
+  for (const s of r.instead) lines.push(`instead: ${s}`);
+  if (r.causes.length > 0) {
+    lines.push('', 'causes:');
+    r.causes.forEach((cause, i) => {
+      const where = cause.device ? ` at ${cause.device.netns}/${cause.device.ifname}` : '';
+      lines.push(`  ${i + 1}. ${c('bold', cause.id)} (${Math.round(cause.confidence * 100)}%)${where}: ${cause.summary}`);
+      for (const e of cause.evidence) lines.push(`     evidence: ${e}`);
+      for (const f of cause.fix) lines.push(`     fix: ${f}`);
+    });
+  } else if (r.status === 'ok') {
+    lines.push('causes: none');
+  }
+  for (const n of r.notices) lines.push(c('dim', `notice: ${n}`));
+  if (r.captureFile) lines.push('', `capture: ${r.captureFile}`);
+  return `${lines.join('\n')}\n`;
+}
