@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { correlate } from '../../src/correlate/correlate.js';
+import type { HopPacket } from '../../src/correlate/types.js';
+import type { Hop } from '../../src/path/types.js';
+
+const hop = (netns: string, ifname: string, role: Hop['role'], seesTransit = true, isTarget = false): Hop => ({
+  netns,
+  ifname,
+  kind: 'veth',
+  role,
+  seesTransit,
+  isTarget,
+  via: 'veth',
+  mtu: 1500,
+  addresses: [],
+});
+
+const HOPS: Hop[] = [
+  hop('hv', 'eth0', 'uplink'),
+  hop('hv', 'br0', 'bridge', false),
+  hop('hv', 'vnet0', 'backend'),
+  hop('vm1', 'eth0', 'guest-nic', true, true),
+];
+const OBSERVED = [true, false, true, true];
+
+let clock = 1_700_000_000_000_000_000n;
+function pkt(h: number, fp: string, fields: Partial<HopPacket>): HopPacket {
+  clock += 1000n;
+  return {
+    hop: h,
+    tsNs: clock,
+    fp,
+    natFp: fp,
+    kind: 'ipv4',
+    length: 98,
+    data: new Uint8Array(0),
+    summary: fields.summary ?? fp,
+    linkType: 1,
+    ...fields,
+  };
+}
+const req = (h: number, n: number) => pkt(h, `req${n}`, { src: '192.0.2.100', dst: '192.0.2.11', proto: 'icmp', icmpType: 8, ttl: 64 });
+const rep = (h: number, n: number) => pkt(h, `rep${n}`, { src: '192.0.2.11', dst: '192.0.2.100', proto: 'icmp', icmpType: 0, ttl: 64 });
+
+const base = { hops: HOPS, observed: OBSERVED, targetAddresses: ['192.0.2.11'], probeAddresses: [], nat: false };
+
+test('healthy: every request and reply crosses every observed hop, no loss', () => {
+  const packets = [0, 1, 2].flatMap((n) => [req(0, n), req(2, n), req(3, n), rep(3, n), rep(2, n), rep(0, n)]);
+  const c = correlate({ ...base, packets });
+  assert.equal(c.loss, null);
+  assert.deepEqual(c.complete, { 'to-target': 3, 'from-target': 3 });
+  assert.deepEqual(
+    c.hopCounts.map((h) => [h.ifname, h.toTarget, h.fromTarget, h.observed]),
+    [
+      ['eth0', 3, 3, true],
+      ['br0', 0, 0, false],
+      ['vnet0', 3, 3, true],
+      ['eth0', 3, 3, true],
+    ],
+  );
+  assert.equal(c.target.requestsAtTargetNic, 3);
+});
+
+test('requests stop between the uplink and the backend: that segment, to-target', () => {
+  const packets = [0, 1, 2].map((n) => req(0, n));
+  const c = correlate({ ...base, packets });
+  assert.deepEqual(c.loss, {
+    direction: 'to-target',
+    lastSeenHop: { netns: 'hv', ifname: 'eth0', role: 'uplink' },
+    firstMissingHop: { netns: 'hv', ifname: 'vnet0', role: 'backend' },
+  });
+  assert.equal(c.segments[0]!.packets, 3);
+});
+
+test('replies stop on the way back: from-target segment in reverse path order', () => {
+  const packets = [0, 1].flatMap((n) => [req(0, n), req(2, n), req(3, n), rep(3, n)]);
+  const c = correlate({ ...base, packets });
+  assert.deepEqual(c.loss, {
+    direction: 'from-target',
+    lastSeenHop: { netns: 'vm1', ifname: 'eth0', role: 'guest-nic' },
+    firstMissingHop: { netns: 'hv', ifname: 'vnet0', role: 'backend' },
+  });
+});
+
+test('nothing at all on the uplink: to-target, nothing seen, first missing is the uplink', () => {
+  const c = correlate({ ...base, packets: [] });
+  assert.deepEqual(c.loss, { direction: 'to-target', lastSeenHop: null, firstMissingHop: { netns: 'hv', ifname: 'eth0', role: 'uplink' } });
+});
+
+test('the target never answers: from-target, nothing seen, first missing is its NIC', () => {
+  const packets = [0, 1].flatMap((n) => [req(0, n), req(2, n), req(3, n)]);
+  const c = correlate({ ...base, packets });
+  assert.deepEqual(c.loss, { direction: 'from-target', lastSeenHop: null, firstMissingHop: { netns: 'vm1', ifname: 'eth0', role: 'guest-nic' } });
+  assert.equal(c.target.ipFromTarget, 0);
+});
+
+test('the target only asks ARP for the peer: counted, and described instead of a reply', () => {
+  const arp = (h: number, n: number) =>
+    pkt(h, `arp${n}`, { kind: 'arp', arpOp: 1, arpSenderIp: '192.0.2.11', arpTargetIp: '192.0.2.100', src: undefined, dst: undefined });
+  const arpReply = (h: number, n: number) =>
+    pkt(h, `arprep${n}`, { kind: 'arp', arpOp: 2, arpSenderIp: '192.0.2.100', arpTargetIp: '192.0.2.11' });
+  const packets = [0, 1, 2].flatMap((n) => [req(0, n), req(2, n), req(3, n), arp(3, n), arp(2, n), arp(0, n), arpReply(0, n), arpReply(2, n), arpReply(3, n)]);
+  const c = correlate({ ...base, packets });
+  assert.equal(c.target.arpAskedByTarget.get('192.0.2.100'), 3);
+  assert.equal(c.target.arpRepliesToTargetAtNic, 3);
+  assert.equal(c.hopCounts[3]!.arpRequests, 3);
+  assert.equal(c.hopCounts[3]!.arpReplies, 3);
+  assert.match(c.instead.join('\n'), /ARP who-has 192\.0\.2\.100 .*3 requests.*kept asking/);
+});
+
+test('a TCP RST from the target is what came back instead', () => {
+  const syn = pkt(3, 'syn', { src: '192.0.2.100', dst: '192.0.2.11', proto: 'tcp', srcPort: 40000, dstPort: 80, tcpFlags: 'S' });
+  const rst = pkt(3, 'rst', { src: '192.0.2.11', dst: '192.0.2.100', proto: 'tcp', srcPort: 80, dstPort: 40000, tcpFlags: 'R.', srcMac: '52:54:00:00:00:11' });
+  const c = correlate({ ...base, packets: [syn, rst] });
+  assert.equal(c.target.rstFromTarget.length, 1);
+  assert.match(c.instead[0]!, /TCP RST from 192\.0\.2\.11:80 \(MAC 52:54:00:00:00:11\)/);
+});
+
+test('NAT: the same packet before and after DNAT is one journey, and the change is named', () => {
+  const hops = [hop('hv', 'eth0', 'uplink'), hop('hv', 'docker0', 'router'), hop('hv', 'veth1', 'backend'), hop('ct', 'eth0', 'guest-nic', true, true)];
+  const before = pkt(0, 'a', { natFp: 'n1', src: '198.51.100.100', dst: '198.51.100.1', proto: 'tcp', srcPort: 4000, dstPort: 9200, tcpFlags: 'S', ttl: 64 });
+  const after = [1, 2, 3].map((h) => pkt(h, 'b', { natFp: 'n1', src: '198.51.100.100', dst: '203.0.113.2', proto: 'tcp', srcPort: 4000, dstPort: 9200, tcpFlags: 'S', ttl: 63 }));
+  const c = correlate({ hops, observed: [true, true, true, true], packets: [before, ...after], targetAddresses: ['203.0.113.2'], probeAddresses: ['198.51.100.1'], nat: true });
+  const requests = c.journeys.filter((j) => j.kind === 'request');
+  assert.equal(requests.length, 1);
+  assert.equal(requests[0]!.seen.size, 4);
+  const trace = c.traces.find((t) => t.direction === 'to-target')!;
+  assert.ok(trace.changes.some((x) => x.includes('NAT-ed to 203.0.113.2:9200')), trace.changes.join('; '));
+  assert.ok(trace.changes.some((x) => x.includes('TTL 64→63')));
+});
