@@ -5,7 +5,7 @@ APT_PACKAGES := tcpdump iproute2 iptables nftables ebtables iputils-ping arping 
                 tshark ethtool procps util-linux
 HOPDUMP := bin/hopdump
 
-.PHONY: all setup deps build demo test bench clean lab-clean
+.PHONY: all setup deps build demo test bench clean lab-clean schema
 
 all: build
 
@@ -30,6 +30,10 @@ test: setup
 
 bench: setup
 	node dist/bench/run.js
+
+# Regenerates the published JSON Schemas from the zod schemas (a test checks they match).
+schema: build
+	node scripts/gen-schema.mjs
 
 lab-clean: build
 	$(HOPDUMP) lab down
