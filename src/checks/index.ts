@@ -1,5 +1,19 @@
 import type { Cause } from '../report/schema.js';
+import { bridgePortMissing } from './bridge-port-missing.js';
+import { deviceDrops } from './device-drops.js';
+import { firewallDrop } from './firewall-drop.js';
 import { guestArpUnresolved } from './guest-arp-unresolved.js';
+import { ipConflict } from './ip-conflict.js';
+import { ipForwardDisabled } from './ip-forward-disabled.js';
+import { linkDown } from './link-down.js';
+import { macConflict } from './mac-conflict.js';
+import { mtuMismatch } from './mtu-mismatch.js';
+import { natMissing } from './nat-missing.js';
+import { noRoute } from './no-route.js';
+import { promiscDependent } from './promisc-dependent.js';
+import { rpFilterDrop } from './rp-filter-drop.js';
+import { stpBlocking } from './stp-blocking.js';
+import { tcFilter } from './tc-filter.js';
 import { guestNoReply } from './guest-no-reply.js';
 import { serviceNotListening } from './service-not-listening.js';
 import type { Check, CheckContext } from './types.js';
@@ -7,7 +21,27 @@ import { unknownLocated } from './unknown.js';
 import { upstreamNoTraffic } from './upstream-no-traffic.js';
 
 /** Every check. Each is one file with its evidence and its advice. */
-export const CHECKS: Check[] = [upstreamNoTraffic, serviceNotListening, guestArpUnresolved, guestNoReply, unknownLocated];
+export const CHECKS: Check[] = [
+  upstreamNoTraffic,
+  serviceNotListening,
+  guestArpUnresolved,
+  guestNoReply,
+  firewallDrop,
+  linkDown,
+  bridgePortMissing,
+  stpBlocking,
+  macConflict,
+  ipConflict,
+  mtuMismatch,
+  tcFilter,
+  promiscDependent,
+  ipForwardDisabled,
+  rpFilterDrop,
+  natMissing,
+  noRoute,
+  deviceDrops,
+  unknownLocated,
+];
 
 /**
  * Runs the checks in parallel and ranks their causes: higher confidence

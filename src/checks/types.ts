@@ -14,6 +14,22 @@ export interface CheckContext {
   probesFromOutside: boolean;
   /** Passive mode: no probes were sent, users' traffic was watched. */
   passive: boolean;
+  /** The same host read again after the window: counters to compare with `topology`. */
+  after?: Topology;
+  /** Addresses the probes came from (for reverse-path and return-route checks). */
+  sourceAddresses: string[];
+  /** Kernel drop reasons seen during the window (tracefs), when available. */
+  drops?: DropEvent[];
+}
+
+/** One skb:kfree_skb event with a reason other than NOT_SPECIFIED/CONSUMED. */
+export interface DropEvent {
+  reason: string;
+  /** The device the packet was on, when a device-context event told it. */
+  device?: string;
+  location: string;
+  protocol: number;
+  count: number;
 }
 
 export interface Check {

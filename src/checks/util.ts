@@ -6,3 +6,45 @@ export const hopName = (h: Pick<HopRef, 'netns' | 'ifname'> | null | undefined):
 export function inNetns(netns: string, argv: string): string {
   return netns === 'host' || netns.startsWith('pid:') || netns.includes(':nsid:') ? argv : `ip netns exec ${netns} ${argv}`;
 }
+
+import type { Interface, Namespace, Topology } from '../model/topology.js';
+import type { Path, Hop } from '../path/types.js';
+import type { Loss } from '../report/schema.js';
+
+export function nsById(t: Topology, id: string): Namespace | undefined {
+  return t.namespaces.find((n) => n.id === id);
+}
+
+export function ifaceOf(t: Topology, netns: string, ifname: string): Interface | undefined {
+  return nsById(t, netns)?.interfaces.find((i) => i.ifname === ifname);
+}
+
+/**
+ * How directly a device explains the loss: 1 when it is one of the two hops of
+ * the loss segment or lies between them on the path, lower further away.
+ */
+export function proximity(path: Path, loss: Loss | null, netns: string, ifname: string): number {
+  if (!loss) return 0.6;
+  const idx = (h: { netns: string; ifname: string } | null) =>
+    h ? path.hops.findIndex((x) => x.netns === h.netns && x.ifname === h.ifname) : -1;
+  const at = path.hops.findIndex((x) => x.netns === netns && x.ifname === ifname);
+  const a = idx(loss.lastSeenHop);
+  const b = idx(loss.firstMissingHop);
+  if (at < 0) {
+    // Not a hop (e.g. a veth peer): judge by the hop it hangs off.
+    return 0.7;
+  }
+  const lo = Math.min(a < 0 ? b : a, b < 0 ? a : b);
+  const hi = Math.max(a, b);
+  if (at >= lo && at <= hi) return 1;
+  const dist = Math.min(Math.abs(at - lo), Math.abs(at - hi));
+  return Math.max(0.3, 1 - 0.25 * dist);
+}
+
+/** The hops that are interfaces of the path, with their model interface. */
+export function pathInterfaces(t: Topology, path: Path): Array<{ hop: Hop; iface: Interface }> {
+  return path.hops.flatMap((hop) => {
+    const iface = ifaceOf(t, hop.netns, hop.ifname);
+    return iface ? [{ hop, iface }] : [];
+  });
+}

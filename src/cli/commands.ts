@@ -1,9 +1,10 @@
 import type { Command } from './command.js';
+import { diagnoseCommand } from './diagnose.js';
 import { discoverCommand } from './discover.js';
 import { labCommand } from './lab.js';
 import { pathCommand } from './path.js';
 
 /** Every command, in the order `hopdump --help` lists them. */
 export function commands(): Command[] {
-  return [labCommand, discoverCommand, pathCommand];
+  return [diagnoseCommand, labCommand, discoverCommand, pathCommand];
 }

@@ -87,6 +87,7 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
     }
   }
   const probeAddresses = [...new Set(probes.map((p) => p.address).filter((a) => !targetAddresses.includes(a)))];
+  const sourceAddresses = probes.length ? await sourceAddressFor(o.host, fromNetns, probes[0]!.address) : [];
   const filter = buildFilter([...targetAddresses, ...probeAddresses], o.filter);
 
   const session = await runSession({
@@ -135,7 +136,10 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
         outcome: p.outcome,
         detail: p.detail,
       }));
+  // The host read again: counters after the window, for the checks that compare.
+  const after = await discover({ host: o.host, ...(o.netns ? { netns: o.netns } : {}) }).catch(() => undefined);
   const { causes, notices } = await runChecks({
+    ...(after ? { after } : {}),
     topology,
     path,
     correlation,
@@ -143,6 +147,9 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
     targetAddresses,
     probesFromOutside: o.from !== 'host' || o.passive,
     passive: o.passive,
+    sourceAddresses: o.passive
+      ? [...new Set(correlation.journeys.filter((j) => j.kind === 'request' && j.first.src).map((j) => j.first.src!))].slice(0, 8)
+      : sourceAddresses,
   });
   const hops = correlation.hopCounts.map((h, i) => {
     const drops = session.stats[i]?.droppedByKernel;
@@ -192,4 +199,15 @@ function statusOf(
   const good = probes.reduce((s, p) => s + (p.outcome === 'refused' ? 0 : p.answered), 0);
   if (sent > 0 && good === sent && !lossFound) return 'ok';
   return good > 0 ? 'degraded' : 'broken';
+}
+
+/** The address the sender uses towards `address` (`ip route get`'s prefsrc). */
+async function sourceAddressFor(host: Host, netns: string | undefined, address: string): Promise<string[]> {
+  try {
+    const r = await host.run(['ip', '-j', 'route', 'get', address], { ...(netns ? { netns } : {}), okCodes: 'any' });
+    const routes = JSON.parse(r.stdout || '[]') as Array<{ prefsrc?: string }>;
+    return routes.map((x) => x.prefsrc).filter((x): x is string => Boolean(x));
+  } catch {
+    return [];
+  }
 }

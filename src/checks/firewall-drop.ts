@@ -1,0 +1,101 @@
+import type { Path } from '../path/types.js';
+import type { Cause, Loss } from '../report/schema.js';
+import type { Check } from './types.js';
+import { inNetns, nsById, proximity } from './util.js';
+
+/**
+ * DROP/REJECT rules and drop policies, in every namespace on the path, whose
+ * packet counters rose during the window (iptables-save -c, ip6tables-save -c,
+ * nft counters). Rules are named with table, chain, text and delta.
+ */
+export const firewallDrop: Check = {
+  name: 'firewall-drop',
+  raises: ['firewall-drop'],
+  run({ topology, after, path, correlation }) {
+    if (!after) return [];
+    const causes: Cause[] = [];
+    const namespaces = [...new Set(path.hops.map((h) => h.netns))];
+    for (const id of namespaces) {
+      const before = nsById(topology, id)?.firewall;
+      const now = nsById(after, id)?.firewall;
+      if (!before || !now) continue;
+      const device = pickDevice(path, id, correlation.loss);
+      for (const chain of now.iptables) {
+        const old = before.iptables.find((c) => c.family === chain.family && c.table === chain.table && c.chain === chain.chain);
+        const tool = chain.family === 'ipv4' ? 'iptables' : 'ip6tables';
+        chain.rules.forEach((rule, i) => {
+          if (rule.target !== 'DROP' && rule.target !== 'REJECT') return;
+          const delta = rule.packets - (old?.rules[i]?.spec === rule.spec ? old.rules[i]!.packets : 0);
+          if (delta <= 0) return;
+          causes.push({
+            id: 'firewall-drop',
+            confidence: 0.95 * proximity(path, correlation.loss, device.netns, device.ifname),
+            device,
+            summary: `${tool} ${chain.table}/${chain.chain} in ${id} ${rule.target === 'DROP' ? 'drops' : 'rejects'} the traffic (${delta} packets during the window)`,
+            evidence: [`${tool}-save -c: [${rule.packets}:${rule.bytes}] ${rule.spec}  (+${delta} packets)`],
+            fix: [inNetns(id, `${tool} -t ${chain.table} ${rule.spec.replace(/^-A /, '-D ')}`)],
+          });
+        });
+        if (chain.policy === 'DROP' && old) {
+          const delta = chain.packets - old.packets;
+          if (delta > 0) {
+            causes.push({
+              id: 'firewall-drop',
+              confidence: 0.85 * proximity(path, correlation.loss, device.netns, device.ifname),
+              device,
+              summary: `${tool} ${chain.table}/${chain.chain} in ${id} has policy DROP and dropped ${delta} packets during the window`,
+              evidence: [`:${chain.chain} DROP [${chain.packets}:${chain.bytes}] (+${delta} packets)`],
+              fix: [inNetns(id, `${tool} -t ${chain.table} -I ${chain.chain} <match for the flow> -j ACCEPT`)],
+            });
+          }
+        }
+      }
+      for (const chain of now.nft) {
+        const old = before.nft.find((c) => c.family === chain.family && c.table === chain.table && c.chain === chain.chain);
+        for (const rule of chain.rules) {
+          const text = JSON.stringify(rule.expr);
+          if (!/"(drop|reject)"/.test(text)) continue;
+          const packets = counterOf(rule.expr);
+          const prev = old ? counterOf(old.rules.find((r) => r.handle === rule.handle)?.expr ?? []) : 0;
+          if (packets === undefined || packets - (prev ?? 0) <= 0) continue;
+          causes.push({
+            id: 'firewall-drop',
+            confidence: 0.95 * proximity(path, correlation.loss, device.netns, device.ifname),
+            device,
+            summary: `nft ${chain.family} ${chain.table} ${chain.chain} in ${id} drops the traffic (${packets - (prev ?? 0)} packets during the window)`,
+            evidence: [`nft -a list chain ${chain.family} ${chain.table} ${chain.chain}: rule handle ${rule.handle}: ${text.slice(0, 200)}`],
+            fix: [inNetns(id, `nft delete rule ${chain.family} ${chain.table} ${chain.chain} handle ${rule.handle}`)],
+          });
+        }
+        // A drop policy on a base chain shows no counter: name it when the loss is in this namespace.
+        if (chain.policy === 'drop' && chain.hook && correlation.loss && [correlation.loss.firstMissingHop, correlation.loss.lastSeenHop].some((h) => h?.netns === id)) {
+          causes.push({
+            id: 'firewall-drop',
+            confidence: 0.6 * proximity(path, correlation.loss, device.netns, device.ifname),
+            device,
+            summary: `nft ${chain.family} ${chain.table} ${chain.chain} in ${id} has policy drop (hook ${chain.hook}${chain.device ? ` on ${chain.device}` : ''})`,
+            evidence: [`nft list chain ${chain.family} ${chain.table} ${chain.chain}: type ${chain.type ?? '?'} hook ${chain.hook} policy drop, ${chain.rules.length} rules`],
+            fix: [inNetns(id, `nft 'chain ${chain.family} ${chain.table} ${chain.chain} { policy accept; }'`)],
+          });
+        }
+      }
+    }
+    return causes;
+  },
+};
+
+function counterOf(expr: unknown[]): number | undefined {
+  for (const e of expr) {
+    const c = (e as { counter?: { packets?: number } }).counter;
+    if (c && typeof c.packets === 'number') return c.packets;
+  }
+  return undefined;
+}
+
+/** The device a namespace's firewall acts for: the loss hop in it, else its first hop on the path. */
+function pickDevice(p: Path, id: string, loss: Loss | null): { netns: string; ifname: string } {
+
+  for (const h of [loss?.firstMissingHop, loss?.lastSeenHop]) if (h && h.netns === id) return { netns: h.netns, ifname: h.ifname };
+  const hop = p.hops.find((h) => h.netns === id)!;
+  return { netns: hop.netns, ifname: hop.ifname };
+}

@@ -1,0 +1,36 @@
+import type { Check } from './types.js';
+import { inNetns } from './util.js';
+
+/** Two MACs answer for the target's address: in the topology, and on the wire. */
+export const ipConflict: Check = {
+  name: 'ip-conflict',
+  raises: ['ip-conflict'],
+  run({ topology, path, correlation, targetAddresses }) {
+    const addr = targetAddresses[0];
+    if (!addr) return [];
+    const holders = topology.namespaces.flatMap((ns) =>
+      ns.interfaces.filter((i) => i.addresses.some((a) => a.local === addr)).map((i) => ({ ns: ns.id, ifname: i.ifname, mac: i.address ?? '?' })),
+    );
+    const answering = new Set<string>();
+    for (const j of correlation.journeys) {
+      const p = j.first;
+      if (p.kind === 'arp' && p.arpOp === 2 && p.arpSenderIp === addr && p.arpSenderMac) answering.add(p.arpSenderMac.toLowerCase());
+      if (p.kind === 'arp' && p.arpOp === 1 && p.arpSenderIp === addr && p.arpTargetIp === addr && p.arpSenderMac) answering.add(p.arpSenderMac.toLowerCase());
+    }
+    if (holders.length < 2 && answering.size < 2) return [];
+    const other = holders.find((h) => !(h.ns === path.target.netns && h.ifname === path.target.ifname));
+    return [
+      {
+        id: 'ip-conflict',
+        confidence: 0.9,
+        device: other ? { netns: other.ns, ifname: other.ifname } : { netns: path.target.netns, ifname: path.target.ifname },
+        summary: `${addr} is claimed by ${Math.max(holders.length, answering.size)} hosts: ${[...new Set([...holders.map((h) => h.mac), ...answering])].join(', ')}`,
+        evidence: [
+          ...holders.map((h) => `${h.ns}/${h.ifname} (${h.mac}) holds ${addr}`),
+          ...(answering.size > 1 ? [`ARP replies/announcements for ${addr} came from ${[...answering].join(' and ')} during the window`] : []),
+        ],
+        fix: other ? [inNetns(other.ns, `ip addr del ${addr}/PREFIX dev ${other.ifname}`) + '    # on the host that should not have it'] : ['# find the second host with: arping -d -c 3 ' + addr],
+      },
+    ];
+  },
+};

@@ -1,0 +1,40 @@
+import type { Check } from './types.js';
+import { inNetns, nsById } from './util.js';
+
+/**
+ * A probe to a published address (tcp:PORT@ADDR) needs a DNAT rule that maps
+ * ADDR:PORT to the target; look for it in iptables' nat table and in nft.
+ */
+export const natMissing: Check = {
+  name: 'nat-missing',
+  raises: ['nat-missing'],
+  run({ topology, path, probes, targetAddresses }) {
+    const published = probes.filter((p) => p.port !== undefined && !targetAddresses.includes(p.address) && p.kind !== 'passive');
+    if (published.length === 0) return [];
+    const root = path.hops[0]!;
+    const ns = nsById(topology, root.netns);
+    if (!ns?.firewall) return [];
+    const dnatRules = ns.firewall.iptables.filter((c) => c.table === 'nat').flatMap((c) => c.rules.filter((r) => r.target === 'DNAT').map((r) => r.spec));
+    const nftDnat = ns.firewall.nft.flatMap((c) => c.rules.filter((r) => JSON.stringify(r.expr).includes('"dnat"')).map((r) => `nft ${c.family} ${c.table} ${c.chain} handle ${r.handle}`));
+    return published.flatMap((p) => {
+      const maps = dnatRules.filter((spec) => spec.includes(`--dport ${p.port}`) && targetAddresses.some((a) => spec.includes(`--to-destination ${a}`)));
+      if (maps.length > 0 || nftDnat.length > 0) return [];
+      return [
+        {
+          id: 'nat-missing' as const,
+          confidence: 0.9,
+          device: { netns: root.netns, ifname: root.ifname },
+          summary: `nothing maps ${p.address}:${p.port} to ${targetAddresses[0]}: the published port has no DNAT rule`,
+          evidence: [
+            `iptables -t nat DNAT rules in ${root.netns}: ${dnatRules.length ? dnatRules.join(' | ') : 'none'}`,
+            `probe ${p.command}: ${p.answered}/${p.sent} answered (${p.outcome})`,
+          ],
+          fix: [
+            inNetns(root.netns, `iptables -t nat -A DOCKER ! -i docker0 -p tcp -m tcp --dport ${p.port} -j DNAT --to-destination ${targetAddresses[0]}:${p.port}`),
+            '# on a Docker host: recreate the container with -p, or restart dockerd to restore its rules',
+          ],
+        },
+      ];
+    });
+  },
+};

@@ -1,0 +1,111 @@
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readHopPackets } from '../capture/packets.js';
+import { diagnose } from '../diagnose/diagnose.js';
+import { usageError } from '../errors.js';
+import { localHost } from '../host/local.js';
+import { writeCapture } from '../report/pcapng.js';
+import { ReportSchema } from '../report/schema.js';
+import { renderReport } from '../report/text.js';
+import { parseCommandArgs, type Command } from './command.js';
+import { requireRoot } from './preflight.js';
+
+const USAGE = `usage: hopdump diagnose --target T [--netns NS]
+                [--probe icmp | tcp:PORT[@ADDR] | udp:PORT[@ADDR] | arp]... [--from netns:NAME | host]
+                [--size BYTES] [--count N] [--duration SECONDS] [--passive] [--filter 'BPF']
+                [--json] [--out DIR] [--no-color] [--uplink IF]
+
+Captures on every hop of the path to T at once (tcpdump -p: never promiscuous),
+sends probes, matches the same packets across hops, names the hop where they
+stop and explains why.
+
+  --target T        as in 'hopdump path': address, MAC, interface or netns:NAME
+  --netns NS        look from NS as if it were the host's root namespace
+  --probe P         icmp, tcp:PORT[@ADDR], udp:PORT[@ADDR] or arp (repeatable); @ADDR sends
+                    to another address, e.g. a published port that is NAT-ed to T.
+                    Default: icmp, and tcp to the target's listening ports when known
+  --from F          where probes come from: host (default) or netns:NAME
+  --size BYTES      ICMP payload size, sent with DF set
+  --count N         probes per kind (default 3)
+  --passive         send nothing; watch users' traffic for --duration seconds (default 10)
+  --filter BPF      capture filter instead of "host T" (ARP for T is always added)
+  --json            print the report as JSON (schema/report.schema.json)
+  --out DIR         write report.json, report.txt and capture.pcapng (mode 0600) to DIR
+                    (default ./hopdump-YYYYmmdd-HHMMSS/; --out - writes nothing)
+  --no-color        no colour even on a terminal
+
+Exit codes: 0 ok, 1 degraded or broken, 2 usage, 3 could not diagnose.
+`;
+
+function defaultOutDir(now = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `hopdump-${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
+}
+
+export const diagnoseCommand: Command = {
+  name: 'diagnose',
+  summary: 'capture on every hop at once, probe, and say where and why packets die',
+  usage: USAGE,
+  async run(args, io) {
+    const { values } = parseCommandArgs('diagnose', args, {
+      target: { type: 'string' },
+      netns: { type: 'string' },
+      probe: { type: 'string', multiple: true },
+      from: { type: 'string', default: 'host' },
+      size: { type: 'string' },
+      count: { type: 'string', default: '3' },
+      duration: { type: 'string' },
+      passive: { type: 'boolean', default: false },
+      filter: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      'no-color': { type: 'boolean', default: false },
+      uplink: { type: 'string' },
+    });
+    if (!values.target) throw usageError('diagnose needs --target T', "see 'hopdump diagnose --help'");
+    const count = Number(values.count);
+    if (!Number.isInteger(count) || count < 1 || count > 1000) throw usageError(`--count ${values.count} is not a number from 1 to 1000`);
+    const size = values.size === undefined ? undefined : Number(values.size);
+    if (size !== undefined && (!Number.isInteger(size) || size < 0 || size > 65507)) throw usageError(`--size ${values.size} is not a payload size`);
+    const duration = values.duration === undefined ? undefined : Number(values.duration);
+    if (duration !== undefined && (!Number.isFinite(duration) || duration <= 0 || duration > 3600)) {
+      throw usageError(`--duration ${values.duration} is not a number of seconds up to 3600`);
+    }
+    if (values.passive && values.probe?.length) throw usageError('--passive sends nothing: it does not go with --probe');
+    const host = localHost();
+    requireRoot(host, 'diagnose');
+    const color = io.isTTY && !values['no-color'] && !values.json && process.env.NO_COLOR === undefined;
+    const progress = io.isTTY && !values.json ? (line: string) => io.stderr(`\r\x1b[2K${line}`) : undefined;
+    const { report, packets } = await diagnose({
+      host,
+      reader: readHopPackets,
+      target: values.target,
+      ...(values.netns ? { netns: values.netns } : {}),
+      probes: values.probe ?? [],
+      from: values.from ?? 'host',
+      ...(size !== undefined ? { size } : {}),
+      count,
+      ...(duration !== undefined ? { durationSec: duration } : {}),
+      passive: values.passive ?? false,
+      ...(values.filter ? { filter: values.filter } : {}),
+      ...(values.uplink ? { uplink: values.uplink } : {}),
+      ...(progress ? { progress } : {}),
+    });
+    if (progress) io.stderr('\r\x1b[2K');
+    if (values.out !== '-') {
+      const dir = values.out ?? defaultOutDir();
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      report.captureFile = join(dir, 'capture.pcapng');
+      writeCapture(report.captureFile, report, packets);
+      const write = (name: string, text: string) => {
+        const file = join(dir, name);
+        writeFileSync(file, text, { mode: 0o600 });
+        chmodSync(file, 0o600);
+      };
+      write('report.json', `${JSON.stringify(ReportSchema.parse(report), null, 2)}\n`);
+      write('report.txt', renderReport(report, { color: false }));
+    }
+    io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report, { color }));
+    return report.status === 'ok' ? 0 : 1;
+  },
+};
