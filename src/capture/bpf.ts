@@ -6,7 +6,8 @@
 export function buildFilter(addresses: string[], userFilter?: string): string {
   const hosts = [...new Set(addresses)].map((a) => `host ${a}`);
   const base = userFilter ? `(${userFilter})` : hosts.length ? `(${hosts.join(' or ')})` : '';
-  const arpPart = addresses.filter((a) => !a.includes(':')).map((a) => `arp host ${a}`);
+  // All ARP: the target's, and the sender's for its next hop (low volume, and often the story).
+  const arpPart = addresses.some((a) => !a.includes(':')) ? ['arp'] : [];
   const nd = addresses.some((a) => a.includes(':')) ? ['icmp6'] : [];
   return [base, ...arpPart, ...nd].filter(Boolean).join(' or ');
 }

@@ -23,19 +23,24 @@ export const firewallDrop: Check = {
       for (const chain of now.iptables) {
         const old = before.iptables.find((c) => c.family === chain.family && c.table === chain.table && c.chain === chain.chain);
         const tool = chain.family === 'ipv4' ? 'iptables' : 'ip6tables';
-        chain.rules.forEach((rule, i) => {
-          if (rule.target !== 'DROP' && rule.target !== 'REJECT') return;
+        // One cause per chain, with every rule in it that dropped during the window.
+        const hits = chain.rules.flatMap((rule, i) => {
+          if (rule.target !== 'DROP' && rule.target !== 'REJECT') return [];
           const delta = rule.packets - (old?.rules[i]?.spec === rule.spec ? old.rules[i]!.packets : 0);
-          if (delta <= 0) return;
+          return delta > 0 ? [{ rule, delta }] : [];
+        });
+        if (hits.length > 0) {
+          const total = hits.reduce((sum, h) => sum + h.delta, 0);
+          const verb = hits.every((h) => h.rule.target === 'REJECT') ? 'rejects' : 'drops';
           causes.push({
             id: 'firewall-drop',
             confidence: 0.95 * proximity(path, correlation.loss, device.netns, device.ifname),
             device,
-            summary: `${tool} ${chain.table}/${chain.chain} in ${id} ${rule.target === 'DROP' ? 'drops' : 'rejects'} the traffic (${delta} packets during the window)`,
-            evidence: [`${tool}-save -c: [${rule.packets}:${rule.bytes}] ${rule.spec}  (+${delta} packets)`],
-            fix: [inNetns(id, `${tool} -t ${chain.table} ${rule.spec.replace(/^-A /, '-D ')}`)],
+            summary: `${tool} ${chain.table}/${chain.chain} in ${id} ${verb} the traffic (${total} packets during the window)`,
+            evidence: hits.map((h) => `${tool}-save -c: [${h.rule.packets}:${h.rule.bytes}] ${h.rule.spec}  (+${h.delta} packets)`),
+            fix: hits.map((h) => inNetns(id, `${tool} -t ${chain.table} ${h.rule.spec.replace(/^-A /, '-D ')}`)),
           });
-        });
+        }
         if (chain.policy === 'DROP' && old) {
           const delta = chain.packets - old.packets;
           if (delta > 0) {

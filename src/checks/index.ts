@@ -60,7 +60,11 @@ export async function runChecks(ctx: CheckContext, checks: Check[] = CHECKS): Pr
     }),
   );
   let causes = results.flat();
-  if (causes.some((c) => c.id !== 'unknown')) causes = causes.filter((c) => c.id !== 'unknown');
+  // Fallbacks stand only when nothing better is known: `unknown` (located) and
+  // `guest-no-reply` (the guest is silent and no check says why).
+  const FALLBACK = new Set(['unknown', 'guest-no-reply']);
+  if (causes.some((c) => !FALLBACK.has(c.id) && c.confidence >= 0.5)) causes = causes.filter((c) => !FALLBACK.has(c.id));
+  else if (causes.some((c) => c.id !== 'unknown')) causes = causes.filter((c) => c.id !== 'unknown');
   causes.sort((a, b) => b.confidence - a.confidence);
   return { causes, notices };
 }

@@ -11,6 +11,9 @@ export const upstreamNoTraffic: Check = {
     if (!loss || !uplink || loss.direction !== 'to-target' || loss.lastSeenHop !== null) return [];
     if (loss.firstMissingHop?.ifname !== uplink.ifname || loss.firstMissingHop.netns !== uplink.netns) return [];
     if (!probesFromOutside && probes.length > 0) return [];
+    // Anything at all from the sender at the uplink (even unanswered ARP) means the traffic arrived.
+    const atUplink = correlation.hopCounts[0];
+    if (atUplink && atUplink.toTarget + atUplink.arpRequests > 0) return [];
     const sent = probes.reduce((s, p) => s + p.sent, 0);
     const addr = targetAddresses[0] ?? path.target.query;
     return [

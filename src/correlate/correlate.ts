@@ -14,6 +14,8 @@ export interface CorrelateInput {
   probeAddresses: string[];
   /** Match across NAT (the probe goes to a published address). */
   nat: boolean;
+  /** Addresses the probes come from: their ARP for the next hop is to-target traffic too. */
+  sourceAddresses?: string[];
 }
 
 export type JourneyKind = 'request' | 'reply' | 'arp-request' | 'arp-reply' | 'error' | 'other';
@@ -59,13 +61,20 @@ function hopRef(h: Hop): HopRef {
   return { netns: h.netns, ifname: h.ifname, role: h.role };
 }
 
-function classify(p: HopPacket, targets: Set<string>, probes: Set<string>): { direction: Direction | 'other'; kind: JourneyKind } {
+function classify(
+  p: HopPacket,
+  targets: Set<string>,
+  probes: Set<string>,
+  sources: Set<string>,
+): { direction: Direction | 'other'; kind: JourneyKind } {
   if (p.kind === 'arp') {
     const request = p.arpOp === 1;
-    if (p.arpSenderIp && targets.has(p.arpSenderIp)) return { direction: 'from-target', kind: request ? 'arp-request' : 'arp-reply' };
-    if (p.arpTargetIp && (targets.has(p.arpTargetIp) || probes.has(p.arpTargetIp))) {
-      return { direction: 'to-target', kind: request ? 'arp-request' : 'arp-reply' };
-    }
+    const kind = request ? 'arp-request' : 'arp-reply';
+    if (p.arpSenderIp && targets.has(p.arpSenderIp)) return { direction: 'from-target', kind };
+    if (p.arpTargetIp && (targets.has(p.arpTargetIp) || probes.has(p.arpTargetIp))) return { direction: 'to-target', kind };
+    // The sender resolving its next hop towards the target, and the answer to it.
+    if (request && p.arpSenderIp && sources.has(p.arpSenderIp)) return { direction: 'to-target', kind };
+    if (!request && p.arpTargetIp && sources.has(p.arpTargetIp)) return { direction: 'from-target', kind };
     return { direction: 'other', kind: 'other' };
   }
   if (p.kind !== 'ipv4' && p.kind !== 'ipv6') return { direction: 'other', kind: 'other' };
@@ -93,6 +102,7 @@ const fmtTs = (ns: bigint) => {
 export function correlate(input: CorrelateInput): Correlation {
   const targets = new Set(input.targetAddresses);
   const probes = new Set(input.probeAddresses);
+  const sources = new Set(input.sourceAddresses ?? []);
   const n = input.hops.length;
   const journeys = new Map<string, Journey>();
   const hopCounts: HopCounts[] = input.hops.map((h, i) => ({
@@ -118,7 +128,7 @@ export function correlate(input: CorrelateInput): Correlation {
   const lastHop = n - 1;
   const sorted = [...input.packets].sort((a, b) => (a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : a.hop - b.hop));
   for (const p of sorted) {
-    const { direction, kind } = classify(p, targets, probes);
+    const { direction, kind } = classify(p, targets, probes, sources);
     const counts = hopCounts[p.hop];
     if (counts) {
       if (kind === 'arp-request') counts.arpRequests++;
@@ -186,6 +196,28 @@ export function correlate(input: CorrelateInput): Correlation {
   const firstObserved = orderOf('to-target')[0];
   const toTargetSeen = complete['to-target'] + incomplete['to-target'];
   const fromTargetSeen = complete['from-target'] + incomplete['from-target'];
+  // No IP packet towards the target anywhere: the sender may be stuck resolving
+  // its next hop. Its ARP requests then show how far the attempt got.
+  if (toTargetSeen === 0) {
+    const arpSegments = new Map<string, { last: number; missing: number; packets: number }>();
+    const order = orderOf('to-target');
+    for (const j of journeys.values()) {
+      if (j.kind !== 'arp-request' || j.direction !== 'to-target') continue;
+      const positions = order.map((h, pos) => (j.seen.has(h) ? pos : -1)).filter((x) => x >= 0);
+      if (positions.length === 0) continue;
+      const last = Math.max(...positions);
+      if (last === order.length - 1) continue;
+      const k = `${order[last]}:${order[last + 1]}`;
+      const seg = arpSegments.get(k) ?? { last: order[last]!, missing: order[last + 1]!, packets: 0 };
+      seg.packets++;
+      arpSegments.set(k, seg);
+    }
+    const top = [...arpSegments.values()].sort((a, b) => b.packets - a.packets)[0];
+    if (top) {
+      const seg = { direction: 'to-target' as const, lastSeenHop: hopRef(input.hops[top.last]!), firstMissingHop: hopRef(input.hops[top.missing]!) };
+      segments.push({ ...seg, packets: top.packets });
+    }
+  }
   if (segments.length > 0) {
     const top = segments.find((s) => s.direction === 'to-target') ?? segments[0]!;
     loss = { direction: top.direction, lastSeenHop: top.lastSeenHop, firstMissingHop: top.firstMissingHop };
@@ -222,6 +254,13 @@ function describeInstead(input: CorrelateInput, target: TargetBehaviour): string
     const q = p.quoted ? ` about ${p.quoted.src ?? '?'} > ${p.quoted.dst ?? '?'}${p.quoted.proto ? ` ${p.quoted.proto}` : ''}` : '';
     out.push(`ICMP${p.proto === 'icmp6' ? 'v6' : ''} type ${p.icmpType} code ${p.icmpCode} from ${p.src}${q}, seen at ${where(p)}`);
   }
+  const unanswered = new Map<string, number>();
+  for (const p of input.packets) {
+    if (p.kind !== 'arp' || p.arpOp !== 1 || !p.arpSenderIp || !(input.sourceAddresses ?? []).includes(p.arpSenderIp)) continue;
+    const answered = input.packets.some((r) => r.kind === 'arp' && r.arpOp === 2 && r.arpSenderIp === p.arpTargetIp && r.arpTargetIp === p.arpSenderIp);
+    if (!answered) unanswered.set(`${p.arpTargetIp} tell ${p.arpSenderIp}`, (unanswered.get(`${p.arpTargetIp} tell ${p.arpSenderIp}`) ?? 0) + 1);
+  }
+  for (const [what, count] of unanswered) out.push(`ARP who-has ${what}: ${count} sightings, never answered`);
   for (const [asked, count] of target.arpAskedByTarget) {
     out.push(
       `ARP who-has ${asked} tell ${input.targetAddresses[0] ?? 'target'}: ${count} request${count === 1 ? '' : 's'} from the target` +
@@ -231,43 +270,64 @@ function describeInstead(input: CorrelateInput, target: TargetBehaviour): string
   return out;
 }
 
-/** A few journeys drawn hop by hop: the first of each kind and direction, and the first lost ones. */
+/**
+ * A few journeys drawn hop by hop: one whose addresses were translated on the
+ * way (NAT), the first of each kind and direction, and the first lost ones.
+ */
 function traces(journeys: Journey[], input: CorrelateInput): Trace[] {
-  const picked: Journey[] = [];
+  const candidates = journeys.filter((j) => j.direction !== 'other').slice(0, 5000);
+  const drawn = new Map<Journey, Trace>();
+  const draw = (j: Journey) => {
+    let t = drawn.get(j);
+    if (!t) {
+      t = drawJourney(j, input);
+      drawn.set(j, t);
+    }
+    return t;
+  };
+  const picked = new Set<Journey>();
+  for (const dir of ['to-target', 'from-target'] as const) {
+    const nat = candidates.find((j) => j.direction === dir && j.seen.size > 1 && draw(j).changes.some((c) => c.includes('NAT-ed')));
+    if (nat) picked.add(nat);
+  }
   const seenKinds = new Set<string>();
-  for (const j of journeys) {
-    if (j.direction === 'other') continue;
+  for (const j of candidates) {
     const k = `${j.kind}:${j.direction}:${j.first.proto ?? j.first.kind}`;
     if (seenKinds.has(k)) continue;
     seenKinds.add(k);
-    picked.push(j);
-    if (picked.length >= 8) break;
+    picked.add(j);
+    if (picked.size >= 8) break;
   }
-  return picked.map((j) => {
-    const order = [...j.seen.keys()].sort((a, b) => (j.direction === 'from-target' ? b - a : a - b));
-    const t0 = j.seen.get(order[0]!)!.tsNs;
-    const changes: string[] = [];
-    for (let i = 1; i < order.length; i++) {
-      const a = j.seen.get(order[i - 1]!)!;
-      const b = j.seen.get(order[i]!)!;
-      const at = `${input.hops[order[i - 1]!]?.ifname}→${input.hops[order[i]!]?.ifname}`;
-      if (a.ttl !== undefined && b.ttl !== undefined && a.ttl !== b.ttl) changes.push(`${at}: TTL ${a.ttl}→${b.ttl}`);
-      if (a.srcMac !== b.srcMac || a.dstMac !== b.dstMac) {
-        changes.push(`${at}: MAC ${a.srcMac}>${a.dstMac} became ${b.srcMac}>${b.dstMac}`);
-      }
-      if (a.dst !== b.dst || a.dstPort !== b.dstPort) changes.push(`${at}: destination ${a.dst}:${a.dstPort ?? ''} NAT-ed to ${b.dst}:${b.dstPort ?? ''}`);
-      if (a.src !== b.src || a.srcPort !== b.srcPort) changes.push(`${at}: source ${a.src}:${a.srcPort ?? ''} NAT-ed to ${b.src}:${b.srcPort ?? ''}`);
-      if (a.vlan !== b.vlan) changes.push(`${at}: VLAN ${a.vlan ?? 'none'}→${b.vlan ?? 'none'}`);
-      if (a.length !== b.length && a.kind === b.kind) changes.push(`${at}: length ${a.length}→${b.length}`);
-    }
-    return {
-      summary: j.first.summary,
-      direction: j.direction as Direction,
-      seenAt: order.map((h) => {
-        const p = j.seen.get(h)!;
-        return { hop: h, ts: fmtTs(p.tsNs), latencyUs: Number((p.tsNs - t0) / 1000n) };
-      }),
-      changes,
-    };
-  });
+  const last = input.hops.length - 1;
+  for (const j of candidates) {
+    if (picked.size >= 10) break;
+    if ((j.kind === 'request' && !j.seen.has(last)) || (j.kind === 'reply' && !j.seen.has(0))) picked.add(j);
+  }
+  return [...picked].map(draw);
+}
+
+function drawJourney(j: Journey, input: CorrelateInput): Trace {
+  const order = [...j.seen.keys()].sort((a, b) => (j.direction === 'from-target' ? b - a : a - b));
+  const t0 = j.seen.get(order[0]!)!.tsNs;
+  const changes: string[] = [];
+  for (let i = 1; i < order.length; i++) {
+    const a = j.seen.get(order[i - 1]!)!;
+    const b = j.seen.get(order[i]!)!;
+    const at = `${input.hops[order[i - 1]!]?.ifname}→${input.hops[order[i]!]?.ifname}`;
+    if (a.ttl !== undefined && b.ttl !== undefined && a.ttl !== b.ttl) changes.push(`${at}: TTL ${a.ttl}→${b.ttl}`);
+    if (a.srcMac !== b.srcMac || a.dstMac !== b.dstMac) changes.push(`${at}: MAC ${a.srcMac}>${a.dstMac} became ${b.srcMac}>${b.dstMac}`);
+    if (a.dst !== b.dst || a.dstPort !== b.dstPort) changes.push(`${at}: destination ${a.dst}:${a.dstPort ?? ''} NAT-ed to ${b.dst}:${b.dstPort ?? ''}`);
+    if (a.src !== b.src || a.srcPort !== b.srcPort) changes.push(`${at}: source ${a.src}:${a.srcPort ?? ''} NAT-ed to ${b.src}:${b.srcPort ?? ''}`);
+    if (a.vlan !== b.vlan) changes.push(`${at}: VLAN ${a.vlan ?? 'none'}→${b.vlan ?? 'none'}`);
+    if (a.length !== b.length && a.kind === b.kind) changes.push(`${at}: length ${a.length}→${b.length}`);
+  }
+  return {
+    summary: j.first.summary,
+    direction: j.direction as Direction,
+    seenAt: order.map((h) => {
+      const p = j.seen.get(h)!;
+      return { hop: h, ts: fmtTs(p.tsNs), latencyUs: Number((p.tsNs - t0) / 1000n) };
+    }),
+    changes,
+  };
 }

@@ -110,6 +110,7 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
     targetAddresses,
     probeAddresses,
     nat: probeAddresses.length > 0,
+    sourceAddresses,
   });
   const probeReports: ProbeReport[] = o.passive
     ? [
