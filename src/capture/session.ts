@@ -32,6 +32,8 @@ export interface SessionOptions {
 export interface SessionResult {
   packets: HopPacket[];
   observed: boolean[];
+  /** Hops whose capture ran and then failed (interface deleted): packets after that are unseen, not unwatched. */
+  failedMidway: boolean[];
   notObservedReason: Array<string | undefined>;
   stats: Array<CaptureStats | undefined>;
   probes: ProbeResult[];
@@ -50,6 +52,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   const max = o.maxPackets ?? 500_000;
   let packetsDropped = 0;
   const observed = o.hops.map(() => false);
+  const failedMidway = o.hops.map(() => false);
   const notObservedReason: Array<string | undefined> = o.hops.map((h) =>
     h.seesTransit ? undefined : 'bridged frames are not seen on the bridge device',
   );
@@ -110,12 +113,13 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
         const failure = r.error ?? cap.failure;
         if (failure && observed[index]) {
           observed[index] = false;
+          failedMidway[index] = true;
           notObservedReason[index] = `capture failed: ${failure}`;
         }
       }),
     );
     if (packetsDropped > 0) notices.push(`${packetsDropped} packets beyond the first ${max} were not kept`);
-    return { packets, observed, notObservedReason, stats, probes: probeResults, packetsDropped, windowMs, notices };
+    return { packets, observed, failedMidway, notObservedReason, stats, probes: probeResults, packetsDropped, windowMs, notices };
   } finally {
     await Promise.all(captures.map((c) => c.cap.stop().catch(() => undefined)));
   }

@@ -6,6 +6,12 @@ export interface CorrelateInput {
   hops: Hop[];
   /** Per hop: whether a capture ran there and produced a stream. */
   observed: boolean[];
+  /**
+   * Per hop: a capture that ran and then failed (its interface vanished).
+   * Such a hop still counts where packets are expected: those after the
+   * failure are lost there.
+   */
+  failedMidway?: boolean[];
   notObservedReason?: Array<string | undefined>;
   packets: HopPacket[];
   /** The target's own addresses. */
@@ -164,7 +170,7 @@ export function correlate(input: CorrelateInput): Correlation {
   const incomplete: Record<Direction, number> = { 'to-target': 0, 'from-target': 0 };
   const segmentCount = new Map<string, { direction: Direction; last: number | null; missing: number | null; packets: number }>();
   const orderOf = (d: Direction) => {
-    const idx = [...Array(n).keys()].filter((i) => input.observed[i]);
+    const idx = [...Array(n).keys()].filter((i) => input.observed[i] || input.failedMidway?.[i]);
     return d === 'to-target' ? idx : idx.reverse();
   };
   for (const j of journeys.values()) {

@@ -105,6 +105,7 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
   const correlation = correlate({
     hops: path.hops,
     observed: session.observed,
+    failedMidway: session.failedMidway,
     notObservedReason: session.notObservedReason,
     packets: session.packets,
     targetAddresses,

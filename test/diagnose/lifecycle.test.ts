@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { readHopPackets } from '../../src/capture/packets.js';
+import { diagnose } from '../../src/diagnose/diagnose.js';
+import { HOPDUMP, host, withLab } from '../helpers/lab.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Live (not zombie) tcpdump processes inside the given namespaces. */
+async function tcpdumpsIn(namespaces: string[]): Promise<number[]> {
+  const pids: number[] = [];
+  for (const ns of namespaces) {
+    const r = await host.run(['ip', 'netns', 'pids', ns], { okCodes: 'any' });
+    for (const pid of r.stdout.split(/\s+/).filter(Boolean).map(Number)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+        if (comm === 'tcpdump' && state !== 'Z') pids.push(pid);
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  return pids;
+}
+
+/** promiscuity counts of every interface in the namespaces, from ip -d. */
+async function promiscuity(namespaces: string[]): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const ns of namespaces) {
+    const r = await host.run(['ip', '-j', '-d', 'link', 'show'], { netns: ns });
+    for (const l of JSON.parse(r.stdout) as Array<{ ifname: string; promiscuity: number }>) out[`${ns}/${l.ifname}`] = l.promiscuity;
+  }
+  return out;
+}
+
+async function waitFor(what: string, fn: () => Promise<boolean>, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await fn()) return;
+    await sleep(100);
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+describe('capture lifecycle', { concurrency: true }, () => {
+  for (const signal of ['SIGKILL', 'SIGTERM', 'SIGINT'] as const) {
+    test(`${signal} of hopdump mid-capture leaves no tcpdump and no promiscuous interface`, async () => {
+      await withLab({ topology: 'bridged', prefix: 'k' }, async (lab) => {
+        const before = await promiscuity(lab.state.namespaces);
+        const child = spawn(
+          HOPDUMP,
+          ['diagnose', '--netns', lab.state.hypervisor, '--target', '192.0.2.11', '--passive', '--duration', '60', '--out', '-'],
+          { stdio: 'ignore' },
+        );
+        const exited = new Promise<void>((res) => child.on('exit', () => res()));
+        try {
+          await waitFor('3 tcpdumps to start', async () => (await tcpdumpsIn(lab.state.namespaces)).length === 3, 15_000);
+          // While capturing, -p keeps every interface's promiscuity as it was.
+          assert.deepEqual(await promiscuity(lab.state.namespaces), before);
+          child.kill(signal);
+          await exited;
+          await waitFor('every tcpdump to end', async () => (await tcpdumpsIn(lab.state.namespaces)).length === 0, 5_000);
+          assert.deepEqual(await promiscuity(lab.state.namespaces), before);
+        } finally {
+          child.kill('SIGKILL');
+        }
+      });
+    });
+  }
+
+  test('a backend deleted mid-capture: a verdict, that hop not observed, no hang', async () => {
+    await withLab({ topology: 'bridged', prefix: 'v' }, async (lab) => {
+      const run = diagnose({
+        host,
+        reader: readHopPackets,
+        netns: lab.state.hypervisor,
+        target: '192.0.2.11',
+        probes: ['icmp'],
+        count: 15,
+        from: `netns:${lab.state.client}`,
+        passive: false,
+      });
+      await waitFor('the captures to start', async () => (await tcpdumpsIn([lab.state.hypervisor, lab.ns('vm1')])).length === 3, 15_000);
+      await sleep(800);
+      await host.run(['ip', 'link', 'del', 'vnet0'], { netns: lab.state.hypervisor });
+      const { report } = await run;
+      const vnet0 = report.hops.find((h) => h.ifname === 'vnet0')!;
+      assert.equal(vnet0.observed, false);
+      assert.match(vnet0.notObservedReason ?? '', /capture failed/);
+      assert.notEqual(report.status, 'ok');
+      assert.ok(report.loss, 'the loss is located from the other hops');
+      assert.deepEqual(await tcpdumpsIn(lab.state.namespaces), []);
+    });
+  });
+});
