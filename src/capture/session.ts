@@ -38,6 +38,7 @@ export interface SessionResult {
   stats: Array<CaptureStats | undefined>;
   probes: ProbeResult[];
   packetsDropped: number;
+  captureStartMs: number;
   windowMs: number;
   notices: string[];
 }
@@ -78,8 +79,10 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
       });
     captures.push({ index, cap, done });
   }
+  const tStart = Date.now();
   try {
     const started = await Promise.allSettled(captures.map((c) => c.cap.listening));
+    const captureStartMs = Date.now() - tStart;
     started.forEach((s, i) => {
       const { index } = captures[i]!;
       if (s.status === 'fulfilled') observed[index] = true;
@@ -108,7 +111,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     await Promise.all(
       captures.map(async ({ index, cap, done }) => {
         const r = await cap.stop();
-        await Promise.race([done, sleep(3000)]);
+        await settleWithin(done, 3000);
         stats[index] = r.stats;
         const failure = r.error ?? cap.failure;
         if (failure && observed[index]) {
@@ -119,10 +122,17 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
       }),
     );
     if (packetsDropped > 0) notices.push(`${packetsDropped} packets beyond the first ${max} were not kept`);
-    return { packets, observed, failedMidway, notObservedReason, stats, probes: probeResults, packetsDropped, windowMs, notices };
+    return { packets, observed, failedMidway, notObservedReason, stats, probes: probeResults, packetsDropped, captureStartMs, windowMs, notices };
   } finally {
     await Promise.all(captures.map((c) => c.cap.stop().catch(() => undefined)));
   }
+}
+
+/** Waits for `p`, at most `ms`, without leaving a timer behind. */
+async function settleWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise<void>((res) => (timer = setTimeout(res, ms)))]);
+  clearTimeout(timer);
 }
 
 function sleep(ms: number): Promise<void> {

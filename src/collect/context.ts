@@ -10,12 +10,13 @@ export interface CollectContext {
 }
 
 /** Runs argv in the collector's namespace, whichever way it is entered. */
-export async function runIn(ctx: CollectContext, argv: string[], okCodes?: number[] | 'any'): Promise<string> {
+export async function runIn(ctx: CollectContext, argv: string[], okCodes?: number[] | 'any', input?: string): Promise<string> {
+  const extra = { ...(okCodes ? { okCodes } : {}), ...(input !== undefined ? { input } : {}) };
   if (ctx.viaPid !== undefined) {
-    const r = await ctx.host.run(['nsenter', `--net=/proc/${ctx.viaPid}/ns/net`, '--', ...argv], okCodes ? { okCodes } : {});
+    const r = await ctx.host.run(['nsenter', `--net=/proc/${ctx.viaPid}/ns/net`, '--', ...argv], extra);
     return r.stdout;
   }
-  const r = await ctx.host.run(argv, { ...(ctx.netns ? { netns: ctx.netns } : {}), ...(okCodes ? { okCodes } : {}) });
+  const r = await ctx.host.run(argv, { ...(ctx.netns ? { netns: ctx.netns } : {}), ...extra });
   return r.stdout;
 }
 
@@ -29,4 +30,41 @@ export function parseJsonList<T>(text: string, what: string): T[] {
   } catch {
     throw new Error(`could not parse JSON from ${what}`);
   }
+}
+
+/**
+ * Splits output made of several JSON documents one after another (what
+ * `ip -j -batch` prints: one array per command) into the parsed documents.
+ */
+export function splitJsonDocuments(text: string, what: string): unknown[] {
+  const docs: unknown[] = [];
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  let start = -1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (c === '\\') escaped = true;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') inString = true;
+    else if (c === '[' || c === '{') {
+      if (depth === 0) start = i;
+      depth++;
+    } else if (c === ']' || c === '}') {
+      depth--;
+      if (depth === 0 && start >= 0) {
+        try {
+          docs.push(JSON.parse(text.slice(start, i + 1)));
+        } catch {
+          throw new Error(`could not parse JSON from ${what}`);
+        }
+        start = -1;
+      }
+    }
+  }
+  return docs;
 }

@@ -18,14 +18,34 @@ export async function firewall(ctx: CollectContext): Promise<Firewall> {
       return '';
     }
   };
-  const [v4, v6, nftText] = await Promise.all([
-    attempt(['iptables-save', '-c']),
-    attempt(['ip6tables-save', '-c']),
-    attempt(['nft', '-j', 'list', 'ruleset']),
+  // With the nf_tables backend (Debian's default) every iptables table is
+  // also an nft table: ask iptables-save only for the families that have one.
+  const nftText = await attempt(['nft', '-j', 'list', 'ruleset']);
+  const families = nftFamilies(nftText);
+  const legacy = await iptablesIsLegacy(ctx);
+  const [v4, v6] = await Promise.all([
+    legacy || families.has('ip') ? attempt(['iptables-save', '-c']) : Promise.resolve(''),
+    legacy || families.has('ip6') ? attempt(['ip6tables-save', '-c']) : Promise.resolve(''),
   ]);
   const iptables = [...parseIptablesSave(v4, 'ipv4'), ...parseIptablesSave(v6, 'ipv6')];
   const managed = new Set(iptables.map((c) => `${c.family === 'ipv4' ? 'ip' : 'ip6'} ${c.table}`));
   return { iptables, nft: parseNftRuleset(nftText, managed), errors };
+}
+
+function nftFamilies(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const m of text.matchAll(/"table": \{"family": "(\w+)"/g)) out.add(m[1]!);
+  return out;
+}
+
+let legacyCache: Promise<boolean> | undefined;
+/** `iptables -V` says "(legacy)" or "(nf_tables)"; legacy rules are invisible to nft. */
+function iptablesIsLegacy(ctx: CollectContext): Promise<boolean> {
+  legacyCache ??= ctx.host
+    .run(['iptables', '-V'], { okCodes: 'any' })
+    .then((r) => r.stdout.includes('legacy'))
+    .catch(() => false);
+  return legacyCache;
 }
 
 /** Parses `iptables-save -c`: "*table", ":CHAIN POLICY [p:b]", "[p:b] -A CHAIN ...". */

@@ -3,7 +3,7 @@ import { buildFilter } from '../capture/bpf.js';
 import { parseProbe, type ProbeSpec } from '../capture/probe.js';
 import { runSession, type PacketReader } from '../capture/session.js';
 import { runChecks } from '../checks/index.js';
-import { discover } from '../collect/discover.js';
+import { discover, sampleCounters } from '../collect/discover.js';
 import { correlate } from '../correlate/correlate.js';
 import type { HopPacket } from '../correlate/types.js';
 import { usageError } from '../errors.js';
@@ -51,7 +51,9 @@ function toolVersion(): string {
 /** discover → path → capture + probe → correlate → checks → report. */
 export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
   const startedAt = new Date().toISOString();
+  const t0 = Date.now();
   const topology = await discover({ host: o.host, ...(o.netns ? { netns: o.netns } : {}) });
+  const discoverMs = Date.now() - t0;
   const path = findPath(topology, o.target, o.uplink ? { uplink: o.uplink } : {});
   const targetNs = topology.namespaces.find((n) => n.id === path.target.netns);
   const targetIf = targetNs?.interfaces.find((i) => i.ifname === path.target.ifname);
@@ -102,6 +104,7 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
     ...(o.progress ? { progress: o.progress } : {}),
   });
 
+  const tAnalysis = Date.now();
   const correlation = correlate({
     hops: path.hops,
     observed: session.observed,
@@ -139,7 +142,7 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
         detail: p.detail,
       }));
   // The host read again: counters after the window, for the checks that compare.
-  const after = await discover({ host: o.host, ...(o.netns ? { netns: o.netns } : {}) }).catch(() => undefined);
+  const after = await sampleCounters(o.host, topology).catch(() => undefined);
   const { causes, notices } = await runChecks({
     ...(after ? { after } : {}),
     topology,
@@ -172,6 +175,13 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
     traces: correlation.traces,
     captureFile: null,
     notices: [...topology.warnings, ...session.notices, ...notices],
+    timing: {
+      discoverMs,
+      captureStartMs: session.captureStartMs,
+      windowMs: session.windowMs,
+      analysisMs: Date.now() - tAnalysis,
+      totalMs: Date.now() - t0,
+    },
   };
   return { report, packets: session.packets, topology };
 }

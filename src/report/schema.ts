@@ -114,5 +114,16 @@ export const ReportSchema = z.object({
   traces: z.array(TraceSchema),
   captureFile: z.string().nullable(),
   notices: z.array(z.string()),
+  /** Where the time went, in milliseconds. */
+  timing: z.object({
+    discoverMs: z.number(),
+    /** From starting the captures to all of them listening. */
+    captureStartMs: z.number(),
+    /** Probing (or watching) plus the grace period for late replies. */
+    windowMs: z.number(),
+    /** Stopping the captures, re-reading the host, correlating and checking. */
+    analysisMs: z.number(),
+    totalMs: z.number(),
+  }),
 });
 export type Report = z.infer<typeof ReportSchema>;
