@@ -11,12 +11,7 @@ export const ipConflict: Check = {
     const holders = topology.namespaces.flatMap((ns) =>
       ns.interfaces.filter((i) => i.addresses.some((a) => a.local === addr)).map((i) => ({ ns: ns.id, ifname: i.ifname, mac: i.address ?? '?' })),
     );
-    const answering = new Set<string>();
-    for (const j of correlation.journeys) {
-      const p = j.first;
-      if (p.kind === 'arp' && p.arpOp === 2 && p.arpSenderIp === addr && p.arpSenderMac) answering.add(p.arpSenderMac.toLowerCase());
-      if (p.kind === 'arp' && p.arpOp === 1 && p.arpSenderIp === addr && p.arpTargetIp === addr && p.arpSenderMac) answering.add(p.arpSenderMac.toLowerCase());
-    }
+    const answering = correlation.target.arpClaims.get(addr) ?? new Set<string>();
     if (holders.length < 2 && answering.size < 2) return [];
     const other = holders.find((h) => !(h.ns === path.target.netns && h.ifname === path.target.ifname));
     return [

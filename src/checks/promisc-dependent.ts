@@ -23,7 +23,7 @@ export const promiscDependent: Check = {
       const gw = path.hops.find((h) => h.role === 'router' || h.kind === 'bridge');
       const gwIf = gw ? ifaceOf(topology, gw.netns, gw.ifname) : undefined;
       if (!gwIf || !gwIf.addresses.some((a) => a.local === n.dst)) continue;
-      const framesToOld = correlation.journeys.filter((j) => j.first.dstMac?.toLowerCase() === mac).length;
+      const framesToOld = correlation.target.dstMacs.get(mac) ?? 0;
       causes.push({
         id: 'promisc-dependent',
         confidence: 0.85,

@@ -24,16 +24,42 @@ export interface CorrelateInput {
   sourceAddresses?: string[];
 }
 
+export type CorrelatorConfig = Omit<CorrelateInput, 'packets'> & {
+  /**
+   * Offline mode: packets arrive in time order and a journey is settled once
+   * the capture clock is this far past its first sighting, so memory stays
+   * bounded however long the capture. Live mode (undefined) settles at the end.
+   */
+  settleAfterNs?: bigint;
+};
+
 export type JourneyKind = 'request' | 'reply' | 'arp-request' | 'arp-reply' | 'error' | 'other';
+
+/** What the correlator keeps of one sighting: the fields compared between hops, no payload. */
+export interface Sighting {
+  tsNs: bigint;
+  ttl?: number;
+  srcMac?: string;
+  dstMac?: string;
+  src?: string;
+  dst?: string;
+  srcPort?: number;
+  dstPort?: number;
+  vlan?: number;
+  length: number;
+  kind: HopPacket['kind'];
+}
 
 /** One packet followed across the hops that saw it. */
 export interface Journey {
   key: string;
   direction: Direction | 'other';
   kind: JourneyKind;
-  /** Per hop index: the packet as captured there (first sighting). */
-  seen: Map<number, HopPacket>;
-  first: HopPacket;
+  /** Per hop index: the packet as first seen there. */
+  seen: Map<number, Sighting>;
+  summary: string;
+  proto: string;
+  firstTs: bigint;
 }
 
 export interface TargetBehaviour {
@@ -41,15 +67,22 @@ export interface TargetBehaviour {
   requestsAtTargetNic: number;
   /** IP packets from the target seen anywhere. */
   ipFromTarget: number;
+  /** Up to 16 distinct RSTs from the target (or the address probed). */
   rstFromTarget: HopPacket[];
+  /** Up to 16 distinct ICMP errors. */
   icmpErrors: HopPacket[];
   /** ARP requests the target sent, by the address it asked for. */
   arpAskedByTarget: Map<string, number>;
   /** ARP replies addressed to the target, seen on the target's NIC. */
   arpRepliesToTargetAtNic: number;
+  /** MACs that answered or announced ARP for each target address. */
+  arpClaims: Map<string, Set<string>>;
+  /** How many frames were addressed to each destination MAC (at most 256 MACs kept). */
+  dstMacs: Map<string, number>;
 }
 
 export interface Correlation {
+  /** Journeys still held (live mode: all of them; offline: the last window's). */
   journeys: Journey[];
   hopCounts: HopCounts[];
   loss: Loss | null;
@@ -61,36 +94,12 @@ export interface Correlation {
   /** IP journeys per direction that crossed every observed hop after their first sighting. */
   complete: Record<Direction, number>;
   incomplete: Record<Direction, number>;
+  /** Packets fed in. */
+  packets: number;
 }
 
 function hopRef(h: Hop): HopRef {
   return { netns: h.netns, ifname: h.ifname, role: h.role };
-}
-
-function classify(
-  p: HopPacket,
-  targets: Set<string>,
-  probes: Set<string>,
-  sources: Set<string>,
-): { direction: Direction | 'other'; kind: JourneyKind } {
-  if (p.kind === 'arp') {
-    const request = p.arpOp === 1;
-    const kind = request ? 'arp-request' : 'arp-reply';
-    if (p.arpSenderIp && targets.has(p.arpSenderIp)) return { direction: 'from-target', kind };
-    if (p.arpTargetIp && (targets.has(p.arpTargetIp) || probes.has(p.arpTargetIp))) return { direction: 'to-target', kind };
-    // The sender resolving its next hop towards the target, and the answer to it.
-    if (request && p.arpSenderIp && sources.has(p.arpSenderIp)) return { direction: 'to-target', kind };
-    if (!request && p.arpTargetIp && sources.has(p.arpTargetIp)) return { direction: 'from-target', kind };
-    return { direction: 'other', kind: 'other' };
-  }
-  if (p.kind !== 'ipv4' && p.kind !== 'ipv6') return { direction: 'other', kind: 'other' };
-  const isError =
-    (p.proto === 'icmp' && p.icmpType !== undefined && [3, 4, 5, 11, 12].includes(p.icmpType)) ||
-    (p.proto === 'icmp6' && p.icmpType !== undefined && p.icmpType < 128);
-  if (isError) return { direction: p.src && targets.has(p.src) ? 'from-target' : 'from-target', kind: 'error' };
-  if (p.dst && (targets.has(p.dst) || probes.has(p.dst))) return { direction: 'to-target', kind: 'request' };
-  if (p.src && (targets.has(p.src) || probes.has(p.src))) return { direction: 'from-target', kind: 'reply' };
-  return { direction: 'other', kind: 'other' };
 }
 
 const fmtTs = (ns: bigint) => {
@@ -99,43 +108,94 @@ const fmtTs = (ns: bigint) => {
   return `${d.toISOString().slice(11, 23)}${String(Number(ns % 1_000_000n)).padStart(6, '0').slice(0, 3)}`;
 };
 
+const MAX_KEPT = 16;
+
 /**
  * Groups the packets of every hop into journeys (the same packet at several
  * hops, by fingerprint), counts each hop per direction, and finds where the
  * traffic stops: for each direction, the last hop that saw a packet and the
  * first observed hop after it that did not.
  */
-export function correlate(input: CorrelateInput): Correlation {
-  const targets = new Set(input.targetAddresses);
-  const probes = new Set(input.probeAddresses);
-  const sources = new Set(input.sourceAddresses ?? []);
-  const n = input.hops.length;
-  const journeys = new Map<string, Journey>();
-  const hopCounts: HopCounts[] = input.hops.map((h, i) => ({
-    netns: h.netns,
-    ifname: h.ifname,
-    role: h.role,
-    observed: input.observed[i] ?? false,
-    ...(input.notObservedReason?.[i] ? { notObservedReason: input.notObservedReason[i]! } : {}),
-    toTarget: 0,
-    fromTarget: 0,
-    arpRequests: 0,
-    arpReplies: 0,
-    other: 0,
-  }));
-  const target: TargetBehaviour = {
-    requestsAtTargetNic: 0,
-    ipFromTarget: 0,
-    rstFromTarget: [],
-    icmpErrors: [],
-    arpAskedByTarget: new Map(),
-    arpRepliesToTargetAtNic: 0,
-  };
-  const lastHop = n - 1;
-  const sorted = [...input.packets].sort((a, b) => (a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : a.hop - b.hop));
-  for (const p of sorted) {
-    const { direction, kind } = classify(p, targets, probes, sources);
-    const counts = hopCounts[p.hop];
+export class Correlator {
+  private readonly targets: Set<string>;
+  private readonly probes: Set<string>;
+  private readonly sources: Set<string>;
+  private readonly journeys = new Map<string, Journey>();
+  private readonly hopCounts: HopCounts[];
+  private readonly target: TargetBehaviour;
+  private readonly complete: Record<Direction, number> = { 'to-target': 0, 'from-target': 0 };
+  private readonly incomplete: Record<Direction, number> = { 'to-target': 0, 'from-target': 0 };
+  private readonly segmentCount = new Map<string, { direction: Direction; last: number; missing: number; packets: number }>();
+  private readonly arpSegmentCount = new Map<string, { last: number; missing: number; packets: number }>();
+  private readonly arpRequestsFromSources = new Map<string, number>();
+  private readonly arpAnswered = new Set<string>();
+  private readonly traceCandidates = new Map<string, Trace>();
+  private readonly lastHop: number;
+  private packets = 0;
+  private clock = 0n;
+  private nextSettle = 0n;
+
+  constructor(private cfg: CorrelatorConfig) {
+    this.targets = new Set(cfg.targetAddresses);
+    this.probes = new Set(cfg.probeAddresses);
+    this.sources = new Set(cfg.sourceAddresses ?? []);
+    this.lastHop = cfg.hops.length - 1;
+    this.hopCounts = cfg.hops.map((h) => ({
+      netns: h.netns,
+      ifname: h.ifname,
+      role: h.role,
+      observed: false,
+      toTarget: 0,
+      fromTarget: 0,
+      arpRequests: 0,
+      arpReplies: 0,
+      other: 0,
+    }));
+    this.target = {
+      requestsAtTargetNic: 0,
+      ipFromTarget: 0,
+      rstFromTarget: [],
+      icmpErrors: [],
+      arpAskedByTarget: new Map(),
+      arpRepliesToTargetAtNic: 0,
+      arpClaims: new Map(),
+      dstMacs: new Map(),
+    };
+  }
+
+  /** Live captures learn which hops were observed only when they stop. */
+  setObserved(observed: boolean[], failedMidway?: boolean[], notObservedReason?: Array<string | undefined>): void {
+    this.cfg = { ...this.cfg, observed, ...(failedMidway ? { failedMidway } : {}), ...(notObservedReason ? { notObservedReason } : {}) };
+  }
+
+  private classify(p: HopPacket): { direction: Direction | 'other'; kind: JourneyKind } {
+    const { targets, probes, sources } = this;
+    if (p.kind === 'arp') {
+      const request = p.arpOp === 1;
+      const kind = request ? 'arp-request' : 'arp-reply';
+      if (p.arpSenderIp && targets.has(p.arpSenderIp)) return { direction: 'from-target', kind };
+      if (p.arpTargetIp && (targets.has(p.arpTargetIp) || probes.has(p.arpTargetIp))) return { direction: 'to-target', kind };
+      // The sender resolving its next hop towards the target, and the answer to it.
+      if (request && p.arpSenderIp && sources.has(p.arpSenderIp)) return { direction: 'to-target', kind };
+      if (!request && p.arpTargetIp && sources.has(p.arpTargetIp)) return { direction: 'from-target', kind };
+      return { direction: 'other', kind: 'other' };
+    }
+    if (p.kind !== 'ipv4' && p.kind !== 'ipv6') return { direction: 'other', kind: 'other' };
+    const isError =
+      (p.proto === 'icmp' && p.icmpType !== undefined && [3, 4, 5, 11, 12].includes(p.icmpType)) ||
+      (p.proto === 'icmp6' && p.icmpType !== undefined && p.icmpType < 128);
+    if (isError) return { direction: 'from-target', kind: 'error' };
+    if (p.dst && (targets.has(p.dst) || probes.has(p.dst))) return { direction: 'to-target', kind: 'request' };
+    if (p.src && (targets.has(p.src) || probes.has(p.src))) return { direction: 'from-target', kind: 'reply' };
+    return { direction: 'other', kind: 'other' };
+  }
+
+  add(p: HopPacket): void {
+    this.packets++;
+    if (p.tsNs > this.clock) this.clock = p.tsNs;
+    const { direction, kind } = this.classify(p);
+    const t = this.target;
+    const counts = this.hopCounts[p.hop];
     if (counts) {
       if (kind === 'arp-request') counts.arpRequests++;
       else if (kind === 'arp-reply') counts.arpReplies++;
@@ -143,183 +203,196 @@ export function correlate(input: CorrelateInput): Correlation {
       else if (direction === 'from-target') counts.fromTarget++;
       else counts.other++;
     }
-    if (kind === 'request' && p.hop === lastHop && input.hops[lastHop]?.isTarget) target.requestsAtTargetNic++;
-    if ((kind === 'reply' || kind === 'error') && p.src && targets.has(p.src)) target.ipFromTarget++;
-    if (kind === 'reply' && p.proto === 'tcp' && p.tcpFlags?.includes('R') && p.src && (targets.has(p.src) || probes.has(p.src))) {
-      if (!target.rstFromTarget.some((x) => x.fp === p.fp)) target.rstFromTarget.push(p);
+    if (p.dstMac && (t.dstMacs.has(p.dstMac) || t.dstMacs.size < 256)) t.dstMacs.set(p.dstMac, (t.dstMacs.get(p.dstMac) ?? 0) + 1);
+    if (kind === 'request' && p.hop === this.lastHop && this.cfg.hops[this.lastHop]?.isTarget) t.requestsAtTargetNic++;
+    if ((kind === 'reply' || kind === 'error') && p.src && this.targets.has(p.src)) t.ipFromTarget++;
+    if (kind === 'reply' && p.proto === 'tcp' && p.tcpFlags?.includes('R') && p.src && (this.targets.has(p.src) || this.probes.has(p.src))) {
+      if (t.rstFromTarget.length < MAX_KEPT && !t.rstFromTarget.some((x) => x.fp === p.fp)) t.rstFromTarget.push(p);
     }
-    if (kind === 'error' && !target.icmpErrors.some((x) => x.fp === p.fp)) target.icmpErrors.push(p);
-    if (kind === 'arp-request' && direction === 'from-target' && p.arpTargetIp) {
-      if (p.hop === lastHop || !input.observed[lastHop]) {
-        target.arpAskedByTarget.set(p.arpTargetIp, (target.arpAskedByTarget.get(p.arpTargetIp) ?? 0) + 1);
+    if (kind === 'error' && t.icmpErrors.length < MAX_KEPT && !t.icmpErrors.some((x) => x.fp === p.fp)) t.icmpErrors.push(p);
+    if (p.kind === 'arp') {
+      if (kind === 'arp-request' && direction === 'from-target' && p.arpTargetIp && p.arpTargetIp !== p.arpSenderIp) {
+        if (p.hop === this.lastHop || !this.cfg.observed[this.lastHop]) {
+          t.arpAskedByTarget.set(p.arpTargetIp, (t.arpAskedByTarget.get(p.arpTargetIp) ?? 0) + 1);
+        }
       }
+      if (kind === 'arp-reply' && direction === 'to-target' && p.hop === this.lastHop) t.arpRepliesToTargetAtNic++;
+      // Who claims a target address: replies, and gratuitous announcements (sender = target ip).
+      const claimed = p.arpSenderIp && this.targets.has(p.arpSenderIp) && (p.arpOp === 2 || p.arpTargetIp === p.arpSenderIp);
+      if (claimed && p.arpSenderMac) {
+        const set = t.arpClaims.get(p.arpSenderIp!) ?? new Set<string>();
+        set.add(p.arpSenderMac.toLowerCase());
+        t.arpClaims.set(p.arpSenderIp!, set);
+      }
+      if (p.arpOp === 1 && p.arpSenderIp && this.sources.has(p.arpSenderIp)) {
+        const k = `${p.arpTargetIp} tell ${p.arpSenderIp}`;
+        this.arpRequestsFromSources.set(k, (this.arpRequestsFromSources.get(k) ?? 0) + 1);
+      }
+      if (p.arpOp === 2 && p.arpTargetIp && this.sources.has(p.arpTargetIp)) this.arpAnswered.add(`${p.arpSenderIp} tell ${p.arpTargetIp}`);
     }
-    if (kind === 'arp-reply' && direction === 'to-target' && p.hop === lastHop) target.arpRepliesToTargetAtNic++;
 
-    const key = `${kind}:${input.nat ? p.natFp : p.fp}`;
-    let j = journeys.get(key);
+    const key = `${kind}:${this.cfg.nat ? p.natFp : p.fp}`;
+    let j = this.journeys.get(key);
     if (!j) {
-      j = { key, direction, kind, seen: new Map(), first: p };
-      journeys.set(key, j);
+      j = { key, direction, kind, seen: new Map(), summary: p.summary, proto: p.proto ?? p.kind, firstTs: p.tsNs };
+      this.journeys.set(key, j);
     }
-    if (!j.seen.has(p.hop)) j.seen.set(p.hop, p);
+    if (!j.seen.has(p.hop)) j.seen.set(p.hop, sighting(p));
+    if (this.cfg.settleAfterNs !== undefined && this.clock >= this.nextSettle) {
+      this.settle(this.clock - this.cfg.settleAfterNs);
+      this.nextSettle = this.clock + this.cfg.settleAfterNs / 4n;
+    }
   }
 
-  // Where IP journeys stop, per direction.
-  const complete: Record<Direction, number> = { 'to-target': 0, 'from-target': 0 };
-  const incomplete: Record<Direction, number> = { 'to-target': 0, 'from-target': 0 };
-  const segmentCount = new Map<string, { direction: Direction; last: number | null; missing: number | null; packets: number }>();
-  const orderOf = (d: Direction) => {
-    const idx = [...Array(n).keys()].filter((i) => input.observed[i] || input.failedMidway?.[i]);
+  private orderOf(d: Direction): number[] {
+    const idx = [...Array(this.cfg.hops.length).keys()].filter((i) => this.cfg.observed[i] || this.cfg.failedMidway?.[i]);
     return d === 'to-target' ? idx : idx.reverse();
-  };
-  for (const j of journeys.values()) {
-    if ((j.kind !== 'request' && j.kind !== 'reply') || j.direction === 'other') continue;
-    const order = orderOf(j.direction);
+  }
+
+  /** Folds journeys first seen before `before` into the counts and forgets them. */
+  private settle(before: bigint | undefined): void {
+    const orders = { 'to-target': this.orderOf('to-target'), 'from-target': this.orderOf('from-target') };
+    for (const [key, j] of this.journeys) {
+      if (before !== undefined && j.firstTs >= before) continue;
+      this.fold(j, orders);
+      this.considerTrace(j);
+      if (before !== undefined) this.journeys.delete(key);
+    }
+  }
+
+  private fold(j: Journey, orders: Record<Direction, number[]>): void {
+    if (j.direction === 'other') return;
+    const order = orders[j.direction];
     const positions = order.map((h, pos) => (j.seen.has(h) ? pos : -1)).filter((x) => x >= 0);
-    if (positions.length === 0) continue;
+    if (positions.length === 0) return;
     const last = Math.max(...positions);
-    if (last === order.length - 1) {
-      complete[j.direction]++;
-      continue;
-    }
-    incomplete[j.direction]++;
-    const k = `${j.direction}:${order[last]}:${order[last + 1]}`;
-    const s = segmentCount.get(k) ?? { direction: j.direction, last: order[last]!, missing: order[last + 1]!, packets: 0 };
-    s.packets++;
-    segmentCount.set(k, s);
-  }
-  const segments = [...segmentCount.values()]
-    .sort((a, b) => b.packets - a.packets || (a.direction === 'to-target' ? -1 : 1))
-    .map((s) => ({
-      direction: s.direction,
-      lastSeenHop: s.last === null ? null : hopRef(input.hops[s.last]!),
-      firstMissingHop: s.missing === null ? null : hopRef(input.hops[s.missing]!),
-      packets: s.packets,
-    }));
-
-  let loss: Loss | null = null;
-  const firstObserved = orderOf('to-target')[0];
-  const toTargetSeen = complete['to-target'] + incomplete['to-target'];
-  const fromTargetSeen = complete['from-target'] + incomplete['from-target'];
-  // No IP packet towards the target anywhere: the sender may be stuck resolving
-  // its next hop. Its ARP requests then show how far the attempt got.
-  if (toTargetSeen === 0) {
-    const arpSegments = new Map<string, { last: number; missing: number; packets: number }>();
-    const order = orderOf('to-target');
-    for (const j of journeys.values()) {
-      if (j.kind !== 'arp-request' || j.direction !== 'to-target') continue;
-      const positions = order.map((h, pos) => (j.seen.has(h) ? pos : -1)).filter((x) => x >= 0);
-      if (positions.length === 0) continue;
-      const last = Math.max(...positions);
-      if (last === order.length - 1) continue;
+    const reachedEnd = last === order.length - 1;
+    if (j.kind === 'request' || j.kind === 'reply') {
+      if (reachedEnd) {
+        this.complete[j.direction]++;
+        return;
+      }
+      this.incomplete[j.direction]++;
+      const k = `${j.direction}:${order[last]}:${order[last + 1]}`;
+      const s = this.segmentCount.get(k) ?? { direction: j.direction, last: order[last]!, missing: order[last + 1]!, packets: 0 };
+      s.packets++;
+      this.segmentCount.set(k, s);
+    } else if (j.kind === 'arp-request' && j.direction === 'to-target' && !reachedEnd) {
       const k = `${order[last]}:${order[last + 1]}`;
-      const seg = arpSegments.get(k) ?? { last: order[last]!, missing: order[last + 1]!, packets: 0 };
-      seg.packets++;
-      arpSegments.set(k, seg);
+      const s = this.arpSegmentCount.get(k) ?? { last: order[last]!, missing: order[last + 1]!, packets: 0 };
+      s.packets++;
+      this.arpSegmentCount.set(k, s);
     }
-    const top = [...arpSegments.values()].sort((a, b) => b.packets - a.packets)[0];
-    if (top) {
-      const seg = { direction: 'to-target' as const, lastSeenHop: hopRef(input.hops[top.last]!), firstMissingHop: hopRef(input.hops[top.missing]!) };
-      segments.push({ ...seg, packets: top.packets });
-    }
-  }
-  if (segments.length > 0) {
-    const top = segments.find((s) => s.direction === 'to-target') ?? segments[0]!;
-    loss = { direction: top.direction, lastSeenHop: top.lastSeenHop, firstMissingHop: top.firstMissingHop };
-  } else if (toTargetSeen === 0 && firstObserved !== undefined) {
-    loss = { direction: 'to-target', lastSeenHop: null, firstMissingHop: hopRef(input.hops[firstObserved]!) };
-  } else if (fromTargetSeen === 0 && toTargetSeen > 0) {
-    const firstFrom = orderOf('from-target')[0];
-    loss = { direction: 'from-target', lastSeenHop: null, firstMissingHop: firstFrom === undefined ? null : hopRef(input.hops[firstFrom]!) };
   }
 
+  /**
+   * Keeps a few journeys to draw: one translated on the way (NAT) per
+   * direction, the first of each kind and direction, and the first lost ones.
+   */
+  private considerTrace(j: Journey): void {
+    if (j.direction === 'other' || this.traceCandidates.size >= 12) return;
+    const trace = drawJourney(j, this.cfg.hops);
+    const nat = trace.changes.some((c) => c.includes('NAT-ed'));
+    const keys = [`${j.kind}:${j.direction}:${j.proto}`];
+    if (nat) keys.unshift(`nat:${j.direction}`);
+    if ((j.kind === 'request' && !j.seen.has(this.lastHop)) || (j.kind === 'reply' && !j.seen.has(0))) keys.push(`lost:${j.direction}:${this.traceCandidates.size}`);
+    for (const k of keys) if (!this.traceCandidates.has(k)) this.traceCandidates.set(k, trace);
+  }
+
+  finish(): Correlation {
+    const held = [...this.journeys.values()];
+    this.settle(undefined);
+    const hops = this.cfg.hops;
+    const segments = [...this.segmentCount.values()]
+      .sort((a, b) => b.packets - a.packets || (a.direction === 'to-target' ? -1 : 1))
+      .map((s) => ({ direction: s.direction, lastSeenHop: hopRef(hops[s.last]!), firstMissingHop: hopRef(hops[s.missing]!), packets: s.packets }));
+    const toTargetSeen = this.complete['to-target'] + this.incomplete['to-target'];
+    const fromTargetSeen = this.complete['from-target'] + this.incomplete['from-target'];
+    // No IP packet towards the target anywhere: the sender may be stuck resolving
+    // its next hop. Its ARP requests then show how far the attempt got.
+    if (toTargetSeen === 0) {
+      const top = [...this.arpSegmentCount.values()].sort((a, b) => b.packets - a.packets)[0];
+      if (top) segments.push({ direction: 'to-target', lastSeenHop: hopRef(hops[top.last]!), firstMissingHop: hopRef(hops[top.missing]!), packets: top.packets });
+    }
+    let loss: Loss | null = null;
+    const firstObserved = this.orderOf('to-target')[0];
+    if (segments.length > 0) {
+      const top = segments.find((s) => s.direction === 'to-target') ?? segments[0]!;
+      loss = { direction: top.direction, lastSeenHop: top.lastSeenHop, firstMissingHop: top.firstMissingHop };
+    } else if (toTargetSeen === 0 && firstObserved !== undefined) {
+      loss = { direction: 'to-target', lastSeenHop: null, firstMissingHop: hopRef(hops[firstObserved]!) };
+    } else if (fromTargetSeen === 0 && toTargetSeen > 0) {
+      const firstFrom = this.orderOf('from-target')[0];
+      loss = { direction: 'from-target', lastSeenHop: null, firstMissingHop: firstFrom === undefined ? null : hopRef(hops[firstFrom]!) };
+    }
+    const hopCounts = this.hopCounts.map((h, i) => ({
+      ...h,
+      observed: this.cfg.observed[i] ?? false,
+      ...(this.cfg.notObservedReason?.[i] ? { notObservedReason: this.cfg.notObservedReason[i]! } : {}),
+    }));
+    return {
+      journeys: held,
+      hopCounts,
+      loss,
+      segments,
+      instead: this.describeInstead(),
+      traces: [...new Set(this.traceCandidates.values())].slice(0, 10),
+      target: this.target,
+      complete: this.complete,
+      incomplete: this.incomplete,
+      packets: this.packets,
+    };
+  }
+
+  private describeInstead(): string[] {
+    const out: string[] = [];
+    const t = this.target;
+    const where = (p: HopPacket) => {
+      const h = this.cfg.hops[p.hop];
+      return h ? `${h.netns}/${h.ifname}` : `hop ${p.hop}`;
+    };
+    for (const p of t.rstFromTarget) out.push(`TCP RST from ${p.src}:${p.srcPort} (MAC ${p.srcMac ?? '?'}) to ${p.dst}:${p.dstPort}, seen at ${where(p)}`);
+    for (const p of t.icmpErrors) {
+      const q = p.quoted ? ` about ${p.quoted.src ?? '?'} > ${p.quoted.dst ?? '?'}${p.quoted.proto ? ` ${p.quoted.proto}` : ''}` : '';
+      out.push(`ICMP${p.proto === 'icmp6' ? 'v6' : ''} type ${p.icmpType} code ${p.icmpCode} from ${p.src}${q}, seen at ${where(p)}`);
+    }
+    for (const [what, count] of this.arpRequestsFromSources) {
+      if (!this.arpAnswered.has(what)) out.push(`ARP who-has ${what}: ${count} sightings, never answered`);
+    }
+    for (const [asked, count] of t.arpAskedByTarget) {
+      out.push(
+        `ARP who-has ${asked} tell ${this.cfg.targetAddresses[0] ?? 'target'}: ${count} request${count === 1 ? '' : 's'} from the target` +
+          (t.arpRepliesToTargetAtNic > 0 ? `, ${t.arpRepliesToTargetAtNic} replies reached its NIC but it kept asking` : ', no reply reached its NIC'),
+      );
+    }
+    return out;
+  }
+}
+
+function sighting(p: HopPacket): Sighting {
   return {
-    journeys: [...journeys.values()],
-    hopCounts,
-    loss,
-    segments,
-    instead: describeInstead(input, target),
-    traces: traces([...journeys.values()], input),
-    target,
-    complete,
-    incomplete,
+    tsNs: p.tsNs,
+    length: p.length,
+    kind: p.kind,
+    ...(p.ttl !== undefined ? { ttl: p.ttl } : {}),
+    ...(p.srcMac ? { srcMac: p.srcMac } : {}),
+    ...(p.dstMac ? { dstMac: p.dstMac } : {}),
+    ...(p.src ? { src: p.src } : {}),
+    ...(p.dst ? { dst: p.dst } : {}),
+    ...(p.srcPort !== undefined ? { srcPort: p.srcPort } : {}),
+    ...(p.dstPort !== undefined ? { dstPort: p.dstPort } : {}),
+    ...(p.vlan !== undefined ? { vlan: p.vlan } : {}),
   };
 }
 
-function describeInstead(input: CorrelateInput, target: TargetBehaviour): string[] {
-  const out: string[] = [];
-  const where = (p: HopPacket) => {
-    const h = input.hops[p.hop];
-    return h ? `${h.netns}/${h.ifname}` : `hop ${p.hop}`;
-  };
-  for (const p of target.rstFromTarget) {
-    out.push(`TCP RST from ${p.src}:${p.srcPort} (MAC ${p.srcMac ?? '?'}) to ${p.dst}:${p.dstPort}, seen at ${where(p)}`);
-  }
-  for (const p of target.icmpErrors) {
-    const q = p.quoted ? ` about ${p.quoted.src ?? '?'} > ${p.quoted.dst ?? '?'}${p.quoted.proto ? ` ${p.quoted.proto}` : ''}` : '';
-    out.push(`ICMP${p.proto === 'icmp6' ? 'v6' : ''} type ${p.icmpType} code ${p.icmpCode} from ${p.src}${q}, seen at ${where(p)}`);
-  }
-  const unanswered = new Map<string, number>();
-  for (const p of input.packets) {
-    if (p.kind !== 'arp' || p.arpOp !== 1 || !p.arpSenderIp || !(input.sourceAddresses ?? []).includes(p.arpSenderIp)) continue;
-    const answered = input.packets.some((r) => r.kind === 'arp' && r.arpOp === 2 && r.arpSenderIp === p.arpTargetIp && r.arpTargetIp === p.arpSenderIp);
-    if (!answered) unanswered.set(`${p.arpTargetIp} tell ${p.arpSenderIp}`, (unanswered.get(`${p.arpTargetIp} tell ${p.arpSenderIp}`) ?? 0) + 1);
-  }
-  for (const [what, count] of unanswered) out.push(`ARP who-has ${what}: ${count} sightings, never answered`);
-  for (const [asked, count] of target.arpAskedByTarget) {
-    out.push(
-      `ARP who-has ${asked} tell ${input.targetAddresses[0] ?? 'target'}: ${count} request${count === 1 ? '' : 's'} from the target` +
-        (target.arpRepliesToTargetAtNic > 0 ? `, ${target.arpRepliesToTargetAtNic} replies reached its NIC but it kept asking` : ', no reply reached its NIC'),
-    );
-  }
-  return out;
-}
-
-/**
- * A few journeys drawn hop by hop: one whose addresses were translated on the
- * way (NAT), the first of each kind and direction, and the first lost ones.
- */
-function traces(journeys: Journey[], input: CorrelateInput): Trace[] {
-  const candidates = journeys.filter((j) => j.direction !== 'other').slice(0, 5000);
-  const drawn = new Map<Journey, Trace>();
-  const draw = (j: Journey) => {
-    let t = drawn.get(j);
-    if (!t) {
-      t = drawJourney(j, input);
-      drawn.set(j, t);
-    }
-    return t;
-  };
-  const picked = new Set<Journey>();
-  for (const dir of ['to-target', 'from-target'] as const) {
-    const nat = candidates.find((j) => j.direction === dir && j.seen.size > 1 && draw(j).changes.some((c) => c.includes('NAT-ed')));
-    if (nat) picked.add(nat);
-  }
-  const seenKinds = new Set<string>();
-  for (const j of candidates) {
-    const k = `${j.kind}:${j.direction}:${j.first.proto ?? j.first.kind}`;
-    if (seenKinds.has(k)) continue;
-    seenKinds.add(k);
-    picked.add(j);
-    if (picked.size >= 8) break;
-  }
-  const last = input.hops.length - 1;
-  for (const j of candidates) {
-    if (picked.size >= 10) break;
-    if ((j.kind === 'request' && !j.seen.has(last)) || (j.kind === 'reply' && !j.seen.has(0))) picked.add(j);
-  }
-  return [...picked].map(draw);
-}
-
-function drawJourney(j: Journey, input: CorrelateInput): Trace {
+function drawJourney(j: Journey, hops: Hop[]): Trace {
   const order = [...j.seen.keys()].sort((a, b) => (j.direction === 'from-target' ? b - a : a - b));
   const t0 = j.seen.get(order[0]!)!.tsNs;
   const changes: string[] = [];
   for (let i = 1; i < order.length; i++) {
     const a = j.seen.get(order[i - 1]!)!;
     const b = j.seen.get(order[i]!)!;
-    const at = `${input.hops[order[i - 1]!]?.ifname}→${input.hops[order[i]!]?.ifname}`;
+    const at = `${hops[order[i - 1]!]?.ifname}→${hops[order[i]!]?.ifname}`;
     if (a.ttl !== undefined && b.ttl !== undefined && a.ttl !== b.ttl) changes.push(`${at}: TTL ${a.ttl}→${b.ttl}`);
     if (a.srcMac !== b.srcMac || a.dstMac !== b.dstMac) changes.push(`${at}: MAC ${a.srcMac}>${a.dstMac} became ${b.srcMac}>${b.dstMac}`);
     if (a.dst !== b.dst || a.dstPort !== b.dstPort) changes.push(`${at}: destination ${a.dst}:${a.dstPort ?? ''} NAT-ed to ${b.dst}:${b.dstPort ?? ''}`);
@@ -328,7 +401,7 @@ function drawJourney(j: Journey, input: CorrelateInput): Trace {
     if (a.length !== b.length && a.kind === b.kind) changes.push(`${at}: length ${a.length}→${b.length}`);
   }
   return {
-    summary: j.first.summary,
+    summary: j.summary,
     direction: j.direction as Direction,
     seenAt: order.map((h) => {
       const p = j.seen.get(h)!;
@@ -336,4 +409,13 @@ function drawJourney(j: Journey, input: CorrelateInput): Trace {
     }),
     changes,
   };
+}
+
+/** All packets at once (live diagnose, tests): sorted by time, then correlated. */
+export function correlate(input: CorrelateInput): Correlation {
+  const { packets, ...cfg } = input;
+  const c = new Correlator(cfg);
+  const sorted = [...packets].sort((a, b) => (a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : a.hop - b.hop));
+  for (const p of sorted) c.add(p);
+  return c.finish();
 }

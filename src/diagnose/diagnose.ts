@@ -153,7 +153,7 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
     probesFromOutside: o.from !== 'host' || o.passive,
     passive: o.passive,
     sourceAddresses: o.passive
-      ? [...new Set(correlation.journeys.filter((j) => j.kind === 'request' && j.first.src).map((j) => j.first.src!))].slice(0, 8)
+      ? [...new Set(session.packets.filter((p) => p.dst && targetAddresses.includes(p.dst) && p.src).map((p) => p.src!))].slice(0, 8)
       : sourceAddresses,
   });
   const hops = correlation.hopCounts.map((h, i) => {

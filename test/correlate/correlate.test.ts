@@ -125,6 +125,7 @@ test('NAT: the same packet before and after DNAT is one journey, and the change 
   const requests = c.journeys.filter((j) => j.kind === 'request');
   assert.equal(requests.length, 1);
   assert.equal(requests[0]!.seen.size, 4);
+  assert.deepEqual(c.complete, { 'to-target': 1, 'from-target': 0 });
   const trace = c.traces.find((t) => t.direction === 'to-target')!;
   assert.ok(trace.changes.some((x) => x.includes('NAT-ed to 203.0.113.2:9200')), trace.changes.join('; '));
   assert.ok(trace.changes.some((x) => x.includes('TTL 64→63')));
