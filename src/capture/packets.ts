@@ -1,73 +1,189 @@
 import type { HopPacket } from '../correlate/types.js';
 
 /**
- * Live capture streams (tcpdump -w -, classic pcap) into HopPackets.
- *
- * This is the small reader diagnose needs for its own tcpdump pipes: classic
- * pcap in either byte order and resolution, Ethernet (with 802.1Q), ARP,
- * IPv4/IPv6, TCP, UDP, ICMP/ICMPv6. Every read is bounds-checked; a record
- * cut short is decoded as far as it goes. The full engine (pcapng, other
- * link types, tunnels) lives in src/pcap/.
+ * Capture streams and files into HopPackets: the live tcpdump pipes of
+ * diagnose and the files `analyze` is given. Classic pcap and pcapng,
+ * Ethernet (with 802.1Q/QinQ), ARP, IPv4/IPv6, TCP, UDP, ICMP/ICMPv6. Every
+ * read is bounds-checked; a frame cut short is decoded as far as it goes.
  */
 
 const LINKTYPE_ETHERNET = 1;
 
 export async function readHopPackets(stream: NodeJS.ReadableStream, hop: number, onPacket: (p: HopPacket) => void): Promise<void> {
-  const parser = new PcapStreamParser(hop, onPacket);
+  const parser = new CaptureParser('capture', {
+    onPacket: (_iface, tsNs, data, orig, linkType) => onPacket(decodePacket(hop, tsNs, data, orig, linkType)),
+  });
   for await (const chunk of stream as AsyncIterable<Buffer>) parser.push(chunk);
-  parser.end();
+  parser.end(false);
 }
 
-export class PcapStreamParser {
+export interface CaptureInterface {
+  id: number;
+  linkType: number;
+  name?: string;
+  description?: string;
+}
+
+export interface CaptureEvents {
+  onInterface?: (iface: CaptureInterface) => void;
+  onPacket: (iface: number, tsNs: bigint, data: Uint8Array, wireLength: number, linkType: number) => void;
+}
+
+/** A malformed or truncated capture, with the byte offset where it went wrong. */
+export class CaptureFormatError extends Error {}
+
+const MAX_BLOCK = 64 * 1024 * 1024;
+
+/**
+ * Streaming reader of classic pcap (either byte order, micro- or nanosecond)
+ * and pcapng (SHB, IDB with if_name/if_description/if_tsresol/if_tsoffset,
+ * EPB, SPB, obsolete PB; other blocks skipped by length). Only the straddling
+ * tail of a record is carried from one chunk to the next.
+ */
+export class CaptureParser {
   private buf: Buffer = Buffer.alloc(0);
-  private header: { le: boolean; nanos: boolean; linkType: number; snaplen: number } | undefined;
   private offset = 0;
+  private format: 'pcap' | 'pcapng' | undefined;
+  private pcap: { le: boolean; nanos: boolean; linkType: number; snaplen: number } | undefined;
+  private ng: { le: boolean; ifaces: Array<{ linkType: number; unitsPerSec: bigint; tsOffset: bigint }> } | undefined;
+  private headerSeen = false;
 
   constructor(
-    private readonly hop: number,
-    private readonly onPacket: (p: HopPacket) => void,
+    private readonly what: string,
+    private readonly events: CaptureEvents,
   ) {}
+
+  private fail(at: number, message: string): never {
+    throw new CaptureFormatError(`${this.what}: ${message} at byte ${this.offset + at}`);
+  }
 
   push(chunk: Buffer): void {
     this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
     let pos = 0;
-    if (!this.header) {
-      if (this.buf.length < 24) return;
-      const magicLE = this.buf.readUInt32LE(0);
-      const known: Record<number, { le: boolean; nanos: boolean }> = {
-        0xa1b2c3d4: { le: true, nanos: false },
-        0xa1b23c4d: { le: true, nanos: true },
-        0xd4c3b2a1: { le: false, nanos: false },
-        0x4d3cb2a1: { le: false, nanos: true },
-      };
-      const m = known[magicLE];
-      if (!m) throw new Error(`not a pcap stream (magic 0x${magicLE.toString(16)} at byte 0)`);
-      const u32 = (o: number) => (m.le ? this.buf.readUInt32LE(o) : this.buf.readUInt32BE(o));
-      this.header = { ...m, snaplen: u32(16), linkType: u32(20) & 0xffff };
-      pos = 24;
+    if (!this.format) {
+      if (this.buf.length < 4) return;
+      const magic = this.buf.readUInt32LE(0);
+      if (magic === 0x0a0d0d0a) this.format = 'pcapng';
+      else if ([0xa1b2c3d4, 0xa1b23c4d, 0xd4c3b2a1, 0x4d3cb2a1].includes(magic)) this.format = 'pcap';
+      else this.fail(0, `not a pcap or pcapng file (magic 0x${magic.toString(16).padStart(8, '0')})`);
     }
-    const h = this.header;
-    const u32 = (o: number) => (h.le ? this.buf.readUInt32LE(o) : this.buf.readUInt32BE(o));
-    while (this.buf.length - pos >= 16) {
-      const incl = u32(pos + 8);
-      if (incl > Math.max(h.snaplen, 262144) + 65536) {
-        throw new Error(`pcap record at byte ${this.offset + pos} claims ${incl} bytes, more than the snapshot length`);
-      }
-      if (this.buf.length - pos - 16 < incl) break;
-      const sec = u32(pos);
-      const frac = u32(pos + 4);
-      const orig = u32(pos + 12);
-      const tsNs = BigInt(sec) * 1_000_000_000n + BigInt(h.nanos ? frac : frac * 1000);
-      const data = this.buf.subarray(pos + 16, pos + 16 + incl);
-      this.onPacket(decodePacket(this.hop, tsNs, new Uint8Array(data), orig, h.linkType));
-      pos += 16 + incl;
-    }
+    pos = this.format === 'pcap' ? this.pushPcap(pos) : this.pushPcapng(pos);
     this.offset += pos;
-    this.buf = Buffer.from(this.buf.subarray(pos));
+    this.buf = pos === this.buf.length ? Buffer.alloc(0) : Buffer.from(this.buf.subarray(pos));
   }
 
-  end(): void {
-    /* a record cut off at the end of a stopped capture is dropped, as tcpdump -r does */
+  /** At the end: a partial record is an error for files, and dropped for a stopped live capture. */
+  end(strict = true): void {
+    if (!this.headerSeen) this.fail(0, 'empty or truncated header');
+    if (strict && this.buf.length > 0) this.fail(0, `truncated record (${this.buf.length} bytes left)`);
+  }
+
+  private pushPcap(pos: number): number {
+    const b = this.buf;
+    if (!this.pcap) {
+      if (b.length < 24) return pos;
+      const magicLE = b.readUInt32LE(0);
+      const le = magicLE === 0xa1b2c3d4 || magicLE === 0xa1b23c4d;
+      const nanos = magicLE === 0xa1b23c4d || magicLE === 0x4d3cb2a1;
+      const u32 = (o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
+      this.pcap = { le, nanos, snaplen: u32(16), linkType: u32(20) & 0xffff };
+      this.headerSeen = true;
+      this.events.onInterface?.({ id: 0, linkType: this.pcap.linkType });
+      pos = 24;
+    }
+    const h = this.pcap;
+    const u32 = (o: number) => (h.le ? b.readUInt32LE(o) : b.readUInt32BE(o));
+    while (b.length - pos >= 16) {
+      const incl = u32(pos + 8);
+      // A record may exceed a lying snaplen, never 256 KiB + slack (libpcap's own bound).
+      if (incl > 262144 + 65536) this.fail(pos, `record claims ${incl} bytes`);
+      if (b.length - pos - 16 < incl) break;
+      const sec = u32(pos);
+      const frac = u32(pos + 4);
+      const tsNs = BigInt(sec) * 1_000_000_000n + BigInt(h.nanos ? frac : frac * 1000);
+      this.events.onPacket(0, tsNs, new Uint8Array(b.buffer, b.byteOffset + pos + 16, incl), u32(pos + 12), h.linkType);
+      pos += 16 + incl;
+    }
+    return pos;
+  }
+
+  private pushPcapng(pos: number): number {
+    const b = this.buf;
+    while (b.length - pos >= 12) {
+      const type = b.readUInt32LE(pos);
+      let le = this.ng?.le ?? true;
+      if (type === 0x0a0d0d0a) {
+        const bom = b.readUInt32LE(pos + 8);
+        if (bom === 0x1a2b3c4d) le = true;
+        else if (bom === 0x4d3c2b1a) le = false;
+        else this.fail(pos, 'section header with a bad byte-order magic');
+      } else if (!this.ng) {
+        this.fail(pos, 'pcapng block before the first section header');
+      }
+      const u32 = (o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
+      const u16 = (o: number) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o));
+      const blockType = type === 0x0a0d0d0a ? type : u32(pos);
+      const len = u32(pos + 4);
+      if (len < 12 || len % 4 !== 0 || len > MAX_BLOCK) this.fail(pos, `block length ${len} is impossible`);
+      if (b.length - pos < len) break;
+      if (u32(pos + len - 4) !== len) this.fail(pos, 'block length mismatch (leading and trailing lengths differ)');
+      const body = pos + 8;
+      const bodyEnd = pos + len - 4;
+      if (blockType === 0x0a0d0d0a) {
+        this.ng = { le, ifaces: [] };
+        this.headerSeen = true;
+      } else if (blockType === 1) {
+        if (bodyEnd - body < 8) this.fail(pos, 'interface block too short');
+        const linkType = u16(body);
+        const iface = { linkType, unitsPerSec: 1_000_000n, tsOffset: 0n };
+        const info: CaptureInterface = { id: this.ng!.ifaces.length, linkType };
+        for (const [code, start, olen] of options(b, body + 8, bodyEnd, u16)) {
+          if (code === 2) info.name = b.toString('utf8', start, start + olen);
+          else if (code === 3) info.description = b.toString('utf8', start, start + olen);
+          else if (code === 9 && olen >= 1) {
+            const r = b[start]!;
+            iface.unitsPerSec = r & 0x80 ? 2n ** BigInt(r & 0x7f) : 10n ** BigInt(r & 0x7f);
+          } else if (code === 14 && olen >= 8) {
+            iface.tsOffset = le ? b.readBigInt64LE(start) : b.readBigInt64BE(start);
+          }
+        }
+        this.ng!.ifaces.push(iface);
+        this.events.onInterface?.(info);
+      } else if (blockType === 6 || blockType === 2) {
+        const enhanced = blockType === 6;
+        if (bodyEnd - body < 20) this.fail(pos, 'packet block too short');
+        const ifId = enhanced ? u32(body) : u16(body);
+        const iface = this.ng!.ifaces[ifId];
+        if (!iface) this.fail(pos, `packet for undeclared interface ${ifId}`);
+        const ts = (BigInt(u32(body + 4)) << 32n) | BigInt(u32(body + 8));
+        const cap = u32(body + 12);
+        const orig = u32(body + 16);
+        if (body + 20 + cap > bodyEnd) this.fail(pos, `packet length ${cap} runs past its block`);
+        const tsNs = (ts * 1_000_000_000n) / iface.unitsPerSec + iface.tsOffset * 1_000_000_000n;
+        this.events.onPacket(ifId, tsNs, new Uint8Array(b.buffer, b.byteOffset + body + 20, cap), orig, iface.linkType);
+      } else if (blockType === 3) {
+        const iface = this.ng!.ifaces[0];
+        if (!iface) this.fail(pos, 'simple packet block without an interface');
+        const orig = u32(body);
+        const cap = Math.min(orig, bodyEnd - body - 4);
+        this.events.onPacket(0, 0n, new Uint8Array(b.buffer, b.byteOffset + body + 4, cap), orig, iface.linkType);
+      }
+      pos += len;
+    }
+    return pos;
+  }
+}
+
+/** pcapng options as [code, value offset, value length], bounds-checked. */
+function* options(b: Buffer, from: number, to: number, u16: (o: number) => number): Generator<[number, number, number]> {
+  let o = from;
+  while (o + 4 <= to) {
+    const code = u16(o);
+    const len = u16(o + 2);
+    if (code === 0) return;
+    if (o + 4 + len > to) return;
+    yield [code, o + 4, len];
+    o += 4 + len + ((4 - (len % 4)) % 4);
   }
 }
 

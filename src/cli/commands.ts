@@ -1,4 +1,5 @@
 import type { Command } from './command.js';
+import { analyzeCommand } from './analyze.js';
 import { diagnoseCommand } from './diagnose.js';
 import { discoverCommand } from './discover.js';
 import { labCommand } from './lab.js';
@@ -6,5 +7,5 @@ import { pathCommand } from './path.js';
 
 /** Every command, in the order `hopdump --help` lists them. */
 export function commands(): Command[] {
-  return [diagnoseCommand, labCommand, discoverCommand, pathCommand];
+  return [diagnoseCommand, analyzeCommand, labCommand, discoverCommand, pathCommand];
 }

@@ -163,6 +163,7 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
   const report: Report = {
     schemaVersion: 1,
     tool: { name: 'hopdump', version: toolVersion() },
+    mode: 'diagnose',
     startedAt,
     target: { query: o.target, netns: path.target.netns, ifname: path.target.ifname, ...(primary ? { address: primary } : {}) },
     path,

@@ -12,7 +12,8 @@ export function writeCapture(file: string, report: Report, packets: HopPacket[])
   const fd = openSync(file, 'w', 0o600);
   try {
     fchmodSync(fd, 0o600);
-    const hopsWithPackets = report.hops.map((_, i) => i);
+    // One interface per hop that was captured (a bridge that does not see transit has none).
+    const hopsWithPackets = report.hops.map((_, i) => i).filter((i) => report.hops[i]!.observed || packets.some((p) => p.hop === i));
     const ifIndex = new Map<number, number>();
     const chunks: Buffer[] = [shb(sectionComment(report))];
     for (const i of hopsWithPackets) {

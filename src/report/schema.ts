@@ -101,6 +101,8 @@ export type Trace = z.infer<typeof TraceSchema>;
 export const ReportSchema = z.object({
   schemaVersion: z.literal(1),
   tool: z.object({ name: z.literal('hopdump'), version: z.string() }),
+  /** diagnose: live captures and probes; analyze: capture files. */
+  mode: z.enum(['diagnose', 'analyze']),
   startedAt: z.string(),
   target: z.object({ query: z.string(), netns: z.string(), ifname: z.string(), address: z.string().optional() }),
   path: PathSchema,
