@@ -1,5 +1,6 @@
 // `make bench`: every benchmark, each measured against a peer in the same run.
 import { existsSync } from 'node:fs';
+import { formatDiagnoseBench, runDiagnoseBench } from './diagnose.js';
 import { formatDiscoverBench, runDiscoverBench } from './discover.js';
 
 const quick = process.argv.includes('--quick');
@@ -7,6 +8,9 @@ const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.
 
 if (!only || only === 'discover') {
   console.log(formatDiscoverBench(await runDiscoverBench(quick ? 3 : 7)));
+}
+if (!only || only === 'diagnose') {
+  console.log(formatDiagnoseBench(await runDiagnoseBench(quick ? 3 : 5)));
 }
 const pcapBench = new URL('./pcap/index.js', import.meta.url);
 if ((!only || only === 'pcap') && existsSync(pcapBench)) {

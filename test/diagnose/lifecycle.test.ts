@@ -97,3 +97,32 @@ describe('capture lifecycle', { concurrency: true }, () => {
     });
   });
 });
+
+describe('passive diagnosis (seed 000: watch the traffic users already send)', () => {
+  test('a guest that only asks ARP is named from users traffic alone, nothing sent by hopdump', async () => {
+    await withLab({ topology: 'bridged', fault: 'guest-arp-unresolved', prefix: 'p' }, async (lab) => {
+      // The "users": a client that keeps trying, started by the test, not by hopdump.
+      const users = spawn('ip', ['netns', 'exec', lab.state.client, 'ping', '-n', '-i', '0.3', '-W', '1', '192.0.2.11'], { stdio: 'ignore' });
+      try {
+        const { report } = await diagnose({
+          host,
+          reader: readHopPackets,
+          netns: lab.state.hypervisor,
+          target: '192.0.2.11',
+          probes: [],
+          from: 'host',
+          count: 1,
+          passive: true,
+          durationSec: 3,
+        });
+        assert.equal(report.probes[0]?.kind, 'passive');
+        assert.equal(report.status, 'broken');
+        assert.equal(report.causes[0]?.id, 'guest-arp-unresolved', JSON.stringify(report.causes.map((c) => c.id)));
+        assert.deepEqual(report.loss?.firstMissingHop?.ifname, 'eth0');
+        assert.equal(report.loss?.direction, 'from-target');
+      } finally {
+        users.kill('SIGKILL');
+      }
+    });
+  });
+});
