@@ -1,6 +1,7 @@
 import type { HopPacket } from '../correlate/types.js';
 import type { Host } from '../host/host.js';
 import type { Hop } from '../path/types.js';
+import { startDropTracer, type DropEventCount, type DropTracer } from './drops.js';
 import { runProbe, type ProbeResult, type ProbeSpec } from './probe.js';
 import { startCapture, type CaptureStats, type HopCapture } from './tcpdump.js';
 
@@ -27,6 +28,8 @@ export interface SessionOptions {
   progress?: (line: string) => void;
   /** Called between the probes' start and the captures' stop, e.g. to sample counters. */
   duringWindow?: () => Promise<void>;
+  /** Trace kernel drop reasons during the window (default true). */
+  traceDrops?: boolean;
 }
 
 export interface SessionResult {
@@ -38,6 +41,8 @@ export interface SessionResult {
   stats: Array<CaptureStats | undefined>;
   probes: ProbeResult[];
   packetsDropped: number;
+  /** Kernel drop reasons during the window; undefined when tracing was off or unavailable. */
+  drops: DropEventCount[] | undefined;
   captureStartMs: number;
   windowMs: number;
   notices: string[];
@@ -80,8 +85,15 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     captures.push({ index, cap, done });
   }
   const tStart = Date.now();
+  let tracer: DropTracer | undefined;
+  if (o.traceDrops !== false) tracer = startDropTracer(o.host, o.hops.map((h) => h.ifname), maxLifetimeMs);
   try {
-    const started = await Promise.allSettled(captures.map((c) => c.cap.listening));
+    const [started, tracerNotice] = await Promise.all([Promise.allSettled(captures.map((c) => c.cap.listening)), tracer?.ready]);
+    if (tracerNotice) {
+      notices.push(tracerNotice);
+      await tracer?.stop();
+      tracer = undefined;
+    }
     const captureStartMs = Date.now() - tStart;
     started.forEach((s, i) => {
       const { index } = captures[i]!;
@@ -121,10 +133,12 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
         }
       }),
     );
+    const drops = tracer ? await tracer.stop() : undefined;
+    tracer = undefined;
     if (packetsDropped > 0) notices.push(`${packetsDropped} packets beyond the first ${max} were not kept`);
-    return { packets, observed, failedMidway, notObservedReason, stats, probes: probeResults, packetsDropped, captureStartMs, windowMs, notices };
+    return { packets, observed, failedMidway, notObservedReason, stats, probes: probeResults, packetsDropped, drops, captureStartMs, windowMs, notices };
   } finally {
-    await Promise.all(captures.map((c) => c.cap.stop().catch(() => undefined)));
+    await Promise.all([...captures.map((c) => c.cap.stop().catch(() => undefined)), tracer?.stop().catch(() => undefined)]);
   }
 }
 

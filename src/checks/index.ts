@@ -4,6 +4,7 @@ import { deviceDrops } from './device-drops.js';
 import { firewallDrop } from './firewall-drop.js';
 import { guestArpUnresolved } from './guest-arp-unresolved.js';
 import { ipConflict } from './ip-conflict.js';
+import { kernelDrops } from './kernel-drops.js';
 import { ipForwardDisabled } from './ip-forward-disabled.js';
 import { linkDown } from './link-down.js';
 import { macConflict } from './mac-conflict.js';
@@ -40,6 +41,7 @@ export const CHECKS: Check[] = [
   natMissing,
   noRoute,
   deviceDrops,
+  kernelDrops,
   unknownLocated,
 ];
 
@@ -60,6 +62,20 @@ export async function runChecks(ctx: CheckContext, checks: Check[] = CHECKS): Pr
     }),
   );
   let causes = results.flat();
+  // Kernel drop reasons back up the cause another check found for the same reason.
+  const kernel = results[checks.indexOf(kernelDrops)] ?? [];
+  const others = causes.filter((c) => !kernel.includes(c));
+  const explained = others.some((c) => c.id !== 'unknown' && c.id !== 'guest-no-reply');
+  const segment = [ctx.correlation.loss?.lastSeenHop, ctx.correlation.loss?.firstMissingHop];
+  for (const k of kernel) {
+    const host = others.find((c) => c.id === k.id);
+    const onSegment = k.device !== null && segment.some((h) => h?.netns === k.device!.netns && h.ifname === k.device!.ifname);
+    if (host) {
+      host.evidence.push(...k.evidence);
+      host.confidence = Math.min(1, host.confidence + 0.03);
+    }
+    if (host || explained || !onSegment) causes = causes.filter((c) => c !== k);
+  }
   // Fallbacks stand only when nothing better is known: `unknown` (located) and
   // `guest-no-reply` (the guest is silent and no check says why).
   const FALLBACK = new Set(['unknown', 'guest-no-reply']);

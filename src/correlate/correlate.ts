@@ -22,6 +22,8 @@ export interface CorrelateInput {
   nat: boolean;
   /** Addresses the probes come from: their ARP for the next hop is to-target traffic too. */
   sourceAddresses?: string[];
+  /** See CorrelatorConfig.edgeNs. */
+  edgeNs?: bigint;
 }
 
 export type CorrelatorConfig = Omit<CorrelateInput, 'packets'> & {
@@ -31,6 +33,11 @@ export type CorrelatorConfig = Omit<CorrelateInput, 'packets'> & {
    * bounded however long the capture. Live mode (undefined) settles at the end.
    */
   settleAfterNs?: bigint;
+  /**
+   * Captures stop at slightly different moments: a journey first seen this
+   * close to the end that did not cross every hop is not counted as lost.
+   */
+  edgeNs?: bigint;
 };
 
 export type JourneyKind = 'request' | 'reply' | 'arp-request' | 'arp-reply' | 'error' | 'other';
@@ -252,15 +259,16 @@ export class Correlator {
   /** Folds journeys first seen before `before` into the counts and forgets them. */
   private settle(before: bigint | undefined): void {
     const orders = { 'to-target': this.orderOf('to-target'), 'from-target': this.orderOf('from-target') };
+    const edge = before === undefined && this.cfg.edgeNs ? this.clock - this.cfg.edgeNs : undefined;
     for (const [key, j] of this.journeys) {
       if (before !== undefined && j.firstTs >= before) continue;
-      this.fold(j, orders);
+      this.fold(j, orders, edge !== undefined && j.firstTs > edge);
       this.considerTrace(j);
       if (before !== undefined) this.journeys.delete(key);
     }
   }
 
-  private fold(j: Journey, orders: Record<Direction, number[]>): void {
+  private fold(j: Journey, orders: Record<Direction, number[]>, atEdge = false): void {
     if (j.direction === 'other') return;
     const order = orders[j.direction];
     const positions = order.map((h, pos) => (j.seen.has(h) ? pos : -1)).filter((x) => x >= 0);
@@ -272,6 +280,7 @@ export class Correlator {
         this.complete[j.direction]++;
         return;
       }
+      if (atEdge) return;
       this.incomplete[j.direction]++;
       const k = `${j.direction}:${order[last]}:${order[last + 1]}`;
       const s = this.segmentCount.get(k) ?? { direction: j.direction, last: order[last]!, missing: order[last + 1]!, packets: 0 };

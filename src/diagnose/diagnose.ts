@@ -115,6 +115,8 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
     probeAddresses,
     nat: probeAddresses.length > 0,
     sourceAddresses,
+    // Users' traffic does not stop when the captures do.
+    ...(o.passive ? { edgeNs: 300_000_000n } : {}),
   });
   const probeReports: ProbeReport[] = o.passive
     ? [
@@ -152,6 +154,7 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
     targetAddresses,
     probesFromOutside: o.from !== 'host' || o.passive,
     passive: o.passive,
+    ...(session.drops ? { drops: session.drops } : {}),
     sourceAddresses: o.passive
       ? [...new Set(session.packets.filter((p) => p.dst && targetAddresses.includes(p.dst) && p.src).map((p) => p.src!))].slice(0, 8)
       : sourceAddresses,

@@ -30,6 +30,12 @@ export interface SpawnOptions {
   netns?: string;
   /** Hard upper bound on the process's life; it is killed after it. */
   maxLifetimeMs: number;
+  /**
+   * For a child that must undo something itself when hopdump goes away (e.g.
+   * remove a tracefs instance): no parent-death kill; instead its stdin is a
+   * pipe that reaches end-of-file when hopdump exits, however it exits.
+   */
+  cleansUpOnStdinEof?: boolean;
 }
 
 /** A long-running program (e.g. tcpdump). Its cleanup is registered at start. */
@@ -38,6 +44,8 @@ export interface Spawned {
   readonly pid: number | undefined;
   readonly stdout: NodeJS.ReadableStream;
   readonly stderr: NodeJS.ReadableStream;
+  /** Closing it tells a cleansUpOnStdinEof child to finish. */
+  readonly stdin: NodeJS.WritableStream | null;
   /** Resolves with the exit code (or null when ended by a signal). */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Ends the whole process group: SIGTERM, then SIGKILL after graceMs. */

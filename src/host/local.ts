@@ -137,8 +137,12 @@ export class LocalHost implements Host {
   spawn(argv: string[], options: SpawnOptions): Spawned {
     // setpriv --pdeathsig: the kernel kills the program if hopdump dies, even
     // by SIGKILL (prctl PR_SET_PDEATHSIG survives the execs that follow).
-    const full = wrapForNetns(['setpriv', '--pdeathsig', 'KILL', '--', ...argv], options.netns);
-    const child = spawnChild(full[0]!, full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const full = wrapForNetns(options.cleansUpOnStdinEof ? argv : ['setpriv', '--pdeathsig', 'KILL', '--', ...argv], options.netns);
+    const child = spawnChild(full[0]!, full.slice(1), {
+      stdio: [options.cleansUpOnStdinEof ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    child.stdin?.on('error', () => undefined);
     let done = false;
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
       child.on('close', (code, signal) => {
@@ -160,6 +164,16 @@ export class LocalHost implements Host {
     };
     const stop = async (graceMs = 2000) => {
       if (done) return;
+      if (options.cleansUpOnStdinEof && child.stdin && !child.stdin.destroyed) {
+        // Let it undo its own changes first; signals only if it does not end.
+        child.stdin.end();
+        const t = setTimeout(() => killGroup('SIGTERM'), graceMs);
+        const k = setTimeout(() => killGroup('SIGKILL'), graceMs * 2);
+        await exited;
+        clearTimeout(t);
+        clearTimeout(k);
+        return;
+      }
       killGroup('SIGTERM');
       const timer = setTimeout(() => killGroup('SIGKILL'), graceMs);
       await exited;
@@ -172,7 +186,7 @@ export class LocalHost implements Host {
       clearTimeout(lifetime);
       registration.release();
     });
-    return { argv, pid: child.pid, stdout: child.stdout, stderr: child.stderr, exited, stop };
+    return { argv, pid: child.pid, stdout: child.stdout!, stderr: child.stderr!, stdin: child.stdin, exited, stop };
   }
 }
 

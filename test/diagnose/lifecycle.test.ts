@@ -37,6 +37,15 @@ async function promiscuity(namespaces: string[]): Promise<Record<string, number>
   return out;
 }
 
+/** hopdump's tracefs instances that exist now (looked at through a private mount). */
+async function traceInstances(): Promise<string[]> {
+  const r = await host.run(
+    ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', 'd=$(mktemp -d) && mount -t tracefs nodev "$d" && ls "$d/instances"; umount "$d"; rmdir "$d"'],
+    { okCodes: 'any' },
+  );
+  return r.stdout.split(/\s+/).filter((n) => n.startsWith(`hopdump-`));
+}
+
 async function waitFor(what: string, fn: () => Promise<boolean>, ms: number): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
@@ -61,9 +70,12 @@ describe('capture lifecycle', { concurrency: true }, () => {
           await waitFor('3 tcpdumps to start', async () => (await tcpdumpsIn(lab.state.namespaces)).length === 3, 15_000);
           // While capturing, -p keeps every interface's promiscuity as it was.
           assert.deepEqual(await promiscuity(lab.state.namespaces), before);
+          const tracer = (await traceInstances()).filter((n) => n.endsWith(`-${child.pid}`));
+          assert.equal(tracer.length, 1, 'a private tracefs instance traces kernel drops during the window');
           child.kill(signal);
           await exited;
           await waitFor('every tcpdump to end', async () => (await tcpdumpsIn(lab.state.namespaces)).length === 0, 5_000);
+          await waitFor('the tracefs instance to be removed', async () => !(await traceInstances()).includes(tracer[0]!), 5_000);
           assert.deepEqual(await promiscuity(lab.state.namespaces), before);
         } finally {
           child.kill('SIGKILL');
@@ -94,6 +106,27 @@ describe('capture lifecycle', { concurrency: true }, () => {
       assert.notEqual(report.status, 'ok');
       assert.ok(report.loss, 'the loss is located from the other hops');
       assert.deepEqual(await tcpdumpsIn(lab.state.namespaces), []);
+    });
+  });
+});
+
+describe('kernel drop reasons', () => {
+  test('NETFILTER_DROP backs up the firewall rule, and the trace instance is gone afterwards', async () => {
+    await withLab({ topology: 'bridged', fault: 'firewall-drop', prefix: 't' }, async (lab) => {
+      const { report } = await diagnose({
+        host,
+        reader: readHopPackets,
+        netns: lab.state.hypervisor,
+        target: '192.0.2.11',
+        probes: ['icmp'],
+        from: `netns:${lab.state.client}`,
+        count: 3,
+        passive: false,
+      });
+      const top = report.causes[0]!;
+      assert.equal(top.id, 'firewall-drop');
+      assert.ok(top.evidence.some((e) => /kernel: skb:kfree_skb reason NETFILTER_DROP ×\d+ in nft_do_chain, received on eth0/.test(e)), top.evidence.join('\n'));
+      assert.ok(!(await traceInstances()).some((n) => n.endsWith(`-${process.pid}`)), 'no instance of ours left');
     });
   });
 });
