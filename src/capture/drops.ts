@@ -15,11 +15,13 @@ set -u
 inst="$1"; devfilter="$2"
 dir=$(mktemp -d /tmp/hopdump-tracefs.XXXXXX)
 cleanup() {
-  [ -n "\${pid:-}" ] && kill "$pid" 2>/dev/null
+  # The reader of trace_pipe must be gone before the instance can be removed (EBUSY).
+  [ -n "\${pid:-}" ] && { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
   if [ -d "$dir/instances/$inst" ]; then
     echo 0 > "$dir/instances/$inst/events/skb/kfree_skb/enable" 2>/dev/null
     echo 0 > "$dir/instances/$inst/events/net/netif_receive_skb/enable" 2>/dev/null
-    rmdir "$dir/instances/$inst" 2>/dev/null
+    n=0
+    until rmdir "$dir/instances/$inst" 2>/dev/null || [ $n -ge 50 ]; do n=$((n+1)); sleep 0.1; done
   fi
   umount "$dir" 2>/dev/null; rmdir "$dir" 2>/dev/null
 }
