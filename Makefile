@@ -5,7 +5,7 @@ APT_PACKAGES := tcpdump iproute2 iptables nftables ebtables iputils-ping arping 
                 tshark ethtool procps util-linux
 HOPDUMP := bin/hopdump
 
-.PHONY: all setup deps build demo test bench clean lab-clean schema
+.PHONY: all setup deps build demo test bench bench-faults clean lab-clean schema
 
 all: build
 
@@ -30,6 +30,10 @@ test: setup
 
 bench: setup
 	node dist/bench/run.js
+
+# Every lab fault diagnosed several times: localized? right cause first? time to verdict.
+bench-faults: setup
+	node dist/bench/faults.js --runs=3
 
 # Regenerates the published JSON Schemas from the zod schemas (a test checks they match).
 schema: build

@@ -57,14 +57,20 @@ export async function runProbe(host: Host, spec: ProbeSpec, netns: string | unde
       break;
     case 'tcp':
     case 'udp': {
-      // One connection attempt per count; nc -v says how each ended.
+      // One connection attempt per count, 100 ms apart, each waiting up to 2 s;
+      // nc -v says how each ended.
       let answered = 0;
       let refused = 0;
       let unreachable = 0;
       const details: string[] = [];
       const base = ['nc', '-v', '-n', ...(spec.kind === 'udp' ? ['-u'] : []), '-w', '2', '-z', spec.address, String(spec.port)];
-      for (let i = 0; i < spec.count; i++) {
-        const r = await host.run(base, opts);
+      const results = await Promise.all(
+        Array.from({ length: spec.count }, async (_, i) => {
+          await new Promise((res) => setTimeout(res, i * 100));
+          return host.run(base, opts);
+        }),
+      );
+      for (const r of results) {
         const text = `${r.stdout}${r.stderr}`.trim();
         if (r.code === 0) answered++;
         else if (/refused/i.test(text)) refused++;

@@ -111,9 +111,13 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
         await sleep(Math.min(500, end - Date.now()));
       }
     } else {
-      for (const spec of o.probes) {
-        o.progress?.(`probing ${spec.kind}${spec.port ? `:${spec.port}` : ''} ${spec.address}, ${packets.length} packets captured so far`);
-        probeResults.push(await runProbe(o.host, spec, o.fromNetns));
+      // Every probe series at once: the window is as long as the slowest one.
+      const names = o.probes.map((s) => `${s.kind}${s.port ? `:${s.port}` : ''}`).join(', ');
+      const ticker = setInterval(() => o.progress?.(`probing ${names}, ${packets.length} packets captured so far`), 250);
+      try {
+        probeResults.push(...(await Promise.all(o.probes.map((spec) => runProbe(o.host, spec, o.fromNetns)))));
+      } finally {
+        clearInterval(ticker);
       }
       await sleep(o.graceMs ?? 300);
     }

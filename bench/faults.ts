@@ -1,0 +1,84 @@
+// `make bench-faults`: diagnose every lab fault several times, and the healthy
+// labs: is the loss localized right, is the right cause first, how long to the
+// verdict. Ends with "N passed, N failed".
+import { readHopPackets } from '../src/capture/packets.js';
+import { diagnose } from '../src/diagnose/diagnose.js';
+import { localHost } from '../src/host/local.js';
+import { FAULTS, findTopology, labDown, labUp } from '../src/lab/lab.js';
+import type { Report } from '../src/report/schema.js';
+import { EXPECT } from '../test/diagnose/expectations.js';
+
+const host = localHost();
+const runs = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 3);
+const short = (h: { netns: string; ifname: string } | null | undefined) => (h ? `${h.netns.replace(/^hd-[a-z0-9]+-/, '')}/${h.ifname}` : null);
+
+interface Row {
+  name: string;
+  localized: number;
+  topCause: number;
+  runs: number;
+  medianMs: number;
+  got: string;
+}
+
+async function one(topology: string, fault: string | undefined, i: number): Promise<{ report: Report; ms: number }> {
+  const instance = `bf${i}`;
+  await labDown({ host, instance });
+  const state = await labUp({ host, topology, instance, ...(fault ? { fault } : {}) });
+  try {
+    const want = fault ? EXPECT[fault] : undefined;
+    const target = findTopology(topology).targets[0]!;
+    const t0 = Date.now();
+    const { report } = await diagnose({
+      host,
+      reader: readHopPackets,
+      netns: state.hypervisor,
+      target: target.address,
+      probes: want?.probes ?? [],
+      from: `netns:${state.client}`,
+      count: 3,
+      passive: false,
+      ...(want?.size ? { size: want.size } : {}),
+    });
+    return { report, ms: Date.now() - t0 };
+  } finally {
+    await labDown({ host, instance });
+  }
+}
+
+const rows: Row[] = [];
+const cases: Array<{ name: string; topology: string; fault?: string }> = [
+  { name: 'healthy bridged', topology: 'bridged' },
+  { name: 'healthy routed', topology: 'routed' },
+  ...FAULTS.map((f) => ({ name: f.name, topology: f.topology, fault: f.name })),
+];
+let idx = 0;
+for (const c of cases) {
+  let localized = 0;
+  let topCause = 0;
+  const times: number[] = [];
+  let got = '';
+  // Two labs at a time: the machine has two cores.
+  for (let r = 0; r < runs; r += 2) {
+    const batch = await Promise.all([r, r + 1].filter((x) => x < runs).map(() => one(c.topology, c.fault, idx++)));
+    for (const { report, ms } of batch) {
+      times.push(ms);
+      const want = c.fault ? EXPECT[c.fault] : undefined;
+      const loss = report.loss ? { direction: report.loss.direction, last: short(report.loss.lastSeenHop), missing: short(report.loss.firstMissingHop) } : null;
+      if (JSON.stringify(loss) === JSON.stringify(want?.loss ?? null)) localized++;
+      if (want ? report.causes[0]?.id === want.top : report.causes.length === 0 && report.status === 'ok') topCause++;
+      got = `${report.status} ${report.causes[0]?.id ?? 'no cause'}`;
+    }
+  }
+  times.sort((a, b) => a - b);
+  rows.push({ name: c.name, localized, topCause, runs, medianMs: times[Math.floor(times.length / 2)]!, got });
+}
+
+const w = Math.max(...rows.map((r) => r.name.length));
+console.log(`${'case'.padEnd(w)}  localized  top cause  median time to verdict  last verdict`);
+for (const r of rows) {
+  console.log(`${r.name.padEnd(w)}  ${`${r.localized}/${r.runs}`.padStart(9)}  ${`${r.topCause}/${r.runs}`.padStart(9)}  ${`${(r.medianMs / 1000).toFixed(1)} s`.padStart(22)}  ${r.got}`);
+}
+const passed = rows.filter((r) => r.localized === r.runs && r.topCause === r.runs).length;
+console.log(`${passed} passed, ${rows.length - passed} failed`);
+process.exitCode = passed === rows.length ? 0 : 1;
