@@ -11,8 +11,16 @@ import { ifaceOf, inNetns, nsById } from './util.js';
 export const promiscDependent: Check = {
   name: 'promisc-dependent',
   raises: ['promisc-dependent'],
-  run({ topology, path, correlation }) {
+  run({ topology, path, correlation, promiscLog }) {
     const causes: Cause[] = [];
+    const logLine = (dev: string): string[] => {
+      const c = promiscLog?.devices.get(dev);
+      if (!c) return [];
+      const open = c.entered - c.left;
+      return [
+        `${promiscLog!.source}: ${dev} entered promiscuous mode ${c.entered}×, left ${c.left}×${open > 0 ? ` (${open} never left: something still holds it)` : ''}`,
+      ];
+    };
     const macsOnPath = new Set<string>();
     for (const ns of topology.namespaces) for (const i of ns.interfaces) if (i.address) macsOnPath.add(i.address.toLowerCase());
     // A neighbour entry on the target side that points at a MAC nobody here has.
@@ -33,6 +41,7 @@ export const promiscDependent: Check = {
           `ip neigh in ${path.target.netns}: ${n.dst} lladdr ${mac} ${n.state.join(',')}`,
           `${gw!.netns}/${gw!.ifname} has MAC ${gwIf.address}; promiscuous now: ${gwIf.promisc ? 'yes' : 'no'} (flags 0x${(gwIf.sysfsFlags ?? 0).toString(16)})`,
           ...(framesToOld ? [`${framesToOld} captured frames were addressed to ${mac}`] : []),
+          ...logLine(gw!.ifname),
           'tcpdump without -p would put the device in promiscuous mode and make the fault disappear while it runs',
         ],
         fix: [inNetns(path.target.netns, `ip neigh replace ${n.dst} lladdr ${gwIf.address} dev ${path.target.ifname}`) + `    # or: ip neigh del ${n.dst} dev ${path.target.ifname}`],
@@ -47,7 +56,7 @@ export const promiscDependent: Check = {
         confidence: 0.4,
         device: { netns: hop.netns, ifname: hop.ifname },
         summary: `${hop.netns}/${hop.ifname} is promiscuous (promiscuity ${iface.promiscuity ?? '?'}): what works now may stop when that ends`,
-        evidence: [`/sys/class/net/${hop.ifname}/flags = 0x${(iface.sysfsFlags ?? 0).toString(16)} (IFF_PROMISC 0x100 set)`],
+        evidence: [`/sys/class/net/${hop.ifname}/flags = 0x${(iface.sysfsFlags ?? 0).toString(16)} (IFF_PROMISC 0x100 set)`, ...logLine(hop.ifname)],
         fix: [inNetns(hop.netns, `ip link set ${hop.ifname} promisc off`) + '    # after finding who set it (a stray tcpdump?)'],
       });
     }

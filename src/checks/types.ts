@@ -1,3 +1,4 @@
+import type { PromiscLog } from '../collect/kernlog.js';
 import type { Correlation } from '../correlate/correlate.js';
 import type { Topology } from '../model/topology.js';
 import type { Path } from '../path/types.js';
@@ -20,6 +21,8 @@ export interface CheckContext {
   sourceAddresses: string[];
   /** Kernel drop reasons seen during the window (tracefs), when available. */
   drops?: DropEvent[];
+  /** "entered/left promiscuous mode" counts from the kernel log, when readable. */
+  promiscLog?: PromiscLog;
 }
 
 /** One skb:kfree_skb event with a reason other than NOT_SPECIFIED/CONSUMED. */

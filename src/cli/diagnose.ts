@@ -13,7 +13,7 @@ import { requireRoot } from './preflight.js';
 const USAGE = `usage: hopdump diagnose --target T [--netns NS]
                 [--probe icmp | tcp:PORT[@ADDR] | udp:PORT[@ADDR] | arp]... [--from netns:NAME | host]
                 [--size BYTES] [--count N] [--duration SECONDS] [--passive] [--filter 'BPF']
-                [--json] [--out DIR] [--no-color] [--uplink IF]
+                [--json] [--out DIR] [--no-color] [--uplink IF] [--promisc-test]
 
 Captures on every hop of the path to T at once (tcpdump -p: never promiscuous),
 sends probes, matches the same packets across hops, names the hop where they
@@ -33,6 +33,9 @@ stop and explains why.
   --out DIR         write report.json, report.txt and capture.pcapng (mode 0600) to DIR
                     (default ./hopdump-YYYYmmdd-HHMMSS/; --out - writes nothing)
   --no-color        no colour even on a terminal
+  --promisc-test    opt-in experiment: send the probes again with the suspect device
+                    promiscuous (ip link set DEV promisc on), then restore it, even if
+                    hopdump is killed; proves or refutes a promiscuous-mode dependency
 
 Exit codes: 0 ok, 1 degraded or broken, 2 usage, 3 could not diagnose.
 `;
@@ -61,6 +64,7 @@ export const diagnoseCommand: Command = {
       out: { type: 'string' },
       'no-color': { type: 'boolean', default: false },
       uplink: { type: 'string' },
+      'promisc-test': { type: 'boolean', default: false },
     });
     if (!values.target) throw usageError('diagnose needs --target T', "see 'hopdump diagnose --help'");
     const count = Number(values.count);
@@ -89,6 +93,7 @@ export const diagnoseCommand: Command = {
       passive: values.passive ?? false,
       ...(values.filter ? { filter: values.filter } : {}),
       ...(values.uplink ? { uplink: values.uplink } : {}),
+      ...(values['promisc-test'] ? { promiscTest: true } : {}),
       ...(progress ? { progress } : {}),
     });
     if (progress) io.stderr('\r\x1b[2K');

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { buildFilter } from '../capture/bpf.js';
-import { parseProbe, type ProbeSpec } from '../capture/probe.js';
+import { withPromiscuous } from '../capture/experiment.js';
+import { parseProbe, runProbe, type ProbeSpec } from '../capture/probe.js';
+import { promiscLog } from '../collect/kernlog.js';
 import { runSession, type PacketReader } from '../capture/session.js';
 import { runChecks } from '../checks/index.js';
 import { discover, sampleCounters } from '../collect/discover.js';
@@ -10,7 +12,7 @@ import { usageError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import type { Topology } from '../model/topology.js';
 import { findPath } from '../path/find.js';
-import type { ProbeReport, Report } from '../report/schema.js';
+import type { Cause, ProbeReport, Report } from '../report/schema.js';
 
 export interface DiagnoseOptions {
   host: Host;
@@ -29,6 +31,11 @@ export interface DiagnoseOptions {
   filter?: string;
   uplink?: string;
   promiscuous?: boolean;
+  /**
+   * Opt-in experiment (the only state change besides probes): re-run the
+   * probes with the suspect device promiscuous, restored in every exit path.
+   */
+  promiscTest?: boolean;
   progress?: (line: string) => void;
 }
 
@@ -144,7 +151,7 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
         detail: p.detail,
       }));
   // The host read again: counters after the window, for the checks that compare.
-  const after = await sampleCounters(o.host, topology).catch(() => undefined);
+  const [after, kernelLog] = await Promise.all([sampleCounters(o.host, topology).catch(() => undefined), promiscLog(o.host)]);
   const { causes, notices } = await runChecks({
     ...(after ? { after } : {}),
     topology,
@@ -155,10 +162,15 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
     probesFromOutside: o.from !== 'host' || o.passive,
     passive: o.passive,
     ...(session.drops ? { drops: session.drops } : {}),
+    ...(kernelLog ? { promiscLog: kernelLog } : {}),
     sourceAddresses: o.passive
       ? [...new Set(session.packets.filter((p) => p.dst && targetAddresses.includes(p.dst) && p.src).map((p) => p.src!))].slice(0, 8)
       : sourceAddresses,
   });
+  const experimentNotices: string[] = [];
+  if (o.promiscTest && probes.length > 0) {
+    experimentNotices.push(...(await promiscExperiment(o, topology, path, causes, probes, fromNetns)));
+  }
   const hops = correlation.hopCounts.map((h, i) => {
     const drops = session.stats[i]?.droppedByKernel;
     return drops !== undefined ? { ...h, kernelDrops: drops } : h;
@@ -178,7 +190,7 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
     instead: correlation.instead,
     traces: correlation.traces,
     captureFile: null,
-    notices: [...topology.warnings, ...session.notices, ...notices],
+    notices: [...topology.warnings, ...session.notices, ...notices, ...experimentNotices],
     timing: {
       discoverMs,
       captureStartMs: session.captureStartMs,
@@ -226,4 +238,44 @@ async function sourceAddressFor(host: Host, netns: string | undefined, address: 
   } catch {
     return [];
   }
+}
+
+/**
+ * --promisc-test: the suspect is the device a promisc-dependent cause names,
+ * else the device where packets stop. Probes are sent again with it
+ * promiscuous; more answers prove the dependency, the same refute it.
+ */
+async function promiscExperiment(
+  o: DiagnoseOptions,
+  topology: Topology,
+  path: ReturnType<typeof findPath>,
+  causes: Cause[],
+  probes: ProbeSpec[],
+  fromNetns: string | undefined,
+): Promise<string[]> {
+  const suspectCause = causes.find((c) => c.id === 'promisc-dependent' && c.device);
+  const device = suspectCause?.device ?? null;
+  if (!device) return ['--promisc-test: no suspect device (no promisc-dependent evidence); nothing changed'];
+  const iface = topology.namespaces.find((n) => n.id === device.netns)?.interfaces.find((i) => i.ifname === device.ifname);
+  if (!iface || iface.promisc || (iface.promiscuity ?? 0) > 0) {
+    return [`--promisc-test: ${device.netns}/${device.ifname} is already promiscuous; nothing to compare`];
+  }
+  const netns = device.netns === 'host' ? undefined : device.netns;
+  const withPromisc = await withPromiscuous(o.host, netns, device.ifname, () => Promise.all(probes.map((p) => runProbe(o.host, p, fromNetns))));
+  const without = await Promise.all(probes.map((p) => runProbe(o.host, p, fromNetns)));
+  const a = withPromisc.reduce((s, r) => s + r.answered, 0);
+  const b = without.reduce((s, r) => s + r.answered, 0);
+  const sent = withPromisc.reduce((s, r) => s + r.sent, 0);
+  const line = `--promisc-test: with ${device.netns}/${device.ifname} promiscuous ${a}/${sent} probes answered, without ${b}/${sent}`;
+  if (suspectCause) {
+    if (a > b) {
+      suspectCause.confidence = 0.99;
+      suspectCause.evidence.push(`${line}: reachability depends on promiscuous mode (proved; the device is back to non-promiscuous)`);
+    } else {
+      suspectCause.confidence = Math.min(suspectCause.confidence, 0.2);
+      suspectCause.evidence.push(`${line}: promiscuous mode makes no difference (refuted)`);
+    }
+    causes.sort((x, y) => y.confidence - x.confidence);
+  }
+  return [line];
 }
