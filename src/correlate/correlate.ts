@@ -345,7 +345,14 @@ export class Correlator {
       loss,
       segments,
       instead: this.describeInstead(),
-      traces: [...new Set(this.traceCandidates.values())].slice(0, 10),
+      // The telling ones first: translated on the way, then lost, then one of each kind.
+      traces: [
+        ...new Set(
+          [...this.traceCandidates.entries()]
+            .sort(([a], [b]) => rank(a) - rank(b))
+            .map(([, t]) => t),
+        ),
+      ].slice(0, 10),
       target: this.target,
       complete: this.complete,
       incomplete: this.incomplete,
@@ -376,6 +383,10 @@ export class Correlator {
     }
     return out;
   }
+}
+
+function rank(key: string): number {
+  return key.startsWith('nat:') ? 0 : key.startsWith('lost:') ? 1 : 2;
 }
 
 function sighting(p: HopPacket): Sighting {

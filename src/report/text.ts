@@ -56,6 +56,20 @@ export function renderReport(r: Report, opts: TextOptions = { color: false }): s
     lines.push('loss: none');
   }
   for (const s of r.instead) lines.push(`instead: ${s}`);
+  // A few packets followed hop by hop: where they were seen, when, and what changed.
+  const shown = r.traces.filter((t) => t.seenAt.length > 0).slice(0, 3);
+  if (shown.length > 0) {
+    lines.push('', 'packets followed across hops:');
+    for (const t of shown) {
+      lines.push(`  ${t.direction === 'to-target' ? '→' : '←'} ${t.summary}`);
+      const seen = t.seenAt.map((s) => {
+        const h = r.hops[s.hop];
+        return `${h ? `${h.netns}/${h.ifname}` : `hop ${s.hop + 1}`} ${s.ts}${s.latencyUs ? ` (+${s.latencyUs} µs)` : ''}`;
+      });
+      lines.push(...wrapList('     seen at: ', seen, 100));
+      for (const ch of t.changes) lines.push(`     changed: ${ch}`);
+    }
+  }
   if (r.causes.length > 0) {
     lines.push('', 'causes:');
     r.causes.forEach((cause, i) => {
@@ -70,4 +84,20 @@ export function renderReport(r: Report, opts: TextOptions = { color: false }): s
   for (const n of r.notices) lines.push(c('dim', `notice: ${n}`));
   if (r.captureFile) lines.push('', `capture: ${r.captureFile}`);
   return `${lines.join('\n')}\n`;
+}
+
+function wrapList(prefix: string, items: string[], width: number): string[] {
+  const out: string[] = [];
+  let line = prefix;
+  for (const [i, item] of items.entries()) {
+    const piece = i === 0 ? item : `, ${item}`;
+    if (line.length + piece.length > width && line !== prefix) {
+      out.push(line);
+      line = `${' '.repeat(prefix.length)}${item}`;
+    } else {
+      line += piece;
+    }
+  }
+  out.push(line);
+  return out;
 }
