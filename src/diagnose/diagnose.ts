@@ -8,7 +8,8 @@ import { runChecks } from '../checks/index.js';
 import { discover, sampleCounters } from '../collect/discover.js';
 import { correlate } from '../correlate/correlate.js';
 import type { HopPacket } from '../correlate/types.js';
-import { usageError } from '../errors.js';
+import { environmentError, usageError } from '../errors.js';
+import { missingProgramHint } from '../host/programs.js';
 import type { Host } from '../host/host.js';
 import type { Topology } from '../model/topology.js';
 import { findPath } from '../path/find.js';
@@ -59,6 +60,9 @@ function toolVersion(): string {
 export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
   const startedAt = new Date().toISOString();
   const t0 = Date.now();
+  for (const program of ['tcpdump', 'setpriv']) {
+    if (!o.host.hasProgram(program)) throw environmentError(`${program} not found`, missingProgramHint(program));
+  }
   const topology = await discover({ host: o.host, ...(o.netns ? { netns: o.netns } : {}) });
   const discoverMs = Date.now() - t0;
   const path = findPath(topology, o.target, o.uplink ? { uplink: o.uplink } : {});

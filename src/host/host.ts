@@ -72,4 +72,6 @@ export interface Host {
   /** Throws an environment error naming `ip netns list` when NS does not exist. */
   requireNetns(netns: string): Promise<void>;
   isRoot(): boolean;
+  /** Whether a program can be run (found on PATH). */
+  hasProgram(program: string): boolean;
 }

@@ -36,6 +36,10 @@ export function wrapForNetns(argv: string[], netns: string | undefined): string[
 export class LocalHost implements Host {
   readonly description = 'local host';
 
+  hasProgram(program: string): boolean {
+    return onPath(program);
+  }
+
   isRoot(): boolean {
     return typeof process.getuid === 'function' && process.getuid() === 0;
   }

@@ -20,6 +20,8 @@ const PACKAGE_OF: Record<string, string> = {
   ethtool: 'ethtool',
   sysctl: 'procps',
   nsenter: 'util-linux',
+  setpriv: 'util-linux',
+  unshare: 'util-linux',
   tshark: 'tshark',
   grep: 'grep',
   'ovs-vsctl': 'openvswitch-switch',

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -56,6 +56,28 @@ describe('errors and exit codes', { concurrency: true }, () => {
       assert.equal(r.code, 3);
       assertOneLine(r.stderr);
       assert.match(r.stderr, /ip not found: apt-get install iproute2/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('diagnose without tcpdump: names the package, exit 3, before touching anything', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hopdump-path-'));
+    try {
+      for (const base of ['/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
+        for (const name of readdirSync(base)) {
+          if (name === 'tcpdump') continue;
+          try {
+            symlinkSync(join(base, name), join(dir, name));
+          } catch {
+            /* already linked from an earlier directory */
+          }
+        }
+      }
+      const r = await hopdump(['diagnose', '--target', '192.0.2.11', '--out', '-'], { ...process.env, PATH: dir });
+      assert.equal(r.code, 3);
+      assertOneLine(r.stderr);
+      assert.match(r.stderr, /tcpdump not found: apt-get install tcpdump/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
