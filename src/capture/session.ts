@@ -44,6 +44,8 @@ export interface SessionResult {
   /** Kernel drop reasons during the window; undefined when tracing was off or unavailable. */
   drops: DropEventCount[] | undefined;
   captureStartMs: number;
+  /** Epoch ms when every capture was listening and the window began. */
+  windowStartedAt: number;
   windowMs: number;
   notices: string[];
 }
@@ -140,7 +142,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     const drops = tracer ? await tracer.stop() : undefined;
     tracer = undefined;
     if (packetsDropped > 0) notices.push(`${packetsDropped} packets beyond the first ${max} were not kept`);
-    return { packets, observed, failedMidway, notObservedReason, stats, probes: probeResults, packetsDropped, drops, captureStartMs, windowMs, notices };
+    return { packets, observed, failedMidway, notObservedReason, stats, probes: probeResults, packetsDropped, drops, captureStartMs, windowStartedAt: t0, windowMs, notices };
   } finally {
     await Promise.all([...captures.map((c) => c.cap.stop().catch(() => undefined)), tracer?.stop().catch(() => undefined)]);
   }

@@ -24,6 +24,8 @@ export interface CorrelateInput {
   sourceAddresses?: string[];
   /** See CorrelatorConfig.edgeNs. */
   edgeNs?: bigint;
+  /** See CorrelatorConfig.startNs. */
+  startNs?: bigint;
 }
 
 export type CorrelatorConfig = Omit<CorrelateInput, 'packets'> & {
@@ -38,6 +40,11 @@ export type CorrelatorConfig = Omit<CorrelateInput, 'packets'> & {
    * close to the end that did not cross every hop is not counted as lost.
    */
   edgeNs?: bigint;
+  /**
+   * When the last capture started listening: a journey first seen before it
+   * may have passed a hop whose capture was not running yet.
+   */
+  startNs?: bigint;
 };
 
 export type JourneyKind = 'request' | 'reply' | 'arp-request' | 'arp-reply' | 'error' | 'other';
@@ -262,7 +269,8 @@ export class Correlator {
     const edge = before === undefined && this.cfg.edgeNs ? this.clock - this.cfg.edgeNs : undefined;
     for (const [key, j] of this.journeys) {
       if (before !== undefined && j.firstTs >= before) continue;
-      this.fold(j, orders, edge !== undefined && j.firstTs > edge);
+      const early = this.cfg.startNs !== undefined && j.firstTs < this.cfg.startNs;
+      this.fold(j, orders, early || (edge !== undefined && j.firstTs > edge));
       this.considerTrace(j);
       if (before !== undefined) this.journeys.delete(key);
     }

@@ -126,8 +126,9 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
     probeAddresses,
     nat: probeAddresses.length > 0,
     sourceAddresses,
-    // Users' traffic does not stop when the captures do.
+    // Users' traffic does not start or stop with the captures.
     ...(o.passive ? { edgeNs: 300_000_000n } : {}),
+    startNs: BigInt(session.windowStartedAt) * 1_000_000n,
   });
   const probeReports: ProbeReport[] = o.passive
     ? [
