@@ -4,10 +4,10 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { readHopPackets } from '../../src/capture/packets.js';
-import { diagnose } from '../../src/diagnose/diagnose.js';
 import { ReportSchema, type Report } from '../../src/report/schema.js';
+import { diagnoseLab } from '../helpers/diagnose.js';
 import { hopdump, host, runProgram, withLab } from '../helpers/lab.js';
+import { pcapFile } from '../helpers/pcap.js';
 
 const short = (h: { netns: string; ifname: string } | null) => (h ? `${h.netns}/${h.ifname}` : null);
 
@@ -74,16 +74,8 @@ describe('analyze', { concurrency: true }, () => {
   test('a truncated or foreign file: one line naming the file and byte offset, exit 3', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hopdump-an-'));
     try {
-      const header = Buffer.alloc(24);
-      header.writeUInt32LE(0xa1b2c3d4, 0);
-      header.writeUInt16LE(2, 4);
-      header.writeUInt16LE(4, 6);
-      header.writeUInt32LE(262144, 16);
-      header.writeUInt32LE(1, 20);
-      const rec = Buffer.alloc(16);
-      rec.writeUInt32LE(100, 8);
-      rec.writeUInt32LE(100, 12);
-      writeFileSync(join(dir, 'cut.pcap'), Buffer.concat([header, rec, Buffer.alloc(40)]));
+      // A record that claims 100 bytes, of which 40 are there.
+      writeFileSync(join(dir, 'cut.pcap'), pcapFile([{ data: Buffer.alloc(40), incl: 100, orig: 100 }]));
       writeFileSync(join(dir, 'text.pcap'), 'this is not a capture\n');
       const cut = await hopdump(['analyze', '--target', '192.0.2.11', join(dir, 'cut.pcap')]);
       assert.equal(cut.code, 3);
@@ -102,16 +94,7 @@ describe('analyze', { concurrency: true }, () => {
 
   test('readHopPackets decodes a live tcpdump pipe', async () => {
     await withLab({ topology: 'bridged', prefix: 'c' }, async (lab) => {
-      const { report } = await diagnose({
-        host,
-        reader: readHopPackets,
-        netns: lab.state.hypervisor,
-        target: '192.0.2.12',
-        probes: ['icmp'],
-        from: `netns:${lab.state.client}`,
-        count: 2,
-        passive: false,
-      });
+      const { report } = await diagnoseLab(lab, '192.0.2.12', { probes: ['icmp'], count: 2 });
       assert.equal(report.status, 'ok');
       assert.ok(report.traces.some((t) => /ICMP echo request, id \d+, seq 1/.test(t.summary)), report.traces.map((t) => t.summary).join('\n'));
     });

@@ -2,24 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { CaptureFormatError, CaptureParser, decodePacket } from '../../src/capture/packets.js';
+import { pcapFile } from '../helpers/pcap.js';
 
-/** A classic pcap (LE, µs) with the given Ethernet frames. */
 function pcap(frames: Uint8Array[]): Buffer {
-  const header = Buffer.alloc(24);
-  header.writeUInt32LE(0xa1b2c3d4, 0);
-  header.writeUInt16LE(2, 4);
-  header.writeUInt16LE(4, 6);
-  header.writeUInt32LE(262144, 16);
-  header.writeUInt32LE(1, 20);
-  const recs = frames.map((f, i) => {
-    const r = Buffer.alloc(16);
-    r.writeUInt32LE(1_700_000_000 + i, 0);
-    r.writeUInt32LE(i, 4);
-    r.writeUInt32LE(f.length, 8);
-    r.writeUInt32LE(f.length, 12);
-    return Buffer.concat([r, Buffer.from(f)]);
-  });
-  return Buffer.concat([header, ...recs]);
+  return pcapFile(frames.map((data, i) => ({ data, sec: 1_700_000_000 + i, usec: i })));
 }
 
 /** An Ethernet/IPv4/ICMP echo request from 192.0.2.100 to 192.0.2.11. */

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { readHopPackets } from '../../src/capture/packets.js';
-import { diagnose } from '../../src/diagnose/diagnose.js';
 import { FAULTS, findTopology } from '../../src/lab/lab.js';
 import { ReportSchema } from '../../src/report/schema.js';
-import { host, withLab } from '../helpers/lab.js';
+import { diagnoseLab } from '../helpers/diagnose.js';
+import { withLab } from '../helpers/lab.js';
 import { EXPECT } from './expectations.js';
 
 /** "hv/eth0" for hd-<instance>-hv/eth0. */
@@ -17,17 +16,7 @@ describe('diagnose on every lab fault', { concurrency: 4 }, () => {
       assert.ok(want, `no diagnose expectation written for fault ${fault.name}`);
       await withLab({ topology: fault.topology, fault: fault.name, prefix: 'd' }, async (lab) => {
         const target = findTopology(fault.topology).targets.find((t) => t.name === fault.target)!;
-        const { report } = await diagnose({
-          host,
-          reader: readHopPackets,
-          netns: lab.state.hypervisor,
-          target: target.address,
-          probes: want.probes ?? [],
-          from: `netns:${lab.state.client}`,
-          count: 3,
-          passive: false,
-          ...(want.size ? { size: want.size } : {}),
-        });
+        const { report } = await diagnoseLab(lab, target.address, { probes: want.probes ?? [], ...(want.size ? { size: want.size } : {}) });
         ReportSchema.parse(report);
         const got = report.loss ? { direction: report.loss.direction, last: short(report.loss.lastSeenHop), missing: short(report.loss.firstMissingHop) } : null;
         const story = `${report.status} loss=${JSON.stringify(got)} causes=${report.causes.map((c) => `${c.id}:${c.confidence.toFixed(2)}`).join(',')}`;
@@ -45,16 +34,8 @@ describe('diagnose on a healthy lab', { concurrency: true }, () => {
     test(`${topology}: ok, no loss, no causes, every probe answered`, async () => {
       await withLab({ topology, prefix: 'h' }, async (lab) => {
         const t = findTopology(topology).targets[0]!;
-        const { report } = await diagnose({
-          host,
-          reader: readHopPackets,
-          netns: lab.state.hypervisor,
-          target: t.address,
-          probes: t.published ? ['icmp', `tcp:${t.port}`, `tcp:${t.published.port}@${t.published.address}`] : [],
-          from: `netns:${lab.state.client}`,
-          count: 3,
-          passive: false,
-        });
+        const probes = t.published ? ['icmp', `tcp:${t.port}`, `tcp:${t.published.port}@${t.published.address}`] : [];
+        const { report } = await diagnoseLab(lab, t.address, { probes });
         assert.equal(report.status, 'ok', JSON.stringify(report.causes));
         assert.equal(report.loss, null);
         assert.deepEqual(report.causes, []);

@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { readHopPackets } from '../../src/capture/packets.js';
-import { diagnose } from '../../src/diagnose/diagnose.js';
+import { diagnoseLab } from '../helpers/diagnose.js';
 import { HOPDUMP, host, withLab } from '../helpers/lab.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -86,16 +85,7 @@ describe('capture lifecycle', { concurrency: true }, () => {
 
   test('a backend deleted mid-capture: a verdict, that hop not observed, no hang', async () => {
     await withLab({ topology: 'bridged', prefix: 'v' }, async (lab) => {
-      const run = diagnose({
-        host,
-        reader: readHopPackets,
-        netns: lab.state.hypervisor,
-        target: '192.0.2.11',
-        probes: ['icmp'],
-        count: 15,
-        from: `netns:${lab.state.client}`,
-        passive: false,
-      });
+      const run = diagnoseLab(lab, '192.0.2.11', { probes: ['icmp'], count: 15 });
       await waitFor('the captures to start', async () => (await tcpdumpsIn([lab.state.hypervisor, lab.ns('vm1')])).length === 3, 15_000);
       await sleep(800);
       await host.run(['ip', 'link', 'del', 'vnet0'], { netns: lab.state.hypervisor });
@@ -113,16 +103,7 @@ describe('capture lifecycle', { concurrency: true }, () => {
 describe('kernel drop reasons', () => {
   test('NETFILTER_DROP backs up the firewall rule, and the trace instance is gone afterwards', async () => {
     await withLab({ topology: 'bridged', fault: 'firewall-drop', prefix: 't' }, async (lab) => {
-      const { report } = await diagnose({
-        host,
-        reader: readHopPackets,
-        netns: lab.state.hypervisor,
-        target: '192.0.2.11',
-        probes: ['icmp'],
-        from: `netns:${lab.state.client}`,
-        count: 3,
-        passive: false,
-      });
+      const { report } = await diagnoseLab(lab, '192.0.2.11', { probes: ['icmp'] });
       const top = report.causes[0]!;
       assert.equal(top.id, 'firewall-drop');
       assert.ok(top.evidence.some((e) => /kernel: skb:kfree_skb reason NETFILTER_DROP ×\d+ in nft_do_chain, received on eth0/.test(e)), top.evidence.join('\n'));
@@ -137,17 +118,7 @@ describe('passive diagnosis (seed 000: watch the traffic users already send)', (
       // The "users": a client that keeps trying, started by the test, not by hopdump.
       const users = spawn('ip', ['netns', 'exec', lab.state.client, 'ping', '-n', '-i', '0.3', '-W', '1', '192.0.2.11'], { stdio: 'ignore' });
       try {
-        const { report } = await diagnose({
-          host,
-          reader: readHopPackets,
-          netns: lab.state.hypervisor,
-          target: '192.0.2.11',
-          probes: [],
-          from: 'host',
-          count: 1,
-          passive: true,
-          durationSec: 3,
-        });
+        const { report } = await diagnoseLab(lab, '192.0.2.11', { from: 'host', count: 1, passive: true, durationSec: 3 });
         assert.equal(report.probes[0]?.kind, 'passive');
         assert.equal(report.status, 'broken');
         assert.equal(report.causes[0]?.id, 'guest-arp-unresolved', JSON.stringify(report.causes.map((c) => c.id)));

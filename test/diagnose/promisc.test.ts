@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { readHopPackets } from '../../src/capture/packets.js';
-import { diagnose } from '../../src/diagnose/diagnose.js';
+import { diagnoseLab } from '../helpers/diagnose.js';
 import { HOPDUMP, host, withLab } from '../helpers/lab.js';
 
 async function promiscuity(netns: string, ifname: string): Promise<number> {
@@ -13,17 +12,7 @@ async function promiscuity(netns: string, ifname: string): Promise<number> {
 describe('--promisc-test (the one opt-in state change)', { concurrency: true }, () => {
   test('proves the seed 001 dependency and leaves docker0 as it was', async () => {
     await withLab({ topology: 'routed', fault: 'promisc-dependent', prefix: 'm' }, async (lab) => {
-      const { report } = await diagnose({
-        host,
-        reader: readHopPackets,
-        netns: lab.state.hypervisor,
-        target: '203.0.113.2',
-        probes: ['icmp'],
-        from: `netns:${lab.state.client}`,
-        count: 3,
-        passive: false,
-        promiscTest: true,
-      });
+      const { report } = await diagnoseLab(lab, '203.0.113.2', { probes: ['icmp'], promiscTest: true });
       const top = report.causes[0]!;
       assert.equal(top.id, 'promisc-dependent');
       assert.equal(top.confidence, 0.99);
@@ -34,17 +23,7 @@ describe('--promisc-test (the one opt-in state change)', { concurrency: true }, 
 
   test('without a suspect it changes nothing and says so', async () => {
     await withLab({ topology: 'bridged', fault: 'firewall-drop', prefix: 'n' }, async (lab) => {
-      const { report } = await diagnose({
-        host,
-        reader: readHopPackets,
-        netns: lab.state.hypervisor,
-        target: '192.0.2.11',
-        probes: ['icmp'],
-        from: `netns:${lab.state.client}`,
-        count: 2,
-        passive: false,
-        promiscTest: true,
-      });
+      const { report } = await diagnoseLab(lab, '192.0.2.11', { probes: ['icmp'], count: 2, promiscTest: true });
       assert.ok(report.notices.some((n) => /--promisc-test: no suspect device/.test(n)));
       assert.equal(report.causes[0]?.id, 'firewall-drop');
     });

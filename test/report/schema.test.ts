@@ -11,25 +11,15 @@ test('the published JSON Schemas are the ones the zod schemas generate (run: mak
 });
 
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { readHopPackets } from '../../src/capture/packets.js';
-import { diagnose } from '../../src/diagnose/diagnose.js';
 import { renderReport } from '../../src/report/text.js';
-import { host, withLab } from '../helpers/lab.js';
+import { diagnoseLab } from '../helpers/diagnose.js';
+import { withLab } from '../helpers/lab.js';
 
 test('a real report validates against the published JSON Schema, and renders as text', async () => {
   const schema = JSON.parse(readFileSync(new URL('schema/report.schema.json', root), 'utf8')) as object;
   const validate = new Ajv2020({ strict: false }).compile(schema);
   await withLab({ topology: 'routed', prefix: 's' }, async (lab) => {
-    const { report } = await diagnose({
-      host,
-      reader: readHopPackets,
-      netns: lab.state.hypervisor,
-      target: '203.0.113.2',
-      probes: ['icmp', 'tcp:9200@198.51.100.1'],
-      from: `netns:${lab.state.client}`,
-      count: 2,
-      passive: false,
-    });
+    const { report } = await diagnoseLab(lab, '203.0.113.2', { probes: ['icmp', 'tcp:9200@198.51.100.1'], count: 2 });
     const json = JSON.parse(JSON.stringify(report)) as unknown;
     assert.ok(validate(json), JSON.stringify(validate.errors));
     const text = renderReport(report, { color: false });
