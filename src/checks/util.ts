@@ -4,7 +4,8 @@ export const hopName = (h: Pick<HopRef, 'netns' | 'ifname'> | null | undefined):
 
 /** "ip netns exec NS CMD" when the device is in a named namespace other than the host's. */
 export function inNetns(netns: string, argv: string): string {
-  return netns === 'host' || netns.startsWith('pid:') || netns.includes(':nsid:') ? argv : `ip netns exec ${netns} ${argv}`;
+  if (netns.startsWith('pid:')) return `nsenter --net=/proc/${netns.slice(4)}/ns/net ${argv}`;
+  return netns === 'host' || netns.includes(':nsid:') ? argv : `ip netns exec ${netns} ${argv}`;
 }
 
 import type { Interface, Namespace, Topology } from '../model/topology.js';

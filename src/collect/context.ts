@@ -3,19 +3,16 @@ import type { Host } from '../host/host.js';
 /** What every collector gets: the host to ask and the namespace to look in. */
 export interface CollectContext {
   host: Host;
-  /** Named namespace to look in; undefined = the host's own root namespace. */
+  /**
+   * Named namespace to look in, or "pid:N" for an unnamed one entered through
+   * a process in it; undefined = the host's own root namespace.
+   */
   netns: string | undefined;
-  /** For namespaces without a name: a process inside it (`nsenter --net=/proc/PID/ns/net`). */
-  viaPid?: number;
 }
 
 /** Runs argv in the collector's namespace, whichever way it is entered. */
 export async function runIn(ctx: CollectContext, argv: string[], okCodes?: number[] | 'any', input?: string): Promise<string> {
   const extra = { ...(okCodes ? { okCodes } : {}), ...(input !== undefined ? { input } : {}) };
-  if (ctx.viaPid !== undefined) {
-    const r = await ctx.host.run(['nsenter', `--net=/proc/${ctx.viaPid}/ns/net`, '--', ...argv], extra);
-    return r.stdout;
-  }
   const r = await ctx.host.run(argv, { ...(ctx.netns ? { netns: ctx.netns } : {}), ...extra });
   return r.stdout;
 }

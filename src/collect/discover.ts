@@ -52,13 +52,26 @@ export async function discover(options: DiscoverOptions): Promise<Topology> {
       frontier = next;
     }
     namespaces.push(...(await Promise.all(pending)));
+    // Peers in namespaces without a name (a container started inside the lab's
+    // hypervisor): find them through their processes, keep the ones that link up.
+    const unresolved = namespaces.some((ns) => ns.interfaces.some((i) => i.peer && i.peer.netns === null));
+    if (unresolved && options.unnamed !== false) {
+      const extra = await Promise.all(
+        unnamedNamespacePids().map(({ pid }) => collectNamespace({ host, netns: `pid:${pid}` }, `pid:${pid}`, null, false, [])),
+      );
+      const ids = new Set(namespaces.flatMap((ns) => ns.interfaces.filter((i) => i.peer?.netns === null).map((i) => i.peer!.ifindex)));
+      for (const ns of extra) {
+        const linked = ns.interfaces.some((i) => i.peer && ids.has(i.ifindex));
+        if (linked) namespaces.push(ns);
+      }
+    }
   } else {
     const named = await host.listNetns();
     const tasks: Array<Promise<Namespace>> = [collectNamespace({ host, netns: undefined }, 'host', null, true, warnings)];
     for (const name of named) tasks.push(collectNamespace({ host, netns: name }, name, name, false, warnings));
     if (options.unnamed !== false) {
       for (const { pid } of unnamedNamespacePids()) {
-        tasks.push(collectNamespace({ host, netns: undefined, viaPid: pid }, `pid:${pid}`, null, false, warnings));
+        tasks.push(collectNamespace({ host, netns: `pid:${pid}` }, `pid:${pid}`, null, false, warnings));
       }
     }
     namespaces.push(...(await Promise.all(tasks.slice(0, MAX_NAMESPACES))));
@@ -93,7 +106,8 @@ async function collectNamespace(
   isRoot: boolean,
   warnings: string[],
 ): Promise<Namespace> {
-  const base = { id, name, isRoot, ...(ctx.viaPid !== undefined ? { enteredVia: `nsenter --net=/proc/${ctx.viaPid}/ns/net` } : {}) };
+  const viaPid = ctx.netns?.match(/^pid:(\d+)$/)?.[1];
+  const base = { id, name, isRoot, ...(viaPid ? { enteredVia: `nsenter --net=/proc/${viaPid}/ns/net` } : {}) };
   try {
     const [{ links, addrs, routes, neighbours, nsids }, qdiscs, fw] = await Promise.all([ipState(ctx), tcQdiscs(ctx), firewall(ctx)]);
     // Only asked when there is something to ask about.
@@ -202,7 +216,7 @@ export async function sampleCounters(host: Host, topology: Topology): Promise<To
   const namespaces = await Promise.all(
     topology.namespaces.map(async (ns): Promise<Namespace> => {
       if (!ns.collected) return ns;
-      const ctx: CollectContext = ns.name ? { host, netns: ns.name } : ns.id.startsWith('pid:') ? { host, netns: undefined, viaPid: Number(ns.id.slice(4)) } : { host, netns: undefined };
+      const ctx: CollectContext = { host, netns: ns.name ?? (ns.id.startsWith('pid:') ? ns.id : undefined) };
       try {
         const [links, qdiscs, fw] = await Promise.all([ipLinkCounters(ctx), tcQdiscs(ctx), firewall(ctx)]);
         const byName = new Map(links.map((l) => [l.ifname, l]));

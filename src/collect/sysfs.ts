@@ -31,7 +31,7 @@ export async function readSysfs(ctx: CollectContext, ifnames: string[]): Promise
     for (const key of PER_DEVICE) paths.push(`/proc/sys/net/ipv4/conf/${dev}/${key}`);
   }
   // nsenter (unnamed namespaces) keeps the root's sysfs, so flags come from ip there.
-  if (ctx.viaPid === undefined) for (const dev of ifnames) paths.push(`/sys/class/net/${dev}/flags`);
+  if (!ctx.netns?.startsWith('pid:')) for (const dev of ifnames) paths.push(`/sys/class/net/${dev}/flags`);
   // grep -H prints "path:value"; -s and exit 2 cover files that vanished meanwhile.
   const text = await runIn(ctx, ['grep', '-H', '-s', '.', ...paths], [0, 1, 2]);
   const flags = new Map<string, number>();

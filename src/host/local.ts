@@ -26,8 +26,14 @@ export class CommandError extends HopdumpError {
   }
 }
 
+/**
+ * A namespace is named as `ip netns list` shows it, or "pid:N" for an unnamed
+ * one (a container's) entered through a process in it.
+ */
 export function wrapForNetns(argv: string[], netns: string | undefined): string[] {
   if (!netns) return argv;
+  const pid = netns.match(/^pid:(\d+)$/)?.[1];
+  if (pid) return ['nsenter', `--net=/proc/${pid}/ns/net`, '--', ...argv];
   const [program, ...rest] = argv;
   if (program !== undefined && NETNS_AWARE.has(program)) return [program, '-n', netns, ...rest];
   return ['ip', 'netns', 'exec', netns, ...argv];
@@ -50,6 +56,11 @@ export class LocalHost implements Host {
   }
 
   async requireNetns(netns: string): Promise<void> {
+    const pid = netns.match(/^pid:(\d+)$/)?.[1];
+    if (pid) {
+      if (!existsSync(`/proc/${pid}/ns/net`)) throw environmentError(`network namespace of process ${pid} not found`, 'the process has exited');
+      return;
+    }
     if (!/^[\w.@:+-]+$/.test(netns) || !existsSync(`${NETNS_RUN_DIR}/${netns}`)) {
       throw environmentError(`network namespace '${netns}' not found`, "see 'ip netns list'");
     }

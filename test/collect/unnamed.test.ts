@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { test } from 'node:test';
+import { discover } from '../../src/collect/discover.js';
+import { findPath } from '../../src/path/find.js';
+import { host, withLab } from '../helpers/lab.js';
+
+test('an unnamed namespace (a container) is found through its process and its veth peer is resolved', async () => {
+  await withLab({ topology: 'bridged', prefix: 'u' }, async (lab) => {
+    // A "container": a process in a namespace of its own, without a name in /run/netns.
+    const ct = spawn('ip', ['netns', 'exec', lab.state.hypervisor, 'unshare', '--net', '--', 'sleep', '60'], { stdio: 'ignore' });
+    try {
+      let pid: number | undefined;
+      for (let i = 0; i < 50 && pid === undefined; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        const r = await host.run(['pgrep', '-P', String(ct.pid), '-x', 'sleep'], { okCodes: 'any' });
+        pid = Number(r.stdout.trim()) || undefined;
+        if (pid === undefined) {
+          // unshare execs sleep itself: the child is the sleep.
+          const self = await host.run(['ps', '-o', 'comm=', '-p', String(ct.pid)], { okCodes: 'any' });
+          if (self.stdout.trim() === 'sleep') pid = ct.pid;
+        }
+      }
+      assert.ok(pid, 'the container process started');
+      await host.run(['ip', 'link', 'add', 'vethct0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(pid)], { netns: lab.state.hypervisor });
+      await host.run(['ip', 'link', 'set', 'vethct0', 'master', 'br0', 'up'], { netns: lab.state.hypervisor });
+      await host.run(['ip', 'link', 'set', 'eth0', 'up'], { netns: `pid:${pid}` });
+      await host.run(['ip', 'addr', 'add', '192.0.2.50/24', 'dev', 'eth0'], { netns: `pid:${pid}` });
+      const t = await discover({ host });
+      const ns = t.namespaces.find((n) => n.id === `pid:${pid}`);
+      assert.ok(ns, `namespace pid:${pid} discovered (have ${t.namespaces.length})`);
+      assert.equal(ns.name, null);
+      assert.match(ns.enteredVia ?? '', new RegExp(`nsenter --net=/proc/${pid}/ns/net`));
+      const eth0 = ns.interfaces.find((i) => i.ifname === 'eth0')!;
+      assert.deepEqual([eth0.peer?.netns, eth0.peer?.ifname], [lab.state.hypervisor, 'vethct0']);
+      // From the hypervisor's point of view too (a container started inside it).
+      const hv = await discover({ host, netns: lab.state.hypervisor });
+      assert.equal(hv.namespaces.find((n) => n.id === `pid:${pid}`)?.collected, true);
+      const path = findPath(hv, '192.0.2.50');
+      assert.equal(path.complete, true);
+      assert.deepEqual(path.hops.map((h) => `${h.ifname}:${h.role}`), ['eth0:uplink', 'br0:bridge', 'vethct0:backend', 'eth0:guest-nic']);
+      assert.equal(path.hops.at(-1)!.netns, `pid:${pid}`);
+    } finally {
+      ct.kill('SIGKILL');
+    }
+  });
+});
