@@ -20,6 +20,22 @@ export interface DiscoverOptions {
 
 /** Bound on how many namespaces one discovery walks, against pathological hosts. */
 const MAX_NAMESPACES = 512;
+/** Namespaces read at the same time: each is five or six programs, and the machine has few cores. */
+const PARALLEL_NAMESPACES = 6;
+
+/** Runs `fn` over `items` with at most `limit` in flight, results in order. */
+async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
 
 /**
  * Builds the topology model: the root namespace (or `netns`), then every
@@ -56,8 +72,8 @@ export async function discover(options: DiscoverOptions): Promise<Topology> {
     // hypervisor): find them through their processes, keep the ones that link up.
     const unresolved = namespaces.some((ns) => ns.interfaces.some((i) => i.peer && i.peer.netns === null));
     if (unresolved && options.unnamed !== false) {
-      const extra = await Promise.all(
-        unnamedNamespacePids().map(({ pid }) => collectNamespace({ host, netns: `pid:${pid}` }, `pid:${pid}`, null, false, [])),
+      const extra = await mapLimited(unnamedNamespacePids(), PARALLEL_NAMESPACES, ({ pid }) =>
+        collectNamespace({ host, netns: `pid:${pid}` }, `pid:${pid}`, null, false, []),
       );
       const ids = new Set(namespaces.flatMap((ns) => ns.interfaces.filter((i) => i.peer?.netns === null).map((i) => i.peer!.ifindex)));
       for (const ns of extra) {
@@ -67,16 +83,18 @@ export async function discover(options: DiscoverOptions): Promise<Topology> {
     }
   } else {
     const named = await host.listNetns();
-    const tasks: Array<Promise<Namespace>> = [collectNamespace({ host, netns: undefined }, 'host', null, true, warnings)];
-    for (const name of named) tasks.push(collectNamespace({ host, netns: name }, name, name, false, warnings));
-    if (options.unnamed !== false) {
-      for (const { pid } of unnamedNamespacePids()) {
-        tasks.push(collectNamespace({ host, netns: `pid:${pid}` }, `pid:${pid}`, null, false, warnings));
-      }
-    }
-    namespaces.push(...(await Promise.all(tasks.slice(0, MAX_NAMESPACES))));
+    const jobs: Array<{ id: string; netns: string | undefined; name: string | null; isRoot: boolean }> = [
+      { id: 'host', netns: undefined, name: null, isRoot: true },
+      ...named.map((name) => ({ id: name, netns: name, name, isRoot: false })),
+      ...(options.unnamed !== false ? unnamedNamespacePids().map(({ pid }) => ({ id: `pid:${pid}`, netns: `pid:${pid}`, name: null, isRoot: false })) : []),
+    ];
+    if (jobs.length > MAX_NAMESPACES) warnings.push(`stopped after ${MAX_NAMESPACES} namespaces`);
+    namespaces.push(
+      ...(await mapLimited(jobs.slice(0, MAX_NAMESPACES), PARALLEL_NAMESPACES, (j) =>
+        collectNamespace({ host, netns: j.netns }, j.id, j.name, j.isRoot, warnings),
+      )),
+    );
   }
-  if (namespaces.length >= MAX_NAMESPACES) warnings.push(`stopped after ${MAX_NAMESPACES} namespaces`);
 
   linkPeers(namespaces);
   addUnreachedNamespaces(namespaces);
