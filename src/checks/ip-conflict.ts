@@ -12,7 +12,9 @@ export const ipConflict: Check = {
       ns.interfaces.filter((i) => i.addresses.some((a) => a.local === addr)).map((i) => ({ ns: ns.id, ifname: i.ifname, mac: i.address ?? '?' })),
     );
     const answering = correlation.target.arpClaims.get(addr) ?? new Set<string>();
-    if (holders.length < 2 && answering.size < 2) return [];
+    const ownMac = topology.namespaces.find((n) => n.id === path.target.netns)?.interfaces.find((i) => i.ifname === path.target.ifname)?.address?.toLowerCase();
+    const strangers = [...correlation.target.replyMacs.entries()].filter(([mac]) => ownMac && mac !== ownMac);
+    if (holders.length < 2 && answering.size < 2 && strangers.length === 0) return [];
     const other = holders.find((h) => !(h.ns === path.target.netns && h.ifname === path.target.ifname));
     return [
       {
@@ -23,6 +25,7 @@ export const ipConflict: Check = {
         evidence: [
           ...holders.map((h) => `${h.ns}/${h.ifname} (${h.mac}) holds ${addr}`),
           ...(answering.size > 1 ? [`ARP replies/announcements for ${addr} came from ${[...answering].join(' and ')} during the window`] : []),
+          ...strangers.map(([mac, n]) => `${n} replies from ${addr} carried MAC ${mac}, not the target's ${ownMac}: another host answered`),
         ],
         fix: other ? [inNetns(other.ns, `ip addr del ${addr}/PREFIX dev ${other.ifname}`) + '    # on the host that should not have it'] : ['# find the second host with: arping -d -c 3 ' + addr],
       },

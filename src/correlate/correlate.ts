@@ -93,6 +93,12 @@ export interface TargetBehaviour {
   arpClaims: Map<string, Set<string>>;
   /** How many frames were addressed to each destination MAC (at most 256 MACs kept). */
   dstMacs: Map<string, number>;
+  /**
+   * Source MACs of replies from the target's address seen on the target's own
+   * L2 segment (the hops after the last routing step): more than the target's
+   * own MAC means another host answered.
+   */
+  replyMacs: Map<string, number>;
 }
 
 export interface Correlation {
@@ -145,6 +151,7 @@ export class Correlator {
   private readonly arpAnswered = new Set<string>();
   private readonly traceCandidates = new Map<string, Trace>();
   private readonly lastHop: number;
+  private readonly l2Start: number;
   private packets = 0;
   private clock = 0n;
   private nextSettle = 0n;
@@ -174,7 +181,10 @@ export class Correlator {
       arpRepliesToTargetAtNic: 0,
       arpClaims: new Map(),
       dstMacs: new Map(),
+      replyMacs: new Map(),
     };
+    const lastRoute = cfg.hops.map((h) => h.via).lastIndexOf('route');
+    this.l2Start = lastRoute < 0 ? 0 : lastRoute;
   }
 
   /** Live captures learn which hops were observed only when they stop. */
@@ -219,7 +229,12 @@ export class Correlator {
     }
     if (p.dstMac && (t.dstMacs.has(p.dstMac) || t.dstMacs.size < 256)) t.dstMacs.set(p.dstMac, (t.dstMacs.get(p.dstMac) ?? 0) + 1);
     if (kind === 'request' && p.hop === this.lastHop && this.cfg.hops[this.lastHop]?.isTarget) t.requestsAtTargetNic++;
-    if ((kind === 'reply' || kind === 'error') && p.src && this.targets.has(p.src)) t.ipFromTarget++;
+    if ((kind === 'reply' || kind === 'error') && p.src && this.targets.has(p.src)) {
+      t.ipFromTarget++;
+      if (p.hop >= this.l2Start && p.srcMac && this.cfg.hops[p.hop]?.kind !== 'bridge' && t.replyMacs.size < 64) {
+        t.replyMacs.set(p.srcMac.toLowerCase(), (t.replyMacs.get(p.srcMac.toLowerCase()) ?? 0) + 1);
+      }
+    }
     if (kind === 'reply' && p.proto === 'tcp' && p.tcpFlags?.includes('R') && p.src && (this.targets.has(p.src) || this.probes.has(p.src))) {
       if (t.rstFromTarget.length < MAX_KEPT && !t.rstFromTarget.some((x) => x.fp === p.fp)) t.rstFromTarget.push(p);
     }

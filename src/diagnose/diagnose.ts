@@ -189,7 +189,8 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
     path,
     probes: probeReports,
     hops,
-    status: statusOf(probeReports, correlation.loss !== null, o.passive, correlation),
+    // Answers from a MAC that is not the target's are not good answers.
+    status: worst(statusOf(probeReports, correlation.loss !== null, o.passive, correlation), wrongHostAnswered(topology, path, correlation) ? 'degraded' : 'ok'),
     loss: correlation.loss,
     causes,
     instead: correlation.instead,
@@ -283,4 +284,16 @@ async function promiscExperiment(
     causes.sort((x, y) => y.confidence - x.confidence);
   }
   return [line];
+}
+
+/** Replies from the target's address with a MAC that is not the target's: answered by the wrong host. */
+function wrongHostAnswered(topology: Topology, path: ReturnType<typeof findPath>, correlation: ReturnType<typeof correlate>): boolean {
+  const own = topology.namespaces.find((n) => n.id === path.target.netns)?.interfaces.find((i) => i.ifname === path.target.ifname)?.address?.toLowerCase();
+  if (!own) return false;
+  return [...correlation.target.replyMacs.keys()].some((mac) => mac !== own);
+}
+
+function worst(a: Report['status'], b: Report['status']): Report['status'] {
+  const order = ['ok', 'degraded', 'broken'];
+  return order.indexOf(a) >= order.indexOf(b) ? a : b;
 }

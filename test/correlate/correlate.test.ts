@@ -130,3 +130,11 @@ test('NAT: the same packet before and after DNAT is one journey, and the change 
   assert.ok(trace.changes.some((x) => x.includes('NAT-ed to 203.0.113.2:9200')), trace.changes.join('; '));
   assert.ok(trace.changes.some((x) => x.includes('TTL 64→63')));
 });
+
+test('replies from the target address with two MACs on its segment: another host answered', () => {
+  const packets = [0, 1].flatMap((n) => [req(0, n), req(2, n), req(3, n)]);
+  packets.push(pkt(0, 'x1', { src: '192.0.2.11', dst: '192.0.2.100', proto: 'icmp', icmpType: 0, srcMac: '52:54:00:00:00:11' }));
+  packets.push(pkt(0, 'x2', { src: '192.0.2.11', dst: '192.0.2.100', proto: 'icmp', icmpType: 0, srcMac: '52:54:00:00:00:12' }));
+  const c = correlate({ ...base, packets });
+  assert.deepEqual([...c.target.replyMacs.keys()].sort(), ['52:54:00:00:00:11', '52:54:00:00:00:12']);
+});
