@@ -26,8 +26,6 @@ export interface SessionOptions {
   maxPackets?: number;
   /** Called with a one-line status while capturing (the CLI's progress line). */
   progress?: (line: string) => void;
-  /** Called between the probes' start and the captures' stop, e.g. to sample counters. */
-  duringWindow?: () => Promise<void>;
   /** Trace kernel drop reasons during the window (default true). */
   traceDrops?: boolean;
 }
@@ -104,7 +102,6 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     });
     const t0 = Date.now();
     const probeResults: ProbeResult[] = [];
-    const windowWork = o.duringWindow?.() ?? Promise.resolve();
     if (o.probes.length === 0) {
       const duration = o.durationMs ?? 5000;
       const end = t0 + duration;
@@ -123,7 +120,6 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
       }
       await sleep(o.graceMs ?? 300);
     }
-    await windowWork;
     const windowMs = Date.now() - t0;
     const stats: Array<CaptureStats | undefined> = o.hops.map(() => undefined);
     await Promise.all(

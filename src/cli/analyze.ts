@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { analyze } from '../analyze/analyze.js';
 import { usageError } from '../errors.js';
 import { renderReport } from '../report/text.js';
+import { version } from '../version.js';
 import { parseCommandArgs, type Command } from './command.js';
 
 export const analyzeCommand: Command = {
@@ -39,13 +39,12 @@ Exit codes: 0 nothing lost, 1 loss found, 2 usage, 3 a file could not be read.
     if (values.order !== 'given' && values.order !== 'auto') throw usageError(`--order ${values.order} is neither given nor auto`);
     const window = values.window === undefined ? undefined : Number(values.window);
     if (window !== undefined && !(window > 0 && window <= 3600)) throw usageError(`--window ${values.window} is not a number of seconds`);
-    const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
     const report = await analyze({
       files: positionals,
       order: values.order,
       ...(values.target ? { target: values.target } : {}),
       ...(window !== undefined ? { settleSeconds: window } : {}),
-      version,
+      version: version(),
     });
     const color = io.isTTY && !values['no-color'] && !values.json && process.env.NO_COLOR === undefined;
     io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report, { color }));

@@ -1,14 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { HopdumpError } from '../errors.js';
 import type { CliIO, Command } from './command.js';
+import { version } from '../version.js';
 import { commands } from './commands.js';
 
 export const EXIT = { ok: 0, problemFound: 1, usage: 2, failed: 3 } as const;
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 function topHelp(list: Command[]): string {
   const width = Math.max(...list.map((c) => c.name.length));

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { buildFilter } from '../capture/bpf.js';
 import { withPromiscuous } from '../capture/experiment.js';
 import { parseProbe, runProbe, type ProbeSpec } from '../capture/probe.js';
@@ -14,6 +13,7 @@ import type { Host } from '../host/host.js';
 import type { Topology } from '../model/topology.js';
 import { findPath } from '../path/find.js';
 import type { Cause, ProbeReport, Report } from '../report/schema.js';
+import { version } from '../version.js';
 
 export interface DiagnoseOptions {
   host: Host;
@@ -48,13 +48,6 @@ export interface DiagnoseResult {
 
 const WELL_KNOWN = [22, 80, 443];
 
-function toolVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-}
 
 /** discover → path → capture + probe → correlate → checks → report. */
 export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
@@ -182,7 +175,7 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
   });
   const report: Report = {
     schemaVersion: 1,
-    tool: { name: 'hopdump', version: toolVersion() },
+    tool: { name: 'hopdump', version: version() },
     mode: 'diagnose',
     startedAt,
     target: { query: o.target, netns: path.target.netns, ifname: path.target.ifname, ...(primary ? { address: primary } : {}) },
