@@ -2,7 +2,7 @@
 # Both do all of their own set-up, idempotently, as root on Debian.
 SHELL := /bin/bash
 APT_PACKAGES := tcpdump iproute2 iptables nftables ebtables iputils-ping arping netcat-openbsd \
-                tshark ethtool procps util-linux
+                tshark ethtool procps util-linux openvswitch-switch
 HOPDUMP := bin/hopdump
 
 .PHONY: all setup deps build demo test bench bench-faults clean lab-clean schema

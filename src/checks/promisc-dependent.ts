@@ -50,7 +50,7 @@ export const promiscDependent: Check = {
     // Devices on the path left promiscuous although they are not bridge ports.
     for (const hop of path.hops) {
       const iface = ifaceOf(topology, hop.netns, hop.ifname);
-      if (!iface || !iface.promisc || iface.master) continue;
+      if (!iface || !iface.promisc || iface.master || iface.ovsBridge) continue;
       causes.push({
         id: 'promisc-dependent',
         confidence: 0.4,

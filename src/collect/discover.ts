@@ -7,6 +7,7 @@ import { runIn, splitJsonDocuments, type CollectContext } from './context.js';
 import { countersOf, ipLinkCounters, ipState, toInterface } from './iproute.js';
 import { unnamedNamespacePids } from './namespaces.js';
 import { firewall } from './netfilter.js';
+import { ovsState } from './ovs.js';
 import { readSysfs } from './sysfs.js';
 import { tcFilters, tcQdiscs } from './tc.js';
 
@@ -127,7 +128,15 @@ async function collectNamespace(
   const viaPid = ctx.netns?.match(/^pid:(\d+)$/)?.[1];
   const base = { id, name, isRoot, ...(viaPid ? { enteredVia: `nsenter --net=/proc/${viaPid}/ns/net` } : {}) };
   try {
-    const [{ links, addrs, routes, neighbours, nsids }, qdiscs, fw] = await Promise.all([ipState(ctx), tcQdiscs(ctx), firewall(ctx)]);
+    const [{ links, addrs, routes, neighbours, nsids }, qdiscs, fw, ovs] = await Promise.all([
+      ipState(ctx),
+      tcQdiscs(ctx),
+      firewall(ctx),
+      ovsState(ctx).catch((err: unknown) => {
+        warnings.push(`Open vSwitch in ${id} could not be read: ${err instanceof Error ? err.message : String(err)}`);
+        return undefined;
+      }),
+    ]);
     // Only asked when there is something to ask about.
     const [sys, filters, fdb] = await Promise.all([
       readSysfs(
@@ -137,9 +146,13 @@ async function collectNamespace(
       tcFilters(ctx, qdiscs),
       links.some((l) => l.linkinfo?.info_kind === 'bridge') ? bridgeFdb(ctx) : Promise.resolve(new Map()),
     ]);
-    const interfaces: Interface[] = links.map((l) =>
-      toInterface(l, addrs.get(l.ifname) ?? [], sys.flags.get(l.ifname), nsids, id),
-    );
+    const ovsPortOf = new Map<string, string>();
+    for (const br of ovs?.bridges ?? []) for (const p of br.ports) for (const i of p.interfaces) ovsPortOf.set(i.name, br.name);
+    const interfaces: Interface[] = links.map((l) => {
+      const iface = toInterface(l, addrs.get(l.ifname) ?? [], sys.flags.get(l.ifname), nsids, id);
+      const bridge = ovsPortOf.get(l.ifname);
+      return bridge ? { ...iface, ovsBridge: bridge } : iface;
+    });
     return {
       ...base,
       collected: true,
@@ -152,6 +165,7 @@ async function collectNamespace(
       qdiscs,
       tcFilters: filters,
       firewall: fw,
+      ...(ovs ? { ovs } : {}),
     };
   } catch (err) {
     // The root namespace is the job; a namespace that vanished meanwhile is a warning.

@@ -27,6 +27,9 @@ const PACKAGE_OF: Record<string, string> = {
   'ovs-vsctl': 'openvswitch-switch',
   'ovs-ofctl': 'openvswitch-switch',
   'ovs-appctl': 'openvswitch-switch',
+  'ovsdb-tool': 'openvswitch-switch',
+  'ovsdb-server': 'openvswitch-switch',
+  'ovs-vswitchd': 'openvswitch-switch',
   virsh: 'libvirt-clients',
 };
 

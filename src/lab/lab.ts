@@ -3,11 +3,13 @@ import { environmentError, usageError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { FAULTS } from './faults/index.js';
 import { DEFAULT_INSTANCE, instanceOf, LAB_PREFIX, labNetns, validateInstance } from './names.js';
+import { removeOvsDirs } from './ovs.js';
 import { bridged } from './topologies/bridged.js';
+import { ovs } from './topologies/ovs.js';
 import { routed } from './topologies/routed.js';
 import type { LabBuilder, LabFault, LabTopology } from './types.js';
 
-export const TOPOLOGIES: LabTopology[] = [bridged, routed];
+export const TOPOLOGIES: LabTopology[] = [bridged, routed, ovs];
 export { FAULTS };
 
 /** Lab state lives in /run (tmpfs): it disappears with the namespaces at reboot. */
@@ -161,6 +163,7 @@ export async function labDown(options: LabDownOptions): Promise<string[]> {
   for (const netns of targets) {
     await host.run(['ip', 'netns', 'del', netns], { okCodes: 'any' });
   }
+  removeOvsDirs(targets);
   for (const instance of instances) rmSync(statePath(instance), { force: true });
   return targets;
 }

@@ -81,6 +81,8 @@ export const InterfaceSchema = z.object({
   promisc: z.boolean(),
   promiscuity: z.number().int().optional(),
   master: z.string().optional(),
+  /** The Open vSwitch bridge this device is a port of (OVS ports have no Linux master). */
+  ovsBridge: z.string().optional(),
   peer: PeerSchema.optional(),
   /** For a bridge port: its STP state and its path cost. */
   bridgePort: z
@@ -234,6 +236,35 @@ export const FirewallSchema = z.object({
 });
 export type Firewall = z.infer<typeof FirewallSchema>;
 
+/** Open vSwitch as OVSDB describes it (column names kept: ofport, link_state, external_ids...). */
+export const OvsInterfaceSchema = z.object({
+  name: z.string(),
+  /** "" in OVSDB means a system (kernel or netdev) interface. */
+  type: z.string(),
+  /** -1 when OVS could not attach it. */
+  ofport: z.number().int(),
+  link_state: z.string().optional(),
+  admin_state: z.string().optional(),
+  error: z.string().optional(),
+  mac_in_use: z.string().optional(),
+  /** options:peer for patch ports, remote_ip for tunnels... */
+  options: z.record(z.string(), z.string()),
+  /** iface-id, attached-mac, iface-status, vm-uuid as Nova/Neutron set them. */
+  external_ids: z.record(z.string(), z.string()),
+});
+export const OvsStateSchema = z.object({
+  /** The database asked (the lab's private one, or OVS_RUNDIR's). */
+  db: z.string(),
+  bridges: z.array(
+    z.object({
+      name: z.string(),
+      datapath_type: z.string(),
+      ports: z.array(z.object({ name: z.string(), tag: z.number().int().optional(), trunks: z.array(z.number().int()), interfaces: z.array(OvsInterfaceSchema) })),
+    }),
+  ),
+});
+export type OvsState = z.infer<typeof OvsStateSchema>;
+
 export const NamespaceSchema = z.object({
   /**
    * How hopdump refers to it everywhere (peers, hops): its name, "host" for the
@@ -259,6 +290,7 @@ export const NamespaceSchema = z.object({
   qdiscs: z.array(QdiscSchema).optional(),
   tcFilters: z.array(TcFilterSchema).optional(),
   firewall: FirewallSchema.optional(),
+  ovs: OvsStateSchema.optional(),
 });
 export type Namespace = z.infer<typeof NamespaceSchema>;
 

@@ -67,6 +67,20 @@ function extras(ns: Namespace): string[] {
     if (q.kind === 'fq_codel' && q.drops === 0) continue;
     out.push(`  qdisc: dev ${q.dev} ${q.kind} ${q.handle}${q.drops ? `  dropped ${q.drops}` : ''}`);
   }
+  for (const br of ns.ovs?.bridges ?? []) {
+    const ports = br.ports.map((p) => {
+      const i = p.interfaces[0];
+      const extra = [
+        i && i.type !== 'system' ? i.type : '',
+        i?.options['peer'] ? `peer ${i.options['peer']}` : '',
+        p.tag !== undefined ? `tag ${p.tag}` : '',
+        i && i.ofport < 0 ? 'NOT ATTACHED' : '',
+        i?.link_state === 'down' ? 'link down' : '',
+      ].filter(Boolean);
+      return `${p.name}#${i?.ofport ?? '?'}${extra.length ? `(${extra.join(', ')})` : ''}`;
+    });
+    out.push(...wrap(`  ovs ${br.name} [${br.datapath_type}]: `, ports.join(' '), 100));
+  }
   const fw = ns.firewall;
   if (fw) {
     for (const c of fw.iptables) {
@@ -109,8 +123,9 @@ function ifaceLine(prefix: string, iface: Interface, byId: Map<string, Namespace
   const addrs = iface.addresses.filter((a) => a.scope !== 'link').map((a) => `${a.local}/${a.prefixlen}`);
   const extra: string[] = [];
   if (iface.bridgePort && iface.bridgePort.state !== 'forwarding') extra.push(iface.bridgePort.state.toUpperCase());
-  // Bridge ports are promiscuous by design; anything else is worth a look.
-  if (iface.promisc && !iface.master) extra.push('PROMISC');
+  // Bridge and OVS ports are promiscuous by design; anything else is worth a look.
+  if (iface.promisc && !iface.master && !iface.ovsBridge) extra.push('PROMISC');
+  if (iface.ovsBridge && iface.kind !== 'tap') extra.push(`ovs ${iface.ovsBridge}`);
   if (iface.peer) {
     const peerNs = iface.peer.netns ? byId.get(iface.peer.netns) : undefined;
     const peerIf = peerNs?.interfaces.find((i) => i.ifindex === iface.peer!.ifindex);

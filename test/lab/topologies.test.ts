@@ -6,11 +6,13 @@ import { renderPath } from '../../src/report/path-text.js';
 import { findPath } from '../../src/path/find.js';
 import { TOPOLOGIES } from '../../src/lab/lab.js';
 import { checkSymptom, healthySymptoms } from '../../src/lab/probe.js';
+import { existsSync } from 'node:fs';
+import { ovsDir } from '../../src/lab/ovs.js';
 import { host, ifOf, leftoverNamespaces, nsOf, withLab } from '../helpers/lab.js';
 
 describe('lab topologies', { concurrency: true }, () => {
   for (const topology of TOPOLOGIES) {
-    test(`${topology.name}: healthy, discovered, pathed and removed without leftovers`, async () => {
+    test(`${topology.name}: healthy, discovered${topology.name === 'ovs' ? '' : ', pathed'} and removed without leftovers`, async () => {
       let instance = '';
       await withLab({ topology: topology.name, prefix: 'tp' }, async (lab) => {
         instance = lab.state.instance;
@@ -33,6 +35,8 @@ describe('lab topologies', { concurrency: true }, () => {
           assert.equal(backend.peer?.netns, lab.ns(target.role));
           assert.equal(backend.peer?.ifname, 'eth0');
           assert.equal(ifOf(t, lab.ns(target.role), 'eth0').address, target.mac);
+          // Paths through Open vSwitch bridges are the OVS issue's next step.
+          if (topology.name === 'ovs') continue;
           const path = findPath(t, target.address);
           assert.equal(path.complete, true);
           assert.deepEqual(
@@ -60,12 +64,29 @@ describe('lab topologies', { concurrency: true }, () => {
         const text = renderTopology(t);
         for (const line of text.split('\n')) assert.ok([...line].length <= 100, `wider than 100 columns: ${line}`);
         for (const target of topology.targets) {
-          assert.match(text, new RegExp(`[├└]─ ${target.backend} [^\\n]*\\n?[^\\n]*⇄ ${lab.ns(target.role)}/eth0 ${target.address.replace(/\./g, '\\.')}`));
+          // Linux bridge ports are drawn under their bridge; OVS ports say their bridge.
+          const port = topology.name === 'ovs' ? `  ${target.backend} [^\\n]*\\n?[^\\n]*ovs br-int` : `[├└]─ ${target.backend} [^\\n]*\\n?[^\\n]*`;
+          assert.match(text, new RegExp(`${port}\\s*⇄ ${lab.ns(target.role)}/eth0 ${target.address.replace(/\./g, '\\.')}`));
+          if (topology.name === 'ovs') continue;
           const pathText = renderPath(findPath(t, target.address), lab.state.hypervisor);
           assert.match(pathText, new RegExp(`${lab.ns(target.role)}\\s+eth0\\s+veth\\s+guest-nic\\s+yes`));
         }
         const hv = nsOf(t, lab.state.hypervisor);
-        if (topology.name === 'bridged') {
+        if (topology.name === 'ovs') {
+          const ovs = hv.ovs!;
+          assert.ok(ovs, 'the private OVS database of the lab is read');
+          const br = (name: string) => ovs.bridges.find((b) => b.name === name)!;
+          assert.deepEqual(br('br-int').ports.map((p) => p.name).sort(), ['br-int', 'patch-ex', 'vnet0', 'vnet1']);
+          assert.deepEqual(br('br-ex').ports.map((p) => p.name).sort(), ['br-ex', 'eth0', 'patch-int']);
+          assert.equal(br('br-int').datapath_type, 'netdev');
+          const patch = br('br-int').ports.find((p) => p.name === 'patch-ex')!.interfaces[0]!;
+          assert.deepEqual([patch.type, patch.options['peer']], ['patch', 'patch-int']);
+          const vnet0 = br('br-int').ports.find((p) => p.name === 'vnet0')!.interfaces[0]!;
+          assert.ok(vnet0.ofport > 0);
+          assert.equal(vnet0.external_ids['attached-mac'], '52:54:00:00:00:11');
+          assert.equal(ifOf(t, lab.state.hypervisor, 'vnet0').ovsBridge, 'br-int');
+          assert.ok(existsSync(ovsDir(lab.state.hypervisor)));
+        } else if (topology.name === 'bridged') {
           const br0 = hv.bridges.find((b) => b.ifname === 'br0')!;
           assert.deepEqual(br0.ports.map((p) => p.ifname).sort(), ['eth0', 'vnet0', 'vnet1']);
           assert.ok(br0.ports.every((p) => p.state === 'forwarding'));
@@ -82,6 +103,7 @@ describe('lab topologies', { concurrency: true }, () => {
         }
       });
       assert.deepEqual(leftoverNamespaces(instance), [], 'lab down removed every namespace');
+      assert.equal(existsSync(ovsDir(`hd-${instance}-hv`)), false, 'and the private OVS directory');
     });
   }
 });

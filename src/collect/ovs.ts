@@ -1,0 +1,102 @@
+import { existsSync } from 'node:fs';
+import type { OvsState } from '../model/topology.js';
+import { runIn, splitJsonDocuments, type CollectContext } from './context.js';
+
+/** hopdump's lab keeps each namespace's private OVS here (src/lab/ovs.ts). */
+const LAB_OVS_DIR = '/run/hopdump/ovs';
+
+/**
+ * Which OVS database serves a namespace: the lab's private one, or (for the
+ * host itself) the one OVS_RUNDIR names, as ovs-vsctl finds it. None = no OVS.
+ */
+export function ovsDatabase(ctx: CollectContext): string | undefined {
+  if (ctx.netns && existsSync(`${LAB_OVS_DIR}/${ctx.netns}/db.sock`)) return `unix:${LAB_OVS_DIR}/${ctx.netns}/db.sock`;
+  if (!ctx.netns) {
+    const rundir = process.env['OVS_RUNDIR'] ?? '/var/run/openvswitch';
+    if (existsSync(`${rundir}/db.sock`)) return `unix:${rundir}/db.sock`;
+  }
+  return undefined;
+}
+
+interface OvsdbTable {
+  data: unknown[][];
+  headings: string[];
+}
+
+/** OVSDB JSON values: ["uuid", u], ["set", [...]], ["map", [[k, v]...]], or an atom. */
+function atoms(v: unknown): unknown[] {
+  if (Array.isArray(v) && v[0] === 'set') return (v[1] as unknown[]).map((x) => (Array.isArray(x) && x[0] === 'uuid' ? x[1] : x));
+  if (Array.isArray(v) && v[0] === 'uuid') return [v[1]];
+  return [v];
+}
+
+function map(v: unknown): Record<string, string> {
+  if (Array.isArray(v) && v[0] === 'map') return Object.fromEntries((v[1] as Array<[string, string]>).map(([k, val]) => [k, String(val)]));
+  return {};
+}
+
+function one<T>(v: unknown): T | undefined {
+  const a = atoms(v);
+  return a.length === 1 ? (a[0] as T) : undefined;
+}
+
+function rows(t: OvsdbTable | undefined): Array<Record<string, unknown>> {
+  if (!t) return [];
+  return t.data.map((r) => Object.fromEntries(t.headings.map((h, i) => [h, r[i]])));
+}
+
+/** Bridges, their ports (tag, trunks) and interfaces (type, ofport, state, peer, external_ids), as JSON from OVSDB. */
+export async function ovsState(ctx: CollectContext): Promise<OvsState | undefined> {
+  const db = ovsDatabase(ctx);
+  if (!db) return undefined;
+  const out = await runIn(ctx, [
+    'ovs-vsctl', `--db=${db}`, '--timeout=5', '--format=json',
+    '--', '--columns=name,datapath_type,ports', 'list', 'Bridge',
+    '--', '--columns=_uuid,name,tag,trunks,interfaces', 'list', 'Port',
+    '--', '--columns=_uuid,name,type,ofport,link_state,admin_state,error,mac_in_use,options,external_ids', 'list', 'Interface',
+  ]);
+  const [bridgesT, portsT, ifacesT] = splitJsonDocuments(out, 'ovs-vsctl --format=json') as OvsdbTable[];
+  const ifaces = new Map(
+    rows(ifacesT).map((r) => [
+      one<string>(r['_uuid']) ?? '',
+      {
+        name: String(r['name']),
+        type: String(r['type'] ?? '') || 'system',
+        ofport: one<number>(r['ofport']) ?? -1,
+        ...(one<string>(r['link_state']) ? { link_state: one<string>(r['link_state'])! } : {}),
+        ...(one<string>(r['admin_state']) ? { admin_state: one<string>(r['admin_state'])! } : {}),
+        ...(one<string>(r['error']) ? { error: one<string>(r['error'])! } : {}),
+        ...(one<string>(r['mac_in_use']) ? { mac_in_use: one<string>(r['mac_in_use'])! } : {}),
+        options: map(r['options']),
+        external_ids: map(r['external_ids']),
+      },
+    ]),
+  );
+  const ports = new Map(
+    rows(portsT).map((r) => [
+      one<string>(r['_uuid']) ?? '',
+      {
+        name: String(r['name']),
+        ...(one<number>(r['tag']) !== undefined ? { tag: one<number>(r['tag'])! } : {}),
+        trunks: atoms(r['trunks']).filter((x): x is number => typeof x === 'number'),
+        interfaces: atoms(r['interfaces']).flatMap((u) => {
+          const i = ifaces.get(String(u));
+          return i ? [i] : [];
+        }),
+      },
+    ]),
+  );
+  return {
+    db,
+    bridges: rows(bridgesT).map((r) => ({
+      name: String(r['name']),
+      datapath_type: String(r['datapath_type'] ?? '') || 'system',
+      ports: atoms(r['ports'])
+        .flatMap((u) => {
+          const p = ports.get(String(u));
+          return p ? [p] : [];
+        })
+        .sort((a, b) => (a.interfaces[0]?.ofport ?? 0) - (b.interfaces[0]?.ofport ?? 0)),
+    })),
+  };
+}

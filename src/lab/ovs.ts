@@ -1,0 +1,52 @@
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { environmentError } from '../errors.js';
+import type { LabBuilder } from './types.js';
+
+/**
+ * A private Open vSwitch for one lab namespace: its own database, sockets and
+ * logs in one directory, both daemons running inside the namespace (so `lab
+ * down`, which ends every process of the namespace, ends them too). The
+ * kernel here has no OVS datapath: bridges use the userspace `netdev` one.
+ */
+export const OVS_LAB_DIR = '/run/hopdump/ovs';
+
+export function ovsDir(netns: string): string {
+  return `${OVS_LAB_DIR}/${netns}`;
+}
+
+export async function startOvs(lab: LabBuilder, role: string): Promise<string> {
+  const netns = lab.ns(role);
+  const dir = ovsDir(netns);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  await lab.host.run(['ovsdb-tool', 'create', `${dir}/conf.db`, '/usr/share/openvswitch/vswitch.ovsschema']);
+  await lab.daemon(role, [
+    'ovsdb-server', `${dir}/conf.db`, `--remote=punix:${dir}/db.sock`, `--pidfile=${dir}/ovsdb-server.pid`,
+    `--unixctl=${dir}/ovsdb-server.ctl`, `--log-file=${dir}/ovsdb-server.log`,
+  ]);
+  await waitFor(`${dir}/db.sock`);
+  await lab.run(role, ['ovs-vsctl', `--db=unix:${dir}/db.sock`, '--no-wait', 'init']);
+  await lab.daemon(role, [
+    'ovs-vswitchd', `unix:${dir}/db.sock`, `--pidfile=${dir}/ovs-vswitchd.pid`, `--unixctl=${dir}/ovs-vswitchd.ctl`,
+    `--log-file=${dir}/ovs-vswitchd.log`,
+  ]);
+  await waitFor(`${dir}/ovs-vswitchd.ctl`);
+  return dir;
+}
+
+/** ovs-vsctl against the lab namespace's own database. */
+export function vsctl(lab: LabBuilder, role: string, args: string[]): Promise<unknown> {
+  return lab.run(role, ['ovs-vsctl', `--db=unix:${ovsDir(lab.ns(role))}/db.sock`, '--timeout=10', ...args]);
+}
+
+export function removeOvsDirs(netnsNames: string[]): void {
+  for (const ns of netnsNames) rmSync(ovsDir(ns), { recursive: true, force: true });
+}
+
+async function waitFor(path: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (existsSync(path)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw environmentError(`Open vSwitch did not start: ${path} never appeared`);
+}
