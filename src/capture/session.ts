@@ -60,7 +60,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   const observed = o.hops.map(() => false);
   const failedMidway = o.hops.map(() => false);
   const notObservedReason: Array<string | undefined> = o.hops.map((h) =>
-    h.seesTransit ? undefined : 'bridged frames are not seen on the bridge device',
+    h.seesTransit ? undefined : h.kind === 'openvswitch' ? 'inside Open vSwitch: not capturable' : 'bridged frames are not seen on the bridge device',
   );
   const notices: string[] = [];
   const maxLifetimeMs = 30_000 + (o.durationMs ?? 0) + o.probes.reduce((s, p) => s + p.count * 3000, 0);

@@ -16,7 +16,24 @@ interface Node {
   via: Hop['via'];
 }
 
-const key = (ns: Namespace, ifname: string) => `${ns.id}\u0000${ifname}`;
+/** Graph node key; an Open vSwitch bridge is a node of its own, apart from its internal port's device. */
+const key = (ns: Namespace, ifname: string, kind?: string) => `${ns.id}\u0000${kind === 'openvswitch' ? 'ovs:' : ''}${ifname}`;
+
+/** An OVS bridge as a path node: it has no Linux device of its own in the userspace datapath. */
+function ovsBridgeNode(ns: Namespace, name: string): Interface {
+  return {
+    ifindex: -1,
+    ifname: name,
+    kind: 'openvswitch',
+    mtu: 0,
+    adminUp: true,
+    operstate: 'UNKNOWN',
+    carrier: true,
+    flags: [],
+    promisc: false,
+    addresses: [],
+  };
+}
 
 /**
  * The ordered hops from the uplink to the target's own NIC. The model is a
@@ -72,8 +89,22 @@ function neighbours(byId: Map<string, Namespace>, node: Node, targetAddress: str
   if (iface.kind === 'bridge') {
     for (const port of ns.interfaces.filter((i) => i.master === iface.ifname)) out.push({ ns, iface: port, via: 'bridge' });
   }
+  // Open vSwitch: a port leads to its bridge, a bridge to its ports and, through
+  // patch port pairs, to the bridge on the other side.
+  if (iface.ovsBridge) out.push({ ns, iface: ovsBridgeNode(ns, iface.ovsBridge), via: 'bridge' });
+  if (iface.kind === 'openvswitch') {
+    for (const port of ns.interfaces.filter((i) => i.ovsBridge === iface.ifname)) out.push({ ns, iface: port, via: 'bridge' });
+    const bridge = ns.ovs?.bridges.find((b) => b.name === iface.ifname);
+    for (const p of bridge?.ports ?? []) {
+      for (const i of p.interfaces) {
+        const peer = i.type === 'patch' ? i.options['peer'] : undefined;
+        const other = peer ? ns.ovs!.bridges.find((b) => b.ports.some((q) => q.interfaces.some((x) => x.name === peer))) : undefined;
+        if (other) out.push({ ns, iface: ovsBridgeNode(ns, other.name), via: 'patch' });
+      }
+    }
+  }
   // A bridge port does no IP of its own: routing happens on its bridge.
-  if (!iface.master && targetAddress) {
+  if (!iface.master && !(iface.ovsBridge && iface.kind !== 'tap') && iface.kind !== 'openvswitch' && targetAddress) {
     const dev = routeDev(ns, targetAddress);
     if (dev && dev !== iface.ifname) {
       const egress = ns.interfaces.find((i) => i.ifname === dev);
@@ -109,10 +140,10 @@ function bfs(
   targetAddress: string | undefined,
 ): Node[] | undefined {
   const parent = new Map<string, { node: Node; prev: string | null }>();
-  const startKey = key(start.ns, start.iface.ifname);
+  const startKey = key(start.ns, start.iface.ifname, start.iface.kind);
   parent.set(startKey, { node: start, prev: null });
   const queue: string[] = [startKey];
-  const goal = key(targetNs, targetIface.ifname);
+  const goal = key(targetNs, targetIface.ifname, targetIface.kind);
   while (queue.length > 0) {
     const k = queue.shift()!;
     if (k === goal) {
@@ -124,7 +155,7 @@ function bfs(
     // A bridge reached through a port forwards to its ports; it does not route back out of
     // the same segment unless the traffic is for it.
     for (const next of neighbours(byId, node, targetAddress)) {
-      const nk = key(next.ns, next.iface.ifname);
+      const nk = key(next.ns, next.iface.ifname, next.iface.kind);
       if (parent.has(nk)) continue;
       parent.set(nk, { node: next, prev: k });
       queue.push(nk);
@@ -193,6 +224,11 @@ function toHop(node: Node, index: number, nodes: Node[]): Hop {
     role = 'uplink';
   } else if (isTarget && !ns.isRoot) {
     role = 'guest-nic';
+  } else if (iface.kind === 'openvswitch') {
+    // Inside the datapath: nothing to capture; OpenFlow explains this segment.
+    role = 'bridge';
+    seesTransit = false;
+    note = 'Open vSwitch bridge: not capturable, see its flows (ovs-ofctl dump-flows, ofproto/trace)';
   } else if (iface.kind === 'bridge') {
     if (next && (next.via === 'bridge' || next.via === 'gap') && via === 'bridge') {
       role = 'bridge';
@@ -203,9 +239,12 @@ function toHop(node: Node, index: number, nodes: Node[]): Hop {
     }
   } else if (ns.isRoot && next && next.ns !== ns) {
     role = 'backend';
+  } else if (iface.ovsBridge && iface.ifname === iface.ovsBridge) {
+    // An OVS bridge's internal port: the host's own device on that bridge.
+    role = 'bridge';
   } else if (ns.isRoot && isTarget && (iface.kind === 'tap' || iface.master)) {
     role = 'backend';
-  } else if (iface.master) {
+  } else if (iface.master || iface.ovsBridge) {
     role = 'bridge-port';
   } else {
     role = 'router';

@@ -26,7 +26,7 @@ export const HopSchema = z.object({
   seesTransit: z.boolean(),
   isTarget: z.boolean(),
   /** How the packet gets here from the previous hop. */
-  via: z.enum(['start', 'veth', 'bridge', 'route', 'gap']),
+  via: z.enum(['start', 'veth', 'bridge', 'route', 'patch', 'gap']),
   address: z.string().optional(),
   mtu: z.number().int(),
   addresses: z.array(z.string()),

@@ -20,6 +20,11 @@ export function findUplink(root: Namespace, override?: string): Interface {
   for (const route of defaults) {
     const dev = root.interfaces.find((i) => i.ifname === route.dev);
     if (!dev) continue;
+    // The host address on an OVS internal port: the uplink is that bridge's outside port.
+    if (dev.ovsBridge && dev.kind === 'tap') {
+      const port = bestPort(root.interfaces.filter((i) => i.ovsBridge === dev.ovsBridge && i !== dev));
+      if (port) return port;
+    }
     if (dev.kind !== 'bridge') return dev;
     const port = bestPort(root.interfaces.filter((i) => i.master === dev.ifname));
     if (port) return port;

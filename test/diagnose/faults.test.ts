@@ -30,7 +30,7 @@ describe('diagnose on every lab fault', { concurrency: 4 }, () => {
 });
 
 describe('diagnose on a healthy lab', { concurrency: true }, () => {
-  for (const topology of ['bridged', 'routed']) {
+  for (const topology of ['bridged', 'routed', 'ovs']) {
     test(`${topology}: ok, no loss, no causes, every probe answered`, async () => {
       await withLab({ topology, prefix: 'h' }, async (lab) => {
         const t = findTopology(topology).targets[0]!;
