@@ -11,6 +11,7 @@ import { macConflict } from './mac-conflict.js';
 import { mtuMismatch } from './mtu-mismatch.js';
 import { natMissing } from './nat-missing.js';
 import { noRoute } from './no-route.js';
+import { ovsFlowDrop } from './ovs-flow-drop.js';
 import { promiscDependent } from './promisc-dependent.js';
 import { rpFilterDrop } from './rp-filter-drop.js';
 import { stpBlocking } from './stp-blocking.js';
@@ -41,6 +42,7 @@ export const CHECKS: Check[] = [
   natMissing,
   noRoute,
   deviceDrops,
+  ovsFlowDrop,
   kernelDrops,
   unknownLocated,
 ];

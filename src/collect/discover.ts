@@ -250,7 +250,12 @@ export async function sampleCounters(host: Host, topology: Topology): Promise<To
       if (!ns.collected) return ns;
       const ctx: CollectContext = { host, netns: ns.name ?? (ns.id.startsWith('pid:') ? ns.id : undefined) };
       try {
-        const [links, qdiscs, fw] = await Promise.all([ipLinkCounters(ctx), tcQdiscs(ctx), firewall(ctx)]);
+        const [links, qdiscs, fw, ovs] = await Promise.all([
+          ipLinkCounters(ctx),
+          tcQdiscs(ctx),
+          firewall(ctx),
+          ns.ovs ? ovsState(ctx).catch(() => ns.ovs) : Promise.resolve(undefined),
+        ]);
         const byName = new Map(links.map((l) => [l.ifname, l]));
         return {
           ...ns,
@@ -261,6 +266,7 @@ export async function sampleCounters(host: Host, topology: Topology): Promise<To
           }),
           qdiscs,
           firewall: fw,
+          ...(ovs ? { ovs } : {}),
         };
       } catch {
         return { ...ns, collected: false };

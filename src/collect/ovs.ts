@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import type { OvsState } from '../model/topology.js';
+import type { OvsFlow, OvsState } from '../model/topology.js';
 import { runIn, splitJsonDocuments, type CollectContext } from './context.js';
 
 /** hopdump's lab keeps each namespace's private OVS here (src/lab/ovs.ts). */
@@ -86,9 +86,13 @@ export async function ovsState(ctx: CollectContext): Promise<OvsState | undefine
       },
     ]),
   );
+  const rundir = db.replace(/^unix:/, '').replace(/\/db\.sock$/, '');
+  const bridges = rows(bridgesT).map((r) => String(r['name']));
+  const flows = await Promise.all(bridges.map((b) => ovsFlows(ctx, rundir, b).catch(() => [])));
   return {
     db,
-    bridges: rows(bridgesT).map((r) => ({
+    rundir,
+    bridges: rows(bridgesT).map((r, i) => ({
       name: String(r['name']),
       datapath_type: String(r['datapath_type'] ?? '') || 'system',
       ports: atoms(r['ports'])
@@ -97,6 +101,34 @@ export async function ovsState(ctx: CollectContext): Promise<OvsState | undefine
           return p ? [p] : [];
         })
         .sort((a, b) => (a.interfaces[0]?.ofport ?? 0) - (b.interfaces[0]?.ofport ?? 0)),
+      flows: flows[i] ?? [],
     })),
   };
+}
+
+/** A bridge's flows with their counters (`ovs-ofctl --names dump-flows` through its management socket). */
+export async function ovsFlows(ctx: CollectContext, rundir: string, bridge: string): Promise<OvsFlow[]> {
+  const out = await runIn(ctx, ['ovs-ofctl', '--names', '--timeout=5', 'dump-flows', `unix:${rundir}/${bridge}.mgmt`]);
+  return parseFlows(out);
+}
+
+/** "cookie=0x0, duration=1.2s, table=0, n_packets=3, n_bytes=294, priority=100,ip,nw_dst=192.0.2.11 actions=drop" */
+export function parseFlows(text: string): OvsFlow[] {
+  const flows: OvsFlow[] = [];
+  for (const line of text.split('\n')) {
+    const m = line.match(/^\s*cookie=\S+ (.*) actions=(.*)$/);
+    if (!m) continue;
+    const fields = m[1]!.split(/,\s*/);
+    const get = (k: string) => fields.find((f) => f.startsWith(`${k}=`))?.slice(k.length + 1);
+    const skip = /^(duration|table|n_packets|n_bytes|idle_age|hard_age|idle_timeout|hard_timeout|priority|reset_counts|send_flow_rem|cookie)=/;
+    flows.push({
+      table: Number(get('table') ?? 0),
+      priority: Number(get('priority') ?? 32768),
+      match: fields.filter((f) => f && !skip.test(f)).join(','),
+      actions: m[2]!.trim(),
+      n_packets: Number(get('n_packets') ?? 0),
+      n_bytes: Number(get('n_bytes') ?? 0),
+    });
+  }
+  return flows;
 }

@@ -20,13 +20,17 @@ export async function startOvs(lab: LabBuilder, role: string): Promise<string> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   await lab.host.run(['ovsdb-tool', 'create', `${dir}/conf.db`, '/usr/share/openvswitch/vswitch.ovsschema']);
+  // The daemons put their sockets (BRIDGE.mgmt among them) in OVS_RUNDIR: the lab's own directory.
+  const env = ['env', `OVS_RUNDIR=${dir}`, `OVS_DBDIR=${dir}`, `OVS_LOGDIR=${dir}`];
   await lab.daemon(role, [
+    ...env,
     'ovsdb-server', `${dir}/conf.db`, `--remote=punix:${dir}/db.sock`, `--pidfile=${dir}/ovsdb-server.pid`,
     `--unixctl=${dir}/ovsdb-server.ctl`, `--log-file=${dir}/ovsdb-server.log`,
   ]);
   await waitFor(`${dir}/db.sock`);
   await lab.run(role, ['ovs-vsctl', `--db=unix:${dir}/db.sock`, '--no-wait', 'init']);
   await lab.daemon(role, [
+    ...env,
     'ovs-vswitchd', `unix:${dir}/db.sock`, `--pidfile=${dir}/ovs-vswitchd.pid`, `--unixctl=${dir}/ovs-vswitchd.ctl`,
     `--log-file=${dir}/ovs-vswitchd.log`,
   ]);

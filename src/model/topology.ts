@@ -252,14 +252,29 @@ export const OvsInterfaceSchema = z.object({
   /** iface-id, attached-mac, iface-status, vm-uuid as Nova/Neutron set them. */
   external_ids: z.record(z.string(), z.string()),
 });
+/** One OpenFlow flow as `ovs-ofctl dump-flows` prints it (it has no JSON form). */
+export const OvsFlowSchema = z.object({
+  table: z.number().int(),
+  priority: z.number().int(),
+  /** The match, e.g. "ip,nw_dst=192.0.2.11". */
+  match: z.string(),
+  actions: z.string(),
+  n_packets: z.number(),
+  n_bytes: z.number(),
+});
+export type OvsFlow = z.infer<typeof OvsFlowSchema>;
+
 export const OvsStateSchema = z.object({
   /** The database asked (the lab's private one, or OVS_RUNDIR's). */
   db: z.string(),
+  /** Where the bridges' management sockets are (BRIDGE.mgmt). */
+  rundir: z.string(),
   bridges: z.array(
     z.object({
       name: z.string(),
       datapath_type: z.string(),
       ports: z.array(z.object({ name: z.string(), tag: z.number().int().optional(), trunks: z.array(z.number().int()), interfaces: z.array(OvsInterfaceSchema) })),
+      flows: z.array(OvsFlowSchema),
     }),
   ),
 });

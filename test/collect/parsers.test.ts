@@ -94,3 +94,19 @@ test('interface kinds and IFF_PROMISC from /sys, not from ip flags', () => {
   assert.equal(iface.adminUp, true);
   assert.equal(iface.carrier, true);
 });
+
+import { parseFlows } from '../../src/collect/ovs.js';
+
+test('ovs-ofctl dump-flows: table, priority, match, actions and counters', () => {
+  const flows = parseFlows(
+    [
+      'NXST_FLOW reply (xid=0x4):',
+      ' cookie=0x0, duration=3.1s, table=0, n_packets=3, n_bytes=294, priority=100,ip,nw_dst=192.0.2.11 actions=drop',
+      ' cookie=0x0, duration=9.5s, table=0, n_packets=24, n_bytes=1928, priority=0 actions=NORMAL',
+    ].join('\n'),
+  );
+  assert.deepEqual(flows, [
+    { table: 0, priority: 100, match: 'ip,nw_dst=192.0.2.11', actions: 'drop', n_packets: 3, n_bytes: 294 },
+    { table: 0, priority: 0, match: '', actions: 'NORMAL', n_packets: 24, n_bytes: 1928 },
+  ]);
+});

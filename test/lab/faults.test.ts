@@ -95,6 +95,12 @@ const SEEN_BY_DISCOVER: Record<string, (t: Topology, lab: RunningLab) => void> =
     assert.ok(docker, 'the DOCKER chain is still there');
     assert.ok(!docker.rules.some((r) => r.target === 'DNAT'));
   },
+  'ovs-flow-drop': (t, lab) => {
+    const br = nsOf(t, lab.state.hypervisor).ovs!.bridges.find((b) => b.name === 'br-int')!;
+    const flow = br.flows.find((f) => f.priority === 100);
+    assert.deepEqual([flow?.match, flow?.actions], ['ip,nw_dst=192.0.2.11', 'drop']);
+    assert.ok(flow!.n_packets > 0, 'the symptom check made it count');
+  },
   'no-route': (t, lab) => {
     assert.ok(!nsOf(t, lab.ns('ct1')).routes.some((r) => r.dst === 'default'));
   },

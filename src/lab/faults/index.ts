@@ -12,6 +12,7 @@ import { macConflict } from './mac-conflict.js';
 import { mtuMismatch } from './mtu-mismatch.js';
 import { natMissing } from './nat-missing.js';
 import { noRoute } from './no-route.js';
+import { ovsFlowDrop } from './ovs-flow-drop.js';
 import { promiscDependent } from './promisc-dependent.js';
 import { rpFilterDrop } from './rp-filter-drop.js';
 import { serviceNotListening } from './service-not-listening.js';
@@ -39,4 +40,5 @@ export const FAULTS: LabFault[] = [
   rpFilterDrop,
   natMissing,
   noRoute,
+  ovsFlowDrop,
 ];
