@@ -50,6 +50,7 @@ const rows: Row[] = [];
 const cases: Array<{ name: string; topology: string; fault?: string }> = [
   { name: 'healthy bridged', topology: 'bridged' },
   { name: 'healthy routed', topology: 'routed' },
+  { name: 'healthy ovs', topology: 'ovs' },
   ...FAULTS.map((f) => ({ name: f.name, topology: f.topology, fault: f.name })),
 ];
 let idx = 0;
