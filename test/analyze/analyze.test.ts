@@ -96,7 +96,7 @@ describe('analyze', { concurrency: true }, () => {
     await withLab({ topology: 'bridged', prefix: 'c' }, async (lab) => {
       const { report } = await diagnoseLab(lab, '192.0.2.12', { probes: ['icmp'], count: 2 });
       assert.equal(report.status, 'ok');
-      assert.ok(report.traces.some((t) => /ICMP echo request, id \d+, seq 1/.test(t.summary)), report.traces.map((t) => t.summary).join('\n'));
+      assert.ok(report.traces.some((t) => /IP 192\.0\.2\.100 > 192\.0\.2\.12: ICMP echo request, id \d+, seq \d+, length 64/.test(t.summary)), report.traces.map((t) => t.summary).join('\n'));
     });
   });
 });
