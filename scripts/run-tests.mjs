@@ -26,7 +26,7 @@ if (files.length === 0) {
   console.error('no test files found under dist/test (run: make build)');
   process.exit(1);
 }
-const concurrency = process.env.HOPDUMP_TEST_CONCURRENCY ?? '6';
+const concurrency = process.env.HOPDUMP_TEST_CONCURRENCY ?? '4';
 // A second reporter writes TAP to a file so that the run can end with one
 // plain summary line whatever the spec reporter printed above it.
 const tapDir = mkdtempSync(join(tmpdir(), 'hopdump-tests-'));
