@@ -1,6 +1,6 @@
 import type { Cause } from '../report/schema.js';
 import type { Check } from './types.js';
-import { ifaceOf, inNetns, pathInterfaces, proximity } from './util.js';
+import { ifaceOf, inNetns, nsById, pathInterfaces, proximity } from './util.js';
 
 /** A device on the path, or the veth peer it depends on, is down or has no carrier. */
 export const linkDown: Check = {
@@ -10,12 +10,43 @@ export const linkDown: Check = {
     const causes: Cause[] = [];
     for (const { hop, iface } of pathInterfaces(topology, path)) {
       const peer = iface.peer?.netns && iface.peer.ifname ? ifaceOf(topology, iface.peer.netns, iface.peer.ifname) : undefined;
-      const problems: Array<{ netns: string; ifname: string; text: string; fix: string }> = [];
-      if (!iface.adminUp) {
-        problems.push({ netns: hop.netns, ifname: iface.ifname, text: `${hop.netns}/${iface.ifname} is administratively down (no UP flag)`, fix: inNetns(hop.netns, `ip link set ${iface.ifname} up`) });
-      } else if (!iface.carrier && iface.kind !== 'bridge') {
-        const why = peer && !peer.adminUp ? `its veth peer ${iface.peer!.netns}/${peer.ifname} is down` : 'no carrier';
-        problems.push({ netns: hop.netns, ifname: iface.ifname, text: `${hop.netns}/${iface.ifname} is up but has no carrier (operstate ${iface.operstate}): ${why}`, fix: peer && !peer.adminUp ? inNetns(iface.peer!.netns!, `ip link set ${peer.ifname} up`) : `# check the cable/peer of ${iface.ifname}` });
+      const problems: Array<{ netns: string; ifname: string; text: string; fix: string; evidence?: string }> = [];
+      // An Open vSwitch port: OVSDB's view (admin_state, link_state, ofport -1, error).
+      if (iface.ovsBridge) {
+        const ovsIf = nsById(topology, hop.netns)
+          ?.ovs?.bridges.find((b) => b.name === iface.ovsBridge)
+          ?.ports.flatMap((p) => p.interfaces)
+          .find((i) => i.name === iface.ifname);
+        const env = (() => {
+          const rundir = nsById(topology, hop.netns)?.ovs?.rundir;
+          return rundir && !/^\/(var\/)?run\/openvswitch$/.test(rundir) ? `env OVS_RUNDIR=${rundir} ` : '';
+        })();
+        if (ovsIf?.admin_state === 'down') {
+          problems.push({
+            netns: hop.netns,
+            ifname: iface.ifname,
+            evidence: `ovs-vsctl list Interface ${iface.ifname}: admin_state ${ovsIf.admin_state}, link_state ${ovsIf.link_state ?? '?'}, ofport ${ovsIf.ofport}`,
+            text: `OVS port ${iface.ifname} on ${iface.ovsBridge} is administratively down (admin_state down)`,
+            fix: inNetns(hop.netns, `${env}ovs-ofctl mod-port ${iface.ovsBridge} ${iface.ifname} up`),
+          });
+        } else if (ovsIf && ovsIf.ofport < 0) {
+          problems.push({
+            netns: hop.netns,
+            ifname: iface.ifname,
+            evidence: `ovs-vsctl list Interface ${iface.ifname}: ofport -1${ovsIf.error ? `, error "${ovsIf.error}"` : ''}`,
+            text: `OVS could not attach ${iface.ifname} to ${iface.ovsBridge} (ofport -1${ovsIf.error ? `: ${ovsIf.error}` : ''})`,
+            fix: `# ${ovsIf.error ?? 'check ovs-vswitchd.log'}`,
+          });
+        }
+      }
+      // OVS sets the device down itself: its own state is the cause to name.
+      if (problems.length === 0) {
+        if (!iface.adminUp) {
+          problems.push({ netns: hop.netns, ifname: iface.ifname, text: `${hop.netns}/${iface.ifname} is administratively down (no UP flag)`, fix: inNetns(hop.netns, `ip link set ${iface.ifname} up`) });
+        } else if (!iface.carrier && iface.kind !== 'bridge') {
+          const why = peer && !peer.adminUp ? `its veth peer ${iface.peer!.netns}/${peer.ifname} is down` : 'no carrier';
+          problems.push({ netns: hop.netns, ifname: iface.ifname, text: `${hop.netns}/${iface.ifname} is up but has no carrier (operstate ${iface.operstate}): ${why}`, fix: peer && !peer.adminUp ? inNetns(iface.peer!.netns!, `ip link set ${peer.ifname} up`) : `# check the cable/peer of ${iface.ifname}` });
+        }
       }
       for (const p of problems) {
         causes.push({
@@ -23,7 +54,7 @@ export const linkDown: Check = {
           confidence: 0.95 * proximity(path, correlation.loss, hop.netns, hop.ifname),
           device: { netns: p.netns, ifname: p.ifname },
           summary: p.text,
-          evidence: [`ip link show ${p.ifname}: flags ${iface.flags.join(',') || '-'}, operstate ${iface.operstate}, carrier ${iface.carrier ? 1 : 0}`],
+          evidence: [p.evidence ?? `ip link show ${p.ifname}: flags ${iface.flags.join(',') || '-'}, operstate ${iface.operstate}, carrier ${iface.carrier ? 1 : 0}`],
           fix: [p.fix],
         });
       }

@@ -34,6 +34,7 @@ export const EXPECT: Record<string, Expectation> = {
   'rp-filter-drop': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/docker0' }, top: 'rp-filter-drop' },
   'nat-missing': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/docker0' }, top: 'nat-missing', probes: ['tcp:9200@198.51.100.1'] },
   'ovs-flow-drop': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/vnet0' }, top: 'ovs-flow-drop' },
+  'ovs-port-down': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'vm1/eth0' }, top: 'link-down' },
   'no-route': { status: 'broken', loss: { direction: 'from-target', last: null, missing: 'ct1/eth0' }, top: 'no-route' },
 };
 

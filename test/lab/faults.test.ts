@@ -101,6 +101,10 @@ const SEEN_BY_DISCOVER: Record<string, (t: Topology, lab: RunningLab) => void> =
     assert.deepEqual([flow?.match, flow?.actions], ['ip,nw_dst=192.0.2.11', 'drop']);
     assert.ok(flow!.n_packets > 0, 'the symptom check made it count');
   },
+  'ovs-port-down': (t, lab) => {
+    const port = nsOf(t, lab.state.hypervisor).ovs!.bridges.find((b) => b.name === 'br-int')!.ports.find((p) => p.name === 'vnet0')!;
+    assert.equal(port.interfaces[0]!.admin_state, 'down');
+  },
   'no-route': (t, lab) => {
     assert.ok(!nsOf(t, lab.ns('ct1')).routes.some((r) => r.dst === 'default'));
   },

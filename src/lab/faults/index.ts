@@ -13,6 +13,7 @@ import { mtuMismatch } from './mtu-mismatch.js';
 import { natMissing } from './nat-missing.js';
 import { noRoute } from './no-route.js';
 import { ovsFlowDrop } from './ovs-flow-drop.js';
+import { ovsPortDown } from './ovs-port-down.js';
 import { promiscDependent } from './promisc-dependent.js';
 import { rpFilterDrop } from './rp-filter-drop.js';
 import { serviceNotListening } from './service-not-listening.js';
@@ -41,4 +42,5 @@ export const FAULTS: LabFault[] = [
   natMissing,
   noRoute,
   ovsFlowDrop,
+  ovsPortDown,
 ];
