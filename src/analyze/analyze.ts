@@ -1,6 +1,5 @@
-import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
-import { CaptureParser, decodePacket } from '../capture/packets.js';
+import { fromDecoded } from '../capture/packets.js';
 import { guestArpUnresolved } from '../checks/guest-arp-unresolved.js';
 import { guestNoReply } from '../checks/guest-no-reply.js';
 import { runChecks } from '../checks/index.js';
@@ -12,6 +11,20 @@ import type { HopPacket } from '../correlate/types.js';
 import { environmentError, usageError } from '../errors.js';
 import type { Topology } from '../model/topology.js';
 import { HopRoleSchema, type Hop, type HopRole, type Path } from '../path/types.js';
+import {
+  Decoded,
+  decode,
+  HopMatcher,
+  L3_ARP,
+  L3_IPV4,
+  L3_IPV6,
+  MergedReaders,
+  PcapFormatError,
+  PROTO_ICMP,
+  PROTO_ICMP6,
+  segments as matchSegments,
+  type PcapInterface,
+} from '../pcap/index.js';
 import type { Report } from '../report/schema.js';
 
 export interface AnalyzeOptions {
@@ -24,65 +37,48 @@ export interface AnalyzeOptions {
   version: string;
 }
 
-interface Source {
-  file: string;
-  /** pcapng interface id -> hop, filled as interfaces are declared. */
-  ifaces: Map<number, { name: string; description?: string }>;
-}
-
-/** Packets of one file, decoded, in file order, a chunk at a time (bounded memory). */
-async function* filePackets(file: string, fileIndex: number, onIface: (id: number, name: string, description?: string) => void): AsyncGenerator<{ iface: number; p: HopPacket }> {
-  const queue: Array<{ iface: number; p: HopPacket }> = [];
-  const parser = new CaptureParser(file, {
-    onInterface: (i) => onIface(i.id, i.name ?? basename(file), i.description),
-    onPacket: (iface, tsNs, data, orig, linkType) => queue.push({ iface, p: decodePacket(fileIndex, tsNs, data, orig, linkType) }),
-  });
-  let stream;
+/** Opens the files side by side; file errors become one-line environment errors. */
+function openMerged(files: string[]): MergedReaders {
   try {
-    stream = createReadStream(file, { highWaterMark: 1 << 20 });
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      parser.push(chunk);
-      while (queue.length > 0) yield queue.shift()!;
-    }
+    return new MergedReaders(files);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'EISDIR') throw environmentError(`cannot read ${file}: ${e.code}`);
-    throw environmentError(e.message);
-  }
-  try {
-    parser.end(true);
-  } catch (err) {
-    throw environmentError((err as Error).message);
+    throw fileError(err);
   }
 }
 
-/** Every (file, interface) pair becomes a hop; packets arrive merged in time order. */
-async function* merged(sources: Source[], hopOf: (file: number, iface: number) => number): AsyncGenerator<HopPacket> {
-  const iters = sources.map((s, i) =>
-    filePackets(s.file, i, (id, name, description) => {
-      s.ifaces.set(id, { name, ...(description ? { description } : {}) });
-      hopOf(i, id);
-    }),
-  );
+function fileError(err: unknown): Error {
+  if (err instanceof PcapFormatError) return environmentError(err.message);
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'EISDIR') return environmentError(`cannot read ${e.path ?? 'file'}: ${e.code}`);
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/**
+ * Every (file, interface) pair is a hop, numbered as first seen. Runs fn for
+ * each packet in merged time order with the reader positioned on it; fn
+ * returns false to stop.
+ */
+function eachMerged(
+  files: string[],
+  hopOf: (file: number, iface: PcapInterface) => number,
+  fn: (hop: number, m: MergedReaders, i: number) => boolean | void,
+): void {
+  const m = openMerged(files);
   try {
-    const heads: Array<{ iface: number; p: HopPacket } | undefined> = [];
-    for (const it of iters) heads.push((await it.next()).value ?? undefined);
     for (;;) {
-      let best = -1;
-      for (let i = 0; i < heads.length; i++) {
-        const h = heads[i];
-        if (h && (best < 0 || h.p.tsNs < heads[best]!.p.tsNs)) best = i;
+      let i: number;
+      try {
+        i = m.next();
+      } catch (err) {
+        throw fileError(err);
       }
-      if (best < 0) return;
-      const h = heads[best]!;
-      h.p.hop = hopOf(best, h.iface);
-      yield h.p;
-      const next = await iters[best]!.next();
-      heads[best] = next.done ? undefined : next.value;
+      if (i < 0) return;
+      const r = m.readers[i]!;
+      const iface = r.interfaces[r.ifId]!;
+      if (fn(hopOf(i, iface), m, i) === false) return;
     }
   } finally {
-    // Stopping early (the first pass) closes every file.
-    await Promise.all(iters.map((it) => it.return(undefined)));
+    m.close();
   }
 }
 
@@ -137,20 +133,27 @@ export async function analyze(o: AnalyzeOptions): Promise<Report> {
   const startedAt = new Date().toISOString();
   const t0 = Date.now();
   // Pass 1: the first packets of every file, every interface as its own hop.
-  const sources: Source[] = o.files.map((file) => ({ file, ifaces: new Map() }));
-  const hopIds: string[] = [];
-  const hopOf = (f: number, iface: number) => {
-    const id = `${f}:${iface}`;
-    let h = hopIds.indexOf(id);
-    if (h < 0) h = hopIds.push(id) - 1;
+  const hopIds: Array<{ file: number; iface: PcapInterface }> = [];
+  const hopIndex = new Map<PcapInterface, number>();
+  const hopOf = (f: number, iface: PcapInterface) => {
+    let h = hopIndex.get(iface);
+    if (h === undefined) {
+      h = hopIds.push({ file: f, iface }) - 1;
+      hopIndex.set(iface, h);
+    }
     return h;
   };
   const sample: HopPacket[] = [];
   const SAMPLE = 200_000;
-  for await (const p of merged(sources, hopOf)) {
+  const d = new Decoded();
+  eachMerged(o.files, hopOf, (hop, m, i) => {
+    const r = m.readers[i]!;
+    decode(r.buf, r.dataOff, r.caplen, r.linkType, d);
+    const p = fromDecoded(hop, r.tsNs(), d, r.origLen, false);
+    p.data = EMPTY;
     sample.push(p);
-    if (sample.length >= SAMPLE) break;
-  }
+    return sample.length < SAMPLE;
+  });
   const target = o.target ?? inferTarget(sample);
   if (!target) throw usageError('could not tell which address the traffic is for', 'name it with --target ADDR');
   const hopCount = hopIds.length;
@@ -160,8 +163,9 @@ export async function analyze(o: AnalyzeOptions): Promise<Report> {
   // The hops, in path order.
   const position = new Map(order.map((h, i) => [h, i]));
   const hops: Hop[] = order.map((h, i) => {
-    const [f, iface] = hopIds[h]!.split(':').map(Number) as [number, number];
-    const info = sources[f]!.ifaces.get(iface);
+    const f = hopIds[h]!.file;
+    const info = hopIds[h]!.iface;
+    const fileName = basename(o.files[f]!);
     const described = HopRoleSchema.safeParse(info?.description);
     const role: HopRole = described.success
       ? described.data
@@ -176,7 +180,7 @@ export async function analyze(o: AnalyzeOptions): Promise<Report> {
     const named = info?.name?.includes('/') ? info.name.split('/') : undefined;
     return {
       netns: named ? named[0]! : 'file',
-      ifname: named ? named.slice(1).join('/') : info?.name && info.name !== basename(sources[f]!.file) ? `${basename(sources[f]!.file)}:${info.name}` : basename(sources[f]!.file),
+      ifname: named ? named.slice(1).join('/') : info?.name && info.name !== fileName ? `${fileName}:${info.name}` : fileName,
       kind: 'other',
       role,
       seesTransit: true,
@@ -203,20 +207,41 @@ export async function analyze(o: AnalyzeOptions): Promise<Report> {
     nat: true,
     settleAfterNs: BigInt(Math.round((o.settleSeconds ?? 5) * 1e9)),
   });
+  // Every packet goes through the matcher (all traffic, by fingerprint);
+  // the target's own traffic also through the correlator (journeys, traces, causes).
+  const windowNs = Math.round((o.settleSeconds ?? 5) * 1e9);
+  const matcher = new HopMatcher(Math.min(32, hopCount), windowNs);
+  const isV6 = target.includes(':');
+  const t4 = isV6 ? -1 : ipv4Number(target);
   // An interface that first shows up after the sampled start has no place on the path.
-  const remap = (f: number, iface: number) => {
-    const h = hopIds.indexOf(`${f}:${iface}`);
-    return h < 0 ? -1 : position.get(h)!;
+  const secondPass = new Map<PcapInterface, number>();
+  const firstPassByFileAndId = new Map(hopIds.map((h, idx) => [`${h.file}:${h.iface.section}:${h.iface.id}`, idx]));
+  const remap = (f: number, iface: PcapInterface) => {
+    let h = secondPass.get(iface);
+    if (h === undefined) {
+      const first = firstPassByFileAndId.get(`${f}:${iface.section}:${iface.id}`);
+      h = first === undefined ? -1 : position.get(first)!;
+      secondPass.set(iface, h);
+    }
+    return h;
   };
   let skipped = 0;
-  for await (const p of merged(sources.map((s) => ({ file: s.file, ifaces: new Map() })), remap)) {
-    if (p.hop < 0) {
+  eachMerged(o.files, remap, (hop, m, i) => {
+    if (hop < 0) {
       skipped++;
-      continue;
+      return;
     }
-    p.data = EMPTY;
-    correlator.add(p);
-  }
+    const r = m.readers[i]!;
+    decode(r.buf, r.dataOff, r.caplen, r.linkType, d);
+    if (hop < 32) matcher.add(hop, r.tsSec, r.tsNsec, d.natHi, d.natLo);
+    if (aboutTarget(d, t4, isV6)) {
+      const p = fromDecoded(hop, r.tsNs(), d, r.origLen, false);
+      p.data = EMPTY;
+      correlator.add(p);
+    } else correlator.addOther(hop);
+  });
+  const all = matcher.finish();
+  const allTraffic = matchSegments(all, [...Array(Math.min(32, hopCount)).keys()]);
   const correlation = correlator.finish();
   const { causes, notices } = await runChecks(
     { topology: EMPTY_TOPOLOGY, path, correlation, probes: [], targetAddresses: [target], probesFromOutside: true, passive: true, sourceAddresses: [] },
@@ -249,9 +274,44 @@ export async function analyze(o: AnalyzeOptions): Promise<Report> {
     instead: correlation.instead,
     traces: correlation.traces,
     captureFile: null,
-    notices: [...notices, ...(skipped ? [`${skipped} packets on interfaces that first appeared late were not placed on the path`] : [])],
+    notices: [
+      ...notices,
+      allTrafficNotice(all.journeys, all.duplicates, allTraffic, hops),
+      ...(skipped ? [`${skipped} packets on interfaces that first appeared late were not placed on the path`] : []),
+    ],
     timing: { discoverMs: 0, captureStartMs: 0, windowMs: 0, analysisMs: Date.now() - t0, totalMs: Date.now() - t0 },
   };
 }
 
 const EMPTY = new Uint8Array(0);
+
+function ipv4Number(a: string): number {
+  const p = a.split('.').map(Number);
+  if (p.length !== 4 || p.some((x) => !(x >= 0 && x <= 255))) return -1;
+  return ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0;
+}
+
+/** Cheap test on the decoded numbers: could this packet be to, from or about the target? */
+function aboutTarget(d: Decoded, t4: number, isV6: boolean): boolean {
+  const b = d.data;
+  if (d.l3 === L3_IPV4) {
+    if (d.ipProto === PROTO_ICMP && d.quotedOff >= 0) return true;
+    if (isV6) return false;
+    const o = d.l3Off;
+    const src = ((b[o + 12]! << 24) | (b[o + 13]! << 16) | (b[o + 14]! << 8) | b[o + 15]!) >>> 0;
+    const dst = ((b[o + 16]! << 24) | (b[o + 17]! << 16) | (b[o + 18]! << 8) | b[o + 19]!) >>> 0;
+    return src === t4 || dst === t4;
+  }
+  if (d.l3 === L3_ARP) return true;
+  if (d.l3 === L3_IPV6) return isV6 || d.ipProto === PROTO_ICMP6;
+  return false;
+}
+
+function allTrafficNotice(journeys: number, duplicates: number, s: ReturnType<typeof matchSegments>, hops: Hop[]): string {
+  const name = (i: number) => (hops[i] ? `${hops[i]!.netns}/${hops[i]!.ifname}` : `hop ${i}`);
+  const top = s.segments[0];
+  const stop = top
+    ? `; ${s.segments.reduce((n, x) => n + x.packets, 0)} stopped on the way, most (${top.packets}) ${top.direction === 'forward' ? 'towards the target' : 'back from it'} between ${name(top.lastSeen)} and ${name(top.firstMissing)}`
+    : '; none stopped between hops';
+  return `all traffic in the files: ${journeys} distinct packets matched across the hops by fingerprint, ${s.complete} crossed every hop from where they were first seen${duplicates ? `, ${duplicates} duplicate sightings` : ''}${stop}`;
+}

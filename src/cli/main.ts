@@ -1,7 +1,6 @@
 import { HopdumpError } from '../errors.js';
 import type { CliIO, Command } from './command.js';
 import { version } from '../version.js';
-import { commands } from './commands.js';
 
 export const EXIT = { ok: 0, problemFound: 1, usage: 2, failed: 3 } as const;
 
@@ -39,7 +38,8 @@ export async function run(argv: string[], io: CliIO = defaultIO()): Promise<numb
   const debug = argv.includes('--debug') || process.env.HOPDUMP_DEBUG === '1';
   const args = argv.filter((a) => a !== '--debug');
   const [name, ...rest] = args;
-  const list = commands();
+  // `read` is the engine's front end and often in a pipeline: it loads only the engine.
+  const list = name === 'read' ? [(await import('./read.js')).readCommand] : (await import('./commands.js')).commands();
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.stdout(topHelp(list));
     return name === undefined ? EXIT.usage : EXIT.ok;

@@ -214,6 +214,18 @@ export class Correlator {
     return { direction: 'other', kind: 'other' };
   }
 
+  /**
+   * A packet known (by the caller's cheap test) to be neither to nor from
+   * the target: counted at its hop, nothing else. Lets analyze feed only
+   * the target's traffic through the full path on captures of millions.
+   */
+  addOther(hop: number, tsNs?: bigint): void {
+    this.packets++;
+    if (tsNs !== undefined && tsNs > this.clock) this.clock = tsNs;
+    const counts = this.hopCounts[hop];
+    if (counts) counts.other++;
+  }
+
   add(p: HopPacket): void {
     this.packets++;
     if (p.tsNs > this.clock) this.clock = p.tsNs;

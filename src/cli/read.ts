@@ -1,0 +1,136 @@
+import { once } from 'node:events';
+import { basename } from 'node:path';
+import { environmentError, usageError } from '../errors.js';
+import { CaptureStats, Decoded, decode, epochText, forEachPacket, PcapFormatError, summarize, timeText, toJson, type PcapReader } from '../pcap/index.js';
+import { parseCommandArgs, type Command } from './command.js';
+
+const FLUSH_AT = 1 << 18;
+
+export const readCommand: Command = {
+  name: 'read',
+  summary: 'print or count the packets of pcap/pcapng files, like tcpdump -nn -r (the pcap engine)',
+  usage: `usage: hopdump read FILE... [-e] [--json] [--stats] [-c COUNT]
+
+One line per packet, like tcpdump -nn -r FILE: local time of day, then the
+decoded packet (Ethernet, 802.1Q/QinQ, ARP, IPv4/IPv6 with options and
+extension headers, TCP/UDP/ICMP/ICMPv6, VXLAN with its inner frame). Reads
+classic pcap and pcapng (several sections and interfaces), link types
+EN10MB, LINUX_SLL/SLL2 (tcpdump -i any), RAW/IPv4/IPv6 and NULL/LOOP.
+FILE - reads standard input (tcpdump -w - | hopdump read -).
+
+  -e          print the link layer too (MACs, VLAN tags, SLL direction)
+  --json      one JSON object per packet: decoded fields and fingerprints
+  --stats     decode and fingerprint every packet, print only the totals:
+              packets, bytes, per-protocol counts, distinct fingerprints,
+              first and last timestamp (with --json, as one object)
+  -c COUNT    stop after COUNT packets
+
+A fingerprint is the packet's identity across hops (docs/pcap.md): the same
+packet captured at the NIC, the bridge and the tap has the same one.
+Exit codes: 0 read to the end, 2 usage, 3 a file missing, unreadable or malformed
+(the packets before the bad byte are printed first; the error names its offset).
+`,
+  async run(args, io) {
+    const { values, positionals } = parseCommandArgs(
+      'read',
+      args,
+      {
+        e: { type: 'boolean', short: 'e', default: false },
+        json: { type: 'boolean', default: false },
+        stats: { type: 'boolean', default: false },
+        c: { type: 'string', short: 'c' },
+      },
+      true,
+    );
+    if (positionals.length === 0) throw usageError('read needs capture files (or - for standard input)', "see 'hopdump read --help'");
+    if (positionals.filter((p) => p === '-').length > 1) throw usageError('standard input (-) can be read only once');
+    const limit = values.c === undefined ? Infinity : Number(values.c);
+    if (!(limit > 0) || (limit !== Infinity && !Number.isInteger(limit))) throw usageError(`-c ${values.c} is not a positive count`);
+
+    const stats = values.stats ? new CaptureStats() : undefined;
+    const perFile: Array<{ file: string; stats: CaptureStats }> = [];
+    const d = new Decoded();
+    let out: string[] = [];
+    let pending = 0;
+    let count = 0;
+    const flush = () => {
+      if (out.length) io.stdout(out.join(''));
+      out = [];
+      pending = 0;
+    };
+    const several = positionals.length > 1;
+    let multiIface = false;
+    const onInput = (r: PcapReader, i: number) => {
+      if (stats && several) perFile.push({ file: positionals[i]!, stats: new CaptureStats() });
+      if (!stats && !values.json && several) {
+        out.push(`${i > 0 ? '\n' : ''}==> ${positionals[i]} <==\n`);
+      }
+      multiIface = false;
+      r.onInterface = () => {
+        multiIface = r.interfaces.length > 1;
+      };
+    };
+    const onPacket = (r: PcapReader, i: number): boolean => {
+      count++;
+      if (stats) {
+        stats.add(r);
+        if (several) perFile[perFile.length - 1]!.stats.add(r);
+        return count < limit;
+      }
+      decode(r.buf, r.dataOff, r.caplen, r.linkType, d);
+      let line: string;
+      if (values.json) {
+        const iface = r.interfaces[r.ifId];
+        const obj = {
+          n: count,
+          ...(several ? { file: positionals[i] } : {}),
+          ts: epochText(r.tsSec, r.tsNsec),
+          ...(r.format === 'pcapng' ? { interface: iface?.name ?? r.ifId } : {}),
+          ...toJson(d, r.origLen),
+          summary: summarize(d, r.origLen, values.e),
+          ...(r.blockType === 6 && r.optEnd > r.optOff ? commentsOf(r) : {}),
+        };
+        line = `${JSON.stringify(obj)}\n`;
+      } else {
+        const iface = multiIface ? `${r.interfaces[r.ifId]?.name ?? `if${r.ifId}`} ` : '';
+        line = `${timeText(r.tsSec, r.tsNsec)} ${iface}${summarize(d, r.origLen, values.e)}\n`;
+      }
+      out.push(line);
+      pending += line.length;
+      if (pending >= FLUSH_AT) flush();
+      return count < limit;
+    };
+    const pause = () => {
+      if (process.stdout.writableNeedDrain) return once(process.stdout, 'drain').then(() => undefined);
+      return null;
+    };
+    try {
+      await forEachPacket(positionals, onPacket, { onInput, pause, onChunk: flush });
+    } catch (err) {
+      flush();
+      if (err instanceof PcapFormatError) throw environmentError(err.message);
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'ENOENT') throw environmentError(`cannot read ${e.path ?? 'file'}: no such file`);
+      if (e.code === 'EACCES' || e.code === 'EPERM') throw environmentError(`cannot read ${e.path ?? 'file'}: permission denied`);
+      if (e.code === 'EISDIR') throw environmentError(`cannot read ${e.path ?? 'file'}: it is a directory`);
+      throw err;
+    }
+    flush();
+    if (stats) {
+      if (values.json) {
+        const j = { ...stats.toJSON(), ...(several ? { files: perFile.map((f) => ({ file: f.file, ...f.stats.toJSON() })) } : {}) };
+        io.stdout(`${JSON.stringify(j, null, 2)}\n`);
+      } else {
+        const lines = several ? perFile.map((f) => `${basename(f.file)}: ${f.stats.packets} packets, ${f.stats.bytes} bytes\n`).join('') : '';
+        io.stdout(lines + stats.text());
+      }
+    }
+    return 0;
+  },
+};
+
+function commentsOf(r: PcapReader): { comments?: string[] } {
+  const c = r.comments();
+  return c.length ? { comments: c } : {};
+}
+

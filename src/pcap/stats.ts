@@ -1,0 +1,90 @@
+import { Decoded, decode, fingerprintHex, PROTO_CLASSES, protoClass } from './decode.js';
+import { DistinctCounter } from './distinct.js';
+import { linkTypeName } from './linktypes.js';
+import type { PcapReader } from './reader.js';
+import { epochText } from './summary.js';
+
+/** Totals of `hopdump read --stats`: every packet decoded and fingerprinted, nothing kept. */
+export class CaptureStats {
+  packets = 0;
+  /** Bytes on the wire, and bytes captured. */
+  bytes = 0;
+  captured = 0;
+  readonly classes = new Float64Array(PROTO_CLASSES.length);
+  tunnelled = 0;
+  private firstSec = -1;
+  private firstNsec = 0;
+  private lastSec = -1;
+  private lastNsec = 0;
+  readonly fingerprints = new DistinctCounter();
+  readonly linkTypes = new Map<number, number>();
+  /** The last packet's fingerprint (tests and --stats of one packet). */
+  lastFp = '';
+  private readonly d = new Decoded();
+
+  /** Decodes and counts the reader's current packet. */
+  add(r: PcapReader): void {
+    const p = decode(r.buf, r.dataOff, r.caplen, r.linkType, this.d);
+    this.packets++;
+    this.bytes += r.origLen;
+    this.captured += r.caplen;
+    this.classes[protoClass(p)]!++;
+    if (p.tunnel) this.tunnelled++;
+    this.fingerprints.add(p.fpHi, p.fpLo);
+    if (this.firstSec < 0) {
+      this.firstSec = r.tsSec;
+      this.firstNsec = r.tsNsec;
+    }
+    this.lastSec = r.tsSec;
+    this.lastNsec = r.tsNsec;
+    const lt = r.linkType;
+    this.linkTypes.set(lt, (this.linkTypes.get(lt) ?? 0) + 1);
+  }
+
+  lastFingerprint(): string {
+    return fingerprintHex(this.d.fpHi, this.d.fpLo);
+  }
+
+  toJSON(): Record<string, unknown> {
+    const protocols: Record<string, number> = {};
+    PROTO_CLASSES.forEach((c, i) => {
+      if (this.classes[i]) protocols[c] = this.classes[i]!;
+    });
+    if (this.tunnelled) protocols.vxlan = this.tunnelled;
+    const linkTypes: Record<string, number> = {};
+    for (const [lt, n] of this.linkTypes) linkTypes[linkTypeName(lt)] = n;
+    const duration = this.firstSec < 0 ? 0 : this.lastSec - this.firstSec + (this.lastNsec - this.firstNsec) / 1e9;
+    return {
+      packets: this.packets,
+      bytes: this.bytes,
+      capturedBytes: this.captured,
+      protocols,
+      linkTypes,
+      distinctFingerprints: this.fingerprints.count(),
+      distinctExact: this.fingerprints.exact,
+      first: this.firstSec < 0 ? null : epochText(this.firstSec, this.firstNsec),
+      last: this.lastSec < 0 ? null : epochText(this.lastSec, this.lastNsec),
+      durationSeconds: Math.round(duration * 1e6) / 1e6,
+    };
+  }
+
+  text(): string {
+    const j = this.toJSON();
+    const iso = (t: unknown) => (typeof t === 'string' ? new Date(Number(t.split('.')[0]) * 1000).toISOString().replace('.000Z', `.${t.split('.')[1]}Z`) : '-');
+    const protos = Object.entries(j.protocols as Record<string, number>)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+    return [
+      `packets:      ${this.packets}`,
+      `bytes:        ${this.bytes} on the wire, ${this.captured} captured`,
+      `protocols:    ${protos || '-'}`,
+      `link types:   ${Object.entries(j.linkTypes as Record<string, number>).map(([k, v]) => `${k} ${v}`).join(', ') || '-'}`,
+      `fingerprints: ${j.distinctFingerprints} distinct${j.distinctExact ? '' : ' (estimate: more than the exact table holds)'}`,
+      `first:        ${iso(j.first)}`,
+      `last:         ${iso(j.last)}`,
+      `duration:     ${j.durationSeconds} s`,
+      '',
+    ].join('\n');
+  }
+}
