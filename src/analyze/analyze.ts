@@ -64,6 +64,8 @@ function eachMerged(
   fn: (hop: number, m: MergedReaders, i: number) => boolean | void,
 ): void {
   const m = openMerged(files);
+  // Hops are numbered in declaration order (files as given, then their interfaces), not by first packet.
+  m.readers.forEach((r, i) => (r.onInterface = (iface) => void hopOf(i, iface)));
   try {
     for (;;) {
       let i: number;

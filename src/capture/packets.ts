@@ -105,7 +105,7 @@ export function fromDecoded(hop: number, tsNs: bigint, d: Decoded, wireLength: n
     p.arpSenderMac = arp.senderMac;
     p.arpTargetIp = arp.targetIp;
   }
-  const text = summarize(d, wireLength, false);
+  const text = summarize(d, wireLength, false, true);
   p.summary = p.srcMac ? `${p.srcMac} > ${p.dstMac}, ${text}` : text;
   return p;
 }

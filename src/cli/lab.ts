@@ -83,8 +83,11 @@ export const labCommand: Command = {
         const present = new Set(await host.listNetns());
         const report = await Promise.all(
           listStates().map(async (s) => {
-            const topology = findTopology(s.topology);
             const missing = s.namespaces.filter((n) => !present.has(n));
+            // A lab made by another hopdump version may have a topology this one does not know.
+            const known = TOPOLOGIES.some((t) => t.name === s.topology);
+            if (!known) return { ...s, missingNamespaces: missing, targets: [], note: `topology '${s.topology}' is unknown to this hopdump` };
+            const topology = findTopology(s.topology);
             const targets = missing.length
               ? []
               : await Promise.all(

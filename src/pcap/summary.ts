@@ -163,7 +163,7 @@ export function quotedText(p: Decoded): string | undefined {
   return undefined;
 }
 
-function l4Text(p: Decoded, src: string, dst: string): string {
+function l4Text(p: Decoded, src: string, dst: string, compact = false): string {
   const ip = p.l3 === L3_IPV6 ? 'IP6' : 'IP';
   // As tcpdump -nn prints them: IPv6 fragments as "frag (offset|length)", IPv4 later
   // fragments as their protocol only; "HBH" for a hop-by-hop options header.
@@ -176,7 +176,7 @@ function l4Text(p: Decoded, src: string, dst: string): string {
   switch (p.ipProto) {
     case PROTO_TCP: {
       const f = p.tcpFlags;
-      const opts = tcpOptions(p);
+      const opts = compact ? { text: [] } : tcpOptions(p);
       const seq = p.payLen > 0 ? `${p.seq}:${(p.seq + p.payLen) >>> 0}` : String(p.seq);
       return (
         `${ip} ${src}.${p.srcPort} > ${dst}.${p.dstPort}:${frag} Flags [${tcpFlagsText(f)}], seq ${seq}` +
@@ -222,10 +222,10 @@ function ethertypeText(et: number): string {
 }
 
 /** The network-layer part of the summary (what tcpdump -nn prints after the timestamp). */
-export function networkText(p: Decoded, wireLength: number): string {
+export function networkText(p: Decoded, wireLength: number, compact = false): string {
   if (p.l3 === L3_IPV4 || p.l3 === L3_IPV6) {
     const a = ipAddresses(p)!;
-    return l4Text(p, a.src, a.dst);
+    return l4Text(p, a.src, a.dst, compact);
   }
   if (p.l3 === L3_ARP) {
     const a = arpFields(p);
@@ -263,25 +263,26 @@ export function linkText(p: Decoded, wireLength: number): string {
 
 /**
  * One line, close to `tcpdump -nn` (and `-e` with link): for VXLAN the outer
- * header then the inner packet, like tcpdump's two lines on one.
+ * header then the inner packet, like tcpdump's two lines on one. `compact`
+ * leaves out TCP options (reports, where lines must fit 100 columns).
  */
-export function summarize(p: Decoded, wireLength: number, link = false): string {
+export function summarize(p: Decoded, wireLength: number, link = false, compact = false): string {
   let s = '';
   if (p.tunnel) {
     const outer = outerText(p);
     s = `${link ? `${linkText(p, wireLength)}: ` : ''}${outer}: VXLAN, flags [I] (0x08), vni ${p.vni}: `;
     if (link && p.ethOff >= 0) s += `${macText(p.data, p.ethOff + 6)} > ${macText(p.data, p.ethOff)}, ${ethertypeText(p.etherType)}: `;
-    return s + networkText(p, wireLength);
+    return s + networkText(p, wireLength, compact);
   }
   if (link) {
     const l = linkText(p, wireLength);
     // After "ethertype IPv4 (0x0800)" tcpdump -e leaves out "IP " (and "ARP, ").
-    const n = p.etherType ? networkText(p, wireLength).replace(/^(IP6?|ARP,) /, '') : networkText(p, wireLength);
+    const n = p.etherType ? networkText(p, wireLength, compact).replace(/^(IP6?|ARP,) /, '') : networkText(p, wireLength, compact);
     if (p.vlanCount > 0 && p.ethOff >= 0) return `${l}, ${n}`;
     return `${l}: ${n}`;
   }
-  if (p.vlanCount > 0) return `vlan ${p.vlan0}${p.vlanCount > 1 ? `, vlan ${p.vlan1}` : ''}: ${networkText(p, wireLength)}`;
-  return networkText(p, wireLength);
+  if (p.vlanCount > 0) return `vlan ${p.vlan0}${p.vlanCount > 1 ? `, vlan ${p.vlan1}` : ''}: ${networkText(p, wireLength, compact)}`;
+  return networkText(p, wireLength, compact);
 }
 
 function outerText(p: Decoded): string {

@@ -79,7 +79,7 @@ describe('analyze', { concurrency: true }, () => {
       writeFileSync(join(dir, 'text.pcap'), 'this is not a capture\n');
       const cut = await hopdump(['analyze', '--target', '192.0.2.11', join(dir, 'cut.pcap')]);
       assert.equal(cut.code, 3);
-      assert.match(cut.stderr.trim(), /cut\.pcap: truncated record \(56 bytes left\) at byte 24$/);
+      assert.match(cut.stderr.trim(), /cut\.pcap: truncated record \(56 of 116 bytes\) at byte 24$/);
       assert.equal(cut.stderr.trim().split('\n').length, 1);
       const text = await hopdump(['analyze', '--target', '192.0.2.11', join(dir, 'text.pcap')]);
       assert.equal(text.code, 3);
