@@ -3,9 +3,11 @@
 SHELL := /bin/bash
 APT_PACKAGES := tcpdump iproute2 iptables nftables ebtables iputils-ping arping netcat-openbsd \
                 tshark ethtool procps util-linux openvswitch-switch
+# Only the benchmarks need these: tcpreplay drives the live 100k pps run, time measures peak RSS.
+BENCH_PACKAGES := tcpreplay time
 HOPDUMP := bin/hopdump
 
-.PHONY: all setup deps build demo test bench bench-faults clean lab-clean schema
+.PHONY: all setup deps bench-deps build demo test bench bench-pcap bench-faults fuzz clean lab-clean schema
 
 all: build
 
@@ -14,6 +16,9 @@ setup: deps node_modules/.installed build
 
 deps:
 	@scripts/apt-deps.sh $(APT_PACKAGES)
+
+bench-deps:
+	@scripts/apt-deps.sh $(BENCH_PACKAGES)
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -28,8 +33,17 @@ demo: setup
 test: setup
 	node scripts/run-tests.mjs
 
-bench: setup
+bench: setup bench-deps
 	node dist/bench/run.js
+
+# The pcap engine alone: 1M/10M reads against tcpdump, 4×10M correlation against
+# mergecap, a live 100k pps pipe, 100k fuzz inputs, the fingerprint collision rate.
+bench-pcap: setup bench-deps
+	node dist/bench/run.js --only=pcap
+
+# The reader's mutation fuzz run on its own (FUZZ_INPUTS, default 100000).
+fuzz: setup
+	node dist/bench/pcap/fuzz-main.js $(or $(FUZZ_INPUTS),100000)
 
 # Every lab fault diagnosed several times: localized? right cause first? time to verdict.
 bench-faults: setup

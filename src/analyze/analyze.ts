@@ -18,7 +18,9 @@ import {
   L3_ARP,
   L3_IPV4,
   L3_IPV6,
+  fingerprint,
   MergedReaders,
+  natFingerprint,
   PcapFormatError,
   PROTO_ICMP,
   PROTO_ICMP6,
@@ -66,6 +68,9 @@ function eachMerged(
   const m = openMerged(files);
   // Hops are numbered in declaration order (files as given, then their interfaces), not by first packet.
   m.readers.forEach((r, i) => (r.onInterface = (iface) => void hopOf(i, iface)));
+  // The last interface and hop of each reader: most packets repeat them.
+  const lastIface: Array<PcapInterface | undefined> = files.map(() => undefined);
+  const lastHop: number[] = files.map(() => -1);
   try {
     for (;;) {
       let i: number;
@@ -77,7 +82,11 @@ function eachMerged(
       if (i < 0) return;
       const r = m.readers[i]!;
       const iface = r.interfaces[r.ifId]!;
-      if (fn(hopOf(i, iface), m, i) === false) return;
+      if (iface !== lastIface[i]) {
+        lastIface[i] = iface;
+        lastHop[i] = hopOf(i, iface);
+      }
+      if (fn(lastHop[i]!, m, i) === false) return;
     }
   } finally {
     m.close();
@@ -146,11 +155,18 @@ export async function analyze(o: AnalyzeOptions): Promise<Report> {
     return h;
   };
   const sample: HopPacket[] = [];
-  const SAMPLE = 200_000;
+  // With the target named, only its packets are sampled (they order the hops); else the
+  // first packets of all, to find the target. Either way a bounded number of objects.
+  const SAMPLE = o.target ? 20_000 : 50_000;
+  // Named target and given order: the sample only checks the target appears, a short look suffices.
+  const SCAN = o.order === 'given' ? 200_000 : 2_000_000;
+  const given = o.target ? { t4: o.target.includes(':') ? -1 : ipv4Number(o.target), v6: o.target.includes(':') } : undefined;
   const d = new Decoded();
+  let scanned = 0;
   eachMerged(o.files, hopOf, (hop, m, i) => {
     const r = m.readers[i]!;
     decode(r.buf, r.dataOff, r.caplen, r.linkType, d);
+    if (given && !aboutTarget(d, given.t4, given.v6)) return ++scanned < SCAN;
     const p = fromDecoded(hop, r.tsNs(), d, r.origLen, false);
     p.data = EMPTY;
     sample.push(p);
@@ -234,9 +250,12 @@ export async function analyze(o: AnalyzeOptions): Promise<Report> {
       return;
     }
     const r = m.readers[i]!;
-    decode(r.buf, r.dataOff, r.caplen, r.linkType, d);
+    // The matcher keys on the NAT-tolerant identity; the full one only for the target's packets.
+    decode(r.buf, r.dataOff, r.caplen, r.linkType, d, false);
+    natFingerprint(d);
     if (hop < 32) matcher.add(hop, r.tsSec, r.tsNsec, d.natHi, d.natLo);
     if (aboutTarget(d, t4, isV6)) {
+      if (d.fpHi === -1) fingerprint(d);
       const p = fromDecoded(hop, r.tsNs(), d, r.origLen, false);
       p.data = EMPTY;
       correlator.add(p);
@@ -304,7 +323,13 @@ function aboutTarget(d: Decoded, t4: number, isV6: boolean): boolean {
     const dst = ((b[o + 16]! << 24) | (b[o + 17]! << 16) | (b[o + 18]! << 8) | b[o + 19]!) >>> 0;
     return src === t4 || dst === t4;
   }
-  if (d.l3 === L3_ARP) return true;
+  if (d.l3 === L3_ARP) {
+    if (isV6 || d.arpOff < 0) return false;
+    const o = d.arpOff;
+    const spa = ((b[o + 14]! << 24) | (b[o + 15]! << 16) | (b[o + 16]! << 8) | b[o + 17]!) >>> 0;
+    const tpa = ((b[o + 24]! << 24) | (b[o + 25]! << 16) | (b[o + 26]! << 8) | b[o + 27]!) >>> 0;
+    return spa === t4 || tpa === t4;
+  }
   if (d.l3 === L3_IPV6) return isV6 || d.ipProto === PROTO_ICMP6;
   return false;
 }

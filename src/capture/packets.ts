@@ -9,6 +9,7 @@ import {
   L3_IPV4,
   L3_IPV6,
   macText,
+  natFingerprint,
   PcapReader,
   PROTO_ICMP,
   PROTO_ICMP6,
@@ -60,6 +61,7 @@ function flagsOf(f: number): string {
 }
 
 export function fromDecoded(hop: number, tsNs: bigint, d: Decoded, wireLength: number, copy: boolean): HopPacket {
+  natFingerprint(d);
   const bytes = d.data.subarray(d.start, d.end);
   const p: HopPacket = {
     hop,

@@ -112,12 +112,17 @@ export class Decoded {
   outerL3 = L3_NONE;
   outerL4Off = -1;
 
-  /** 64-bit identity across hops as two 32-bit halves, and the NAT-tolerant one. */
+  /** 64-bit identity across hops as two 32-bit halves (-1: not computed), and the NAT-tolerant one (natFingerprint(); -1 until computed). */
   fpHi = 0;
   fpLo = 0;
   natHi = 0;
   natLo = 0;
 
+  /**
+   * Clears what says whether a part is present; the fields of a part are
+   * written whenever the part is decoded, and read only when it is present
+   * (a per-packet cost of a few stores, not one per field).
+   */
   reset(data: Uint8Array, start: number, end: number, linkType: number): void {
     this.data = data;
     this.start = start;
@@ -125,33 +130,20 @@ export class Decoded {
     this.linkType = linkType;
     this.ethOff = -1;
     this.sllAddrOff = -1;
-    this.sllAddrLen = 0;
-    this.sllPktType = -1;
     this.sllIfindex = -1;
     this.vlanCount = 0;
-    this.vlan0 = -1;
-    this.vlan1 = -1;
     this.etherType = 0;
     this.tunnel = false;
-    this.vni = -1;
-    this.outerEthOff = -1;
-    this.outerL3Off = -1;
-    this.outerL3 = L3_NONE;
-    this.outerL4Off = -1;
     this.resetL3();
   }
 
   resetL3(): void {
     this.l3 = L3_NONE;
     this.l3Off = -1;
-    this.ipHdrLen = 0;
-    this.ipTotalLen = 0;
     this.ttl = -1;
-    this.tos = 0;
-    this.ipId = 0;
+    this.fragment = false;
     this.fragOffset = 0;
     this.moreFragments = false;
-    this.fragment = false;
     this.ip6FragId = 0;
     this.flowLabel = 0;
     this.extHeaders = 0;
@@ -160,24 +152,13 @@ export class Decoded {
     this.l4Off = -1;
     this.l4End = 0;
     this.l4Len = 0;
-    this.srcPort = -1;
-    this.dstPort = -1;
-    this.tcpFlags = 0;
-    this.seq = 0;
-    this.ack = 0;
-    this.window = 0;
-    this.tcpHdrLen = 0;
-    this.udpLen = 0;
     this.payOff = -1;
     this.payLen = 0;
-    this.icmpType = -1;
-    this.icmpCode = -1;
     this.icmpId = -1;
     this.icmpSeq = -1;
     this.quotedOff = -1;
     this.ndTargetOff = -1;
     this.arpOff = -1;
-    this.arpOp = 0;
   }
 
   /** A frame that is not a non-first fragment and carries a TCP/UDP/ICMP header. */
@@ -186,8 +167,12 @@ export class Decoded {
   }
 }
 
-/** Decodes one frame of the given link type into out (reused) and computes its fingerprints. */
-export function decode(data: Uint8Array, start: number, length: number, linkType: number, out: Decoded): Decoded {
+/**
+ * Decodes one frame of the given link type into out (reused) and computes
+ * its fingerprint (unless `withFingerprint` is false: a caller that wants
+ * only the NAT-tolerant one, or none, skips the work).
+ */
+export function decode(data: Uint8Array, start: number, length: number, linkType: number, out: Decoded, withFingerprint = true): Decoded {
   const end = Math.min(data.length, start + length);
   out.reset(data, start, end, linkType);
   switch (linkType) {
@@ -240,7 +225,8 @@ export function decode(data: Uint8Array, start: number, length: number, linkType
     default:
       break;
   }
-  fingerprint(out);
+  if (withFingerprint) fingerprint(out);
+  else out.fpHi = out.natHi = -1;
   return out;
 }
 
@@ -451,21 +437,38 @@ function u32at(d: Uint8Array, o: number): number {
   return (d[o]! << 24) | (d[o + 1]! << 16) | (d[o + 2]! << 8) | d[o + 3]!;
 }
 
-/** Up to 16 bytes of data at [o, end) as 4 words plus the count (snaplen-cut payloads hash what was seen). */
+/** The first 8 bytes of data at [o, end) as 2 words, and how many there were (snaplen-cut payloads hash what was seen). */
 function payloadWords(d: Uint8Array, o: number, end: number, w: Int32Array, n: number): number {
-  const avail = Math.max(0, Math.min(16, end - o));
-  let i = 0;
-  for (; i + 4 <= avail; i += 4) w[n++] = u32at(d, o + i);
-  if (i < avail) {
-    let x = 0;
-    for (let k = 0; k < 4; k++) x = (x << 8) | (i + k < avail ? d[o + i + k]! : 0);
-    w[n++] = x;
+  const avail = end - o;
+  if (avail >= 8) {
+    w[n] = (d[o]! << 24) | (d[o + 1]! << 16) | (d[o + 2]! << 8) | d[o + 3]!;
+    w[n + 1] = (d[o + 4]! << 24) | (d[o + 5]! << 16) | (d[o + 6]! << 8) | d[o + 7]!;
+    w[n + 2] = 8;
+    return n + 3;
   }
-  w[n++] = avail;
-  return n;
+  let x = 0;
+  let y = 0;
+  for (let k = 0; k < 8; k++) {
+    const v = k < avail ? d[o + k]! : 0;
+    if (k < 4) x = (x << 8) | v;
+    else y = (y << 8) | v;
+  }
+  w[n] = x;
+  w[n + 1] = y;
+  w[n + 2] = avail < 0 ? 0 : avail;
+  return n + 3;
 }
 
 let laneB = 0;
+let lastWords = 0;
+
+/**
+ * The words the last fingerprint() hashed (its exact identity before
+ * hashing): the benchmark compares these to measure collisions.
+ */
+export function lastIdentityWords(): number[] {
+  return Array.from(W.subarray(0, lastWords));
+}
 
 /** murmur3's 32-bit mixing over the words, two lanes (seeds) in one pass; returns lane A, lane B in laneB. */
 function murmur2(words: Int32Array, n: number, seedA: number, seedB: number): number {
@@ -499,65 +502,44 @@ function murmur2(words: Int32Array, n: number, seedA: number, seedB: number): nu
 }
 
 /**
- * The identity of "the same packet" at different hops, from fields that do
- * not change on the way: IP id / IPv6 flow label and fragment id, addresses,
- * protocol, fragment offset, TCP ports/seq/ack/flags, UDP ports and length,
- * ICMP type/code/id/seq, and the first 16 bytes of the L4 payload. Left
- * out: TTL/hop limit, TOS, checksums, MACs, VLAN tags, TCP options (MSS
- * clamping rewrites them), outer tunnel headers (VXLAN hashes its inner
- * frame). The NAT-tolerant variant also leaves out addresses and ports.
- * ARP has its own identity (op, sender and target hardware/protocol
- * addresses); other frames hash their first 64 bytes after the link header.
+ * The words that identify a packet. `nat`: leave out addresses and ports
+ * (the NAT-tolerant identity).
  */
-export function fingerprint(out: Decoded): void {
+function identityWords(out: Decoded, nat: boolean, w: Int32Array): number {
   const d = out.data;
   let n = 0;
-  let m = 0;
-  const w = W;
-  const nat = N;
   const l3 = out.l3;
   if (l3 === L3_IPV4 || l3 === L3_IPV6) {
     const o = out.l3Off;
     const head = (l3 << 24) | ((out.ipProto & 0xff) << 16);
     if (l3 === L3_IPV4) {
       w[n++] = head | out.ipId;
-      w[n++] = u32at(d, o + 12);
-      w[n++] = u32at(d, o + 16);
-      nat[m++] = head | out.ipId;
+      if (!nat) {
+        w[n++] = u32at(d, o + 12);
+        w[n++] = u32at(d, o + 16);
+      }
     } else {
       w[n++] = head;
       w[n++] = out.flowLabel;
-      for (let i = 8; i < 40; i += 4) w[n++] = u32at(d, o + i);
-      nat[m++] = head;
-      nat[m++] = out.flowLabel;
+      if (!nat) for (let i = 8; i < 40; i += 4) w[n++] = u32at(d, o + i);
     }
     if (out.fragment) {
-      const f = (out.fragOffset << 1) | (out.moreFragments ? 1 : 0);
-      w[n++] = f;
+      w[n++] = (out.fragOffset << 1) | (out.moreFragments ? 1 : 0);
       w[n++] = out.ip6FragId;
-      nat[m++] = f;
-      nat[m++] = out.ip6FragId;
     }
     if (out.l4Off >= 0) {
       const p = out.ipProto;
       if (p === PROTO_TCP) {
-        w[n++] = (out.srcPort << 16) | out.dstPort;
+        if (!nat) w[n++] = (out.srcPort << 16) | out.dstPort;
         w[n++] = out.seq;
         w[n++] = out.ack;
         w[n++] = out.tcpFlags;
-        nat[m++] = out.seq;
-        nat[m++] = out.ack;
-        nat[m++] = out.tcpFlags;
       } else if (p === PROTO_UDP) {
-        w[n++] = (out.srcPort << 16) | out.dstPort;
+        if (!nat) w[n++] = (out.srcPort << 16) | out.dstPort;
         w[n++] = out.udpLen;
-        nat[m++] = out.udpLen;
       } else {
-        const t = (out.icmpType << 8) | out.icmpCode;
-        w[n++] = t;
+        w[n++] = (out.icmpType << 8) | out.icmpCode;
         w[n++] = (out.icmpId << 16) | (out.icmpSeq & 0xffff);
-        nat[m++] = t;
-        nat[m++] = (out.icmpId << 16) | (out.icmpSeq & 0xffff);
       }
       if (out.quotedOff >= 0) {
         // An ICMP error: its identity is the packet it quotes (id and L4 start), not the NAT-able addresses.
@@ -566,20 +548,14 @@ export function fingerprint(out: Decoded): void {
         if (qv === 4 && q + 20 <= out.l4End) {
           const qi = q + (d[q]! & 0x0f) * 4;
           w[n++] = u32at(d, q + 4);
-          nat[m++] = u32at(d, q + 4);
-          if (qi + 8 <= out.l4End) {
-            w[n++] = u32at(d, qi + 4);
-            nat[m++] = u32at(d, qi + 4);
-          }
+          if (qi + 8 <= out.l4End) w[n++] = u32at(d, qi + 4);
         }
-        n = payloadWords(d, q, out.l4End, w, n);
+        if (!nat) n = payloadWords(d, q, out.l4End, w, n);
       } else {
         n = payloadWords(d, out.payOff, out.l4End, w, n);
-        m = payloadWords(d, out.payOff, out.l4End, nat, m);
       }
     } else if (out.payOff >= 0) {
       n = payloadWords(d, out.payOff, out.l4End, w, n);
-      m = payloadWords(d, out.payOff, out.l4End, nat, m);
     }
   } else if (l3 === L3_ARP && out.arpOff >= 0) {
     const o = out.arpOff;
@@ -593,15 +569,44 @@ export function fingerprint(out: Decoded): void {
     for (let i = from; i + 4 <= to; i += 4) w[n++] = u32at(d, i);
     w[n++] = to - from;
   }
-  out.fpHi = murmur2(w, n, SEED_A, SEED_B);
+  return n;
+}
+
+/**
+ * The identity of "the same packet" at different hops, from fields that do
+ * not change on the way: IP id / IPv6 flow label and fragment id, addresses,
+ * protocol, fragment offset, TCP ports/seq/ack/flags, UDP ports and length,
+ * ICMP type/code/id/seq, and the first 8 bytes of the L4 payload. Left
+ * out: TTL/hop limit, TOS, checksums, MACs, VLAN tags, TCP options (MSS
+ * clamping rewrites them), outer tunnel headers (VXLAN hashes its inner
+ * frame). ARP has its own identity (op, sender and target hardware/protocol
+ * addresses); other frames hash their first 64 bytes after the link header.
+ * decode() computes it for every packet; the NAT-tolerant one on demand.
+ */
+export function fingerprint(out: Decoded): void {
+  const n = identityWords(out, false, W);
+  lastWords = n;
+  out.fpHi = murmur2(W, n, SEED_A, SEED_B);
   out.fpLo = laneB;
-  if (m === 0) {
+  out.natHi = -1;
+}
+
+/**
+ * The NAT-tolerant identity (addresses and ports left out), computed on the
+ * first call after decode() and kept in natHi/natLo. For ARP and non-IP
+ * frames it is the fingerprint itself.
+ */
+export function natFingerprint(out: Decoded): void {
+  if (out.natHi !== -1) return;
+  if (out.l3 !== L3_IPV4 && out.l3 !== L3_IPV6) {
+    if (out.fpHi === -1) fingerprint(out);
     out.natHi = out.fpHi;
     out.natLo = out.fpLo;
-  } else {
-    out.natHi = murmur2(nat, m, SEED_A ^ 0x5a5a5a5a, SEED_B ^ 0x5a5a5a5a);
-    out.natLo = laneB;
+    return;
   }
+  const m = identityWords(out, true, N);
+  out.natHi = murmur2(N, m, SEED_A ^ 0x5a5a5a5a, SEED_B ^ 0x5a5a5a5a);
+  out.natLo = laneB;
 }
 
 export function fingerprintHex(hi: number, lo: number): string {

@@ -13,7 +13,7 @@ export class DistinctCounter {
   private exactMode = true;
   private readonly regs = new Uint8Array(1 << 14);
 
-  constructor(private readonly maxExact = 1 << 20) {
+  constructor(private readonly maxExact = 1 << 17) {
     // Sized once for maxExact at half load: growing by rehashing cost more than the
     // untouched pages of a large table (the kernel maps them on first use).
     const size = maxExact <= 0 ? 1 : 2 ** Math.ceil(Math.log2(maxExact * 2));

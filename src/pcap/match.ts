@@ -1,11 +1,10 @@
 /**
  * The correlation core: the same packet (by fingerprint) seen at several
  * hops, in time order, in bounded memory. A packet's journey is open from
- * its first sighting until the capture clock is `windowNs` past it; then it
- * is settled into counts and forgotten. Open journeys live in an
- * open-addressing table (typed arrays, linear probing, backward-shift
- * deletion) and a FIFO of first sightings that drives settling, so memory
- * is proportional to the packets of one window, not to the captures.
+ * its first sighting until the capture clock is one to two windows past it;
+ * then it is settled into counts and forgotten. Open journeys live in two
+ * generations of open-addressing tables (typed arrays, linear probing), so
+ * memory is proportional to the packets of two windows, not to the captures.
  *
  * What it reports, per journey: which hops saw it (a bit mask), which hop
  * saw it first, and whether a hop saw it twice (a duplicate).
@@ -35,24 +34,28 @@ export interface Segment {
 }
 
 export class HopMatcher {
-  private keyHi: Uint32Array;
-  private keyLo: Uint32Array;
-  private maskOf: Uint32Array;
-  private firstHop: Uint8Array;
-  private used: Uint8Array;
-  private cap: number;
-  private size = 0;
-  // FIFO of open journeys by first sighting: key halves and time.
-  private qHi: Uint32Array;
-  private qLo: Uint32Array;
-  private qT: Float64Array;
-  private qHead = 0;
-  private qLen = 0;
+  /**
+   * Open journeys in two generations of open-addressing tables, 4 ints per
+   * slot so that one probe touches one cache line: fingerprint high, low,
+   * hop mask, first hop + 1 (0 = empty). New journeys go into `cur`; when
+   * the capture clock passes the end of a window, `prev` is settled by one
+   * sequential scan and emptied, and the generations swap. A journey is thus
+   * settled between one and two windows after its first sighting, and no
+   * per-journey deletion or queue is needed.
+   */
+  private cur: Int32Array;
+  private prev: Int32Array;
+  private curCap: number;
+  private prevCap: number;
+  private curSize = 0;
+  private prevSize = 0;
   private readonly windowS: number;
   private base = -1;
+  private windowEnd = 0;
   private readonly perHop: number[];
-  private readonly patterns = new Map<number, number>();
-  private readonly firstAndMask = new Map<number, number>();
+  /** Settled journeys by first hop and mask: index first * 2^hops + mask when small, else a Map. */
+  private readonly counts: Float64Array | undefined;
+  private readonly countMap = new Map<number, number>();
   private journeys = 0;
   private duplicates = 0;
   private peakOpen = 0;
@@ -65,153 +68,150 @@ export class HopMatcher {
     if (hops > 32) throw new Error('HopMatcher: at most 32 hops');
     this.windowS = windowNs / 1e9;
     this.perHop = new Array<number>(hops).fill(0);
-    this.cap = pow2(initialCapacity * 2);
-    this.keyHi = new Uint32Array(this.cap);
-    this.keyLo = new Uint32Array(this.cap);
-    this.maskOf = new Uint32Array(this.cap);
-    this.firstHop = new Uint8Array(this.cap);
-    this.used = new Uint8Array(this.cap);
-    this.qHi = new Uint32Array(initialCapacity);
-    this.qLo = new Uint32Array(initialCapacity);
-    this.qT = new Float64Array(initialCapacity);
+    this.curCap = this.prevCap = pow2(initialCapacity * 2);
+    this.cur = new Int32Array(this.curCap * 4);
+    this.prev = new Int32Array(this.prevCap * 4);
+    this.counts = hops <= 12 ? new Float64Array(hops * 2 ** hops) : undefined;
   }
 
   /** One sighting: hop index, capture time, fingerprint halves. Sightings must come in time order. */
   add(hop: number, tsSec: number, tsNsec: number, hi: number, lo: number): void {
-    if (this.base < 0) this.base = tsSec;
+    if (this.base < 0) {
+      this.base = tsSec;
+      this.windowEnd = this.windowS;
+    }
     const t = tsSec - this.base + tsNsec / 1e9;
     this.perHop[hop]!++;
-    // Settle what the window has passed.
-    const limit = t - this.windowS;
-    while (this.qLen > 0 && this.qT[this.qHead]! < limit) this.settleHead();
+    if (t >= this.windowEnd) this.rotate(t);
+    hi |= 0;
+    lo |= 0;
     const bit = 1 << hop;
-    const capMask = this.cap - 1;
-    let i = (Math.imul(lo, 0x9e3779b1) ^ hi) & capMask;
-    const U = this.used;
-    const H = this.keyHi;
-    const L = this.keyLo;
+    const h0 = Math.imul(lo, 0x9e3779b1) ^ hi;
+    // The current generation, then the previous one.
+    let T = this.cur;
+    let capMask = this.curCap - 1;
+    let i = h0 & capMask;
     for (;;) {
-      if (U[i] === 0) break;
-      if (H[i] === hi && L[i] === lo) {
-        const m = this.maskOf[i]!;
+      const at = i << 2;
+      if (T[at + 3] === 0) break;
+      if (T[at] === hi && T[at + 1] === lo) {
+        const m = T[at + 2]!;
         if (m & bit) this.duplicates++;
-        else this.maskOf[i] = m | bit;
+        else T[at + 2] = m | bit;
         return;
       }
       i = (i + 1) & capMask;
     }
-    U[i] = 1;
-    H[i] = hi;
-    L[i] = lo;
-    this.maskOf[i] = bit;
-    this.firstHop[i] = hop;
-    this.size++;
-    this.push(hi, lo, t);
-    if (this.size > this.peakOpen) this.peakOpen = this.size;
-    if (this.size * 2 > this.cap) this.grow();
-  }
-
-  private push(hi: number, lo: number, t: number): void {
-    if (this.qLen === this.qHi.length) {
-      const n = this.qHi.length * 2;
-      const h = new Uint32Array(n);
-      const l = new Uint32Array(n);
-      const tt = new Float64Array(n);
-      for (let k = 0; k < this.qLen; k++) {
-        const j = (this.qHead + k) % this.qHi.length;
-        h[k] = this.qHi[j]!;
-        l[k] = this.qLo[j]!;
-        tt[k] = this.qT[j]!;
+    const free = i;
+    if (this.prevSize > 0) {
+      const P = this.prev;
+      const pm = this.prevCap - 1;
+      let j = h0 & pm;
+      for (;;) {
+        const at = j << 2;
+        if (P[at + 3] === 0) break;
+        if (P[at] === hi && P[at + 1] === lo) {
+          const m = P[at + 2]!;
+          if (m & bit) this.duplicates++;
+          else P[at + 2] = m | bit;
+          return;
+        }
+        j = (j + 1) & pm;
       }
-      this.qHi = h;
-      this.qLo = l;
-      this.qT = tt;
-      this.qHead = 0;
     }
-    const j = (this.qHead + this.qLen) % this.qHi.length;
-    this.qHi[j] = hi;
-    this.qLo[j] = lo;
-    this.qT[j] = t;
-    this.qLen++;
+    const at = free << 2;
+    T[at] = hi;
+    T[at + 1] = lo;
+    T[at + 2] = bit;
+    T[at + 3] = hop + 1;
+    this.curSize++;
+    if (this.curSize + this.prevSize > this.peakOpen) this.peakOpen = this.curSize + this.prevSize;
+    if (this.curSize * 2 > this.curCap) this.grow();
+    void T;
+    void capMask;
   }
 
-  private settleHead(): void {
-    const j = this.qHead;
-    const hi = this.qHi[j]!;
-    const lo = this.qLo[j]!;
-    this.qHead = (j + 1) % this.qHi.length;
-    this.qLen--;
-    const capMask = this.cap - 1;
-    let i = (Math.imul(lo, 0x9e3779b1) ^ hi) & capMask;
-    while (this.used[i] !== 0 && !(this.keyHi[i] === hi && this.keyLo[i] === lo)) i = (i + 1) & capMask;
-    if (this.used[i] === 0) return;
-    this.count(this.maskOf[i]!, this.firstHop[i]!);
-    this.remove(i);
+  /** The clock passed the end of a window: settle the previous generation, swap. */
+  private rotate(t: number): void {
+    this.settleAll(this.prev);
+    this.prevSize = 0;
+    // A gap of more than a window: the current generation is old enough too.
+    if (t >= this.windowEnd + this.windowS) {
+      this.settleAll(this.cur);
+      this.curSize = 0;
+    }
+    const old = this.prev;
+    const oldCap = this.prevCap;
+    this.prev = this.cur;
+    this.prevCap = this.curCap;
+    this.prevSize = this.curSize;
+    this.cur = old;
+    this.curCap = oldCap;
+    this.curSize = 0;
+    this.windowEnd = t + this.windowS;
+  }
+
+  private settleAll(T: Int32Array): void {
+    for (let at = 0; at < T.length; at += 4) {
+      const f = T[at + 3]!;
+      if (f === 0) continue;
+      this.count(T[at + 2]! >>> 0, f - 1);
+      T[at + 3] = 0;
+    }
   }
 
   private count(mask: number, first: number): void {
     this.journeys++;
-    this.patterns.set(mask, (this.patterns.get(mask) ?? 0) + 1);
-    const k = first * 4294967296 + (mask >>> 0);
-    this.firstAndMask.set(k, (this.firstAndMask.get(k) ?? 0) + 1);
-  }
-
-  /** Backward-shift deletion: later entries of the probe run move up, no tombstones. */
-  private remove(i: number): void {
-    const capMask = this.cap - 1;
-    const U = this.used;
-    let hole = i;
-    let j = i;
-    for (;;) {
-      j = (j + 1) & capMask;
-      if (U[j] === 0) break;
-      const home = (Math.imul(this.keyLo[j]!, 0x9e3779b1) ^ this.keyHi[j]!) & capMask;
-      // Move j into the hole if its home is not in (hole, j] cyclically.
-      const between = hole <= j ? home > hole && home <= j : home > hole || home <= j;
-      if (between) continue;
-      this.keyHi[hole] = this.keyHi[j]!;
-      this.keyLo[hole] = this.keyLo[j]!;
-      this.maskOf[hole] = this.maskOf[j]!;
-      this.firstHop[hole] = this.firstHop[j]!;
-      hole = j;
+    if (this.counts) this.counts[first * 2 ** this.hops + mask]!++;
+    else {
+      const k = first * 4294967296 + mask;
+      this.countMap.set(k, (this.countMap.get(k) ?? 0) + 1);
     }
-    U[hole] = 0;
-    this.size--;
   }
 
   private grow(): void {
-    const oh = this.keyHi;
-    const ol = this.keyLo;
-    const om = this.maskOf;
-    const of = this.firstHop;
-    const ou = this.used;
-    this.cap *= 2;
-    const capMask = this.cap - 1;
-    this.keyHi = new Uint32Array(this.cap);
-    this.keyLo = new Uint32Array(this.cap);
-    this.maskOf = new Uint32Array(this.cap);
-    this.firstHop = new Uint8Array(this.cap);
-    this.used = new Uint8Array(this.cap);
-    for (let k = 0; k < ou.length; k++) {
-      if (ou[k] === 0) continue;
-      let i = (Math.imul(ol[k]!, 0x9e3779b1) ^ oh[k]!) & capMask;
-      while (this.used[i] !== 0) i = (i + 1) & capMask;
-      this.used[i] = 1;
-      this.keyHi[i] = oh[k]!;
-      this.keyLo[i] = ol[k]!;
-      this.maskOf[i] = om[k]!;
-      this.firstHop[i] = of[k]!;
+    const old = this.cur;
+    this.curCap *= 2;
+    const capMask = this.curCap - 1;
+    const T = new Int32Array(this.curCap * 4);
+    for (let at = 0; at < old.length; at += 4) {
+      if (old[at + 3] === 0) continue;
+      let i = (Math.imul(old[at + 1]!, 0x9e3779b1) ^ old[at]!) & capMask;
+      while (T[(i << 2) + 3] !== 0) i = (i + 1) & capMask;
+      const n = i << 2;
+      T[n] = old[at]!;
+      T[n + 1] = old[at + 1]!;
+      T[n + 2] = old[at + 2]!;
+      T[n + 3] = old[at + 3]!;
     }
+    this.cur = T;
   }
 
   finish(): MatchResult {
-    while (this.qLen > 0) this.settleHead();
+    this.settleAll(this.prev);
+    this.settleAll(this.cur);
+    this.prevSize = this.curSize = 0;
+    const patterns = new Map<number, number>();
+    const firstAndMask = new Map<number, number>();
+    const add = (first: number, mask: number, n: number) => {
+      patterns.set(mask, (patterns.get(mask) ?? 0) + n);
+      const k = first * 4294967296 + mask;
+      firstAndMask.set(k, (firstAndMask.get(k) ?? 0) + n);
+    };
+    if (this.counts) {
+      const per = 2 ** this.hops;
+      this.counts.forEach((n, idx) => {
+        if (n > 0) add(Math.floor(idx / per), idx % per, n);
+      });
+    } else {
+      for (const [k, n] of this.countMap) add(Math.floor(k / 4294967296), k % 4294967296, n);
+    }
     return {
       perHop: [...this.perHop],
       journeys: this.journeys,
       duplicates: this.duplicates,
-      patterns: this.patterns,
-      firstAndMask: this.firstAndMask,
+      patterns,
+      firstAndMask,
       peakOpen: this.peakOpen,
     };
   }

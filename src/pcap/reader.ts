@@ -345,7 +345,7 @@ export class PcapReader {
   }
 
   private u32(b: Buffer, o: number): number {
-    return this.le ? b.readUInt32LE(o) : b.readUInt32BE(o);
+    return this.le ? (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0 : (((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0);
   }
 
   private u16(b: Buffer, o: number): number {
@@ -363,20 +363,21 @@ export class PcapReader {
         return NEED;
       }
       const le = this.le;
-      const incl = le ? b.readUInt32LE(pos + 8) : b.readUInt32BE(pos + 8);
+      // Byte arithmetic rather than Buffer.readUInt32*: this is the per-packet path.
+      const incl = le ? (b[pos + 8]! | (b[pos + 9]! << 8) | (b[pos + 10]! << 16) | (b[pos + 11]! << 24)) >>> 0 : (((b[pos + 8]! << 24) | (b[pos + 9]! << 16) | (b[pos + 10]! << 8) | b[pos + 11]!) >>> 0);
       if (incl > MAX_PACKET) this.fail(this.base + pos, `record claims ${incl} captured bytes (more than ${MAX_PACKET})`);
       if (avail < 16 + incl) {
         this.need = 16 + incl;
         return NEED;
       }
-      const sec = le ? b.readUInt32LE(pos) : b.readUInt32BE(pos);
-      const frac = le ? b.readUInt32LE(pos + 4) : b.readUInt32BE(pos + 4);
+      const sec = le ? (b[pos]! | (b[pos + 1]! << 8) | (b[pos + 2]! << 16) | (b[pos + 3]! << 24)) >>> 0 : (((b[pos]! << 24) | (b[pos + 1]! << 16) | (b[pos + 2]! << 8) | b[pos + 3]!) >>> 0);
+      const frac = le ? (b[pos + 4]! | (b[pos + 5]! << 8) | (b[pos + 6]! << 16) | (b[pos + 7]! << 24)) >>> 0 : (((b[pos + 4]! << 24) | (b[pos + 5]! << 16) | (b[pos + 6]! << 8) | b[pos + 7]!) >>> 0);
       this.tsHi = sec;
       this.tsLo = frac;
       this.tsSec = sec;
       this.tsNsec = this.nanos ? frac : frac * 1000;
       this.caplen = incl;
-      this.origLen = le ? b.readUInt32LE(pos + 12) : b.readUInt32BE(pos + 12);
+      this.origLen = le ? (b[pos + 12]! | (b[pos + 13]! << 8) | (b[pos + 14]! << 16) | (b[pos + 15]! << 24)) >>> 0 : (((b[pos + 12]! << 24) | (b[pos + 13]! << 16) | (b[pos + 14]! << 8) | b[pos + 15]!) >>> 0);
       this.dataOff = pos + 16;
       this.recordOffset = this.base + pos;
       this.pos = pos + 16 + incl;

@@ -1,6 +1,7 @@
 import {
   Decoded,
   fingerprintHex,
+  natFingerprint,
   L3_ARP,
   L3_IPV4,
   L3_IPV6,
@@ -377,6 +378,7 @@ export function toJson(p: Decoded, wireLength: number): Record<string, unknown> 
   if (arp) o.arp = arp;
   o.proto = PROTO_CLASSES[protoClass(p)];
   o.fingerprint = fingerprintHex(p.fpHi, p.fpLo);
+  natFingerprint(p);
   o.natFingerprint = fingerprintHex(p.natHi, p.natLo);
   return o;
 }

@@ -14,6 +14,7 @@ import {
   LINKTYPE_LOOP,
   LINKTYPE_NULL,
   LINKTYPE_RAW,
+  natFingerprint,
   summarize,
   tcpOptions,
   toJson,
@@ -24,7 +25,7 @@ function dec(frame: Buffer, linkType = LINKTYPE_ETHERNET): Decoded {
   return decode(frame, 0, frame.length, linkType, new Decoded());
 }
 const fp = (p: Decoded) => fingerprintHex(p.fpHi, p.fpLo);
-const natFp = (p: Decoded) => fingerprintHex(p.natHi, p.natLo);
+const natFp = (p: Decoded) => (natFingerprint(p), fingerprintHex(p.natHi, p.natLo));
 
 const syn = () => ipv4({ src: '198.51.100.7', dst: '192.0.2.11', ttl: 64, id: 4242, proto: 6, payload: tcp({ sport: 40000, dport: 80, seq: 111, flags: 0x02, options: SYN_OPTIONS }) });
 
