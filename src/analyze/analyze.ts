@@ -244,23 +244,47 @@ export async function analyze(o: AnalyzeOptions): Promise<Report> {
     return h;
   };
   let skipped = 0;
-  eachMerged(o.files, remap, (hop, m, i) => {
-    if (hop < 0) {
-      skipped++;
-      return;
+  // The hot loop (every packet of every file), written out: no callback, no allocation
+  // but for the target's own packets.
+  const otherPerHop = new Float64Array(hopCount);
+  const merged = openMerged(o.files);
+  const lastIface: Array<PcapInterface | undefined> = o.files.map(() => undefined);
+  const lastHop: number[] = o.files.map(() => -1);
+  try {
+    for (;;) {
+      let i: number;
+      try {
+        i = merged.next();
+      } catch (err) {
+        throw fileError(err);
+      }
+      if (i < 0) break;
+      const r = merged.readers[i]!;
+      const iface = r.interfaces[r.ifId]!;
+      if (iface !== lastIface[i]) {
+        lastIface[i] = iface;
+        lastHop[i] = remap(i, iface);
+      }
+      const hop = lastHop[i]!;
+      if (hop < 0) {
+        skipped++;
+        continue;
+      }
+      // The matcher keys on the NAT-tolerant identity; the full one only for the target's packets.
+      decode(r.buf, r.dataOff, r.caplen, r.linkType, d, false);
+      natFingerprint(d);
+      if (hop < 32) matcher.add(hop, r.tsSec, r.tsNsec, d.natHi, d.natLo);
+      if (aboutTarget(d, t4, isV6)) {
+        if (d.fpHi === -1) fingerprint(d);
+        const p = fromDecoded(hop, r.tsNs(), d, r.origLen, false);
+        p.data = EMPTY;
+        correlator.add(p);
+      } else otherPerHop[hop]++;
     }
-    const r = m.readers[i]!;
-    // The matcher keys on the NAT-tolerant identity; the full one only for the target's packets.
-    decode(r.buf, r.dataOff, r.caplen, r.linkType, d, false);
-    natFingerprint(d);
-    if (hop < 32) matcher.add(hop, r.tsSec, r.tsNsec, d.natHi, d.natLo);
-    if (aboutTarget(d, t4, isV6)) {
-      if (d.fpHi === -1) fingerprint(d);
-      const p = fromDecoded(hop, r.tsNs(), d, r.origLen, false);
-      p.data = EMPTY;
-      correlator.add(p);
-    } else correlator.addOther(hop);
-  });
+  } finally {
+    merged.close();
+  }
+  otherPerHop.forEach((n, hop) => correlator.addOther(hop, undefined, n));
   const all = matcher.finish();
   const allTraffic = matchSegments(all, [...Array(Math.min(32, hopCount)).keys()]);
   const correlation = correlator.finish();

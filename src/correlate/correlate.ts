@@ -219,11 +219,11 @@ export class Correlator {
    * the target: counted at its hop, nothing else. Lets analyze feed only
    * the target's traffic through the full path on captures of millions.
    */
-  addOther(hop: number, tsNs?: bigint): void {
-    this.packets++;
+  addOther(hop: number, tsNs?: bigint, n = 1): void {
+    this.packets += n;
     if (tsNs !== undefined && tsNs > this.clock) this.clock = tsNs;
     const counts = this.hopCounts[hop];
-    if (counts) counts.other++;
+    if (counts) counts.other += n;
   }
 
   add(p: HopPacket): void {

@@ -459,7 +459,8 @@ function payloadWords(d: Uint8Array, o: number, end: number, w: Int32Array, n: n
   return n + 3;
 }
 
-let laneB = 0;
+/** The two hash lanes of the last murmur2 (a typed array: no number boxed per packet). */
+const LANES = new Uint32Array(2);
 let lastWords = 0;
 
 /**
@@ -470,8 +471,8 @@ export function lastIdentityWords(): number[] {
   return Array.from(W.subarray(0, lastWords));
 }
 
-/** murmur3's 32-bit mixing over the words, two lanes (seeds) in one pass; returns lane A, lane B in laneB. */
-function murmur2(words: Int32Array, n: number, seedA: number, seedB: number): number {
+/** murmur3's 32-bit mixing over the words, two lanes (seeds) in one pass, into LANES. */
+function murmur2(words: Int32Array, n: number, seedA: number, seedB: number): void {
   let a = seedA;
   let b = seedB;
   for (let i = 0; i < n; i++) {
@@ -497,8 +498,8 @@ function murmur2(words: Int32Array, n: number, seedA: number, seedB: number): nu
   b ^= b >>> 13;
   b = Math.imul(b, 0xc2b2ae35);
   b ^= b >>> 16;
-  laneB = b >>> 0;
-  return a >>> 0;
+  LANES[0] = a;
+  LANES[1] = b;
 }
 
 /**
@@ -586,8 +587,9 @@ function identityWords(out: Decoded, nat: boolean, w: Int32Array): number {
 export function fingerprint(out: Decoded): void {
   const n = identityWords(out, false, W);
   lastWords = n;
-  out.fpHi = murmur2(W, n, SEED_A, SEED_B);
-  out.fpLo = laneB;
+  murmur2(W, n, SEED_A, SEED_B);
+  out.fpHi = LANES[0]!;
+  out.fpLo = LANES[1]!;
   out.natHi = -1;
 }
 
@@ -605,8 +607,9 @@ export function natFingerprint(out: Decoded): void {
     return;
   }
   const m = identityWords(out, true, N);
-  out.natHi = murmur2(N, m, SEED_A ^ 0x5a5a5a5a, SEED_B ^ 0x5a5a5a5a);
-  out.natLo = laneB;
+  murmur2(N, m, SEED_A ^ 0x5a5a5a5a, SEED_B ^ 0x5a5a5a5a);
+  out.natHi = LANES[0]!;
+  out.natLo = LANES[1]!;
 }
 
 export function fingerprintHex(hi: number, lo: number): string {

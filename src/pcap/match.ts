@@ -59,6 +59,7 @@ export class HopMatcher {
   private journeys = 0;
   private duplicates = 0;
   private peakOpen = 0;
+  private readonly per: number;
 
   constructor(
     readonly hops: number,
@@ -66,6 +67,7 @@ export class HopMatcher {
     initialCapacity = 1 << 16,
   ) {
     if (hops > 32) throw new Error('HopMatcher: at most 32 hops');
+    this.per = hops <= 12 ? 1 << hops : 0;
     this.windowS = windowNs / 1e9;
     this.perHop = new Array<number>(hops).fill(0);
     this.curCap = this.prevCap = pow2(initialCapacity * 2);
@@ -88,8 +90,8 @@ export class HopMatcher {
     const bit = 1 << hop;
     const h0 = Math.imul(lo, 0x9e3779b1) ^ hi;
     // The current generation, then the previous one.
-    let T = this.cur;
-    let capMask = this.curCap - 1;
+    const T = this.cur;
+    const capMask = this.curCap - 1;
     let i = h0 & capMask;
     for (;;) {
       const at = i << 2;
@@ -125,14 +127,12 @@ export class HopMatcher {
     T[at + 2] = bit;
     T[at + 3] = hop + 1;
     this.curSize++;
-    if (this.curSize + this.prevSize > this.peakOpen) this.peakOpen = this.curSize + this.prevSize;
     if (this.curSize * 2 > this.curCap) this.grow();
-    void T;
-    void capMask;
   }
 
   /** The clock passed the end of a window: settle the previous generation, swap. */
   private rotate(t: number): void {
+    if (this.curSize + this.prevSize > this.peakOpen) this.peakOpen = this.curSize + this.prevSize;
     this.settleAll(this.prev);
     this.prevSize = 0;
     // A gap of more than a window: the current generation is old enough too.
@@ -162,7 +162,7 @@ export class HopMatcher {
 
   private count(mask: number, first: number): void {
     this.journeys++;
-    if (this.counts) this.counts[first * 2 ** this.hops + mask]!++;
+    if (this.counts) this.counts[first * this.per + mask]!++;
     else {
       const k = first * 4294967296 + mask;
       this.countMap.set(k, (this.countMap.get(k) ?? 0) + 1);
@@ -188,6 +188,7 @@ export class HopMatcher {
   }
 
   finish(): MatchResult {
+    if (this.curSize + this.prevSize > this.peakOpen) this.peakOpen = this.curSize + this.prevSize;
     this.settleAll(this.prev);
     this.settleAll(this.cur);
     this.prevSize = this.curSize = 0;
