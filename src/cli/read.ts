@@ -105,7 +105,7 @@ Exit codes: 0 read to the end, 2 usage, 3 a file missing, unreadable or malforme
       return null;
     };
     try {
-      await forEachPacket(positionals, onPacket, { onInput, pause, onChunk: flush });
+      await forEachPacket(positionals, onPacket, { onInput, pause, onChunk: flush, syncStdin: Boolean(stats) });
     } catch (err) {
       flush();
       if (err instanceof PcapFormatError) throw environmentError(err.message);

@@ -177,7 +177,7 @@ export class PcapReader {
   }
 
   close(): void {
-    if (this.fd >= 0) {
+    if (this.fd > 0) {
       try {
         closeSync(this.fd);
       } catch {
