@@ -222,6 +222,13 @@ export function formatPcapBench(r: PcapBenchResult): string {
 }
 
 export async function runPcapBench(o: { quick: boolean }): Promise<PcapBenchResult> {
+  if (process.env.HOPDUMP_BENCH_PART === 'match') {
+    const perHop = o.quick ? 1_000_000 : 10_000_000;
+    const hopFiles = [0, 1, 2, 3].map((i) => join(DATA, `hop${i}-${perHop / 1e6}m.pcap`));
+    const match = matchBench(hopFiles, perHop * 4, 1);
+    console.log(formatPcapBench({ reads: [], match, fuzz: emptyFuzz, collisions: emptyCollisions }).split('\n').slice(2, -2).join('\n'));
+    return { reads: [], match, fuzz: emptyFuzz, collisions: emptyCollisions };
+  }
   if (process.env.HOPDUMP_BENCH_PART === 'live') {
     const live = await liveBench(o.quick ? 200_000 : 1_000_000, 100_000);
     console.log(formatPcapBench({ reads: [], live, fuzz: emptyFuzz, collisions: emptyCollisions }).split('\n').slice(2, -2).join('\n'));
