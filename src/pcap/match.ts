@@ -49,6 +49,13 @@ export class HopMatcher {
   private prevCap: number;
   private curSize = 0;
   private prevSize = 0;
+  /**
+   * One bit per fingerprint of each generation (2^21 bits, 256 KiB, stays in cache): a new
+   * journey skips probing the previous generation's table, a cache miss, when its bit there
+   * is clear — which it is for most new packets.
+   */
+  private curBits = new Int32Array(1 << 16);
+  private prevBits = new Int32Array(1 << 16);
   private readonly windowS: number;
   private base = -1;
   private windowEnd = 0;
@@ -105,7 +112,10 @@ export class HopMatcher {
       i = (i + 1) & capMask;
     }
     const free = i;
-    if (this.prevSize > 0) {
+    const bitIdx = Math.imul(hi ^ lo, 0x85ebca6b) >>> 11;
+    const word = bitIdx >>> 5;
+    const mask1 = 1 << (bitIdx & 31);
+    if (this.prevSize > 0 && (this.prevBits[word]! & mask1) !== 0) {
       const P = this.prev;
       const pm = this.prevCap - 1;
       let j = h0 & pm;
@@ -126,6 +136,7 @@ export class HopMatcher {
     T[at + 1] = lo;
     T[at + 2] = bit;
     T[at + 3] = hop + 1;
+    this.curBits[word]! |= mask1;
     this.curSize++;
     if (this.curSize * 2 > this.curCap) this.grow();
   }
@@ -136,10 +147,16 @@ export class HopMatcher {
     this.settleAll(this.prev);
     this.prevSize = 0;
     // A gap of more than a window: the current generation is old enough too.
-    if (t >= this.windowEnd + this.windowS) {
+    const gap = t >= this.windowEnd + this.windowS;
+    if (gap) {
       this.settleAll(this.cur);
       this.curSize = 0;
     }
+    const bits = this.prevBits;
+    bits.fill(0);
+    this.prevBits = this.curBits;
+    this.curBits = bits;
+    if (gap) this.prevBits.fill(0);
     const old = this.prev;
     const oldCap = this.prevCap;
     this.prev = this.cur;
