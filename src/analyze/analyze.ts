@@ -273,7 +273,7 @@ export async function analyze(o: AnalyzeOptions): Promise<Report> {
       // The matcher keys on the NAT-tolerant identity; the full one only for the target's packets.
       decode(r.buf, r.dataOff, r.caplen, r.linkType, d, false);
       natFingerprint(d);
-      if (hop < 32) matcher.add(hop, r.tsSec, r.tsNsec, d.natHi, d.natLo);
+      if (hop < 32) matcher.addPacket(hop, r, d);
       if (aboutTarget(d, t4, isV6)) {
         if (d.fpHi === -1) fingerprint(d);
         const p = fromDecoded(hop, r.tsNs(), d, r.origLen, false);

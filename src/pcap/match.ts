@@ -83,8 +83,36 @@ export class HopMatcher {
     this.counts = hops <= 12 ? new Float64Array(hops * 2 ** hops) : undefined;
   }
 
+  // The sighting being added, passed through fields: numbers beyond the small-integer
+  // range passed as arguments to a call that is not inlined are boxed, one allocation each.
+  private inSec = 0;
+  private inNsec = 0;
+  private inHi = 0;
+  private inLo = 0;
+
   /** One sighting: hop index, capture time, fingerprint halves. Sightings must come in time order. */
   add(hop: number, tsSec: number, tsNsec: number, hi: number, lo: number): void {
+    this.inSec = tsSec;
+    this.inNsec = tsNsec;
+    this.inHi = hi;
+    this.inLo = lo;
+    this.sighting(hop);
+  }
+
+  /** The same from a reader and a decoded packet (its NAT-tolerant fingerprint), allocation-free. */
+  addPacket(hop: number, r: { tsSec: number; tsNsec: number }, d: { natHi: number; natLo: number }): void {
+    this.inSec = r.tsSec;
+    this.inNsec = r.tsNsec;
+    this.inHi = d.natHi;
+    this.inLo = d.natLo;
+    this.sighting(hop);
+  }
+
+  private sighting(hop: number): void {
+    const tsSec = this.inSec;
+    const tsNsec = this.inNsec;
+    const hi = this.inHi | 0;
+    const lo = this.inLo | 0;
     if (this.base < 0) {
       this.base = tsSec;
       this.windowEnd = this.windowS;
@@ -92,8 +120,6 @@ export class HopMatcher {
     const t = tsSec - this.base + tsNsec / 1e9;
     this.perHop[hop]!++;
     if (t >= this.windowEnd) this.rotate(t);
-    hi |= 0;
-    lo |= 0;
     const bit = 1 << hop;
     const h0 = Math.imul(lo, 0x9e3779b1) ^ hi;
     // The current generation, then the previous one.
