@@ -26,6 +26,11 @@ export class DistinctCounter {
     return this.exactMode;
   }
 
+  /** Adds a decoded packet's fingerprint (fields read here: no number boxed per call). */
+  addFingerprint(d: { fpHi: number; fpLo: number }): void {
+    this.add(d.fpHi, d.fpLo);
+  }
+
   add(hi: number, lo: number): void {
     // HyperLogLog: the top 14 bits pick a register, the next 32 bits give the rank.
     const idx = hi >>> 18;

@@ -32,7 +32,7 @@ export class CaptureStats {
     this.captured += r.caplen;
     this.classes[protoClass(p)]!++;
     if (p.tunnel) this.tunnelled++;
-    this.fingerprints.add(p.fpHi, p.fpLo);
+    this.fingerprints.addFingerprint(p);
     if (this.firstSec < 0) {
       this.firstSec = r.tsSec;
       this.firstNsec = r.tsNsec;
