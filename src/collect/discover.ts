@@ -148,8 +148,9 @@ async function collectNamespace(
     ]);
     const ovsPortOf = new Map<string, string>();
     for (const br of ovs?.bridges ?? []) for (const p of br.ports) for (const i of p.interfaces) ovsPortOf.set(i.name, br.name);
+    const ifindexByName = new Map(links.map((l) => [l.ifname, l.ifindex]));
     const interfaces: Interface[] = links.map((l) => {
-      const iface = toInterface(l, addrs.get(l.ifname) ?? [], sys.flags.get(l.ifname), nsids, id);
+      const iface = toInterface(l, addrs.get(l.ifname) ?? [], sys.flags.get(l.ifname), nsids, id, (n) => ifindexByName.get(n));
       const bridge = ovsPortOf.get(l.ifname);
       return bridge ? { ...iface, ovsBridge: bridge } : iface;
     });

@@ -194,11 +194,16 @@ export function toInterface(
   sysfsFlags: number | undefined,
   nsidNames: Map<number, string | null>,
   ownName: string | null,
+  ifindexOf?: (ifname: string) => number | undefined,
 ): Interface {
   const { kind, info_kind } = kindOf(link);
   const IFF_PROMISC = 0x100;
   let peer: Peer | undefined;
-  if (kind === 'veth' && link.link_index !== undefined) {
+  if (kind === 'veth' && link.link_index === undefined && link.link && ifindexOf) {
+    // Both ends in this namespace (Neutron's qvb/qvo): iproute2 names the peer, without its index.
+    const index = ifindexOf(link.link);
+    if (index !== undefined) peer = { netns: ownName, ifindex: index, ifname: link.link };
+  } else if (kind === 'veth' && link.link_index !== undefined) {
     if (link.link_netnsid !== undefined) {
       peer = {
         netns: nsidNames.get(link.link_netnsid) ?? null,

@@ -5,11 +5,12 @@ import { FAULTS } from './faults/index.js';
 import { DEFAULT_INSTANCE, instanceOf, LAB_PREFIX, labNetns, validateInstance } from './names.js';
 import { removeOvsDirs } from './ovs.js';
 import { bridged } from './topologies/bridged.js';
+import { neutron } from './topologies/neutron.js';
 import { ovs } from './topologies/ovs.js';
 import { routed } from './topologies/routed.js';
 import type { LabBuilder, LabFault, LabTopology } from './types.js';
 
-export const TOPOLOGIES: LabTopology[] = [bridged, routed, ovs];
+export const TOPOLOGIES: LabTopology[] = [bridged, routed, ovs, neutron];
 export { FAULTS };
 
 /** Lab state lives in /run (tmpfs): it disappears with the namespaces at reboot. */

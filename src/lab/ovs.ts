@@ -43,6 +43,17 @@ export function vsctl(lab: LabBuilder, role: string, args: string[]): Promise<un
   return lab.run(role, ['ovs-vsctl', `--db=unix:${ovsDir(lab.ns(role))}/db.sock`, '--timeout=10', ...args]);
 }
 
+/** ovs-ofctl against a bridge of the lab's OVS, through its management socket in the lab's directory. */
+export function ofctl(lab: LabBuilder, role: string, args: string[]): Promise<unknown> {
+  const [verb, bridge, ...rest] = args;
+  return lab.run(role, ['ovs-ofctl', verb!, `unix:${ovsDir(lab.ns(role))}/${bridge}.mgmt`, ...rest]);
+}
+
+/** ovs-appctl against the lab's ovs-vswitchd. */
+export function appctl(lab: LabBuilder, role: string, args: string[]): Promise<unknown> {
+  return lab.run(role, ['ovs-appctl', `--target=${ovsDir(lab.ns(role))}/ovs-vswitchd.ctl`, ...args]);
+}
+
 export function removeOvsDirs(netnsNames: string[]): void {
   for (const ns of netnsNames) rmSync(ovsDir(ns), { recursive: true, force: true });
 }

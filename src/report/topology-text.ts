@@ -28,7 +28,8 @@ export function renderTopology(topology: Topology): string {
         const learned = bridge.fdb.filter((e) => !e.flags.includes('self') && e.state !== 'permanent');
         if (learned.length > 0) {
           const shown = learned.slice(0, 6).map((e) => `${e.mac}@${e.ifname}`);
-          lines.push(`       fdb: ${shown.join(' ')}${learned.length > 6 ? ` (+${learned.length - 6} more)` : ''}`);
+          if (learned.length > 6) shown.push(`(+${learned.length - 6} more)`);
+          lines.push(...wrap('       fdb: ', shown.join(' '), 100));
         }
       }
     }

@@ -8,6 +8,7 @@ import { TOPOLOGIES } from '../../src/lab/lab.js';
 import { checkSymptom, healthySymptoms } from '../../src/lab/probe.js';
 import { existsSync } from 'node:fs';
 import { ovsDir } from '../../src/lab/ovs.js';
+import { NEUTRON_PORTS, neutronDevice } from '../../src/lab/topologies/neutron.js';
 import { host, ifOf, leftoverNamespaces, nsOf, withLab } from '../helpers/lab.js';
 
 describe('lab topologies', { concurrency: true }, () => {
@@ -39,7 +40,18 @@ describe('lab topologies', { concurrency: true }, () => {
           assert.equal(path.complete, true);
           assert.deepEqual(
             path.hops.map((h) => `${h.netns}/${h.ifname}:${h.role}:${h.seesTransit}`),
-            topology.name === 'ovs'
+            topology.name === 'neutron'
+              ? [
+                  `${lab.state.hypervisor}/eth0:uplink:true`,
+                  `${lab.state.hypervisor}/br-ex:bridge:false`,
+                  `${lab.state.hypervisor}/br-int:bridge:false`,
+                  `${lab.state.hypervisor}/${neutronDevice('qvo', NEUTRON_PORTS[target.name]!.portId)}:bridge-port:true`,
+                  `${lab.state.hypervisor}/${neutronDevice('qvb', NEUTRON_PORTS[target.name]!.portId)}:bridge-port:true`,
+                  `${lab.state.hypervisor}/${neutronDevice('qbr', NEUTRON_PORTS[target.name]!.portId)}:bridge:false`,
+                  `${lab.state.hypervisor}/${target.backend}:backend:true`,
+                  `${lab.ns(target.role)}/eth0:guest-nic:true`,
+                ]
+              : topology.name === 'ovs'
               ? [
                   `${lab.state.hypervisor}/eth0:uplink:true`,
                   `${lab.state.hypervisor}/br-ex:bridge:false`,
@@ -91,6 +103,22 @@ describe('lab topologies', { concurrency: true }, () => {
           assert.equal(vnet0.external_ids['attached-mac'], '52:54:00:00:00:11');
           assert.equal(ifOf(t, lab.state.hypervisor, 'vnet0').ovsBridge, 'br-int');
           assert.ok(existsSync(ovsDir(lab.state.hypervisor)));
+        } else if (topology.name === 'neutron') {
+          const ovs = hv.ovs!;
+          const br = (name: string) => ovs.bridges.find((b) => b.name === name)!;
+          const qvo = (vm: string) => neutronDevice('qvo', NEUTRON_PORTS[vm]!.portId);
+          assert.deepEqual(br('br-int').ports.map((p) => p.name).sort(), ['br-int', 'int-br-ex', qvo('vm1'), qvo('vm2')]);
+          assert.deepEqual(br('br-ex').ports.map((p) => p.name).sort(), ['br-ex', 'eth0', 'phy-br-ex']);
+          const port = br('br-int').ports.find((p) => p.name === qvo('vm1'))!;
+          assert.equal(port.tag, 1, 'the local VLAN of the network');
+          assert.deepEqual(
+            [port.interfaces[0]!.external_ids['iface-id'], port.interfaces[0]!.external_ids['vm-uuid'], port.interfaces[0]!.external_ids['attached-mac']],
+            [NEUTRON_PORTS['vm1']!.portId, NEUTRON_PORTS['vm1']!.vmUuid, 'fa:16:3e:00:00:11'],
+          );
+          // The hybrid plug: the tap is on qbr, and qbr's other port is qvb.
+          const qbr = hv.bridges.find((b) => b.ifname === neutronDevice('qbr', NEUTRON_PORTS['vm1']!.portId))!;
+          assert.deepEqual(qbr.ports.map((p) => p.ifname).sort(), [neutronDevice('qvb', NEUTRON_PORTS['vm1']!.portId), neutronDevice('tap', NEUTRON_PORTS['vm1']!.portId)]);
+          assert.ok(hv.firewall?.iptables.some((c) => c.chain.startsWith('neutron-openvswi-i')), 'the hybrid firewall chains are read');
         } else if (topology.name === 'bridged') {
           const br0 = hv.bridges.find((b) => b.ifname === 'br0')!;
           assert.deepEqual(br0.ports.map((p) => p.ifname).sort(), ['eth0', 'vnet0', 'vnet1']);
