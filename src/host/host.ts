@@ -54,6 +54,12 @@ export interface Spawned {
 
 export interface DaemonOptions {
   netns?: string;
+  /**
+   * Enter only the network namespace (`nsenter --net=/run/netns/NAME`), not
+   * `ip netns exec`'s private mount namespace with its fresh /sys: daemons
+   * that need the host's cgroup mounts (dockerd, libvirtd) start this way.
+   */
+  netOnly?: boolean;
 }
 
 export interface Host {

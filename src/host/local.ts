@@ -132,7 +132,10 @@ export class LocalHost implements Host {
     // Inside `ip netns exec` a missing program only shows as an exit status
     // nobody waits for; look it up on PATH first.
     if (!onPath(argv[0]!)) throw new CommandError(`${argv[0]} not found`, missingProgramHint(argv[0]!));
-    const full = wrapForNetns(argv, options.netns);
+    const full =
+      options.netOnly && options.netns && !options.netns.startsWith('pid:')
+        ? ['nsenter', `--net=/run/netns/${options.netns}`, '--', ...argv]
+        : wrapForNetns(argv, options.netns);
     const child = spawnChild(full[0]!, full.slice(1), { stdio: 'ignore', detached: true });
     return new Promise<number>((resolve, reject) => {
       child.once('error', (e: NodeJS.ErrnoException) =>

@@ -70,7 +70,7 @@ export function builder(host: Host, instance: string): LabBuilder {
     host,
     ns,
     run: (role, argv, options = {}) => host.run(argv, { netns: ns(role), ...options }),
-    daemon: (role, argv) => host.daemon(argv, { netns: ns(role) }),
+    daemon: (role, argv, options = {}) => host.daemon(argv, { netns: ns(role), ...options }),
     async signal(role, comm, signal) {
       let count = 0;
       for (const pid of await netnsPids(host, ns(role))) {

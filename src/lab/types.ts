@@ -62,7 +62,7 @@ export interface LabBuilder {
   ns(role: string): string;
   run(role: string, argv: string[], options?: { okCodes?: number[] | 'any'; timeoutMs?: number }): Promise<RunResult>;
   /** Starts a long-running process in the role's namespace; `lab down` ends it. */
-  daemon(role: string, argv: string[]): Promise<number>;
+  daemon(role: string, argv: string[], options?: { netOnly?: boolean }): Promise<number>;
   /**
    * Sends a signal to the processes named `comm` inside the role's namespace
    * only (pkill would reach every namespace: they share one PID namespace).
