@@ -13,6 +13,16 @@ import type { LabBuilder, LabFault, LabTopology } from './types.js';
 export const TOPOLOGIES: LabTopology[] = [bridged, routed, ovs, neutron];
 export { FAULTS };
 
+/**
+ * What `lab down` removes besides the namespaces and their processes, given
+ * the namespaces being removed (after their processes were killed): private
+ * daemon directories, mounts, cgroups. Each must be idempotent and must not
+ * throw for a namespace it knows nothing about.
+ */
+const CLEANUPS: Array<(host: Host, netnsNames: string[]) => Promise<void> | void> = [
+  (_host, names) => removeOvsDirs(names),
+];
+
 /** Lab state lives in /run (tmpfs): it disappears with the namespaces at reboot. */
 export const LAB_STATE_DIR = '/run/hopdump/lab';
 
@@ -164,7 +174,13 @@ export async function labDown(options: LabDownOptions): Promise<string[]> {
   for (const netns of targets) {
     await host.run(['ip', 'netns', 'del', netns], { okCodes: 'any' });
   }
-  removeOvsDirs(targets);
+  for (const cleanup of CLEANUPS) {
+    try {
+      await cleanup(host, targets);
+    } catch {
+      /* best effort: the next cleanup still runs */
+    }
+  }
   for (const instance of instances) rmSync(statePath(instance), { force: true });
   return targets;
 }
