@@ -69,8 +69,12 @@ describe('capture lifecycle', { concurrency: true }, () => {
           await waitFor('3 tcpdumps to start', async () => (await tcpdumpsIn(lab.state.namespaces)).length === 3, 15_000);
           // While capturing, -p keeps every interface's promiscuity as it was.
           assert.deepEqual(await promiscuity(lab.state.namespaces), before);
-          const tracer = (await traceInstances()).filter((n) => n.endsWith(`-${child.pid}`));
-          assert.equal(tracer.length, 1, 'a private tracefs instance traces kernel drops during the window');
+          // The tracer starts alongside the captures, so it may still be mounting tracefs.
+          let tracer: string[] = [];
+          await waitFor('a private tracefs instance tracing kernel drops during the window', async () => {
+            tracer = (await traceInstances()).filter((n) => n.endsWith(`-${child.pid}`));
+            return tracer.length === 1;
+          }, 10_000);
           child.kill(signal);
           await exited;
           await waitFor('every tcpdump to end', async () => (await tcpdumpsIn(lab.state.namespaces)).length === 0, 5_000);
