@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import type { OvsFlow, OvsState } from '../model/topology.js';
+import { existsSync, readFileSync } from 'node:fs';
+import type { OvsDatapathStats, OvsFdbEntry, OvsFlow, OvsState } from '../model/topology.js';
 import { runIn, splitJsonDocuments, type CollectContext } from './context.js';
 
 /** hopdump's lab keeps each namespace's private OVS here (src/lab/ovs.ts). */
@@ -51,11 +51,12 @@ export async function ovsState(ctx: CollectContext): Promise<OvsState | undefine
   if (!db) return undefined;
   const out = await runIn(ctx, [
     'ovs-vsctl', `--db=${db}`, '--timeout=5', '--format=json',
-    '--', '--columns=name,datapath_type,ports', 'list', 'Bridge',
-    '--', '--columns=_uuid,name,tag,trunks,interfaces', 'list', 'Port',
+    '--', '--columns=name,datapath_type,fail_mode,ports,mirrors', 'list', 'Bridge',
+    '--', '--columns=_uuid,name,tag,trunks,other_config,external_ids,interfaces', 'list', 'Port',
     '--', '--columns=_uuid,name,type,ofport,link_state,admin_state,error,mac_in_use,options,external_ids', 'list', 'Interface',
+    '--', '--columns=_uuid,name,select_all,select_src_port,select_dst_port,output_port,output_vlan', 'list', 'Mirror',
   ]);
-  const [bridgesT, portsT, ifacesT] = splitJsonDocuments(out, 'ovs-vsctl --format=json') as OvsdbTable[];
+  const [bridgesT, portsT, ifacesT, mirrorsT] = splitJsonDocuments(out, 'ovs-vsctl --format=json') as OvsdbTable[];
   const ifaces = new Map(
     rows(ifacesT).map((r) => [
       one<string>(r['_uuid']) ?? '',
@@ -79,6 +80,8 @@ export async function ovsState(ctx: CollectContext): Promise<OvsState | undefine
         name: String(r['name']),
         ...(one<number>(r['tag']) !== undefined ? { tag: one<number>(r['tag'])! } : {}),
         trunks: atoms(r['trunks']).filter((x): x is number => typeof x === 'number'),
+        other_config: map(r['other_config']),
+        external_ids: map(r['external_ids']),
         interfaces: atoms(r['interfaces']).flatMap((u) => {
           const i = ifaces.get(String(u));
           return i ? [i] : [];
@@ -86,24 +89,116 @@ export async function ovsState(ctx: CollectContext): Promise<OvsState | undefine
       },
     ]),
   );
+  const portName = (u: unknown) => ports.get(String(u))?.name ?? String(u);
+  const mirrors = new Map(
+    rows(mirrorsT).map((r) => [
+      one<string>(r['_uuid']) ?? '',
+      {
+        name: String(r['name']),
+        select_all: r['select_all'] === true,
+        select_src_port: atoms(r['select_src_port']).map(portName),
+        select_dst_port: atoms(r['select_dst_port']).map(portName),
+        ...(one<string>(r['output_port']) ? { output_port: portName(one<string>(r['output_port'])) } : {}),
+        ...(one<number>(r['output_vlan']) !== undefined ? { output_vlan: one<number>(r['output_vlan'])! } : {}),
+      },
+    ]),
+  );
   const rundir = db.replace(/^unix:/, '').replace(/\/db\.sock$/, '');
-  const bridges = rows(bridgesT).map((r) => String(r['name']));
-  const flows = await Promise.all(bridges.map((b) => ovsFlows(ctx, rundir, b).catch(() => [])));
+  const appctl = appctlTarget(rundir);
+  const names = rows(bridgesT).map((r) => String(r['name']));
+  const [flows, fdbs, stats] = await Promise.all([
+    Promise.all(names.map((b) => ovsFlows(ctx, rundir, b).catch(() => []))),
+    Promise.all(names.map((b) => (appctl ? ovsFdb(ctx, appctl, b).catch(() => []) : Promise.resolve([])))),
+    appctl ? ovsDatapathStats(ctx, appctl).catch(() => undefined) : Promise.resolve(undefined),
+  ]);
   return {
     db,
     rundir,
-    bridges: rows(bridgesT).map((r, i) => ({
-      name: String(r['name']),
-      datapath_type: String(r['datapath_type'] ?? '') || 'system',
-      ports: atoms(r['ports'])
+    ...(appctl ? { appctl } : {}),
+    bridges: rows(bridgesT).map((r, i) => {
+      const bridgePorts = atoms(r['ports'])
         .flatMap((u) => {
           const p = ports.get(String(u));
           return p ? [p] : [];
         })
-        .sort((a, b) => (a.interfaces[0]?.ofport ?? 0) - (b.interfaces[0]?.ofport ?? 0)),
-      flows: flows[i] ?? [],
-    })),
+        .sort((a, b) => (a.interfaces[0]?.ofport ?? 0) - (b.interfaces[0]?.ofport ?? 0));
+      const byOfport = new Map(bridgePorts.flatMap((p) => p.interfaces.map((x) => [x.ofport, p.name] as const)));
+      return {
+        name: String(r['name']),
+        datapath_type: String(r['datapath_type'] ?? '') || 'system',
+        ...(one<string>(r['fail_mode']) ? { fail_mode: one<string>(r['fail_mode'])! } : {}),
+        ports: bridgePorts,
+        flows: flows[i] ?? [],
+        fdb: (fdbs[i] ?? []).map((e) => ({ ...e, port: e.ofport === 'LOCAL' ? String(r['name']) : (byOfport.get(e.ofport) ?? `ofport ${e.ofport}`) })),
+        mirrors: atoms(r['mirrors']).flatMap((u) => {
+          const m = mirrors.get(String(u));
+          return m ? [m] : [];
+        }),
+      };
+    }),
+    ...(stats ? { stats } : {}),
   };
+}
+
+/**
+ * ovs-vswitchd's control socket, as ovs-appctl finds it: RUNDIR/ovs-vswitchd.PID.ctl
+ * from the pidfile (a packaged OVS), or RUNDIR/ovs-vswitchd.ctl (started with
+ * --unixctl, as the lab does).
+ */
+export function appctlTarget(rundir: string): string | undefined {
+  try {
+    const pid = readFileSync(`${rundir}/ovs-vswitchd.pid`, 'utf8').trim();
+    if (/^\d+$/.test(pid) && existsSync(`${rundir}/ovs-vswitchd.${pid}.ctl`)) return `${rundir}/ovs-vswitchd.${pid}.ctl`;
+  } catch {
+    /* no pidfile */
+  }
+  return existsSync(`${rundir}/ovs-vswitchd.ctl`) ? `${rundir}/ovs-vswitchd.ctl` : undefined;
+}
+
+/** `ovs-appctl fdb/show BRIDGE`: " port  VLAN  MAC                Age" then one line per entry. */
+export async function ovsFdb(ctx: CollectContext, appctl: string, bridge: string): Promise<Array<Omit<OvsFdbEntry, 'port'>>> {
+  return parseFdbShow(await runIn(ctx, ['ovs-appctl', `--target=${appctl}`, '--timeout=5', 'fdb/show', bridge]));
+}
+
+export function parseFdbShow(text: string): Array<Omit<OvsFdbEntry, 'port'>> {
+  const out: Array<Omit<OvsFdbEntry, 'port'>> = [];
+  for (const line of text.split('\n')) {
+    const m = line.match(/^\s*(\d+|LOCAL)\s+(\d+)\s+([0-9a-f]{2}(?::[0-9a-f]{2}){5})\s+(\d+|static)\s*$/i);
+    if (!m) continue;
+    out.push({
+      ofport: m[1] === 'LOCAL' ? 'LOCAL' : Number(m[1]),
+      vlan: Number(m[2]),
+      mac: m[3]!.toLowerCase(),
+      age: m[4] === 'static' ? 'static' : Number(m[4]),
+    });
+  }
+  return out;
+}
+
+/** `dpctl/show` lookups per datapath and the drop counters of `coverage/show`. */
+export async function ovsDatapathStats(ctx: CollectContext, appctl: string): Promise<OvsDatapathStats> {
+  const [dp, cov] = await Promise.all([
+    runIn(ctx, ['ovs-appctl', `--target=${appctl}`, '--timeout=5', 'dpctl/show']),
+    runIn(ctx, ['ovs-appctl', `--target=${appctl}`, '--timeout=5', 'coverage/show']),
+  ]);
+  return parseDatapathStats(dp, cov);
+}
+
+export function parseDatapathStats(dpctl: string, coverage: string): OvsDatapathStats {
+  const datapaths: OvsDatapathStats['datapaths'] = [];
+  let current: string | undefined;
+  for (const line of dpctl.split('\n')) {
+    const head = line.match(/^(\S+):\s*$/);
+    if (head) current = head[1]!;
+    const m = line.match(/lookups: hit:(\d+) missed:(\d+) lost:(\d+)/);
+    if (m && current) datapaths.push({ name: current, hit: Number(m[1]), missed: Number(m[2]), lost: Number(m[3]) });
+  }
+  const dropCounters: Record<string, number> = {};
+  for (const line of coverage.split('\n')) {
+    const m = line.match(/^(\w*drop\w*)\s+.*total: (\d+)\s*$/);
+    if (m) dropCounters[m[1]!] = Number(m[2]);
+  }
+  return { datapaths, dropCounters };
 }
 
 /** A bridge's flows with their counters (`ovs-ofctl --names dump-flows` through its management socket). */

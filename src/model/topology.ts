@@ -264,19 +264,70 @@ export const OvsFlowSchema = z.object({
 });
 export type OvsFlow = z.infer<typeof OvsFlowSchema>;
 
+export const OvsPortSchema = z.object({
+  name: z.string(),
+  /** Access VLAN (Neutron's local VLAN on br-int). */
+  tag: z.number().int().optional(),
+  /** Allowed VLANs on a trunk port; empty = all. */
+  trunks: z.array(z.number().int()),
+  /** net_uuid, network_type, physical_network, tag as the Neutron agent sets them. */
+  other_config: z.record(z.string(), z.string()),
+  external_ids: z.record(z.string(), z.string()),
+  interfaces: z.array(OvsInterfaceSchema),
+});
+export type OvsPort = z.infer<typeof OvsPortSchema>;
+
+/** One entry of `ovs-appctl fdb/show BRIDGE` (it has no JSON form). */
+export const OvsFdbEntrySchema = z.object({
+  /** The port's name, from its ofport on this bridge ("LOCAL" for the bridge's internal port). */
+  port: z.string(),
+  ofport: z.union([z.number().int(), z.literal('LOCAL')]),
+  vlan: z.number().int(),
+  mac: z.string(),
+  /** Seconds since last seen, or "static" for fdb/add entries. */
+  age: z.union([z.number().int(), z.literal('static')]),
+});
+export type OvsFdbEntry = z.infer<typeof OvsFdbEntrySchema>;
+
+/** A Mirror row (SPAN): what it selects and where it sends copies. */
+export const OvsMirrorSchema = z.object({
+  name: z.string(),
+  select_all: z.boolean(),
+  select_src_port: z.array(z.string()),
+  select_dst_port: z.array(z.string()),
+  output_port: z.string().optional(),
+  output_vlan: z.number().int().optional(),
+});
+
+export const OvsBridgeSchema = z.object({
+  name: z.string(),
+  datapath_type: z.string(),
+  /** secure: no NORMAL fallback without flows (Neutron sets it). */
+  fail_mode: z.string().optional(),
+  ports: z.array(OvsPortSchema),
+  flows: z.array(OvsFlowSchema),
+  fdb: z.array(OvsFdbEntrySchema),
+  mirrors: z.array(OvsMirrorSchema),
+});
+export type OvsBridge = z.infer<typeof OvsBridgeSchema>;
+
+/** Datapath counters: `dpctl/show` lookups and `coverage/show` drop counters (totals; compare two reads). */
+export const OvsDatapathStatsSchema = z.object({
+  datapaths: z.array(z.object({ name: z.string(), hit: z.number(), missed: z.number(), lost: z.number() })),
+  /** coverage counters whose name says drop (drop_action_*, datapath_drop_*, *_drop), total since start. */
+  dropCounters: z.record(z.string(), z.number()),
+});
+export type OvsDatapathStats = z.infer<typeof OvsDatapathStatsSchema>;
+
 export const OvsStateSchema = z.object({
   /** The database asked (the lab's private one, or OVS_RUNDIR's). */
   db: z.string(),
   /** Where the bridges' management sockets are (BRIDGE.mgmt). */
   rundir: z.string(),
-  bridges: z.array(
-    z.object({
-      name: z.string(),
-      datapath_type: z.string(),
-      ports: z.array(z.object({ name: z.string(), tag: z.number().int().optional(), trunks: z.array(z.number().int()), interfaces: z.array(OvsInterfaceSchema) })),
-      flows: z.array(OvsFlowSchema),
-    }),
-  ),
+  /** The ovs-vswitchd control socket ovs-appctl talks to (fdb/show, ofproto/trace). */
+  appctl: z.string().optional(),
+  bridges: z.array(OvsBridgeSchema),
+  stats: OvsDatapathStatsSchema.optional(),
 });
 export type OvsState = z.infer<typeof OvsStateSchema>;
 

@@ -2,7 +2,7 @@ import { prefixContains } from '../model/ip.js';
 import type { Interface, Namespace, Topology } from '../model/topology.js';
 import { rootNamespace } from '../model/topology.js';
 import { resolveTarget } from './resolve.js';
-import type { Hop, HopRole, Path } from './types.js';
+import type { Hop, HopRole, OvsHop, OvsHopPort, Path } from './types.js';
 import { findUplink } from './uplink.js';
 
 export interface PathOptions {
@@ -165,9 +165,13 @@ function bfs(
 }
 
 /**
- * The path as it should be when the target is cut off: the uplink side (the
- * uplink, its bridge, or the device the host routes the target to), then the
- * target's chain of veth peers back into the root namespace.
+ * The path as it should be when the target is cut off. From the target, its
+ * own piece of the datapath is walked outwards (veth peers, bridge ports,
+ * OVS ports and patch pairs) to the loose end: a device on no bridge, or an
+ * OVS bridge whose patch port has no peer. The uplink side is walked to where
+ * that end should attach (the bridge the uplink is on, the Neutron
+ * integration bridge for a qvo device, the route to the target). The first
+ * hop of the target's piece is the gap.
  */
 function gapPath(
   byId: Map<string, Namespace>,
@@ -178,39 +182,140 @@ function gapPath(
   targetAddress: string | undefined,
   notes: string[],
 ): Node[] {
-  const chain: Node[] = [{ ns: targetNs, iface: targetIface, via: 'veth' }];
-  const seen = new Set([key(targetNs, targetIface.ifname)]);
-  let cur = chain[0]!;
-  while (cur.ns !== root) {
-    const peer = cur.iface.peer;
-    const peerNs = peer?.netns ? byId.get(peer.netns) : undefined;
-    const next = peerNs?.interfaces.find((i) => i.ifindex === peer!.ifindex);
-    if (!peerNs || !next || seen.has(key(peerNs, next.ifname))) break;
-    seen.add(key(peerNs, next.ifname));
-    cur = { ns: peerNs, iface: next, via: 'veth' };
-    chain.unshift(cur);
+  const targetNode: Node = { ns: targetNs, iface: targetIface, via: 'veth' };
+  // The target's piece: links only, no routing (routing is what cannot reach it).
+  const parent = new Map<string, { node: Node; prev: string | null }>();
+  const tKey = key(targetNs, targetIface.ifname, targetIface.kind);
+  parent.set(tKey, { node: targetNode, prev: null });
+  const order: string[] = [tKey];
+  for (let qi = 0; qi < order.length; qi++) {
+    const node = parent.get(order[qi]!)!.node;
+    for (const next of neighbours(byId, node, undefined)) {
+      const nk = key(next.ns, next.iface.ifname, next.iface.kind);
+      if (parent.has(nk)) continue;
+      parent.set(nk, { node: next, prev: order[qi]! });
+      order.push(nk);
+    }
   }
-  const side: Node[] = [{ ns: root, iface: uplink, via: 'start' }];
-  let expected: Interface | undefined;
-  if (uplink.master) {
-    expected = root.interfaces.find((i) => i.ifname === uplink.master);
-  } else if (targetAddress) {
-    const dev = routeDev(root, targetAddress);
-    expected = dev && dev !== uplink.ifname ? root.interfaces.find((i) => i.ifname === dev) : undefined;
-  }
-  if (expected) side.push({ ns: root, iface: expected, via: uplink.master ? 'bridge' : 'route' });
-  const first = chain[0]!;
-  first.via = 'gap';
-  const attach = side[side.length - 1]!.iface;
-  if (first.ns === root) {
-    const where = first.iface.master ? `enslaved to ${first.iface.master}` : 'not enslaved to any bridge';
-    notes.push(
-      `${first.iface.ifname} is ${where}${attach.kind === 'bridge' ? `; the path needs it on ${attach.ifname}` : ''}`,
-    );
+  const reachable = reachableFrom(byId, { ns: root, iface: uplink, via: 'start' }, targetAddress);
+  // The loose end nearest to the target (BFS order), in the uplink's namespace.
+  const looseKey = order.find((k) => {
+    const { ns, iface } = parent.get(k)!.node;
+    if (ns !== root || reachable.has(k)) return false;
+    if (iface.kind === 'openvswitch') return danglingPatch(ns, iface.ifname) !== undefined;
+    return !iface.master && !iface.ovsBridge && (iface.kind === 'veth' || iface.kind === 'tap') && k !== tKey;
+  });
+  const chain: Node[] = [];
+  if (looseKey) {
+    for (let cur: string | null = looseKey; cur !== null; cur = parent.get(cur)!.prev) chain.push({ ...parent.get(cur)!.node });
   } else {
-    notes.push(`no link found from ${attach.ifname} in ${root.id} to ${first.ns.id}/${first.iface.ifname}`);
+    // No loose end found: the target's chain of veth peers back into the root namespace.
+    chain.push(targetNode);
+    let cur = targetNode;
+    const seen = new Set([tKey]);
+    while (cur.ns !== root) {
+      const peer = cur.iface.peer;
+      const peerNs = peer?.netns ? byId.get(peer.netns) : undefined;
+      const next = peerNs?.interfaces.find((i) => i.ifindex === peer!.ifindex);
+      if (!peerNs || !next || seen.has(key(peerNs, next.ifname))) break;
+      seen.add(key(peerNs, next.ifname));
+      cur = { ns: peerNs, iface: next, via: 'veth' };
+      chain.unshift(cur);
+    }
+  }
+  // Each hop of the target's piece says how it is reached from the one before it.
+  for (let i = 1; i < chain.length; i++) chain[i]!.via = linkVia(chain[i - 1]!, chain[i]!);
+  const first = chain[0]!;
+  const attach = expectedAttachment(root, uplink, first, targetAddress);
+  let side: Node[] = [{ ns: root, iface: uplink, via: 'start' }];
+  if (attach) {
+    const walk = bfs(byId, side[0]!, root, attach, targetAddress);
+    if (walk) side = walk;
+    else side.push({ ns: root, iface: attach, via: uplink.master === attach.ifname || uplink.ovsBridge === attach.ifname ? 'bridge' : 'route' });
+  }
+  first.via = 'gap';
+  const end = side[side.length - 1]!.iface;
+  const patch = first.iface.kind === 'openvswitch' ? danglingPatch(first.ns, first.iface.ifname) : undefined;
+  if (patch) {
+    notes.push(
+      `patch port ${patch.name} on ${first.iface.ifname} has peer ${patch.options['peer'] ?? '(none)'}, which is not a patch port of any bridge${patch.error ? ` (${patch.error})` : ''}`,
+    );
+  } else if (first.ns === root) {
+    const where = first.iface.master ? `enslaved to ${first.iface.master}` : first.iface.ovsBridge ? `a port of ${first.iface.ovsBridge}` : 'not a port of any bridge';
+    notes.push(`${first.iface.ifname} is ${where}${end.kind === 'bridge' || end.kind === 'openvswitch' ? `; the path needs it on ${end.ifname}` : ''}`);
+  } else {
+    notes.push(`no link found from ${end.ifname} in ${root.id} to ${first.ns.id}/${first.iface.ifname}`);
   }
   return [...side, ...chain];
+}
+
+/** Every node the uplink reaches. */
+function reachableFrom(byId: Map<string, Namespace>, start: Node, targetAddress: string | undefined): Set<string> {
+  const seen = new Set([key(start.ns, start.iface.ifname, start.iface.kind)]);
+  const queue = [start];
+  while (queue.length) {
+    for (const next of neighbours(byId, queue.shift()!, targetAddress)) {
+      const k = key(next.ns, next.iface.ifname, next.iface.kind);
+      if (!seen.has(k)) {
+        seen.add(k);
+        queue.push(next);
+      }
+    }
+  }
+  return seen;
+}
+
+/** A patch port of the OVS bridge whose peer is no patch port anywhere (or that OVS reports an error for). */
+function danglingPatch(ns: Namespace, bridge: string) {
+  const all = ns.ovs?.bridges.flatMap((b) => b.ports.flatMap((p) => p.interfaces)) ?? [];
+  const br = ns.ovs?.bridges.find((b) => b.name === bridge);
+  for (const p of br?.ports ?? []) {
+    for (const i of p.interfaces) {
+      if (i.type !== 'patch') continue;
+      const peer = i.options['peer'];
+      if (!peer || !all.some((x) => x.name === peer && x.type === 'patch') || i.error) return i;
+    }
+  }
+  return undefined;
+}
+
+function linkVia(a: Node, b: Node): Hop['via'] {
+  if (a.iface.kind === 'openvswitch' && b.iface.kind === 'openvswitch') return 'patch';
+  if (a.iface.peer?.ifindex === b.iface.ifindex && a.iface.peer?.netns === b.ns.id) return 'veth';
+  if (b.iface.peer?.ifindex === a.iface.ifindex && b.iface.peer?.netns === a.ns.id) return 'veth';
+  return 'bridge';
+}
+
+/** Where the loose end of the target's piece should be attached on the uplink's side. */
+function expectedAttachment(root: Namespace, uplink: Interface, loose: Node, targetAddress: string | undefined): Interface | undefined {
+  const bridges = root.ovs?.bridges ?? [];
+  if (loose.iface.kind === 'openvswitch') {
+    // A patch pair cut: its peer's name usually names the other bridge (phy-br-ex ↔ br-ex).
+    const patch = danglingPatch(root, loose.iface.ifname);
+    const peer = patch?.options['peer'] ?? '';
+    const other =
+      bridges.find((b) => b.name !== loose.iface.ifname && peer.includes(b.name)) ??
+      bridges.find((b) => b.name === uplink.ovsBridge && b.name !== loose.iface.ifname);
+    return other ? ovsBridgeNode(root, other.name) : undefined;
+  }
+  // Neutron's qvo end belongs on the integration bridge: the one with the other qvo/iface-id ports.
+  if (/^qvo/.test(loose.iface.ifname) && bridges.length > 0) {
+    const integration =
+      bridges.find((b) => b.ports.some((p) => /^qvo/.test(p.name) || p.interfaces.some((i) => i.external_ids['iface-id']))) ??
+      bridges.find((b) => b.name === 'br-int');
+    if (integration) return ovsBridgeNode(root, integration.name);
+  }
+  if (uplink.master) return root.interfaces.find((i) => i.ifname === uplink.master);
+  if (uplink.ovsBridge) {
+    // Siblings of the loose device (other taps/vnets) show which OVS bridge guests live on.
+    const sibling = root.interfaces.find((i) => i.ovsBridge && i !== loose.iface && i.kind === loose.iface.kind && i.ifname.slice(0, 3) === loose.iface.ifname.slice(0, 3));
+    return ovsBridgeNode(root, sibling?.ovsBridge ?? uplink.ovsBridge);
+  }
+  if (targetAddress) {
+    const dev = routeDev(root, targetAddress);
+    return dev && dev !== uplink.ifname ? root.interfaces.find((i) => i.ifname === dev) : undefined;
+  }
+  return undefined;
 }
 
 function toHop(node: Node, index: number, nodes: Node[]): Hop {
@@ -228,7 +333,7 @@ function toHop(node: Node, index: number, nodes: Node[]): Hop {
     // Inside the datapath: nothing to capture; OpenFlow explains this segment.
     role = 'bridge';
     seesTransit = false;
-    note = 'Open vSwitch bridge: not capturable, see its flows (ovs-ofctl dump-flows, ofproto/trace)';
+    note = 'not capturable: ofproto/trace explains it';
   } else if (iface.kind === 'bridge') {
     if (next && (next.via === 'bridge' || next.via === 'gap') && via === 'bridge') {
       role = 'bridge';
@@ -250,6 +355,8 @@ function toHop(node: Node, index: number, nodes: Node[]): Hop {
     role = 'router';
   }
   const addr = iface.addresses.filter((a) => a.scope !== 'link' && a.scope !== 'host').map((a) => `${a.local}/${a.prefixlen}`);
+  const ovs = ovsHop(node, nodes[index - 1], next);
+  if (ovs) note = [ovsNote(ovs, iface.kind === 'openvswitch'), note].filter(Boolean).join('; ');
   return {
     netns: ns.id,
     ifname: iface.ifname,
@@ -262,5 +369,72 @@ function toHop(node: Node, index: number, nodes: Node[]): Hop {
     mtu: iface.mtu,
     addresses: addr,
     ...(note ? { note } : {}),
+    ...(ovs ? { ovs } : {}),
   };
+}
+
+/** The OVS port `name` (a port or interface name) of a bridge, as a hop sees it. */
+function hopPort(ns: Namespace, bridge: string, name: string): OvsHopPort | undefined {
+  const bridges = ns.ovs?.bridges ?? [];
+  const br = bridges.find((b) => b.name === bridge);
+  const port = br?.ports.find((p) => p.name === name) ?? br?.ports.find((p) => p.interfaces.some((i) => i.name === name));
+  const i = port?.interfaces.find((x) => x.name === name) ?? port?.interfaces[0];
+  if (!port || !i) return undefined;
+  const vlan = port.tag !== undefined ? `access ${port.tag}` : port.trunks.length ? `trunk ${port.trunks.join(',')}` : 'trunk (all VLANs)';
+  const peer = i.type === 'patch' ? i.options['peer'] : undefined;
+  const peerBridge = peer ? bridges.find((b) => b.ports.some((p) => p.interfaces.some((x) => x.name === peer && x.type === 'patch')))?.name : undefined;
+  return { name: port.name, ofport: i.ofport, type: i.type, vlan, ...(peer ? { peer } : {}), ...(peerBridge ? { peerBridge } : {}) };
+}
+
+/** The patch port of `bridge` whose peer is on `other`. */
+function patchTo(ns: Namespace, bridge: string, other: string): OvsHopPort | undefined {
+  const br = ns.ovs?.bridges.find((b) => b.name === bridge);
+  for (const p of br?.ports ?? []) {
+    const hp = hopPort(ns, bridge, p.name);
+    if (hp?.type === 'patch' && hp.peerBridge === other) return hp;
+  }
+  return undefined;
+}
+
+/** How `neighbour` connects to the OVS bridge `bridge`: its port there. */
+function portTowards(bridge: string, neighbour: Node | undefined): OvsHopPort | undefined {
+  if (!neighbour) return undefined;
+  const { ns, iface } = neighbour;
+  if (iface.kind === 'openvswitch') return patchTo(ns, bridge, iface.ifname);
+  if (iface.ovsBridge === bridge) return hopPort(ns, bridge, iface.ifname);
+  return undefined;
+}
+
+function ovsHop(node: Node, prev: Node | undefined, next: Node | undefined): OvsHop | undefined {
+  const { ns, iface } = node;
+  if (!ns.ovs) return undefined;
+  if (iface.kind === 'openvswitch') {
+    const inPort = portTowards(iface.ifname, prev);
+    const outPort = portTowards(iface.ifname, next);
+    return { bridge: iface.ifname, ...(inPort ? { in: inPort } : {}), ...(outPort ? { out: outPort } : {}) };
+  }
+  if (!iface.ovsBridge) return undefined;
+  const port = hopPort(ns, iface.ovsBridge, iface.ifname);
+  const ids = ns.ovs.bridges.flatMap((b) => b.ports.flatMap((p) => p.interfaces)).find((i) => i.name === iface.ifname)?.external_ids ?? {};
+  const neutron = ids['iface-id']
+    ? {
+        portId: ids['iface-id'],
+        ...(ids['vm-uuid'] ? { vmUuid: ids['vm-uuid'] } : {}),
+        ...(ids['attached-mac'] ? { attachedMac: ids['attached-mac'] } : {}),
+        ...(ids['iface-status'] ? { status: ids['iface-status'] } : {}),
+      }
+    : undefined;
+  return { bridge: iface.ovsBridge, ...(port ? { port } : {}), ...(neutron ? { neutron } : {}) };
+}
+
+const portText = (p: OvsHopPort) =>
+  `${p.name}#${p.ofport}${p.type === 'patch' ? ` (patch ═ ${p.peer ?? '?'}${p.peerBridge ? ` on ${p.peerBridge}` : ', peer missing'}, ${p.vlan})` : ` (${p.vlan})`}`;
+
+function ovsNote(o: OvsHop, isBridge: boolean): string {
+  if (isBridge) {
+    return `OVS ${o.bridge}: in ${o.in ? portText(o.in) : '?'} → out ${o.out ? portText(o.out) : '?'}`;
+  }
+  const parts = [`port ${o.port ? `#${o.port.ofport}` : '?'} of ${o.bridge}`, o.port?.vlan ?? ''];
+  if (o.neutron) parts.push(`Neutron port ${o.neutron.portId}${o.neutron.status ? ` (${o.neutron.status})` : ''}`);
+  return parts.filter(Boolean).join(', ');
 }

@@ -5,7 +5,7 @@ import type { Interface, Namespace, Topology } from '../model/topology.js';
 import { rootNamespace } from '../model/topology.js';
 
 export interface ResolvedTarget {
-  type: 'ip' | 'mac' | 'ifname' | 'netns';
+  type: 'ip' | 'mac' | 'ifname' | 'netns' | 'neutron-port' | 'vm-uuid';
   ns: Namespace;
   iface: Interface;
   address?: string;
@@ -82,6 +82,10 @@ export function resolveTarget(topology: Topology, query: string): ResolvedTarget
     }
     throw usageError(`target ${query} not found`, 'no interface has that MAC and no bridge has learned it');
   }
+  if (/^[0-9a-f][0-9a-f-]{7,35}$/i.test(query)) {
+    const found = resolveNeutron(namespaces, root, query.toLowerCase());
+    if (found) return found;
+  }
   if (/^[\w.:@+-]+(\/[\w.:@+-]{1,15})?$/.test(query)) {
     const [nsPart, ifPart] = query.includes('/') ? (query.split('/') as [string, string]) : [undefined, query];
     const search = nsPart ? namespaces.filter((n) => n.id === nsPart || n.name === nsPart) : [root, ...ordered.filter((n) => !n.isRoot)];
@@ -105,4 +109,47 @@ function learnedPort(ns: Namespace, mac: string): Interface | undefined {
     if (port) return port;
   }
   return undefined;
+}
+
+/**
+ * A Neutron port UUID (or a prefix of it, such as the 11 characters in its
+ * device names) or a Nova instance UUID, from the Interface external_ids that
+ * Nova and the agent set (iface-id, vm-uuid). The target is the guest's NIC
+ * behind the port: tap<id11> and its veth peer when the guest is a namespace,
+ * else the tap itself with the address its attached-mac has in the host's
+ * neighbour table.
+ */
+function resolveNeutron(namespaces: Namespace[], root: Namespace, query: string): ResolvedTarget | undefined {
+  const ports = namespaces.flatMap((ns) =>
+    (ns.ovs?.bridges ?? []).flatMap((b) => b.ports.flatMap((p) => p.interfaces.filter((i) => i.external_ids['iface-id']).map((i) => ({ ns, bridge: b.name, i })))),
+  );
+  let type: ResolvedTarget['type'] = 'neutron-port';
+  let hits = ports.filter((p) => p.i.external_ids['iface-id']!.toLowerCase().startsWith(query));
+  if (hits.length === 0) {
+    type = 'vm-uuid';
+    hits = ports.filter((p) => p.i.external_ids['vm-uuid']?.toLowerCase().startsWith(query));
+  }
+  if (hits.length === 0) return undefined;
+  const notes: string[] = [];
+  if (hits.length > 1) {
+    const ids = hits.map((h) => h.i.external_ids['iface-id']!);
+    if (type === 'neutron-port') throw usageError(`target ${query} matches ${hits.length} Neutron ports (${ids.join(', ')})`, 'give more of the port UUID');
+    notes.push(`instance ${query} has ${hits.length} ports (${ids.join(', ')}); following the first, name a port UUID for another`);
+  }
+  const hit = hits[0]!;
+  const portId = hit.i.external_ids['iface-id']!;
+  const mac = hit.i.external_ids['attached-mac']?.toLowerCase();
+  notes.push(`Neutron port ${portId}${hit.i.external_ids['vm-uuid'] ? ` of instance ${hit.i.external_ids['vm-uuid']}` : ''} is ${hit.i.name} on ${hit.bridge}`);
+  const ns = hit.ns;
+  const tap = ns.interfaces.find((x) => x.ifname === `tap${portId.slice(0, 11)}`) ?? ns.interfaces.find((x) => x.ifname === hit.i.name);
+  if (!tap) throw usageError(`Neutron port ${portId}: neither tap${portId.slice(0, 11)} nor ${hit.i.name} exists in ${ns.id}`);
+  const guestNs = tap.peer?.netns ? namespaces.find((n) => n.id === tap.peer!.netns) : undefined;
+  const guest = guestNs?.interfaces.find((x) => x.ifindex === tap.peer!.ifindex);
+  if (guestNs && guest && guestNs !== ns) {
+    const addr = guest.addresses.find((a) => a.family === 'inet');
+    return { type, ns: guestNs, iface: guest, ...(addr ? { address: addr.local } : {}), notes };
+  }
+  const neigh = mac ? root.neighbours.find((n) => n.lladdr?.toLowerCase() === mac && !n.dst.includes(':')) : undefined;
+  if (!neigh) notes.push(`no neighbour entry for ${mac ?? 'its MAC'}: the guest's address is unknown, give it with --target ADDRESS`);
+  return { type, ns, iface: tap, ...(neigh ? { address: neigh.dst } : {}), notes };
 }

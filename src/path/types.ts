@@ -13,6 +13,32 @@ import { InterfaceKindSchema } from '../model/topology.js';
 export const HopRoleSchema = z.enum(['uplink', 'bridge-port', 'bridge', 'backend', 'guest-nic', 'router', 'nat']);
 export type HopRole = z.infer<typeof HopRoleSchema>;
 
+/** An Open vSwitch port as the path crosses it. */
+export const OvsHopPortSchema = z.object({
+  name: z.string(),
+  ofport: z.number().int(),
+  /** internal, patch, system, vxlan... */
+  type: z.string(),
+  /** "access 1", "trunk 1,2", "trunk (all)", "untagged": the VLAN the packet has on this port. */
+  vlan: z.string(),
+  /** A patch port's peer and the bridge it is on. */
+  peer: z.string().optional(),
+  peerBridge: z.string().optional(),
+});
+export type OvsHopPort = z.infer<typeof OvsHopPortSchema>;
+
+export const OvsHopSchema = z.object({
+  bridge: z.string(),
+  /** For a device that is an OVS port: that port. */
+  port: OvsHopPortSchema.optional(),
+  /** For a bridge hop: the port the packet to the target enters by, and the one it leaves by. */
+  in: OvsHopPortSchema.optional(),
+  out: OvsHopPortSchema.optional(),
+  /** Interface external_ids as Nova/Neutron set them. */
+  neutron: z.object({ portId: z.string(), vmUuid: z.string().optional(), attachedMac: z.string().optional(), status: z.string().optional() }).optional(),
+});
+export type OvsHop = z.infer<typeof OvsHopSchema>;
+
 export const HopSchema = z.object({
   netns: z.string(),
   ifname: z.string(),
@@ -31,13 +57,15 @@ export const HopSchema = z.object({
   mtu: z.number().int(),
   addresses: z.array(z.string()),
   note: z.string().optional(),
+  /** Open vSwitch: the bridge, ports, VLAN tags and patch peers at this hop. */
+  ovs: OvsHopSchema.optional(),
 });
 export type Hop = z.infer<typeof HopSchema>;
 
 export const PathSchema = z.object({
   target: z.object({
     query: z.string(),
-    type: z.enum(['ip', 'mac', 'ifname', 'netns']),
+    type: z.enum(['ip', 'mac', 'ifname', 'netns', 'neutron-port', 'vm-uuid']),
     netns: z.string(),
     ifname: z.string(),
     address: z.string().optional(),

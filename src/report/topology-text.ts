@@ -76,11 +76,24 @@ function extras(ns: Namespace): string[] {
         i?.options['peer'] ? `peer ${i.options['peer']}` : '',
         p.tag !== undefined ? `tag ${p.tag}` : '',
         i && i.ofport < 0 ? 'NOT ATTACHED' : '',
+        p.trunks.length ? `trunks ${p.trunks.join(',')}` : '',
+        i && i.ofport < 0 ? 'NOT ATTACHED' : '',
         i?.link_state === 'down' ? 'link down' : '',
+        i?.admin_state === 'down' ? 'admin down' : '',
+        i?.external_ids['iface-id'] ? `port ${i.external_ids['iface-id'].slice(0, 8)}` : '',
       ].filter(Boolean);
       return `${p.name}#${i?.ofport ?? '?'}${extra.length ? `(${extra.join(', ')})` : ''}`;
     });
-    out.push(...wrap(`  ovs ${br.name} [${br.datapath_type}]: `, ports.join(' '), 100));
+    out.push(...wrap(`  ovs ${br.name} [${br.datapath_type}${br.fail_mode ? `, fail_mode ${br.fail_mode}` : ''}]: `, ports.join(' '), 100));
+    const fdb = br.fdb.filter((e) => e.ofport !== 'LOCAL').map((e) => `${e.mac}@${e.port}${e.vlan ? `/vlan${e.vlan}` : ''}${e.age === 'static' ? '(static)' : ''}`);
+    if (fdb.length) out.push(...wrap(`    fdb: `, fdb.join(' '), 100));
+    for (const m of br.mirrors) {
+      const sel = m.select_all ? 'all' : `src ${m.select_src_port.join(',') || '-'} dst ${m.select_dst_port.join(',') || '-'}`;
+      out.push(`    mirror ${m.name}: ${sel} → ${m.output_port ?? (m.output_vlan !== undefined ? `vlan ${m.output_vlan}` : '?')}`);
+    }
+  }
+  for (const d of ns.ovs?.stats?.datapaths ?? []) {
+    out.push(`  ovs datapath ${d.name}: lookups hit ${d.hit} missed ${d.missed} lost ${d.lost}`);
   }
   const fw = ns.firewall;
   if (fw) {
