@@ -2,7 +2,7 @@ import type { PromiscLog } from '../collect/kernlog.js';
 import type { Correlation } from '../correlate/correlate.js';
 import type { Topology } from '../model/topology.js';
 import type { Path } from '../path/types.js';
-import type { Cause, CauseId, ProbeReport } from '../report/schema.js';
+import type { Cause, CauseId, OvsTrace, ProbeReport } from '../report/schema.js';
 
 /** Everything a check may read. Checks never change the system. */
 export interface CheckContext {
@@ -23,6 +23,8 @@ export interface CheckContext {
   drops?: DropEvent[];
   /** "entered/left promiscuous mode" counts from the kernel log, when readable. */
   promiscLog?: PromiscLog;
+  /** ofproto/trace of the probes' flows on the path's OVS bridges. */
+  ovsTraces?: OvsTrace[];
 }
 
 /** One skb:kfree_skb event with a reason other than NOT_SPECIFIED/CONSUMED. */

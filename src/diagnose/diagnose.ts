@@ -2,6 +2,7 @@ import { buildFilter } from '../capture/bpf.js';
 import { withPromiscuous } from '../capture/experiment.js';
 import { parseProbe, runProbe, type ProbeSpec } from '../capture/probe.js';
 import { promiscLog } from '../collect/kernlog.js';
+import { traceOvsPath } from '../capture/ovs-trace.js';
 import { runSession, type PacketReader } from '../capture/session.js';
 import { runChecks } from '../checks/index.js';
 import { discover, sampleCounters } from '../collect/discover.js';
@@ -149,7 +150,21 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
         detail: p.detail,
       }));
   // The host read again: counters after the window, for the checks that compare.
-  const [after, kernelLog] = await Promise.all([sampleCounters(o.host, topology).catch(() => undefined), promiscLog(o.host)]);
+  const [after, kernelLog, ovsTraces] = await Promise.all([
+    sampleCounters(o.host, topology).catch(() => undefined),
+    promiscLog(o.host),
+    traceOvsPath({
+      host: o.host,
+      topology,
+      path,
+      packets: session.packets,
+      targetAddresses,
+      protocols: probes.map((p) => p.kind),
+    }).catch((err: unknown) => {
+      session.notices.push(`ofproto/trace: ${err instanceof Error ? err.message : String(err)}`);
+      return [];
+    }),
+  ]);
   const { causes, notices } = await runChecks({
     ...(after ? { after } : {}),
     topology,
@@ -161,6 +176,7 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
     passive: o.passive,
     ...(session.drops ? { drops: session.drops } : {}),
     ...(kernelLog ? { promiscLog: kernelLog } : {}),
+    ...(ovsTraces.length ? { ovsTraces } : {}),
     sourceAddresses: o.passive
       ? [...new Set(session.packets.filter((p) => p.dst && targetAddresses.includes(p.dst) && p.src).map((p) => p.src!))].slice(0, 8)
       : sourceAddresses,
@@ -188,6 +204,7 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
     causes,
     instead: correlation.instead,
     traces: correlation.traces,
+    ...(ovsTraces.length ? { ovsTraces } : {}),
     captureFile: null,
     notices: [...topology.warnings, ...session.notices, ...notices, ...experimentNotices],
     timing: {

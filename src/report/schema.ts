@@ -27,6 +27,8 @@ export const CAUSE_IDS = [
   'upstream-no-traffic',
   'vlan-mismatch',
   'ovs-flow-drop',
+  'ovs-flow-misdirect',
+  'mac-wrong-port',
   'device-drops',
   'unknown',
 ] as const;
@@ -98,6 +100,39 @@ export const TraceSchema = z.object({
 });
 export type Trace = z.infer<typeof TraceSchema>;
 
+/** One rule ofproto/trace went through: its bridge, table, match, priority and what it did. */
+export const OvsTraceRuleSchema = z.object({
+  bridge: z.string(),
+  table: z.number().int(),
+  priority: z.number().int().optional(),
+  match: z.string(),
+  /** Its actions, then the trace's "->" remarks (e.g. "-> forwarding to learned port"). */
+  actions: z.array(z.string()),
+});
+export type OvsTraceRule = z.infer<typeof OvsTraceRuleSchema>;
+
+/** `ovs-appctl ofproto/trace` of the probe's flow on one OVS bridge of the path, in one direction. */
+export const OvsTraceSchema = z.object({
+  bridge: z.string(),
+  direction: DirectionSchema,
+  proto: z.string(),
+  inPort: z.string(),
+  /** The flow as given to ofproto/trace. */
+  flow: z.string(),
+  /** True when no such packet was captured and the flow was made by mirroring the request. */
+  synthesized: z.boolean(),
+  verdict: z.enum(['output', 'drop', 'error']),
+  datapathActions: z.string(),
+  /** Ports the datapath actions output to. */
+  outputs: z.array(z.string()),
+  rules: z.array(OvsTraceRuleSchema),
+  /** NORMAL found no learned port for the destination MAC and flooded. */
+  flooded: z.boolean(),
+  /** The trace's own lines (bridges, rules, actions, datapath actions). */
+  excerpt: z.array(z.string()),
+});
+export type OvsTrace = z.infer<typeof OvsTraceSchema>;
+
 export const ReportSchema = z.object({
   schemaVersion: z.literal(1),
   tool: z.object({ name: z.literal('hopdump'), version: z.string() }),
@@ -114,6 +149,8 @@ export const ReportSchema = z.object({
   /** What came back instead of a reply: RSTs, ICMP errors, unanswered ARP. */
   instead: z.array(z.string()),
   traces: z.array(TraceSchema),
+  /** Segments inside Open vSwitch explained by OpenFlow (ofproto/trace), per bridge and direction. */
+  ovsTraces: z.array(OvsTraceSchema).optional(),
   captureFile: z.string().nullable(),
   notices: z.array(z.string()),
   /** Where the time went, in milliseconds. */

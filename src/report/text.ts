@@ -29,9 +29,10 @@ export function renderReport(r: Report, opts: TextOptions = { color: false }): s
   const rows = r.hops.map((h, i) => {
     const mark = lossAt(h.netns, h.ifname) ? '✗' : ' ';
     const name = `${h.netns}/${h.ifname}`;
+    const traced = traceCell(r, h.ifname, r.path.hops[i]?.kind === 'openvswitch');
     const counts = h.observed
       ? [String(h.toTarget), String(h.fromTarget), `${h.arpRequests}/${h.arpReplies}`, h.kernelDrops ? `${h.kernelDrops} dropped by capture` : '']
-      : ['·', '·', '·', h.notObservedReason ?? 'not observed'];
+      : ['·', '·', '·', traced ?? h.notObservedReason ?? 'not observed'];
     return [mark, String(i + 1), name, h.role, ...counts];
   });
   const header = [' ', '#', 'hop', 'role', '→ to', '← from', 'arp q/r', ''];
@@ -70,6 +71,15 @@ export function renderReport(r: Report, opts: TextOptions = { color: false }): s
       for (const ch of t.changes) lines.push(`     changed: ${ch}`);
     }
   }
+  if (r.ovsTraces?.length) {
+    lines.push('', 'inside Open vSwitch (ovs-appctl ofproto/trace of the probe flows):');
+    for (const t of r.ovsTraces) {
+      const verdict = t.verdict === 'error' ? `error: ${t.excerpt[0] ?? ''}` : t.verdict === 'drop' ? 'DROP' : `output ${t.outputs.join(', ')}${t.flooded ? ' (flooded: no learned port)' : ''}`;
+      lines.push(`  ${t.direction === 'to-target' ? '→' : '←'} ${t.bridge} ${t.proto} from ${t.inPort}${t.synthesized ? ' (reply made from the request)' : ''}: ${verdict}`);
+      const steps = t.rules.map((x) => `${x.bridge} table ${x.table}${x.priority !== undefined ? ` priority ${x.priority}` : ''}${x.match ? ` ${x.match}` : ''}: ${x.actions.join('; ') || 'drop'}`);
+      for (const step of steps) lines.push(...wrapList('     ', [step], 100));
+    }
+  }
   if (r.causes.length > 0) {
     lines.push('', 'causes:');
     r.causes.forEach((cause, i) => {
@@ -100,4 +110,24 @@ function wrapList(prefix: string, items: string[], width: number): string[] {
   }
   out.push(line);
   return out;
+}
+
+/** An OVS bridge hop's row: what ofproto/trace says this bridge does with each direction. */
+function traceCell(r: Report, bridge: string, isOvs: boolean): string | undefined {
+  if (!isOvs) return undefined;
+  const ts = (r.ovsTraces ?? []).filter((t) => t.rules.some((x) => x.bridge === bridge));
+  if (ts.length === 0) return undefined;
+  const say = (d: 'to-target' | 'from-target') => {
+    const list = ts.filter((x) => x.direction === d);
+    const t = list.find((x) => x.verdict !== 'output') ?? list[0];
+    if (!t) return undefined;
+    const mine = t.rules.filter((x) => x.bridge === bridge);
+    const lastHere = t.rules[t.rules.length - 1]?.bridge === bridge;
+    const after = t.rules.slice(t.rules.lastIndexOf(mine[mine.length - 1]!) + 1).find((x) => x.bridge !== bridge)?.bridge;
+    const arrow = d === 'to-target' ? '→' : '←';
+    if (!lastHere && after) return `${arrow} patch to ${after}`;
+    if (t.verdict === 'drop') return `${arrow} DROP in table ${mine[mine.length - 1]?.table ?? '?'}`;
+    return `${arrow} ${t.verdict === 'output' ? t.outputs.join(',') : t.verdict}`;
+  };
+  return `ofproto/trace: ${[say('to-target'), say('from-target')].filter(Boolean).join('  ')}`;
 }
