@@ -25,8 +25,10 @@ export interface TraceInput {
   path: Path;
   packets: HopPacket[];
   targetAddresses: string[];
-  /** The probes' kinds: which protocols to trace (icmp, tcp, udp, arp). */
-  protocols: string[];
+  /** The probes: which protocols (and ports) to trace. Empty: what the captures saw. */
+  probes: Array<{ kind: string; port?: number }>;
+  /** The target NIC's MAC: the destination of a request whose ARP never got answered. */
+  targetMac?: string;
 }
 
 interface FlowFields {
@@ -90,11 +92,12 @@ function fieldsOf(p: HopPacket): FlowFields | undefined {
   };
 }
 
-/** The answer the target would send to a request. */
-function mirror(f: FlowFields): FlowFields {
+/** The answer the target would send to a request (from its own MAC when the request was broadcast). */
+function mirror(f: FlowFields, targetMac: string | undefined): FlowFields {
+  const own = f.dlDst === 'ff:ff:ff:ff:ff:ff' && targetMac && isMac(targetMac) ? targetMac : f.dlDst;
   return {
     ...f,
-    dlSrc: f.dlDst,
+    dlSrc: own,
     dlDst: f.dlSrc,
     src: f.dst,
     dst: f.src,
@@ -174,7 +177,8 @@ export async function traceOvsPath(input: TraceInput): Promise<OvsTrace[]> {
   const { path, topology } = input;
   const out: OvsTrace[] = [];
   const targets = new Set(input.targetAddresses);
-  const protocols = [...new Set(input.protocols.filter((p) => p === 'icmp' || p === 'tcp' || p === 'udp' || p === 'arp'))];
+  const protocols = [...new Set(input.probes.map((p) => p.kind).filter((p) => p === 'icmp' || p === 'tcp' || p === 'udp' || p === 'arp'))];
+  const portOf = (proto: string) => input.probes.find((p) => p.kind === proto)?.port;
   for (const [index, hop] of path.hops.entries()) {
     if (hop.kind !== 'openvswitch' || !hop.ovs) continue;
     const ovs = topology.namespaces.find((n) => n.id === hop.netns)?.ovs;
@@ -184,16 +188,33 @@ export async function traceOvsPath(input: TraceInput): Promise<OvsTrace[]> {
     const beforeArp = input.packets.filter((p) => p.hop < index && p.kind === 'arp' && p.arpTargetIp && targets.has(p.arpTargetIp)).sort((a, b) => b.hop - a.hop);
     const after = input.packets.filter((p) => p.hop > index && p.src !== undefined && targets.has(p.src)).sort((a, b) => a.hop - b.hop);
     const wanted = protocols.length ? protocols : [...new Set(before.map((p) => p.proto).filter((x): x is 'icmp' | 'tcp' | 'udp' => x === 'icmp' || x === 'tcp' || x === 'udp'))];
-    for (const proto of wanted.length ? wanted : ['arp']) {
+    // ARP first when the captures saw the sender ask for the target: it is what actually crossed OVS.
+    const kinds = [...(beforeArp.length ? ['arp'] : []), ...wanted.filter((k) => k !== 'arp')];
+    for (const proto of kinds) {
       const reqPacket = proto === 'arp' ? beforeArp[0] : before.find((p) => p.proto === proto && (proto !== 'tcp' || p.tcpFlags === 'S'));
-      const req = reqPacket ? fieldsOf(reqPacket) : undefined;
+      let req = reqPacket ? fieldsOf(reqPacket) : undefined;
+      const arp = beforeArp[0];
+      if (!req && proto !== 'arp' && arp?.arpSenderMac && arp.arpSenderIp && arp.arpTargetIp && input.targetMac && isMac(input.targetMac)) {
+        // The request never left the sender (its ARP went unanswered): the flow it would be.
+        const port = portOf(proto);
+        req = {
+          proto: proto as FlowFields['proto'],
+          dlSrc: arp.arpSenderMac,
+          dlDst: input.targetMac,
+          src: arp.arpSenderIp,
+          dst: arp.arpTargetIp,
+          ...(arp.vlan ? { vlan: arp.vlan } : {}),
+          ...(proto === 'icmp' ? { icmpType: 8, icmpCode: 0 } : { sport: 40000, dport: port ?? 80 }),
+        };
+      }
       if (!req) continue;
+      const reqSynthesized = !reqPacket;
       const repPacket = proto === 'arp' ? undefined : after.find((p) => p.proto === proto);
-      const rep = (repPacket ? fieldsOf(repPacket) : undefined) ?? mirror(req);
+      const rep = (repPacket ? fieldsOf(repPacket) : undefined) ?? mirror(req, input.targetMac);
       // A trace starts where the direction enters OVS from a real port; it follows patch
       // ports itself (with the VLAN the first bridge gave the packet) through the next bridges.
       const directions: Array<['to-target' | 'from-target', string | undefined, FlowFields, boolean]> = [
-        ['to-target', hop.ovs.in?.type === 'patch' ? undefined : hop.ovs.in?.name, req, false],
+        ['to-target', hop.ovs.in?.type === 'patch' ? undefined : hop.ovs.in?.name, req, reqSynthesized],
         ['from-target', hop.ovs.out?.type === 'patch' ? undefined : hop.ovs.out?.name, rep, !repPacket],
       ];
       for (const [direction, inPort, fields, synthesized] of directions) {

@@ -12,6 +12,9 @@ import { mtuMismatch } from './mtu-mismatch.js';
 import { natMissing } from './nat-missing.js';
 import { noRoute } from './no-route.js';
 import { ovsFlowDrop } from './ovs-flow-drop.js';
+import { ovsFlowMisdirect } from './ovs-flow-misdirect.js';
+import { macWrongPort } from './mac-wrong-port.js';
+import { vlanMismatch } from './vlan-mismatch.js';
 import { promiscDependent } from './promisc-dependent.js';
 import { rpFilterDrop } from './rp-filter-drop.js';
 import { stpBlocking } from './stp-blocking.js';
@@ -43,6 +46,9 @@ export const CHECKS: Check[] = [
   noRoute,
   deviceDrops,
   ovsFlowDrop,
+  ovsFlowMisdirect,
+  macWrongPort,
+  vlanMismatch,
   kernelDrops,
   unknownLocated,
 ];

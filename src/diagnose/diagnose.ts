@@ -159,7 +159,8 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
       path,
       packets: session.packets,
       targetAddresses,
-      protocols: probes.map((p) => p.kind),
+      probes: o.passive ? [] : probes.map((p) => ({ kind: p.kind, ...(p.port !== undefined ? { port: p.port } : {}) })),
+      ...(targetIf?.address ? { targetMac: targetIf.address } : {}),
     }).catch((err: unknown) => {
       session.notices.push(`ofproto/trace: ${err instanceof Error ? err.message : String(err)}`);
       return [];

@@ -327,6 +327,8 @@ function toHop(node: Node, index: number, nodes: Node[]): Hop {
   let note: string | undefined;
   if (index === 0) {
     role = 'uplink';
+  } else if (via === 'gap' && ns.isRoot && (iface.kind === 'veth' || iface.kind === 'tap')) {
+    role = isTarget ? 'backend' : 'bridge-port';
   } else if (isTarget && !ns.isRoot) {
     role = 'guest-nic';
   } else if (iface.kind === 'openvswitch') {

@@ -75,7 +75,7 @@ export function renderReport(r: Report, opts: TextOptions = { color: false }): s
     lines.push('', 'inside Open vSwitch (ovs-appctl ofproto/trace of the probe flows):');
     for (const t of r.ovsTraces) {
       const verdict = t.verdict === 'error' ? `error: ${t.excerpt[0] ?? ''}` : t.verdict === 'drop' ? 'DROP' : `output ${t.outputs.join(', ')}${t.flooded ? ' (flooded: no learned port)' : ''}`;
-      lines.push(`  ${t.direction === 'to-target' ? '→' : '←'} ${t.bridge} ${t.proto} from ${t.inPort}${t.synthesized ? ' (reply made from the request)' : ''}: ${verdict}`);
+      lines.push(`  ${t.direction === 'to-target' ? '→' : '←'} ${t.bridge} ${t.proto} from ${t.inPort}${t.synthesized ? (t.direction === 'to-target' ? ' (the flow the request would be)' : ' (reply made from the request)') : ''}: ${verdict}`);
       const steps = t.rules.map((x) => `${x.bridge} table ${x.table}${x.priority !== undefined ? ` priority ${x.priority}` : ''}${x.match ? ` ${x.match}` : ''}: ${x.actions.join('; ') || 'drop'}`);
       for (const step of steps) lines.push(...wrapList('     ', [step], 100));
     }
@@ -119,7 +119,7 @@ function traceCell(r: Report, bridge: string, isOvs: boolean): string | undefine
   if (ts.length === 0) return undefined;
   const say = (d: 'to-target' | 'from-target') => {
     const list = ts.filter((x) => x.direction === d);
-    const t = list.find((x) => x.verdict !== 'output') ?? list[0];
+    const t = list.find((x) => x.verdict !== 'output') ?? list.find((x) => x.proto !== 'arp') ?? list[0];
     if (!t) return undefined;
     const mine = t.rules.filter((x) => x.bridge === bridge);
     const lastHere = t.rules[t.rules.length - 1]?.bridge === bridge;

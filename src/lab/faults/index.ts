@@ -12,6 +12,12 @@ import { macConflict } from './mac-conflict.js';
 import { mtuMismatch } from './mtu-mismatch.js';
 import { natMissing } from './nat-missing.js';
 import { noRoute } from './no-route.js';
+import { neutronFlowDrop } from './neutron-flow-drop.js';
+import { neutronVlanMismatch } from './neutron-vlan-mismatch.js';
+import { neutronQvoMissing } from './neutron-qvo-missing.js';
+import { neutronPatchPeerMissing } from './neutron-patch-peer-missing.js';
+import { neutronFlowWrongPort } from './neutron-flow-wrong-port.js';
+import { neutronMacWrongPort } from './neutron-mac-wrong-port.js';
 import { ovsFlowDrop } from './ovs-flow-drop.js';
 import { ovsPortDown } from './ovs-port-down.js';
 import { promiscDependent } from './promisc-dependent.js';
@@ -43,4 +49,10 @@ export const FAULTS: LabFault[] = [
   noRoute,
   ovsFlowDrop,
   ovsPortDown,
+  neutronFlowDrop,
+  neutronVlanMismatch,
+  neutronQvoMissing,
+  neutronPatchPeerMissing,
+  neutronFlowWrongPort,
+  neutronMacWrongPort,
 ];
