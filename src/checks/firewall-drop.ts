@@ -11,8 +11,11 @@ import { inNetns, nsById, proximity } from './util.js';
 export const firewallDrop: Check = {
   name: 'firewall-drop',
   raises: ['firewall-drop'],
-  run({ topology, after, path, correlation }) {
+  run({ topology, after, path, correlation, probes }) {
     if (!after) return [];
+    // Nothing broke: a rule dropping other traffic meanwhile (IGMP reports flooded to a
+    // Neutron port, scans) is no cause of anything.
+    if (!correlation.loss && probes.length > 0 && probes.every((p) => p.outcome === 'answered' && p.answered === p.sent)) return [];
     const causes: Cause[] = [];
     const namespaces = [...new Set(path.hops.map((h) => h.netns))];
     for (const id of namespaces) {
@@ -32,10 +35,15 @@ export const firewallDrop: Check = {
         if (hits.length > 0) {
           const total = hits.reduce((sum, h) => sum + h.delta, 0);
           const verb = hits.every((h) => h.rule.target === 'REJECT') ? 'rejects' : 'drops';
+          // A bridge firewall names its port (physdev): the rule acts where that device is on the path.
+          const ports = new Set([...hits.flatMap((h) => physdevs(h.rule.spec)), ...reachedVia(now.iptables, chain)]);
+          const portHop = path.hops.find((h) => h.netns === id && ports.has(h.ifname));
+          const at = portHop ? { netns: portHop.netns, ifname: portHop.ifname } : device;
+          const elsewhere = ports.size > 0 && !portHop;
           causes.push({
             id: 'firewall-drop',
-            confidence: 0.95 * proximity(path, correlation.loss, device.netns, device.ifname),
-            device,
+            confidence: (elsewhere ? 0.3 : 0.95) * proximity(path, correlation.loss, at.netns, at.ifname),
+            device: at,
             summary: `${tool} ${chain.table}/${chain.chain} in ${id} ${verb} the traffic (${total} packets during the window)`,
             evidence: hits.map((h) => `${tool}-save -c: [${h.rule.packets}:${h.rule.bytes}] ${h.rule.spec}  (+${h.delta} packets)`),
             fix: hits.map((h) => inNetns(id, `${tool} -t ${chain.table} ${h.rule.spec.replace(/^-A /, '-D ')}`)),
@@ -103,4 +111,32 @@ function pickDevice(p: Path, id: string, loss: Loss | null): { netns: string; if
   for (const h of [loss?.firstMissingHop, loss?.lastSeenHop]) if (h && h.netns === id) return { netns: h.netns, ifname: h.ifname };
   const hop = p.hops.find((h) => h.netns === id)!;
   return { netns: hop.netns, ifname: hop.ifname };
+}
+
+/** Devices a rule matches with -m physdev (--physdev-in/--physdev-out). */
+function physdevs(spec: string): string[] {
+  return [...spec.matchAll(/--physdev-(?:in|out) (\S+)/g)].map((m) => m[1]!);
+}
+
+/**
+ * The physdev devices of the rules that jump to this chain, followed up the
+ * chain graph (Neutron: FORWARD → neutron-openvswi-sg-chain --physdev-out tapX
+ * → neutron-openvswi-iX → neutron-openvswi-sg-fallback).
+ */
+function reachedVia(chains: Array<{ table: string; family: string; chain: string; rules: Array<{ spec: string; target?: string }> }>, chain: { table: string; family: string; chain: string }): string[] {
+  const out = new Set<string>();
+  const seen = new Set<string>();
+  const walk = (name: string, depth: number) => {
+    if (seen.has(name) || depth > 6) return;
+    seen.add(name);
+    for (const c of chains.filter((x) => x.table === chain.table && x.family === chain.family)) {
+      for (const r of c.rules.filter((x) => x.target === name)) {
+        const devs = physdevs(r.spec);
+        if (devs.length) devs.forEach((d) => out.add(d));
+        else walk(c.chain, depth + 1);
+      }
+    }
+  };
+  walk(chain.chain, 0);
+  return [...out];
 }

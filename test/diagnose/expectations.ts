@@ -35,6 +35,12 @@ export const EXPECT: Record<string, Expectation> = {
   'nat-missing': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/docker0' }, top: 'nat-missing', probes: ['tcp:9200@198.51.100.1'] },
   'ovs-flow-drop': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/vnet0' }, top: 'ovs-flow-drop' },
   'ovs-port-down': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'vm1/eth0' }, top: 'link-down' },
+  'neutron-flow-drop': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/qvo3f2a9c1e-7b' }, top: 'ovs-flow-drop' },
+  'neutron-vlan-mismatch': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/qvo3f2a9c1e-7b' }, top: 'vlan-mismatch' },
+  'neutron-qvo-missing': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/qvo3f2a9c1e-7b' }, top: 'bridge-port-missing' },
+  'neutron-patch-peer-missing': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/qvo3f2a9c1e-7b' }, top: 'bridge-port-missing' },
+  'neutron-flow-wrong-port': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/qvo3f2a9c1e-7b' }, top: 'ovs-flow-misdirect' },
+  'neutron-mac-wrong-port': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/qvo3f2a9c1e-7b' }, top: 'mac-wrong-port' },
   'no-route': { status: 'broken', loss: { direction: 'from-target', last: null, missing: 'ct1/eth0' }, top: 'no-route' },
 };
 

@@ -30,7 +30,7 @@ describe('diagnose on every lab fault', { concurrency: 4 }, () => {
 });
 
 describe('diagnose on a healthy lab', { concurrency: true }, () => {
-  for (const topology of ['bridged', 'routed', 'ovs']) {
+  for (const topology of ['bridged', 'routed', 'ovs', 'neutron']) {
     test(`${topology}: ok, no loss, no causes, every probe answered`, async () => {
       await withLab({ topology, prefix: 'h' }, async (lab) => {
         const t = findTopology(topology).targets[0]!;
@@ -43,6 +43,13 @@ describe('diagnose on a healthy lab', { concurrency: true }, () => {
         assert.ok(report.probes.every((p) => p.answered === p.sent));
         const observed = report.hops.filter((h) => h.observed);
         assert.ok(observed.every((h) => h.toTarget > 0 && h.fromTarget > 0), 'every observed hop saw both directions');
+        if (topology === 'ovs' || topology === 'neutron') {
+          // Inside OVS, ofproto/trace stands in for the captures: both directions reach their port.
+          const traces = report.ovsTraces ?? [];
+          const exit = report.path.hops.filter((h) => h.kind === 'openvswitch').at(-1)!.ovs!.out!.name;
+          assert.ok(traces.some((x) => x.direction === 'to-target' && x.proto === 'icmp' && !x.synthesized && x.outputs.includes(exit)), JSON.stringify(traces.map((x) => [x.direction, x.proto, x.outputs])));
+          assert.ok(traces.some((x) => x.direction === 'from-target' && x.proto === 'icmp' && x.outputs.includes(report.path.hops[0]!.ifname)));
+        }
         if (t.published) {
           const nat = report.traces.find((tr) => tr.changes.some((c) => c.includes('NAT-ed to 203.0.113.2:9200')));
           assert.ok(nat, 'the DNAT of the published port is shown as a change between hops');

@@ -5,6 +5,7 @@ import { OLD_GATEWAY_MAC } from '../../src/lab/faults/promisc-dependent.js';
 import { checkSymptom } from '../../src/lab/probe.js';
 import type { Topology } from '../../src/model/topology.js';
 import { findPath } from '../../src/path/find.js';
+import { NEUTRON_PORTS, neutronDevice } from '../../src/lab/topologies/neutron.js';
 import { host, ifOf, nsOf, withLab, type RunningLab } from '../helpers/lab.js';
 
 /**
@@ -104,6 +105,37 @@ const SEEN_BY_DISCOVER: Record<string, (t: Topology, lab: RunningLab) => void> =
   'ovs-port-down': (t, lab) => {
     const port = nsOf(t, lab.state.hypervisor).ovs!.bridges.find((b) => b.name === 'br-int')!.ports.find((p) => p.name === 'vnet0')!;
     assert.equal(port.interfaces[0]!.admin_state, 'down');
+  },
+  'neutron-flow-drop': (t, lab) => {
+    const flow = nsOf(t, lab.state.hypervisor).ovs!.bridges.find((b) => b.name === 'br-int')!.flows.find((f) => f.priority === 100);
+    assert.deepEqual([flow?.match, flow?.actions], ['ip,nw_dst=192.0.2.11', 'drop']);
+  },
+  'neutron-vlan-mismatch': (t, lab) => {
+    const ports = nsOf(t, lab.state.hypervisor).ovs!.bridges.find((b) => b.name === 'br-int')!.ports;
+    const qvo = (vm: string) => ports.find((p) => p.name === neutronDevice('qvo', NEUTRON_PORTS[vm]!.portId))!;
+    assert.deepEqual([qvo('vm1').tag, qvo('vm1').other_config['tag'], qvo('vm2').tag], [2, '1', 1]);
+  },
+  'neutron-qvo-missing': (t, lab) => {
+    const name = neutronDevice('qvo', NEUTRON_PORTS['vm1']!.portId);
+    assert.equal(ifOf(t, lab.state.hypervisor, name).ovsBridge, undefined);
+    const path = findPath(t, '192.0.2.11');
+    assert.equal(path.complete, false);
+    assert.deepEqual(path.hops.slice(0, 4).map((h) => `${h.ifname}:${h.via}`), ['eth0:start', 'br-ex:bridge', 'br-int:patch', `${name}:gap`]);
+  },
+  'neutron-patch-peer-missing': (t, lab) => {
+    const intBrEx = nsOf(t, lab.state.hypervisor).ovs!.bridges.find((b) => b.name === 'br-int')!.ports.find((p) => p.name === 'int-br-ex')!.interfaces[0]!;
+    assert.match(intBrEx.error ?? '', /No usable peer 'phy-br-ex'/);
+    const path = findPath(t, '192.0.2.11');
+    assert.deepEqual(path.hops.slice(0, 3).map((h) => `${h.ifname}:${h.via}`), ['eth0:start', 'br-ex:bridge', 'br-int:gap']);
+  },
+  'neutron-flow-wrong-port': (t, lab) => {
+    const flow = nsOf(t, lab.state.hypervisor).ovs!.bridges.find((b) => b.name === 'br-int')!.flows.find((f) => f.priority === 100);
+    assert.match(flow?.actions ?? '', new RegExp(`output:"?${neutronDevice('qvo', NEUTRON_PORTS['vm2']!.portId)}`));
+  },
+  'neutron-mac-wrong-port': (t, lab) => {
+    const fdb = nsOf(t, lab.state.hypervisor).ovs!.bridges.find((b) => b.name === 'br-int')!.fdb;
+    const e = fdb.find((x) => x.mac === 'fa:16:3e:00:00:11');
+    assert.deepEqual([e?.port, e?.vlan, e?.age], [neutronDevice('qvo', NEUTRON_PORTS['vm2']!.portId), 1, 'static']);
   },
   'no-route': (t, lab) => {
     assert.ok(!nsOf(t, lab.ns('ct1')).routes.some((r) => r.dst === 'default'));

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { TopologySchema } from '../../src/model/topology.js';
@@ -119,6 +120,29 @@ describe('lab topologies', { concurrency: true }, () => {
           const qbr = hv.bridges.find((b) => b.ifname === neutronDevice('qbr', NEUTRON_PORTS['vm1']!.portId))!;
           assert.deepEqual(qbr.ports.map((p) => p.ifname).sort(), [neutronDevice('qvb', NEUTRON_PORTS['vm1']!.portId), neutronDevice('tap', NEUTRON_PORTS['vm1']!.portId)]);
           assert.ok(hv.firewall?.iptables.some((c) => c.chain.startsWith('neutron-openvswi-i')), 'the hybrid firewall chains are read');
+          assert.equal(port.other_config['net_uuid'], '9d8e7f6a-5b4c-4d3e-8f2a-1b0c9d8e7f6a', "the agent's Port other_config is read");
+          assert.equal(br('br-int').fail_mode, 'secure');
+          assert.ok(br('br-int').flows.some((f) => f.actions.includes('mod_vlan_vid:1')), 'the agent flows are read with their actions');
+          // The FDB (ovs-appctl fdb/show): the probes above made br-int learn vm1's MAC on its qvo in VLAN 1.
+          assert.ok(br('br-int').fdb.some((e) => e.mac === 'fa:16:3e:00:00:11' && e.port === qvo('vm1') && e.vlan === 1), JSON.stringify(br('br-int').fdb));
+          assert.ok(ovs.stats && ovs.stats.datapaths.length === 1 && ovs.stats.datapaths[0]!.hit + ovs.stats.datapaths[0]!.missed > 0, 'dpctl/show lookups');
+          // --target by Neutron port UUID, its 11-character prefix, or the instance UUID: the whole hybrid-plug chain.
+          const chain = (q: string) => findPath(t, q).hops.map((h) => `${h.ifname}:${h.via}`);
+          const want = [
+            'eth0:start', 'br-ex:bridge', 'br-int:patch', `${qvo('vm1')}:bridge`, `${neutronDevice('qvb', NEUTRON_PORTS['vm1']!.portId)}:veth`,
+            `${neutronDevice('qbr', NEUTRON_PORTS['vm1']!.portId)}:bridge`, `${neutronDevice('tap', NEUTRON_PORTS['vm1']!.portId)}:bridge`, 'eth0:veth',
+          ];
+          for (const q of [NEUTRON_PORTS['vm1']!.portId, NEUTRON_PORTS['vm1']!.portId.slice(0, 11), NEUTRON_PORTS['vm1']!.vmUuid]) assert.deepEqual(chain(q), want, q);
+          const p = findPath(t, NEUTRON_PORTS['vm1']!.portId);
+          assert.equal(p.target.type, 'neutron-port');
+          assert.equal(p.target.netns, lab.ns('vm1'));
+          assert.equal(findPath(t, NEUTRON_PORTS['vm1']!.vmUuid).target.type, 'vm-uuid');
+          // The VLAN at each OVS step, the ports and the patch peer.
+          const [, brEx, brInt, qvoHop] = p.hops;
+          assert.deepEqual([brEx!.ovs?.in?.name, brEx!.ovs?.out?.name, brEx!.ovs?.out?.peer, brEx!.ovs?.out?.peerBridge], ['eth0', 'phy-br-ex', 'int-br-ex', 'br-int']);
+          assert.deepEqual([brInt!.ovs?.in?.name, brInt!.ovs?.out?.name, brInt!.ovs?.out?.vlan], ['int-br-ex', qvo('vm1'), 'access 1']);
+          assert.deepEqual([qvoHop!.ovs?.port?.vlan, qvoHop!.ovs?.neutron?.portId, qvoHop!.ovs?.neutron?.vmUuid], ['access 1', NEUTRON_PORTS['vm1']!.portId, NEUTRON_PORTS['vm1']!.vmUuid]);
+          assert.throws(() => findPath(t, '3f2a9c1e-0000'), /not found/);
         } else if (topology.name === 'bridged') {
           const br0 = hv.bridges.find((b) => b.ifname === 'br0')!;
           assert.deepEqual(br0.ports.map((p) => p.ifname).sort(), ['eth0', 'vnet0', 'vnet1']);
@@ -137,6 +161,8 @@ describe('lab topologies', { concurrency: true }, () => {
       });
       assert.deepEqual(leftoverNamespaces(instance), [], 'lab down removed every namespace');
       assert.equal(existsSync(ovsDir(`hd-${instance}-hv`)), false, 'and the private OVS directory');
+      const daemons = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => /ovsdb-server|ovs-vswitchd/.test(l) && l.includes(`hd-${instance}-`));
+      assert.deepEqual(daemons, [], 'and no ovsdb-server/ovs-vswitchd of the lab');
     });
   }
 });
