@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { flowText, outputsOf, parseTrace } from '../../src/capture/ovs-trace.js';
+import { parseDatapathStats, parseFdbShow } from '../../src/collect/ovs.js';
+
+/** Edge cases of OVS's text outputs (the lab tests read the real ones from a running ovs-vswitchd). */
+
+test('fdb/show: ofport numbers, LOCAL, static entries from fdb/add', () => {
+  const text = [' port  VLAN  MAC                Age', '    3     1  fa:16:3e:00:00:12   58', 'LOCAL     0  a6:b9:6c:dd:7d:49   57', '    3     1  FA:16:3E:00:00:11  static', 'garbage'].join('\n');
+  assert.deepEqual(parseFdbShow(text), [
+    { ofport: 3, vlan: 1, mac: 'fa:16:3e:00:00:12', age: 58 },
+    { ofport: 'LOCAL', vlan: 0, mac: 'a6:b9:6c:dd:7d:49', age: 57 },
+    { ofport: 3, vlan: 1, mac: 'fa:16:3e:00:00:11', age: 'static' },
+  ]);
+});
+
+test('dpctl/show and coverage/show: lookups per datapath, drop counters only', () => {
+  const dp = ['netdev@ovs-netdev:', '  lookups: hit:24 missed:14 lost:2', '  flows: 4', '  port 0: ovs-netdev (tap)'].join('\n');
+  const cov = [
+    'Event coverage, avg rate over last: 5 seconds, last minute, last hour,  hash=5d6dbb1c:',
+    'drop_action_of_pipeline    0.0/sec     0.100/sec        0.0017/sec   total: 6',
+    'datapath_drop_upcall_error   0.0/sec     0.000/sec        0.0000/sec   total: 1',
+    'netdev_sent                0.0/sec     0.100/sec        0.0017/sec   total: 60',
+  ].join('\n');
+  assert.deepEqual(parseDatapathStats(dp, cov), {
+    datapaths: [{ name: 'netdev@ovs-netdev', hit: 24, missed: 14, lost: 2 }],
+    dropCounters: { drop_action_of_pipeline: 6, datapath_drop_upcall_error: 1 },
+  });
+});
+
+test('ofproto/trace: rules per bridge across a patch, table miss, datapath actions and outputs', () => {
+  const text = [
+    'Flow: icmp,in_port=eth0,vlan_tci=0x0000,dl_src=02:00:00:00:00:64,dl_dst=fa:16:3e:00:00:11,nw_src=192.0.2.100,nw_dst=192.0.2.11',
+    '',
+    'bridge("br-ex")',
+    '---------------',
+    ' 0. priority 0',
+    '    NORMAL',
+    '     -> forwarding to learned port',
+    '',
+    'bridge("br-int")',
+    '----------------',
+    ' 0. in_port="int-br-ex",vlan_tci=0x0000/0x1fff, priority 3, cookie 0x1',
+    '    mod_vlan_vid:1',
+    '    resubmit(,60)',
+    '60. No match.',
+    '    drop',
+    '',
+    'Final flow: unchanged',
+    'Datapath actions: drop',
+  ].join('\n');
+  const t = parseTrace(text);
+  assert.deepEqual(
+    t.rules.map((r) => [r.bridge, r.table, r.priority, r.match, r.actions]),
+    [
+      ['br-ex', 0, 0, '', ['NORMAL', '-> forwarding to learned port']],
+      ['br-int', 0, 3, 'in_port="int-br-ex",vlan_tci=0x0000/0x1fff', ['mod_vlan_vid:1', 'resubmit(,60)']],
+      ['br-int', 60, undefined, '(no match: table miss)', ['drop']],
+    ],
+  );
+  assert.equal(t.datapathActions, 'drop');
+  assert.deepEqual(outputsOf('drop'), []);
+  assert.deepEqual(outputsOf('push_vlan(vid=1,pcp=0),br-int,pop_vlan,qvo3f2a9c1e-7b,"odd-name"'), ['br-int', 'qvo3f2a9c1e-7b', 'odd-name']);
+});
+
+test('the ofproto/trace flow is built from validated fields only', () => {
+  const f = { proto: 'tcp' as const, dlSrc: '02:00:00:00:00:64', dlDst: 'fa:16:3e:00:00:11', src: '192.0.2.100', dst: '192.0.2.11', sport: 40000, dport: 80, vlan: 5 };
+  assert.equal(flowText('eth0', f), 'tcp,in_port=eth0,dl_vlan=5,dl_src=02:00:00:00:00:64,dl_dst=fa:16:3e:00:00:11,nw_src=192.0.2.100,nw_dst=192.0.2.11,nw_ttl=64,tp_src=40000,tp_dst=80');
+  assert.throws(() => flowText('eth0,actions=drop', f));
+  assert.throws(() => flowText('eth0', { ...f, src: '192.0.2.100,nw_tos=1' }));
+  assert.throws(() => flowText('eth0', { ...f, dlDst: 'ff:ff' }));
+});
