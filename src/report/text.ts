@@ -126,7 +126,9 @@ function traceCell(r: Report, bridge: string, isOvs: boolean): string | undefine
     const after = t.rules.slice(t.rules.lastIndexOf(mine[mine.length - 1]!) + 1).find((x) => x.bridge !== bridge)?.bridge;
     const arrow = d === 'to-target' ? '→' : '←';
     if (!lastHere && after) return `${arrow} patch to ${after}`;
-    if (t.verdict === 'drop') return `${arrow} DROP in table ${mine[mine.length - 1]?.table ?? '?'}`;
+    const lastRule = mine[mine.length - 1];
+    const dropsHere = lastHere && lastRule !== undefined && lastRule.actions.filter((a) => !a.startsWith('->')).every((a) => a === 'drop');
+    if (t.verdict === 'drop' || dropsHere) return `${arrow} DROP in table ${lastRule?.table ?? '?'}`;
     return `${arrow} ${t.verdict === 'output' ? t.outputs.join(',') : t.verdict}`;
   };
   return `ofproto/trace: ${[say('to-target'), say('from-target')].filter(Boolean).join('  ')}`;
