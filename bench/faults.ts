@@ -10,6 +10,8 @@ import { EXPECT } from '../test/diagnose/expectations.js';
 
 const host = localHost();
 const runs = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 3);
+/** --topology=NAME[,NAME]: only those labs' cases. */
+const only = process.argv.find((a) => a.startsWith('--topology='))?.slice(11).split(',');
 const short = (h: { netns: string; ifname: string } | null | undefined) => (h ? `${h.netns.replace(/^hd-[a-z0-9]+-/, '')}/${h.ifname}` : null);
 
 interface Row {
@@ -51,8 +53,9 @@ const cases: Array<{ name: string; topology: string; fault?: string }> = [
   { name: 'healthy bridged', topology: 'bridged' },
   { name: 'healthy routed', topology: 'routed' },
   { name: 'healthy ovs', topology: 'ovs' },
+  { name: 'healthy neutron', topology: 'neutron' },
   ...FAULTS.map((f) => ({ name: f.name, topology: f.topology, fault: f.name })),
-];
+].filter((c) => !only || only.includes(c.topology));
 let idx = 0;
 for (const c of cases) {
   let localized = 0;
