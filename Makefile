@@ -2,12 +2,13 @@
 # Both do all of their own set-up, idempotently, as root on Debian.
 SHELL := /bin/bash
 APT_PACKAGES := tcpdump iproute2 iptables nftables ebtables iputils-ping arping netcat-openbsd \
-                tshark ethtool procps util-linux openvswitch-switch
+                tshark ethtool procps util-linux openvswitch-switch \
+                qemu-system-x86 libvirt-daemon-system libvirt-clients cpio busybox-static
 # Only the benchmarks need these: tcpreplay drives the live 100k pps run, time measures peak RSS.
 BENCH_PACKAGES := tcpreplay time
 HOPDUMP := bin/hopdump
 
-.PHONY: all setup deps bench-deps build demo test bench bench-pcap bench-faults fuzz clean lab-clean schema
+.PHONY: all setup deps bench-deps build guest-image demo test bench bench-pcap bench-faults fuzz clean lab-clean schema
 
 all: build
 
@@ -27,10 +28,15 @@ node_modules/.installed: package.json package-lock.json
 build: node_modules/.installed
 	npx tsc -p tsconfig.json
 
-demo: setup
+# The vm lab's guest (kernel + initramfs), cached in /var/cache/hopdump/guest-image/ by a hash of
+# the script and the package versions: a no-op when nothing changed.
+guest-image: deps
+	@scripts/guest-image/build.sh
+
+demo: setup guest-image
 	@scripts/demo.sh
 
-test: setup
+test: setup guest-image
 	node scripts/run-tests.mjs
 
 bench: setup bench-deps

@@ -3,6 +3,7 @@ import type { Host } from '../host/host.js';
 import type { Hop } from '../path/types.js';
 import { startDropTracer, type DropEventCount, type DropTracer } from './drops.js';
 import { runProbe, type ProbeResult, type ProbeSpec } from './probe.js';
+import { startGuestHopCapture } from './guest.js';
 import { startCapture, type CaptureStats, type HopCapture } from './tcpdump.js';
 
 /** Turns one hop's pcap stream into packets; resolves when the stream ends. */
@@ -17,6 +18,8 @@ export interface SessionOptions {
   probes: ProbeSpec[];
   /** Namespace probes are sent from; undefined = the host itself. */
   fromNetns: string | undefined;
+  /** The namespace seen as the host (the lab's hypervisor): where a guest's libvirtd is. */
+  hypervisor?: string;
   /** Passive mode: how long to watch. */
   durationMs?: number;
   /** Extra wait after the last probe for late replies. */
@@ -67,13 +70,15 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   const captures: Array<{ index: number; cap: HopCapture; done: Promise<void> }> = [];
   for (const [index, hop] of o.hops.entries()) {
     if (!hop.seesTransit) continue;
-    const cap = startCapture(o.host, {
-      ...(hop.netns === 'host' ? {} : { netns: hop.netns }),
-      ifname: hop.ifname,
-      filter: o.filter,
-      maxLifetimeMs,
-      promiscuous: o.promiscuous === true,
-    });
+    const cap = hop.netns.startsWith('guest:')
+      ? startGuestHopCapture(o.host, o.hypervisor, hop.netns, hop.ifname, o.filter, maxLifetimeMs)
+      : startCapture(o.host, {
+          ...(hop.netns === 'host' ? {} : { netns: hop.netns }),
+          ifname: hop.ifname,
+          filter: o.filter,
+          maxLifetimeMs,
+          promiscuous: o.promiscuous === true,
+        });
     const done = o
       .reader(cap.stdout, index, (p) => {
         if (packets.length < max) packets.push(p);

@@ -1,3 +1,4 @@
+import { targetMacOf } from '../model/topology.js';
 import type { Check } from './types.js';
 import { inNetns } from './util.js';
 
@@ -12,7 +13,7 @@ export const ipConflict: Check = {
       ns.interfaces.filter((i) => i.addresses.some((a) => a.local === addr)).map((i) => ({ ns: ns.id, ifname: i.ifname, mac: i.address ?? '?' })),
     );
     const answering = correlation.target.arpClaims.get(addr) ?? new Set<string>();
-    const ownMac = topology.namespaces.find((n) => n.id === path.target.netns)?.interfaces.find((i) => i.ifname === path.target.ifname)?.address?.toLowerCase();
+    const ownMac = targetMacOf(topology, path.target.netns, path.target.ifname);
     const strangers = [...correlation.target.replyMacs.entries()].filter(([mac]) => ownMac && mac !== ownMac);
     if (holders.length < 2 && answering.size < 2 && strangers.length === 0) return [];
     const other = holders.find((h) => !(h.ns === path.target.netns && h.ifname === path.target.ifname));

@@ -5,7 +5,7 @@ import { ifaceOf, inNetns, nsById, pathInterfaces, proximity } from './util.js';
 /** A device on the path, or the veth peer it depends on, is down or has no carrier. */
 export const linkDown: Check = {
   name: 'link-down',
-  raises: ['link-down'],
+  raises: ['link-down', 'guest-nic-down'],
   run({ topology, path, correlation }) {
     const causes: Cause[] = [];
     for (const { hop, iface } of pathInterfaces(topology, path)) {
@@ -49,6 +49,22 @@ export const linkDown: Check = {
         }
       }
       for (const p of problems) {
+        // The target's own NIC down inside its guest: nothing on the host can fix that (seed 000: ifdown/ifup in the guest).
+        const guestNic = hop.isTarget && hop.role === 'guest-nic' && p.netns === hop.netns && p.ifname === hop.ifname && !iface.adminUp;
+        if (guestNic) {
+          causes.push({
+            id: 'guest-nic-down',
+            confidence: 0.97,
+            device: { netns: p.netns, ifname: p.ifname },
+            summary: `the target's own NIC ${hop.netns}/${hop.ifname} is down inside the guest: frames reach its backend and go nowhere`,
+            evidence: [
+              `${hop.netns.startsWith('guest:') ? 'guest agent: ' : ''}ip link show ${p.ifname}: flags ${iface.flags.join(',') || '-'}, operstate ${iface.operstate}`,
+              ...(peer ? [`its backend ${iface.peer!.netns}/${peer.ifname} is ${peer.adminUp ? 'up' : 'down'}`] : []),
+            ],
+            fix: [inNetns(hop.netns, `ip link set ${p.ifname} up`), `# or, as the guest's own tools do it: ifdown ${p.ifname}; ifup ${p.ifname}`],
+          });
+          continue;
+        }
         causes.push({
           id: 'link-down',
           confidence: 0.95 * proximity(path, correlation.loss, hop.netns, hop.ifname),

@@ -16,7 +16,9 @@ export const noRoute: Check = {
     const target = path.hops[path.hops.length - 1]!;
     const src = sourceAddresses.find((s) => !s.includes(':'));
     const tns = nsById(topology, target.netns);
-    if (src && tns?.collected && !tns.isRoot && routeDev(tns, src) === undefined) {
+    // A NIC that is down has lost its routes with it: that is link-down/guest-nic-down's to name.
+    const nicDown = tns?.interfaces.find((i) => i.ifname === target.ifname)?.adminUp === false;
+    if (src && tns?.collected && !tns.isRoot && !nicDown && routeDev(tns, src) === undefined) {
       causes.push({
         id: 'no-route',
         confidence: 0.9,

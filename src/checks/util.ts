@@ -5,6 +5,7 @@ export const hopName = (h: Pick<HopRef, 'netns' | 'ifname'> | null | undefined):
 /** "ip netns exec NS CMD" when the device is in a named namespace other than the host's. */
 export function inNetns(netns: string, argv: string): string {
   if (netns.startsWith('pid:')) return `nsenter --net=/proc/${netns.slice(4)}/ns/net ${argv}`;
+  if (netns.startsWith('guest:')) return `${argv}    # inside guest ${netns.slice(6)} (its console, ssh, or virsh qemu-agent-command guest-exec)`;
   return netns === 'host' || netns.includes(':nsid:') ? argv : `ip netns exec ${netns} ${argv}`;
 }
 

@@ -7,6 +7,8 @@ import { runIn, splitJsonDocuments, type CollectContext } from './context.js';
 import { countersOf, ipLinkCounters, ipState, toInterface } from './iproute.js';
 import { unnamedNamespacePids } from './namespaces.js';
 import { firewall } from './netfilter.js';
+import { discoverDomains, libvirtConnection } from './domains.js';
+import { guestView } from './guest-agent.js';
 import { ovsState } from './ovs.js';
 import { readSysfs } from './sysfs.js';
 import { tcFilters, tcQdiscs } from './tc.js';
@@ -99,12 +101,25 @@ export async function discover(options: DiscoverOptions): Promise<Topology> {
 
   linkPeers(namespaces);
   addUnreachedNamespaces(namespaces);
+  // libvirt: domains, and the guests seen through their agents, joined at their taps.
+  const rootNs = namespaces.find((n) => n.isRoot);
+  const libvirt = rootNs
+    ? await discoverDomains(host, options.netns, rootNs).catch((err: unknown) => {
+        warnings.push(`libvirt could not be read: ${err instanceof Error ? err.message : String(err)}`);
+        return undefined;
+      })
+    : undefined;
+  if (libvirt) {
+    namespaces.push(...libvirt.guests);
+    warnings.push(...libvirt.warnings);
+  }
   return {
     schemaVersion: 1,
     host: hostname(),
     collectedAt: new Date().toISOString(),
     root: options.netns ?? '',
     namespaces,
+    ...(libvirt ? { domains: libvirt.domains } : {}),
     warnings,
   };
 }
@@ -249,6 +264,13 @@ export async function sampleCounters(host: Host, topology: Topology): Promise<To
   const namespaces = await Promise.all(
     topology.namespaces.map(async (ns): Promise<Namespace> => {
       if (!ns.collected) return ns;
+      if (ns.id.startsWith('guest:')) {
+        // A libvirt guest: read again through its agent (its firewall counters).
+        const uri = libvirtConnection(topology.root || undefined)?.uri;
+        return guestView(host, uri, ns.id.slice('guest:'.length), { timeoutMs: 8000 })
+          .then((g) => ({ ...ns, interfaces: ns.interfaces.map((i) => ({ ...i, ...(g.interfaces.find((x) => x.ifname === i.ifname)?.stats ? { stats: g.interfaces.find((x) => x.ifname === i.ifname)!.stats! } : {}) })), firewall: g.firewall ?? ns.firewall }))
+          .catch(() => ns);
+      }
       const ctx: CollectContext = { host, netns: ns.name ?? (ns.id.startsWith('pid:') ? ns.id : undefined) };
       try {
         const [links, qdiscs, fw, ovs] = await Promise.all([

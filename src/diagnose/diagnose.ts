@@ -11,7 +11,7 @@ import type { HopPacket } from '../correlate/types.js';
 import { environmentError, usageError } from '../errors.js';
 import { missingProgramHint } from '../host/programs.js';
 import type { Host } from '../host/host.js';
-import type { Topology } from '../model/topology.js';
+import { targetMacOf, type Topology } from '../model/topology.js';
 import { findPath } from '../path/find.js';
 import type { Cause, ProbeReport, Report } from '../report/schema.js';
 import { version } from '../version.js';
@@ -104,6 +104,7 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
     reader: o.reader,
     probes,
     fromNetns,
+    ...(o.netns ? { hypervisor: o.netns } : {}),
     ...(o.passive ? { durationMs: (o.durationSec ?? 10) * 1000 } : {}),
     promiscuous: o.promiscuous === true,
     ...(o.progress ? { progress: o.progress } : {}),
@@ -160,7 +161,7 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
       packets: session.packets,
       targetAddresses,
       probes: o.passive ? [] : probes.map((p) => ({ kind: p.kind, ...(p.port !== undefined ? { port: p.port } : {}) })),
-      ...(targetIf?.address ? { targetMac: targetIf.address } : {}),
+      ...(targetMacOf(topology, path.target.netns, path.target.ifname) ? { targetMac: targetMacOf(topology, path.target.netns, path.target.ifname)! } : {}),
     }).catch((err: unknown) => {
       session.notices.push(`ofproto/trace: ${err instanceof Error ? err.message : String(err)}`);
       return [];
@@ -299,7 +300,7 @@ async function promiscExperiment(
 
 /** Replies from the target's address with a MAC that is not the target's: answered by the wrong host. */
 function wrongHostAnswered(topology: Topology, path: ReturnType<typeof findPath>, correlation: ReturnType<typeof correlate>): boolean {
-  const own = topology.namespaces.find((n) => n.id === path.target.netns)?.interfaces.find((i) => i.ifname === path.target.ifname)?.address?.toLowerCase();
+  const own = targetMacOf(topology, path.target.netns, path.target.ifname);
   if (!own) return false;
   return [...correlation.target.replyMacs.keys()].some((mac) => mac !== own);
 }

@@ -3,14 +3,16 @@ import { environmentError, usageError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { FAULTS } from './faults/index.js';
 import { DEFAULT_INSTANCE, instanceOf, LAB_PREFIX, labNetns, validateInstance } from './names.js';
+import { removeLibvirtDirs } from './libvirt.js';
 import { removeOvsDirs } from './ovs.js';
 import { bridged } from './topologies/bridged.js';
 import { neutron } from './topologies/neutron.js';
 import { ovs } from './topologies/ovs.js';
 import { routed } from './topologies/routed.js';
+import { vm } from './topologies/vm.js';
 import type { LabBuilder, LabFault, LabTopology } from './types.js';
 
-export const TOPOLOGIES: LabTopology[] = [bridged, routed, ovs, neutron];
+export const TOPOLOGIES: LabTopology[] = [bridged, routed, ovs, neutron, vm];
 export { FAULTS };
 
 /**
@@ -21,6 +23,7 @@ export { FAULTS };
  */
 const CLEANUPS: Array<(host: Host, netnsNames: string[]) => Promise<void> | void> = [
   (_host, names) => removeOvsDirs(names),
+  (_host, names) => removeLibvirtDirs(names),
 ];
 
 /** Lab state lives in /run (tmpfs): it disappears with the namespaces at reboot. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DomainSchema } from './libvirt.js';
 
 /**
  * The typed topology model: one host's network state, as seen from its root
@@ -367,6 +368,8 @@ export const TopologySchema = z.object({
   /** Name of the namespace seen as the host's root ("" for the real root namespace). */
   root: z.string(),
   namespaces: z.array(NamespaceSchema),
+  /** libvirt domains (virsh dumpxml), when a libvirtd answers: their NICs' taps are in the namespaces. */
+  domains: z.array(DomainSchema).optional(),
   warnings: z.array(z.string()),
 });
 export type Topology = z.infer<typeof TopologySchema>;
@@ -379,4 +382,19 @@ export function rootNamespace(topology: Topology): Namespace {
   const root = topology.namespaces.find((n) => n.isRoot);
   if (!root) throw new Error('topology has no root namespace');
   return root;
+}
+
+/**
+ * The MAC the target answers with. A guest NIC's own; for a backend (a tap
+ * whose guest hopdump cannot see) the MAC libvirt gave the guest's NIC, else
+ * unknown: a tap's own MAC (fe:54:…) is never the guest's.
+ */
+export function targetMacOf(topology: Topology, netns: string, ifname: string): string | undefined {
+  const ns = findNamespace(topology, netns);
+  const iface = ns?.interfaces.find((i) => i.ifname === ifname);
+  if (!ns || !iface) return undefined;
+  if (ns.isRoot && (iface.kind === 'tap' || iface.master || iface.ovsBridge)) {
+    return topology.domains?.flatMap((d) => d.interfaces).find((i) => i.targetDev === ifname)?.mac?.toLowerCase();
+  }
+  return iface.address?.toLowerCase();
 }

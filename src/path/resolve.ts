@@ -5,7 +5,7 @@ import type { Interface, Namespace, Topology } from '../model/topology.js';
 import { rootNamespace } from '../model/topology.js';
 
 export interface ResolvedTarget {
-  type: 'ip' | 'mac' | 'ifname' | 'netns' | 'neutron-port' | 'vm-uuid';
+  type: 'ip' | 'mac' | 'ifname' | 'netns' | 'neutron-port' | 'vm-uuid' | 'domain';
   ns: Namespace;
   iface: Interface;
   address?: string;
@@ -82,6 +82,8 @@ export function resolveTarget(topology: Topology, query: string): ResolvedTarget
     }
     throw usageError(`target ${query} not found`, 'no interface has that MAC and no bridge has learned it');
   }
+  const domain = resolveDomain(topology, namespaces, root, query);
+  if (domain) return domain;
   if (/^[0-9a-f][0-9a-f-]{7,35}$/i.test(query)) {
     const found = resolveNeutron(namespaces, root, query.toLowerCase());
     if (found) return found;
@@ -152,4 +154,38 @@ function resolveNeutron(namespaces: Namespace[], root: Namespace, query: string)
   const neigh = mac ? root.neighbours.find((n) => n.lladdr?.toLowerCase() === mac && !n.dst.includes(':')) : undefined;
   if (!neigh) notes.push(`no neighbour entry for ${mac ?? 'its MAC'}: the guest's address is unknown, give it with --target ADDRESS`);
   return { type, ns, iface: tap, ...(neigh ? { address: neigh.dst } : {}), notes };
+}
+
+/**
+ * A libvirt domain by name or UUID, or DOMAIN:MAC for one of several NICs.
+ * The target is the guest's NIC when its agent showed it (joined to the tap),
+ * else the tap itself with the address the NIC's MAC has in the host's
+ * neighbour table.
+ */
+function resolveDomain(topology: Topology, namespaces: Namespace[], root: Namespace, query: string): ResolvedTarget | undefined {
+  const domains = topology.domains ?? [];
+  if (domains.length === 0) return undefined;
+  const m = query.match(/^(.+?):((?:[0-9a-f]{2}:){5}[0-9a-f]{2})$/i);
+  const name = m ? m[1]! : query;
+  const d = domains.find((x) => x.name === name || x.uuid.toLowerCase() === name.toLowerCase() || x.nova?.instanceUuid === name.toLowerCase());
+  if (!d) return undefined;
+  const nics = d.interfaces.filter((i) => !m || i.mac?.toLowerCase() === m[2]!.toLowerCase());
+  if (nics.length === 0) throw usageError(`domain ${d.name} has no NIC with MAC ${m?.[2] ?? '?'}`, `its NICs: ${d.interfaces.map((i) => i.mac).join(', ')}`);
+  const notes: string[] = [];
+  if (nics.length > 1) notes.push(`domain ${d.name} has ${nics.length} NICs (${nics.map((i) => i.mac).join(', ')}); following the first, name one as ${d.name}:MAC`);
+  const nic = nics[0]!;
+  if (d.state !== 'running' || !nic.targetDev) throw usageError(`domain ${d.name} is ${d.state}: its NIC has no tap to follow`, `virsh start ${d.name}`);
+  const tap = root.interfaces.find((i) => i.ifname === nic.targetDev);
+  if (!tap) throw usageError(`domain ${d.name}: its tap ${nic.targetDev} is not in ${root.id}`);
+  notes.push(`domain ${d.name} (${d.uuid}) NIC ${nic.mac ?? '?'} is ${tap.ifname}${nic.sourceBridge ? ` on ${nic.sourceBridge}` : ''}`);
+  const guestNs = tap.peer?.netns ? namespaces.find((n) => n.id === tap.peer!.netns) : undefined;
+  const guest = guestNs?.interfaces.find((i) => i.ifindex === tap.peer!.ifindex);
+  if (guestNs && guest && guestNs !== root) {
+    const addr = guest.addresses.find((a) => a.family === 'inet');
+    return { type: 'domain', ns: guestNs, iface: guest, ...(addr ? { address: addr.local } : {}), notes };
+  }
+  const mac = nic.mac?.toLowerCase();
+  const neigh = mac ? root.neighbours.find((n) => n.lladdr?.toLowerCase() === mac && !n.dst.includes(':')) : undefined;
+  notes.push(`no guest agent view of ${d.name}: the path stops at its tap${neigh ? '' : ', and its address is unknown (give it with --target ADDRESS)'}`);
+  return { type: 'domain', ns: root, iface: tap, ...(neigh ? { address: neigh.dst } : {}), notes };
 }

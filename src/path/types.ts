@@ -65,7 +65,7 @@ export type Hop = z.infer<typeof HopSchema>;
 export const PathSchema = z.object({
   target: z.object({
     query: z.string(),
-    type: z.enum(['ip', 'mac', 'ifname', 'netns', 'neutron-port', 'vm-uuid']),
+    type: z.enum(['ip', 'mac', 'ifname', 'netns', 'neutron-port', 'vm-uuid', 'domain']),
     netns: z.string(),
     ifname: z.string(),
     address: z.string().optional(),

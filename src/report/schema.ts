@@ -18,6 +18,7 @@ export const CAUSE_IDS = [
   'tc-filter',
   'service-not-listening',
   'guest-arp-unresolved',
+  'guest-nic-down',
   'guest-no-reply',
   'promisc-dependent',
   'ip-forward-disabled',

@@ -26,6 +26,10 @@ import { serviceNotListening } from './service-not-listening.js';
 import { stpBlocking } from './stp-blocking.js';
 import { tcFilter } from './tc-filter.js';
 import { upstreamNoTraffic } from './upstream-no-traffic.js';
+import { vmGuestFirewall } from './vm-guest-firewall.js';
+import { vmGuestIgnoresArp } from './vm-guest-ignores-arp.js';
+import { vmGuestNicDown } from './vm-guest-nic-down.js';
+import { vmTapDetached } from './vm-tap-detached.js';
 
 export const FAULTS: LabFault[] = [
   firewallDrop,
@@ -55,4 +59,8 @@ export const FAULTS: LabFault[] = [
   neutronPatchPeerMissing,
   neutronFlowWrongPort,
   neutronMacWrongPort,
+  vmGuestNicDown,
+  vmGuestFirewall,
+  vmGuestIgnoresArp,
+  vmTapDetached,
 ];
