@@ -19,11 +19,18 @@ export function startGuestHopCapture(host: Host, hypervisor: string | undefined,
   const cap = startGuestCapture(host, uri, domain, ifname, filter || undefined, { maxLifetimeMs });
   // The guest's clock is its own (an unsynchronised RTC under TCG was 0.7 s off here): measured
   // once through the agent and taken out of the guest's timestamps, so latencies across hops hold.
+  // Three samples; the one with the shortest round trip bounds the error best (NTP's rule).
   const offset = (async () => {
-    const t0 = Date.now();
-    const g = await agentCommand(host, uri, domain, { execute: 'guest-get-time' });
-    const t1 = Date.now();
-    return typeof g === 'number' ? BigInt(Math.round(g)) - BigInt(Math.round((t0 + t1) / 2)) * 1_000_000n : 0n;
+    let best: { rtt: number; off: bigint } | undefined;
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.timeOrigin + performance.now();
+      const g = await agentCommand(host, uri, domain, { execute: 'guest-get-time' });
+      const t1 = performance.timeOrigin + performance.now();
+      if (typeof g !== 'number') continue;
+      const off = BigInt(Math.round(g)) - BigInt(Math.round(((t0 + t1) / 2) * 1e6));
+      if (!best || t1 - t0 < best.rtt) best = { rtt: t1 - t0, off };
+    }
+    return best?.off ?? 0n;
   })().catch(() => 0n);
   const listening = cap.ready;
   listening.catch((err: unknown) => {
