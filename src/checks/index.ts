@@ -11,6 +11,7 @@ import { macConflict } from './mac-conflict.js';
 import { mtuMismatch } from './mtu-mismatch.js';
 import { natMissing } from './nat-missing.js';
 import { noRoute } from './no-route.js';
+import { ovnDrop } from './ovn-drop.js';
 import { ovsFlowDrop } from './ovs-flow-drop.js';
 import { ovsFlowMisdirect } from './ovs-flow-misdirect.js';
 import { macWrongPort } from './mac-wrong-port.js';
@@ -46,6 +47,7 @@ export const CHECKS: Check[] = [
   noRoute,
   deviceDrops,
   ovsFlowDrop,
+  ovnDrop,
   ovsFlowMisdirect,
   macWrongPort,
   vlanMismatch,

@@ -9,6 +9,8 @@ export const linkDown: Check = {
   run({ topology, path, correlation }) {
     const causes: Cause[] = [];
     for (const { hop, iface } of pathInterfaces(topology, path)) {
+      // An OVS bridge hop is the datapath, not its internal port of the same name.
+      if (hop.kind === 'openvswitch') continue;
       const peer = iface.peer?.netns && iface.peer.ifname ? ifaceOf(topology, iface.peer.netns, iface.peer.ifname) : undefined;
       const problems: Array<{ netns: string; ifname: string; text: string; fix: string; evidence?: string }> = [];
       // An Open vSwitch port: OVSDB's view (admin_state, link_state, ofport -1, error).

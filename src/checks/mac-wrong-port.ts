@@ -11,7 +11,8 @@ import { inNetns, nsById } from './util.js';
 export const macWrongPort: Check = {
   name: 'mac-wrong-port',
   raises: ['mac-wrong-port'],
-  run({ topology, path, ovsTraces }) {
+  run({ topology, path, ovsTraces, ovnTraces }) {
+    if (ovnTraces && ovnTraces.length > 0) return [];
     const exit = targetOvsPort(path);
     if (!exit) return [];
     const causes: Cause[] = [];

@@ -13,8 +13,10 @@ import { inNetns, nsById, proximity } from './util.js';
 export const ovsFlowDrop: Check = {
   name: 'ovs-flow-drop',
   raises: ['ovs-flow-drop'],
-  run({ topology, after, path, ovsTraces, targetAddresses, correlation }) {
+  run({ topology, after, path, ovsTraces, ovnTraces, targetAddresses, correlation }) {
     const causes: Cause[] = [];
+    // Where OVN owns the bridge its flows are compiled from the logical pipeline: ovn-drop names the cause.
+    if (ovnTraces && ovnTraces.length > 0) return causes;
     const seen = new Set<string>();
     for (const t of (ovsTraces ?? []).filter((x) => x.verdict === 'drop')) {
       const rule = decidingRule(t);

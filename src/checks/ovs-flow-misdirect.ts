@@ -12,7 +12,8 @@ import { inNetns, nsById } from './util.js';
 export const ovsFlowMisdirect: Check = {
   name: 'ovs-flow-misdirect',
   raises: ['ovs-flow-misdirect'],
-  run({ topology, after, path, ovsTraces }) {
+  run({ topology, after, path, ovsTraces, ovnTraces }) {
+    if (ovnTraces && ovnTraces.length > 0) return [];
     const exit = targetOvsPort(path);
     if (!exit) return [];
     const causes: Cause[] = [];

@@ -2,7 +2,8 @@ import type { PromiscLog } from '../collect/kernlog.js';
 import type { Correlation } from '../correlate/correlate.js';
 import type { Topology } from '../model/topology.js';
 import type { Path } from '../path/types.js';
-import type { Cause, CauseId, OvsTrace, ProbeReport } from '../report/schema.js';
+import type { OvnNbState } from '../collect/ovn.js';
+import type { Cause, CauseId, OvnTrace, OvsTrace, ProbeReport } from '../report/schema.js';
 
 /** Everything a check may read. Checks never change the system. */
 export interface CheckContext {
@@ -25,6 +26,9 @@ export interface CheckContext {
   promiscLog?: PromiscLog;
   /** ofproto/trace of the probes' flows on the path's OVS bridges. */
   ovsTraces?: OvsTrace[];
+  /** ovn-trace of the same flows, and OVN's northbound state, where OVN owns the bridge. */
+  ovnTraces?: OvnTrace[];
+  ovnNb?: OvnNbState;
 }
 
 /** One skb:kfree_skb event with a reason other than NOT_SPECIFIED/CONSUMED. */

@@ -2,6 +2,7 @@ import { buildFilter } from '../capture/bpf.js';
 import { withPromiscuous } from '../capture/experiment.js';
 import { parseProbe, runProbe, type ProbeSpec } from '../capture/probe.js';
 import { promiscLog } from '../collect/kernlog.js';
+import { traceOvnPath } from '../capture/ovn-trace.js';
 import { traceOvsPath } from '../capture/ovs-trace.js';
 import { runSession, type PacketReader } from '../capture/session.js';
 import { runChecks } from '../checks/index.js';
@@ -167,6 +168,10 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
       return [];
     }),
   ]);
+  const ovn = await traceOvnPath(o.host, topology, path, ovsTraces, o.netns).catch((err: unknown) => {
+    session.notices.push(`ovn-trace: ${err instanceof Error ? err.message : String(err)}`);
+    return { traces: [], nb: undefined };
+  });
   const { causes, notices } = await runChecks({
     ...(after ? { after } : {}),
     topology,
@@ -179,6 +184,8 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
     ...(session.drops ? { drops: session.drops } : {}),
     ...(kernelLog ? { promiscLog: kernelLog } : {}),
     ...(ovsTraces.length ? { ovsTraces } : {}),
+    ...(ovn.traces.length ? { ovnTraces: ovn.traces } : {}),
+    ...(ovn.nb ? { ovnNb: ovn.nb } : {}),
     sourceAddresses: o.passive
       ? [...new Set(session.packets.filter((p) => p.dst && targetAddresses.includes(p.dst) && p.src).map((p) => p.src!))].slice(0, 8)
       : sourceAddresses,
@@ -207,6 +214,7 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
     instead: correlation.instead,
     traces: correlation.traces,
     ...(ovsTraces.length ? { ovsTraces } : {}),
+    ...(ovn.traces.length ? { ovnTraces: ovn.traces } : {}),
     captureFile: null,
     notices: [...topology.warnings, ...session.notices, ...notices, ...experimentNotices],
     timing: {

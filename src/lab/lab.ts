@@ -7,12 +7,13 @@ import { removeLibvirtDirs } from './libvirt.js';
 import { removeOvsDirs } from './ovs.js';
 import { bridged } from './topologies/bridged.js';
 import { neutron } from './topologies/neutron.js';
+import { ovn } from './topologies/ovn.js';
 import { ovs } from './topologies/ovs.js';
 import { routed } from './topologies/routed.js';
 import { vm } from './topologies/vm.js';
 import type { LabBuilder, LabFault, LabTopology } from './types.js';
 
-export const TOPOLOGIES: LabTopology[] = [bridged, routed, ovs, neutron, vm];
+export const TOPOLOGIES: LabTopology[] = [bridged, routed, ovs, neutron, vm, ovn];
 export { FAULTS };
 
 /**

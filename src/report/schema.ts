@@ -29,6 +29,8 @@ export const CAUSE_IDS = [
   'vlan-mismatch',
   'ovs-flow-drop',
   'ovs-flow-misdirect',
+  'ovn-acl-drop',
+  'ovn-port-security',
   'mac-wrong-port',
   'device-drops',
   'unknown',
@@ -134,6 +136,31 @@ export const OvsTraceSchema = z.object({
 });
 export type OvsTrace = z.infer<typeof OvsTraceSchema>;
 
+/** `ovn-trace` of the same packet on OVN's logical pipeline (where OVN owns the bridge). */
+export const OvnTraceStageSchema = z.object({
+  pipeline: z.enum(['ingress', 'egress']),
+  table: z.number().int(),
+  /** ls_in_check_port_sec, ls_out_acl, ... */
+  stage: z.string(),
+  match: z.string(),
+  priority: z.number().int().optional(),
+  actions: z.array(z.string()),
+});
+export const OvnTraceSchema = z.object({
+  direction: DirectionSchema,
+  proto: z.string(),
+  synthesized: z.boolean(),
+  datapath: z.string(),
+  inport: z.string(),
+  expression: z.string(),
+  verdict: z.enum(['output', 'drop']),
+  outport: z.string().optional(),
+  dropStage: OvnTraceStageSchema.optional(),
+  stages: z.array(OvnTraceStageSchema),
+  excerpt: z.array(z.string()),
+});
+export type OvnTrace = z.infer<typeof OvnTraceSchema>;
+
 export const ReportSchema = z.object({
   schemaVersion: z.literal(1),
   tool: z.object({ name: z.literal('hopdump'), version: z.string() }),
@@ -152,6 +179,8 @@ export const ReportSchema = z.object({
   traces: z.array(TraceSchema),
   /** Segments inside Open vSwitch explained by OpenFlow (ofproto/trace), per bridge and direction. */
   ovsTraces: z.array(OvsTraceSchema).optional(),
+  /** The same flows on OVN's logical pipeline, where OVN owns the bridge (ovn-trace). */
+  ovnTraces: z.array(OvnTraceSchema).optional(),
   captureFile: z.string().nullable(),
   notices: z.array(z.string()),
   /** Where the time went, in milliseconds. */

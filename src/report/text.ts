@@ -80,6 +80,13 @@ export function renderReport(r: Report, opts: TextOptions = { color: false }): s
       for (const step of steps) lines.push(...wrapList('     ', [step], 100));
     }
   }
+  if (r.ovnTraces?.length) {
+    lines.push('', 'OVN logical pipeline (ovn-trace of the same flows):');
+    for (const t of r.ovnTraces) {
+      const end = t.verdict === 'drop' && t.dropStage ? `DROP at ${t.dropStage.pipeline} table ${t.dropStage.table} ${t.dropStage.stage} (${t.dropStage.match})` : `output to ${t.outport ?? '?'}`;
+      lines.push(`  ${t.direction === 'to-target' ? '→' : '←'} ${t.datapath} ${t.proto} from lport ${t.inport}: ${end}`);
+    }
+  }
   if (r.causes.length > 0) {
     lines.push('', 'causes:');
     r.causes.forEach((cause, i) => {

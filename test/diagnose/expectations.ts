@@ -45,6 +45,8 @@ export const EXPECT: Record<string, Expectation> = {
   'vm-guest-firewall': { status: 'broken', loss: { direction: 'from-target', last: null, missing: 'guest:vm1/eth0' }, top: 'firewall-drop' },
   'vm-guest-ignores-arp': { status: 'broken', loss: { direction: 'from-target', last: null, missing: 'guest:vm1/eth0' }, top: 'guest-arp-unresolved' },
   'vm-tap-detached': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/vnet0' }, top: 'bridge-port-missing' },
+  'ovn-acl-drop': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/tapvm1' }, top: 'ovn-acl-drop' },
+  'ovn-port-security': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/tapvm1' }, top: 'ovn-port-security' },
   'no-route': { status: 'broken', loss: { direction: 'from-target', last: null, missing: 'ct1/eth0' }, top: 'no-route' },
 };
 

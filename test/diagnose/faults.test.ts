@@ -30,7 +30,7 @@ describe('diagnose on every lab fault', { concurrency: 4 }, () => {
 });
 
 describe('diagnose on a healthy lab', { concurrency: true }, () => {
-  for (const topology of ['bridged', 'routed', 'ovs', 'neutron']) {
+  for (const topology of ['bridged', 'routed', 'ovs', 'neutron', 'ovn']) {
     test(`${topology}: ok, no loss, no causes, every probe answered`, async () => {
       await withLab({ topology, prefix: 'h' }, async (lab) => {
         const t = findTopology(topology).targets[0]!;
@@ -43,7 +43,10 @@ describe('diagnose on a healthy lab', { concurrency: true }, () => {
         assert.ok(report.probes.every((p) => p.answered === p.sent));
         const observed = report.hops.filter((h) => h.observed);
         assert.ok(observed.every((h) => h.toTarget > 0 && h.fromTarget > 0), 'every observed hop saw both directions');
-        if (topology === 'ovs' || topology === 'neutron') {
+        if (topology === 'ovn') {
+          assert.ok(report.ovnTraces?.some((x) => x.direction === 'to-target' && x.verdict === 'output' && x.outport === 'vm1'), 'ovn-trace: the logical pipeline delivers to vm1');
+        }
+        if (topology === 'ovs' || topology === 'neutron' || topology === 'ovn') {
           // Inside OVS, ofproto/trace stands in for the captures: both directions reach their port.
           const traces = report.ovsTraces ?? [];
           const exit = report.path.hops.filter((h) => h.kind === 'openvswitch').at(-1)!.ovs!.out!.name;

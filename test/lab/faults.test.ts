@@ -137,6 +137,14 @@ const SEEN_BY_DISCOVER: Record<string, (t: Topology, lab: RunningLab) => void> =
     const e = fdb.find((x) => x.mac === 'fa:16:3e:00:00:11');
     assert.deepEqual([e?.port, e?.vlan, e?.age], [neutronDevice('qvo', NEUTRON_PORTS['vm2']!.portId), 1, 'static']);
   },
+  'ovn-acl-drop': (t, lab) => {
+    // The ACL is northbound state; discover shows the flows ovn-controller compiled from it.
+    assert.ok(nsOf(t, lab.state.hypervisor).ovs!.bridges.find((b) => b.name === 'br-int')!.flows.length > 50, 'OVN logical flows on br-int');
+  },
+  'ovn-port-security': (t, lab) => {
+    const i = nsOf(t, lab.state.hypervisor).ovs!.bridges.find((b) => b.name === 'br-int')!.ports.flatMap((p) => p.interfaces).find((x) => x.external_ids['iface-id'] === 'vm1');
+    assert.equal(i?.name, 'tapvm1');
+  },
   'no-route': (t, lab) => {
     assert.ok(!nsOf(t, lab.ns('ct1')).routes.some((r) => r.dst === 'default'));
   },

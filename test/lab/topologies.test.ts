@@ -9,6 +9,7 @@ import { TOPOLOGIES } from '../../src/lab/lab.js';
 import { checkSymptom, healthySymptoms } from '../../src/lab/probe.js';
 import { existsSync } from 'node:fs';
 import { ovsDir } from '../../src/lab/ovs.js';
+import { ovnDatabases, ovnNbState, ovnTrace } from '../../src/collect/ovn.js';
 import { NEUTRON_PORTS, neutronDevice } from '../../src/lab/topologies/neutron.js';
 import { host, ifOf, leftoverNamespaces, nsOf, withLab } from '../helpers/lab.js';
 
@@ -53,6 +54,13 @@ describe('lab topologies', { concurrency: true }, () => {
                   `${lab.state.hypervisor}/${target.backend}:backend:true`,
                   `${lab.ns(target.role)}/eth0:guest-nic:true`,
                 ]
+              : topology.name === 'ovn'
+              ? [
+                  `${lab.state.hypervisor}/eth0:uplink:true`,
+                  `${lab.state.hypervisor}/br-int:bridge:false`,
+                  `${lab.state.hypervisor}/${target.backend}:backend:true`,
+                  `${lab.ns(target.role)}/eth0:guest-nic:true`,
+                ]
               : topology.name === 'ovs'
               ? [
                   `${lab.state.hypervisor}/eth0:uplink:true`,
@@ -75,17 +83,19 @@ describe('lab topologies', { concurrency: true }, () => {
                   `${lab.ns(target.role)}/eth0:guest-nic:true`,
                 ],
           );
-          // The hypervisor's own address: the path ends on the device that holds it.
+          // The hypervisor's own address (OVN's hypervisor has none on the logical switch): the path ends on the device that holds it.
+          if (topology.name !== 'ovn') {
           const own = findPath(t, topology.uplink.address);
           assert.equal(own.hops.at(-1)!.isTarget, true);
           assert.equal(own.hops.at(-1)!.netns, lab.state.hypervisor);
           assert.equal(own.hops.at(-1)!.seesTransit, true);
+          }
         }
         const text = renderTopology(t);
         for (const line of text.split('\n')) assert.ok([...line].length <= 100, `wider than 100 columns: ${line}`);
         for (const target of topology.targets) {
           // Linux bridge ports are drawn under their bridge; OVS ports say their bridge.
-          const port = topology.name === 'ovs' ? `  ${target.backend} [^\\n]*\\n?[^\\n]*ovs br-int` : `[├└]─ ${target.backend} [^\\n]*\\n?[^\\n]*`;
+          const port = topology.name === 'ovs' || topology.name === 'ovn' ? `  ${target.backend} [^\\n]*\\n?[^\\n]*ovs br-int` : `[├└]─ ${target.backend} [^\\n]*\\n?[^\\n]*`;
           assert.match(text, new RegExp(`${port}\\s*⇄ ${lab.ns(target.role)}/eth0 ${target.address.replace(/\./g, '\\.')}`));
           const pathText = renderPath(findPath(t, target.address), lab.state.hypervisor);
           assert.match(pathText, new RegExp(`${lab.ns(target.role)}\\s+eth0\\s+veth\\s+guest-nic\\s+yes`));
@@ -144,6 +154,18 @@ describe('lab topologies', { concurrency: true }, () => {
           assert.deepEqual([brInt!.ovs?.in?.name, brInt!.ovs?.out?.name, brInt!.ovs?.out?.vlan], ['int-br-ex', qvo('vm1'), 'access 1']);
           assert.deepEqual([qvoHop!.ovs?.port?.vlan, qvoHop!.ovs?.neutron?.portId, qvoHop!.ovs?.neutron?.vmUuid], ['access 1', NEUTRON_PORTS['vm1']!.portId, NEUTRON_PORTS['vm1']!.vmUuid]);
           assert.throws(() => findPath(t, '3f2a9c1e-0000'), /not found/);
+        } else if (topology.name === 'ovn') {
+          // ovn-controller bound every logical port to its Interface.
+          const ifs = hv.ovs!.bridges.find((b) => b.name === 'br-int')!.ports.flatMap((p) => p.interfaces);
+          for (const lp of ['client', 'vm1', 'vm2']) {
+            const i = ifs.find((x) => x.external_ids['iface-id'] === lp);
+            assert.equal(i?.external_ids['ovn-installed'], 'true', `${lp} bound by ovn-controller`);
+          }
+          const dbs = ovnDatabases(lab.state.hypervisor)!;
+          const nb = await ovnNbState(host, lab.state.hypervisor, dbs.nb);
+          assert.deepEqual(nb.ports.map((p) => `${p.logicalSwitch}/${p.name}`).sort(), ['ls1/client', 'ls1/vm1', 'ls1/vm2']);
+          const tr = await ovnTrace(host, lab.state.hypervisor, dbs.sb, 'ls1', 'client', { proto: 'icmp', ethSrc: '02:00:00:00:00:64', ethDst: target0Mac(topology), ipSrc: '192.0.2.100', ipDst: '192.0.2.11' });
+          assert.deepEqual([tr.verdict, tr.outport], ['output', 'vm1']);
         } else if (topology.name === 'bridged') {
           const br0 = hv.bridges.find((b) => b.ifname === 'br0')!;
           assert.deepEqual(br0.ports.map((p) => p.ifname).sort(), ['eth0', 'vnet0', 'vnet1']);
@@ -167,3 +189,7 @@ describe('lab topologies', { concurrency: true }, () => {
     });
   }
 });
+
+function target0Mac(t: { targets: Array<{ mac: string }> }): string {
+  return t.targets[0]!.mac;
+}
