@@ -1,7 +1,6 @@
 import { ovnDatabases, ovnNbState, ovnTrace, type OvnFlow, type OvnNbState } from '../collect/ovn.js';
 import type { Host } from '../host/host.js';
 import type { Topology } from '../model/topology.js';
-import type { Path } from '../path/types.js';
 import type { OvnTrace, OvsTrace } from '../report/schema.js';
 
 /**
@@ -10,7 +9,7 @@ import type { OvnTrace, OvsTrace } from '../report/schema.js';
  * ofproto/trace was given, `ovn-trace` of the same packet on the logical
  * switch of the port it enters by (the Interface's external_ids:iface-id).
  */
-export async function traceOvnPath(host: Host, topology: Topology, path: Path, ovsTraces: OvsTrace[], hypervisor: string | undefined): Promise<{ traces: OvnTrace[]; nb?: OvnNbState }> {
+export async function traceOvnPath(host: Host, topology: Topology, ovsTraces: OvsTrace[], hypervisor: string | undefined): Promise<{ traces: OvnTrace[]; nb?: OvnNbState }> {
   const dbs = ovnDatabases(hypervisor);
   if (!dbs || ovsTraces.length === 0) return { traces: [] };
   const nb = await ovnNbState(host, hypervisor, dbs.nb);
@@ -31,7 +30,6 @@ export async function traceOvnPath(host: Host, topology: Topology, path: Path, o
       /* no trace for this one */
     }
   }
-  void path;
   return { traces: out, nb };
 }
 

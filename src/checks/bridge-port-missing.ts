@@ -1,3 +1,4 @@
+import { danglingPatch } from '../model/topology.js';
 import type { Cause } from '../report/schema.js';
 import { bridgeOf, vsctlCmd } from './ovs-util.js';
 import type { Check } from './types.js';
@@ -41,7 +42,7 @@ export const bridgePortMissing: Check = {
     const ports = bridge?.ports.map((p) => `${p.name}${p.tag !== undefined ? `(tag ${p.tag})` : ''}`).join(', ') || 'none';
     if (gap.kind === 'openvswitch') {
       // A patch pair cut: the gap bridge has a patch port whose peer should be on `before`.
-      const patch = bridgeOf(ns, gap.ifname)?.ports.flatMap((p) => p.interfaces).find((i) => i.type === 'patch' && !(ns?.ovs?.bridges ?? []).some((b) => b.ports.some((p) => p.interfaces.some((x) => x.name === i.options['peer'] && x.type === 'patch'))));
+      const patch = ns ? danglingPatch(ns, gap.ifname) : undefined;
       if (!patch) return [];
       const peer = patch.options['peer'] ?? `patch-${gap.ifname}`;
       return [

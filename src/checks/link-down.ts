@@ -1,4 +1,5 @@
 import type { Cause } from '../report/schema.js';
+import { ovsEnv } from './ovs-util.js';
 import type { Check } from './types.js';
 import { ifaceOf, inNetns, nsById, pathInterfaces, proximity } from './util.js';
 
@@ -19,10 +20,7 @@ export const linkDown: Check = {
           ?.ovs?.bridges.find((b) => b.name === iface.ovsBridge)
           ?.ports.flatMap((p) => p.interfaces)
           .find((i) => i.name === iface.ifname);
-        const env = (() => {
-          const rundir = nsById(topology, hop.netns)?.ovs?.rundir;
-          return rundir && !/^\/(var\/)?run\/openvswitch$/.test(rundir) ? `env OVS_RUNDIR=${rundir} ` : '';
-        })();
+        const env = ovsEnv(nsById(topology, hop.netns));
         if (ovsIf?.admin_state === 'down') {
           problems.push({
             netns: hop.netns,

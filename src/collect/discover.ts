@@ -268,7 +268,10 @@ export async function sampleCounters(host: Host, topology: Topology): Promise<To
         // A libvirt guest: read again through its agent (its firewall counters).
         const uri = libvirtConnection(topology.root || undefined)?.uri;
         return guestView(host, uri, ns.id.slice('guest:'.length), { timeoutMs: 8000 })
-          .then((g) => ({ ...ns, interfaces: ns.interfaces.map((i) => ({ ...i, ...(g.interfaces.find((x) => x.ifname === i.ifname)?.stats ? { stats: g.interfaces.find((x) => x.ifname === i.ifname)!.stats! } : {}) })), firewall: g.firewall ?? ns.firewall }))
+          .then((g) => {
+            const stats = new Map(g.interfaces.map((x) => [x.ifname, x.stats]));
+            return { ...ns, interfaces: ns.interfaces.map((i) => (stats.get(i.ifname) ? { ...i, stats: stats.get(i.ifname)! } : i)), firewall: g.firewall ?? ns.firewall };
+          })
           .catch(() => ns);
       }
       const ctx: CollectContext = { host, netns: ns.name ?? (ns.id.startsWith('pid:') ? ns.id : undefined) };

@@ -3,12 +3,10 @@ import { isIP } from 'node:net';
 import type { Host } from '../host/host.js';
 import { isMac } from '../model/ip.js';
 import { splitJsonDocuments } from './context.js';
-
-/** hopdump's lab keeps OVN's databases next to its private OVS (src/lab/ovn.ts). */
-const LAB_OVS_DIR = '/run/hopdump/ovs';
+import { LAB_OVS_DIR } from './ovs.js';
 
 /**
- * The OVN databases serving a namespace: the lab's, else OVN_NB_DB/OVN_SB_DB,
+ * The OVN databases serving a namespace: the lab's (next to its private OVS, src/lab/ovn.ts), else OVN_NB_DB/OVN_SB_DB,
  * else the packaged sockets in OVN_RUNDIR (default /var/run/ovn), as
  * ovn-nbctl and ovn-trace find them. undefined = no OVN here.
  */

@@ -3,7 +3,7 @@ import type { OvsDatapathStats, OvsFdbEntry, OvsFlow, OvsState } from '../model/
 import { runIn, splitJsonDocuments, type CollectContext } from './context.js';
 
 /** hopdump's lab keeps each namespace's private OVS here (src/lab/ovs.ts). */
-const LAB_OVS_DIR = '/run/hopdump/ovs';
+export const LAB_OVS_DIR = '/run/hopdump/ovs';
 
 /**
  * Which OVS database serves a namespace: the lab's private one, or (for the

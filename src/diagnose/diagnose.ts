@@ -152,6 +152,7 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
         detail: p.detail,
       }));
   // The host read again: counters after the window, for the checks that compare.
+  const targetMac = targetMacOf(topology, path.target.netns, path.target.ifname);
   const [after, kernelLog, ovsTraces] = await Promise.all([
     sampleCounters(o.host, topology).catch(() => undefined),
     promiscLog(o.host),
@@ -162,13 +163,13 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
       packets: session.packets,
       targetAddresses,
       probes: o.passive ? [] : probes.map((p) => ({ kind: p.kind, ...(p.port !== undefined ? { port: p.port } : {}) })),
-      ...(targetMacOf(topology, path.target.netns, path.target.ifname) ? { targetMac: targetMacOf(topology, path.target.netns, path.target.ifname)! } : {}),
+      ...(targetMac ? { targetMac } : {}),
     }).catch((err: unknown) => {
       session.notices.push(`ofproto/trace: ${err instanceof Error ? err.message : String(err)}`);
       return [];
     }),
   ]);
-  const ovn = await traceOvnPath(o.host, topology, path, ovsTraces, o.netns).catch((err: unknown) => {
+  const ovn = await traceOvnPath(o.host, topology, ovsTraces, o.netns).catch((err: unknown) => {
     session.notices.push(`ovn-trace: ${err instanceof Error ? err.message : String(err)}`);
     return { traces: [], nb: undefined };
   });

@@ -253,6 +253,7 @@ export const OvsInterfaceSchema = z.object({
   /** iface-id, attached-mac, iface-status, vm-uuid as Nova/Neutron set them. */
   external_ids: z.record(z.string(), z.string()),
 });
+export type OvsInterface = z.infer<typeof OvsInterfaceSchema>;
 /** One OpenFlow flow as `ovs-ofctl dump-flows` prints it (it has no JSON form). */
 export const OvsFlowSchema = z.object({
   table: z.number().int(),
@@ -397,4 +398,18 @@ export function targetMacOf(topology: Topology, netns: string, ifname: string): 
     return topology.domains?.flatMap((d) => d.interfaces).find((i) => i.targetDev === ifname)?.mac?.toLowerCase();
   }
   return iface.address?.toLowerCase();
+}
+
+/** A patch port of the OVS bridge whose peer is no patch port anywhere (or that OVS reports an error for). */
+export function danglingPatch(ns: Namespace, bridge: string): OvsInterface | undefined {
+  const all = ns.ovs?.bridges.flatMap((b) => b.ports.flatMap((p) => p.interfaces)) ?? [];
+  const br = ns.ovs?.bridges.find((b) => b.name === bridge);
+  for (const p of br?.ports ?? []) {
+    for (const i of p.interfaces) {
+      if (i.type !== 'patch') continue;
+      const peer = i.options['peer'];
+      if (!peer || !all.some((x) => x.name === peer && x.type === 'patch') || i.error) return i;
+    }
+  }
+  return undefined;
 }

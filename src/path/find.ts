@@ -1,6 +1,6 @@
 import { prefixContains } from '../model/ip.js';
 import type { Interface, Namespace, Topology } from '../model/topology.js';
-import { rootNamespace } from '../model/topology.js';
+import { danglingPatch, rootNamespace } from '../model/topology.js';
 import { resolveTarget } from './resolve.js';
 import type { Hop, HopRole, OvsHop, OvsHopPort, Path } from './types.js';
 import { findUplink } from './uplink.js';
@@ -263,20 +263,6 @@ function reachableFrom(byId: Map<string, Namespace>, start: Node, targetAddress:
     }
   }
   return seen;
-}
-
-/** A patch port of the OVS bridge whose peer is no patch port anywhere (or that OVS reports an error for). */
-function danglingPatch(ns: Namespace, bridge: string) {
-  const all = ns.ovs?.bridges.flatMap((b) => b.ports.flatMap((p) => p.interfaces)) ?? [];
-  const br = ns.ovs?.bridges.find((b) => b.name === bridge);
-  for (const p of br?.ports ?? []) {
-    for (const i of p.interfaces) {
-      if (i.type !== 'patch') continue;
-      const peer = i.options['peer'];
-      if (!peer || !all.some((x) => x.name === peer && x.type === 'patch') || i.error) return i;
-    }
-  }
-  return undefined;
 }
 
 function linkVia(a: Node, b: Node): Hop['via'] {

@@ -145,15 +145,25 @@ function resolveNeutron(namespaces: Namespace[], root: Namespace, query: string)
   const ns = hit.ns;
   const tap = ns.interfaces.find((x) => x.ifname === `tap${portId.slice(0, 11)}`) ?? ns.interfaces.find((x) => x.ifname === hit.i.name);
   if (!tap) throw usageError(`Neutron port ${portId}: neither tap${portId.slice(0, 11)} nor ${hit.i.name} exists in ${ns.id}`);
+  const behind = behindTap(namespaces, root, ns, tap, mac);
+  if (!behind.guest && !behind.address) notes.push(`no neighbour entry for ${mac ?? 'its MAC'}: the guest's address is unknown, give it with --target ADDRESS`);
+  return { type, ns: behind.ns, iface: behind.iface, ...(behind.address ? { address: behind.address } : {}), notes };
+}
+
+/**
+ * What is behind a guest's tap: the guest's NIC when the model has it (a
+ * veth peer, or the NIC a guest agent showed), else the tap itself with the
+ * address the guest's MAC has in the host's neighbour table.
+ */
+function behindTap(namespaces: Namespace[], root: Namespace, tapNs: Namespace, tap: Interface, mac: string | undefined): { ns: Namespace; iface: Interface; address?: string; guest: boolean } {
   const guestNs = tap.peer?.netns ? namespaces.find((n) => n.id === tap.peer!.netns) : undefined;
   const guest = guestNs?.interfaces.find((x) => x.ifindex === tap.peer!.ifindex);
-  if (guestNs && guest && guestNs !== ns) {
+  if (guestNs && guest && guestNs !== tapNs) {
     const addr = guest.addresses.find((a) => a.family === 'inet');
-    return { type, ns: guestNs, iface: guest, ...(addr ? { address: addr.local } : {}), notes };
+    return { ns: guestNs, iface: guest, ...(addr ? { address: addr.local } : {}), guest: true };
   }
   const neigh = mac ? root.neighbours.find((n) => n.lladdr?.toLowerCase() === mac && !n.dst.includes(':')) : undefined;
-  if (!neigh) notes.push(`no neighbour entry for ${mac ?? 'its MAC'}: the guest's address is unknown, give it with --target ADDRESS`);
-  return { type, ns, iface: tap, ...(neigh ? { address: neigh.dst } : {}), notes };
+  return { ns: tapNs, iface: tap, ...(neigh ? { address: neigh.dst } : {}), guest: false };
 }
 
 /**
@@ -178,14 +188,7 @@ function resolveDomain(topology: Topology, namespaces: Namespace[], root: Namesp
   const tap = root.interfaces.find((i) => i.ifname === nic.targetDev);
   if (!tap) throw usageError(`domain ${d.name}: its tap ${nic.targetDev} is not in ${root.id}`);
   notes.push(`domain ${d.name} (${d.uuid}) NIC ${nic.mac ?? '?'} is ${tap.ifname}${nic.sourceBridge ? ` on ${nic.sourceBridge}` : ''}`);
-  const guestNs = tap.peer?.netns ? namespaces.find((n) => n.id === tap.peer!.netns) : undefined;
-  const guest = guestNs?.interfaces.find((i) => i.ifindex === tap.peer!.ifindex);
-  if (guestNs && guest && guestNs !== root) {
-    const addr = guest.addresses.find((a) => a.family === 'inet');
-    return { type: 'domain', ns: guestNs, iface: guest, ...(addr ? { address: addr.local } : {}), notes };
-  }
-  const mac = nic.mac?.toLowerCase();
-  const neigh = mac ? root.neighbours.find((n) => n.lladdr?.toLowerCase() === mac && !n.dst.includes(':')) : undefined;
-  notes.push(`no guest agent view of ${d.name}: the path stops at its tap${neigh ? '' : ', and its address is unknown (give it with --target ADDRESS)'}`);
-  return { type: 'domain', ns: root, iface: tap, ...(neigh ? { address: neigh.dst } : {}), notes };
+  const behind = behindTap(namespaces, root, root, tap, nic.mac?.toLowerCase());
+  if (!behind.guest) notes.push(`no guest agent view of ${d.name}: the path stops at its tap${behind.address ? '' : ', and its address is unknown (give it with --target ADDRESS)'}`);
+  return { type: 'domain', ns: behind.ns, iface: behind.iface, ...(behind.address ? { address: behind.address } : {}), notes };
 }

@@ -164,7 +164,7 @@ describe('lab topologies', { concurrency: true }, () => {
           const dbs = ovnDatabases(lab.state.hypervisor)!;
           const nb = await ovnNbState(host, lab.state.hypervisor, dbs.nb);
           assert.deepEqual(nb.ports.map((p) => `${p.logicalSwitch}/${p.name}`).sort(), ['ls1/client', 'ls1/vm1', 'ls1/vm2']);
-          const tr = await ovnTrace(host, lab.state.hypervisor, dbs.sb, 'ls1', 'client', { proto: 'icmp', ethSrc: '02:00:00:00:00:64', ethDst: target0Mac(topology), ipSrc: '192.0.2.100', ipDst: '192.0.2.11' });
+          const tr = await ovnTrace(host, lab.state.hypervisor, dbs.sb, 'ls1', 'client', { proto: 'icmp', ethSrc: '02:00:00:00:00:64', ethDst: topology.targets[0]!.mac, ipSrc: '192.0.2.100', ipDst: '192.0.2.11' });
           assert.deepEqual([tr.verdict, tr.outport], ['output', 'vm1']);
         } else if (topology.name === 'bridged') {
           const br0 = hv.bridges.find((b) => b.ifname === 'br0')!;
@@ -189,7 +189,3 @@ describe('lab topologies', { concurrency: true }, () => {
     });
   }
 });
-
-function target0Mac(t: { targets: Array<{ mac: string }> }): string {
-  return t.targets[0]!.mac;
-}
