@@ -5,9 +5,16 @@ import { hopName, inNetns } from './util.js';
 export const serviceNotListening: Check = {
   name: 'service-not-listening',
   raises: ['service-not-listening'],
-  run({ correlation, path, topology, targetAddresses }) {
-    const rsts = correlation.target.rstFromTarget.filter((p) => p.src && targetAddresses.includes(p.src));
+  run({ correlation, path, topology, targetAddresses, probes }) {
+    // A refusal is RST+ACK, the answer to a SYN. A bare RST answers a segment of a
+    // connection that is already gone (a late FIN or ACK after the server closed):
+    // ordinary on a healthy, loaded host, and no sign of a missing listener.
+    const rsts = correlation.target.rstFromTarget.filter((p) => p.src && targetAddresses.includes(p.src) && p.tcpFlags?.includes('.'));
     if (rsts.length === 0) return [];
+    // Every connection to that port was answered: whatever sent the RST, the service listens.
+    const refusedPort = (port: number | undefined) =>
+      !probes.some((pr) => pr.kind === 'tcp' && pr.port === port) || probes.some((pr) => pr.kind === 'tcp' && pr.port === port && pr.outcome !== 'answered');
+    if (!rsts.some((p) => refusedPort(p.srcPort))) return [];
     const nic = path.hops[path.hops.length - 1]!;
     const ports = [...new Set(rsts.map((p) => p.srcPort).filter((x): x is number => x !== undefined))];
     const ns = topology.namespaces.find((n) => n.id === path.target.netns);

@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { serviceNotListening } from '../../src/checks/service-not-listening.js';
+import type { CheckContext } from '../../src/checks/types.js';
+import type { HopPacket } from '../../src/correlate/types.js';
+import type { Cause, ProbeReport } from '../../src/report/schema.js';
+
+const rst = (tcpFlags: string): HopPacket => ({
+  hop: 1, tsNs: 1n, fp: tcpFlags, natFp: tcpFlags, kind: 'ipv4', length: 54, data: new Uint8Array(0), summary: '', linkType: 1,
+  src: '192.0.2.11', dst: '192.0.2.100', proto: 'tcp', srcPort: 80, dstPort: 40000, tcpFlags,
+});
+const probe = (outcome: ProbeReport['outcome']): ProbeReport => ({
+  kind: 'tcp', address: '192.0.2.11', port: 80, command: 'nc -z 192.0.2.11 80', from: 'client', sent: 3, answered: outcome === 'answered' ? 3 : 0, outcome, detail: '',
+});
+const ctx = (rsts: HopPacket[], probes: ProbeReport[]) =>
+  ({
+    correlation: { target: { rstFromTarget: rsts } },
+    path: { target: { netns: 'vm1' }, hops: [{ netns: 'hv', ifname: 'eth0' }, { netns: 'vm1', ifname: 'eth0' }] },
+    topology: { namespaces: [] },
+    targetAddresses: ['192.0.2.11'],
+    probes,
+  }) as unknown as CheckContext;
+
+test('service-not-listening: RST+ACK to refused connections is the cause', () => {
+  const causes = serviceNotListening.run(ctx([rst('R.')], [probe('refused')])) as Cause[];
+  assert.equal(causes.length, 1);
+  assert.match(causes[0]!.summary, /port 80 with RST/);
+});
+
+test('service-not-listening: a bare RST (late segment of a closed connection) is not', () => {
+  assert.deepEqual(serviceNotListening.run(ctx([rst('R')], [probe('refused')])), []);
+});
+
+test('service-not-listening: no cause when every connection to the port was answered', () => {
+  assert.deepEqual(serviceNotListening.run(ctx([rst('R.')], [probe('answered')])), []);
+});
