@@ -18,6 +18,8 @@ import { neutronQvoMissing } from './neutron-qvo-missing.js';
 import { neutronPatchPeerMissing } from './neutron-patch-peer-missing.js';
 import { neutronFlowWrongPort } from './neutron-flow-wrong-port.js';
 import { neutronMacWrongPort } from './neutron-mac-wrong-port.js';
+import { ovnAclDrop } from './ovn-acl-drop.js';
+import { ovnPortSecurity } from './ovn-port-security.js';
 import { ovsFlowDrop } from './ovs-flow-drop.js';
 import { ovsPortDown } from './ovs-port-down.js';
 import { promiscDependent } from './promisc-dependent.js';
@@ -63,4 +65,6 @@ export const FAULTS: LabFault[] = [
   vmGuestFirewall,
   vmGuestIgnoresArp,
   vmTapDetached,
+  ovnAclDrop,
+  ovnPortSecurity,
 ];

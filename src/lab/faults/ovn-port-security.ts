@@ -1,4 +1,3 @@
-// Not in FAULTS yet: applying it stalled under the full test load (docs/ovn-notes.md).
 import { nbctlApplied } from '../ovn.js';
 import type { LabFault } from '../types.js';
 

@@ -1,3 +1,4 @@
+import { environmentError } from '../../errors.js';
 import { ovsDir, vsctl } from '../ovs.js';
 import { nbctl, startOvn } from '../ovn.js';
 import type { LabTopology } from '../types.js';
@@ -42,11 +43,13 @@ export const ovn: LabTopology = {
       await vsctl(lab, 'hv', ['add-port', 'br-int', p.hvIf, '--', 'set', 'interface', p.hvIf, `external_ids:iface-id=${p.lport}`]);
     }
     // ovn-controller has bound every port once each Interface says ovn-installed.
-    for (let i = 0; i < 100; i++) {
+    let bound = 0;
+    for (let i = 0; i < 300 && bound < ports.length; i++) {
+      if (i > 0) await new Promise((res) => setTimeout(res, 100));
       const r = await lab.run('hv', ['ovs-vsctl', `--db=unix:${ovsDir(lab.ns('hv'))}/db.sock`, '--format=json', '--columns=external_ids', 'list', 'Interface']);
-      if ((r.stdout.match(/ovn-installed/g) ?? []).length >= ports.length) break;
-      await new Promise((res) => setTimeout(res, 100));
+      bound = (r.stdout.match(/ovn-installed/g) ?? []).length;
     }
+    if (bound < ports.length) throw environmentError(`ovn-controller bound ${bound} of ${ports.length} ports in 30 s (see ${ovsDir(lab.ns('hv'))}/ovn-controller.log)`);
     await Promise.all(this.targets.map((t) => startService(lab, t.role, t.address, t.port)));
   },
 };
