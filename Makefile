@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 APT_PACKAGES := tcpdump iproute2 iptables nftables ebtables iputils-ping arping netcat-openbsd \
                 tshark ethtool procps util-linux openvswitch-switch \
-                qemu-system-x86 libvirt-daemon-system libvirt-clients cpio busybox-static ovn-central ovn-host
+                qemu-system-x86 libvirt-daemon-system libvirt-clients cpio busybox-static ovn-central ovn-host docker.io curl
 # Only the benchmarks need these: tcpreplay drives the live 100k pps run, time measures peak RSS.
 BENCH_PACKAGES := tcpreplay time
 HOPDUMP := bin/hopdump

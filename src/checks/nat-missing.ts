@@ -19,6 +19,14 @@ export const natMissing: Check = {
     return published.flatMap((p) => {
       const maps = dnatRules.filter((spec) => spec.includes(`--dport ${p.port}`) && targetAddresses.some((a) => spec.includes(`--to-destination ${a}`)));
       if (maps.length > 0 || nftDnat.length > 0) return [];
+      // Docker says it publishes this port: the rule dockerd wrote is gone (flushed, or an iptables restore).
+      const owner = (topology.docker?.containers ?? []).flatMap((c) =>
+        c.ports
+          .filter((x) => x.publicPort === p.port && (!x.hostIp || x.hostIp === '0.0.0.0' || x.hostIp === '::' || x.hostIp === p.address))
+          .map((x) => ({ c, x, ep: c.endpoints.find((e) => e.ipAddress && targetAddresses.includes(e.ipAddress)) ?? c.endpoints[0] })),
+      )[0];
+      const to = owner ? `${owner.ep?.ipAddress ?? targetAddresses[0]}:${owner.x.privatePort}` : `${targetAddresses[0]}:${p.port}`;
+      const bridge = owner?.ep?.bridge ?? 'docker0';
       return [
         {
           id: 'nat-missing' as const,
@@ -28,10 +36,18 @@ export const natMissing: Check = {
           evidence: [
             `iptables -t nat DNAT rules in ${root.netns}: ${dnatRules.length ? dnatRules.join(' | ') : 'none'}`,
             `probe ${p.command}: ${p.answered}/${p.sent} answered (${p.outcome})`,
+            ...(owner
+              ? [`Docker (${topology.docker!.endpoint}) publishes ${owner.x.hostIp ?? '0.0.0.0'}:${owner.x.publicPort}->${owner.x.privatePort}/${owner.x.type} for container ${owner.c.name}: its DNAT rule is missing from nat/DOCKER`]
+              : []),
           ],
           fix: [
-            inNetns(root.netns, `iptables -t nat -A DOCKER ! -i docker0 -p tcp -m tcp --dport ${p.port} -j DNAT --to-destination ${targetAddresses[0]}:${p.port}`),
-            '# on a Docker host: recreate the container with -p, or restart dockerd to restore its rules',
+            inNetns(
+              root.netns,
+              `iptables -t nat -A DOCKER${p.address ? ` -d ${p.address}/32` : ''} ! -i ${bridge} -p ${p.kind === 'udp' ? 'udp' : 'tcp'} -m ${p.kind === 'udp' ? 'udp' : 'tcp'} --dport ${p.port} -j DNAT --to-destination ${to}`,
+            ),
+            owner
+              ? `docker restart ${owner.c.name}   # dockerd writes the port's rules again when the container starts`
+              : '# on a Docker host: recreate the container with -p, or restart dockerd to restore its rules',
           ],
         },
       ];

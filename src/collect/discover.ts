@@ -5,6 +5,7 @@ import type { Interface, Namespace, Topology } from '../model/topology.js';
 import { bridgeFdb, bridgesOf } from './bridge.js';
 import { runIn, splitJsonDocuments, type CollectContext } from './context.js';
 import { countersOf, ipLinkCounters, ipState, toInterface } from './iproute.js';
+import { dockerConnection, joinContainers, readDocker } from './docker.js';
 import { unnamedNamespacePids } from './namespaces.js';
 import { firewall } from './netfilter.js';
 import { discoverDomains, libvirtConnection } from './domains.js';
@@ -78,9 +79,19 @@ export async function discover(options: DiscoverOptions): Promise<Topology> {
       const extra = await mapLimited(unnamedNamespacePids(), PARALLEL_NAMESPACES, ({ pid }) =>
         collectNamespace({ host, netns: `pid:${pid}` }, `pid:${pid}`, null, false, []),
       );
-      const ids = new Set(namespaces.flatMap((ns) => ns.interfaces.filter((i) => i.peer?.netns === null).map((i) => i.peer!.ifindex)));
+      // ifindexes are per namespace: two labs' containers can have the same ones.
+      // A container is ours when its veth pairs with one of our loose ends in both
+      // directions, and (where it can name it) its peer's namespace is one of ours.
+      const ends = new Map<string, string>();
+      for (const ns of namespaces) {
+        for (const i of ns.interfaces) if (i.peer?.netns === null) ends.set(`${i.peer.ifindex}:${i.ifindex}`, ns.id);
+      }
       for (const ns of extra) {
-        const linked = ns.interfaces.some((i) => i.peer && ids.has(i.ifindex));
+        const linked = ns.interfaces.some((i) => {
+          if (!i.peer) return false;
+          const end = ends.get(`${i.ifindex}:${i.peer.ifindex}`);
+          return end !== undefined && (i.peer.netns === null || i.peer.netns === end);
+        });
         if (linked) namespaces.push(ns);
       }
     }
@@ -113,6 +124,15 @@ export async function discover(options: DiscoverOptions): Promise<Topology> {
     namespaces.push(...libvirt.guests);
     warnings.push(...libvirt.warnings);
   }
+  // Docker: containers and networks from the Engine API, joined to their namespaces.
+  const dockerConn = dockerConnection(options.netns);
+  const docker = dockerConn
+    ? await readDocker(dockerConn).catch((err: unknown) => {
+        warnings.push(`Docker Engine at ${dockerConn.endpoint} could not be read: ${err instanceof Error ? err.message : String(err)}`);
+        return undefined;
+      })
+    : undefined;
+  if (docker) joinContainers(docker, namespaces);
   return {
     schemaVersion: 1,
     host: hostname(),
@@ -120,6 +140,7 @@ export async function discover(options: DiscoverOptions): Promise<Topology> {
     root: options.netns ?? '',
     namespaces,
     ...(libvirt ? { domains: libvirt.domains } : {}),
+    ...(docker ? { docker } : {}),
     warnings,
   };
 }

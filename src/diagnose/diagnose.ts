@@ -14,6 +14,7 @@ import { missingProgramHint } from '../host/programs.js';
 import type { Host } from '../host/host.js';
 import { targetMacOf, type Topology } from '../model/topology.js';
 import { findPath } from '../path/find.js';
+import type { Path } from '../path/types.js';
 import type { Cause, ProbeReport, Report } from '../report/schema.js';
 import { version } from '../version.js';
 
@@ -87,7 +88,7 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
   const probes: ProbeSpec[] = [];
   if (!o.passive) {
     if (!primary) throw usageError(`target ${o.target} has no IPv4 address to probe`, 'use --passive, or name an address');
-    const raw = o.probes.length > 0 ? o.probes : defaultProbes(topology, path.target.netns);
+    const raw = o.probes.length > 0 ? o.probes : defaultProbes(topology, path, fromNetns === o.netns);
     for (const text of raw) {
       const spec = parseProbe(text, primary, o.count, text === 'icmp' ? o.size : undefined);
       if (!spec) throw usageError(`--probe '${text}' is not icmp, tcp:PORT[@ADDR], udp:PORT[@ADDR] or arp`);
@@ -229,8 +230,16 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
   return { report, packets: session.packets, topology };
 }
 
-function defaultProbes(topology: Topology, targetNs: string): string[] {
-  const ns = topology.namespaces.find((n) => n.id === targetNs);
+/**
+ * icmp and the target's listening ports; for CONTAINER:PORT the published
+ * port on the host address, as a client outside would reach it (and icmp to
+ * the container only from the Docker host itself: from outside, containers'
+ * addresses are normally not routed).
+ */
+function defaultProbes(topology: Topology, path: Path, fromDockerHost: boolean): string[] {
+  const pub = path.target.published;
+  if (pub && pub.address) return [...(fromDockerHost ? ['icmp'] : []), `${pub.proto === 'udp' ? 'udp' : 'tcp'}:${pub.port}@${pub.address}`];
+  const ns = topology.namespaces.find((n) => n.id === path.target.netns);
   const ports = ns?.isRoot
     ? []
     : [...new Set((ns?.listeners ?? []).filter((l) => !l.address.startsWith('127.') && l.address !== '::1').map((l) => l.port))].sort(

@@ -3,9 +3,11 @@ import { environmentError, usageError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { FAULTS } from './faults/index.js';
 import { DEFAULT_INSTANCE, instanceOf, LAB_PREFIX, labNetns, validateInstance } from './names.js';
+import { removeDockerDirs } from './docker.js';
 import { removeLibvirtDirs } from './libvirt.js';
 import { removeOvsDirs } from './ovs.js';
 import { bridged } from './topologies/bridged.js';
+import { dockerTopology } from './topologies/docker.js';
 import { neutron } from './topologies/neutron.js';
 import { ovn } from './topologies/ovn.js';
 import { ovs } from './topologies/ovs.js';
@@ -13,7 +15,7 @@ import { routed } from './topologies/routed.js';
 import { vm } from './topologies/vm.js';
 import type { LabBuilder, LabFault, LabTopology } from './types.js';
 
-export const TOPOLOGIES: LabTopology[] = [bridged, routed, ovs, neutron, vm, ovn];
+export const TOPOLOGIES: LabTopology[] = [bridged, routed, ovs, neutron, vm, ovn, dockerTopology];
 export { FAULTS };
 
 /**
@@ -25,6 +27,7 @@ export { FAULTS };
 const CLEANUPS: Array<(host: Host, netnsNames: string[]) => Promise<void> | void> = [
   (_host, names) => removeOvsDirs(names),
   (_host, names) => removeLibvirtDirs(names),
+  (host, names) => removeDockerDirs(host, names),
 ];
 
 /** Lab state lives in /run (tmpfs): it disappears with the namespaces at reboot. */

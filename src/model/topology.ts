@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DockerStateSchema } from './docker.js';
 import { DomainSchema } from './libvirt.js';
 
 /**
@@ -371,6 +372,8 @@ export const TopologySchema = z.object({
   namespaces: z.array(NamespaceSchema),
   /** libvirt domains (virsh dumpxml), when a libvirtd answers: their NICs' taps are in the namespaces. */
   domains: z.array(DomainSchema).optional(),
+  /** Docker containers and networks (Engine API), when a dockerd answers: endpoints joined to their namespaces. */
+  docker: DockerStateSchema.optional(),
   warnings: z.array(z.string()),
 });
 export type Topology = z.infer<typeof TopologySchema>;

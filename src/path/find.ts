@@ -1,7 +1,7 @@
 import { prefixContains } from '../model/ip.js';
 import type { Interface, Namespace, Topology } from '../model/topology.js';
 import { danglingPatch, rootNamespace } from '../model/topology.js';
-import { resolveTarget } from './resolve.js';
+import { resolveTarget, type ResolvedTarget } from './resolve.js';
 import type { Hop, HopRole, OvsHop, OvsHopPort, Path } from './types.js';
 import { findUplink } from './uplink.js';
 
@@ -60,6 +60,7 @@ export function findPath(topology: Topology, query: string, options: PathOptions
     nodes = gapPath(byId, root, uplink, target.ns, target.iface, target.address, notes);
   }
   const hops = nodes.map((n, i) => toHop(n, i, nodes));
+  const published = target.published ? publishedStep(root, uplink, target.published, target.address, notes) : undefined;
   return {
     target: {
       query,
@@ -67,6 +68,8 @@ export function findPath(topology: Topology, query: string, options: PathOptions
       netns: target.ns.id,
       ifname: target.iface.ifname,
       ...(target.address ? { address: target.address } : {}),
+      ...(target.container ? { container: target.container } : {}),
+      ...(published ? { published } : {}),
     },
     hops,
     complete,
@@ -425,4 +428,29 @@ function ovsNote(o: OvsHop, isBridge: boolean): string {
   const parts = [`port ${o.port ? `#${o.port.ofport}` : '?'} of ${o.bridge}`, o.port?.vlan ?? ''];
   if (o.neutron) parts.push(`Neutron port ${o.neutron.portId}${o.neutron.status ? ` (${o.neutron.status})` : ''}`);
   return parts.filter(Boolean).join(', ');
+}
+
+/**
+ * The DNAT step of a published port: the host address probes go to (the
+ * uplink's when the port is published on every address) and the nat rule that
+ * maps it to the container, or a note that there is none.
+ */
+function publishedStep(
+  root: Namespace,
+  uplink: Interface,
+  p: NonNullable<ResolvedTarget['published']>,
+  targetAddress: string | undefined,
+  notes: string[],
+): NonNullable<Path['target']['published']> {
+  const address = p.address ?? uplink.addresses.find((a) => a.family === 'inet')?.local ?? '';
+  const rules = (root.firewall?.iptables ?? []).filter((c) => c.table === 'nat').flatMap((c) => c.rules);
+  const dnat = rules.find(
+    (r) => r.target === 'DNAT' && r.spec.includes(`--dport ${p.port}`) && (!targetAddress || r.spec.includes(`--to-destination ${targetAddress}`)),
+  );
+  notes.push(
+    dnat
+      ? `DNAT step in ${root.id}: ${address}:${p.port} -> ${targetAddress ?? '?'}:${p.containerPort} by iptables -t nat ${dnat.spec}`
+      : `DNAT step in ${root.id}: no iptables nat rule maps ${address}:${p.port} to ${targetAddress ?? 'the container'}`,
+  );
+  return { address, port: p.port, containerPort: p.containerPort, proto: p.proto, ...(dnat ? { dnat: dnat.spec } : {}) };
 }

@@ -5,11 +5,14 @@ import type { Interface, Namespace, Topology } from '../model/topology.js';
 import { rootNamespace } from '../model/topology.js';
 
 export interface ResolvedTarget {
-  type: 'ip' | 'mac' | 'ifname' | 'netns' | 'neutron-port' | 'vm-uuid' | 'domain';
+  type: 'ip' | 'mac' | 'ifname' | 'netns' | 'neutron-port' | 'vm-uuid' | 'domain' | 'container';
   ns: Namespace;
   iface: Interface;
   address?: string;
   notes: string[];
+  container?: { id: string; name: string };
+  /** CONTAINER:PORT: the published host port (address undefined = every host address). */
+  published?: { address?: string; port: number; containerPort: number; proto: 'tcp' | 'udp' | 'sctp' };
 }
 
 /**
@@ -84,6 +87,8 @@ export function resolveTarget(topology: Topology, query: string): ResolvedTarget
   }
   const domain = resolveDomain(topology, namespaces, root, query);
   if (domain) return domain;
+  const container = resolveContainer(topology, namespaces, query);
+  if (container) return container;
   if (/^[0-9a-f][0-9a-f-]{7,35}$/i.test(query)) {
     const found = resolveNeutron(namespaces, root, query.toLowerCase());
     if (found) return found;
@@ -191,4 +196,56 @@ function resolveDomain(topology: Topology, namespaces: Namespace[], root: Namesp
   const behind = behindTap(namespaces, root, root, tap, nic.mac?.toLowerCase());
   if (!behind.guest) notes.push(`no guest agent view of ${d.name}: the path stops at its tap${behind.address ? '' : ', and its address is unknown (give it with --target ADDRESS)'}`);
   return { type: 'domain', ns: behind.ns, iface: behind.iface, ...(behind.address ? { address: behind.address } : {}), notes };
+}
+
+/**
+ * A Docker container by name or ID (a unique prefix of 4+ characters, as
+ * `docker` accepts), or CONTAINER:PORT for one of its published ports (the
+ * container's port, or the host port it is published on). The target is the
+ * container's NIC in its own namespace.
+ */
+function resolveContainer(topology: Topology, namespaces: Namespace[], query: string): ResolvedTarget | undefined {
+  const containers = topology.docker?.containers ?? [];
+  if (containers.length === 0) return undefined;
+  const m = query.match(/^(.+):(\d{1,5})$/);
+  const name = (m ? m[1]! : query).replace(/^\//, '');
+  let hits = containers.filter((c) => c.name === name);
+  if (hits.length === 0 && /^[0-9a-f]{4,64}$/i.test(name)) hits = containers.filter((c) => c.id.startsWith(name.toLowerCase()));
+  if (hits.length === 0) return undefined;
+  if (hits.length > 1) throw usageError(`target ${name} matches ${hits.length} containers (${hits.map((c) => c.name).join(', ')})`, 'give more of the container ID, or its name');
+  const c = hits[0]!;
+  if (c.state !== 'running') throw usageError(`container ${c.name} is ${c.state}: it has no network namespace to follow`, `docker start ${c.name}`);
+  if (c.networkMode === 'host') throw usageError(`container ${c.name} uses the host's network (--network host): there is no container datapath`, 'target the host address and port instead');
+  const eps = c.endpoints.filter((e) => e.netns && e.ifname);
+  const e = eps[0];
+  const ns = e && namespaces.find((n) => n.id === e.netns);
+  const iface = ns?.interfaces.find((i) => i.ifname === e!.ifname);
+  if (!e || !ns || !iface) {
+    throw usageError(`container ${c.name}: none of its endpoints (${c.endpoints.map((x) => `${x.network} ${x.macAddress ?? '-'}`).join(', ') || 'none'}) was found in a namespace here`, 'run as root on the Docker host (with --netns, the namespace dockerd runs in)');
+  }
+  const notes = [
+    `container ${c.name} (${c.id.slice(0, 12)}, ${c.image}) ${e.ifname} ${e.ipAddress ?? ''} on network ${e.network}${e.hostVeth ? `; host side ${e.hostVeth}${e.bridge ? ` on ${e.bridge}` : ''}` : ''}`.replace('  ', ' '),
+  ];
+  if (eps.length > 1) notes.push(`container ${c.name} is on ${eps.length} networks (${eps.map((x) => x.network).join(', ')}); following ${e.network}`);
+  let published: ResolvedTarget['published'];
+  if (m) {
+    const port = Number(m[2]);
+    const mapped = c.ports.filter((p) => p.publicPort !== undefined);
+    const p = mapped.find((x) => x.privatePort === port) ?? mapped.find((x) => x.publicPort === port);
+    if (!p) {
+      throw usageError(`container ${c.name} publishes no port ${port}`, mapped.length ? `its published ports: ${mapped.map((x) => `${x.hostIp ?? '0.0.0.0'}:${x.publicPort}->${x.privatePort}/${x.type}`).join(' ')}` : 'it publishes no port (docker run -p)');
+    }
+    const anyAddress = !p.hostIp || p.hostIp === '0.0.0.0' || p.hostIp === '::';
+    published = { ...(anyAddress ? {} : { address: p.hostIp! }), port: p.publicPort!, containerPort: p.privatePort, proto: p.type };
+    notes.push(`published ${p.hostIp ?? '0.0.0.0'}:${p.publicPort} -> ${e.ipAddress ?? c.name}:${p.privatePort}/${p.type}`);
+  }
+  return {
+    type: 'container',
+    ns,
+    iface,
+    ...(e.ipAddress ? { address: e.ipAddress } : {}),
+    notes,
+    container: { id: c.id, name: c.name },
+    ...(published ? { published } : {}),
+  };
 }

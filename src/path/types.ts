@@ -65,10 +65,16 @@ export type Hop = z.infer<typeof HopSchema>;
 export const PathSchema = z.object({
   target: z.object({
     query: z.string(),
-    type: z.enum(['ip', 'mac', 'ifname', 'netns', 'neutron-port', 'vm-uuid', 'domain']),
+    type: z.enum(['ip', 'mac', 'ifname', 'netns', 'neutron-port', 'vm-uuid', 'domain', 'container']),
     netns: z.string(),
     ifname: z.string(),
     address: z.string().optional(),
+    /** A Docker container target: its ID and name. */
+    container: z.object({ id: z.string(), name: z.string() }).optional(),
+    /** CONTAINER:PORT: the host address and port it is published on, and the DNAT rule that maps it (if any). */
+    published: z
+      .object({ address: z.string(), port: z.number().int(), containerPort: z.number().int(), proto: z.enum(['tcp', 'udp', 'sctp']), dnat: z.string().optional() })
+      .optional(),
   }),
   hops: z.array(HopSchema),
   /** True when the target is not connected to the uplink the way it should be (see the gap hop). */

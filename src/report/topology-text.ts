@@ -7,8 +7,9 @@ import type { Interface, Namespace, Topology } from '../model/topology.js';
 export function renderTopology(topology: Topology): string {
   const lines: string[] = [`${'  interface'.padEnd(20)} ${'kind'.padEnd(8)} ${'state'.padEnd(10)} ${'mtu'.padEnd(5)} ${'mac'.padEnd(17)} addresses`];
   const byId = new Map(topology.namespaces.map((n) => [n.id, n]));
+  const owners = namespaceOwners(topology);
   for (const ns of topology.namespaces) {
-    lines.push(nsHeader(ns));
+    lines.push(nsHeader(ns) + (owners.get(ns.id) ? `  ${owners.get(ns.id)}` : ''));
     if (!ns.collected) {
       lines.push('  (not readable)');
       lines.push('');
@@ -47,10 +48,54 @@ export function renderTopology(topology: Topology): string {
     lines.push(...extras(ns));
     lines.push('');
   }
+  lines.push(...domainLines(topology), ...dockerLines(topology));
   if (topology.warnings.length > 0) {
     for (const w of topology.warnings) lines.push(`warning: ${w}`);
   }
   return `${lines.join('\n').trimEnd()}\n`;
+}
+
+/** "container ct1 (image)" for a container's namespace, "guest of domain vm1" for an agent's view. */
+function namespaceOwners(topology: Topology): Map<string, string> {
+  const owners = new Map<string, string>();
+  for (const c of topology.docker?.containers ?? []) {
+    for (const e of c.endpoints) if (e.netns) owners.set(e.netns, `container ${c.name} (${c.image})`);
+  }
+  return owners;
+}
+
+/** libvirt domains, one line each with their NICs. */
+function domainLines(topology: Topology): string[] {
+  if (!topology.domains?.length) return [];
+  const out = ['libvirt domains:'];
+  for (const d of topology.domains) {
+    const nics = d.interfaces.map((i) => `${i.type} ${i.targetDev ?? '-'} ${i.mac ?? '-'}${i.sourceBridge ? ` on ${i.sourceBridge}` : i.sourceNetwork ? ` network ${i.sourceNetwork}` : ''}`);
+    out.push(...wrap(`  ${d.name} ${d.state} ${d.uuid}: `, nics.join('; ') || 'no NIC', 100));
+  }
+  out.push('');
+  return out;
+}
+
+/** Docker containers: state, each network endpoint with its host veth and bridge, published ports. */
+function dockerLines(topology: Topology): string[] {
+  const d = topology.docker;
+  if (!d) return [];
+  const out = [`docker containers (${d.endpoint}${d.version ? `, Engine ${d.version}` : ''}):`];
+  if (d.containers.length === 0) out.push('  none');
+  for (const c of d.containers) {
+    const eps = c.endpoints.map(
+      (e) =>
+        `${e.network} ${e.ipAddress ? `${e.ipAddress}/${e.prefixLen}` : '-'} ${e.macAddress ?? '-'}` +
+        (e.netns ? ` = ${e.netns}/${e.ifname}` : '') +
+        (e.hostVeth ? ` ⇄ ${e.hostVeth}${e.bridge ? ` on ${e.bridge}` : ''}` : ''),
+    );
+    const ports = c.ports.map((p) => (p.publicPort ? `${p.hostIp ?? '0.0.0.0'}:${p.publicPort}->${p.privatePort}/${p.type}` : `${p.privatePort}/${p.type}`));
+    out.push(`  ${c.name} ${c.id.slice(0, 12)} ${c.state}${c.pid ? ` pid ${c.pid}` : ''} image ${c.image} network ${c.networkMode}`);
+    if (eps.length) out.push(...wrap('    endpoints: ', eps.join('; '), 100));
+    if (ports.length) out.push(...wrap('    ports: ', ports.join(' '), 100));
+  }
+  out.push('');
+  return out;
 }
 
 /** Listeners, tc, queues with drops and firewall rules, one short line each. */

@@ -8,6 +8,9 @@ import { EXPECT } from './expectations.js';
 
 /** "hv/eth0" for hd-<instance>-hv/eth0. */
 const short = (h: { netns: string; ifname: string } | null) => (h ? `${h.netns.replace(/^hd-[a-z0-9]+-/, '')}/${h.ifname}` : null);
+/** Docker names its containers' namespaces and host veths: pid:N → ct, vethXXXXXXX → veth*. */
+const dockerShort = (h: { netns: string; ifname: string } | null) =>
+  short(h)?.replace(/^pid:\d+\//, 'ct/').replace(/\/veth[0-9a-f]{7}$/, '/veth*') ?? null;
 
 describe('diagnose on every lab fault', { concurrency: 4 }, () => {
   for (const fault of FAULTS) {
@@ -18,7 +21,8 @@ describe('diagnose on every lab fault', { concurrency: 4 }, () => {
         const target = findTopology(fault.topology).targets.find((t) => t.name === fault.target)!;
         const { report } = await diagnoseLab(lab, target.address, { probes: want.probes ?? [], ...(want.size ? { size: want.size } : {}) });
         ReportSchema.parse(report);
-        const got = report.loss ? { direction: report.loss.direction, last: short(report.loss.lastSeenHop), missing: short(report.loss.firstMissingHop) } : null;
+        const name = fault.topology === 'docker' ? dockerShort : short;
+        const got = report.loss ? { direction: report.loss.direction, last: name(report.loss.lastSeenHop), missing: name(report.loss.firstMissingHop) } : null;
         const story = `${report.status} loss=${JSON.stringify(got)} causes=${report.causes.map((c) => `${c.id}:${c.confidence.toFixed(2)}`).join(',')}`;
         assert.deepEqual(got, want.loss, story);
         assert.equal(report.causes[0]?.id, want.top, story);
@@ -30,7 +34,7 @@ describe('diagnose on every lab fault', { concurrency: 4 }, () => {
 });
 
 describe('diagnose on a healthy lab', { concurrency: true }, () => {
-  for (const topology of ['bridged', 'routed', 'ovs', 'neutron', 'ovn']) {
+  for (const topology of ['bridged', 'routed', 'ovs', 'neutron', 'ovn', 'docker']) {
     test(`${topology}: ok, no loss, no causes, every probe answered`, async () => {
       await withLab({ topology, prefix: 'h' }, async (lab) => {
         const t = findTopology(topology).targets[0]!;

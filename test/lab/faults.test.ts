@@ -145,6 +145,28 @@ const SEEN_BY_DISCOVER: Record<string, (t: Topology, lab: RunningLab) => void> =
     const i = nsOf(t, lab.state.hypervisor).ovs!.bridges.find((b) => b.name === 'br-int')!.ports.flatMap((p) => p.interfaces).find((x) => x.external_ids['iface-id'] === 'vm1');
     assert.equal(i?.name, 'tapvm1');
   },
+  'docker-user-drop': (t, lab) => {
+    const user = nsOf(t, lab.state.hypervisor).firewall!.iptables.find((c) => c.table === 'filter' && c.chain === 'DOCKER-USER');
+    assert.ok(user?.rules.some((r) => r.target === 'DROP' && r.spec.includes('-d 203.0.113.2')), 'the DROP rule in DOCKER-USER');
+    assert.ok(nsOf(t, lab.state.hypervisor).firewall!.iptables.some((c) => c.chain === 'DOCKER-ISOLATION-STAGE-1'), "dockerd's own chains are read");
+  },
+  'docker-dnat-removed': (t, lab) => {
+    const docker = nsOf(t, lab.state.hypervisor).firewall!.iptables.find((c) => c.table === 'nat' && c.chain === 'DOCKER');
+    assert.ok(docker && !docker.rules.some((r) => r.target === 'DNAT'), 'no DNAT left in nat/DOCKER');
+    // The Engine API still publishes the port: that contradiction is the evidence.
+    assert.ok(t.docker!.containers.find((c) => c.name === 'ct1')!.ports.some((p) => p.publicPort === 9200 && p.hostIp === '198.51.100.1'));
+  },
+  'docker-not-listening': (t) => {
+    const ct1 = t.docker!.containers.find((c) => c.name === 'ct1')!;
+    assert.equal(ct1.state, 'running', 'the container is still up');
+    assert.ok(!nsOf(t, ct1.endpoints[0]!.netns!).listeners!.some((l) => l.port === 9200), 'nothing listens on 9200 in its namespace');
+  },
+  'docker-promisc': (t, lab) => {
+    const ct1 = t.docker!.containers.find((c) => c.name === 'ct1')!;
+    const n = nsOf(t, ct1.endpoints[0]!.netns!).neighbours.find((x) => x.dst === '203.0.113.1');
+    assert.equal(n?.lladdr, OLD_GATEWAY_MAC);
+    assert.equal(ifOf(t, lab.state.hypervisor, 'docker0').promisc, false);
+  },
   'no-route': (t, lab) => {
     assert.ok(!nsOf(t, lab.ns('ct1')).routes.some((r) => r.dst === 'default'));
   },

@@ -1,6 +1,10 @@
 import type { LabFault } from '../types.js';
 import { bridgePortMissing } from './bridge-port-missing.js';
 import { deviceDrops } from './device-drops.js';
+import { dockerDnatRemoved } from './docker-dnat-removed.js';
+import { dockerNotListening } from './docker-not-listening.js';
+import { dockerPromisc } from './docker-promisc.js';
+import { dockerUserDrop } from './docker-user-drop.js';
 import { firewallDrop } from './firewall-drop.js';
 import { guestArpUnresolved } from './guest-arp-unresolved.js';
 import { guestFirewall } from './guest-firewall.js';
@@ -67,4 +71,8 @@ export const FAULTS: LabFault[] = [
   vmTapDetached,
   ovnAclDrop,
   ovnPortSecurity,
+  dockerUserDrop,
+  dockerDnatRemoved,
+  dockerNotListening,
+  dockerPromisc,
 ];

@@ -1,0 +1,38 @@
+import { containerPid } from '../topologies/docker.js';
+import type { LabFault } from '../types.js';
+import { OLD_GATEWAY_MAC } from './promisc-dependent.js';
+
+/**
+ * Seed 001 on a real Docker host: ct1 sends to its gateway 203.0.113.1 at an
+ * old MAC (a static neighbour entry inside the container). A netdev ingress
+ * rule on docker0 accepts that MAC, but the bridge passes frames for a
+ * foreign MAC up to docker0 only while docker0 is promiscuous: replies reach
+ * the client exactly while tcpdump (or `ip link set docker0 promisc on`) runs.
+ */
+export const dockerPromisc: LabFault = {
+  name: 'docker-promisc',
+  cause: 'promisc-dependent',
+  topology: 'docker',
+  description: `ct1 sends to its gateway's old MAC ${OLD_GATEWAY_MAC}: works only while docker0 is promiscuous`,
+  target: 'ct1',
+  symptom: { kind: 'ping-fails', target: 'ct1' },
+  async apply(lab) {
+    const pid = await containerPid(lab, 'ct1');
+    await lab.host.run([
+      'nsenter', `--net=/proc/${pid}/ns/net`, 'ip', 'neigh', 'replace', '203.0.113.1', 'lladdr', OLD_GATEWAY_MAC,
+      'dev', 'eth0', 'nud', 'permanent',
+    ]);
+    await lab.host.run(['nft', '-f', '-'], {
+      netns: lab.ns('hv'),
+      input: [
+        'table netdev hd_macfix {',
+        '  chain docker0_in {',
+        '    type filter hook ingress device "docker0" priority 0;',
+        `    ether daddr ${OLD_GATEWAY_MAC} meta pkttype set host`,
+        '  }',
+        '}',
+        '',
+      ].join('\n'),
+    });
+  },
+};
