@@ -46,7 +46,7 @@ export const natMissing: Check = {
               `iptables -t nat -A DOCKER${p.address ? ` -d ${p.address}/32` : ''} ! -i ${bridge} -p ${p.kind === 'udp' ? 'udp' : 'tcp'} -m ${p.kind === 'udp' ? 'udp' : 'tcp'} --dport ${p.port} -j DNAT --to-destination ${to}`,
             ),
             owner
-              ? `docker restart ${owner.c.name}   # dockerd writes the port's rules again when the container starts`
+              ? `docker${topology.docker!.endpoint === 'unix:///var/run/docker.sock' ? '' : ` -H ${topology.docker!.endpoint}`} restart ${owner.c.name}   # dockerd writes the port's rules again when the container starts`
               : '# on a Docker host: recreate the container with -p, or restart dockerd to restore its rules',
           ],
         },

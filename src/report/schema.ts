@@ -167,7 +167,14 @@ export const ReportSchema = z.object({
   /** diagnose: live captures and probes; analyze: capture files. */
   mode: z.enum(['diagnose', 'analyze']),
   startedAt: z.string(),
-  target: z.object({ query: z.string(), netns: z.string(), ifname: z.string(), address: z.string().optional() }),
+  target: z.object({
+    query: z.string(),
+    netns: z.string(),
+    ifname: z.string(),
+    address: z.string().optional(),
+    /** The Docker container whose namespace netns is. */
+    container: z.string().optional(),
+  }),
   path: PathSchema,
   probes: z.array(ProbeReportSchema),
   hops: z.array(HopCountsSchema),

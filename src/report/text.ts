@@ -17,7 +17,7 @@ export function renderReport(r: Report, opts: TextOptions = { color: false }): s
   const status = r.status.toUpperCase();
   const statusColored = r.status === 'ok' ? c('green', status) : r.status === 'degraded' ? c('yellow', status) : c('red', status);
   const t = r.target;
-  lines.push(c('bold', `hopdump ${r.mode} ${t.query}`) + ` → ${t.netns}/${t.ifname}${t.address && t.address !== t.query ? ` (${t.address})` : ''}: ${statusColored}`);
+  lines.push(c('bold', `hopdump ${r.mode} ${t.query}`) + ` → ${t.container && t.container !== t.query ? `container ${t.container} ` : ''}${t.netns}/${t.ifname}${t.address && t.address !== t.query ? ` (${t.address})` : ''}: ${statusColored}`);
   for (const p of r.probes) {
     const what = p.kind === 'passive' ? 'watched' : `${p.kind}${p.port ? `:${p.port}` : ''}${p.size ? ` size ${p.size}` : ''} to ${p.address}`;
     lines.push(`  probe ${what} from ${p.from}: ${p.kind === 'passive' ? p.detail : `${p.answered}/${p.sent} answered (${p.outcome})`}`);
