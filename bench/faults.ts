@@ -6,13 +6,12 @@ import { diagnose } from '../src/diagnose/diagnose.js';
 import { localHost } from '../src/host/local.js';
 import { FAULTS, findTopology, labDown, labUp } from '../src/lab/lab.js';
 import type { Report } from '../src/report/schema.js';
-import { EXPECT } from '../test/diagnose/expectations.js';
+import { EXPECT, shortHop } from '../test/diagnose/expectations.js';
 
 const host = localHost();
 const runs = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 3);
 /** --topology=NAME[,NAME]: only those labs' cases. */
 const only = process.argv.find((a) => a.startsWith('--topology='))?.slice(11).split(',');
-const short = (h: { netns: string; ifname: string } | null | undefined) => (h ? `${h.netns.replace(/^hd-[a-z0-9]+-/, '')}/${h.ifname}` : null);
 
 interface Row {
   name: string;
@@ -54,6 +53,8 @@ const cases: Array<{ name: string; topology: string; fault?: string }> = [
   { name: 'healthy routed', topology: 'routed' },
   { name: 'healthy ovs', topology: 'ovs' },
   { name: 'healthy neutron', topology: 'neutron' },
+  { name: 'healthy ovn', topology: 'ovn' },
+  { name: 'healthy docker', topology: 'docker' },
   ...FAULTS.map((f) => ({ name: f.name, topology: f.topology, fault: f.name })),
 ].filter((c) => !only || only.includes(c.topology));
 let idx = 0;
@@ -68,7 +69,9 @@ for (const c of cases) {
     for (const { report, ms } of batch) {
       times.push(ms);
       const want = c.fault ? EXPECT[c.fault] : undefined;
-      const loss = report.loss ? { direction: report.loss.direction, last: short(report.loss.lastSeenHop), missing: short(report.loss.firstMissingHop) } : null;
+      const loss = report.loss
+        ? { direction: report.loss.direction, last: shortHop(report.loss.lastSeenHop, c.topology), missing: shortHop(report.loss.firstMissingHop, c.topology) }
+        : null;
       if (JSON.stringify(loss) === JSON.stringify(want?.loss ?? null)) localized++;
       if (want ? report.causes[0]?.id === want.top : report.causes.length === 0 && report.status === 'ok') topCause++;
       got = `${report.status} ${report.causes[0]?.id ?? 'no cause'}`;

@@ -65,7 +65,7 @@ export const labCommand: Command = {
               `  target ${t.name}: ${t.address} tcp/${t.port} in hd-${state.instance}-${t.role}, backend ${t.backend}` +
               (t.published ? `, published ${t.published.address}:${t.published.port}` : ''),
           ),
-          `try: hopdump path --netns ${state.hypervisor} --target ${topology.targets[0]!.address}`,
+          `try: hopdump path --netns ${state.hypervisor} --target ${topology.suggestedTarget ?? topology.targets[0]!.address}`,
         ];
         io.stdout(`${lines.join('\n')}\n`);
         return 0;

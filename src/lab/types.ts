@@ -29,6 +29,8 @@ export interface LabTopology {
   /** The hypervisor's uplink interface and address. */
   uplink: { ifname: string; address: string };
   targets: LabTarget[];
+  /** What `lab up` suggests as --target (default: the first target's address). */
+  suggestedTarget?: string;
   build(lab: LabBuilder): Promise<void>;
 }
 

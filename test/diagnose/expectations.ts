@@ -54,3 +54,14 @@ export const EXPECT: Record<string, Expectation> = {
   'no-route': { status: 'broken', loss: { direction: 'from-target', last: null, missing: 'ct1/eth0' }, top: 'no-route' },
 };
 
+
+/**
+ * "hv/eth0" for hd-<instance>-hv/eth0, as EXPECT names hops. Docker names its
+ * containers' namespaces and host veths itself: pid:N becomes "ct", a
+ * vethXXXXXXX "veth*".
+ */
+export function shortHop(h: { netns: string; ifname: string } | null | undefined, topology: string): string | null {
+  if (!h) return null;
+  const name = `${h.netns.replace(/^hd-[a-z0-9]+-/, '')}/${h.ifname}`;
+  return topology === 'docker' ? name.replace(/^pid:\d+\//, 'ct/').replace(/\/veth[0-9a-f]{7}$/, '/veth*') : name;
+}

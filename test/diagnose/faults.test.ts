@@ -4,13 +4,7 @@ import { FAULTS, findTopology } from '../../src/lab/lab.js';
 import { ReportSchema } from '../../src/report/schema.js';
 import { diagnoseLab } from '../helpers/diagnose.js';
 import { withLab } from '../helpers/lab.js';
-import { EXPECT } from './expectations.js';
-
-/** "hv/eth0" for hd-<instance>-hv/eth0. */
-const short = (h: { netns: string; ifname: string } | null) => (h ? `${h.netns.replace(/^hd-[a-z0-9]+-/, '')}/${h.ifname}` : null);
-/** Docker names its containers' namespaces and host veths: pid:N → ct, vethXXXXXXX → veth*. */
-const dockerShort = (h: { netns: string; ifname: string } | null) =>
-  short(h)?.replace(/^pid:\d+\//, 'ct/').replace(/\/veth[0-9a-f]{7}$/, '/veth*') ?? null;
+import { EXPECT, shortHop } from './expectations.js';
 
 describe('diagnose on every lab fault', { concurrency: 4 }, () => {
   for (const fault of FAULTS) {
@@ -21,8 +15,9 @@ describe('diagnose on every lab fault', { concurrency: 4 }, () => {
         const target = findTopology(fault.topology).targets.find((t) => t.name === fault.target)!;
         const { report } = await diagnoseLab(lab, target.address, { probes: want.probes ?? [], ...(want.size ? { size: want.size } : {}) });
         ReportSchema.parse(report);
-        const name = fault.topology === 'docker' ? dockerShort : short;
-        const got = report.loss ? { direction: report.loss.direction, last: name(report.loss.lastSeenHop), missing: name(report.loss.firstMissingHop) } : null;
+        const got = report.loss
+          ? { direction: report.loss.direction, last: shortHop(report.loss.lastSeenHop, fault.topology), missing: shortHop(report.loss.firstMissingHop, fault.topology) }
+          : null;
         const story = `${report.status} loss=${JSON.stringify(got)} causes=${report.causes.map((c) => `${c.id}:${c.confidence.toFixed(2)}`).join(',')}`;
         assert.deepEqual(got, want.loss, story);
         assert.equal(report.causes[0]?.id, want.top, story);

@@ -40,6 +40,8 @@ export const dockerTopology: LabTopology = {
   client: 'client',
   uplink: { ifname: 'eth0', address: '198.51.100.1' },
   targets: [CT1],
+  // A real container: by its name and published port, the way an operator starts.
+  suggestedTarget: 'ct1:9200',
   async build(lab) {
     await createNamespaces(lab, this.roles);
     await vethPair(lab, { role: 'client', ifname: 'eth0', mac: '02:00:00:00:00:64' }, { role: 'hv', ifname: 'eth0', mac: '02:00:00:00:01:01' });
