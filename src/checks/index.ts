@@ -3,6 +3,7 @@ import { bridgePortMissing } from './bridge-port-missing.js';
 import { deviceDrops } from './device-drops.js';
 import { firewallDrop } from './firewall-drop.js';
 import { guestArpUnresolved } from './guest-arp-unresolved.js';
+import { guestMacMismatch } from './guest-mac-mismatch.js';
 import { ipConflict } from './ip-conflict.js';
 import { kernelDrops } from './kernel-drops.js';
 import { ipForwardDisabled } from './ip-forward-disabled.js';
@@ -31,6 +32,7 @@ export const CHECKS: Check[] = [
   upstreamNoTraffic,
   serviceNotListening,
   guestArpUnresolved,
+  guestMacMismatch,
   guestNoReply,
   firewallDrop,
   linkDown,

@@ -69,7 +69,9 @@ export async function discoverDomains(host: Host, netns: string | undefined, roo
       }
       for (const nic of taps) {
         const mac = nic.mac?.toLowerCase();
-        const inGuest = guest.interfaces.find((i) => i.address?.toLowerCase() === mac);
+        // By the MAC libvirt gave the NIC; a NIC whose MAC was changed inside the guest still has it as permaddr.
+        const inGuest =
+          guest.interfaces.find((i) => i.address?.toLowerCase() === mac) ?? guest.interfaces.find((i) => i.permaddr?.toLowerCase() === mac);
         const tap = root.interfaces.find((x) => x.ifname === nic.targetDev)!;
         if (!inGuest) {
           warnings.push(`domain ${d.name}: no NIC with MAC ${mac} inside the guest (its tap is ${tap.ifname})`);

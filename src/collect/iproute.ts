@@ -11,6 +11,8 @@ export interface IpLink {
   operstate: string;
   link_type?: string;
   address?: string;
+  /** Only when the MAC was changed: the device's permanent (hardware) address. */
+  permaddr?: string;
   master?: string;
   link?: string | null;
   link_index?: number;
@@ -223,6 +225,7 @@ export function toInterface(
     kind,
     ...(info_kind ? { info_kind } : {}),
     ...(link.address ? { address: link.address } : {}),
+    ...(link.permaddr ? { permaddr: link.permaddr } : {}),
     mtu: link.mtu,
     adminUp: link.flags.includes('UP'),
     operstate: link.operstate,

@@ -81,6 +81,8 @@ export const InterfaceSchema = z.object({
   /** dev->flags as /sys/class/net/X/flags shows it (hex); IFF_PROMISC is 0x100. */
   sysfsFlags: z.number().int().optional(),
   promisc: z.boolean(),
+  /** The permanent (hardware) MAC, when the device's MAC was changed (`ip link` permaddr). */
+  permaddr: z.string().optional(),
   promiscuity: z.number().int().optional(),
   master: z.string().optional(),
   /** The Open vSwitch bridge this device is a port of (OVS ports have no Linux master). */

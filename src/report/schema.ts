@@ -19,6 +19,7 @@ export const CAUSE_IDS = [
   'service-not-listening',
   'guest-arp-unresolved',
   'guest-nic-down',
+  'guest-mac-mismatch',
   'guest-no-reply',
   'promisc-dependent',
   'ip-forward-disabled',

@@ -46,6 +46,7 @@ export const EXPECT: Record<string, Expectation> = {
   'neutron-flow-wrong-port': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/qvo3f2a9c1e-7b' }, top: 'ovs-flow-misdirect' },
   'neutron-mac-wrong-port': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/qvo3f2a9c1e-7b' }, top: 'mac-wrong-port' },
   'vm-guest-nic-down': { status: 'broken', loss: { direction: 'from-target', last: null, missing: 'hv/vnet0' }, top: 'guest-nic-down' },
+  'vm-guest-mac-mismatch': { status: 'broken', loss: { direction: 'to-target', last: 'hv/vnet0', missing: 'guest:vm1/eth0' }, top: 'guest-mac-mismatch' },
   'vm-guest-firewall': { status: 'broken', loss: { direction: 'from-target', last: null, missing: 'guest:vm1/eth0' }, top: 'firewall-drop' },
   'vm-guest-ignores-arp': { status: 'broken', loss: { direction: 'from-target', last: null, missing: 'guest:vm1/eth0' }, top: 'guest-arp-unresolved' },
   'vm-tap-detached': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/vnet0' }, top: 'bridge-port-missing' },

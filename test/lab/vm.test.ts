@@ -70,6 +70,19 @@ const SEEN: Record<string, (lab: RunningLab, uri: string) => Promise<void>> = {
     const client = await host.run(['ip', '-j', 'neigh', 'show', '192.0.2.11'], { netns: lab.state.client });
     assert.match(client.stdout, /PERMANENT/);
   },
+  'vm-guest-mac-mismatch': async (lab, uri) => {
+    const nic = eth0(await guestView(host, uri, 'vm1'));
+    assert.deepEqual([nic.address, nic.permaddr, nic.promisc], ['52:54:00:00:00:99', '52:54:00:00:00:11', false]);
+    // Seed 001's dependency: vm1 answers exactly while its NIC is promiscuous.
+    const ping = () => host.run(['ping', '-n', '-q', '-c', '2', '-i', '0.2', '-W', '1', '192.0.2.11'], { netns: lab.state.client, okCodes: 'any' });
+    await guestExec(host, uri, 'vm1', ['ip', 'link', 'set', 'eth0', 'promisc', 'on']);
+    try {
+      assert.equal((await ping()).code, 0, 'with the guest NIC promiscuous vm1 answers');
+    } finally {
+      await guestExec(host, uri, 'vm1', ['ip', 'link', 'set', 'eth0', 'promisc', 'off']);
+    }
+    assert.notEqual((await ping()).code, 0, 'and stops answering when it is not');
+  },
   'vm-tap-detached': async (lab, uri) => {
     const [domain] = await listDomains(host, { uri });
     // libvirt still believes the tap is on br0; the kernel says it has no master.

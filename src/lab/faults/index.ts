@@ -34,6 +34,7 @@ import { tcFilter } from './tc-filter.js';
 import { upstreamNoTraffic } from './upstream-no-traffic.js';
 import { vmGuestFirewall } from './vm-guest-firewall.js';
 import { vmGuestIgnoresArp } from './vm-guest-ignores-arp.js';
+import { vmGuestMacMismatch } from './vm-guest-mac-mismatch.js';
 import { vmGuestNicDown } from './vm-guest-nic-down.js';
 import { vmTapDetached } from './vm-tap-detached.js';
 
@@ -69,6 +70,7 @@ export const FAULTS: LabFault[] = [
   vmGuestFirewall,
   vmGuestIgnoresArp,
   vmTapDetached,
+  vmGuestMacMismatch,
   ovnAclDrop,
   ovnPortSecurity,
   dockerUserDrop,
