@@ -40,6 +40,8 @@ export const vm: LabTopology = {
   client: 'client',
   uplink: { ifname: 'eth0', address: '192.0.2.1' },
   targets: [VM1],
+  // A real libvirt domain: by its name, the way an operator starts.
+  suggestedTarget: 'vm1',
   async build(lab) {
     const image = guestImage();
     await createNamespaces(lab, this.roles);
