@@ -213,7 +213,16 @@ function resolveContainer(topology: Topology, namespaces: Namespace[], query: st
   if (hits.length === 0 && /^[0-9a-f]{4,64}$/i.test(name)) hits = containers.filter((c) => c.id.startsWith(name.toLowerCase()));
   if (hits.length === 0) return undefined;
   if (hits.length > 1) throw usageError(`target ${name} matches ${hits.length} containers (${hits.map((c) => c.name).join(', ')})`, 'give more of the container ID, or its name');
-  const c = hits[0]!;
+  let c = hits[0]!;
+  const via: string[] = [];
+  // --network container:OTHER: it lives in the other container's namespace.
+  for (let i = 0; i < 4 && c.networkMode.startsWith('container:'); i++) {
+    const other = c.networkMode.slice('container:'.length);
+    const o = containers.find((x) => x.id === other || x.id.startsWith(other) || x.name === other);
+    if (!o) break;
+    via.push(`container ${c.name} shares the network namespace of ${o.name} (--network container:${other.slice(0, 12)})`);
+    c = o;
+  }
   if (c.state !== 'running') throw usageError(`container ${c.name} is ${c.state}: it has no network namespace to follow`, `docker start ${c.name}`);
   if (c.networkMode === 'host') throw usageError(`container ${c.name} uses the host's network (--network host): there is no container datapath`, 'target the host address and port instead');
   const eps = c.endpoints.filter((e) => e.netns && e.ifname);
@@ -224,6 +233,7 @@ function resolveContainer(topology: Topology, namespaces: Namespace[], query: st
     throw usageError(`container ${c.name}: none of its endpoints (${c.endpoints.map((x) => `${x.network} ${x.macAddress ?? '-'}`).join(', ') || 'none'}) was found in a namespace here`, 'run as root on the Docker host (with --netns, the namespace dockerd runs in)');
   }
   const notes = [
+    ...via,
     `container ${c.name} (${c.id.slice(0, 12)}, ${c.image}) ${e.ifname} ${e.ipAddress ?? ''} on network ${e.network}${e.hostVeth ? `; host side ${e.hostVeth}${e.bridge ? ` on ${e.bridge}` : ''}` : ''}`.replace('  ', ' '),
   ];
   if (eps.length > 1) notes.push(`container ${c.name} is on ${eps.length} networks (${eps.map((x) => x.network).join(', ')}); following ${e.network}`);

@@ -9,7 +9,7 @@ export function renderTopology(topology: Topology): string {
   const byId = new Map(topology.namespaces.map((n) => [n.id, n]));
   const owners = namespaceOwners(topology);
   for (const ns of topology.namespaces) {
-    lines.push(nsHeader(ns) + (owners.get(ns.id) ? `  ${owners.get(ns.id)}` : ''));
+    lines.push(nsHeader(ns, owners.get(ns.id)));
     if (!ns.collected) {
       lines.push('  (not readable)');
       lines.push('');
@@ -55,11 +55,11 @@ export function renderTopology(topology: Topology): string {
   return `${lines.join('\n').trimEnd()}\n`;
 }
 
-/** "container ct1 (image)" for a container's namespace, "guest of domain vm1" for an agent's view. */
+/** "container ct1" for a container's namespace. */
 function namespaceOwners(topology: Topology): Map<string, string> {
   const owners = new Map<string, string>();
   for (const c of topology.docker?.containers ?? []) {
-    for (const e of c.endpoints) if (e.netns) owners.set(e.netns, `container ${c.name} (${c.image})`);
+    for (const e of c.endpoints) if (e.netns) owners.set(e.netns, `container ${c.name}`);
   }
   return owners;
 }
@@ -90,7 +90,8 @@ function dockerLines(topology: Topology): string[] {
         (e.hostVeth ? ` ⇄ ${e.hostVeth}${e.bridge ? ` on ${e.bridge}` : ''}` : ''),
     );
     const ports = c.ports.map((p) => (p.publicPort ? `${p.hostIp ?? '0.0.0.0'}:${p.publicPort}->${p.privatePort}/${p.type}` : `${p.privatePort}/${p.type}`));
-    out.push(`  ${c.name} ${c.id.slice(0, 12)} ${c.state}${c.pid ? ` pid ${c.pid}` : ''} image ${c.image} network ${c.networkMode}`);
+    const mode = c.networkMode.replace(/^container:([0-9a-f]{12})[0-9a-f]+$/, 'container:$1');
+    out.push(...wrap(`  ${c.name} ${c.id.slice(0, 12)} `, `${c.state}${c.pid ? ` pid ${c.pid}` : ''} image ${c.image} network ${mode}`, 100));
     if (eps.length) out.push(...wrap('    endpoints: ', eps.join('; '), 100));
     if (ports.length) out.push(...wrap('    ports: ', ports.join(' '), 100));
   }
@@ -156,9 +157,9 @@ function extras(ns: Namespace): string[] {
   return out;
 }
 
-function nsHeader(ns: Namespace): string {
+function nsHeader(ns: Namespace, owner?: string): string {
   const s = ns.sysctls;
-  const parts = [`netns ${ns.id}${ns.isRoot ? ' (root)' : ''}`];
+  const parts = [`netns ${ns.id}${ns.isRoot ? ' (root)' : ''}${owner ? ` (${owner})` : ''}`];
   if (ns.enteredVia) parts.push(`[${ns.enteredVia}]`);
   if (s) {
     parts.push(`ip_forward=${s.ip_forward ?? '?'}`);

@@ -23,6 +23,7 @@ describe('docker lab (a real dockerd)', () => {
       await docker(b, 'hv', ['network', 'create', '--subnet', '192.0.2.32/27', 'net1']);
       await docker(b, 'hv', ['run', '-d', '--name', 'ct2', '--network', 'net1', 'hopdump/busybox', 'sleep', '2147483647']);
       await docker(b, 'hv', ['create', '--name', 'ct3', 'hopdump/busybox', 'true']);
+      await docker(b, 'hv', ['run', '-d', '--name', 'side', '--network', 'container:ct1', 'hopdump/busybox', 'sleep', '2147483647']);
 
       const t = await lab.discover();
       TopologySchema.parse(t);
@@ -49,7 +50,8 @@ describe('docker lab (a real dockerd)', () => {
       const chains = nsOf(t, hv).firewall!.iptables.map((c) => `${c.table}/${c.chain}`);
       for (const c of ['filter/DOCKER', 'filter/DOCKER-USER', 'filter/DOCKER-ISOLATION-STAGE-1', 'nat/DOCKER']) assert.ok(chains.includes(c), c);
       const text = renderTopology(t);
-      assert.match(text, /container ct1 \(hopdump\/busybox\)/);
+      for (const line of text.split('\n')) assert.ok([...line].length <= 100, `wider than 100 columns: ${line}`);
+      assert.match(text, /netns pid:\d+ \(container ct1\)/);
       assert.match(text, /ports: 198\.51\.100\.1:9200->9200\/tcp/);
 
       // --target by name, by ID prefix, and CONTAINER:PORT with its DNAT step.
@@ -67,6 +69,10 @@ describe('docker lab (a real dockerd)', () => {
       assert.match(pub.target.published!.dnat!, /--dport 9200 -j DNAT --to-destination 203\.0\.113\.2:9200/);
       assert.ok(pub.notes.some((n) => n.startsWith('DNAT step')));
       assert.equal(findPath(t, 'ct2').target.address?.startsWith('192.0.2.'), true);
+      // --network container:ct1 lives in ct1's namespace.
+      const side = findPath(t, 'side');
+      assert.equal(side.target.netns, ep.netns);
+      assert.ok(side.notes.some((n) => n.startsWith('container side shares the network namespace of ct1')));
 
       // Clear errors for what cannot be followed.
       const cli = (target: string) => hopdump(['path', '--netns', hv, '--target', target]);
