@@ -1,3 +1,4 @@
+import { dnatMaps, iptablesDnatRules } from '../model/topology.js';
 import type { Check } from './types.js';
 import { inNetns, nsById } from './util.js';
 
@@ -14,10 +15,10 @@ export const natMissing: Check = {
     const root = path.hops[0]!;
     const ns = nsById(topology, root.netns);
     if (!ns?.firewall) return [];
-    const dnatRules = ns.firewall.iptables.filter((c) => c.table === 'nat').flatMap((c) => c.rules.filter((r) => r.target === 'DNAT').map((r) => r.spec));
+    const dnatRules = iptablesDnatRules(ns).map((r) => r.spec);
     const nftDnat = ns.firewall.nft.flatMap((c) => c.rules.filter((r) => JSON.stringify(r.expr).includes('"dnat"')).map((r) => `nft ${c.family} ${c.table} ${c.chain} handle ${r.handle}`));
     return published.flatMap((p) => {
-      const maps = dnatRules.filter((spec) => spec.includes(`--dport ${p.port}`) && targetAddresses.some((a) => spec.includes(`--to-destination ${a}`)));
+      const maps = targetAddresses.length ? dnatRules.filter((spec) => dnatMaps(spec, p.port!, targetAddresses)) : [];
       if (maps.length > 0 || nftDnat.length > 0) return [];
       // Docker says it publishes this port: the rule dockerd wrote is gone (flushed, or an iptables restore).
       const owner = (topology.docker?.containers ?? []).flatMap((c) =>

@@ -418,3 +418,13 @@ export function danglingPatch(ns: Namespace, bridge: string): OvsInterface | und
   }
   return undefined;
 }
+
+/** The iptables nat table's DNAT rules of the namespace. */
+export function iptablesDnatRules(ns: Namespace): IptablesChain['rules'] {
+  return (ns.firewall?.iptables ?? []).filter((c) => c.table === 'nat').flatMap((c) => c.rules.filter((r) => r.target === 'DNAT'));
+}
+
+/** Whether a DNAT rule maps `port` to one of `to` (any destination when `to` is empty). */
+export function dnatMaps(spec: string, port: number, to: string[]): boolean {
+  return spec.includes(`--dport ${port}`) && (to.length === 0 || to.some((a) => spec.includes(`--to-destination ${a}`)));
+}

@@ -1,6 +1,6 @@
 import { prefixContains } from '../model/ip.js';
 import type { Interface, Namespace, Topology } from '../model/topology.js';
-import { danglingPatch, rootNamespace } from '../model/topology.js';
+import { danglingPatch, dnatMaps, iptablesDnatRules, rootNamespace } from '../model/topology.js';
 import { resolveTarget, type ResolvedTarget } from './resolve.js';
 import type { Hop, HopRole, OvsHop, OvsHopPort, Path } from './types.js';
 import { findUplink } from './uplink.js';
@@ -443,10 +443,7 @@ function publishedStep(
   notes: string[],
 ): NonNullable<Path['target']['published']> {
   const address = p.address ?? uplink.addresses.find((a) => a.family === 'inet')?.local ?? '';
-  const rules = (root.firewall?.iptables ?? []).filter((c) => c.table === 'nat').flatMap((c) => c.rules);
-  const dnat = rules.find(
-    (r) => r.target === 'DNAT' && r.spec.includes(`--dport ${p.port}`) && (!targetAddress || r.spec.includes(`--to-destination ${targetAddress}`)),
-  );
+  const dnat = iptablesDnatRules(root).find((r) => dnatMaps(r.spec, p.port, targetAddress ? [targetAddress] : []));
   notes.push(
     dnat
       ? `DNAT step in ${root.id}: ${address}:${p.port} -> ${targetAddress ?? '?'}:${p.containerPort} by iptables -t nat ${dnat.spec}`

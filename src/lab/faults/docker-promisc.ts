@@ -1,6 +1,6 @@
 import { containerPid } from '../topologies/docker.js';
 import type { LabFault } from '../types.js';
-import { OLD_GATEWAY_MAC } from './promisc-dependent.js';
+import { macFixRuleset, OLD_GATEWAY_MAC } from './promisc-dependent.js';
 
 /**
  * Seed 001 on a real Docker host: ct1 sends to its gateway 203.0.113.1 at an
@@ -22,17 +22,6 @@ export const dockerPromisc: LabFault = {
       'nsenter', `--net=/proc/${pid}/ns/net`, 'ip', 'neigh', 'replace', '203.0.113.1', 'lladdr', OLD_GATEWAY_MAC,
       'dev', 'eth0', 'nud', 'permanent',
     ]);
-    await lab.host.run(['nft', '-f', '-'], {
-      netns: lab.ns('hv'),
-      input: [
-        'table netdev hd_macfix {',
-        '  chain docker0_in {',
-        '    type filter hook ingress device "docker0" priority 0;',
-        `    ether daddr ${OLD_GATEWAY_MAC} meta pkttype set host`,
-        '  }',
-        '}',
-        '',
-      ].join('\n'),
-    });
+    await lab.host.run(['nft', '-f', '-'], { netns: lab.ns('hv'), input: macFixRuleset('docker0', OLD_GATEWAY_MAC) });
   },
 };

@@ -11,6 +11,23 @@ import type { LabFault } from '../types.js';
  */
 export const OLD_GATEWAY_MAC = '02:42:cb:00:71:99';
 
+/**
+ * Seed 001's host rule: a netdev ingress chain on DEVICE that takes frames for
+ * MAC as the host's own. It only sees them while DEVICE is promiscuous (a
+ * bridge or a NIC's receive filter drops them before ingress otherwise).
+ */
+export function macFixRuleset(device: string, mac: string): string {
+  return [
+    'table netdev hd_macfix {',
+    `  chain ${device}_in {`,
+    `    type filter hook ingress device "${device}" priority 0;`,
+    `    ether daddr ${mac} meta pkttype set host`,
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+}
+
 export const promiscDependent: LabFault = {
   name: 'promisc-dependent',
   cause: 'promisc-dependent',
@@ -20,17 +37,6 @@ export const promiscDependent: LabFault = {
   symptom: { kind: 'ping-fails', target: 'ct1' },
   async apply(lab) {
     await lab.run('ct1', ['ip', 'neigh', 'replace', '203.0.113.1', 'lladdr', OLD_GATEWAY_MAC, 'dev', 'eth0', 'nud', 'permanent']);
-    await lab.host.run(['nft', '-f', '-'], {
-      netns: lab.ns('hv'),
-      input: [
-        'table netdev hd_macfix {',
-        '  chain docker0_in {',
-        '    type filter hook ingress device "docker0" priority 0;',
-        `    ether daddr ${OLD_GATEWAY_MAC} meta pkttype set host`,
-        '  }',
-        '}',
-        '',
-      ].join('\n'),
-    });
+    await lab.host.run(['nft', '-f', '-'], { netns: lab.ns('hv'), input: macFixRuleset('docker0', OLD_GATEWAY_MAC) });
   },
 };

@@ -1,5 +1,6 @@
 import { vmGuestExec } from '../topologies/vm.js';
 import type { LabFault } from '../types.js';
+import { macFixRuleset } from './promisc-dependent.js';
 
 /**
  * Seed 001 in a real guest: vm1's NIC was given another MAC inside the guest
@@ -23,18 +24,6 @@ export const vmGuestMacMismatch: LabFault = {
   async apply(lab) {
     await lab.run('client', ['ip', 'neigh', 'replace', '192.0.2.11', 'lladdr', '52:54:00:00:00:11', 'dev', 'eth0', 'nud', 'permanent']);
     await vmGuestExec(lab, ['ip', 'link', 'set', 'dev', 'eth0', 'address', VM_GUEST_NEW_MAC]);
-    await vmGuestExec(
-      lab,
-      ['nft', '-f', '-'],
-      [
-        'table netdev hd_macfix {',
-        '  chain eth0_in {',
-        '    type filter hook ingress device "eth0" priority 0;',
-        '    ether daddr 52:54:00:00:00:11 meta pkttype set host',
-        '  }',
-        '}',
-        '',
-      ].join('\n'),
-    );
+    await vmGuestExec(lab, ['nft', '-f', '-'], macFixRuleset('eth0', '52:54:00:00:00:11'));
   },
 };
