@@ -62,7 +62,9 @@ export interface LabBuilder {
   readonly host: Host;
   /** hd-<instance>-<role> */
   ns(role: string): string;
-  run(role: string, argv: string[], options?: { okCodes?: number[] | 'any'; timeoutMs?: number }): Promise<RunResult>;
+  /** A canonical name, address or MAC ("vnet0") as this lab has it in that role (a variant renames it). */
+  real(role: string, canonical: string): string;
+  run(role: string, argv: string[], options?: { okCodes?: number[] | 'any'; timeoutMs?: number; input?: string }): Promise<RunResult>;
   /** Starts a long-running process in the role's namespace; `lab down` ends it. */
   daemon(role: string, argv: string[], options?: { netOnly?: boolean }): Promise<number>;
   /**

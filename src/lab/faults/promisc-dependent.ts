@@ -37,6 +37,6 @@ export const promiscDependent: LabFault = {
   symptom: { kind: 'ping-fails', target: 'ct1' },
   async apply(lab) {
     await lab.run('ct1', ['ip', 'neigh', 'replace', '203.0.113.1', 'lladdr', OLD_GATEWAY_MAC, 'dev', 'eth0', 'nud', 'permanent']);
-    await lab.host.run(['nft', '-f', '-'], { netns: lab.ns('hv'), input: macFixRuleset('docker0', OLD_GATEWAY_MAC) });
+    await lab.run('hv', ['nft', '-f', '-'], { input: macFixRuleset('docker0', OLD_GATEWAY_MAC) });
   },
 };
