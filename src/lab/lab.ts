@@ -14,7 +14,7 @@ import { ovs } from './topologies/ovs.js';
 import { routed } from './topologies/routed.js';
 import { vm } from './topologies/vm.js';
 import type { LabBuilder, LabFault, LabTopology } from './types.js';
-import { drawVariant, translate, variantTopology, type VariantPlan } from './variant.js';
+import { buildExtras, drawVariant, translate, variantTopology, type VariantPlan } from './variant.js';
 
 export const TOPOLOGIES: LabTopology[] = [bridged, routed, ovs, neutron, vm, ovn, dockerTopology];
 export { FAULTS };
@@ -175,6 +175,7 @@ export async function labUp(options: LabUpOptions): Promise<LabState> {
   writeFileSync(statePath(instance), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
   try {
     await topology.build(lab);
+    if (plan) await buildExtras(lab, plan);
     if (fault) await fault.apply(lab);
   } catch (err) {
     await labDown({ host, instance });

@@ -1,5 +1,5 @@
 import { usageError } from '../errors.js';
-import type { LabTarget, LabTopology } from './types.js';
+import type { LabBuilder, LabTarget, LabTopology } from './types.js';
 
 /**
  * Randomized lab variants (docs/lab.md, "Variants"): the same topology with
@@ -25,9 +25,21 @@ export const DIMENSIONS = {
   /** Which documentation range each of the lab's canonical /24 prefixes becomes: a permutation. */
   ranges: ['192.0.2', '198.51.100', '203.0.113'],
   servicePort: ['well-known', 'registered'],
+  /**
+   * An extra bridge in series on each guest's way (bridged only): the per-NIC firewall bridge that
+   * Proxmox VE adds with firewall=1 (tap -> fwbr<vmid>i0 -> fwln<vmid>i0 = fwpr<vmid>p0 -> vmbr0),
+   * as Neutron's hybrid plug adds qbr.
+   */
+  firewallBridge: ['no', 'yes'],
 } as const;
 
 export type Dimension = keyof typeof DIMENSIONS;
+
+/** The dimensions a topology's variants draw (the others do not apply to it). */
+export function dimensionsOf(topology: string): Dimension[] {
+  const all = Object.keys(DIMENSIONS) as Dimension[];
+  return topology === 'bridged' ? all : all.filter((d) => d !== 'firewallBridge');
+}
 
 export interface VariantPlan {
   seed: number;
@@ -44,6 +56,13 @@ export interface VariantPlan {
   macs: Record<string, string>;
   /** canonical service port -> this variant's. */
   ports: Record<string, string>;
+  /** Firewall bridges in series: per guest role, the canonical backend and the chain's names. */
+  firewallBridges: Array<{ backend: string; bridge: string; outer: string; inner: string }>;
+  /**
+   * role -> name of an extra hop -> the canonical hops around it on the way to the target: a loss
+   * segment that starts or ends on an extra hop is the canonical segment between those two.
+   */
+  extraHops: Record<string, Record<string, { before: string; after: string }>>;
 }
 
 /** mulberry32: small, fast and good enough to draw names; the same seed gives the same host. */
@@ -134,7 +153,36 @@ export function drawVariant(topology: string, seed: number): VariantPlan {
   for (const p of ['80', '9200']) {
     ports[p] = String(drawn.servicePort === 'well-known' ? pick([80, 443, 8080, 8443, 3306, 5432, 6379]) : int(1025, 49151));
   }
-  return { seed, topology, drawn, ifnames, v4, v6, macs, ports };
+  drawn.firewallBridge = topology === 'bridged' ? pick(DIMENSIONS.firewallBridge) : 'no';
+  const firewallBridges: VariantPlan['firewallBridges'] = [];
+  const extraHops: VariantPlan['extraHops'] = { hv: {} };
+  if (drawn.firewallBridge === 'yes') {
+    renamed.backends.forEach((backend, i) => {
+      const id = vmid + i;
+      const fw = { backend, bridge: `fwbr${id}i0`, outer: `fwpr${id}p0`, inner: `fwln${id}i0` };
+      firewallBridges.push(fw);
+      const around = { before: renamed.uplink, after: backend };
+      Object.assign(extraHops.hv!, { [fw.outer]: around, [fw.inner]: around, [fw.bridge]: around });
+    });
+  }
+  return { seed, topology, drawn, ifnames, v4, v6, macs, ports, firewallBridges, extraHops };
+}
+
+/**
+ * What a variant adds after the topology is built and before a fault is applied: each firewall
+ * bridge in series takes the guest's backend off the main bridge, as Proxmox VE wires it.
+ */
+export async function buildExtras(lab: LabBuilder, plan: VariantPlan): Promise<void> {
+  const RENAMED_BRIDGE = RENAMED[plan.topology]!.bridge;
+  for (const fw of plan.firewallBridges) {
+    await lab.run('hv', ['ip', 'link', 'add', fw.bridge, 'type', 'bridge']);
+    await lab.run('hv', ['ip', 'link', 'add', fw.outer, 'type', 'veth', 'peer', 'name', fw.inner]);
+    await lab.run('hv', ['ip', 'link', 'set', fw.backend, 'nomaster']);
+    await lab.run('hv', ['ip', 'link', 'set', fw.backend, 'master', fw.bridge]);
+    await lab.run('hv', ['ip', 'link', 'set', fw.inner, 'master', fw.bridge]);
+    await lab.run('hv', ['ip', 'link', 'set', fw.outer, 'master', RENAMED_BRIDGE]);
+    for (const dev of [fw.bridge, fw.outer, fw.inner]) await lab.run('hv', ['ip', 'link', 'set', dev, 'up']);
+  }
 }
 
 const IPV4 = /\b(192\.0\.2|198\.51\.100|203\.0\.113)\.(\d{1,3})\b/g;
@@ -183,10 +231,22 @@ export function variantIfname(plan: VariantPlan | undefined, role: string, canon
   return plan?.ifnames[role]?.[canonical] ?? canonical;
 }
 
-/** The canonical name of a variant's interface (for comparing with what the lab's faults expect). */
-export function canonicalIfname(plan: VariantPlan | undefined, role: string, name: string): string {
+/**
+ * The canonical name of a variant's interface, for comparing a verdict with what the lab's faults
+ * expect. An extra hop has none of its own: as the last hop that saw the traffic it stands for the
+ * canonical hop before it in the direction of travel, as the first that missed it for the one after.
+ */
+export function canonicalIfname(
+  plan: VariantPlan | undefined,
+  role: string,
+  name: string,
+  at?: { end: 'last' | 'missing'; direction: 'to-target' | 'from-target' },
+): string {
   for (const [canonical, real] of Object.entries(plan?.ifnames[role] ?? {})) if (real === name) return canonical;
-  return name;
+  const extra = plan?.extraHops[role]?.[name];
+  if (!extra || !at) return name;
+  const forward = at.direction === 'to-target';
+  return (at.end === 'last') === forward ? extra.before : extra.after;
 }
 
 /** The topology as this variant builds it: its targets, uplink and ports in the variant's terms. */

@@ -72,10 +72,15 @@ export function shortHop(h: { netns: string; ifname: string } | null | undefined
  * shortHop for a lab built as a variant: the hop's name mapped back to the
  * canonical one that EXPECT uses ("hv/ens3" of a variant is "hv/eth0").
  */
-export function canonicalHop(h: { netns: string; ifname: string } | null | undefined, topology: string, plan: VariantPlan | undefined): string | null {
+export function canonicalHop(
+  h: { netns: string; ifname: string } | null | undefined,
+  topology: string,
+  plan: VariantPlan | undefined,
+  at: { end: 'last' | 'missing'; direction: 'to-target' | 'from-target' },
+): string | null {
   if (!h) return null;
   const role = h.netns.replace(/^hd-[a-z0-9]+-/, '');
-  return shortHop({ netns: h.netns, ifname: canonicalIfname(plan, role, h.ifname) }, topology);
+  return shortHop({ netns: h.netns, ifname: canonicalIfname(plan, role, h.ifname, at) }, topology);
 }
 
 /** A probe of EXPECT ("tcp:9200@198.51.100.1") in a variant's terms. */

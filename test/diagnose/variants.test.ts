@@ -26,8 +26,8 @@ describe(`diagnose on lab variant ${seed}`, { concurrency: 4 }, () => {
         const got = report.loss
           ? {
               direction: report.loss.direction,
-              last: canonicalHop(report.loss.lastSeenHop, fault.topology, plan),
-              missing: canonicalHop(report.loss.firstMissingHop, fault.topology, plan),
+              last: canonicalHop(report.loss.lastSeenHop, fault.topology, plan, { end: 'last', direction: report.loss.direction }),
+              missing: canonicalHop(report.loss.firstMissingHop, fault.topology, plan, { end: 'missing', direction: report.loss.direction }),
             }
           : null;
         const story = `seed ${seed} (${JSON.stringify(plan.drawn)}): ${report.status} loss=${JSON.stringify(got)} causes=${report.causes.map((c) => `${c.id}:${c.confidence.toFixed(2)}`).join(',')}`;
