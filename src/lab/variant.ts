@@ -50,7 +50,7 @@ export interface VariantPlan {
   ifnames: Record<string, Record<string, string>>;
   /** canonical IPv4 /24 prefix ("192.0.2") -> this variant's. */
   v4: Record<string, string>;
-  /** replaces the canonical "2001:db8::" (a /48 of the documentation prefix). */
+  /** A 16-bit site inserted after 2001:db8: (2001:db8::11 -> 2001:db8:SITE::11, 2001:db8:5100::1 -> 2001:db8:SITE:5100::1). */
   v6: string;
   /** canonical MAC -> this variant's (guests with QEMU's OUI; Docker MACs follow the address). */
   macs: Record<string, string>;
@@ -139,7 +139,7 @@ export function drawVariant(topology: string, seed: number): VariantPlan {
   const v4: Record<string, string> = {};
   DIMENSIONS.ranges.forEach((r, i) => (v4[r] = ranges[i]!));
   drawn.ranges = ranges.join(',');
-  const v6 = `2001:db8:${int(1, 0xffff).toString(16)}::`;
+  const v6 = int(1, 0xffff).toString(16);
 
   const macs: Record<string, string> = {};
   const ouiBytes = drawn.guestOui === '02:42' ? `02:42:${hex(2)}` : drawn.guestOui;
@@ -196,7 +196,7 @@ function escape(s: string): string {
 export function translate(plan: VariantPlan, role: string, text: string): string {
   let out = text.replace(MAC, (m) => mapMac(plan, m));
   out = out.replace(IPV4, (_m, prefix: string, host: string) => `${plan.v4[prefix] ?? prefix}.${host}`);
-  out = out.replace(/2001:db8::/g, plan.v6);
+  out = out.replace(/\b2001:db8:/gi, `2001:db8:${plan.v6}:`);
   // One pass each, so that a drawn name or port that is also a canonical one (vnet0 -> vnet1,
   // vnet1 -> vnet2) is not rewritten twice.
   const names = plan.ifnames[role] ?? {};
