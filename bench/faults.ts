@@ -4,8 +4,8 @@
 import { readHopPackets } from '../src/capture/packets.js';
 import { diagnose } from '../src/diagnose/diagnose.js';
 import { localHost } from '../src/host/local.js';
-import { FAULTS, findTopology, labDown, labTopology, labUp } from '../src/lab/lab.js';
-import { drawVariant, VARIANT_TOPOLOGIES } from '../src/lab/variant.js';
+import { FAULTS, findTopology, labDown, labTopology, labUp, variantOf } from '../src/lab/lab.js';
+import { VARIANT_TOPOLOGIES } from '../src/lab/variant.js';
 import type { Report } from '../src/report/schema.js';
 import { canonicalHop, EXPECT, shortHop, variantProbe } from '../test/diagnose/expectations.js';
 
@@ -107,7 +107,7 @@ async function oneVariant(topology: string, fault: string | undefined, seed: num
   await labDown({ host, instance });
   const state = await labUp({ host, topology, instance, variant: seed, ...(fault ? { fault } : {}) });
   try {
-    const plan = drawVariant(topology, seed);
+    const plan = variantOf(state)!;
     const want = fault ? EXPECT[fault] : undefined;
     const faultTarget = FAULTS.find((f) => f.name === fault)?.target;
     const target = labTopology(state).targets.find((t) => !faultTarget || t.name === faultTarget)!;

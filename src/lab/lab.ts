@@ -48,7 +48,9 @@ export interface LabState {
 
 /** The variant a lab was built as, drawn again from its seed. */
 export function variantOf(state: LabState): VariantPlan | undefined {
-  return state.variant === undefined ? undefined : drawVariant(state.topology, state.variant);
+  if (state.variant === undefined) return undefined;
+  const fault = state.fault ? FAULTS.find((f) => f.name === state.fault) : undefined;
+  return drawVariant(state.topology, state.variant, fault?.variantExcludes);
 }
 
 /** The lab's topology in the terms it was built with (a variant's names, addresses and ports). */
@@ -158,7 +160,7 @@ export async function labUp(options: LabUpOptions): Promise<LabState> {
   if (readState(instance) || existing.length > 0) {
     throw environmentError(`lab '${instance}' is already up`, `hopdump lab down${instance === DEFAULT_INSTANCE ? '' : ` --name ${instance}`}`);
   }
-  const plan = options.variant === undefined ? undefined : drawVariant(topology.name, options.variant);
+  const plan = options.variant === undefined ? undefined : drawVariant(topology.name, options.variant, fault?.variantExcludes);
   const lab = builder(host, instance, plan);
   const state: LabState = {
     instance,

@@ -1,4 +1,5 @@
 import type { Host, RunResult } from '../host/host.js';
+import type { VariantExcludes } from './variant.js';
 
 /** A target that a lab topology offers to probe and diagnose. */
 export interface LabTarget {
@@ -53,6 +54,8 @@ export interface LabFault {
   /** The target whose path it breaks. */
   target: string;
   symptom: LabSymptom;
+  /** Variant dimension values this fault cannot be built on, each with the reason in a comment. */
+  variantExcludes?: VariantExcludes;
   apply(lab: LabBuilder): Promise<void>;
 }
 

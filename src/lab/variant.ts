@@ -31,6 +31,11 @@ export const DIMENSIONS = {
    * as Neutron's hybrid plug adds qbr.
    */
   firewallBridge: ['no', 'yes'],
+  /**
+   * A bridge inside the guest holding the guest's address, its NIC a port of it (a guest that is
+   * itself a Docker/LXD host, or a nested hypervisor): one more hop behind the guest's NIC.
+   */
+  guestBridge: ['no', 'br0', 'docker0', 'lxdbr0', 'virbr0'],
 } as const;
 
 export type Dimension = keyof typeof DIMENSIONS;
@@ -58,6 +63,8 @@ export interface VariantPlan {
   ports: Record<string, string>;
   /** Firewall bridges in series: per guest role, the canonical backend and the chain's names. */
   firewallBridges: Array<{ backend: string; bridge: string; outer: string; inner: string }>;
+  /** Bridges inside guests: the guest's NIC (canonical eth0) becomes their port, they hold its addresses. */
+  guestBridges: Array<{ role: string; bridge: string }>;
   /**
    * role -> name of an extra hop -> the canonical hops around it on the way to the target: a loss
    * segment that starts or ends on an extra hop is the canonical segment between those two.
@@ -90,7 +97,10 @@ const RENAMED: Record<string, { uplink: string; bridge: string; backends: string
   routed: { uplink: 'eth0', bridge: 'docker0', backends: ['veth9a1b2c3'], guestRoles: ['ct1'] },
 };
 
-export function drawVariant(topology: string, seed: number): VariantPlan {
+/** Values of a dimension that a fault cannot be built with (its change would not break anything there). */
+export type VariantExcludes = Partial<Record<Dimension, readonly string[]>>;
+
+export function drawVariant(topology: string, seed: number, excludes: VariantExcludes = {}): VariantPlan {
   const renamed = RENAMED[topology];
   if (!renamed) {
     throw usageError(`the ${topology} topology has no variants`, `variants exist for: ${VARIANT_TOPOLOGIES.join(', ')}`);
@@ -154,6 +164,12 @@ export function drawVariant(topology: string, seed: number): VariantPlan {
     ports[p] = String(drawn.servicePort === 'well-known' ? pick([80, 443, 8080, 8443, 3306, 5432, 6379]) : int(1025, 49151));
   }
   drawn.firewallBridge = topology === 'bridged' ? pick(DIMENSIONS.firewallBridge) : 'no';
+  drawn.guestBridge = pick(DIMENSIONS.guestBridge);
+  // A fault that excludes a value takes the dimension's first value instead; everything else
+  // stays as the seed drew it, so that the same seed is the same host for every fault.
+  for (const [dim, values] of Object.entries(excludes) as Array<[Dimension, readonly string[]]>) {
+    if (values.includes(drawn[dim])) drawn[dim] = DIMENSIONS[dim][0];
+  }
   const firewallBridges: VariantPlan['firewallBridges'] = [];
   const extraHops: VariantPlan['extraHops'] = { hv: {} };
   if (drawn.firewallBridge === 'yes') {
@@ -165,7 +181,14 @@ export function drawVariant(topology: string, seed: number): VariantPlan {
       Object.assign(extraHops.hv!, { [fw.outer]: around, [fw.inner]: around, [fw.bridge]: around });
     });
   }
-  return { seed, topology, drawn, ifnames, v4, v6, macs, ports, firewallBridges, extraHops };
+  const guestBridges: VariantPlan['guestBridges'] = [];
+  if (drawn.guestBridge !== 'no') {
+    for (const role of renamed.guestRoles) {
+      guestBridges.push({ role, bridge: drawn.guestBridge });
+      extraHops[role] = { [drawn.guestBridge]: { before: 'eth0', after: 'eth0' } };
+    }
+  }
+  return { seed, topology, drawn, ifnames, v4, v6, macs, ports, firewallBridges, guestBridges, extraHops };
 }
 
 /**
@@ -183,6 +206,30 @@ export async function buildExtras(lab: LabBuilder, plan: VariantPlan): Promise<v
     await lab.run('hv', ['ip', 'link', 'set', fw.outer, 'master', RENAMED_BRIDGE]);
     for (const dev of [fw.bridge, fw.outer, fw.inner]) await lab.run('hv', ['ip', 'link', 'set', dev, 'up']);
   }
+  for (const gb of plan.guestBridges) await bridgeInsideGuest(lab, gb.role, gb.bridge);
+}
+
+/** Moves the guest NIC's global addresses and its routes onto a new bridge that the NIC joins. */
+async function bridgeInsideGuest(lab: LabBuilder, role: string, bridge: string): Promise<void> {
+  const addrs = JSON.parse((await lab.run(role, ['ip', '-j', 'addr', 'show', 'dev', 'eth0'])).stdout) as Array<{
+    addr_info: Array<{ family: string; local: string; prefixlen: number; scope: string }>;
+  }>;
+  const routes: Array<{ family: string; gateway: string }> = [];
+  for (const family of ['-4', '-6']) {
+    const list = JSON.parse((await lab.run(role, ['ip', family, '-j', 'route', 'show', 'default'])).stdout) as Array<{ gateway?: string }>;
+    for (const r of list) if (r.gateway) routes.push({ family, gateway: r.gateway });
+  }
+  // Names and addresses read back from the namespace are already the variant's: run them verbatim.
+  const run = (argv: string[]) => lab.host.run(argv, { netns: lab.ns(role) });
+  const nic = lab.real(role, 'eth0');
+  await run(['ip', 'link', 'add', bridge, 'type', 'bridge']);
+  await run(['ip', 'addr', 'flush', 'dev', nic, 'scope', 'global']);
+  await run(['ip', 'link', 'set', nic, 'master', bridge]);
+  await run(['ip', 'link', 'set', bridge, 'up']);
+  for (const a of addrs.flatMap((x) => x.addr_info).filter((a) => a.scope === 'global')) {
+    await run(['ip', 'addr', 'add', `${a.local}/${a.prefixlen}`, 'dev', bridge, ...(a.family === 'inet6' ? ['nodad'] : [])]);
+  }
+  for (const r of routes) await run(['ip', r.family, 'route', 'replace', 'default', 'via', r.gateway, 'dev', bridge]);
 }
 
 const IPV4 = /\b(192\.0\.2|198\.51\.100|203\.0\.113)\.(\d{1,3})\b/g;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { FAULTS, labTopology } from '../../src/lab/lab.js';
-import { drawVariant, VARIANT_TOPOLOGIES } from '../../src/lab/variant.js';
+import { FAULTS, labTopology, variantOf } from '../../src/lab/lab.js';
+import { VARIANT_TOPOLOGIES } from '../../src/lab/variant.js';
 import { ReportSchema } from '../../src/report/schema.js';
 import { diagnoseLab } from '../helpers/diagnose.js';
 import { withLab } from '../helpers/lab.js';
@@ -17,8 +17,8 @@ describe(`diagnose on lab variant ${seed}`, { concurrency: 4 }, () => {
   for (const fault of FAULTS.filter((f) => topologies.includes(f.topology))) {
     test(`variant ${seed}: ${fault.name}: the right loss segment and top cause`, async () => {
       const want = EXPECT[fault.name]!;
-      const plan = drawVariant(fault.topology, seed);
       await withLab({ topology: fault.topology, fault: fault.name, prefix: 'v', variant: seed }, async (lab) => {
+        const plan = variantOf(lab.state)!;
         const target = labTopology(lab.state).targets.find((t) => t.name === fault.target)!;
         const probes = (want.probes ?? []).map((p) => variantProbe(p, plan));
         const { report } = await diagnoseLab(lab, target.address, { probes, ...(want.size ? { size: want.size } : {}) });
