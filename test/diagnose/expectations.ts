@@ -21,7 +21,7 @@ export const EXPECT: Record<string, Expectation> = {
   'link-down': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'vm1/eth0' }, top: 'link-down' },
   'bridge-port-missing': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/vnet0' }, top: 'bridge-port-missing' },
   'stp-blocking': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/vnet0' }, top: 'stp-blocking' },
-  'mac-conflict': { status: 'degraded', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/vnet0' }, top: 'mac-conflict' },
+  'mac-conflict': { status: ['degraded', 'broken'], loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/vnet0' }, top: 'mac-conflict' },
   'ip-conflict': { status: 'degraded', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/vnet0' }, top: 'ip-conflict' },
   'mtu-mismatch': { status: 'broken', loss: { direction: 'to-target', last: 'hv/vnet0', missing: 'vm1/eth0' }, top: 'mtu-mismatch', probes: ['icmp'], size: 1472 },
   'tc-filter': { status: 'broken', loss: { direction: 'from-target', last: 'hv/vnet0', missing: 'hv/eth0' }, top: 'tc-filter' },
