@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { test } from 'node:test';
 import { optionValues, pickSocket, scanDaemons, netnsIdentity, type DaemonProcess } from '../../src/collect/daemons.js';
 import { dockerConnection, dockerContextHost, dockerdSockets, podmanSockets } from '../../src/collect/docker.js';
-import { isSessionUri, libvirtdSocket } from '../../src/collect/domains.js';
+import { isSessionUri, libvirtConnection, libvirtdSocket } from '../../src/collect/domains.js';
 import { ovsdbFiles, ovsdbSockets } from '../../src/collect/ovs.js';
 
 /**
@@ -139,5 +139,20 @@ test('a dockerd found by its process and its -H unix:// argument', async (t) => 
     child.kill('SIGKILL');
     server?.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('LIBVIRT_DEFAULT_URI is used as it is, except a session URI as root (virsh would start a session daemon)', () => {
+  const saved = process.env['LIBVIRT_DEFAULT_URI'];
+  try {
+    process.env['LIBVIRT_DEFAULT_URI'] = 'qemu+ssh://root@hv1/system';
+    assert.deepEqual(libvirtConnection(undefined, { processes: [] }), { uri: 'qemu+ssh://root@hv1/system', source: 'LIBVIRT_DEFAULT_URI' });
+    process.env['LIBVIRT_DEFAULT_URI'] = 'qemu:///session';
+    const conn = libvirtConnection(undefined, { processes: [] });
+    if (process.getuid?.() === 0) assert.notEqual(conn?.uri, 'qemu:///session');
+    else assert.equal(conn?.uri, 'qemu:///session');
+  } finally {
+    if (saved === undefined) delete process.env['LIBVIRT_DEFAULT_URI'];
+    else process.env['LIBVIRT_DEFAULT_URI'] = saved;
   }
 });

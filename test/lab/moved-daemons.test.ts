@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
-import { findTopology } from '../../src/lab/lab.js';
+import { builder, findTopology } from '../../src/lab/lab.js';
 import { findPath } from '../../src/path/find.js';
 import { diagnoseLab } from '../helpers/diagnose.js';
 import { hopdump, host, nsOf, withLab } from '../helpers/lab.js';
@@ -38,6 +38,40 @@ describe('daemons found by process after their sockets moved', { concurrency: 3 
       const vm1 = findTopology('ovs').targets.find((x) => x.name === 'vm1')!;
       const { report } = await diagnoseLab(lab, vm1.address);
       assert.equal(report.causes[0]?.id, 'ovs-flow-drop', `causes: ${report.causes.map((c) => c.id).join(', ')}`);
+    });
+  });
+
+  /**
+   * Kolla-Ansible's openvswitch_db: ovsdb-server in a container of its own
+   * (here: a private mount namespace with a tmpfs over its directory), sharing
+   * a network namespace. Its socket is not at any path hopdump can see, only
+   * through /proc/PID/root.
+   */
+  test("Open vSwitch in another mount namespace: reached through /proc/PID/root", async () => {
+    await withLab({ topology: 'bridged', prefix: 'if' }, async (lab) => {
+      const dir = mkdtempSync('/tmp/hopdump-kolla-');
+      try {
+        const b = builder(host, lab.state.instance);
+        const script = [
+          'set -e',
+          'mount -t tmpfs hopdump-test "$1"',
+          'ovsdb-tool create "$1/conf.db" /usr/share/openvswitch/vswitch.ovsschema',
+          'exec ovsdb-server "$1/conf.db" "--remote=punix:$1/db.sock" "--unixctl=$1/ovsdb-server.ctl"',
+        ].join('\n');
+        const pid = await b.daemon('hv', ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'kolla-ovsdb', dir]);
+        const through = `/proc/${pid}/root${dir}/db.sock`;
+        for (let i = 0; i < 100 && !existsSync(through); i++) await new Promise((r) => setTimeout(r, 50));
+        assert.ok(existsSync(through), 'ovsdb-server is listening in its own mount namespace');
+        assert.equal(existsSync(`${dir}/db.sock`), false, 'and its socket is not visible from here');
+        await b.run('hv', ['ovs-vsctl', `--db=unix:${through}`, '--no-wait', '--timeout=10', 'add-br', 'br-kolla', '--', 'set', 'bridge', 'br-kolla', 'datapath_type=netdev']);
+        const t = await lab.discover();
+        const ovs = nsOf(t, lab.state.hypervisor).ovs;
+        assert.equal(ovs?.db, `unix:${through}`);
+        assert.deepEqual(ovs?.bridges.map((x) => x.name), ['br-kolla']);
+        for (const ns of t.namespaces.filter((n) => n.id !== lab.state.hypervisor)) assert.equal(ns.ovs, undefined, `no OVS attributed to ${ns.id}`);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 
