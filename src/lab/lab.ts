@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { environmentError, usageError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { FAULTS } from './faults/index.js';
-import { DEFAULT_INSTANCE, instanceOf, LAB_PREFIX, labNetns, validateInstance } from './names.js';
+import { DEFAULT_INSTANCE, instanceOf, LAB_PREFIX, labDaemonDir, labNetns, validateInstance } from './names.js';
 import { removeDockerDirs } from './docker.js';
 import { removeLibvirtDirs } from './libvirt.js';
 import { removeOvsDirs } from './ovs.js';
@@ -25,10 +25,10 @@ export { FAULTS };
  * daemon directories, mounts, cgroups. Each must be idempotent and must not
  * throw for a namespace it knows nothing about.
  */
-const CLEANUPS: Array<(host: Host, netnsNames: string[]) => Promise<void> | void> = [
-  (_host, names) => removeOvsDirs(names),
-  (_host, names) => removeLibvirtDirs(names),
-  (host, names) => removeDockerDirs(host, names),
+const CLEANUPS: Array<(host: Host, netnsNames: string[], daemonDir: string) => Promise<void> | void> = [
+  (_host, names, dir) => removeOvsDirs(names, dir),
+  (_host, names, dir) => removeLibvirtDirs(names, dir),
+  (host, names, dir) => removeDockerDirs(host, names, dir),
 ];
 
 /** Lab state lives in /run (tmpfs): it disappears with the namespaces at reboot. */
@@ -42,6 +42,8 @@ export interface LabState {
   hypervisor: string;
   client: string;
   createdAt: string;
+  /** Where its private daemons keep their directories (labDaemonDir() when it was built). */
+  daemonDir?: string;
   /** The seed of a randomized variant (docs/lab.md); absent for the fixed lab. */
   variant?: number;
 }
@@ -170,6 +172,7 @@ export async function labUp(options: LabUpOptions): Promise<LabState> {
     hypervisor: lab.ns(topology.hypervisor),
     client: lab.ns(topology.client),
     createdAt: new Date().toISOString(),
+    daemonDir: labDaemonDir(),
     ...(plan ? { variant: plan.seed } : {}),
   };
   mkdirSync(LAB_STATE_DIR, { recursive: true, mode: 0o700 });
@@ -198,12 +201,17 @@ export async function labDown(options: LabDownOptions): Promise<string[]> {
   const all = await host.listNetns();
   let targets: string[];
   let instances: string[];
+  const daemonDirs = new Set([labDaemonDir()]);
   if (options.instance) {
     const instance = validateInstance(options.instance);
     instances = [instance];
     targets = all.filter((n) => instanceOf(n) === instance);
+    const dir = readState(instance)?.daemonDir;
+    if (dir) daemonDirs.add(dir);
   } else {
-    instances = listStates().map((s) => s.instance);
+    const states = listStates();
+    instances = states.map((s) => s.instance);
+    for (const s of states) if (s.daemonDir) daemonDirs.add(s.daemonDir);
     targets = all.filter((n) => n.startsWith(LAB_PREFIX));
   }
   for (const netns of targets) {
@@ -212,11 +220,13 @@ export async function labDown(options: LabDownOptions): Promise<string[]> {
   for (const netns of targets) {
     await host.run(['ip', 'netns', 'del', netns], { okCodes: 'any' });
   }
-  for (const cleanup of CLEANUPS) {
-    try {
-      await cleanup(host, targets);
-    } catch {
-      /* best effort: the next cleanup still runs */
+  for (const dir of daemonDirs) {
+    for (const cleanup of CLEANUPS) {
+      try {
+        await cleanup(host, targets, dir);
+      } catch {
+        /* best effort: the next cleanup still runs */
+      }
     }
   }
   for (const instance of instances) rmSync(statePath(instance), { force: true });
