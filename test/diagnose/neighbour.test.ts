@@ -49,6 +49,23 @@ describe('ARP-only breaks (lab faults)', { concurrency: 1 }, () => {
   }
 });
 
+describe('ARP replies dropped by a tc filter', { concurrency: 1 }, () => {
+  test('a tc ingress filter on vnet0 redirects ARP away (this kernel has no gact drop): from-target loss between vnet0 and the uplink, tc-filter', async () => {
+    await withLab({ topology: 'bridged', prefix: 'ar' }, async (lab) => {
+      const hv = lab.state.hypervisor;
+      await host.run(['ip', 'neigh', 'flush', 'dev', 'eth0'], { netns: lab.ns('client') });
+      await host.run(['tc', 'qdisc', 'add', 'dev', 'vnet0', 'ingress'], { netns: hv });
+      await host.run(['tc', 'filter', 'add', 'dev', 'vnet0', 'parent', 'ffff:', 'protocol', 'arp', 'prio', '1', 'u32', 'match', 'u32', '0', '0', 'action', 'mirred', 'egress', 'redirect', 'dev', 'vnet1'], { netns: hv });
+      const { report } = await diagnoseLab(lab, '192.0.2.11');
+      const got = report.loss ? { direction: report.loss.direction, last: shortHop(report.loss.lastSeenHop, 'bridged'), missing: shortHop(report.loss.firstMissingHop, 'bridged') } : null;
+      const story = `${report.status} loss=${JSON.stringify(got)} causes=${report.causes.map((c) => `${c.id}:${c.confidence.toFixed(2)} ${c.summary}`).join(' | ')}`;
+      assert.deepEqual(got, { direction: 'from-target', last: 'hv/vnet0', missing: 'hv/eth0' }, story);
+      assert.equal(report.causes[0]?.id, 'tc-filter', story);
+      assert.equal(report.status, 'broken');
+    });
+  });
+});
+
 /**
  * NDP counterparts. diagnose takes IPv4 targets only in this tree, so these
  * run its pipeline (captures on the path's hops, the client's ping -6 as the
