@@ -41,6 +41,14 @@ export const EXPLAINS: Explains[] = [
     applies: (root, symptom, ctx) => beside(root.device, symptom.device, ctx),
   },
   {
+    // The bridge puts a port without carrier in STP state disabled (br_stp_if.c:
+    // br_stp_disable_port on NETDEV_DOWN/CHANGE): the state follows the link.
+    root: ['link-down', 'guest-nic-down'],
+    symptom: 'stp-blocking',
+    why: 'a bridge port whose link is down is put in STP state disabled by the bridge itself',
+    applies: (root, symptom, ctx) => beside(root.device, symptom.device, ctx),
+  },
+  {
     // Another host holding the target's address answers in its place: its RST
     // says nothing about the target's service.
     root: ['ip-conflict'],

@@ -28,6 +28,16 @@ for (const root of ['link-down', 'bridge-port-missing', 'stp-blocking', 'guest-n
   });
 }
 
+test('a port without carrier is disabled by the bridge: link-down and guest-nic-down explain stp-blocking beside them', () => {
+  for (const root of ['link-down', 'guest-nic-down'] as const) {
+    const stp = cause('stp-blocking', 0.95, 'hv', 'vnet0');
+    const ranked = rankCauses([stp, cause(root, 0.9, 'vm1', 'eth0')], { path });
+    assert.deepEqual(ranked.map((c) => c.id), [root, 'stp-blocking']);
+  }
+  // A port put in STP state disabled by hand, its link up, stays stp-blocking.
+  assert.equal(rankCauses([cause('stp-blocking', 0.95, 'hv', 'vnet0'), cause('device-drops', 0.9, 'hv', 'br0')], { path })[0]!.id, 'stp-blocking');
+});
+
 test('device-drops on the device that is down itself is explained too', () => {
   const ranked = rankCauses([cause('device-drops', 0.9, 'hv', 'vnet0'), cause('link-down', 0.6, 'hv', 'vnet0')], { path });
   assert.deepEqual(ranked.map((c) => c.id), ['link-down', 'device-drops']);
