@@ -14,6 +14,7 @@ import { ovs } from './topologies/ovs.js';
 import { routed } from './topologies/routed.js';
 import { vm } from './topologies/vm.js';
 import type { LabBuilder, LabFault, LabTopology } from './types.js';
+import { buildExtras, drawVariant, translate, variantTopology, type VariantPlan } from './variant.js';
 
 export const TOPOLOGIES: LabTopology[] = [bridged, routed, ovs, neutron, vm, ovn, dockerTopology];
 export { FAULTS };
@@ -41,6 +42,20 @@ export interface LabState {
   hypervisor: string;
   client: string;
   createdAt: string;
+  /** The seed of a randomized variant (docs/lab.md); absent for the fixed lab. */
+  variant?: number;
+}
+
+/** The variant a lab was built as, drawn again from its seed. */
+export function variantOf(state: LabState): VariantPlan | undefined {
+  if (state.variant === undefined) return undefined;
+  const fault = state.fault ? FAULTS.find((f) => f.name === state.fault) : undefined;
+  return drawVariant(state.topology, state.variant, fault?.variantExcludes);
+}
+
+/** The lab's topology in the terms it was built with (a variant's names, addresses and ports). */
+export function labTopology(state: LabState): LabTopology {
+  return variantTopology(findTopology(state.topology), variantOf(state));
 }
 
 export function findTopology(name: string): LabTopology {
@@ -80,14 +95,23 @@ export function listStates(): LabState[] {
   return names.map((n) => readState(n.slice(0, -5))).filter((s): s is LabState => s !== undefined);
 }
 
-export function builder(host: Host, instance: string): LabBuilder {
+export function builder(host: Host, instance: string, plan?: VariantPlan): LabBuilder {
   const ns = (role: string) => labNetns(instance, role);
+  // A variant rewrites the canonical names in everything the lab runs (src/lab/variant.ts).
+  const tr = (role: string, text: string) => (plan ? translate(plan, role, text) : text);
+  const argvOf = (role: string, argv: string[]) => argv.map((a) => tr(role, a));
   return {
     instance,
     host,
     ns,
-    run: (role, argv, options = {}) => host.run(argv, { netns: ns(role), ...options }),
-    daemon: (role, argv, options = {}) => host.daemon(argv, { netns: ns(role), ...options }),
+    real: (role, canonical) => tr(role, canonical),
+    run: (role, argv, options = {}) =>
+      host.run(argvOf(role, argv), {
+        netns: ns(role),
+        ...options,
+        ...(typeof options.input === 'string' ? { input: tr(role, options.input) } : {}),
+      }),
+    daemon: (role, argv, options = {}) => host.daemon(argvOf(role, argv), { netns: ns(role), ...options }),
     async signal(role, comm, signal) {
       let count = 0;
       for (const pid of await netnsPids(host, ns(role))) {
@@ -101,7 +125,9 @@ export function builder(host: Host, instance: string): LabBuilder {
       }
       return count;
     },
-    async waitListening(role, address, port) {
+    async waitListening(role, canonicalAddress, canonicalPort) {
+      const address = tr(role, canonicalAddress);
+      const port = tr(role, String(canonicalPort));
       for (let i = 0; i < 50; i++) {
         const r = await host.run(['nc', '-z', '-w', '1', address, String(port)], { netns: ns(role), okCodes: 'any' });
         if (r.code === 0) return;
@@ -117,6 +143,8 @@ export interface LabUpOptions {
   topology: string;
   fault?: string;
   instance?: string;
+  /** Build a randomized variant drawn from this seed (docs/lab.md). */
+  variant?: number;
 }
 
 /**
@@ -132,7 +160,8 @@ export async function labUp(options: LabUpOptions): Promise<LabState> {
   if (readState(instance) || existing.length > 0) {
     throw environmentError(`lab '${instance}' is already up`, `hopdump lab down${instance === DEFAULT_INSTANCE ? '' : ` --name ${instance}`}`);
   }
-  const lab = builder(host, instance);
+  const plan = options.variant === undefined ? undefined : drawVariant(topology.name, options.variant, fault?.variantExcludes);
+  const lab = builder(host, instance, plan);
   const state: LabState = {
     instance,
     topology: topology.name,
@@ -141,12 +170,14 @@ export async function labUp(options: LabUpOptions): Promise<LabState> {
     hypervisor: lab.ns(topology.hypervisor),
     client: lab.ns(topology.client),
     createdAt: new Date().toISOString(),
+    ...(plan ? { variant: plan.seed } : {}),
   };
   mkdirSync(LAB_STATE_DIR, { recursive: true, mode: 0o700 });
   // The state is written first so that `lab down` finds a half-built lab too.
   writeFileSync(statePath(instance), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
   try {
     await topology.build(lab);
+    if (plan) await buildExtras(lab, plan);
     if (fault) await fault.apply(lab);
   } catch (err) {
     await labDown({ host, instance });

@@ -75,7 +75,7 @@ export const routed: LabTopology = {
       'COMMIT',
       '',
     ].join('\n');
-    await lab.host.run(['iptables-restore'], { netns: lab.ns('hv'), input: rules });
+    await lab.run('hv', ['iptables-restore'], { input: rules });
     await startService(lab, ct.role, ct.address, ct.port);
   },
 };
