@@ -52,7 +52,10 @@ function askingPeer({ correlation, path, targetAddresses }: CheckContext): Cause
 
 function unanswered({ correlation, path, topology, targetAddresses, sourceAddresses }: CheckContext): Cause[] {
   const t = correlation.target;
-  if (t.arpRequestsForTargetAtEnd === 0 || t.arpRepliesFromTarget > 0 || t.ipFromTarget > 0 || t.requestsAtTargetNic > 0) return [];
+  // No IP towards the target at all: the sender is stuck resolving it. (What the
+  // target sends on its own, an IGMP report from its address, says nothing about that.)
+  const toTarget = correlation.complete['to-target'] + correlation.incomplete['to-target'];
+  if (t.arpRequestsForTargetAtEnd === 0 || t.arpRepliesFromTarget > 0 || toTarget > 0 || t.requestsAtTargetNic > 0) return [];
   const nic = path.hops[path.hops.length - 1]!;
   const reached = correlation.loss?.firstMissingHop ?? nic;
   const addr = targetAddresses[0] ?? path.target.query;
@@ -65,9 +68,9 @@ function unanswered({ correlation, path, topology, targetAddresses, sourceAddres
       id: 'guest-arp-unresolved',
       confidence: reasons.length > 0 ? 0.9 : 0.7,
       device: { netns: nic.netns, ifname: nic.ifname },
-      summary: `${t.arpRequestsForTargetAtEnd} ${what} for ${addr} reached ${hopName(reached)} and the target never answered${reasons[0] ? `: ${reasons[0]}` : ''}`,
+      summary: `${what} for ${addr} reached ${hopName(reached)} and the target never answered${reasons[0] ? `: ${reasons[0]}` : ''}`,
       evidence: [
-        `${t.arpRequestsForTargetAtEnd} ${what} for ${addr} reached ${hopName(reached)}; no ${v6 ? 'neighbour advertisement' : 'ARP reply'} from ${addr} anywhere on the path, and no IP packet to or from it`,
+        `${what} for ${addr} (${t.arpRequestsForTargetAtEnd} distinct; retransmissions are identical) reached ${hopName(reached)}; no ${v6 ? 'neighbour advertisement' : 'ARP reply'} from ${addr} anywhere on the path, and no IP packet to it`,
         ...reasons,
       ],
       fix: v6

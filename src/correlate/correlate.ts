@@ -446,7 +446,7 @@ export class Correlator {
     }
     if (this.target.arpRequestsForTargetAtEnd > 0 && this.target.arpRepliesFromTarget === 0) {
       const end = this.orderOf('to-target').at(-1);
-      out.push(`${this.target.arpRequestsForTargetAtEnd} ARP/NDP requests for ${this.cfg.targetAddresses[0] ?? 'the target'} reached ${end === undefined ? 'the last hop' : name(end)}; the target never answered`);
+      out.push(`ARP/NDP requests for ${this.cfg.targetAddresses[0] ?? 'the target'} (${this.target.arpRequestsForTargetAtEnd} distinct) reached ${end === undefined ? 'the last hop' : name(end)}; the target never answered`);
     }
     for (const [asked, count] of t.arpAskedByTarget) {
       out.push(
