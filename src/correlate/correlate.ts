@@ -76,6 +76,8 @@ export interface Journey {
   firstTs: bigint;
   /** ARP/NDP: the address asked for (request) or answered for (reply). */
   resolves?: string;
+  /** ARP/NDP: who asks (request: its sender; reply: its target). */
+  asker?: string;
 }
 
 export interface TargetBehaviour {
@@ -91,9 +93,12 @@ export interface TargetBehaviour {
   arpAskedByTarget: Map<string, number>;
   /** ARP replies addressed to the target, seen on the target's NIC. */
   arpRepliesToTargetAtNic: number;
-  /** ARP requests (IPv6: neighbour solicitations) for a target address that reached the last observed hop. */
+  /**
+   * ARP requests (IPv6: neighbour solicitations) for a target address that came
+   * in at the first observed hop (or from a probe's source) and reached the last.
+   */
   arpRequestsForTargetAtEnd: number;
-  /** ARP replies (IPv6: neighbour advertisements) from a target address, seen anywhere. */
+  /** ARP replies (IPv6: neighbour advertisements) from a target address to such an asker, seen anywhere. */
   arpRepliesFromTarget: number;
   /** MACs that answered or announced ARP for each target address. */
   arpClaims: Map<string, Set<string>>;
@@ -154,6 +159,14 @@ export class Correlator {
   private readonly segmentCount = new Map<string, { direction: Direction; last: number; missing: number; packets: number }>();
   private readonly arpSegmentCount = new Map<string, { last: number; missing: number; packets: number }>();
   private readonly arpReplySegmentCount = new Map<string, { last: number; missing: number; packets: number }>();
+  /**
+   * Who asked for a target address from beyond the first observed hop (the
+   * uplink side): only answers to them must cross every hop back. The host's
+   * own bridge asking for its guest gets its answer half-way, rightly.
+   */
+  private readonly upstreamAskers = new Set<string>();
+  private readonly unansweredAskers = new Map<string, number>();
+  private readonly answeredAskers = new Set<string>();
   private readonly arpRequestsFromSources = new Map<string, number>();
   private readonly arpAnswered = new Set<string>();
   private readonly traceCandidates = new Map<string, Trace>();
@@ -286,7 +299,9 @@ export class Correlator {
     if (!j) {
       j = { key, direction, kind, seen: new Map(), summary: p.summary, proto: p.proto ?? p.kind, firstTs: p.tsNs };
       const resolves = kind === 'arp-request' ? p.arpTargetIp : kind === 'arp-reply' ? p.arpSenderIp : undefined;
+      const asker = kind === 'arp-request' ? p.arpSenderIp : kind === 'arp-reply' ? p.arpTargetIp : undefined;
       if (resolves) j.resolves = resolves;
+      if (asker) j.asker = asker;
       this.journeys.set(key, j);
     }
     if (!j.seen.has(p.hop)) j.seen.set(p.hop, sighting(p));
@@ -333,8 +348,14 @@ export class Correlator {
       s.packets++;
       this.segmentCount.set(k, s);
     } else if (j.kind === 'arp-request' && j.direction === 'to-target') {
+      const forTarget = j.resolves !== undefined && this.targets.has(j.resolves) && j.asker !== undefined;
+      const upstream = forTarget && (j.seen.has(order[0]!) || this.sources.has(j.asker!));
+      if (upstream) this.upstreamAskers.add(j.asker!);
       if (reachedEnd) {
-        if (j.resolves && this.targets.has(j.resolves)) this.target.arpRequestsForTargetAtEnd++;
+        if (upstream) {
+          this.target.arpRequestsForTargetAtEnd++;
+          this.unansweredAskers.set(j.asker!, (this.unansweredAskers.get(j.asker!) ?? 0) + 1);
+        }
         return;
       }
       const k = `${order[last]}:${order[last + 1]}`;
@@ -342,6 +363,8 @@ export class Correlator {
       s.packets++;
       this.arpSegmentCount.set(k, s);
     } else if (j.kind === 'arp-reply' && j.direction === 'from-target' && j.resolves && this.targets.has(j.resolves)) {
+      if (!j.asker || !(this.upstreamAskers.has(j.asker) || this.sources.has(j.asker))) return;
+      this.answeredAskers.add(j.asker);
       this.target.arpRepliesFromTarget++;
       if (reachedEnd || atEdge) return;
       const k = `${order[last]}:${order[last + 1]}`;
@@ -385,7 +408,7 @@ export class Correlator {
       const back = [...this.arpReplySegmentCount.values()].sort((a, b) => b.packets - a.packets)[0];
       if (back) segments.push({ direction: 'from-target', lastSeenHop: hopRef(hops[back.last]!), firstMissingHop: hopRef(hops[back.missing]!), packets: back.packets });
       // Requests for the target reached the last observed hop and nothing answered them anywhere.
-      unansweredAtEnd = !back && this.target.arpRequestsForTargetAtEnd > 0 && this.target.arpRepliesFromTarget === 0;
+      unansweredAtEnd = !back && [...this.unansweredAskers.keys()].some((a) => !this.answeredAskers.has(a));
     }
     let loss: Loss | null = null;
     const firstObserved = this.orderOf('to-target')[0];

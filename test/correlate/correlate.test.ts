@@ -182,3 +182,17 @@ test('ARP answered both ways while IP flows: ARP changes nothing', () => {
   assert.equal(c.loss, null);
   assert.equal(c.target.arpRepliesFromTarget, 2);
 });
+
+test('the host asking for its own guest gets its answer half-way: no ARP loss is made of it', () => {
+  // hv's bridge address asks from inside (first seen at the backend); vm1 answers it there.
+  const hvAsk = (h: number) => pkt(h, 'hvask', { kind: 'arp', arpOp: 1, arpSenderIp: '192.0.2.1', arpTargetIp: '192.0.2.11' });
+  const hvAnswer = (h: number) => pkt(h, 'hvans', { kind: 'arp', arpOp: 2, arpSenderIp: '192.0.2.11', arpTargetIp: '192.0.2.1' });
+  const packets = [hvAsk(2), hvAsk(3), hvAnswer(3), hvAnswer(2), ...[0, 1].flatMap((n) => [req(0, n), req(2, n), req(3, n), rep(3, n), rep(2, n), rep(0, n)])];
+  const c = correlate({ ...base, ...sources, packets });
+  assert.equal(c.loss, null);
+  assert.doesNotMatch(c.instead.join('\n'), /never reached|never answered/);
+  // With nothing from the sender at all, that exchange is no "unanswered at the NIC": nothing reached the uplink.
+  const only = correlate({ ...base, ...sources, packets: [hvAsk(2), hvAsk(3), hvAnswer(3), hvAnswer(2)] });
+  assert.deepEqual(only.loss, { direction: 'to-target', lastSeenHop: null, firstMissingHop: { netns: 'hv', ifname: 'eth0', role: 'uplink' } });
+  assert.equal(only.target.arpRequestsForTargetAtEnd, 0);
+});
