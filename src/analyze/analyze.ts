@@ -27,6 +27,7 @@ import {
   segments as matchSegments,
   type PcapInterface,
 } from '../pcap/index.js';
+import { settleVerdict } from '../report/verdict.js';
 import type { Report } from '../report/schema.js';
 
 export interface AnalyzeOptions {
@@ -293,6 +294,11 @@ export async function analyze(o: AnalyzeOptions): Promise<Report> {
     [upstreamNoTraffic, serviceNotListening, guestArpUnresolved, guestNoReply, unknownLocated],
   );
   const status: Report['status'] = !correlation.loss ? 'ok' : correlation.complete['from-target'] > 0 ? 'degraded' : 'broken';
+  const verdict = settleVerdict(status, causes, [
+    ...notices,
+    allTrafficNotice(all.journeys, all.duplicates, allTraffic, hops),
+    ...(skipped ? [`${skipped} packets on interfaces that first appeared late were not placed on the path`] : []),
+  ]);
   return {
     schemaVersion: 1,
     tool: { name: 'hopdump', version: o.version },
@@ -315,15 +321,11 @@ export async function analyze(o: AnalyzeOptions): Promise<Report> {
     hops: correlation.hopCounts,
     status,
     loss: correlation.loss,
-    causes,
+    causes: verdict.causes,
     instead: correlation.instead,
     traces: correlation.traces,
     captureFile: null,
-    notices: [
-      ...notices,
-      allTrafficNotice(all.journeys, all.duplicates, allTraffic, hops),
-      ...(skipped ? [`${skipped} packets on interfaces that first appeared late were not placed on the path`] : []),
-    ],
+    notices: verdict.notices,
     timing: { discoverMs: 0, captureStartMs: 0, windowMs: 0, analysisMs: Date.now() - t0, totalMs: Date.now() - t0 },
   };
 }

@@ -17,6 +17,7 @@ import {
   PROTO_UDP,
   quotedText,
   readStream,
+  ipv6Text,
   summarize,
 } from '../pcap/index.js';
 
@@ -107,9 +108,34 @@ export function fromDecoded(hop: number, tsNs: bigint, d: Decoded, wireLength: n
     p.arpSenderMac = arp.senderMac;
     p.arpTargetIp = arp.targetIp;
   }
+  if (d.l3 === L3_IPV6 && d.ipProto === PROTO_ICMP6 && (d.icmpType === 135 || d.icmpType === 136) && d.ndTargetOff >= 0 && d.ndTargetOff + 16 <= d.l4End) {
+    // NDP is IPv6's ARP (RFC 4861): a neighbour solicitation asks who has the
+    // target address, an advertisement answers for it. Put into the ARP fields
+    // so that loss localization and the checks treat both alike.
+    const target = ipv6Text(d.data, d.ndTargetOff);
+    const solicit = d.icmpType === 135;
+    p.arpOp = solicit ? 1 : 2;
+    p.arpSenderIp = solicit ? a!.src : target;
+    p.arpTargetIp = solicit ? target : a!.dst;
+    const ll = ndLinkLayerOption(d, solicit ? 1 : 2);
+    if (ll ?? p.srcMac) p.arpSenderMac = (ll ?? p.srcMac)!;
+  }
   const text = summarize(d, wireLength, false, true);
   p.summary = p.srcMac ? `${p.srcMac} > ${p.dstMac}, ${text}` : text;
   return p;
+}
+
+/** The source (1) or target (2) link-layer address option of an NS/NA, when present. */
+function ndLinkLayerOption(d: Decoded, type: number): string | undefined {
+  const b = d.data;
+  let o = d.ndTargetOff + 16;
+  while (o + 8 <= d.l4End) {
+    const len = b[o + 1]! * 8;
+    if (len === 0) return undefined;
+    if (b[o] === type && len >= 8) return macText(b, o + 2);
+    o += len;
+  }
+  return undefined;
 }
 
 function quotedOf(d: Decoded): HopPacket['quoted'] {

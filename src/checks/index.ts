@@ -18,6 +18,7 @@ import { ovsFlowMisdirect } from './ovs-flow-misdirect.js';
 import { macWrongPort } from './mac-wrong-port.js';
 import { vlanMismatch } from './vlan-mismatch.js';
 import { promiscDependent } from './promisc-dependent.js';
+import { rankCauses } from './rank.js';
 import { rpFilterDrop } from './rp-filter-drop.js';
 import { stpBlocking } from './stp-blocking.js';
 import { tcFilter } from './tc-filter.js';
@@ -25,6 +26,7 @@ import { guestNoReply } from './guest-no-reply.js';
 import { serviceNotListening } from './service-not-listening.js';
 import type { Check, CheckContext } from './types.js';
 import { unknownLocated } from './unknown.js';
+import { targetMacOf } from '../model/topology.js';
 import { upstreamNoTraffic } from './upstream-no-traffic.js';
 
 /** Every check. Each is one file with its evidence and its advice. */
@@ -58,8 +60,9 @@ export const CHECKS: Check[] = [
 ];
 
 /**
- * Runs the checks in parallel and ranks their causes: higher confidence
- * first; `unknown` only when nothing else was found.
+ * Runs the checks in parallel and ranks their causes: root causes before
+ * the symptoms they explain (rank.ts), then higher confidence first;
+ * `unknown` only when nothing else was found.
  */
 export async function runChecks(ctx: CheckContext, checks: Check[] = CHECKS): Promise<{ causes: Cause[]; notices: string[] }> {
   const notices: string[] = [];
@@ -93,6 +96,9 @@ export async function runChecks(ctx: CheckContext, checks: Check[] = CHECKS): Pr
   const FALLBACK = new Set(['unknown', 'guest-no-reply']);
   if (causes.some((c) => !FALLBACK.has(c.id) && c.confidence >= 0.5)) causes = causes.filter((c) => !FALLBACK.has(c.id));
   else if (causes.some((c) => c.id !== 'unknown')) causes = causes.filter((c) => c.id !== 'unknown');
-  causes.sort((a, b) => b.confidence - a.confidence);
+  // Root causes before their symptoms (rank.ts, docs/causes.md "How ranking works").
+  const targetMac = targetMacOf(ctx.topology, ctx.path.target.netns, ctx.path.target.ifname);
+  const rstMacs = ctx.correlation.target.rstFromTarget.map((p) => p.srcMac).filter((m): m is string => Boolean(m));
+  causes = rankCauses(causes, { path: ctx.path, topology: ctx.topology, ...(targetMac ? { targetMac } : {}), rstMacs });
   return { causes, notices };
 }

@@ -19,13 +19,20 @@ export const unknownLocated: Check = {
         id: 'unknown',
         confidence: 0.1,
         device: device ? { netns: device.netns, ifname: device.ifname } : null,
-        summary: `${what} stop between ${hopName(loss.lastSeenHop)} and ${hopName(loss.firstMissingHop)}; no check explains why`,
+        // No hop saw them: say so rather than "between nowhere and ...".
+        summary: loss.lastSeenHop
+          ? `${what} stop between ${hopName(loss.lastSeenHop)} and ${hopName(loss.firstMissingHop)}; no check explains why`
+          : `${what} were seen at no hop, from ${hopName(loss.firstMissingHop)} on; no check explains why`,
         evidence: [
           seg
             ? `${seg.packets} packet${seg.packets === 1 ? '' : 's'} seen at ${hopName(seg.lastSeenHop)} never appeared at ${hopName(seg.firstMissingHop)}`
-            : `${what}: last seen at ${hopName(loss.lastSeenHop)}, missing from ${hopName(loss.firstMissingHop)} on`,
+            : `${what}: ${loss.lastSeenHop ? `last seen at ${hopName(loss.lastSeenHop)}` : 'seen at no hop'}, missing from ${hopName(loss.firstMissingHop)} on`,
         ],
-        fix: [`# inspect what lies between ${hopName(loss.lastSeenHop)} and ${hopName(loss.firstMissingHop)}: firewall, tc, bridge state`],
+        fix: [
+          loss.lastSeenHop
+            ? `# inspect what lies between ${hopName(loss.lastSeenHop)} and ${hopName(loss.firstMissingHop)}: firewall, tc, bridge state`
+            : `# inspect what lies before ${hopName(loss.firstMissingHop)}: firewall, tc, bridge state, and the sender`,
+        ],
       },
     ];
   },

@@ -74,6 +74,10 @@ export interface Journey {
   summary: string;
   proto: string;
   firstTs: bigint;
+  /** ARP/NDP: the address asked for (request) or answered for (reply). */
+  resolves?: string;
+  /** ARP/NDP: who asks (request: its sender; reply: its target). */
+  asker?: string;
 }
 
 export interface TargetBehaviour {
@@ -89,6 +93,13 @@ export interface TargetBehaviour {
   arpAskedByTarget: Map<string, number>;
   /** ARP replies addressed to the target, seen on the target's NIC. */
   arpRepliesToTargetAtNic: number;
+  /**
+   * ARP requests (IPv6: neighbour solicitations) for a target address that came
+   * in at the first observed hop (or from a probe's source) and reached the last.
+   */
+  arpRequestsForTargetAtEnd: number;
+  /** ARP replies (IPv6: neighbour advertisements) from a target address to such an asker, seen anywhere. */
+  arpRepliesFromTarget: number;
   /** MACs that answered or announced ARP for each target address. */
   arpClaims: Map<string, Set<string>>;
   /** How many frames were addressed to each destination MAC (at most 256 MACs kept). */
@@ -147,6 +158,15 @@ export class Correlator {
   private readonly incomplete: Record<Direction, number> = { 'to-target': 0, 'from-target': 0 };
   private readonly segmentCount = new Map<string, { direction: Direction; last: number; missing: number; packets: number }>();
   private readonly arpSegmentCount = new Map<string, { last: number; missing: number; packets: number }>();
+  private readonly arpReplySegmentCount = new Map<string, { last: number; missing: number; packets: number }>();
+  /**
+   * Who asked for a target address from beyond the first observed hop (the
+   * uplink side): only answers to them must cross every hop back. The host's
+   * own bridge asking for its guest gets its answer half-way, rightly.
+   */
+  private readonly upstreamAskers = new Set<string>();
+  private readonly unansweredAskers = new Map<string, number>();
+  private readonly answeredAskers = new Set<string>();
   private readonly arpRequestsFromSources = new Map<string, number>();
   private readonly arpAnswered = new Set<string>();
   private readonly traceCandidates = new Map<string, Trace>();
@@ -179,6 +199,8 @@ export class Correlator {
       icmpErrors: [],
       arpAskedByTarget: new Map(),
       arpRepliesToTargetAtNic: 0,
+      arpRequestsForTargetAtEnd: 0,
+      arpRepliesFromTarget: 0,
       arpClaims: new Map(),
       dstMacs: new Map(),
       replyMacs: new Map(),
@@ -194,7 +216,7 @@ export class Correlator {
 
   private classify(p: HopPacket): { direction: Direction | 'other'; kind: JourneyKind } {
     const { targets, probes, sources } = this;
-    if (p.kind === 'arp') {
+    if (p.arpOp !== undefined) {
       const request = p.arpOp === 1;
       const kind = request ? 'arp-request' : 'arp-reply';
       if (p.arpSenderIp && targets.has(p.arpSenderIp)) return { direction: 'from-target', kind };
@@ -251,7 +273,7 @@ export class Correlator {
       if (t.rstFromTarget.length < MAX_KEPT && !t.rstFromTarget.some((x) => x.fp === p.fp)) t.rstFromTarget.push(p);
     }
     if (kind === 'error' && t.icmpErrors.length < MAX_KEPT && !t.icmpErrors.some((x) => x.fp === p.fp)) t.icmpErrors.push(p);
-    if (p.kind === 'arp') {
+    if (p.arpOp !== undefined) {
       if (kind === 'arp-request' && direction === 'from-target' && p.arpTargetIp && p.arpTargetIp !== p.arpSenderIp) {
         if (p.hop === this.lastHop || !this.cfg.observed[this.lastHop]) {
           t.arpAskedByTarget.set(p.arpTargetIp, (t.arpAskedByTarget.get(p.arpTargetIp) ?? 0) + 1);
@@ -276,6 +298,10 @@ export class Correlator {
     let j = this.journeys.get(key);
     if (!j) {
       j = { key, direction, kind, seen: new Map(), summary: p.summary, proto: p.proto ?? p.kind, firstTs: p.tsNs };
+      const resolves = kind === 'arp-request' ? p.arpTargetIp : kind === 'arp-reply' ? p.arpSenderIp : undefined;
+      const asker = kind === 'arp-request' ? p.arpSenderIp : kind === 'arp-reply' ? p.arpTargetIp : undefined;
+      if (resolves) j.resolves = resolves;
+      if (asker) j.asker = asker;
       this.journeys.set(key, j);
     }
     if (!j.seen.has(p.hop)) j.seen.set(p.hop, sighting(p));
@@ -321,11 +347,30 @@ export class Correlator {
       const s = this.segmentCount.get(k) ?? { direction: j.direction, last: order[last]!, missing: order[last + 1]!, packets: 0 };
       s.packets++;
       this.segmentCount.set(k, s);
-    } else if (j.kind === 'arp-request' && j.direction === 'to-target' && !reachedEnd) {
+    } else if (j.kind === 'arp-request' && j.direction === 'to-target') {
+      const forTarget = j.resolves !== undefined && this.targets.has(j.resolves) && j.asker !== undefined;
+      const upstream = forTarget && (j.seen.has(order[0]!) || this.sources.has(j.asker!));
+      if (upstream) this.upstreamAskers.add(j.asker!);
+      if (reachedEnd) {
+        if (upstream) {
+          this.target.arpRequestsForTargetAtEnd++;
+          this.unansweredAskers.set(j.asker!, (this.unansweredAskers.get(j.asker!) ?? 0) + 1);
+        }
+        return;
+      }
       const k = `${order[last]}:${order[last + 1]}`;
       const s = this.arpSegmentCount.get(k) ?? { last: order[last]!, missing: order[last + 1]!, packets: 0 };
       s.packets++;
       this.arpSegmentCount.set(k, s);
+    } else if (j.kind === 'arp-reply' && j.direction === 'from-target' && j.resolves && this.targets.has(j.resolves)) {
+      if (!j.asker || !(this.upstreamAskers.has(j.asker) || this.sources.has(j.asker))) return;
+      this.answeredAskers.add(j.asker);
+      this.target.arpRepliesFromTarget++;
+      if (reachedEnd || atEdge) return;
+      const k = `${order[last]}:${order[last + 1]}`;
+      const s = this.arpReplySegmentCount.get(k) ?? { last: order[last]!, missing: order[last + 1]!, packets: 0 };
+      s.packets++;
+      this.arpReplySegmentCount.set(k, s);
     }
   }
 
@@ -353,20 +398,28 @@ export class Correlator {
     const toTargetSeen = this.complete['to-target'] + this.incomplete['to-target'];
     const fromTargetSeen = this.complete['from-target'] + this.incomplete['from-target'];
     // No IP packet towards the target anywhere: the sender may be stuck resolving
-    // its next hop. Its ARP requests then show how far the attempt got.
+    // its next hop or the target. ARP (IPv6: NDP) then shows how far the attempt
+    // got, as IP would: requests lost on the way, replies lost on the way back.
+    const firstFrom = this.orderOf('from-target')[0];
+    let unansweredAtEnd = false;
     if (toTargetSeen === 0) {
       const top = [...this.arpSegmentCount.values()].sort((a, b) => b.packets - a.packets)[0];
       if (top) segments.push({ direction: 'to-target', lastSeenHop: hopRef(hops[top.last]!), firstMissingHop: hopRef(hops[top.missing]!), packets: top.packets });
+      const back = [...this.arpReplySegmentCount.values()].sort((a, b) => b.packets - a.packets)[0];
+      if (back) segments.push({ direction: 'from-target', lastSeenHop: hopRef(hops[back.last]!), firstMissingHop: hopRef(hops[back.missing]!), packets: back.packets });
+      // Requests for the target reached the last observed hop and nothing answered them anywhere.
+      unansweredAtEnd = !back && [...this.unansweredAskers.keys()].some((a) => !this.answeredAskers.has(a));
     }
     let loss: Loss | null = null;
     const firstObserved = this.orderOf('to-target')[0];
     if (segments.length > 0) {
       const top = segments.find((s) => s.direction === 'to-target') ?? segments[0]!;
       loss = { direction: top.direction, lastSeenHop: top.lastSeenHop, firstMissingHop: top.firstMissingHop };
+    } else if (unansweredAtEnd && firstFrom !== undefined) {
+      loss = { direction: 'from-target', lastSeenHop: null, firstMissingHop: hopRef(hops[firstFrom]!) };
     } else if (toTargetSeen === 0 && firstObserved !== undefined) {
       loss = { direction: 'to-target', lastSeenHop: null, firstMissingHop: hopRef(hops[firstObserved]!) };
     } else if (fromTargetSeen === 0 && toTargetSeen > 0) {
-      const firstFrom = this.orderOf('from-target')[0];
       loss = { direction: 'from-target', lastSeenHop: null, firstMissingHop: firstFrom === undefined ? null : hopRef(hops[firstFrom]!) };
     }
     const hopCounts = this.hopCounts.map((h, i) => ({
@@ -409,6 +462,14 @@ export class Correlator {
     }
     for (const [what, count] of this.arpRequestsFromSources) {
       if (!this.arpAnswered.has(what)) out.push(`ARP who-has ${what}: ${count} sightings, never answered`);
+    }
+    const name = (i: number) => (this.cfg.hops[i] ? `${this.cfg.hops[i]!.netns}/${this.cfg.hops[i]!.ifname}` : `hop ${i}`);
+    for (const s of this.arpReplySegmentCount.values()) {
+      out.push(`${s.packets} ARP/NDP replies from ${this.cfg.targetAddresses[0] ?? 'the target'} seen at ${name(s.last)} never reached ${name(s.missing)}`);
+    }
+    if (this.target.arpRequestsForTargetAtEnd > 0 && this.target.arpRepliesFromTarget === 0) {
+      const end = this.orderOf('to-target').at(-1);
+      out.push(`ARP/NDP requests for ${this.cfg.targetAddresses[0] ?? 'the target'} (${this.target.arpRequestsForTargetAtEnd} distinct) reached ${end === undefined ? 'the last hop' : name(end)}; the target never answered`);
     }
     for (const [asked, count] of t.arpAskedByTarget) {
       out.push(

@@ -29,6 +29,12 @@ export interface HopPacket {
   icmpCode?: number;
   /** For ICMP errors: the quoted packet's addresses and ports. */
   quoted?: { src?: string; dst?: string; proto?: string; srcPort?: number; dstPort?: number };
+  /**
+   * Neighbour resolution: ARP, and NDP for IPv6 in the same fields (a
+   * neighbour solicitation is op 1 with sender = its source address and
+   * target = the address asked for; an advertisement is op 2 with sender =
+   * the address advertised, target = its destination). `kind` stays 'ipv6'.
+   */
   arpOp?: number;
   arpSenderIp?: string;
   arpSenderMac?: string;

@@ -16,6 +16,7 @@ import { targetMacOf, type Topology } from '../model/topology.js';
 import { findPath } from '../path/find.js';
 import type { Path } from '../path/types.js';
 import type { Cause, ProbeReport, Report } from '../report/schema.js';
+import { settleVerdict } from '../report/verdict.js';
 import { version } from '../version.js';
 
 export interface DiagnoseOptions {
@@ -200,6 +201,9 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
     const drops = session.stats[i]?.droppedByKernel;
     return drops !== undefined ? { ...h, kernelDrops: drops } : h;
   });
+  // Answers from a MAC that is not the target's are not good answers.
+  const status = worst(statusOf(probeReports, correlation.loss !== null, o.passive, correlation), wrongHostAnswered(topology, path, correlation) ? 'degraded' : 'ok');
+  const verdict = settleVerdict(status, causes, [...topology.warnings, ...session.notices, ...notices, ...experimentNotices]);
   const report: Report = {
     schemaVersion: 1,
     tool: { name: 'hopdump', version: version() },
@@ -215,16 +219,15 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
     path,
     probes: probeReports,
     hops,
-    // Answers from a MAC that is not the target's are not good answers.
-    status: worst(statusOf(probeReports, correlation.loss !== null, o.passive, correlation), wrongHostAnswered(topology, path, correlation) ? 'degraded' : 'ok'),
+    status,
     loss: correlation.loss,
-    causes,
+    causes: verdict.causes,
     instead: correlation.instead,
     traces: correlation.traces,
     ...(ovsTraces.length ? { ovsTraces } : {}),
     ...(ovn.traces.length ? { ovnTraces: ovn.traces } : {}),
     captureFile: null,
-    notices: [...topology.warnings, ...session.notices, ...notices, ...experimentNotices],
+    notices: verdict.notices,
     timing: {
       discoverMs,
       captureStartMs: session.captureStartMs,

@@ -138,3 +138,61 @@ test('replies from the target address with two MACs on its segment: another host
   const c = correlate({ ...base, packets });
   assert.deepEqual([...c.target.replyMacs.keys()].sort(), ['52:54:00:00:00:11', '52:54:00:00:00:12']);
 });
+
+// Neighbour resolution as evidence (issue 16 §4): when the client cannot resolve the
+// target, ARP (IPv6: NDP) is the only traffic, and it localizes the loss as IP would.
+const arpAsk = (h: number, n: number) => pkt(h, `ask${n}`, { kind: 'arp', arpOp: 1, arpSenderIp: '192.0.2.100', arpTargetIp: '192.0.2.11', arpSenderMac: '02:00:00:00:00:64' });
+const arpAnswer = (h: number, n: number) => pkt(h, `ans${n}`, { kind: 'arp', arpOp: 2, arpSenderIp: '192.0.2.11', arpTargetIp: '192.0.2.100', arpSenderMac: '52:54:00:00:00:11' });
+const sources = { sourceAddresses: ['192.0.2.100'] };
+
+test('ARP requests for the target reach its NIC and nothing answers: loss at the guest NIC, not "nowhere → uplink"', () => {
+  const packets = [0, 1, 2].flatMap((n) => [arpAsk(0, n), arpAsk(2, n), arpAsk(3, n)]);
+  const c = correlate({ ...base, ...sources, packets });
+  assert.deepEqual(c.loss, { direction: 'from-target', lastSeenHop: null, firstMissingHop: { netns: 'vm1', ifname: 'eth0', role: 'guest-nic' } });
+  assert.equal(c.target.arpRequestsForTargetAtEnd, 3);
+  assert.equal(c.target.arpRepliesFromTarget, 0);
+  assert.match(c.instead.join('\n'), /ARP\/NDP requests for 192\.0\.2\.11 \(3 distinct\) reached vm1\/eth0; the target never answered/);
+});
+
+test('ARP replies seen at the backend and missing at the uplink: from-target loss at that segment', () => {
+  const packets = [0, 1, 2].flatMap((n) => [arpAsk(0, n), arpAsk(2, n), arpAsk(3, n), arpAnswer(3, n), arpAnswer(2, n)]);
+  const c = correlate({ ...base, ...sources, packets });
+  assert.deepEqual(c.loss, {
+    direction: 'from-target',
+    lastSeenHop: { netns: 'hv', ifname: 'vnet0', role: 'backend' },
+    firstMissingHop: { netns: 'hv', ifname: 'eth0', role: 'uplink' },
+  });
+  assert.equal(c.segments[0]!.packets, 3);
+  assert.match(c.instead.join('\n'), /3 ARP\/NDP replies from 192\.0\.2\.11 seen at hv\/vnet0 never reached hv\/eth0/);
+});
+
+test('ARP requests lost between the uplink and the backend: to-target at that segment', () => {
+  const packets = [0, 1].map((n) => arpAsk(0, n));
+  const c = correlate({ ...base, ...sources, packets });
+  assert.deepEqual(c.loss, {
+    direction: 'to-target',
+    lastSeenHop: { netns: 'hv', ifname: 'eth0', role: 'uplink' },
+    firstMissingHop: { netns: 'hv', ifname: 'vnet0', role: 'backend' },
+  });
+});
+
+test('ARP answered both ways while IP flows: ARP changes nothing', () => {
+  const packets = [0, 1].flatMap((n) => [arpAsk(0, n), arpAsk(2, n), arpAsk(3, n), arpAnswer(3, n), arpAnswer(2, n), arpAnswer(0, n), req(0, n), req(2, n), req(3, n), rep(3, n), rep(2, n), rep(0, n)]);
+  const c = correlate({ ...base, ...sources, packets });
+  assert.equal(c.loss, null);
+  assert.equal(c.target.arpRepliesFromTarget, 2);
+});
+
+test('the host asking for its own guest gets its answer half-way: no ARP loss is made of it', () => {
+  // hv's bridge address asks from inside (first seen at the backend); vm1 answers it there.
+  const hvAsk = (h: number) => pkt(h, 'hvask', { kind: 'arp', arpOp: 1, arpSenderIp: '192.0.2.1', arpTargetIp: '192.0.2.11' });
+  const hvAnswer = (h: number) => pkt(h, 'hvans', { kind: 'arp', arpOp: 2, arpSenderIp: '192.0.2.11', arpTargetIp: '192.0.2.1' });
+  const packets = [hvAsk(2), hvAsk(3), hvAnswer(3), hvAnswer(2), ...[0, 1].flatMap((n) => [req(0, n), req(2, n), req(3, n), rep(3, n), rep(2, n), rep(0, n)])];
+  const c = correlate({ ...base, ...sources, packets });
+  assert.equal(c.loss, null);
+  assert.doesNotMatch(c.instead.join('\n'), /never reached|never answered/);
+  // With nothing from the sender at all, that exchange is no "unanswered at the NIC": nothing reached the uplink.
+  const only = correlate({ ...base, ...sources, packets: [hvAsk(2), hvAsk(3), hvAnswer(3), hvAnswer(2)] });
+  assert.deepEqual(only.loss, { direction: 'to-target', lastSeenHop: null, firstMissingHop: { netns: 'hv', ifname: 'eth0', role: 'uplink' } });
+  assert.equal(only.target.arpRequestsForTargetAtEnd, 0);
+});

@@ -64,6 +64,20 @@ const SEEN_BY_DISCOVER: Record<string, (t: Topology, lab: RunningLab) => void> =
     assert.equal(chain?.policy, 'drop');
     assert.ok(nsOf(t, lab.ns('client')).neighbours.some((n) => n.dst === '192.0.2.11' && n.state.includes('PERMANENT')));
   },
+  'guest-drops-arp': (t, lab) => {
+    const chain = nsOf(t, lab.ns('vm1')).firewall!.nft.find((c) => c.family === 'arp' && c.table === 'hd_guest');
+    assert.equal(chain?.hook, 'input');
+    assert.ok(chain?.rules.some((r) => JSON.stringify(r.expr).includes('"drop"') && JSON.stringify(r.expr).includes('counter')), 'a counted ARP drop rule');
+    assert.ok(!nsOf(t, lab.ns('client')).neighbours.some((n) => n.dst === '192.0.2.11' && n.lladdr), 'the client has no entry for vm1');
+  },
+  'guest-arp-ignore': (t, lab) => {
+    assert.equal(nsOf(t, lab.ns('vm1')).sysctls?.arp_ignore['all'], 8);
+  },
+  'arp-reply-dropped': (t, lab) => {
+    // ebtables-nft writes the bridge family of nftables.
+    const fwd = nsOf(t, lab.state.hypervisor).firewall!.nft.find((c) => c.family === 'bridge' && c.chain === 'FORWARD');
+    assert.ok(fwd?.rules.some((r) => JSON.stringify(r.expr).includes('"drop"') && JSON.stringify(r.expr).includes('52:54:00:00:00:11')), JSON.stringify(fwd));
+  },
   'guest-no-reply': (t, lab) => {
     const vm1 = nsOf(t, lab.ns('vm1'));
     assert.equal(vm1.sysctls?.icmp_echo_ignore_all, 1);

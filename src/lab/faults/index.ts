@@ -1,4 +1,5 @@
 import type { LabFault } from '../types.js';
+import { arpReplyDropped } from './arp-reply-dropped.js';
 import { bridgePortMissing } from './bridge-port-missing.js';
 import { deviceDrops } from './device-drops.js';
 import { dockerDnatRemoved } from './docker-dnat-removed.js';
@@ -6,7 +7,9 @@ import { dockerNotListening } from './docker-not-listening.js';
 import { dockerPromisc } from './docker-promisc.js';
 import { dockerUserDrop } from './docker-user-drop.js';
 import { firewallDrop } from './firewall-drop.js';
+import { guestArpIgnore } from './guest-arp-ignore.js';
 import { guestArpUnresolved } from './guest-arp-unresolved.js';
+import { guestDropsArp } from './guest-drops-arp.js';
 import { guestFirewall } from './guest-firewall.js';
 import { guestNoReply } from './guest-no-reply.js';
 import { ipConflict } from './ip-conflict.js';
@@ -50,6 +53,9 @@ export const FAULTS: LabFault[] = [
   tcFilter,
   serviceNotListening,
   guestArpUnresolved,
+  guestDropsArp,
+  guestArpIgnore,
+  arpReplyDropped,
   guestNoReply,
   upstreamNoTraffic,
   deviceDrops,
