@@ -70,6 +70,16 @@ export async function discover(options: DiscoverOptions): Promise<Topology> {
         pending.push(collectNamespace({ host, netns: name }, name, name, false, warnings));
       }
       frontier = next;
+      if (frontier.length === 0) {
+        // macvlan/ipvlan children moved into other namespaces: their lower device
+        // here does not name them, so they are found from their side.
+        const children = (await childNamespaces(host, seen).catch(() => [])).filter((n) => !seen.has(n));
+        for (const name of children.slice(0, MAX_NAMESPACES - seen.size)) {
+          seen.add(name);
+          frontier.push(name);
+          pending.push(collectNamespace({ host, netns: name }, name, name, false, warnings));
+        }
+      }
     }
     namespaces.push(...(await Promise.all(pending)));
     // Peers in namespaces without a name (a container started inside the lab's
@@ -111,6 +121,7 @@ export async function discover(options: DiscoverOptions): Promise<Topology> {
   }
 
   linkPeers(namespaces);
+  linkLowers(namespaces);
   addUnreachedNamespaces(namespaces);
   // libvirt: domains, and the guests seen through their agents, joined at their taps.
   const rootNs = namespaces.find((n) => n.isRoot);
@@ -152,6 +163,28 @@ async function peerNamespaces(ctx: CollectContext): Promise<string[]> {
   const names = new Map((ids ?? []).map((e) => [e.nsid, e.name]));
   const wanted = new Set((links ?? []).map((l) => l.link_netnsid).filter((x): x is number => x !== undefined));
   return [...wanted].map((id) => names.get(id)).filter((n): n is string => typeof n === 'string');
+}
+
+/**
+ * Named namespaces, other than `ours`, holding a macvlan, macvtap or ipvlan
+ * whose lower device is in one of `ours` (by the name its link_netnsid has
+ * there): a Docker-style macvlan network seen from the host's namespace.
+ */
+async function childNamespaces(host: Host, ours: Set<string>): Promise<string[]> {
+  const others = (await host.listNetns()).filter((n) => !ours.has(n));
+  const found = await mapLimited(others, PARALLEL_NAMESPACES, async (name) => {
+    const out = await runIn({ host, netns: name }, ['ip', '-j', '-d', '-force', '-batch', '-'], undefined, 'link show\nnetns list-id\n').catch(() => '');
+    if (!out) return false;
+    const [links, ids] = splitJsonDocuments(out, 'ip -j -batch') as [
+      Array<{ link_netnsid?: number; linkinfo?: { info_kind?: string } }>?,
+      Array<{ nsid: number; name?: string }>?,
+    ];
+    const names = new Map((ids ?? []).map((e) => [e.nsid, e.name]));
+    return (links ?? []).some(
+      (l) => ['macvlan', 'macvtap', 'ipvlan'].includes(l.linkinfo?.info_kind ?? '') && l.link_netnsid !== undefined && ours.has(names.get(l.link_netnsid) ?? ''),
+    );
+  });
+  return others.filter((_, i) => found[i]);
 }
 
 async function collectNamespace(
@@ -245,6 +278,29 @@ export function linkPeers(namespaces: Namespace[]): void {
         }
       }
       if (target) peer.ifname = target.ifname;
+    }
+  }
+}
+
+/**
+ * Resolves the lower device of every macvlan, macvtap and ipvlan: by the
+ * namespace its link_netnsid names, else (an unnamed root namespace seen from
+ * a container) the root namespace when it has a device of that ifindex.
+ */
+export function linkLowers(namespaces: Namespace[]): void {
+  const byId = new Map(namespaces.map((n) => [n.id, n]));
+  const root = namespaces.find((n) => n.isRoot);
+  for (const ns of namespaces) {
+    for (const iface of ns.interfaces) {
+      const lower = iface.lower;
+      if (!lower) continue;
+      let where = lower.netns !== null ? byId.get(lower.netns) : undefined;
+      if (!where && root && root !== ns && root.interfaces.some((i) => i.ifindex === lower.ifindex && i.kind !== 'loopback')) where = root;
+      const dev = where?.interfaces.find((i) => i.ifindex === lower.ifindex);
+      if (where && dev) {
+        lower.netns = where.id;
+        lower.ifname = dev.ifname;
+      }
     }
   }
 }

@@ -7,6 +7,8 @@ import { removeDockerDirs } from './docker.js';
 import { removeLibvirtDirs } from './libvirt.js';
 import { removeOvsDirs } from './ovs.js';
 import { bridged } from './topologies/bridged.js';
+import { chain } from './topologies/chain.js';
+import { macvlan } from './topologies/macvlan.js';
 import { dockerTopology } from './topologies/docker.js';
 import { neutron } from './topologies/neutron.js';
 import { ovn } from './topologies/ovn.js';
@@ -15,7 +17,7 @@ import { routed } from './topologies/routed.js';
 import { vm } from './topologies/vm.js';
 import type { LabBuilder, LabFault, LabTopology } from './types.js';
 
-export const TOPOLOGIES: LabTopology[] = [bridged, routed, ovs, neutron, vm, ovn, dockerTopology];
+export const TOPOLOGIES: LabTopology[] = [bridged, routed, ovs, neutron, vm, ovn, dockerTopology, macvlan, chain];
 export { FAULTS };
 
 /**

@@ -1,6 +1,6 @@
 import { prefixContains } from '../model/ip.js';
 import type { Interface, Namespace, Topology } from '../model/topology.js';
-import { danglingPatch, dnatMaps, iptablesDnatRules, rootNamespace } from '../model/topology.js';
+import { danglingPatch, dnatMaps, iptablesDnatRules, lowerChildren, lowerOf, rootNamespace } from '../model/topology.js';
 import { resolveTarget, type ResolvedTarget } from './resolve.js';
 import type { Hop, HopRole, OvsHop, OvsHopPort, Path } from './types.js';
 import { findUplink } from './uplink.js';
@@ -106,6 +106,7 @@ function neighbours(byId: Map<string, Namespace>, node: Node, targetAddress: str
       }
     }
   }
+  out.push(...macvlanLinks(byId, node));
   // A bridge port does no IP of its own: routing happens on its bridge.
   if (!iface.master && !(iface.ovsBridge && iface.kind !== 'tap') && iface.kind !== 'openvswitch' && targetAddress) {
     const dev = routeDev(ns, targetAddress);
@@ -114,6 +115,21 @@ function neighbours(byId: Map<string, Namespace>, node: Node, targetAddress: str
       if (egress) out.push({ ns, iface: egress, via: 'route' });
     }
   }
+  return out;
+}
+
+/**
+ * A macvlan, macvtap or ipvlan and its lower device are joined without any
+ * bridge: frames for the child's MAC arriving on the lower device go straight
+ * to the child (its rx handler), and the child transmits through the lower
+ * device. Either leads to the other, wherever the child's namespace is.
+ */
+function macvlanLinks(byId: Map<string, Namespace>, node: Node): Node[] {
+  const topology = { namespaces: [...byId.values()] };
+  const out: Node[] = [];
+  const lower = node.iface.lower ? lowerOf(topology, node.iface) : undefined;
+  if (lower) out.push({ ns: lower.ns, iface: lower.iface, via: 'macvlan' });
+  for (const child of lowerChildren(topology, node.ns.id, node.iface.ifindex)) out.push({ ns: child.ns, iface: child.iface, via: 'macvlan' });
   return out;
 }
 
@@ -338,7 +354,7 @@ function toHop(node: Node, index: number, nodes: Node[]): Hop {
   } else if (iface.ovsBridge && iface.ifname === iface.ovsBridge) {
     // An OVS bridge's internal port: the host's own device on that bridge.
     role = 'bridge';
-  } else if (ns.isRoot && isTarget && (iface.kind === 'tap' || iface.master)) {
+  } else if (ns.isRoot && isTarget && (iface.kind === 'tap' || iface.kind === 'macvtap' || iface.master)) {
     role = 'backend';
   } else if (iface.master || iface.ovsBridge) {
     role = 'bridge-port';
