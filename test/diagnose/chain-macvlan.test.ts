@@ -95,3 +95,22 @@ describe('firewall attribution on a chain of bridges', { concurrency: 2 }, () =>
     });
   });
 });
+
+describe('bridge-port-missing on a chain of bridges', { concurrency: 2 }, () => {
+  test('fwln100i0 off the firewall bridge: the gap is between fwln100i0 and fwbr100i0, the fix puts it back there', async () => {
+    await withLab({ topology: 'chain', prefix: 'ch' }, async (lab) => {
+      await host.run(['ip', 'link', 'set', 'fwln100i0', 'nomaster'], { netns: lab.state.hypervisor });
+      const { report } = await diagnoseLab(lab, '203.0.113.100');
+      const story = report.causes.map((c) => `${c.id}@${shortHop(c.device, 'chain')}`).join(',');
+      assert.equal(report.path.complete, false);
+      assert.deepEqual(
+        report.path.hops.map((h) => `${h.ifname}:${h.via}`),
+        ['eth0:start', 'vmbr0:bridge', 'fwpr100p0:bridge', 'fwln100i0:veth', 'fwbr100i0:gap', 'tap100i0:bridge', 'eth0:veth'],
+      );
+      assert.equal(report.status, 'broken');
+      assert.equal(report.causes[0]?.id, 'bridge-port-missing', story);
+      assert.equal(shortHop(report.causes[0]!.device, 'chain'), 'hv/fwln100i0', story);
+      assert.ok(report.causes[0]!.fix.some((f) => f.endsWith('ip link set fwln100i0 master fwbr100i0')), report.causes[0]!.fix.join('\n'));
+    });
+  });
+});
