@@ -17,6 +17,8 @@ export const macConflict: Check = {
     const twins = topology.namespaces.flatMap((ns) =>
       ns.interfaces
         .filter((i) => i.address?.toLowerCase() === mac && !(ns.id === path.target.netns && i.ifname === nic.ifname) && i.kind !== 'bridge')
+        // A guest's macvtap carries the guest's own MAC by design (libvirt direct interfaces).
+        .filter((i) => !(i.kind === 'macvtap' && nic.peer?.netns === ns.id && nic.peer.ifindex === i.ifindex))
         .map((i) => ({ ns, iface: i })),
     );
     const fdbMoves: string[] = [];

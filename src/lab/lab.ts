@@ -15,9 +15,10 @@ import { ovn } from './topologies/ovn.js';
 import { ovs } from './topologies/ovs.js';
 import { routed } from './topologies/routed.js';
 import { vm } from './topologies/vm.js';
+import { vmMacvtap } from './topologies/vm-macvtap.js';
 import type { LabBuilder, LabFault, LabTopology } from './types.js';
 
-export const TOPOLOGIES: LabTopology[] = [bridged, routed, ovs, neutron, vm, ovn, dockerTopology, macvlan, chain];
+export const TOPOLOGIES: LabTopology[] = [bridged, routed, ovs, neutron, vm, ovn, dockerTopology, macvlan, chain, vmMacvtap];
 export { FAULTS };
 
 /**

@@ -114,3 +114,33 @@ describe('bridge-port-missing on a chain of bridges', { concurrency: 2 }, () => 
     });
   });
 });
+
+describe('a libvirt guest on a direct (macvtap) interface', { concurrency: 1 }, () => {
+  test('vm-macvtap: discovered and pathed with no bridge; ok from the client, macvlan-isolation from the host', async () => {
+    await withLab({ topology: 'vm-macvtap', prefix: 'ch' }, async (lab) => {
+      const hv = lab.state.hypervisor;
+      const t = await lab.discover();
+      const nic = t.domains?.find((d) => d.name === 'vm1')?.interfaces[0];
+      assert.deepEqual([nic?.type, nic?.sourceDev, nic?.sourceMode, nic?.targetDev], ['direct', 'eth0', 'bridge', 'macvtap0']);
+      const macvtap = t.namespaces.find((n) => n.id === hv)!.interfaces.find((i) => i.ifname === 'macvtap0')!;
+      assert.deepEqual([macvtap.kind, macvtap.mode, macvtap.lower?.netns, macvtap.lower?.ifname], ['macvtap', 'bridge', hv, 'eth0']);
+
+      const ok = await diagnoseLab(lab, 'vm1');
+      assert.deepEqual(
+        ok.report.path.hops.map((h) => `${h.netns}/${h.ifname}:${h.role}:${h.via}`),
+        [`${hv}/eth0:uplink:start`, `${hv}/macvtap0:backend:macvlan`, 'guest:vm1/eth0:guest-nic:veth'],
+      );
+      assert.equal(ok.report.status, 'ok', JSON.stringify(ok.report.causes));
+      // The macvtap has the guest's MAC and eth0 is promiscuous for it: neither is a cause.
+      assert.deepEqual(ok.report.causes, []);
+      assert.ok(ok.report.hops.filter((h) => h.observed).every((h) => h.toTarget > 0 && h.fromTarget > 0), 'uplink, macvtap and guest NIC each saw both directions');
+
+      const { report } = await diagnoseLab(lab, 'vm1', { from: `netns:${hv}` });
+      const story = `${report.status} causes=${report.causes.map((c) => `${c.id}@${shortHop(c.device, 'vm-macvtap')}`).join(',')}`;
+      assert.equal(report.status, 'broken', story);
+      assert.equal(report.causes[0]?.id, 'macvlan-isolation', story);
+      assert.equal(shortHop(report.causes[0]!.device, 'vm-macvtap'), 'hv/eth0', story);
+      assert.ok(report.causes[0]!.evidence.some((e) => e.includes('macvtap mode bridge, lower device')), report.causes[0]!.evidence.join('\n'));
+    });
+  });
+});
