@@ -23,6 +23,11 @@ test('ip -j -d link: a macvlan moved into another namespace keeps its lower devi
   assert.deepEqual([local.kind, local.mode, local.lower], ['macvtap', 'vepa', { netns: 'host', ifindex: 3, ifname: 'eth0' }]);
 });
 
+test('ip -j -d link: an ipvlan keeps its lower device and its mode (l2, l3, l3s)', () => {
+  const ipvlan = toInterface(link({ ifindex: 8, ifname: 'eth0', link_index: 2, link_netnsid: 1, linkinfo: { info_kind: 'ipvlan', info_data: { mode: 'l3' } } }), [], undefined, new Map([[1, null]]), 'pid:7');
+  assert.deepEqual([ipvlan.kind, ipvlan.mode, ipvlan.lower], ['ipvlan', 'l3', { netns: null, link_netnsid: 1, ifindex: 2 }]);
+});
+
 test('linkLowers: a child whose lower is in an unnamed root namespace is joined to the root device of that ifindex', () => {
   const eth0 = toInterface(link({ ifindex: 3, ifname: 'eth0' }), [], undefined, new Map(), 'host');
   const child = toInterface(link({ ifindex: 7, ifname: 'eth0', link_index: 3, link_netnsid: 0, linkinfo: { info_kind: 'macvlan', info_data: { mode: 'bridge' } } }), [], undefined, new Map([[0, null]]), 'pid:42');
