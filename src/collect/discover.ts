@@ -60,6 +60,7 @@ export async function discover(options: DiscoverOptions): Promise<Topology> {
     // Peers are found with a quick link dump per namespace, so that every
     // namespace's full collection starts as soon as it is known.
     let frontier = [root];
+    let childScanDone = false;
     while (frontier.length > 0 && seen.size < MAX_NAMESPACES) {
       const next: string[] = [];
       const peerLists = await Promise.all(frontier.map((ns) => peerNamespaces({ host, netns: ns }).catch(() => [])));
@@ -70,14 +71,16 @@ export async function discover(options: DiscoverOptions): Promise<Topology> {
         pending.push(collectNamespace({ host, netns: name }, name, name, false, warnings));
       }
       frontier = next;
-      if (frontier.length === 0) {
-        // macvlan/ipvlan children moved into other namespaces: their lower device
-        // here does not name them, so they are found from their side.
-        const children = (await childNamespaces(host, seen).catch(() => [])).filter((n) => !seen.has(n));
-        for (const name of children.slice(0, MAX_NAMESPACES - seen.size)) {
-          seen.add(name);
-          frontier.push(name);
-          pending.push(collectNamespace({ host, netns: name }, name, name, false, warnings));
+      if (frontier.length === 0 && !childScanDone) {
+        // macvlan/ipvlan children moved into other namespaces (a Docker macvlan network's
+        // containers): their lower device here does not name them, so they are found from
+        // their side, named or (containers) unnamed.
+        childScanDone = true;
+        const children = (await childNamespaces(host, seen, options.unnamed !== false).catch(() => [])).filter((n) => !seen.has(n.id));
+        for (const child of children.slice(0, MAX_NAMESPACES - seen.size)) {
+          seen.add(child.id);
+          frontier.push(child.netns);
+          pending.push(collectNamespace({ host, netns: child.netns }, child.id, child.name, false, warnings));
         }
       }
     }
@@ -102,7 +105,7 @@ export async function discover(options: DiscoverOptions): Promise<Topology> {
           const end = ends.get(`${i.ifindex}:${i.peer.ifindex}`);
           return end !== undefined && (i.peer.netns === null || i.peer.netns === end);
         });
-        if (linked) namespaces.push(ns);
+        if (linked && !namespaces.some((n) => n.id === ns.id)) namespaces.push(ns);
       }
     }
   } else {
@@ -166,14 +169,18 @@ async function peerNamespaces(ctx: CollectContext): Promise<string[]> {
 }
 
 /**
- * Named namespaces, other than `ours`, holding a macvlan, macvtap or ipvlan
- * whose lower device is in one of `ours` (by the name its link_netnsid has
- * there): a Docker-style macvlan network seen from the host's namespace.
+ * Namespaces, other than `ours`, holding a macvlan, macvtap or ipvlan whose
+ * lower device is in one of `ours` (by the name its link_netnsid has there):
+ * named ones, and with `unnamed` those entered through a process (Docker's
+ * containers on a macvlan network). One quick `ip -j -d link` each.
  */
-async function childNamespaces(host: Host, ours: Set<string>): Promise<string[]> {
-  const others = (await host.listNetns()).filter((n) => !ours.has(n));
-  const found = await mapLimited(others, PARALLEL_NAMESPACES, async (name) => {
-    const out = await runIn({ host, netns: name }, ['ip', '-j', '-d', '-force', '-batch', '-'], undefined, 'link show\nnetns list-id\n').catch(() => '');
+async function childNamespaces(host: Host, ours: Set<string>, unnamed: boolean): Promise<Array<{ id: string; netns: string; name: string | null }>> {
+  const candidates = [
+    ...(await host.listNetns()).filter((n) => !ours.has(n)).map((n) => ({ id: n, netns: n, name: n as string | null })),
+    ...(unnamed ? unnamedNamespacePids().map(({ pid }) => ({ id: `pid:${pid}`, netns: `pid:${pid}`, name: null })) : []),
+  ].filter((c) => !ours.has(c.id));
+  const found = await mapLimited(candidates, PARALLEL_NAMESPACES, async (c) => {
+    const out = await runIn({ host, netns: c.netns }, ['ip', '-j', '-d', '-force', '-batch', '-'], undefined, 'link show\nnetns list-id\n').catch(() => '');
     if (!out) return false;
     const [links, ids] = splitJsonDocuments(out, 'ip -j -batch') as [
       Array<{ link_netnsid?: number; linkinfo?: { info_kind?: string } }>?,
@@ -184,7 +191,7 @@ async function childNamespaces(host: Host, ours: Set<string>): Promise<string[]>
       (l) => ['macvlan', 'macvtap', 'ipvlan'].includes(l.linkinfo?.info_kind ?? '') && l.link_netnsid !== undefined && ours.has(names.get(l.link_netnsid) ?? ''),
     );
   });
-  return others.filter((_, i) => found[i]);
+  return candidates.filter((_, i) => found[i]);
 }
 
 async function collectNamespace(

@@ -92,7 +92,7 @@ function dockerLines(topology: Topology): string[] {
         `${e.network} ${e.ipAddress ? `${e.ipAddress}/${e.prefixLen}` : '-'} ${e.macAddress ?? '-'}` +
         (e.netns ? ` = ${e.netns}/${e.ifname}` : '') +
         (e.hostVeth ? ` ⇄ ${e.hostVeth}${e.bridge ? ` on ${e.bridge}` : ''}` : '') +
-        (e.lowerDevice ? ` ≈ ${e.mode ?? ''} on ${e.lowerDevice}`.replace('  ', ' ') : ''),
+        (e.lowerDevice ? ` ≈ ${e.lowerDevice}${e.mode ? ` (mode ${e.mode})` : ''}` : ''),
     );
     const ports = c.ports.map((p) => (p.publicPort ? `${p.hostIp ?? '0.0.0.0'}:${p.publicPort}->${p.privatePort}/${p.type}` : `${p.privatePort}/${p.type}`));
     const mode = c.networkMode.replace(/^container:([0-9a-f]{12})[0-9a-f]+$/, 'container:$1');

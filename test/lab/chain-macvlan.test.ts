@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { findTopology } from '../../src/lab/lab.js';
+import { BUSYBOX_IMAGE, docker } from '../../src/lab/docker.js';
+import { builder, findTopology } from '../../src/lab/lab.js';
 import { checkSymptom, healthySymptoms } from '../../src/lab/probe.js';
 import { TopologySchema } from '../../src/model/topology.js';
 import { findPath } from '../../src/path/find.js';
 import { renderPath } from '../../src/report/path-text.js';
 import { renderTopology } from '../../src/report/topology-text.js';
+import { diagnoseLab } from '../helpers/diagnose.js';
 import { host, ifOf, leftoverNamespaces, nsOf, withLab } from '../helpers/lab.js';
 
 /** Issue 16 §3b and §3: the macvlan and bridge-chain labs, healthy, discovered and pathed. */
@@ -86,5 +88,32 @@ describe('macvlan and chain lab topologies', { concurrency: 2 }, () => {
       assert.deepEqual([fdb('vmbr0'), fdb('fwbr100i0')], ['fwpr100p0', 'tap100i0']);
     });
     assert.deepEqual(leftoverNamespaces(instance), []);
+  });
+});
+
+describe('a real Docker macvlan network', { concurrency: 1 }, () => {
+  test('docker network create -d macvlan -o parent=eth0: the container is found, joined to its parent, pathed, and unreachable from the host by design', async () => {
+    await withLab({ topology: 'docker', prefix: 'ch' }, async (lab) => {
+      const b = builder(host, lab.state.instance);
+      await docker(b, 'hv', ['network', 'create', '-d', 'macvlan', '--subnet', '198.51.100.0/24', '--gateway', '198.51.100.100', '-o', 'parent=eth0', 'pub']);
+      await docker(b, 'hv', ['run', '-d', '--name', 'mv1', '--network', 'pub', '--ip', '198.51.100.21', BUSYBOX_IMAGE, 'sleep', '3600']);
+      const t = await lab.discover();
+      const net = t.docker!.networks.find((n) => n.name === 'pub')!;
+      assert.deepEqual([net.driver, net.parent, net.mode], ['macvlan', 'eth0', 'bridge']);
+      const ep = t.docker!.containers.find((c) => c.name === 'mv1')!.endpoints[0]!;
+      assert.match(ep.netns ?? '', /^pid:\d+$/, 'the container namespace is found though no veth leads there');
+      assert.deepEqual([ep.ifname, ep.lowerDevice, ep.mode, ep.hostVeth, ep.bridge], ['eth0', 'eth0', 'bridge', undefined, undefined]);
+      assert.match(renderTopology(t), /mv1 [\s\S]*endpoints: pub 198\.51\.100\.21\/24 [^\n]* ≈ eth0 \(mode bridge\)/);
+      const path = findPath(t, 'mv1');
+      assert.deepEqual(path.hops.map((h) => `${h.netns}/${h.ifname}:${h.role}:${h.via}`), [`${lab.state.hypervisor}/eth0:uplink:start`, `${ep.netns}/eth0:guest-nic:macvlan`]);
+
+      const ok = await diagnoseLab(lab, 'mv1', { probes: ['icmp'] });
+      assert.equal(ok.report.status, 'ok', JSON.stringify(ok.report.causes));
+      assert.deepEqual(ok.report.causes, []);
+      const { report } = await diagnoseLab(lab, 'mv1', { probes: ['icmp'], from: `netns:${lab.state.hypervisor}` });
+      assert.equal(report.status, 'broken');
+      assert.equal(report.causes[0]?.id, 'macvlan-isolation', JSON.stringify(report.causes.map((c) => c.id)));
+      assert.deepEqual(report.causes[0]!.device, { netns: lab.state.hypervisor, ifname: 'eth0' });
+    });
   });
 });
