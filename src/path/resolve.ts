@@ -48,7 +48,9 @@ export function resolveTarget(topology: Topology, query: string): ResolvedTarget
       // A real VM's address lives in its guest, not here: follow the root's
       // neighbour entry for it to the bridge port that learned its MAC.
       for (const n of root.neighbours.filter((x) => x.dst === query && x.lladdr)) {
-        const port = learnedPort(root, n.lladdr!) ?? root.interfaces.find((i) => i.ifname === n.dev && i.kind !== 'bridge');
+        // A direct (macvtap) guest: no bridge learns its MAC, its macvtap carries it.
+        const macvtap = root.interfaces.find((i) => i.kind === 'macvtap' && i.address?.toLowerCase() === n.lladdr!.toLowerCase());
+        const port = learnedPort(root, n.lladdr!) ?? macvtap ?? root.interfaces.find((i) => i.ifname === n.dev && i.kind !== 'bridge');
         if (port) {
           return {
             type: 'ip',

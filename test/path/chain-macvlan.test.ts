@@ -44,6 +44,10 @@ test('path: uplink ≈ macvtap in the root namespace is the backend of a direct 
   const topology: Topology = { schemaVersion: 1, host: 'h', collectedAt: '', root: '', namespaces: [root], warnings: [] };
   const path = findPath(topology, 'macvtap0');
   assert.deepEqual(path.hops.map((h) => `${h.ifname}:${h.role}:${h.via}`), ['eth0:uplink:start', 'macvtap0:backend:macvlan']);
+  // A guest address known only from a neighbour entry (here on the host's mac0 shim) resolves to the macvtap with its MAC.
+  root.interfaces.push(toInterface(link({ ifindex: 10, ifname: 'mac0', link: 'eth0', linkinfo: { info_kind: 'macvlan', info_data: { mode: 'bridge' } } }), [], undefined, new Map(), 'host', () => 3));
+  root.neighbours.push({ dst: '198.51.100.50', dev: 'mac0', lladdr: '52:54:00:aa:00:01', state: ['REACHABLE'] });
+  assert.equal(findPath(topology, '198.51.100.50').target.ifname, 'macvtap0');
 });
 
 test('learned port on a chain of bridges: followed from vmbr0 through fwpr ⇄ fwln to the tap on fwbr', () => {
