@@ -36,7 +36,12 @@ describe('diagnose on the macvlan and chain labs', { concurrency: 2 }, () => {
           assert.equal(at, 'hv/eth0', story);
           assert.ok(top.evidence.some((e) => /macvlan mode (bridge|private), lower device hd-\w+-hv\/eth0/.test(e)), top.evidence.join('\n'));
           assert.ok(top.fix.some((f) => (fault.name === 'macvlan-private' ? /type macvlan mode bridge/ : /ip link add mac0 link eth0 type macvlan mode bridge/).test(f)), top.fix.join('\n'));
-        } else if (fault.name === 'chain-firewall-drop') {
+        }
+        if (fault.topology === 'chain') {
+          // The guest's MAC on vmbr0 is learned on fwpr100p0, the port towards the firewall bridge: no mac-conflict.
+          assert.ok(!report.causes.some((c) => c.id === 'mac-conflict'), story);
+        }
+        if (fault.name === 'chain-firewall-drop') {
           assert.equal(at, 'hv/tap100i0', story);
           assert.ok(top.evidence.some((e) => e.includes('--physdev-out tap100i0')), top.evidence.join('\n'));
         } else if (fault.name === 'chain-stp-blocking') {
