@@ -35,6 +35,25 @@ export const bridgePortMissing: Check = {
         },
       ];
     }
+    if (gap.kind === 'bridge' && before.kind !== 'openvswitch') {
+      // A chain of bridges cut between two of them: the veth towards the next bridge is on none.
+      const iface = ifaceOf(topology, before.netns, before.ifname);
+      if (!iface || iface.master) return [];
+      const peer = iface.peer?.ifname ? ifaceOf(topology, iface.peer.netns ?? before.netns, iface.peer.ifname) : undefined;
+      return [
+        {
+          id: 'bridge-port-missing',
+          confidence: 0.95,
+          device: { netns: before.netns, ifname: before.ifname },
+          summary: `${hopName(before)} is not a port of any bridge; the path to ${path.target.query} needs it on ${gap.ifname}, the next bridge of the chain`,
+          evidence: [
+            `${gap.ifname} ports: ${nsById(topology, gap.netns)?.bridges.find((b) => b.ifname === gap.ifname)?.ports.map((p) => p.ifname).join(', ') || 'none'}`,
+            `${before.ifname}: ${iface.kind}, master none${peer ? `, veth peer ${peer.ifname}${peer.master ? ` on ${peer.master}` : ''}` : ''}`,
+          ],
+          fix: [inNetns(before.netns, `ip link set ${before.ifname} master ${gap.ifname}`)],
+        },
+      ];
+    }
     if (before.kind !== 'openvswitch') return [];
     const ns = nsById(topology, gap.netns);
     const vsctl = vsctlCmd(ns);

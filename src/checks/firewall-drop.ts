@@ -71,10 +71,16 @@ export const firewallDrop: Check = {
           const packets = counterOf(rule.expr);
           const prev = old ? counterOf(old.rules.find((r) => r.handle === rule.handle)?.expr ?? []) : 0;
           if (packets === undefined || packets - (prev ?? 0) <= 0) continue;
+          // A rule that names its ports (ebtables/nft bridge rules: iifname/oifname; a netdev
+          // chain's device) acts where that port is on the path, on whichever bridge of a chain.
+          const ports = new Set([...nftDevices(rule.expr), ...(chain.device ? [chain.device] : [])]);
+          const portHop = path.hops.find((h) => h.netns === id && ports.has(h.ifname));
+          const at = portHop ? { netns: portHop.netns, ifname: portHop.ifname } : device;
+          const elsewhere = ports.size > 0 && !portHop;
           causes.push({
             id: 'firewall-drop',
-            confidence: 0.95 * proximity(path, correlation.loss, device.netns, device.ifname),
-            device,
+            confidence: (elsewhere ? 0.3 : 0.95) * proximity(path, correlation.loss, at.netns, at.ifname),
+            device: at,
             summary: `nft ${chain.family} ${chain.table} ${chain.chain} in ${id} drops the traffic (${packets - (prev ?? 0)} packets during the window)`,
             evidence: [`nft -a list chain ${chain.family} ${chain.table} ${chain.chain}: rule handle ${rule.handle}: ${text.slice(0, 200)}`],
             fix: [inNetns(id, `nft delete rule ${chain.family} ${chain.table} ${chain.chain} handle ${rule.handle}`)],
@@ -111,6 +117,20 @@ function pickDevice(p: Path, id: string, loss: Loss | null): { netns: string; if
   for (const h of [loss?.firstMissingHop, loss?.lastSeenHop]) if (h && h.netns === id) return { netns: h.netns, ifname: h.ifname };
   const hop = p.hops.find((h) => h.netns === id)!;
   return { netns: hop.netns, ifname: hop.ifname };
+}
+
+/** Devices an nft rule matches by name (meta iifname/oifname, and the bridge's ibrname/obrname). */
+function nftDevices(expr: unknown[]): string[] {
+  const out: string[] = [];
+  for (const e of expr) {
+    const m = (e as { match?: { left?: { meta?: { key?: string } }; right?: unknown } }).match;
+    const key = m?.left?.meta?.key;
+    if (!key || !['iifname', 'oifname', 'ibrname', 'obrname'].includes(key)) continue;
+    const right = m!.right;
+    const names = typeof right === 'string' ? [right] : ((right as { set?: unknown[] })?.set ?? []).filter((x): x is string => typeof x === 'string');
+    out.push(...names);
+  }
+  return out;
 }
 
 /** Devices a rule matches with -m physdev (--physdev-in/--physdev-out). */

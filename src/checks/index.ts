@@ -9,6 +9,7 @@ import { kernelDrops } from './kernel-drops.js';
 import { ipForwardDisabled } from './ip-forward-disabled.js';
 import { linkDown } from './link-down.js';
 import { macConflict } from './mac-conflict.js';
+import { macvlanIsolation } from './macvlan-isolation.js';
 import { mtuMismatch } from './mtu-mismatch.js';
 import { natMissing } from './nat-missing.js';
 import { noRoute } from './no-route.js';
@@ -55,6 +56,7 @@ export const CHECKS: Check[] = [
   ovsFlowMisdirect,
   macWrongPort,
   vlanMismatch,
+  macvlanIsolation,
   kernelDrops,
   unknownLocated,
 ];

@@ -4,7 +4,7 @@ import { ifaceOf, inNetns, nsById } from './util.js';
 
 /**
  * The target's MAC on another interface (another guest), or learned by a
- * bridge on a port that is not the target's backend.
+ * bridge of the path on another port than the one the path leaves it by.
  */
 export const macConflict: Check = {
   name: 'mac-conflict',
@@ -21,15 +21,22 @@ export const macConflict: Check = {
     const twins = topology.namespaces.flatMap((ns) =>
       ns.interfaces
         .filter((i) => i.address?.toLowerCase() === mac && !sameStation(ns.id, i) && i.kind !== 'bridge')
+        // A guest's macvtap carries the guest's own MAC by design (libvirt direct interfaces).
+        .filter((i) => !(i.kind === 'macvtap' && nic.peer?.netns === ns.id && nic.peer.ifindex === i.ifindex))
         .map((i) => ({ ns, iface: i })),
     );
-    const backend = path.hops.find((h) => h.role === 'backend');
     const fdbMoves: string[] = [];
-    for (const hop of path.hops.filter((h) => h.kind === 'bridge')) {
+    for (const [index, hop] of path.hops.entries()) {
+      if (hop.kind !== 'bridge') continue;
       const bridge = nsById(topology, hop.netns)?.bridges.find((b) => b.ifname === hop.ifname);
-      for (const e of bridge?.fdb ?? []) {
-        if (e.mac.toLowerCase() === mac && backend && e.ifname !== backend.ifname && e.state !== 'permanent') {
-          fdbMoves.push(`${bridge!.ifname} learned ${mac} on ${e.ifname}, not on the target's backend ${backend.ifname}`);
+      // The port the path leaves this bridge by: the backend on the last bridge, and on a
+      // bridge of a chain the port towards the next bridge (Proxmox's fwprNpM, Neutron's
+      // qvb, a veth into a nested bridge), where the guest's MAC is rightly learned.
+      const exit = path.hops.slice(index + 1).find((h) => h.netns === hop.netns && ifaceOf(topology, h.netns, h.ifname)?.master === hop.ifname);
+      if (!bridge || !exit) continue;
+      for (const e of bridge.fdb) {
+        if (e.mac.toLowerCase() === mac && e.ifname !== exit.ifname && e.state !== 'permanent') {
+          fdbMoves.push(`${bridge.ifname} learned ${mac} on ${e.ifname}, not on ${exit.ifname}, its port towards the target${exit.role === 'backend' ? ' (the backend)' : ''}`);
         }
       }
     }

@@ -1,3 +1,4 @@
+import { lowerChildren } from '../model/topology.js';
 import type { Cause } from '../report/schema.js';
 import type { Check } from './types.js';
 import { ifaceOf, inNetns, nsById } from './util.js';
@@ -47,10 +48,12 @@ export const promiscDependent: Check = {
         fix: [inNetns(path.target.netns, `ip neigh replace ${n.dst} lladdr ${gwIf.address} dev ${path.target.ifname}`) + `    # or: ip neigh del ${n.dst} dev ${path.target.ifname}`],
       });
     }
-    // Devices on the path left promiscuous although they are not bridge ports.
+    // Devices on the path left promiscuous although they are not bridge ports (nor the
+    // lower device of a macvlan/macvtap, which the kernel makes promiscuous for its children's MACs).
     for (const hop of path.hops) {
       const iface = ifaceOf(topology, hop.netns, hop.ifname);
       if (!iface || !iface.promisc || iface.master || iface.ovsBridge) continue;
+      if (lowerChildren(topology, hop.netns, iface.ifindex).some((c) => c.iface.kind === 'macvlan' || c.iface.kind === 'macvtap')) continue;
       causes.push({
         id: 'promisc-dependent',
         confidence: 0.4,

@@ -1,6 +1,6 @@
 import { usageError } from '../errors.js';
 import { localHost } from '../host/local.js';
-import { FAULTS, findTopology, labDown, labTopology, labUp, listStates, TOPOLOGIES } from '../lab/lab.js';
+import { FAULTS, findFault, findTopology, labDown, labTopology, labUp, listStates, TOPOLOGIES } from '../lab/lab.js';
 import { parseSeed, VARIANT_TOPOLOGIES } from '../lab/variant.js';
 import { DEFAULT_INSTANCE } from '../lab/names.js';
 import { checkSymptom } from '../lab/probe.js';
@@ -73,6 +73,12 @@ export const labCommand: Command = {
           ),
           `try: hopdump path --netns ${state.hypervisor} --target ${topology.suggestedTarget ?? topology.targets[0]!.address}`,
         ];
+        // A fault only a sender inside the host sees (macvlan isolation): probe from there.
+        const from = state.fault ? findFault(state.fault).symptom.from : undefined;
+        if (from) {
+          const t = topology.targets.find((x) => x.name === findFault(state.fault!).target)!;
+          lines.push(`     hopdump diagnose --netns ${state.hypervisor} --target ${t.address} --from netns:hd-${state.instance}-${from}`);
+        }
         io.stdout(`${lines.join('\n')}\n`);
         return 0;
       }

@@ -63,6 +63,7 @@ export async function discover(options: DiscoverOptions): Promise<Topology> {
     // Peers are found with a quick link dump per namespace, so that every
     // namespace's full collection starts as soon as it is known.
     let frontier = [root];
+    let childScanDone = false;
     while (frontier.length > 0 && seen.size < MAX_NAMESPACES) {
       const next: string[] = [];
       const peerLists = await Promise.all(frontier.map((ns) => peerNamespaces({ host, netns: ns }).catch(() => [])));
@@ -73,6 +74,18 @@ export async function discover(options: DiscoverOptions): Promise<Topology> {
         pending.push(collectNamespace({ host, netns: name, daemons }, name, name, false, warnings));
       }
       frontier = next;
+      if (frontier.length === 0 && !childScanDone) {
+        // macvlan/ipvlan children moved into other namespaces (a Docker macvlan network's
+        // containers): their lower device here does not name them, so they are found from
+        // their side, named or (containers) unnamed.
+        childScanDone = true;
+        const children = (await childNamespaces(host, seen, options.unnamed !== false).catch(() => [])).filter((n) => !seen.has(n.id));
+        for (const child of children.slice(0, MAX_NAMESPACES - seen.size)) {
+          seen.add(child.id);
+          frontier.push(child.netns);
+          pending.push(collectNamespace({ host, netns: child.netns }, child.id, child.name, false, warnings));
+        }
+      }
     }
     namespaces.push(...(await Promise.all(pending)));
     // Peers in namespaces without a name (a container started inside the lab's
@@ -95,7 +108,7 @@ export async function discover(options: DiscoverOptions): Promise<Topology> {
           const end = ends.get(`${i.ifindex}:${i.peer.ifindex}`);
           return end !== undefined && (i.peer.netns === null || i.peer.netns === end);
         });
-        if (linked) namespaces.push(ns);
+        if (linked && !namespaces.some((n) => n.id === ns.id)) namespaces.push(ns);
       }
     }
   } else {
@@ -114,6 +127,7 @@ export async function discover(options: DiscoverOptions): Promise<Topology> {
   }
 
   linkPeers(namespaces);
+  linkLowers(namespaces);
   addUnreachedNamespaces(namespaces);
   // libvirt: domains, and the guests seen through their agents, joined at their taps.
   const rootNs = namespaces.find((n) => n.isRoot);
@@ -155,6 +169,32 @@ async function peerNamespaces(ctx: CollectContext): Promise<string[]> {
   const names = new Map((ids ?? []).map((e) => [e.nsid, e.name]));
   const wanted = new Set((links ?? []).map((l) => l.link_netnsid).filter((x): x is number => x !== undefined));
   return [...wanted].map((id) => names.get(id)).filter((n): n is string => typeof n === 'string');
+}
+
+/**
+ * Namespaces, other than `ours`, holding a macvlan, macvtap or ipvlan whose
+ * lower device is in one of `ours` (by the name its link_netnsid has there):
+ * named ones, and with `unnamed` those entered through a process (Docker's
+ * containers on a macvlan network). One quick `ip -j -d link` each.
+ */
+async function childNamespaces(host: Host, ours: Set<string>, unnamed: boolean): Promise<Array<{ id: string; netns: string; name: string | null }>> {
+  const candidates = [
+    ...(await host.listNetns()).filter((n) => !ours.has(n)).map((n) => ({ id: n, netns: n, name: n as string | null })),
+    ...(unnamed ? unnamedNamespacePids().map(({ pid }) => ({ id: `pid:${pid}`, netns: `pid:${pid}`, name: null })) : []),
+  ].filter((c) => !ours.has(c.id));
+  const found = await mapLimited(candidates, PARALLEL_NAMESPACES, async (c) => {
+    const out = await runIn({ host, netns: c.netns }, ['ip', '-j', '-d', '-force', '-batch', '-'], undefined, 'link show\nnetns list-id\n').catch(() => '');
+    if (!out) return false;
+    const [links, ids] = splitJsonDocuments(out, 'ip -j -batch') as [
+      Array<{ link_netnsid?: number; linkinfo?: { info_kind?: string } }>?,
+      Array<{ nsid: number; name?: string }>?,
+    ];
+    const names = new Map((ids ?? []).map((e) => [e.nsid, e.name]));
+    return (links ?? []).some(
+      (l) => ['macvlan', 'macvtap', 'ipvlan'].includes(l.linkinfo?.info_kind ?? '') && l.link_netnsid !== undefined && ours.has(names.get(l.link_netnsid) ?? ''),
+    );
+  });
+  return candidates.filter((_, i) => found[i]);
 }
 
 async function collectNamespace(
@@ -248,6 +288,29 @@ export function linkPeers(namespaces: Namespace[]): void {
         }
       }
       if (target) peer.ifname = target.ifname;
+    }
+  }
+}
+
+/**
+ * Resolves the lower device of every macvlan, macvtap and ipvlan: by the
+ * namespace its link_netnsid names, else (an unnamed root namespace seen from
+ * a container) the root namespace when it has a device of that ifindex.
+ */
+export function linkLowers(namespaces: Namespace[]): void {
+  const byId = new Map(namespaces.map((n) => [n.id, n]));
+  const root = namespaces.find((n) => n.isRoot);
+  for (const ns of namespaces) {
+    for (const iface of ns.interfaces) {
+      const lower = iface.lower;
+      if (!lower) continue;
+      let where = lower.netns !== null ? byId.get(lower.netns) : undefined;
+      if (!where && root && root !== ns && root.interfaces.some((i) => i.ifindex === lower.ifindex && i.kind !== 'loopback')) where = root;
+      const dev = where?.interfaces.find((i) => i.ifindex === lower.ifindex);
+      if (where && dev) {
+        lower.netns = where.id;
+        lower.ifname = dev.ifname;
+      }
     }
   }
 }

@@ -178,11 +178,17 @@ export function containerOf(c: Docker.ContainerInfo, inspect: Docker.ContainerIn
 
 export function networkOf(n: Docker.NetworkInspectInfo): DockerNetwork {
   const bridge = n.Driver === 'bridge' ? (n.Options?.['com.docker.network.bridge.name'] ?? `br-${n.Id.slice(0, 12)}`) : undefined;
+  // macvlan's mode defaults to bridge, ipvlan's to l2 (docker network create -o macvlan_mode / ipvlan_mode).
+  const direct = n.Driver === 'macvlan' || n.Driver === 'ipvlan';
+  const parent = direct ? n.Options?.['parent'] : undefined;
+  const mode = n.Driver === 'macvlan' ? (n.Options?.['macvlan_mode'] ?? 'bridge') : n.Driver === 'ipvlan' ? (n.Options?.['ipvlan_mode'] ?? 'l2') : undefined;
   return {
     id: n.Id,
     name: n.Name,
     driver: n.Driver,
     ...(bridge ? { bridge } : {}),
+    ...(parent ? { parent } : {}),
+    ...(mode ? { mode } : {}),
     subnets: (n.IPAM?.Config ?? []).filter((x) => x.Subnet).map((x) => ({ subnet: x.Subnet!, ...(x.Gateway ? { gateway: x.Gateway } : {}) })),
   };
 }
@@ -215,12 +221,17 @@ export function joinContainers(state: DockerState, namespaces: Namespace[]): voi
           e.hostVeth = veth.ifname;
           if (veth.master) e.bridge = veth.master;
         }
+        // A macvlan/ipvlan network's NIC hangs off the host's parent device, with no bridge.
+        if (nic.lower) {
+          if (nic.lower.ifname) e.lowerDevice = nic.lower.ifname;
+          if (nic.mode) e.mode = nic.mode;
+        }
         break;
       }
-      if (!e.bridge) {
-        const net = state.networks.find((n) => n.id === e.networkId);
-        if (net?.bridge) e.bridge = net.bridge;
-      }
+      const net = state.networks.find((n) => n.id === e.networkId);
+      if (!e.bridge && net?.bridge) e.bridge = net.bridge;
+      if (!e.lowerDevice && net?.parent) e.lowerDevice = net.parent;
+      if (!e.mode && net?.mode) e.mode = net.mode;
     }
   }
 }

@@ -216,6 +216,8 @@ export function toInterface(
       peer = { netns: ownName, ifindex: link.link_index, ...(link.link ? { ifname: link.link } : {}) };
     }
   }
+  const lower = kind === 'macvlan' || kind === 'macvtap' || kind === 'ipvlan' ? lowerOf(link, nsidNames, ownName, ifindexOf) : undefined;
+  const mode = lower || kind === 'macvlan' || kind === 'macvtap' || kind === 'ipvlan' ? link.linkinfo?.info_data?.['mode'] : undefined;
   const slave = link.linkinfo?.info_slave_kind === 'bridge' ? link.linkinfo.info_slave_data : undefined;
   const portState = BridgePortStateSchema.safeParse(slave?.['state']);
   const counters = countersOf(link);
@@ -236,6 +238,8 @@ export function toInterface(
     ...(link.promiscuity !== undefined ? { promiscuity: link.promiscuity } : {}),
     ...(link.master ? { master: link.master } : {}),
     ...(peer ? { peer } : {}),
+    ...(lower ? { lower } : {}),
+    ...(typeof mode === 'string' ? { mode } : {}),
     ...(slave
       ? {
           bridgePort: {
@@ -250,4 +254,24 @@ export function toInterface(
     ...(link.txqlen !== undefined ? { txqlen: link.txqlen } : {}),
     ...(link.parentbus ? { parentbus: link.parentbus } : {}),
   };
+}
+
+/**
+ * A macvlan/macvtap/ipvlan's lower device. iproute2 names it (`link`) when it
+ * is in the same namespace, and gives its ifindex and the namespace's id
+ * (`link_index`, `link_netnsid`) when the child was moved elsewhere (Docker's
+ * macvlan networks, a container's ipvlan).
+ */
+function lowerOf(
+  link: IpLink,
+  nsidNames: Map<number, string | null>,
+  ownName: string | null,
+  ifindexOf?: (ifname: string) => number | undefined,
+): Peer | undefined {
+  if (link.link_netnsid !== undefined && link.link_index !== undefined) {
+    return { netns: nsidNames.get(link.link_netnsid) ?? null, link_netnsid: link.link_netnsid, ifindex: link.link_index };
+  }
+  const index = link.link_index ?? (link.link ? ifindexOf?.(link.link) : undefined);
+  if (index === undefined) return undefined;
+  return { netns: ownName, ifindex: index, ...(link.link ? { ifname: link.link } : {}) };
 }

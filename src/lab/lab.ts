@@ -7,16 +7,19 @@ import { removeDockerDirs } from './docker.js';
 import { removeLibvirtDirs } from './libvirt.js';
 import { removeOvsDirs } from './ovs.js';
 import { bridged } from './topologies/bridged.js';
+import { chain } from './topologies/chain.js';
+import { macvlan } from './topologies/macvlan.js';
 import { dockerTopology } from './topologies/docker.js';
 import { neutron } from './topologies/neutron.js';
 import { ovn } from './topologies/ovn.js';
 import { ovs } from './topologies/ovs.js';
 import { routed } from './topologies/routed.js';
 import { vm } from './topologies/vm.js';
+import { vmMacvtap } from './topologies/vm-macvtap.js';
 import type { LabBuilder, LabFault, LabTopology } from './types.js';
 import { buildExtras, drawVariant, translate, variantTopology, type VariantPlan } from './variant.js';
 
-export const TOPOLOGIES: LabTopology[] = [bridged, routed, ovs, neutron, vm, ovn, dockerTopology];
+export const TOPOLOGIES: LabTopology[] = [bridged, routed, ovs, neutron, vm, ovn, dockerTopology, macvlan, chain, vmMacvtap];
 export { FAULTS };
 
 /**

@@ -1,4 +1,5 @@
 import type { Host } from '../host/host.js';
+import { instanceOf, labNetns } from './names.js';
 import type { LabSymptom, LabTarget, LabTopology } from './types.js';
 
 export interface SymptomResult {
@@ -19,7 +20,9 @@ export async function checkSymptom(
 ): Promise<SymptomResult> {
   const target = topology.targets.find((t) => t.name === symptom.target);
   if (!target) throw new Error(`topology ${topology.name} has no target ${symptom.target}`);
-  const run = (argv: string[]) => host.run(argv, { netns: clientNetns, okCodes: 'any', timeoutMs: 20_000 });
+  const instance = instanceOf(clientNetns);
+  const netns = symptom.from && instance ? labNetns(instance, symptom.from) : clientNetns;
+  const run = (argv: string[]) => host.run(argv, { netns, okCodes: 'any', timeoutMs: 20_000 });
   switch (symptom.kind) {
     case 'ping-fails': {
       const r = await run(['ping', '-n', '-q', '-c', '3', '-i', '0.2', '-W', '1', target.address]);

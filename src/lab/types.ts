@@ -35,14 +35,18 @@ export interface LabTopology {
   build(lab: LabBuilder): Promise<void>;
 }
 
-/** How a fault shows from the client, checked by `lab` tests and `lab status`. */
-export type LabSymptom =
+/**
+ * How a fault shows from the client (or from the role `from`, for faults that
+ * only a sender inside the host sees), checked by `lab` tests and `lab status`.
+ */
+export type LabSymptom = (
   | { kind: 'ping-fails'; target: string }
   | { kind: 'tcp-fails'; target: string }
   | { kind: 'published-tcp-fails'; target: string }
   | { kind: 'large-ping-fails'; target: string; size: number }
   | { kind: 'ping-loss'; target: string }
-  | { kind: 'two-macs-answer'; target: string };
+  | { kind: 'two-macs-answer'; target: string }
+) & { from?: string };
 
 export interface LabFault {
   name: string;

@@ -32,6 +32,9 @@ export const DockerEndpointSchema = z.object({
   /** The NIC's veth peer on the host (vethXXXXXXX), and the bridge it is a port of. */
   hostVeth: z.string().optional(),
   bridge: z.string().optional(),
+  /** macvlan/ipvlan networks: the NIC's lower device on the host (the network's parent), and its mode. */
+  lowerDevice: z.string().optional(),
+  mode: z.string().optional(),
 });
 export type DockerEndpoint = z.infer<typeof DockerEndpointSchema>;
 
@@ -57,6 +60,9 @@ export const DockerNetworkSchema = z.object({
   driver: z.string(),
   /** For the bridge driver: the Linux bridge (docker0, or br-<12 characters of the id>). */
   bridge: z.string().optional(),
+  /** For the macvlan and ipvlan drivers: the parent (lower) device (`Options.parent`) and the mode. */
+  parent: z.string().optional(),
+  mode: z.string().optional(),
   subnets: z.array(z.object({ subnet: z.string(), gateway: z.string().optional() })),
 });
 export type DockerNetwork = z.infer<typeof DockerNetworkSchema>;

@@ -88,6 +88,13 @@ export const InterfaceSchema = z.object({
   /** The Open vSwitch bridge this device is a port of (OVS ports have no Linux master). */
   ovsBridge: z.string().optional(),
   peer: PeerSchema.optional(),
+  /**
+   * For a macvlan, macvtap or ipvlan: its lower (parent) device, found like a
+   * veth peer (the child may be in another namespace than its parent).
+   */
+  lower: PeerSchema.optional(),
+  /** macvlan/macvtap mode (bridge, vepa, private, passthru, source) or ipvlan mode (l2, l3, l3s). */
+  mode: z.string().optional(),
   /** For a bridge port: its STP state and its path cost. */
   bridgePort: z
     .object({ state: BridgePortStateSchema, cost: z.number().optional(), priority: z.number().optional() })
@@ -427,4 +434,17 @@ export function iptablesDnatRules(ns: Namespace): IptablesChain['rules'] {
 /** Whether a DNAT rule maps `port` to one of `to` (any destination when `to` is empty). */
 export function dnatMaps(spec: string, port: number, to: string[]): boolean {
   return spec.includes(`--dport ${port}`) && (to.length === 0 || to.some((a) => spec.includes(`--to-destination ${a}`)));
+}
+
+/** The macvlan, macvtap and ipvlan devices, in any namespace, whose lower device is `netns`'s device `ifindex`. */
+export function lowerChildren(topology: Pick<Topology, 'namespaces'>, netns: string, ifindex: number): Array<{ ns: Namespace; iface: Interface }> {
+  return topology.namespaces.flatMap((ns) => ns.interfaces.filter((i) => i.lower?.netns === netns && i.lower.ifindex === ifindex).map((iface) => ({ ns, iface })));
+}
+
+/** The lower device of a macvlan, macvtap or ipvlan, with its namespace, when the model has it. */
+export function lowerOf(topology: Pick<Topology, 'namespaces'>, iface: Interface): { ns: Namespace; iface: Interface } | undefined {
+  const lower = iface.lower;
+  const ns = lower?.netns ? topology.namespaces.find((n) => n.id === lower.netns) : undefined;
+  const dev = ns?.interfaces.find((i) => i.ifindex === lower!.ifindex);
+  return ns && dev ? { ns, iface: dev } : undefined;
 }

@@ -1,6 +1,6 @@
 import { prefixContains } from '../model/ip.js';
 import type { Interface, Namespace, Topology } from '../model/topology.js';
-import { danglingPatch, dnatMaps, iptablesDnatRules, rootNamespace } from '../model/topology.js';
+import { danglingPatch, dnatMaps, iptablesDnatRules, lowerChildren, lowerOf, rootNamespace } from '../model/topology.js';
 import { resolveTarget, type ResolvedTarget } from './resolve.js';
 import type { Hop, HopRole, OvsHop, OvsHopPort, Path } from './types.js';
 import { findUplink } from './uplink.js';
@@ -106,6 +106,7 @@ function neighbours(byId: Map<string, Namespace>, node: Node, targetAddress: str
       }
     }
   }
+  out.push(...macvlanLinks(byId, node));
   // A bridge port does no IP of its own: routing happens on its bridge.
   if (!iface.master && !(iface.ovsBridge && iface.kind !== 'tap') && iface.kind !== 'openvswitch' && targetAddress) {
     const dev = routeDev(ns, targetAddress);
@@ -114,6 +115,21 @@ function neighbours(byId: Map<string, Namespace>, node: Node, targetAddress: str
       if (egress) out.push({ ns, iface: egress, via: 'route' });
     }
   }
+  return out;
+}
+
+/**
+ * A macvlan, macvtap or ipvlan and its lower device are joined without any
+ * bridge: frames for the child's MAC arriving on the lower device go straight
+ * to the child (its rx handler), and the child transmits through the lower
+ * device. Either leads to the other, wherever the child's namespace is.
+ */
+function macvlanLinks(byId: Map<string, Namespace>, node: Node): Node[] {
+  const topology = { namespaces: [...byId.values()] };
+  const out: Node[] = [];
+  const lower = node.iface.lower ? lowerOf(topology, node.iface) : undefined;
+  if (lower) out.push({ ns: lower.ns, iface: lower.iface, via: 'macvlan' });
+  for (const child of lowerChildren(topology, node.ns.id, node.iface.ifindex)) out.push({ ns: child.ns, iface: child.iface, via: 'macvlan' });
   return out;
 }
 
@@ -208,6 +224,10 @@ function gapPath(
     if (iface.kind === 'openvswitch') return danglingPatch(ns, iface.ifname) !== undefined;
     return !iface.master && !iface.ovsBridge && (iface.kind === 'veth' || iface.kind === 'tap') && k !== tKey;
   });
+  if (!looseKey) {
+    const cut = chainCut(byId, root, uplink, targetAddress, order, parent, reachable, notes);
+    if (cut) return cut;
+  }
   const chain: Node[] = [];
   if (looseKey) {
     for (let cur: string | null = looseKey; cur !== null; cur = parent.get(cur)!.prev) chain.push({ ...parent.get(cur)!.node });
@@ -249,6 +269,44 @@ function gapPath(
   } else {
     notes.push(`no link found from ${end.ifname} in ${root.id} to ${first.ns.id}/${first.iface.ifname}`);
   }
+  return [...side, ...chain];
+}
+
+/**
+ * A chain of bridges cut between two of them: the target's piece holds a
+ * Linux bridge (Proxmox's fwbr<vmid>i<n>, Neutron's qbr) and the uplink's side
+ * ends in the one veth of the namespace that is on no bridge while its peer is
+ * a bridge port (fwln<vmid>i<n>, qvb): that veth belongs on that bridge. The
+ * gap is drawn between them.
+ */
+function chainCut(
+  byId: Map<string, Namespace>,
+  root: Namespace,
+  uplink: Interface,
+  targetAddress: string | undefined,
+  order: string[],
+  parent: Map<string, { node: Node; prev: string | null }>,
+  reachable: Set<string>,
+  notes: string[],
+): Node[] | undefined {
+  const bridgeKey = order.find((k) => {
+    const { ns, iface } = parent.get(k)!.node;
+    return ns === root && iface.kind === 'bridge' && !reachable.has(k);
+  });
+  if (!bridgeKey) return undefined;
+  const loose = root.interfaces.filter((i) => {
+    if (i.kind !== 'veth' || i.master || i.ovsBridge || i.peer?.netns !== root.id || !reachable.has(key(root, i.ifname))) return false;
+    const peer = root.interfaces.find((x) => x.ifindex === i.peer!.ifindex);
+    return peer?.master !== undefined;
+  });
+  if (loose.length !== 1) return undefined;
+  const side = bfs(byId, { ns: root, iface: uplink, via: 'start' }, root, loose[0]!, targetAddress);
+  if (!side) return undefined;
+  const chain: Node[] = [];
+  for (let cur: string | null = bridgeKey; cur !== null; cur = parent.get(cur)!.prev) chain.push({ ...parent.get(cur)!.node });
+  for (let i = 1; i < chain.length; i++) chain[i]!.via = linkVia(chain[i - 1]!, chain[i]!);
+  chain[0]!.via = 'gap';
+  notes.push(`${loose[0]!.ifname} is not a port of any bridge; the path needs it on ${chain[0]!.iface.ifname}`);
   return [...side, ...chain];
 }
 
@@ -335,10 +393,13 @@ function toHop(node: Node, index: number, nodes: Node[]): Hop {
     }
   } else if (ns.isRoot && next && next.ns !== ns) {
     role = 'backend';
+  } else if (next?.via === 'gap' && next.iface.kind === 'bridge' && iface.kind === 'veth') {
+    // The loose veth of a chain of bridges cut between two bridges (see chainCut).
+    role = 'bridge-port';
   } else if (iface.ovsBridge && iface.ifname === iface.ovsBridge) {
     // An OVS bridge's internal port: the host's own device on that bridge.
     role = 'bridge';
-  } else if (ns.isRoot && isTarget && (iface.kind === 'tap' || iface.master)) {
+  } else if (ns.isRoot && isTarget && (iface.kind === 'tap' || iface.kind === 'macvtap' || iface.master)) {
     role = 'backend';
   } else if (iface.master || iface.ovsBridge) {
     role = 'bridge-port';

@@ -48,7 +48,9 @@ export function resolveTarget(topology: Topology, query: string): ResolvedTarget
       // A real VM's address lives in its guest, not here: follow the root's
       // neighbour entry for it to the bridge port that learned its MAC.
       for (const n of root.neighbours.filter((x) => x.dst === query && x.lladdr)) {
-        const port = learnedPort(root, n.lladdr!) ?? root.interfaces.find((i) => i.ifname === n.dev && i.kind !== 'bridge');
+        // A direct (macvtap) guest: no bridge learns its MAC, its macvtap carries it.
+        const macvtap = root.interfaces.find((i) => i.kind === 'macvtap' && i.address?.toLowerCase() === n.lladdr!.toLowerCase());
+        const port = learnedPort(root, n.lladdr!) ?? macvtap ?? root.interfaces.find((i) => i.ifname === n.dev && i.kind !== 'bridge');
         if (port) {
           return {
             type: 'ip',
@@ -108,11 +110,29 @@ export function resolveTarget(topology: Topology, query: string): ResolvedTarget
   throw usageError(`target '${query}' is not an address, a MAC, an interface or netns:NAME`);
 }
 
-/** The bridge port on which a bridge of the namespace learned `mac`. */
-function learnedPort(ns: Namespace, mac: string): Interface | undefined {
-  for (const bridge of ns.bridges) {
+/**
+ * The bridge port behind which a bridge of the namespace learned `mac`. On a
+ * chain of bridges (Proxmox's vmbr0 ─ fwprNpM ⇄ fwlnNiM ─ fwbrNiM, Neutron's
+ * qvo ⇄ qvb ─ qbr, a veth into a nested bridge) the outer bridge learns it on
+ * the port towards the next bridge: followed through the veth to the port the
+ * next bridge learned it on, down to the guest's own backend.
+ */
+export function learnedPort(ns: Namespace, mac: string): Interface | undefined {
+  const learnedOn = (bridge: Namespace['bridges'][number]) => {
     const entry = bridge.fdb.find((e) => e.mac.toLowerCase() === mac.toLowerCase() && e.state !== 'permanent');
-    const port = entry && ns.interfaces.find((i) => i.ifname === entry.ifname);
+    return entry && ns.interfaces.find((i) => i.ifname === entry.ifname);
+  };
+  for (const bridge of ns.bridges) {
+    let port = learnedOn(bridge);
+    const seen = new Set([bridge.ifname]);
+    while (port && port.kind === 'veth' && port.peer?.netns === ns.id) {
+      const peer = ns.interfaces.find((i) => i.ifindex === port!.peer!.ifindex);
+      const next = peer?.master && !seen.has(peer.master) ? ns.bridges.find((b) => b.ifname === peer.master) : undefined;
+      const further = next ? learnedOn(next) : undefined;
+      if (!next || !further) break;
+      seen.add(next.ifname);
+      port = further;
+    }
     if (port) return port;
   }
   return undefined;

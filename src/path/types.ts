@@ -51,8 +51,8 @@ export const HopSchema = z.object({
    */
   seesTransit: z.boolean(),
   isTarget: z.boolean(),
-  /** How the packet gets here from the previous hop. */
-  via: z.enum(['start', 'veth', 'bridge', 'route', 'patch', 'gap']),
+  /** How the packet gets here from the previous hop ('macvlan': between a macvlan/macvtap/ipvlan and its lower device). */
+  via: z.enum(['start', 'veth', 'bridge', 'route', 'patch', 'gap', 'macvlan']),
   address: z.string().optional(),
   mtu: z.number().int(),
   addresses: z.array(z.string()),

@@ -18,8 +18,11 @@ export function findUplink(root: Namespace, override?: string): Interface {
     .filter((r) => r.dst === 'default' && r.table === 'main' && r.dev)
     .sort((a, b) => (a.family === b.family ? (a.metric ?? 0) - (b.metric ?? 0) : a.family === 'inet' ? -1 : 1));
   for (const route of defaults) {
-    const dev = root.interfaces.find((i) => i.ifname === route.dev);
+    let dev = root.interfaces.find((i) => i.ifname === route.dev);
     if (!dev) continue;
+    // The host's address on a macvlan of its own uplink (the usual way for the host to
+    // reach its macvlan guests): traffic from outside enters by the lower device.
+    if (dev.lower && dev.lower.netns === root.id) dev = root.interfaces.find((i) => i.ifindex === dev!.lower!.ifindex) ?? dev;
     // The host address on an OVS internal port: the uplink is that bridge's outside port.
     if (dev.ovsBridge && dev.kind === 'tap') {
       const port = bestPort(root.interfaces.filter((i) => i.ovsBridge === dev.ovsBridge && i !== dev));

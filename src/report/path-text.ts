@@ -6,7 +6,7 @@ export function renderPath(path: Path, seenFrom: string): string {
   const lines = [`path to ${t.query} (${t.netns}/${t.ifname}), from the uplink of ${seenFrom}`];
   const rows = path.hops.map((h, i) => [
     String(i + 1),
-    h.via === 'gap' ? '✗' : h.via === 'start' ? '' : h.via === 'veth' ? '⇄' : h.via === 'route' ? '→' : h.via === 'patch' ? '═' : '─',
+    h.via === 'gap' ? '✗' : h.via === 'start' ? '' : h.via === 'veth' ? '⇄' : h.via === 'route' ? '→' : h.via === 'patch' ? '═' : h.via === 'macvlan' ? '≈' : '─',
     h.netns,
     h.ifname,
     h.kind,
@@ -25,6 +25,6 @@ export function renderPath(path: Path, seenFrom: string): string {
   for (const r of rows) lines.push(`  ${fmt(r)}`);
   if (!path.complete) lines.push('  path is broken at ✗: the target is not connected the way it should be');
   for (const n of path.notes) lines.push(`  note: ${n}`);
-  lines.push('  via: ⇄ veth peer, ─ bridge, ═ OVS patch port, → routed; capture: whether tcpdump there sees the transit traffic');
+  lines.push('  via: ⇄ veth peer, ─ bridge, ═ OVS patch port, ≈ macvlan/macvtap on its lower device, → routed; capture: whether tcpdump there sees the transit traffic');
   return `${lines.join('\n')}\n`;
 }

@@ -34,6 +34,7 @@ export const CAUSE_IDS = [
   'ovn-port-security',
   'mac-wrong-port',
   'device-drops',
+  'macvlan-isolation',
   'unknown',
 ] as const;
 export const CauseIdSchema = z.enum(CAUSE_IDS);

@@ -69,7 +69,11 @@ function domainLines(topology: Topology): string[] {
   if (!topology.domains?.length) return [];
   const out = ['libvirt domains:'];
   for (const d of topology.domains) {
-    const nics = d.interfaces.map((i) => `${i.type} ${i.targetDev ?? '-'} ${i.mac ?? '-'}${i.sourceBridge ? ` on ${i.sourceBridge}` : i.sourceNetwork ? ` network ${i.sourceNetwork}` : ''}`);
+    const nics = d.interfaces.map(
+      (i) =>
+        `${i.type} ${i.targetDev ?? '-'} ${i.mac ?? '-'}${i.sourceBridge ? ` on ${i.sourceBridge}` : i.sourceNetwork ? ` network ${i.sourceNetwork}` : ''}` +
+        (i.type === 'direct' && i.sourceDev ? ` ≈ macvtap on ${i.sourceDev}${i.sourceMode ? ` mode ${i.sourceMode}` : ''}` : ''),
+    );
     out.push(...wrap(`  ${d.name} ${d.state} ${d.uuid}: `, nics.join('; ') || 'no NIC', 100));
   }
   out.push('');
@@ -87,7 +91,8 @@ function dockerLines(topology: Topology): string[] {
       (e) =>
         `${e.network} ${e.ipAddress ? `${e.ipAddress}/${e.prefixLen}` : '-'} ${e.macAddress ?? '-'}` +
         (e.netns ? ` = ${e.netns}/${e.ifname}` : '') +
-        (e.hostVeth ? ` ⇄ ${e.hostVeth}${e.bridge ? ` on ${e.bridge}` : ''}` : ''),
+        (e.hostVeth ? ` ⇄ ${e.hostVeth}${e.bridge ? ` on ${e.bridge}` : ''}` : '') +
+        (e.lowerDevice ? ` ≈ ${e.lowerDevice}${e.mode ? ` (mode ${e.mode})` : ''}` : ''),
     );
     const ports = c.ports.map((p) => (p.publicPort ? `${p.hostIp ?? '0.0.0.0'}:${p.publicPort}->${p.privatePort}/${p.type}` : `${p.privatePort}/${p.type}`));
     const mode = c.networkMode.replace(/^container:([0-9a-f]{12})[0-9a-f]+$/, 'container:$1');
@@ -183,8 +188,9 @@ function ifaceLine(prefix: string, iface: Interface, byId: Map<string, Namespace
   const addrs = iface.addresses.filter((a) => a.scope !== 'link').map((a) => `${a.local}/${a.prefixlen}`);
   const extra: string[] = [];
   if (iface.bridgePort && iface.bridgePort.state !== 'forwarding') extra.push(iface.bridgePort.state.toUpperCase());
-  // Bridge and OVS ports are promiscuous by design; anything else is worth a look.
-  if (iface.promisc && !iface.master && !iface.ovsBridge) extra.push('PROMISC');
+  const children = [...byId.values()].flatMap((n) => n.interfaces.filter((i) => i.lower && i.lower.ifindex === iface.ifindex && byId.get(i.lower.netns ?? '')?.interfaces.includes(iface)).map((i) => `${n.id}/${i.ifname}`));
+  // Bridge and OVS ports are promiscuous by design, and so is a macvlan's lower device; anything else is worth a look.
+  if (iface.promisc && !iface.master && !iface.ovsBridge && children.length === 0) extra.push('PROMISC');
   if (iface.ovsBridge && iface.kind !== 'tap') extra.push(`ovs ${iface.ovsBridge}`);
   if (iface.peer) {
     const peerNs = iface.peer.netns ? byId.get(iface.peer.netns) : undefined;
@@ -193,6 +199,11 @@ function ifaceLine(prefix: string, iface: Interface, byId: Map<string, Namespace
     const where = iface.peer.netns === null ? `nsid ${iface.peer.link_netnsid ?? '?'}` : iface.peer.netns;
     extra.push(`⇄ ${where}/${iface.peer.ifname ?? `if${iface.peer.ifindex}`}${peerAddrs.length ? ` ${peerAddrs.join(',')}` : ''}`);
   }
+  if (iface.lower) {
+    const where = iface.lower.netns === null ? `nsid ${iface.lower.link_netnsid ?? '?'}` : iface.lower.netns;
+    extra.push(`${iface.mode ? `mode ${iface.mode} ` : ''}≈ lower ${where}/${iface.lower.ifname ?? `if${iface.lower.ifindex}`}`);
+  }
+  if (children.length) extra.push(`≈ ${children.join(',').length <= 40 ? children.join(',') : `lower of ${children.length} macvlan/macvtap/ipvlan`}`);
   const cols = [name, iface.kind.padEnd(8), state(iface).padEnd(10), String(iface.mtu).padEnd(5), (iface.address ?? '').padEnd(17), addrs.join(',') || '-'];
   const line = [cols.join(' '), ...extra].join('  ').trimEnd();
   if (line.length <= 100 || extra.length === 0) return line;

@@ -13,6 +13,8 @@ export interface Expectation {
   top: string;
   probes?: string[];
   size?: number;
+  /** The lab role the probes come from, when not the client (a fault only the host or a sibling sees). */
+  from?: string;
 }
 
 export const EXPECT: Record<string, Expectation> = {
@@ -57,6 +59,12 @@ export const EXPECT: Record<string, Expectation> = {
   'ovn-acl-drop': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/tapvm1' }, top: 'ovn-acl-drop' },
   'ovn-port-security': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/tapvm1' }, top: 'ovn-port-security' },
   'no-route': { status: 'broken', loss: { direction: 'from-target', last: null, missing: 'ct1/eth0' }, top: 'no-route' },
+  // issue 16 §3b: macvlan (the probes come from the host itself, or from the sibling container)
+  'macvlan-host-isolation': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'ct1/eth0' }, top: 'macvlan-isolation', from: 'hv' },
+  'macvlan-private': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'ct1/eth0' }, top: 'macvlan-isolation', from: 'ct2' },
+  // issue 16 §3: a chain of bridges (vmbr0 ─ fwpr100p0 ⇄ fwln100i0 ─ fwbr100i0 ─ tap100i0)
+  'chain-firewall-drop': { status: 'broken', loss: { direction: 'to-target', last: 'hv/fwln100i0', missing: 'hv/tap100i0' }, top: 'firewall-drop' },
+  'chain-stp-blocking': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/fwpr100p0' }, top: 'stp-blocking' },
 };
 
 

@@ -13,7 +13,11 @@ describe('diagnose on every lab fault', { concurrency: 4 }, () => {
       assert.ok(want, `no diagnose expectation written for fault ${fault.name}`);
       await withLab({ topology: fault.topology, fault: fault.name, prefix: 'd' }, async (lab) => {
         const target = findTopology(fault.topology).targets.find((t) => t.name === fault.target)!;
-        const { report } = await diagnoseLab(lab, target.address, { probes: want.probes ?? [], ...(want.size ? { size: want.size } : {}) });
+        const { report } = await diagnoseLab(lab, target.address, {
+          probes: want.probes ?? [],
+          ...(want.size ? { size: want.size } : {}),
+          ...(want.from ? { from: `netns:${lab.ns(want.from)}` } : {}),
+        });
         ReportSchema.parse(report);
         const got = report.loss
           ? { direction: report.loss.direction, last: shortHop(report.loss.lastSeenHop, fault.topology), missing: shortHop(report.loss.firstMissingHop, fault.topology) }

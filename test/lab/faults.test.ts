@@ -184,6 +184,25 @@ const SEEN_BY_DISCOVER: Record<string, (t: Topology, lab: RunningLab) => void> =
   'no-route': (t, lab) => {
     assert.ok(!nsOf(t, lab.ns('ct1')).routes.some((r) => r.dst === 'default'));
   },
+  // issue 16 §3b: macvlan
+  'macvlan-host-isolation': (t, lab) => {
+    const hv = nsOf(t, lab.state.hypervisor);
+    assert.ok(!hv.interfaces.some((i) => i.ifname === 'mac0'), 'the mac0 shim is gone');
+    assert.ok(ifOf(t, lab.state.hypervisor, 'eth0').addresses.some((a) => a.local === '198.51.100.1'), 'the host address is on eth0');
+    assert.deepEqual([ifOf(t, lab.ns('ct1'), 'eth0').lower?.netns, ifOf(t, lab.ns('ct1'), 'eth0').lower?.ifname], [lab.state.hypervisor, 'eth0']);
+  },
+  'macvlan-private': (t, lab) => {
+    assert.equal(ifOf(t, lab.ns('ct1'), 'eth0').mode, 'private');
+    assert.equal(ifOf(t, lab.ns('ct2'), 'eth0').mode, 'private');
+  },
+  // issue 16 §3: a chain of bridges
+  'chain-firewall-drop': (t, lab) => {
+    const fwd = nsOf(t, lab.state.hypervisor).firewall!.iptables.find((c) => c.table === 'filter' && c.chain === 'FORWARD');
+    assert.ok(fwd?.rules.some((r) => r.target === 'DROP' && r.spec.includes('--physdev-out tap100i0')), 'FORWARD DROP rule');
+  },
+  'chain-stp-blocking': (t, lab) => {
+    assert.equal(ifOf(t, lab.state.hypervisor, 'fwpr100p0').bridgePort?.state, 'disabled');
+  },
 };
 
 describe('lab faults', { concurrency: 4 }, () => {

@@ -16,7 +16,8 @@ import { host, ifOf, leftoverNamespaces, nsOf, withLab } from '../helpers/lab.js
 describe('lab topologies', { concurrency: true }, () => {
   // The vm lab's guest is a QEMU guest, not a namespace: test/lab/vm.test.ts and test/diagnose/vm.test.ts.
   // The docker lab's container is Docker's (pid:N, veth named by Docker): test/lab/docker.test.ts.
-  for (const topology of TOPOLOGIES.filter((t) => t.name !== 'vm' && t.name !== 'docker')) {
+  // The macvlan, chain and vm-macvtap labs (issue 16 §3, §3b): test/lab/chain-macvlan.test.ts, test/diagnose/chain-macvlan.test.ts.
+  for (const topology of TOPOLOGIES.filter((t) => !['vm', 'docker', 'macvlan', 'chain', 'vm-macvtap'].includes(t.name))) {
     test(`${topology.name}: healthy, discovered, pathed and removed without leftovers`, async () => {
       let instance = '';
       await withLab({ topology: topology.name, prefix: 'tp' }, async (lab) => {

@@ -1,6 +1,8 @@
 import type { LabFault } from '../types.js';
 import { arpReplyDropped } from './arp-reply-dropped.js';
 import { bridgePortMissing } from './bridge-port-missing.js';
+import { chainFirewallDrop } from './chain-firewall-drop.js';
+import { chainStpBlocking } from './chain-stp-blocking.js';
 import { deviceDrops } from './device-drops.js';
 import { dockerDnatRemoved } from './docker-dnat-removed.js';
 import { dockerNotListening } from './docker-not-listening.js';
@@ -16,6 +18,8 @@ import { ipConflict } from './ip-conflict.js';
 import { ipForwardDisabled } from './ip-forward-disabled.js';
 import { linkDown } from './link-down.js';
 import { macConflict } from './mac-conflict.js';
+import { macvlanHostIsolation } from './macvlan-host-isolation.js';
+import { macvlanPrivate } from './macvlan-private.js';
 import { mtuMismatch } from './mtu-mismatch.js';
 import { natMissing } from './nat-missing.js';
 import { noRoute } from './no-route.js';
@@ -83,4 +87,10 @@ export const FAULTS: LabFault[] = [
   dockerDnatRemoved,
   dockerNotListening,
   dockerPromisc,
+  // issue 16 §3b: macvlan
+  macvlanHostIsolation,
+  macvlanPrivate,
+  // issue 16 §3: a chain of bridges
+  chainFirewallDrop,
+  chainStpBlocking,
 ];

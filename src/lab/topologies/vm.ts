@@ -95,7 +95,7 @@ export async function vmGuestExec(lab: LabBuilder, argv: string[], input?: strin
   return r;
 }
 
-async function waitForAgent(lab: LabBuilder, uri: string): Promise<void> {
+export async function waitForAgent(lab: LabBuilder, uri: string): Promise<void> {
   const deadline = Date.now() + BOOT_TIMEOUT_MS;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -122,9 +122,23 @@ function labUuid(lab: LabBuilder, what: string): string {
  * NIC on br0, the guest agent's virtio-serial channel, the console into a
  * file, and Nova's instance metadata (the domain UUID is the instance's).
  */
-function domainXml(lab: LabBuilder, image: GuestImage): string {
+export function domainXml(
+  lab: LabBuilder,
+  image: GuestImage,
+  // The vm-macvtap lab: the same guest on a libvirt direct (macvtap) interface, its gateway the client.
+  nic: { interfaceXml: string; gateway: string } = {
+    interfaceXml: `<interface type='bridge'>
+      <mac address='${VM1.mac}'/>
+      <source bridge='br0'/>
+      <target dev='${VM1.backend}'/>
+      <model type='virtio'/>
+      <driver name='qemu'/>
+    </interface>`,
+    gateway: '192.0.2.1',
+  },
+): string {
   const dir = libvirtDir(lab.ns('hv'));
-  const cmdline = `${image.cmdline} hopdump.ip=${VM1.address}/24 hopdump.ip6=${VM1.address6}/64 hopdump.gw=192.0.2.1 hopdump.port=${VM1.port}`;
+  const cmdline = `${image.cmdline} hopdump.ip=${VM1.address}/24 hopdump.ip6=${VM1.address6}/64 hopdump.gw=${nic.gateway} hopdump.port=${VM1.port}`;
   return `<domain type='qemu'>
   <name>${VM_DOMAIN}</name>
   <uuid>${labUuid(lab, 'instance')}</uuid>
@@ -163,13 +177,7 @@ function domainXml(lab: LabBuilder, image: GuestImage): string {
   <on_crash>destroy</on_crash>
   <devices>
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
-    <interface type='bridge'>
-      <mac address='${VM1.mac}'/>
-      <source bridge='br0'/>
-      <target dev='${VM1.backend}'/>
-      <model type='virtio'/>
-      <driver name='qemu'/>
-    </interface>
+    ${nic.interfaceXml}
     <serial type='file'>
       <source path='${dir}/${VM_DOMAIN}-console.log'/>
       <target port='0'/>
