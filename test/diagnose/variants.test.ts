@@ -30,7 +30,7 @@ describe(`diagnose on lab variant ${seed}`, { concurrency: 4 }, () => {
               missing: canonicalHop(report.loss.firstMissingHop, fault.topology, plan, { end: 'missing', direction: report.loss.direction }),
             }
           : null;
-        const story = `seed ${seed} (${JSON.stringify(plan.drawn)}): ${report.status} loss=${JSON.stringify(got)} causes=${report.causes.map((c) => `${c.id}:${c.confidence.toFixed(2)}`).join(',')}`;
+        const story = `seed ${seed} (${JSON.stringify(plan.drawn)}): ${report.status} loss=${JSON.stringify(got)} causes=${report.causes.map((c) => `${c.id}:${c.confidence.toFixed(2)}`).join(',')} hops=${report.hops.map((h) => `${h.ifname}:${h.toTarget}/${h.fromTarget}`).join(' ')} probes=${report.probes.map((p) => `${p.kind}${p.port ? `:${p.port}` : ""}:${p.answered}/${p.sent}`).join(' ')}`;
         assert.deepEqual(got, want.loss, story);
         assert.equal(report.causes[0]?.id, want.top, story);
         assert.ok([want.status].flat().includes(report.status), story);

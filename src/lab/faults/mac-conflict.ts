@@ -13,7 +13,8 @@ export const macConflict: LabFault = {
   symptom: { kind: 'ping-loss', target: 'vm1' },
   async apply(lab) {
     await lab.run('vm2', ['ip', 'link', 'set', 'eth0', 'address', '52:54:00:00:00:11']);
-    // A chatty guest: re-teaches the bridge twenty times a second.
-    await lab.daemon('vm2', ['ping', '-q', '-i', '0.05', '192.0.2.1']);
+    // A chatty guest: re-teaches every bridge on its way twenty times a second. Gratuitous ARP for
+    // its own address needs no answer: a ping would stall whenever the gateway's reply went to vm1.
+    await lab.daemon('vm2', ['arping', '-q', '-U', '-i', 'eth0', '-S', '192.0.2.12', '-W', '0.05', '192.0.2.12']);
   },
 };
