@@ -1,4 +1,5 @@
-import type { Check } from './types.js';
+import type { Cause } from '../report/schema.js';
+import type { Check, CheckContext } from './types.js';
 import { hopName, inNetns } from './util.js';
 
 /**
@@ -11,6 +12,8 @@ export const guestArpUnresolved: Check = {
   run({ correlation, path, targetAddresses }) {
     const t = correlation.target;
     const nic = path.hops[path.hops.length - 1]!;
+    const silent = silentGuest(path, correlation, targetAddresses[0]);
+    if (silent) return [silent];
     if (t.requestsAtTargetNic === 0 || t.arpAskedByTarget.size === 0 || t.ipFromTarget > 0) return [];
     const asked = [...t.arpAskedByTarget.entries()].map(([ip, n]) => `${ip} (${n}×)`);
     const peers = [...t.arpAskedByTarget.keys()];
@@ -36,3 +39,31 @@ export const guestArpUnresolved: Check = {
     ];
   },
 };
+
+/**
+ * A silent guest found from its prefix (the path has candidates): ARP
+ * requests for its address reach its backend and nothing answers, and no IP
+ * packet is seen from it. Nothing better is known from outside the guest.
+ */
+function silentGuest(path: CheckContext['path'], correlation: CheckContext['correlation'], address: string | undefined): Cause | undefined {
+  if (!path.candidates || !address) return undefined;
+  const last = correlation.hopCounts.length - 1;
+  const end = correlation.hopCounts[last];
+  if (!end || !end.observed || end.arpRequests === 0 || end.arpReplies > 0 || correlation.target.ipFromTarget > 0) return undefined;
+  if (correlation.loss?.direction !== 'from-target' || correlation.loss.firstMissingHop?.ifname !== end.ifname) return undefined;
+  const others = path.candidates.filter((c) => c.ifname !== end.ifname || c.netns !== end.netns);
+  return {
+    id: 'guest-arp-unresolved',
+    confidence: 0.6,
+    device: { netns: end.netns, ifname: end.ifname },
+    summary: `ARP requests for ${address} reach ${hopName(end)} and nothing answers: the guest behind it is silent (stopped or hung, its NIC down, or ${address} not configured on it)`,
+    evidence: [
+      `${end.arpRequests} ARP requests for ${address} seen at ${hopName(end)}, no ARP reply and no IP packet from ${address}`,
+      ...path.candidates.filter((c) => c.ifname === end.ifname).map((c) => `its backend: ${c.why}`),
+      ...(others.length ? [`other candidates, captured too: ${others.map((c) => c.ifname).join(', ')}`] : []),
+    ],
+    fix: [
+      '# look at the guest from its console (virsh console, qm terminal, lxc-attach): is it running, is its NIC up, does it hold the address?',
+    ],
+  };
+}

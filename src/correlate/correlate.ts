@@ -149,6 +149,9 @@ export class Correlator {
   private readonly arpSegmentCount = new Map<string, { last: number; missing: number; packets: number }>();
   private readonly arpRequestsFromSources = new Map<string, number>();
   private readonly arpAnswered = new Set<string>();
+  /** ARP requests for the target that reached the last watched hop, and ARP replies from it (a silent target). */
+  private arpRequestsAtEnd = 0;
+  private arpRepliesFromTarget = 0;
   private readonly traceCandidates = new Map<string, Trace>();
   private readonly lastHop: number;
   private readonly l2Start: number;
@@ -321,6 +324,10 @@ export class Correlator {
       const s = this.segmentCount.get(k) ?? { direction: j.direction, last: order[last]!, missing: order[last + 1]!, packets: 0 };
       s.packets++;
       this.segmentCount.set(k, s);
+    } else if (j.kind === 'arp-request' && j.direction === 'to-target' && reachedEnd) {
+      this.arpRequestsAtEnd++;
+    } else if (j.kind === 'arp-reply' && j.direction === 'from-target') {
+      this.arpRepliesFromTarget++;
     } else if (j.kind === 'arp-request' && j.direction === 'to-target' && !reachedEnd) {
       const k = `${order[last]}:${order[last + 1]}`;
       const s = this.arpSegmentCount.get(k) ?? { last: order[last]!, missing: order[last + 1]!, packets: 0 };
@@ -363,6 +370,11 @@ export class Correlator {
     if (segments.length > 0) {
       const top = segments.find((s) => s.direction === 'to-target') ?? segments[0]!;
       loss = { direction: top.direction, lastSeenHop: top.lastSeenHop, firstMissingHop: top.firstMissingHop };
+    } else if (toTargetSeen === 0 && this.arpRequestsAtEnd > 0 && this.arpRepliesFromTarget === 0) {
+      // Only ARP, and its requests reached the last hop watched with nothing answering
+      // (a silent guest): the answer is what is missing, from there on.
+      const end = this.orderOf('to-target').at(-1)!;
+      loss = { direction: 'from-target', lastSeenHop: null, firstMissingHop: hopRef(hops[end]!) };
     } else if (toTargetSeen === 0 && firstObserved !== undefined) {
       loss = { direction: 'to-target', lastSeenHop: null, firstMissingHop: hopRef(hops[firstObserved]!) };
     } else if (fromTargetSeen === 0 && toTargetSeen > 0) {
