@@ -203,6 +203,6 @@ export function pickCandidate(
   if (!c || !ns || !port) return resolved;
   const peerNs = port.peer?.netns ? topology.namespaces.find((n) => n.id === port.peer!.netns) : undefined;
   const peer = peerNs?.collected && peerNs !== ns ? peerNs.interfaces.find((i) => i.ifindex === port.peer!.ifindex) : undefined;
-  const notes = [...resolved.notes, `followed candidate ${ns.id}/${port.ifname}: ${backend.why}`];
+  const notes = [...resolved.notes.map((n) => n.replace(/: the path ends at \S+$/, '')), `followed candidate ${ns.id}/${port.ifname}: ${backend.why}`];
   return peerNs && peer ? { ns: peerNs, iface: peer, notes } : { ns, iface: port, notes };
 }

@@ -65,7 +65,7 @@ export type Hop = z.infer<typeof HopSchema>;
 export const CandidateSchema = z.object({
   netns: z.string(),
   ifname: z.string(),
-  /** Why it is a candidate: "port of br0, no other evidence", "QEMU pid 1234 -netdev tap,ifname=tap0 …". */
+  /** Why it is a candidate: "port of vmbr0; no other evidence", "QEMU pid 1234 -netdev tap,ifname=tap0 …". */
   why: z.string(),
 });
 export type Candidate = z.infer<typeof CandidateSchema>;
