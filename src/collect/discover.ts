@@ -140,7 +140,8 @@ export async function discover(options: DiscoverOptions): Promise<Topology> {
     : undefined;
   if (docker) joinContainers(docker, namespaces);
   // Guests as their platforms describe them: what a silent guest's address is resolved with.
-  const guests = placeGuests(readGuests(hostRoot(options.hostRoot), warnings), namespaces, !options.netns);
+  const explicitRoot = options.hostRoot ?? process.env['HOPDUMP_HOST_ROOT'];
+  const guests = placeGuests(readGuests(hostRoot(options.hostRoot), warnings), namespaces, !options.netns, !options.netns || explicitRoot !== undefined);
   return {
     schemaVersion: 1,
     host: hostname(),

@@ -1,4 +1,4 @@
-import { prefixContains } from '../model/ip.js';
+import { parseIp, prefixContains } from '../model/ip.js';
 import type { Interface, Namespace, Topology } from '../model/topology.js';
 import type { Candidate } from './types.js';
 
@@ -65,13 +65,24 @@ export function prefixHolder(namespaces: Namespace[], address: string): Holder |
   return best;
 }
 
+/** The prefix as `ip route` shows it (192.0.2.0/24, 2001:db8::/64). */
 function networkOf(local: string, prefixlen: number): string {
-  // The prefix as `ip route` shows it; an approximation is fine for the note.
-  if (!local.includes(':') && prefixlen % 8 === 0) {
-    const parts = local.split('.').map((p, i) => (i < prefixlen / 8 ? p : '0'));
-    return `${parts.join('.')}/${prefixlen}`;
+  const ip = parseIp(local);
+  if (!ip) return `${local}/${prefixlen}`;
+  const bits = ip.family === 4 ? 32 : 128;
+  const net = (ip.value >> BigInt(bits - prefixlen)) << BigInt(bits - prefixlen);
+  if (ip.family === 4) return `${[24n, 16n, 8n, 0n].map((s) => String((net >> s) & 255n)).join('.')}/${prefixlen}`;
+  const groups = Array.from({ length: 8 }, (_, i) => ((net >> BigInt(112 - 16 * i)) & 0xffffn).toString(16));
+  // RFC 5952: the longest run of two or more zero groups becomes "::".
+  let best = { at: -1, len: 0 };
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > best.len && j - i >= 2) best = { at: i, len: j - i };
+    i = j === i ? i + 1 : j;
   }
-  return `${local}/${prefixlen}`;
+  const text = best.at < 0 ? groups.join(':') : `${groups.slice(0, best.at).join(':')}::${groups.slice(best.at + best.len).join(':')}`;
+  return `${text}/${prefixlen}`;
 }
 
 interface PortEvidence {
@@ -163,7 +174,8 @@ export function resolveFromPrefix(topology: Topology, address: string, uplink?: 
   } else {
     const left = evidence.filter((e) => e.against.length === 0);
     chosen = left.length > 0 ? left : evidence;
-    how = left.length > 0 && left.length < evidence.length ? 'by elimination' : 'nothing tells them apart';
+    how =
+      evidence.length === 1 ? `the only ${where.replace(/ of .*/, '')}` : left.length > 0 && left.length < evidence.length ? 'by elimination' : 'nothing tells them apart';
     candidates = chosen.map((e) => ({
       netns: ns.id,
       ifname: e.port.ifname,

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
-import { readGuests } from '../../src/collect/guests/index.js';
+import { placeGuests, readGuests } from '../../src/collect/guests/index.js';
 import { parseDnsmasqLeases, parseDomainStatusXml, parseLeaseStatus } from '../../src/collect/guests/libvirt-files.js';
 import { parseLxcConfig } from '../../src/collect/guests/lxc.js';
 import { parseProxmoxLxcConf, parseProxmoxVmConf } from '../../src/collect/guests/proxmox.js';
 import { parseQemuCmdline, parseQemuOption, parseTunFdinfo, readQemuGuests } from '../../src/collect/guests/qemu.js';
-import { GuestNicSchema } from '../../src/model/guests.js';
+import { GuestNicSchema, type GuestNic } from '../../src/model/guests.js';
 
 const root = (platform: string) => fileURLToPath(new URL(`../../../test/fixtures/hosts/${platform}.recorded`, import.meta.url));
 const file = (platform: string, path: string) => readFileSync(`${root(platform)}/${path}`, 'utf8');
@@ -106,4 +106,17 @@ test('readGuests reads each source only where its files exist, under the root gi
   assert.equal(readGuests(root('libvirt'), warnings).filter((g) => g.source === 'libvirt-lease').length, 4);
   assert.deepEqual(readGuests('/nonexistent-root', warnings), []);
   assert.deepEqual(warnings, []);
+});
+
+test("placeGuests: a QEMU in a namespace not collected is dropped; with --netns a config file's device names are not the namespace's", () => {
+  const qemu: GuestNic = { source: 'qemu', mac: '52:54:00:00:00:99', ifname: 'tap9', addresses: [], pid: 1, netnsInode: 1, why: 'QEMU pid 1' };
+  const conf: GuestNic = { source: 'proxmox', mac: 'bc:24:11:00:00:01', ifname: 'tap100i0', addresses: ['198.51.100.20'], why: '100.conf' };
+  const lease: GuestNic = { source: 'libvirt-lease', mac: '52:54:00:00:00:98', addresses: ['192.0.2.45'], why: 'lease' };
+  // No namespace here has inode 1 (it is no namespace file's).
+  assert.deepEqual(placeGuests([qemu, conf, lease], [], false, true).map((g) => g.source), ['proxmox', 'libvirt-lease']);
+  const netnsMode = placeGuests([conf, lease], [], false, false);
+  assert.deepEqual(netnsMode.map((g) => [g.ifname, g.mac, g.addresses.join()]), [
+    [undefined, 'bc:24:11:00:00:01', '198.51.100.20'],
+    [undefined, '52:54:00:00:00:98', '192.0.2.45'],
+  ]);
 });

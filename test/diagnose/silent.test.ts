@@ -36,7 +36,7 @@ async function diagnoseCli(lab: RunningLab, target: string): Promise<{ code: num
 const short = (s: string) => s.replace(/^hd-[a-z0-9]+-/, '');
 
 describe('silent guests are targets', { concurrency: 2 }, () => {
-  test('from the subnet (br0, both guests silent), from a lease file, by ARP; diagnose exits 1 localized past the bridge; outside every prefix exits 2', async () => {
+  test('from the subnet (br0, both guests silent), from a lease file, by ARP and by NS; diagnose exits 1 localized past the bridge; outside every prefix exits 2', async () => {
     await withLab({ topology: 'bridged', prefix: 'sg' }, async (lab) => {
       await silence(lab, 'vm1');
       await silence(lab, 'vm2');
@@ -103,6 +103,20 @@ describe('silent guests are targets', { concurrency: 2 }, () => {
       const f = await pathJson(lab, '192.0.2.11', ['--resolve-arp']);
       assert.deepEqual([short(f.target.netns), f.target.ifname], ['vm1', 'eth0']);
       assert.ok(f.notes.some((n) => /one ARP request for 192\.0\.2\.11 sent on .*answered by 52:54:00:00:00:11, learned by br0 on vnet0$/.test(n)), f.notes.join('\n'));
+
+      // IPv6: the kernel's neighbour solicitation from br0, answered by proxy NDP in vm1.
+      await host.run(['ip', '-6', 'addr', 'add', 'fe80::11/64', 'dev', 'eth0', 'nodad'], { netns: vm1 });
+      await host.run(['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1', 'net.ipv6.conf.eth0.proxy_ndp=1'], { netns: vm1 });
+      await host.run(['ip', '-6', 'neigh', 'add', 'proxy', '2001:db8::11', 'dev', 'eth0'], { netns: vm1 });
+      await host.run(['ip', '-6', 'route', 'add', '2001:db8::/64', 'dev', 'eth0'], { netns: vm1 });
+      await host.run(['ip', '-6', 'route', 'add', '2001:db8::11/128', 'dev', 'p0'], { netns: vm1 });
+      await host.run(['ip', '-6', 'neigh', 'flush', 'all'], { netns: lab.state.hypervisor });
+      const v6 = await pathJson(lab, '2001:db8::11');
+      assert.equal(v6.target.ifname, 'br0');
+      assert.ok(v6.notes.some((n) => n.includes('holds its prefix 2001:db8::/64')), v6.notes.join('\n'));
+      const f6 = await pathJson(lab, '2001:db8::11', ['--resolve-arp']);
+      assert.deepEqual([short(f6.target.netns), f6.target.ifname], ['vm1', 'eth0']);
+      assert.ok(f6.notes.some((n) => /one neighbour solicitation for 2001:db8::11 sent by the kernel on .*br0.*answered by 52:54:00:00:00:11, learned by br0 on vnet0$/.test(n)), f6.notes.join('\n'));
     });
   });
 

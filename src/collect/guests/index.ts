@@ -38,9 +38,10 @@ export function readGuests(root: string, warnings: string[]): GuestNic[] {
  * inode of its /proc/PID/ns/net against each collected namespace's. A QEMU
  * process in a namespace hopdump did not collect is another host's (another
  * lab's, a container's): its NICs are dropped, so that a tap of the same name
- * elsewhere is not taken for it.
+ * elsewhere is not taken for it. `hostFiles`: whether the files read describe
+ * the namespace seen as the host (root mode, or a root directory given).
  */
-export function placeGuests(guests: GuestNic[], namespaces: Namespace[], selfNetns: boolean): GuestNic[] {
+export function placeGuests(guests: GuestNic[], namespaces: Namespace[], selfNetns: boolean, hostFiles = selfNetns): GuestNic[] {
   const inodes = new Map<number, string>();
   for (const ns of namespaces) {
     const file = ns.name ? `/run/netns/${ns.name}` : ns.id.startsWith('pid:') ? `/proc/${ns.id.slice(4)}/ns/net` : ns.isRoot && selfNetns ? '/proc/self/ns/net' : undefined;
@@ -52,7 +53,13 @@ export function placeGuests(guests: GuestNic[], namespaces: Namespace[], selfNet
     }
   }
   return guests.flatMap((g) => {
-    if (g.netnsInode === undefined) return [g];
+    if (g.netnsInode === undefined) {
+      // A config file describes the host's own root namespace: with --netns (another namespace
+      // seen as the host) its device names are not that namespace's, unless a root was given.
+      if (hostFiles || !g.ifname) return [g];
+      const { ifname: _dropped, ...rest } = g;
+      return [rest];
+    }
     const id = inodes.get(g.netnsInode);
     return id ? [{ ...g, netns: id }] : [];
   });

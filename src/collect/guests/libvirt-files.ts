@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { GuestNic } from '../../model/guests.js';
 import { parseDomainXml } from '../libvirt.js';
@@ -90,7 +90,7 @@ export function readLibvirtFiles(root: string, warnings: string[]): GuestNic[] {
     for (const f of list(join(root, dir)).filter((x) => x.endsWith('.xml'))) {
       const file = join('/', dir, f);
       try {
-        out.push(...parseDomainStatusXml(readFileSync(join(root, dir, f), 'utf8'), file));
+        out.push(...withNetns(root, parseDomainStatusXml(readFileSync(join(root, dir, f), 'utf8'), file)));
       } catch (err) {
         warnings.push(`${file} could not be read: ${err instanceof Error ? err.message : String(err)}`);
       }
@@ -108,6 +108,23 @@ export function readLibvirtFiles(root: string, warnings: string[]): GuestNic[] {
     }
   }
   return out;
+}
+
+/**
+ * The namespace the domain's QEMU runs in (its taps are there), by the inode
+ * of /proc/PID/ns/net; a status file whose QEMU is gone is stale (libvirtd
+ * was killed) and is dropped. A recorded tree without /proc keeps its NICs.
+ */
+function withNetns(root: string, nics: GuestNic[]): GuestNic[] {
+  if (!existsSync(join(root, 'proc', '1'))) return nics;
+  return nics.flatMap((n) => {
+    if (n.pid === undefined) return [n];
+    try {
+      return [{ ...n, netnsInode: statSync(join(root, 'proc', String(n.pid), 'ns', 'net')).ino }];
+    } catch {
+      return [];
+    }
+  });
 }
 
 function list(dir: string): string[] {
