@@ -51,7 +51,8 @@ function silentGuest(path: CheckContext['path'], correlation: CheckContext['corr
   const end = correlation.hopCounts[last];
   if (!end || !end.observed || end.arpRequests === 0 || end.arpReplies > 0 || correlation.target.ipFromTarget > 0) return undefined;
   if (correlation.loss?.direction !== 'from-target' || correlation.loss.firstMissingHop?.ifname !== end.ifname) return undefined;
-  const others = path.candidates.filter((c) => c.ifname !== end.ifname || c.netns !== end.netns);
+  const onPath = (c: { netns: string; ifname: string }) => path.hops.some((h) => h.netns === c.netns && h.ifname === c.ifname);
+  const others = path.candidates.filter((c) => !onPath(c));
   return {
     id: 'guest-arp-unresolved',
     confidence: 0.6,
@@ -59,7 +60,8 @@ function silentGuest(path: CheckContext['path'], correlation: CheckContext['corr
     summary: `ARP requests for ${address} reach ${hopName(end)} and nothing answers: the guest behind it is silent (stopped or hung, its NIC down, or ${address} not configured on it)`,
     evidence: [
       `${end.arpRequests} ARP requests for ${address} seen at ${hopName(end)}, no ARP reply and no IP packet from ${address}`,
-      ...path.candidates.filter((c) => c.ifname === end.ifname).map((c) => `its backend: ${c.why}`),
+      ...path.candidates.filter(onPath).map((c) => `its backend ${c.ifname}: ${c.why}`),
+      ...path.notes.filter((n) => n.startsWith('followed candidate ')),
       ...(others.length ? [`other candidates, captured too: ${others.map((c) => c.ifname).join(', ')}`] : []),
     ],
     fix: [

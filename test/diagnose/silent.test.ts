@@ -80,6 +80,8 @@ describe('silent guests are targets', { concurrency: 2 }, () => {
       const at = d.report.path.hops.findIndex((h) => h.netns === missing.netns && h.ifname === missing.ifname);
       const bridge = d.report.path.hops.findIndex((h) => h.ifname === 'br0');
       assert.ok(at > bridge, `localized past br0, not at ${missing.netns}/${missing.ifname}`);
+      assert.equal(d.report.causes[0]?.id, 'guest-arp-unresolved', JSON.stringify(d.report.causes));
+      assert.ok(d.report.causes[0]!.evidence.some((e) => /^followed candidate .*nothing in the window told the 2 candidates apart/.test(e)), d.report.causes[0]!.evidence.join('\n'));
 
       // (e) outside every prefix held in any collected namespace: "not found", exit 2.
       const e = await hopdump(['path', '--netns', lab.state.hypervisor, '--target', '198.51.100.7']);
