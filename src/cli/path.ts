@@ -2,6 +2,7 @@ import { discover } from '../collect/discover.js';
 import { usageError } from '../errors.js';
 import { localHost } from '../host/local.js';
 import { resolveByArp } from '../capture/arp-resolve.js';
+import { undecided } from '../path/silent.js';
 import { findPath } from '../path/find.js';
 import { renderPath } from '../report/path-text.js';
 import { parseCommandArgs, type Command } from './command.js';
@@ -41,7 +42,7 @@ transit traffic (frames bridged between two ports are not seen on the bridge).
     const topology = await discover({ host, ...(values.netns ? { netns: values.netns } : {}) });
     const base = values.uplink ? { uplink: values.uplink } : {};
     let path = findPath(topology, values.target, base);
-    if (values['resolve-arp'] && (path.candidates?.length ?? 0) > 1 && path.target.address) {
+    if (values['resolve-arp'] && undecided(path) && path.target.address) {
       const arp = await resolveByArp(host, topology, path, path.target.address);
       path = arp.backend ? findPath(topology, values.target, { ...base, backend: arp.backend }) : path;
       path.notes.push(arp.notice);

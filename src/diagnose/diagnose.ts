@@ -16,6 +16,7 @@ import { targetMacOf, type Topology } from '../model/topology.js';
 import { findPath } from '../path/find.js';
 import { resolveByArp } from '../capture/arp-resolve.js';
 import { candidateCaptureHops, chooseLead, remapSession } from './candidates.js';
+import { undecided } from '../path/silent.js';
 import type { Path } from '../path/types.js';
 import type { Cause, ProbeReport, Report } from '../report/schema.js';
 import { version } from '../version.js';
@@ -66,7 +67,7 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
   let path = findPath(topology, o.target, o.uplink ? { uplink: o.uplink } : {});
   // A silent guest whose backend is not known: one ARP/NS for it first (not when passive).
   const candidateNotices: string[] = [];
-  if (!o.passive && (path.candidates?.length ?? 0) > 1 && path.target.address) {
+  if (!o.passive && undecided(path) && path.target.address) {
     const arp = await resolveByArp(o.host, topology, path, path.target.address).catch((err: unknown) => ({
       backend: undefined,
       notice: `ARP: ${err instanceof Error ? err.message : String(err)}`,
@@ -74,8 +75,7 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
     candidateNotices.push(arp.notice);
     if (arp.backend) path = findPath(topology, o.target, { ...(o.uplink ? { uplink: o.uplink } : {}), backend: arp.backend });
   }
-  const stillAmbiguous = (path.candidates?.length ?? 0) > 1 && !path.candidates!.some((c) => c.netns === path.target.netns && c.ifname === path.target.ifname) && path.hops.every((h) => !path.candidates!.some((c) => c.netns === h.netns && c.ifname === h.ifname));
-  const groups = stillAmbiguous ? candidateCaptureHops(topology, path) : [];
+  const groups = undecided(path) ? candidateCaptureHops(topology, path) : [];
   const capturedHops = [...path.hops, ...groups.flatMap((g) => g.hops)];
   const targetNs = topology.namespaces.find((n) => n.id === path.target.netns);
   const targetIf = targetNs?.interfaces.find((i) => i.ifname === path.target.ifname);

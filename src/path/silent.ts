@@ -1,6 +1,6 @@
 import { parseIp, prefixContains } from '../model/ip.js';
 import type { Interface, Namespace, Topology } from '../model/topology.js';
-import type { Candidate } from './types.js';
+import type { Candidate, Path } from './types.js';
 
 /**
  * A silent or opaque guest: an address no collected interface holds and no
@@ -110,6 +110,10 @@ export function resolveFromPrefix(topology: Topology, address: string, uplink?: 
   } else if (device.ovsBridge) {
     ports = ns.interfaces.filter((i) => i.ovsBridge === device.ovsBridge && i !== device && i.kind !== 'openvswitch' && !uplinkish(i));
     where = `port of OVS bridge ${device.ovsBridge}`;
+  } else if (uplinkish(device)) {
+    // The uplink's own subnet: the address is on the wire outside this host.
+    ports = [];
+    where = `the uplink's subnet ${prefix}`;
   } else {
     ports = [device];
     where = `routed device of ${prefix}`;
@@ -173,16 +177,19 @@ export function resolveFromPrefix(topology: Topology, address: string, uplink?: 
     });
   } else {
     const left = evidence.filter((e) => e.against.length === 0);
-    chosen = left.length > 0 ? left : evidence;
+    // Every port's guest is known to hold other addresses: none of them is chosen.
+    chosen = left;
     how =
       evidence.length === 1 ? `the only ${where.replace(/ of .*/, '')}` : left.length > 0 && left.length < evidence.length ? 'by elimination' : 'nothing tells them apart';
-    candidates = chosen.map((e) => ({
+    candidates = (left.length > 0 ? left : evidence).map((e) => ({
       netns: ns.id,
       ifname: e.port.ifname,
       why: text(e, e.why.length === 0 && e.against.length === 0 ? ['no other evidence'] : e.against.length ? [`(${e.against.join('; ')})`] : []),
     }));
   }
   const head = `${address} is held by no interface here and no neighbour entry names it; ${ns.id}/${device.ifname} holds its prefix ${prefix}`;
+  // The host's LAN address on the bridge: the address may also be a machine beyond the uplink.
+  const lan = device.kind === 'bridge' && uplink && ns.isRoot && uplink.master === device.ifname ? ` (or a machine beyond the uplink ${uplink.ifname})` : '';
   const notes: string[] = [];
   if (chosen.length === 1) {
     const e = chosen[0]!;
@@ -190,10 +197,14 @@ export function resolveFromPrefix(topology: Topology, address: string, uplink?: 
     if (e.guest && e.guest.ns !== ns) return { ns: e.guest.ns, iface: e.guest.iface, notes, candidates };
     return { ns, iface: e.port, notes, candidates };
   }
-  if (chosen.length === 0) {
+  if (ports.length === 0 && device.kind !== 'bridge' && !device.ovsBridge) {
+    notes.push(`${head}, the uplink's own subnet: ${address} is outside this host, beyond ${device.ifname}`);
+  } else if (ports.length === 0) {
     notes.push(`${head}; ${device.ifname} has no port besides the uplink: the path ends at ${device.ifname}`);
+  } else if (chosen.length === 0) {
+    notes.push(`${head}; the guest behind each of its ports is known to hold other addresses, not ${address}${lan}: the path ends at ${device.ifname}`);
   } else {
-    notes.push(`${head}; the guest may be behind any of ${chosen.map((e) => e.port.ifname).join(', ')} (${how}): the path ends at ${device.ifname}`);
+    notes.push(`${head}; the guest may be behind any of ${chosen.map((e) => e.port.ifname).join(', ')} (${how})${lan}: the path ends at ${device.ifname}`);
   }
   return { ns, iface: device, notes, candidates };
 }
@@ -217,4 +228,10 @@ export function pickCandidate(
   const peer = peerNs?.collected && peerNs !== ns ? peerNs.interfaces.find((i) => i.ifindex === port.peer!.ifindex) : undefined;
   const notes = [...resolved.notes.map((n) => n.replace(/: the path ends at \S+$/, '')), `followed candidate ${ns.id}/${port.ifname}: ${backend.why}`];
   return peerNs && peer ? { ns: peerNs, iface: peer, notes } : { ns, iface: port, notes };
+}
+
+/** A silent guest's path that ends short of every candidate backend (at the bridge or routed device). */
+export function undecided(path: Path): boolean {
+  const c = path.candidates ?? [];
+  return c.length > 0 && !path.hops.some((h) => c.some((x) => x.netns === h.netns && x.ifname === h.ifname));
 }

@@ -93,6 +93,29 @@ describe('a silent guest resolved from the prefix that holds its address', () =>
     assert.match(path.candidates![0]!.why, /QEMU pid 4242/);
   });
 
+  test("every port's guest known to hold other addresses: none is chosen, the path ends at the bridge", () => {
+    const qemu = (tap: string, mac: string): GuestNic => ({ source: 'qemu', mac, ifname: tap, addresses: [], why: `QEMU pid 1 ifname=${tap}` });
+    const guests = [...proxmox, qemu('tap101i0', '52:54:00:00:01:01'), qemu('tap102i0', '52:54:00:00:01:02'), lease('198.51.100.21', '52:54:00:00:01:01'), lease('198.51.100.22', '52:54:00:00:01:02')];
+    const path = findPath(host(guests), '198.51.100.77');
+    assert.equal(path.target.ifname, 'vmbr0');
+    assert.deepEqual(path.candidates!.map((c) => c.ifname), ['tap100i0', 'tap101i0', 'tap102i0']);
+    assert.match(path.candidates![1]!.why, /\(DHCP lease 198\.51\.100\.21 for 52:54:00:00:01:01/);
+    assert.ok(path.notes.some((n) => /the guest behind each of its ports is known to hold other addresses, not 198\.51\.100\.77: the path ends at vmbr0/.test(n)), path.notes.join('\n'));
+  });
+
+  test("the uplink's own subnet: outside this host, the path is the uplink, no candidates", () => {
+    const t = host([]);
+    const root = t.namespaces[0]!;
+    root.interfaces = root.interfaces.map((i) =>
+      i.ifname === 'eno1' ? { ...i, master: undefined, addresses: [{ family: 'inet' as const, local: '203.0.113.2', prefixlen: 24, scope: 'global' }] } : i,
+    );
+    root.routes = [{ family: 'inet', dst: 'default', gateway: '203.0.113.1', dev: 'eno1', table: 'main', type: 'unicast' }];
+    const path = findPath(t, '203.0.113.50');
+    assert.deepEqual(path.hops.map((h) => h.ifname), ['eno1']);
+    assert.deepEqual(path.candidates, []);
+    assert.match(path.notes[0]!, /the uplink's own subnet: 203\.0\.113\.50 is outside this host, beyond eno1/);
+  });
+
   test('IPv6: the same from the /64', () => {
     const path = findPath(host(proxmox), '2001:db8:100::31');
     // veth101i0 (the container's) does not exist on this host: no port names it, so no narrowing.
