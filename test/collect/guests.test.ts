@@ -36,6 +36,11 @@ describe('QEMU command lines', () => {
     assert.deepEqual(lv.map((n) => [n.id, n.ifname, n.mac, n.fd]), [['hostnet0', undefined, '52:54:00:6b:3c:58', 33]]);
   });
 
+  test('-netdev bridge,br=X (qemu-bridge-helper): the bridge, no tap name', () => {
+    const nics = parseQemuCmdline(['qemu-system-x86_64', '-netdev', 'bridge,id=hn0,br=virbr1', '-device', 'e1000,netdev=hn0,mac=52:54:00:12:34:03', '-netdev', 'user,id=u0']);
+    assert.deepEqual(nics.map((n) => [n.bridge, n.ifname, n.mac]), [['virbr1', undefined, '52:54:00:12:34:03']]);
+  });
+
   test("a tun fd's tap from fdinfo's iff: line (absent for other fds)", () => {
     assert.equal(parseTunFdinfo(file('qemu', 'proc/5151/fdinfo/33')), 'vnet2');
     assert.equal(parseTunFdinfo(file('qemu', 'proc/5151/fdinfo/35')), undefined);

@@ -55,6 +55,8 @@ export interface QemuNic {
   /** netdev id, when there is one. */
   id?: string;
   ifname?: string;
+  /** -netdev bridge: the bridge qemu-bridge-helper puts the tap on. */
+  bridge?: string;
   /** The file descriptor of a tap passed in (fd=N, or the first of fds=N:M). */
   fd?: number;
   mac?: string;
@@ -76,6 +78,9 @@ export function parseQemuCmdline(argv: string[]): QemuNic[] {
       const fdText = o['fd'] ?? o['fds']?.split(':')[0];
       const nic: QemuNic = {
         ...(o['id'] ? { id: o['id'] } : {}),
+        // -netdev bridge,br=X: qemu-bridge-helper makes the tap (its name is the kernel's) and enslaves
+        // it to X (without br=, QEMU's compiled-in default bridge, left unnamed here).
+        ...(o['type'] === 'bridge' && o['br'] ? { bridge: o['br'] } : {}),
         ...(o['ifname'] ? { ifname: o['ifname'] } : {}),
         ...(fdText && /^\d+$/.test(fdText) ? { fd: Number(fdText) } : {}),
         text: [`-netdev ${value}`],
@@ -87,6 +92,7 @@ export function parseQemuCmdline(argv: string[]): QemuNic[] {
       if (o['type'] !== 'tap' && o['type'] !== 'bridge') continue;
       const fdText = o['fd'] ?? o['fds']?.split(':')[0];
       nics.push({
+        ...(o['type'] === 'bridge' && o['br'] ? { bridge: o['br'] } : {}),
         ...(o['ifname'] ? { ifname: o['ifname'] } : {}),
         ...(fdText && /^\d+$/.test(fdText) ? { fd: Number(fdText) } : {}),
         ...(o['mac'] ? { mac: o['mac'].toLowerCase() } : {}),
@@ -151,6 +157,7 @@ export function readQemuGuests(root: string): GuestNic[] {
         source: 'qemu',
         ...(name ? { name } : {}),
         ...(nic.mac ? { mac: nic.mac } : {}),
+        ...(nic.bridge ? { bridge: nic.bridge } : {}),
         ...(ifname ? { ifname } : {}),
         addresses: [],
         pid: Number(pid),
