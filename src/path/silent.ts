@@ -65,7 +65,7 @@ export function prefixHolder(namespaces: Namespace[], address: string): Holder |
   return best;
 }
 
-/** The prefix as `ip route` shows it (192.0.2.0/24, 2001:db8::/64). */
+/** The prefix as `ip route` shows it (198.51.100.0/24, 2001:db8::/64). */
 function networkOf(local: string, prefixlen: number): string {
   const ip = parseIp(local);
   if (!ip) return `${local}/${prefixlen}`;
