@@ -87,6 +87,8 @@ function networkOf(local: string, prefixlen: number): string {
 
 interface PortEvidence {
   port: Interface;
+  /** "port of vmbr0", or of a bridge behind it. */
+  where: string;
   macs: Map<string, string>;
   why: string[];
   against: string[];
@@ -102,24 +104,45 @@ export function resolveFromPrefix(topology: Topology, address: string, uplink?: 
   const guests = (topology.guests ?? []).filter((g) => (g.netns ? g.netns === ns.id : ns.isRoot));
   const byId = new Map(namespaces.map((n) => [n.id, n]));
   const uplinkish = (i: Interface) => i === uplink || (ns.isRoot && i.ifname === uplink?.ifname) || ['physical', 'bond', 'vlan', 'vxlan', 'geneve'].includes(i.kind);
-  let ports: Interface[];
+  // Each candidate port, what it is a port of, and the bridge ports its guest's MAC may be learned on.
+  interface Slot {
+    port: Interface;
+    where: string;
+    fdbOn: Array<{ bridge: string; ifname: string }>;
+  }
+  let slots: Slot[];
   let where: string;
+  // A chain of bridges (Proxmox's fwbr<vmid>i<n> for a NIC with firewall=1, Neutron's qbr): a veth pair
+  // from this bridge to another bridge in the same namespace leads to that bridge's ports.
+  const expand = (bridge: string, text: string, fdbOn: Slot['fdbOn'], exclude: Interface | undefined, depth: number): Slot[] =>
+    ns.interfaces
+      .filter((i) => i.master === bridge && i !== exclude && !uplinkish(i))
+      .flatMap((p) => {
+        const peer = p.kind === 'veth' && p.peer?.netns === ns.id ? ns.interfaces.find((i) => i.ifindex === p.peer!.ifindex) : undefined;
+        const on = [...fdbOn, { bridge, ifname: p.ifname }];
+        if (peer?.master && peer.master !== bridge && depth < 4) {
+          return expand(peer.master, `port of ${peer.master}, behind ${bridge} through ${p.ifname}⇄${peer.ifname}`, on, peer, depth + 1);
+        }
+        return [{ port: p, where: text, fdbOn: on }];
+      });
   if (device.kind === 'bridge') {
-    ports = ns.interfaces.filter((i) => i.master === device.ifname && !uplinkish(i));
     where = `port of ${device.ifname}`;
+    slots = expand(device.ifname, where, [], undefined, 0);
   } else if (device.ovsBridge) {
-    ports = ns.interfaces.filter((i) => i.ovsBridge === device.ovsBridge && i !== device && i.kind !== 'openvswitch' && !uplinkish(i));
     where = `port of OVS bridge ${device.ovsBridge}`;
+    slots = ns.interfaces
+      .filter((i) => i.ovsBridge === device.ovsBridge && i !== device && i.kind !== 'openvswitch' && !uplinkish(i))
+      .map((port) => ({ port, where, fdbOn: [] }));
   } else if (uplinkish(device)) {
     // The uplink's own subnet: the address is on the wire outside this host.
-    ports = [];
     where = `the uplink's subnet ${prefix}`;
+    slots = [];
   } else {
-    ports = [device];
     where = `routed device of ${prefix}`;
+    slots = [{ port: device, where, fdbOn: [] }];
   }
-  const fdb = ns.bridges.find((b) => b.ifname === device.ifname)?.fdb ?? [];
-  const evidence: PortEvidence[] = ports.map((port) => {
+  const ports = slots.map((x) => x.port);
+  const evidence: PortEvidence[] = slots.map(({ port, where: slotWhere, fdbOn }) => {
     const macs = new Map<string, string>();
     const why: string[] = [];
     const against: string[] = [];
@@ -143,8 +166,11 @@ export function resolveFromPrefix(topology: Topology, address: string, uplink?: 
       if (same.length > 0) against.push(`its guest NIC ${peerNs.id}/${peer.ifname} holds ${same.join(', ')}, not ${address}`);
       else why.push(`its veth peer ${peerNs.id}/${peer.ifname} (${peer.address ?? 'no MAC'}) holds no address in ${prefix}`);
     }
-    for (const e of fdb.filter((x) => x.ifname === port.ifname && x.state !== 'permanent' && !x.flags.includes('self'))) {
-      macs.set(e.mac.toLowerCase(), `${device.ifname} learned ${e.mac.toLowerCase()} on ${port.ifname}`);
+    for (const on of fdbOn) {
+      const fdb = ns.bridges.find((b) => b.ifname === on.bridge)?.fdb ?? [];
+      for (const e of fdb.filter((x) => x.ifname === on.ifname && x.state !== 'permanent' && !x.flags.includes('self'))) {
+        macs.set(e.mac.toLowerCase(), `${on.bridge} learned ${e.mac.toLowerCase()} on ${on.ifname}`);
+      }
     }
     // A guest source that gives this port's guest other addresses, and not this one.
     for (const [mac] of macs) {
@@ -152,7 +178,7 @@ export function resolveFromPrefix(topology: Topology, address: string, uplink?: 
       const other = known.filter((g) => !g.addresses.includes(address) && g.addresses.some((a) => prefixContains(prefix, a).contains));
       if (other.length > 0 && !known.some((g) => g.addresses.includes(address))) against.push(...other.map((g) => g.why));
     }
-    return { port, macs, why, against, ...(guest ? { guest } : {}) };
+    return { port, where: slotWhere, macs, why, against, ...(guest ? { guest } : {}) };
   });
 
   // MACs that something says this address has.
@@ -166,7 +192,7 @@ export function resolveFromPrefix(topology: Topology, address: string, uplink?: 
   const positive = evidence.filter((e) => [...addressMacs.keys()].some((m) => e.macs.has(m)));
   let chosen: PortEvidence[];
   let how: string;
-  const text = (e: PortEvidence, extra: string[] = []) => [where, ...extra, ...e.why].join('; ');
+  const text = (e: PortEvidence, extra: string[] = []) => [e.where, ...extra, ...e.why].join('; ');
   let candidates: Candidate[];
   if (positive.length > 0) {
     chosen = positive;

@@ -116,6 +116,26 @@ describe('a silent guest resolved from the prefix that holds its address', () =>
     assert.match(path.notes[0]!, /the uplink's own subnet: 203\.0\.113\.50 is outside this host, beyond eno1/);
   });
 
+  test("a chain of bridges (Proxmox's firewall bridge): the candidate is the tap behind fwbr, reached through the veth pair", () => {
+    const t = host(proxmox, [{ mac: 'bc:24:11:5e:7a:01', ifname: 'fwpr100p0' }]);
+    const root = t.namespaces[0]!;
+    root.interfaces = [
+      ...root.interfaces.map((i) => (i.ifname === 'tap100i0' ? { ...i, master: 'fwbr100i0' } : i)),
+      iface(7, 'fwbr100i0', 'bridge'),
+      iface(8, 'fwpr100p0', 'veth', { master: 'vmbr0', peer: { netns: 'host', ifindex: 9, ifname: 'fwln100i0' } }),
+      iface(9, 'fwln100i0', 'veth', { master: 'fwbr100i0', peer: { netns: 'host', ifindex: 8, ifname: 'fwpr100p0' } }),
+    ];
+    // Without the config: the tap is a candidate through the chain, the outer veth is not one.
+    const bare = findPath({ ...t, guests: [] }, '198.51.100.77');
+    assert.deepEqual(bare.candidates!.map((c) => c.ifname), ['tap101i0', 'tap102i0', 'tap100i0']);
+    assert.match(bare.candidates![2]!.why, /^port of fwbr100i0, behind vmbr0 through fwpr100p0⇄fwln100i0; no other evidence$/);
+    // With it (and vmbr0 having learned the guest's MAC on fwpr100p0): narrowed to the tap.
+    const path = findPath(t, '198.51.100.20');
+    assert.equal(path.target.ifname, 'tap100i0');
+    assert.deepEqual(path.hops.map((h) => h.ifname), ['eno1', 'vmbr0', 'fwpr100p0', 'fwln100i0', 'fwbr100i0', 'tap100i0']);
+    assert.match(path.candidates![0]!.why, /^port of fwbr100i0, behind vmbr0 through fwpr100p0⇄fwln100i0; .*Proxmox VM 100/);
+  });
+
   test('IPv6: the same from the /64', () => {
     const path = findPath(host(proxmox), '2001:db8:100::31');
     // veth101i0 (the container's) does not exist on this host: no port names it, so no narrowing.
