@@ -48,7 +48,7 @@ export function renderTopology(topology: Topology): string {
     lines.push(...extras(ns));
     lines.push('');
   }
-  lines.push(...domainLines(topology), ...dockerLines(topology));
+  lines.push(...domainLines(topology), ...dockerLines(topology), ...guestLines(topology));
   if (topology.warnings.length > 0) {
     for (const w of topology.warnings) lines.push(`warning: ${w}`);
   }
@@ -71,6 +71,28 @@ function domainLines(topology: Topology): string[] {
   for (const d of topology.domains) {
     const nics = d.interfaces.map((i) => `${i.type} ${i.targetDev ?? '-'} ${i.mac ?? '-'}${i.sourceBridge ? ` on ${i.sourceBridge}` : i.sourceNetwork ? ` network ${i.sourceNetwork}` : ''}`);
     out.push(...wrap(`  ${d.name} ${d.state} ${d.uuid}: `, nics.join('; ') || 'no NIC', 100));
+  }
+  out.push('');
+  return out;
+}
+
+/** Guest NICs as their platforms' files and processes say (docs/targets.md), one line each. */
+function guestLines(topology: Topology): string[] {
+  if (!topology.guests?.length) return [];
+  const out = ['guests (QEMU processes, libvirt files, Proxmox VE and LXC configs):'];
+  for (const g of topology.guests) {
+    const text = [
+      g.source,
+      g.name ?? '-',
+      g.mac ?? '-',
+      g.ifname ? `${g.netns ? `${g.netns}/` : ''}${g.ifname}` : '-',
+      g.bridge ? `on ${g.bridge}` : '',
+      g.addresses.join(' '),
+      g.pid !== undefined ? `pid ${g.pid}` : '',
+    ]
+      .filter(Boolean)
+      .join(' ');
+    out.push(...wrap('  ', text, 100));
   }
   out.push('');
   return out;
