@@ -18,6 +18,8 @@ export const guestArpUnresolved: Check = {
   name: 'guest-arp-unresolved',
   raises: ['guest-arp-unresolved'],
   run(ctx) {
+    const silent = silentGuest(ctx.path, ctx.correlation, ctx.targetAddresses[0]);
+    if (silent) return [silent];
     return [...askingPeer(ctx), ...unanswered(ctx)];
   },
 };
@@ -113,3 +115,33 @@ function guestReasons(ns: Namespace, ifname: string, addr: string, sources: stri
 }
 
 const v6Family = (addr: string) => addr.includes(':');
+
+/**
+ * A silent guest found from its prefix (the path has candidates): ARP
+ * requests for its address reach its backend and nothing answers, and no IP
+ * packet is seen from it. Nothing better is known from outside the guest.
+ */
+function silentGuest(path: CheckContext['path'], correlation: CheckContext['correlation'], address: string | undefined): Cause | undefined {
+  if (!path.candidates || !address) return undefined;
+  const last = correlation.hopCounts.length - 1;
+  const end = correlation.hopCounts[last];
+  if (!end || !end.observed || end.arpRequests === 0 || end.arpReplies > 0 || correlation.target.ipFromTarget > 0) return undefined;
+  if (correlation.loss?.direction !== 'from-target' || correlation.loss.firstMissingHop?.ifname !== end.ifname) return undefined;
+  const onPath = (c: { netns: string; ifname: string }) => path.hops.some((h) => h.netns === c.netns && h.ifname === c.ifname);
+  const others = path.candidates.filter((c) => !onPath(c));
+  return {
+    id: 'guest-arp-unresolved',
+    confidence: 0.6,
+    device: { netns: end.netns, ifname: end.ifname },
+    summary: `ARP requests for ${address} reach ${hopName(end)} and nothing answers: the guest behind it is silent (stopped or hung, its NIC down, or ${address} not configured on it)`,
+    evidence: [
+      `${end.arpRequests} ARP requests for ${address} seen at ${hopName(end)}, no ARP reply and no IP packet from ${address}`,
+      ...path.candidates.filter(onPath).map((c) => `its backend ${c.ifname}: ${c.why}`),
+      ...path.notes.filter((n) => n.startsWith('followed candidate ')),
+      ...(others.length ? [`other candidates, captured too: ${others.map((c) => c.ifname).join(', ')}`] : []),
+    ],
+    fix: [
+      '# look at the guest from its console (virsh console, qm terminal, lxc-attach): is it running, is its NIC up, does it hold the address?',
+    ],
+  };
+}

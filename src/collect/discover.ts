@@ -11,6 +11,7 @@ import { unnamedNamespacePids } from './namespaces.js';
 import { firewall } from './netfilter.js';
 import { discoverDomains, libvirtConnection } from './domains.js';
 import { guestView } from './guest-agent.js';
+import { hostRoot, placeGuests, readGuests } from './guests/index.js';
 import { ovsState } from './ovs.js';
 import { readSysfs } from './sysfs.js';
 import { tcFilters, tcQdiscs } from './tc.js';
@@ -21,6 +22,11 @@ export interface DiscoverOptions {
   netns?: string;
   /** Also enter namespaces known only through their processes (root mode only). Default true. */
   unnamed?: boolean;
+  /**
+   * The directory guest sources (QEMU's /proc, libvirt's, Proxmox VE's and
+   * LXC's files) are read under; default HOPDUMP_HOST_ROOT, else "/".
+   */
+  hostRoot?: string;
 }
 
 /** Bound on how many namespaces one discovery walks, against pathological hosts. */
@@ -150,6 +156,9 @@ export async function discover(options: DiscoverOptions): Promise<Topology> {
       })
     : undefined;
   if (docker) joinContainers(docker, namespaces);
+  // Guests as their platforms describe them: what a silent guest's address is resolved with.
+  const explicitRoot = options.hostRoot ?? process.env['HOPDUMP_HOST_ROOT'];
+  const guests = placeGuests(readGuests(hostRoot(options.hostRoot), warnings), namespaces, !options.netns, !options.netns || explicitRoot !== undefined);
   return {
     schemaVersion: 1,
     host: hostname(),
@@ -158,6 +167,7 @@ export async function discover(options: DiscoverOptions): Promise<Topology> {
     namespaces,
     ...(libvirt ? { domains: libvirt.domains } : {}),
     ...(docker ? { docker } : {}),
+    ...(guests.length ? { guests } : {}),
     warnings,
   };
 }

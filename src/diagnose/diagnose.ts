@@ -14,6 +14,9 @@ import { missingProgramHint } from '../host/programs.js';
 import type { Host } from '../host/host.js';
 import { targetMacOf, type Topology } from '../model/topology.js';
 import { findPath } from '../path/find.js';
+import { resolveByArp } from '../capture/arp-resolve.js';
+import { candidateCaptureHops, chooseLead, remapSession } from './candidates.js';
+import { undecided } from '../path/silent.js';
 import type { Path } from '../path/types.js';
 import type { Cause, ProbeReport, Report } from '../report/schema.js';
 import { settleVerdict } from '../report/verdict.js';
@@ -62,7 +65,19 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
   }
   const topology = await discover({ host: o.host, ...(o.netns ? { netns: o.netns } : {}) });
   const discoverMs = Date.now() - t0;
-  const path = findPath(topology, o.target, o.uplink ? { uplink: o.uplink } : {});
+  let path = findPath(topology, o.target, o.uplink ? { uplink: o.uplink } : {});
+  // A silent guest whose backend is not known: one ARP/NS for it first (not when passive).
+  const candidateNotices: string[] = [];
+  if (!o.passive && undecided(path) && path.target.address) {
+    const arp = await resolveByArp(o.host, topology, path, path.target.address).catch((err: unknown) => ({
+      backend: undefined,
+      notice: `ARP: ${err instanceof Error ? err.message : String(err)}`,
+    }));
+    candidateNotices.push(arp.notice);
+    if (arp.backend) path = findPath(topology, o.target, { ...(o.uplink ? { uplink: o.uplink } : {}), backend: arp.backend });
+  }
+  const groups = undecided(path) ? candidateCaptureHops(topology, path) : [];
+  const capturedHops = [...path.hops, ...groups.flatMap((g) => g.hops)];
   const targetNs = topology.namespaces.find((n) => n.id === path.target.netns);
   const targetIf = targetNs?.interfaces.find((i) => i.ifname === path.target.ifname);
   const targetAddresses = [
@@ -100,9 +115,9 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
   const sourceAddresses = probes.length ? await sourceAddressFor(o.host, fromNetns, probes[0]!.address) : [];
   const filter = buildFilter([...targetAddresses, ...probeAddresses], o.filter);
 
-  const session = await runSession({
+  let session = await runSession({
     host: o.host,
-    hops: path.hops,
+    hops: capturedHops,
     filter,
     reader: o.reader,
     probes,
@@ -112,6 +127,14 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
     promiscuous: o.promiscuous === true,
     ...(o.progress ? { progress: o.progress } : {}),
   });
+
+  if (groups.length > 0 && path.target.address) {
+    // Follow the candidate the window points at; the others' tallies are notices.
+    const lead = chooseLead(session, path.hops.length, groups, path.target.address);
+    candidateNotices.push(...lead.notices);
+    path = findPath(topology, o.target, { ...(o.uplink ? { uplink: o.uplink } : {}), backend: lead.backend });
+    session = remapSession(session, capturedHops, path.hops);
+  }
 
   const tAnalysis = Date.now();
   const correlation = correlate({
@@ -203,7 +226,7 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
   });
   // Answers from a MAC that is not the target's are not good answers.
   const status = worst(statusOf(probeReports, correlation.loss !== null, o.passive, correlation), wrongHostAnswered(topology, path, correlation) ? 'degraded' : 'ok');
-  const verdict = settleVerdict(status, causes, [...topology.warnings, ...session.notices, ...notices, ...experimentNotices]);
+  const verdict = settleVerdict(status, causes, [...topology.warnings, ...candidateNotices, ...session.notices, ...notices, ...experimentNotices]);
   const report: Report = {
     schemaVersion: 1,
     tool: { name: 'hopdump', version: version() },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DockerStateSchema } from './docker.js';
+import { GuestNicSchema } from './guests.js';
 import { DomainSchema } from './libvirt.js';
 
 /**
@@ -383,6 +384,12 @@ export const TopologySchema = z.object({
   domains: z.array(DomainSchema).optional(),
   /** Docker containers and networks (Engine API), when a dockerd answers: endpoints joined to their namespaces. */
   docker: DockerStateSchema.optional(),
+  /**
+   * Guest NICs the platforms' own files and processes describe (QEMU command
+   * lines, libvirt status XML and leases, Proxmox VE and LXC configs): how a
+   * silent guest's address is joined to its backend.
+   */
+  guests: z.array(GuestNicSchema).optional(),
   warnings: z.array(z.string()),
 });
 export type Topology = z.infer<typeof TopologySchema>;
@@ -399,7 +406,8 @@ export function rootNamespace(topology: Topology): Namespace {
 
 /**
  * The MAC the target answers with. A guest NIC's own; for a backend (a tap
- * whose guest hopdump cannot see) the MAC libvirt gave the guest's NIC, else
+ * whose guest hopdump cannot see) the MAC libvirt, QEMU's command line or the
+ * platform's config gave the guest's NIC, else
  * unknown: a tap's own MAC (fe:54:…) is never the guest's.
  */
 export function targetMacOf(topology: Topology, netns: string, ifname: string): string | undefined {
@@ -407,7 +415,11 @@ export function targetMacOf(topology: Topology, netns: string, ifname: string): 
   const iface = ns?.interfaces.find((i) => i.ifname === ifname);
   if (!ns || !iface) return undefined;
   if (ns.isRoot && (iface.kind === 'tap' || iface.master || iface.ovsBridge)) {
-    return topology.domains?.flatMap((d) => d.interfaces).find((i) => i.targetDev === ifname)?.mac?.toLowerCase();
+    return (
+      topology.domains?.flatMap((d) => d.interfaces).find((i) => i.targetDev === ifname)?.mac?.toLowerCase() ??
+      // A guest outside libvirt: the MAC its QEMU command line or platform config gives it.
+      topology.guests?.find((g) => g.ifname === ifname && g.mac && (g.netns ?? netns) === netns)?.mac
+    );
   }
   return iface.address?.toLowerCase();
 }

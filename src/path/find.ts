@@ -2,12 +2,15 @@ import { prefixContains } from '../model/ip.js';
 import type { Interface, Namespace, Topology } from '../model/topology.js';
 import { danglingPatch, dnatMaps, iptablesDnatRules, lowerChildren, lowerOf, rootNamespace } from '../model/topology.js';
 import { resolveTarget, type ResolvedTarget } from './resolve.js';
+import { pickCandidate } from './silent.js';
 import type { Hop, HopRole, OvsHop, OvsHopPort, Path } from './types.js';
 import { findUplink } from './uplink.js';
 
 export interface PathOptions {
   /** The uplink interface when hopdump cannot tell it. */
   uplink?: string;
+  /** A silent guest's candidate backend to follow (diagnose's choice after capture or ARP; see path/silent.ts). */
+  backend?: { netns: string; ifname: string; why: string };
 }
 
 interface Node {
@@ -46,7 +49,8 @@ function ovsBridgeNode(ns: Namespace, name: string): Interface {
 export function findPath(topology: Topology, query: string, options: PathOptions = {}): Path {
   const root = rootNamespace(topology);
   const uplink = findUplink(root, options.uplink);
-  const target = resolveTarget(topology, query);
+  const resolved = resolveTarget(topology, query, { uplink });
+  const target = options.backend && resolved.candidates ? { ...resolved, ...pickCandidate(topology, resolved, options.backend) } : resolved;
   const byId = new Map(topology.namespaces.map((n) => [n.id, n]));
   const notes = [...target.notes];
 
@@ -72,6 +76,7 @@ export function findPath(topology: Topology, query: string, options: PathOptions
       ...(published ? { published } : {}),
     },
     hops,
+    ...(target.candidates ? { candidates: target.candidates } : {}),
     complete,
     notes,
   };

@@ -3,6 +3,8 @@ import { usageError } from '../errors.js';
 import { isMac } from '../model/ip.js';
 import type { Interface, Namespace, Topology } from '../model/topology.js';
 import { rootNamespace } from '../model/topology.js';
+import { resolveFromPrefix } from './silent.js';
+import type { Candidate } from './types.js';
 
 export interface ResolvedTarget {
   type: 'ip' | 'mac' | 'ifname' | 'netns' | 'neutron-port' | 'vm-uuid' | 'domain' | 'container';
@@ -13,6 +15,13 @@ export interface ResolvedTarget {
   container?: { id: string; name: string };
   /** CONTAINER:PORT: the published host port (address undefined = every host address). */
   published?: { address?: string; port: number; containerPort: number; proto: 'tcp' | 'udp' | 'sctp' };
+  /** An address resolved from its prefix (a silent guest): the backends it may be behind. */
+  candidates?: Candidate[];
+}
+
+export interface ResolveOptions {
+  /** The uplink: never a candidate backend of a silent guest. */
+  uplink?: Interface;
 }
 
 /**
@@ -21,7 +30,7 @@ export interface ResolvedTarget {
  * several interfaces (an IP conflict) resolves to the one that has it as its
  * first address, with a note naming the others.
  */
-export function resolveTarget(topology: Topology, query: string): ResolvedTarget {
+export function resolveTarget(topology: Topology, query: string, options: ResolveOptions = {}): ResolvedTarget {
   const namespaces = topology.namespaces.filter((n) => n.collected);
   const root = rootNamespace(topology);
   const ordered = [...namespaces.filter((n) => !n.isRoot), root];
@@ -61,7 +70,15 @@ export function resolveTarget(topology: Topology, query: string): ResolvedTarget
           };
         }
       }
-      throw usageError(`target ${query} not found`, 'no interface in any namespace here holds that address, and no neighbour entry names it');
+      // A silent guest: from the prefix that holds it (docs/targets.md).
+      const fromPrefix = resolveFromPrefix(topology, query, options.uplink);
+      if (fromPrefix) {
+        return { type: 'ip', ns: fromPrefix.ns, iface: fromPrefix.iface, address: query, notes: fromPrefix.notes, candidates: fromPrefix.candidates };
+      }
+      throw usageError(
+        `target ${query} not found`,
+        'no interface in any namespace here holds that address or a prefix containing it, and no neighbour entry names it',
+      );
     }
     const best = holders.find((h) => h.first) ?? holders[0]!;
     const notes = holders

@@ -62,6 +62,14 @@ export const HopSchema = z.object({
 });
 export type Hop = z.infer<typeof HopSchema>;
 
+export const CandidateSchema = z.object({
+  netns: z.string(),
+  ifname: z.string(),
+  /** Why it is a candidate: "port of vmbr0; no other evidence", "QEMU pid 1234 -netdev tap,ifname=tap0 …". */
+  why: z.string(),
+});
+export type Candidate = z.infer<typeof CandidateSchema>;
+
 export const PathSchema = z.object({
   target: z.object({
     query: z.string(),
@@ -77,6 +85,13 @@ export const PathSchema = z.object({
       .optional(),
   }),
   hops: z.array(HopSchema),
+  /**
+   * A target address resolved from the prefix that holds it (a silent or
+   * opaque guest): the backends it may be behind, each with why. One entry
+   * when the evidence narrowed it (the path then ends at that backend);
+   * several when it did not (the path ends at the bridge or routed device).
+   */
+  candidates: z.array(CandidateSchema).optional(),
   /** True when the target is not connected to the uplink the way it should be (see the gap hop). */
   complete: z.boolean(),
   notes: z.array(z.string()),

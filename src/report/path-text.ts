@@ -25,6 +25,7 @@ export function renderPath(path: Path, seenFrom: string): string {
   for (const r of rows) lines.push(`  ${fmt(r)}`);
   if (!path.complete) lines.push('  path is broken at ✗: the target is not connected the way it should be');
   for (const n of path.notes) lines.push(`  note: ${n}`);
+  for (const c of path.candidates ?? []) lines.push(`  candidate backend ${c.netns}/${c.ifname}: ${c.why}`);
   lines.push('  via: ⇄ veth peer, ─ bridge, ═ OVS patch port, ≈ macvlan/macvtap on its lower device, → routed; capture: whether tcpdump there sees the transit traffic');
   return `${lines.join('\n')}\n`;
 }

@@ -47,6 +47,8 @@ export function renderReport(r: Report, opts: TextOptions = { color: false }): s
     const text = `  ${fmt(row)}`;
     lines.push(row[0] === '✗' ? c('red', text) : text);
   }
+  // A silent guest's target came from its prefix: which backends it may be behind, and why.
+  for (const cand of r.path.candidates ?? []) lines.push(`  candidate backend ${cand.netns}/${cand.ifname}: ${cand.why}`);
   lines.push('');
   if (r.loss) {
     const l = r.loss;

@@ -48,7 +48,7 @@ export function renderTopology(topology: Topology): string {
     lines.push(...extras(ns));
     lines.push('');
   }
-  lines.push(...domainLines(topology), ...dockerLines(topology));
+  lines.push(...domainLines(topology), ...dockerLines(topology), ...guestLines(topology));
   if (topology.warnings.length > 0) {
     for (const w of topology.warnings) lines.push(`warning: ${w}`);
   }
@@ -75,6 +75,28 @@ function domainLines(topology: Topology): string[] {
         (i.type === 'direct' && i.sourceDev ? ` ≈ macvtap on ${i.sourceDev}${i.sourceMode ? ` mode ${i.sourceMode}` : ''}` : ''),
     );
     out.push(...wrap(`  ${d.name} ${d.state} ${d.uuid}: `, nics.join('; ') || 'no NIC', 100));
+  }
+  out.push('');
+  return out;
+}
+
+/** Guest NICs as their platforms' files and processes say (docs/targets.md), one line each. */
+function guestLines(topology: Topology): string[] {
+  if (!topology.guests?.length) return [];
+  const out = ['guests (QEMU processes, libvirt files, Proxmox VE and LXC configs):'];
+  for (const g of topology.guests) {
+    const text = [
+      g.source,
+      g.name ?? '-',
+      g.mac ?? '-',
+      g.ifname ? `${g.netns ? `${g.netns}/` : ''}${g.ifname}` : '-',
+      g.bridge ? `on ${g.bridge}` : '',
+      g.addresses.join(' '),
+      g.pid !== undefined ? `pid ${g.pid}` : '',
+    ]
+      .filter(Boolean)
+      .join(' ');
+    out.push(...wrap('  ', text, 100));
   }
   out.push('');
   return out;

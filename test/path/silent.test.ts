@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { describe, test } from 'node:test';
+import { readGuests } from '../../src/collect/guests/index.js';
+import { HopdumpError } from '../../src/errors.js';
+import type { GuestNic } from '../../src/model/guests.js';
+import type { Interface, Namespace, Topology } from '../../src/model/topology.js';
+import { findPath } from '../../src/path/find.js';
+import { PathSchema } from '../../src/path/types.js';
+
+/** A Proxmox-like host, as the model would have it: vmbr0 holds 198.51.100.2/24, eno1 is its uplink port. */
+function iface(ifindex: number, ifname: string, kind: Interface['kind'], extra: Partial<Interface> = {}): Interface {
+  return { ifindex, ifname, kind, mtu: 1500, adminUp: true, operstate: 'UP', carrier: true, flags: [], promisc: false, addresses: [], ...extra };
+}
+
+function host(guests: GuestNic[], fdb: Array<{ mac: string; ifname: string }> = [], neighbours: Namespace['neighbours'] = []): Topology {
+  const root: Namespace = {
+    id: 'host',
+    name: null,
+    isRoot: true,
+    collected: true,
+    interfaces: [
+      iface(1, 'lo', 'loopback'),
+      iface(2, 'eno1', 'physical', { master: 'vmbr0', address: '0c:c4:7a:00:00:01' }),
+      iface(3, 'vmbr0', 'bridge', {
+        address: '0c:c4:7a:00:00:01',
+        addresses: [
+          { family: 'inet', local: '198.51.100.2', prefixlen: 24, scope: 'global' },
+          { family: 'inet6', local: '2001:db8:100::2', prefixlen: 64, scope: 'global' },
+        ],
+      }),
+      iface(4, 'tap100i0', 'tap', { master: 'vmbr0' }),
+      iface(5, 'tap101i0', 'tap', { master: 'vmbr0' }),
+      iface(6, 'tap102i0', 'tap', { master: 'vmbr0' }),
+    ],
+    bridges: [
+      {
+        ifname: 'vmbr0',
+        stp: false,
+        stp_state: 0,
+        forward_delay: 15,
+        vlan_filtering: false,
+        ports: ['eno1', 'tap100i0', 'tap101i0', 'tap102i0'].map((ifname) => ({ ifname, state: 'forwarding' as const })),
+        fdb: fdb.map((e) => ({ ...e, flags: [], state: 'reachable' })),
+      },
+    ],
+    routes: [
+      { family: 'inet', dst: 'default', gateway: '198.51.100.1', dev: 'vmbr0', table: 'main', type: 'unicast' },
+      { family: 'inet', dst: '198.51.100.0/24', dev: 'vmbr0', table: 'main', type: 'unicast', scope: 'link' },
+    ],
+    neighbours,
+  };
+  return { schemaVersion: 1, host: 'pve1', collectedAt: '', root: '', namespaces: [root], guests, warnings: [] };
+}
+
+const proxmox = readGuests(fileURLToPath(new URL('../../../test/fixtures/hosts/proxmox.recorded', import.meta.url)), []);
+const lease = (ip: string, mac: string): GuestNic => ({ source: 'libvirt-lease', mac, addresses: [ip], why: `DHCP lease ${ip} for ${mac} in /var/lib/libvirt/dnsmasq/vmbr0.status` });
+
+describe('a silent guest resolved from the prefix that holds its address', () => {
+  test('no evidence: the path ends at the bridge, every port but the uplink a candidate, with why', () => {
+    const path = PathSchema.parse(findPath(host([]), '198.51.100.77'));
+    assert.deepEqual([path.target.netns, path.target.ifname, path.target.address], ['host', 'vmbr0', '198.51.100.77']);
+    assert.deepEqual(path.hops.map((h) => h.ifname), ['eno1', 'vmbr0']);
+    assert.deepEqual(path.candidates!.map((c) => c.ifname), ['tap100i0', 'tap101i0', 'tap102i0']);
+    assert.ok(path.candidates!.every((c) => c.why === 'port of vmbr0; no other evidence'), JSON.stringify(path.candidates));
+    assert.match(path.notes[0]!, /held by no interface here and no neighbour entry names it; host\/vmbr0 holds its prefix 198\.51\.100\.0\/24.*the path ends at vmbr0/);
+  });
+
+  test('a guest config naming the address and the tap narrows to that tap (positive evidence)', () => {
+    const path = findPath(host(proxmox), '198.51.100.20');
+    assert.equal(path.target.ifname, 'tap100i0');
+    assert.deepEqual(path.hops.map((h) => `${h.ifname}:${h.role}`), ['eno1:uplink', 'vmbr0:bridge', 'tap100i0:backend']);
+    assert.equal(path.candidates!.length, 1);
+    assert.match(path.candidates![0]!.why, /Proxmox VM 100 \(web01\) \/etc\/pve\/qemu-server\/100\.conf net0: virtio=BC:24:11:5E:7A:01/);
+  });
+
+  test("a port whose guest is known to have another address is eliminated; the others stay candidates", () => {
+    const path = findPath(host(proxmox), '198.51.100.77');
+    assert.equal(path.target.ifname, 'vmbr0');
+    assert.deepEqual(path.candidates!.map((c) => c.ifname), ['tap101i0', 'tap102i0']);
+  });
+
+  test('a lease names the MAC, the FDB the port it was learned on', () => {
+    const path = findPath(host([lease('198.51.100.45', '52:54:00:aa:bb:cc')], [{ mac: '52:54:00:aa:bb:cc', ifname: 'tap102i0' }]), '198.51.100.45');
+    assert.equal(path.target.ifname, 'tap102i0');
+    assert.match(path.candidates![0]!.why, /DHCP lease 198\.51\.100\.45 for 52:54:00:aa:bb:cc.*MAC 52:54:00:aa:bb:cc: vmbr0 learned 52:54:00:aa:bb:cc on tap102i0/);
+  });
+
+  test('a QEMU process naming the tap and its MAC joins a lease for that MAC', () => {
+    const qemu: GuestNic = { source: 'qemu', mac: '52:54:00:12:34:01', ifname: 'tap101i0', addresses: [], pid: 4242, why: 'QEMU pid 4242 -netdev tap,id=n0,ifname=tap101i0 -device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:01' };
+    const path = findPath(host([qemu, lease('198.51.100.46', '52:54:00:12:34:01')]), '198.51.100.46');
+    assert.equal(path.target.ifname, 'tap101i0');
+    assert.match(path.candidates![0]!.why, /QEMU pid 4242/);
+  });
+
+  test("every port's guest known to hold other addresses: none is chosen, the path ends at the bridge", () => {
+    const qemu = (tap: string, mac: string): GuestNic => ({ source: 'qemu', mac, ifname: tap, addresses: [], why: `QEMU pid 1 ifname=${tap}` });
+    const guests = [...proxmox, qemu('tap101i0', '52:54:00:00:01:01'), qemu('tap102i0', '52:54:00:00:01:02'), lease('198.51.100.21', '52:54:00:00:01:01'), lease('198.51.100.22', '52:54:00:00:01:02')];
+    const path = findPath(host(guests), '198.51.100.77');
+    assert.equal(path.target.ifname, 'vmbr0');
+    assert.deepEqual(path.candidates!.map((c) => c.ifname), ['tap100i0', 'tap101i0', 'tap102i0']);
+    assert.match(path.candidates![1]!.why, /\(DHCP lease 198\.51\.100\.21 for 52:54:00:00:01:01/);
+    assert.ok(path.notes.some((n) => /the guest behind each of its ports is known to hold other addresses, not 198\.51\.100\.77 \(or a machine beyond the uplink eno1\): the path ends at vmbr0/.test(n)), path.notes.join('\n'));
+  });
+
+  test("the uplink's own subnet: outside this host, the path is the uplink, no candidates", () => {
+    const t = host([]);
+    const root = t.namespaces[0]!;
+    root.interfaces = root.interfaces.map((i) =>
+      i.ifname === 'eno1' ? { ...i, master: undefined, addresses: [{ family: 'inet' as const, local: '203.0.113.2', prefixlen: 24, scope: 'global' }] } : i,
+    );
+    root.routes = [{ family: 'inet', dst: 'default', gateway: '203.0.113.1', dev: 'eno1', table: 'main', type: 'unicast' }];
+    const path = findPath(t, '203.0.113.50');
+    assert.deepEqual(path.hops.map((h) => h.ifname), ['eno1']);
+    assert.deepEqual(path.candidates, []);
+    assert.match(path.notes[0]!, /the uplink's own subnet: 203\.0\.113\.50 is outside this host, beyond eno1/);
+  });
+
+  test("a chain of bridges (Proxmox's firewall bridge): the candidate is the tap behind fwbr, reached through the veth pair", () => {
+    const t = host(proxmox, [{ mac: 'bc:24:11:5e:7a:01', ifname: 'fwpr100p0' }]);
+    const root = t.namespaces[0]!;
+    root.interfaces = [
+      ...root.interfaces.map((i) => (i.ifname === 'tap100i0' ? { ...i, master: 'fwbr100i0' } : i)),
+      iface(7, 'fwbr100i0', 'bridge'),
+      iface(8, 'fwpr100p0', 'veth', { master: 'vmbr0', peer: { netns: 'host', ifindex: 9, ifname: 'fwln100i0' } }),
+      iface(9, 'fwln100i0', 'veth', { master: 'fwbr100i0', peer: { netns: 'host', ifindex: 8, ifname: 'fwpr100p0' } }),
+    ];
+    // Without the config: the tap is a candidate through the chain, the outer veth is not one.
+    const bare = findPath({ ...t, guests: [] }, '198.51.100.77');
+    assert.deepEqual(bare.candidates!.map((c) => c.ifname), ['tap101i0', 'tap102i0', 'tap100i0']);
+    assert.match(bare.candidates![2]!.why, /^port of fwbr100i0, behind vmbr0 through fwpr100p0⇄fwln100i0; no other evidence$/);
+    // With it (and vmbr0 having learned the guest's MAC on fwpr100p0): narrowed to the tap.
+    const path = findPath(t, '198.51.100.20');
+    assert.equal(path.target.ifname, 'tap100i0');
+    assert.deepEqual(path.hops.map((h) => h.ifname), ['eno1', 'vmbr0', 'fwpr100p0', 'fwln100i0', 'fwbr100i0', 'tap100i0']);
+    assert.match(path.candidates![0]!.why, /^port of fwbr100i0, behind vmbr0 through fwpr100p0⇄fwln100i0; .*Proxmox VM 100/);
+  });
+
+  test('IPv6: the same from the /64', () => {
+    const path = findPath(host(proxmox), '2001:db8:100::31');
+    // veth101i0 (the container's) does not exist on this host: no port names it, so no narrowing.
+    assert.equal(path.target.ifname, 'vmbr0');
+    assert.ok(path.candidates!.length >= 2);
+  });
+
+  test('diagnose may follow one candidate: the path then ends at it, the others stay listed', () => {
+    const path = findPath(host([]), '198.51.100.77', { backend: { netns: 'host', ifname: 'tap101i0', why: 'ARP answered from it' } });
+    assert.equal(path.target.ifname, 'tap101i0');
+    assert.equal(path.candidates!.length, 3);
+    assert.ok(path.notes.some((n) => n === 'followed candidate host/tap101i0: ARP answered from it'));
+  });
+
+  test('outside every prefix held here: target not found (a usage error, exit 2)', () => {
+    assert.throws(
+      () => findPath(host(proxmox), '203.0.113.9'),
+      (err: unknown) => err instanceof HopdumpError && err.kind === 'usage' && /target 203\.0\.113\.9 not found/.test(err.message),
+    );
+  });
+});
