@@ -37,6 +37,8 @@ export const promiscDependent: LabFault = {
   symptom: { kind: 'ping-fails', target: 'ct1' },
   async apply(lab) {
     await lab.run('ct1', ['ip', 'neigh', 'replace', '203.0.113.1', 'lladdr', OLD_GATEWAY_MAC, 'dev', 'eth0', 'nud', 'permanent']);
+    // The same stale MAC for the IPv6 gateway (a neighbour entry is a neighbour entry, ARP or NDP).
+    await lab.run('ct1', ['ip', '-6', 'neigh', 'replace', '2001:db8:7113::1', 'lladdr', OLD_GATEWAY_MAC, 'dev', 'eth0', 'nud', 'permanent']);
     await lab.host.run(['nft', '-f', '-'], { netns: lab.ns('hv'), input: macFixRuleset('docker0', OLD_GATEWAY_MAC) });
   },
 };
