@@ -99,6 +99,8 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
     for (const text of raw) {
       const spec = parseProbe(text, primary, o.count, text === 'icmp' ? o.size : undefined);
       if (!spec) throw usageError(`--probe '${text}' is not icmp, tcp:PORT[@ADDR], udp:PORT[@ADDR] or arp`);
+      // arping speaks ARP only; IPv6's neighbour solicitations show in the capture of any probe.
+      if (spec.kind === 'arp' && spec.address.includes(':')) throw usageError(`--probe arp is IPv4 only; ${spec.address} is IPv6`, 'use --probe icmp: its neighbour solicitations are captured');
       probes.push(spec);
     }
   }
