@@ -6,7 +6,7 @@ import { LINKTYPE_ETHERNET } from '../../src/pcap/index.js';
 import { IPV6_FAULTS } from '../../src/lab/faults/ipv6.js';
 import { ReportSchema, type Report } from '../../src/report/schema.js';
 import { diagnoseLab } from '../helpers/diagnose.js';
-import { hopdump, withLab } from '../helpers/lab.js';
+import { host, hopdump, withLab } from '../helpers/lab.js';
 import { EXPECT, shortHop, type Expectation } from './expectations.js';
 
 /**
@@ -107,6 +107,22 @@ describe('diagnose over IPv6 on a healthy lab', { concurrency: 2 }, () => {
       });
     });
   }
+});
+
+describe('IPv6 MTU: routers do not fragment, they answer packet-too-big', () => {
+  test('a smaller MTU behind a router: ICMPv6 packet-too-big from the Docker host is the evidence', async () => {
+    await withLab({ topology: 'routed', prefix: 'vs' }, async (lab) => {
+      // The container side of the host is 1400 bytes: the host must route 1500-byte IPv6 packets onto it.
+      for (const dev of ['veth9a1b2c3', 'docker0']) await host.run(['ip', 'link', 'set', dev, 'mtu', '1400'], { netns: lab.ns('hv') });
+      await host.run(['ip', 'link', 'set', 'eth0', 'mtu', '1400'], { netns: lab.ns('ct1') });
+      const { report } = await diagnoseLab(lab, '2001:db8:7113::2', { probes: ['icmp'], size: 1452 });
+      assert.equal(report.status, 'broken');
+      assert.ok(report.instead.some((x) => /ICMPv6 type 2 code 0 from 2001:db8:5100::1/.test(x)), report.instead.join('\n'));
+      const top = report.causes[0]!;
+      assert.equal(top.id, 'mtu-mismatch', JSON.stringify(report.causes.map((c) => c.id)));
+      assert.ok(top.evidence.some((e) => /ICMPv6 packet-too-big from 2001:db8:5100::1 \(IPv6 routers do not fragment\)/.test(e)), top.evidence.join('\n'));
+    });
+  });
 });
 
 describe('the CLI with an IPv6 target', { concurrency: 2 }, () => {
