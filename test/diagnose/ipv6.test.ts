@@ -126,7 +126,7 @@ describe('IPv6 MTU: routers do not fragment, they answer packet-too-big', () => 
 });
 
 describe('the CLI with an IPv6 target', { concurrency: 2 }, () => {
-  test('hopdump path --target 2001:db8::11 --json: uplink to the guest NIC holding it', async () => {
+  test('hopdump path --target 2001:db8::11 --json: uplink to the guest NIC holding it; --probe arp refused for it', async () => {
     await withLab({ topology: 'bridged', prefix: 'vs' }, async (lab) => {
       const r = await hopdump(['path', '--netns', lab.state.hypervisor, '--target', '2001:db8::11', '--json']);
       assert.equal(r.code, 0, r.stderr);
@@ -134,6 +134,11 @@ describe('the CLI with an IPv6 target', { concurrency: 2 }, () => {
       assert.equal(path.target.address, '2001:db8::11');
       assert.equal(path.target.netns, lab.ns('vm1'));
       assert.deepEqual(path.hops.map((h) => shortHop(h, 'bridged')), ['hv/eth0', 'hv/br0', 'hv/vnet0', 'vm1/eth0']);
+      // arping speaks ARP only: a clear usage error, no stack trace.
+      const arp = await hopdump(['diagnose', '--netns', lab.state.hypervisor, '--target', '2001:db8::11', '--probe', 'arp', '--out', '-']);
+      assert.equal(arp.code, 2, arp.stderr);
+      assert.match(arp.stderr, /--probe arp is IPv4 only; 2001:db8::11 is IPv6/);
+      assert.doesNotMatch(arp.stderr, /\n\s+at /);
     });
   });
 
