@@ -30,7 +30,7 @@ const V6: Record<string, Partial<Expectation> & { evidence?: RegExp }> = {
  * not count as replies. Until the correlator reads NDP these run as `todo`;
  * once it does (detected below, not configured) they must pass like the rest.
  */
-const NEEDS_NDP = new Set(['link-down', 'bridge-port-missing', 'stp-blocking', 'device-drops', 'guest-firewall', 'guest-no-reply', 'no-route', 'healthy routed']);
+const NEEDS_NDP = new Set(['link-down', 'bridge-port-missing', 'stp-blocking', 'device-drops', 'guest-firewall', 'guest-no-reply', 'no-route', 'ovs-port-down', 'healthy routed']);
 
 /** Whether the correlator reads a neighbour solicitation as a request for its target, as it reads ARP. */
 function correlatorReadsNdp(): boolean {
@@ -90,7 +90,7 @@ describe('diagnose over IPv6 on every fault that can happen over IPv6', { concur
 });
 
 describe('diagnose over IPv6 on a healthy lab', { concurrency: 2 }, () => {
-  for (const topology of ['bridged', 'routed']) {
+  for (const topology of ['bridged', 'routed', 'ovs']) {
     test(`${topology}: ok, no loss, no causes, icmp6 and tcp over IPv6 answered`, ndpTodo(`healthy ${topology}`), async () => {
       await withLab({ topology, prefix: 'vs' }, async (lab) => {
         const t = findTopology(topology).targets[0]!;
@@ -104,6 +104,14 @@ describe('diagnose over IPv6 on a healthy lab', { concurrency: 2 }, () => {
         const observed = report.hops.filter((h) => h.observed);
         assert.ok(observed.every((h) => h.toTarget > 0 && h.fromTarget > 0), 'every observed hop saw both directions');
         assert.ok(report.traces.some((tr) => /IP6 .* > 2001:db8:.*ICMP6, echo request/.test(tr.summary)), 'the echo requests were followed across hops');
+        if (topology === 'ovs') {
+          // Inside OVS, ofproto/trace of the IPv6 flow: both directions reach their port.
+          const traces = report.ovsTraces ?? [];
+          const exit = report.path.hops.filter((h) => h.kind === 'openvswitch').at(-1)!.ovs!.out!.name;
+          const seen = JSON.stringify(traces.map((x) => [x.direction, x.flow, x.outputs]));
+          assert.ok(traces.some((x) => x.direction === 'to-target' && x.flow.startsWith('icmp6,') && x.flow.includes('ipv6_dst=2001:db8::11') && x.outputs.includes(exit)), seen);
+          assert.ok(traces.some((x) => x.direction === 'from-target' && x.flow.startsWith('icmp6,') && x.outputs.includes(report.path.hops[0]!.ifname)), seen);
+        }
       });
     });
   }
