@@ -95,6 +95,11 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
   const probes: ProbeSpec[] = [];
   if (!o.passive) {
     if (!primary) throw usageError(`target ${o.target} has no IPv4 or global IPv6 address to probe`, 'use --passive, or name an address');
+    // fe80::/10 is valid on one link only: a socket needs its zone (the sender's interface),
+    // which hopdump cannot know for a sender on another link (nc without one just times out).
+    if (/^fe[89ab][0-9a-f]:/i.test(primary)) {
+      throw usageError(`target ${primary} is an IPv6 link-local address: probes cannot reach it without its link`, 'name its global address, or use --passive');
+    }
     const raw = o.probes.length > 0 ? o.probes : defaultProbes(topology, path, fromNetns === o.netns, primary);
     for (const text of raw) {
       const spec = parseProbe(text, primary, o.count, text === 'icmp' ? o.size : undefined);

@@ -134,7 +134,7 @@ describe('IPv6 MTU: routers do not fragment, they answer packet-too-big', () => 
 });
 
 describe('the CLI with an IPv6 target', { concurrency: 2 }, () => {
-  test('hopdump path --target 2001:db8::11 --json: uplink to the guest NIC holding it; --probe arp refused for it', async () => {
+  test('hopdump path --target 2001:db8::11 --json: uplink to the guest NIC holding it; --probe arp and a link-local target refused', async () => {
     await withLab({ topology: 'bridged', prefix: 'vs' }, async (lab) => {
       const r = await hopdump(['path', '--netns', lab.state.hypervisor, '--target', '2001:db8::11', '--json']);
       assert.equal(r.code, 0, r.stderr);
@@ -147,6 +147,13 @@ describe('the CLI with an IPv6 target', { concurrency: 2 }, () => {
       assert.equal(arp.code, 2, arp.stderr);
       assert.match(arp.stderr, /--probe arp is IPv4 only; 2001:db8::11 is IPv6/);
       assert.doesNotMatch(arp.stderr, /\n\s+at /);
+      // A link-local address resolves (path), but probes need its link: a usage error too.
+      const ll = await hopdump(['path', '--netns', lab.state.hypervisor, '--target', 'fe80::5054:ff:fe00:11', '--json']);
+      assert.equal(ll.code, 0, ll.stderr);
+      assert.equal((JSON.parse(ll.stdout) as { target: { netns: string } }).target.netns, lab.ns('vm1'));
+      const llDiag = await hopdump(['diagnose', '--netns', lab.state.hypervisor, '--target', 'fe80::5054:ff:fe00:11', '--out', '-']);
+      assert.equal(llDiag.code, 2, llDiag.stderr);
+      assert.match(llDiag.stderr, /IPv6 link-local address: probes cannot reach it without its link/);
     });
   });
 
