@@ -52,8 +52,9 @@ fuzz: setup
 	node dist/bench/pcap/fuzz-main.js $(or $(FUZZ_INPUTS),100000)
 
 # Every lab fault diagnosed several times: localized? right cause first? time to verdict.
+# VARIANTS=N: instead, every fault of the variant topologies on N randomized variants (seeds 1..N).
 bench-faults: setup
-	node dist/bench/faults.js --runs=3
+	node dist/bench/faults.js --runs=3 $(if $(VARIANTS),--variants=$(VARIANTS))
 
 # Regenerates the published JSON Schemas from the zod schemas (a test checks they match).
 schema: build

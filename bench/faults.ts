@@ -4,14 +4,17 @@
 import { readHopPackets } from '../src/capture/packets.js';
 import { diagnose } from '../src/diagnose/diagnose.js';
 import { localHost } from '../src/host/local.js';
-import { FAULTS, findTopology, labDown, labUp } from '../src/lab/lab.js';
+import { FAULTS, findTopology, labDown, labTopology, labUp, variantOf } from '../src/lab/lab.js';
+import { VARIANT_TOPOLOGIES } from '../src/lab/variant.js';
 import type { Report } from '../src/report/schema.js';
-import { EXPECT, shortHop } from '../test/diagnose/expectations.js';
+import { canonicalHop, EXPECT, shortHop, variantProbe } from '../test/diagnose/expectations.js';
 
 const host = localHost();
 const runs = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 3);
 /** --topology=NAME[,NAME]: only those labs' cases. */
 const only = process.argv.find((a) => a.startsWith('--topology='))?.slice(11).split(',');
+/** --variants=N: every fault of the variant topologies on seeds 1..N instead (docs/lab.md, "Variants"). */
+const variants = Number(process.argv.find((a) => a.startsWith('--variants='))?.slice(11) ?? 0);
 
 interface Row {
   name: string;
@@ -47,45 +50,140 @@ async function one(topology: string, fault: string | undefined, i: number): Prom
   }
 }
 
-const rows: Row[] = [];
-const cases: Array<{ name: string; topology: string; fault?: string }> = [
-  { name: 'healthy bridged', topology: 'bridged' },
-  { name: 'healthy routed', topology: 'routed' },
-  { name: 'healthy ovs', topology: 'ovs' },
-  { name: 'healthy neutron', topology: 'neutron' },
-  { name: 'healthy ovn', topology: 'ovn' },
-  { name: 'healthy docker', topology: 'docker' },
-  ...FAULTS.map((f) => ({ name: f.name, topology: f.topology, fault: f.name })),
-].filter((c) => !only || only.includes(c.topology));
-let idx = 0;
-for (const c of cases) {
-  let localized = 0;
-  let topCause = 0;
-  const times: number[] = [];
-  let got = '';
-  // Two labs at a time: the machine has two cores.
-  for (let r = 0; r < runs; r += 2) {
-    const batch = await Promise.all([r, r + 1].filter((x) => x < runs).map(() => one(c.topology, c.fault, idx++)));
-    for (const { report, ms } of batch) {
-      times.push(ms);
-      const want = c.fault ? EXPECT[c.fault] : undefined;
-      const loss = report.loss
-        ? { direction: report.loss.direction, last: shortHop(report.loss.lastSeenHop, c.topology), missing: shortHop(report.loss.firstMissingHop, c.topology) }
-        : null;
-      if (JSON.stringify(loss) === JSON.stringify(want?.loss ?? null)) localized++;
-      if (want ? report.causes[0]?.id === want.top : report.causes.length === 0 && report.status === 'ok') topCause++;
-      got = `${report.status} ${report.causes[0]?.id ?? 'no cause'}`;
-    }
-  }
-  times.sort((a, b) => a - b);
-  rows.push({ name: c.name, localized, topCause, runs, medianMs: times[Math.floor(times.length / 2)]!, got });
+if (variants > 0) {
+  await variantBench(variants);
+} else {
+  await fixedBench();
 }
 
-const w = Math.max(...rows.map((r) => r.name.length));
-console.log(`${'case'.padEnd(w)}  localized  top cause  median time to verdict  last verdict`);
-for (const r of rows) {
-  console.log(`${r.name.padEnd(w)}  ${`${r.localized}/${r.runs}`.padStart(9)}  ${`${r.topCause}/${r.runs}`.padStart(9)}  ${`${(r.medianMs / 1000).toFixed(1)} s`.padStart(22)}  ${r.got}`);
+async function fixedBench(): Promise<void> {
+  const rows: Row[] = [];
+  const cases: Array<{ name: string; topology: string; fault?: string }> = [
+    { name: 'healthy bridged', topology: 'bridged' },
+    { name: 'healthy routed', topology: 'routed' },
+    { name: 'healthy ovs', topology: 'ovs' },
+    { name: 'healthy neutron', topology: 'neutron' },
+    { name: 'healthy ovn', topology: 'ovn' },
+    { name: 'healthy docker', topology: 'docker' },
+    ...FAULTS.map((f) => ({ name: f.name, topology: f.topology, fault: f.name })),
+  ].filter((c) => !only || only.includes(c.topology));
+  let idx = 0;
+  for (const c of cases) {
+    let localized = 0;
+    let topCause = 0;
+    const times: number[] = [];
+    let got = '';
+    // Two labs at a time: the machine has two cores.
+    for (let r = 0; r < runs; r += 2) {
+      const batch = await Promise.all([r, r + 1].filter((x) => x < runs).map(() => one(c.topology, c.fault, idx++)));
+      for (const { report, ms } of batch) {
+        times.push(ms);
+        const want = c.fault ? EXPECT[c.fault] : undefined;
+        const loss = report.loss
+          ? { direction: report.loss.direction, last: shortHop(report.loss.lastSeenHop, c.topology), missing: shortHop(report.loss.firstMissingHop, c.topology) }
+          : null;
+        if (JSON.stringify(loss) === JSON.stringify(want?.loss ?? null)) localized++;
+        if (want ? report.causes[0]?.id === want.top : report.causes.length === 0 && report.status === 'ok') topCause++;
+        got = `${report.status} ${report.causes[0]?.id ?? 'no cause'}`;
+      }
+    }
+    times.sort((a, b) => a - b);
+    rows.push({ name: c.name, localized, topCause, runs, medianMs: times[Math.floor(times.length / 2)]!, got });
+  }
+
+  const w = Math.max(...rows.map((r) => r.name.length));
+  console.log(`${'case'.padEnd(w)}  localized  top cause  median time to verdict  last verdict`);
+  for (const r of rows) {
+    console.log(`${r.name.padEnd(w)}  ${`${r.localized}/${r.runs}`.padStart(9)}  ${`${r.topCause}/${r.runs}`.padStart(9)}  ${`${(r.medianMs / 1000).toFixed(1)} s`.padStart(22)}  ${r.got}`);
+  }
+  const passed = rows.filter((r) => r.localized === r.runs && r.topCause === r.runs).length;
+  console.log(`${passed} passed, ${rows.length - passed} failed`);
+  process.exitCode = passed === rows.length ? 0 : 1;
 }
-const passed = rows.filter((r) => r.localized === r.runs && r.topCause === r.runs).length;
-console.log(`${passed} passed, ${rows.length - passed} failed`);
-process.exitCode = passed === rows.length ? 0 : 1;
+
+/** One fault (or the healthy lab) on one variant: localized? right cause first (or, healthy, none)? */
+async function oneVariant(topology: string, fault: string | undefined, seed: number, i: number): Promise<{ localized: boolean; top: boolean; got: string }> {
+  const instance = `bv${i}`;
+  await labDown({ host, instance });
+  const state = await labUp({ host, topology, instance, variant: seed, ...(fault ? { fault } : {}) });
+  try {
+    const plan = variantOf(state)!;
+    const want = fault ? EXPECT[fault] : undefined;
+    const faultTarget = FAULTS.find((f) => f.name === fault)?.target;
+    const target = labTopology(state).targets.find((t) => !faultTarget || t.name === faultTarget)!;
+    const probes = want
+      ? (want.probes ?? []).map((p) => variantProbe(p, plan))
+      : target.published
+        ? ['icmp', `tcp:${target.port}`, `tcp:${target.published.port}@${target.published.address}`]
+        : [];
+    const { report } = await diagnose({
+      host,
+      reader: readHopPackets,
+      netns: state.hypervisor,
+      target: target.address,
+      probes,
+      from: `netns:${state.client}`,
+      count: 3,
+      passive: false,
+      ...(want?.size ? { size: want.size } : {}),
+    });
+    const loss = report.loss
+      ? {
+          direction: report.loss.direction,
+          last: canonicalHop(report.loss.lastSeenHop, topology, plan, { end: 'last', direction: report.loss.direction }),
+          missing: canonicalHop(report.loss.firstMissingHop, topology, plan, { end: 'missing', direction: report.loss.direction }),
+        }
+      : null;
+    return {
+      localized: JSON.stringify(loss) === JSON.stringify(want?.loss ?? null),
+      top: want ? report.causes[0]?.id === want.top : report.causes.length === 0 && report.status === 'ok',
+      got: `${report.status} ${report.causes[0]?.id ?? 'no cause'}`,
+    };
+  } finally {
+    await labDown({ host, instance });
+  }
+}
+
+async function variantBench(n: number): Promise<void> {
+  const seeds = Array.from({ length: n }, (_, i) => i + 1);
+  const topologies = VARIANT_TOPOLOGIES.filter((t) => !only || only.includes(t));
+  const lines: string[] = [];
+  let failedCases = 0;
+  let cases = 0;
+  let idx = 0;
+  for (const topology of topologies) {
+    const faults = FAULTS.filter((f) => f.topology === topology);
+    let localized = 0;
+    let top = 0;
+    let healthy = 0;
+    let faultRuns = 0;
+    const failed = new Map<string, number[]>();
+    for (const fault of [undefined, ...faults.map((f) => f.name)]) {
+      // Two labs at a time: the machine has two cores.
+      for (let k = 0; k < seeds.length; k += 2) {
+        const batch = seeds.slice(k, k + 2);
+        const results = await Promise.all(batch.map((seed) => oneVariant(topology, fault, seed, idx++)));
+        results.forEach((r, j) => {
+          cases++;
+          if (fault) {
+            faultRuns++;
+            if (r.localized) localized++;
+            if (r.top) top++;
+          } else if (r.top && r.localized) healthy++;
+          if (!(r.localized && r.top)) {
+            failedCases++;
+            const key = `${fault ?? 'healthy'} (${r.got})`;
+            failed.set(key, [...(failed.get(key) ?? []), batch[j]!]);
+          }
+        });
+      }
+    }
+    lines.push(
+      `${topology}: ${faults.length} faults x ${n} variants: localized ${localized}/${faultRuns}, right cause first ${top}/${faultRuns}; healthy with no cause ${healthy}/${n}`,
+    );
+    for (const [what, s] of failed) lines.push(`  failed: ${what}: seeds ${s.join(' ')}`);
+  }
+  for (const l of lines) console.log(l);
+  console.log(`${cases - failedCases} passed, ${failedCases} failed`);
+  process.exitCode = failedCases === 0 ? 0 : 1;
+}

@@ -14,9 +14,13 @@ export const macConflict: Check = {
     const mac = nic?.address?.toLowerCase();
     if (!nic || !mac || mac === '00:00:00:00:00:00') return [];
     const causes: Cause[] = [];
+    // A bridge takes the MAC of one of its ports: a target that is a bridge (a guest whose address
+    // is on a bridge inside it) and that bridge's own ports are one station, not two.
+    const sameStation = (netns: string, i: { ifname: string; master?: string | undefined }) =>
+      netns === path.target.netns && (i.ifname === nic.ifname || i.master === nic.ifname);
     const twins = topology.namespaces.flatMap((ns) =>
       ns.interfaces
-        .filter((i) => i.address?.toLowerCase() === mac && !(ns.id === path.target.netns && i.ifname === nic.ifname) && i.kind !== 'bridge')
+        .filter((i) => i.address?.toLowerCase() === mac && !sameStation(ns.id, i) && i.kind !== 'bridge')
         .map((i) => ({ ns, iface: i })),
     );
     const backend = path.hops.find((h) => h.role === 'backend');

@@ -1,12 +1,13 @@
 import { usageError } from '../errors.js';
 import { localHost } from '../host/local.js';
-import { FAULTS, findTopology, labDown, labUp, listStates, TOPOLOGIES } from '../lab/lab.js';
+import { FAULTS, findTopology, labDown, labTopology, labUp, listStates, TOPOLOGIES } from '../lab/lab.js';
+import { parseSeed, VARIANT_TOPOLOGIES } from '../lab/variant.js';
 import { DEFAULT_INSTANCE } from '../lab/names.js';
 import { checkSymptom } from '../lab/probe.js';
 import { parseCommandArgs, type Command } from './command.js';
 import { requireRoot } from './preflight.js';
 
-const USAGE = `usage: hopdump lab up TOPOLOGY [--fault NAME] [--name NAME]
+const USAGE = `usage: hopdump lab up TOPOLOGY [--fault NAME] [--name NAME] [--variant SEED]
        hopdump lab down [--name NAME]
        hopdump lab list
        hopdump lab status [--json]
@@ -15,7 +16,10 @@ The built-in fault lab: a hypervisor or Docker host, a client and guests, each
 in its own network namespace hd-<name>-<role> (default name: ${DEFAULT_INSTANCE}), with
 documentation addresses only. Nothing is added to the root namespace.
 
-  up TOPOLOGY    build TOPOLOGY (see 'lab list'); --fault breaks it one way
+  up TOPOLOGY    build TOPOLOGY (see 'lab list'); --fault breaks it one way;
+                 --variant SEED draws interface names, addresses, MACs and
+                 ports from SEED, as another host would have them
+                 (${VARIANT_TOPOLOGIES.join(', ')})
   down           remove the lab named by --name, or without --name every lab
                  and every leftover hd-* namespace, with the processes in them
   list           topologies and faults, one line each
@@ -43,9 +47,10 @@ export const labCommand: Command = {
         const { values, positionals } = parseCommandArgs(
           'lab up',
           rest,
-          { fault: { type: 'string' }, name: { type: 'string' } },
+          { fault: { type: 'string' }, name: { type: 'string' }, variant: { type: 'string' } },
           true,
         );
+        const variant = values.variant === undefined ? undefined : parseSeed(values.variant);
         if (positionals.length !== 1) throw usageError('lab up needs one TOPOLOGY', `choose one of: ${TOPOLOGIES.map((t) => t.name).join(', ')}`);
         findTopology(positionals[0]!);
         requireRoot(host, 'lab up');
@@ -54,10 +59,11 @@ export const labCommand: Command = {
           topology: positionals[0]!,
           ...(values.fault ? { fault: values.fault } : {}),
           ...(values.name ? { instance: values.name } : {}),
+          ...(variant !== undefined ? { variant } : {}),
         });
-        const topology = findTopology(state.topology);
+        const topology = labTopology(state);
         const lines = [
-          `lab '${state.instance}' is up: ${topology.name}${state.fault ? ` with fault ${state.fault}` : ''}`,
+          `lab '${state.instance}' is up: ${topology.name}${state.fault ? ` with fault ${state.fault}` : ''}${state.variant !== undefined ? ` (variant ${state.variant})` : ''}`,
           `  hypervisor: ${state.hypervisor}  (uplink ${topology.uplink.ifname} ${topology.uplink.address})`,
           `  client:     ${state.client}`,
           ...topology.targets.map(
@@ -87,7 +93,7 @@ export const labCommand: Command = {
             // A lab made by another hopdump version may have a topology this one does not know.
             const known = TOPOLOGIES.some((t) => t.name === s.topology);
             if (!known) return { ...s, missingNamespaces: missing, targets: [], note: `topology '${s.topology}' is unknown to this hopdump` };
-            const topology = findTopology(s.topology);
+            const topology = labTopology(s);
             const targets = missing.length
               ? []
               : await Promise.all(
@@ -112,7 +118,9 @@ export const labCommand: Command = {
         }
         const lines: string[] = [];
         for (const r of report) {
-          lines.push(`lab '${r.instance}': ${r.topology}${r.fault ? `, fault ${r.fault}` : ''}, up since ${r.createdAt}`);
+          lines.push(
+            `lab '${r.instance}': ${r.topology}${r.fault ? `, fault ${r.fault}` : ''}${r.variant !== undefined ? `, variant ${r.variant}` : ''}, up since ${r.createdAt}`,
+          );
           if (r.missingNamespaces.length) lines.push(`  missing namespaces: ${r.missingNamespaces.join(' ')}`);
           for (const t of r.targets) {
             lines.push(`  ${t.name} ${t.address}: ping ${t.ping ? 'ok' : 'FAILS'}, tcp ${t.tcp ? 'ok' : 'FAILS'}`);

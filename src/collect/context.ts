@@ -1,4 +1,5 @@
 import type { Host } from '../host/host.js';
+import type { DaemonScan } from './daemons.js';
 
 /** What every collector gets: the host to ask and the namespace to look in. */
 export interface CollectContext {
@@ -8,6 +9,13 @@ export interface CollectContext {
    * a process in it; undefined = the host's own root namespace.
    */
   netns: string | undefined;
+  /** The daemons found on the host (one /proc walk per discovery); walked again when absent. */
+  daemons?: DaemonScan;
+  /**
+   * Whether this is the namespace discovery starts from (the host, or --netns):
+   * only there do a tool's own variables (OVS_RUNDIR...) and default sockets apply.
+   */
+  discoveryRoot?: boolean;
 }
 
 /** Runs argv in the collector's namespace, whichever way it is entered. */

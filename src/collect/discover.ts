@@ -6,6 +6,7 @@ import { bridgeFdb, bridgesOf } from './bridge.js';
 import { runIn, splitJsonDocuments, type CollectContext } from './context.js';
 import { countersOf, ipLinkCounters, ipState, toInterface } from './iproute.js';
 import { dockerConnection, joinContainers, readDocker } from './docker.js';
+import { scanDaemons, type DaemonScan } from './daemons.js';
 import { unnamedNamespacePids } from './namespaces.js';
 import { firewall } from './netfilter.js';
 import { discoverDomains, libvirtConnection } from './domains.js';
@@ -51,12 +52,14 @@ export async function discover(options: DiscoverOptions): Promise<Topology> {
   const { host } = options;
   const warnings: string[] = [];
   const namespaces: Namespace[] = [];
+  // Which daemons run (OVS, Docker, libvirt): one walk of /proc for the whole discovery.
+  const daemons = scanDaemons();
 
   if (options.netns) {
     await host.requireNetns(options.netns);
     const root = options.netns;
     const seen = new Set<string>([root]);
-    const pending: Array<Promise<Namespace>> = [collectNamespace({ host, netns: root }, root, root, true, warnings)];
+    const pending: Array<Promise<Namespace>> = [collectNamespace({ host, netns: root, daemons, discoveryRoot: true }, root, root, true, warnings)];
     // Peers are found with a quick link dump per namespace, so that every
     // namespace's full collection starts as soon as it is known.
     let frontier = [root];
@@ -67,7 +70,7 @@ export async function discover(options: DiscoverOptions): Promise<Topology> {
         if (seen.has(name) || seen.size >= MAX_NAMESPACES) continue;
         seen.add(name);
         next.push(name);
-        pending.push(collectNamespace({ host, netns: name }, name, name, false, warnings));
+        pending.push(collectNamespace({ host, netns: name, daemons }, name, name, false, warnings));
       }
       frontier = next;
     }
@@ -77,7 +80,7 @@ export async function discover(options: DiscoverOptions): Promise<Topology> {
     const unresolved = namespaces.some((ns) => ns.interfaces.some((i) => i.peer && i.peer.netns === null));
     if (unresolved && options.unnamed !== false) {
       const extra = await mapLimited(unnamedNamespacePids(), PARALLEL_NAMESPACES, ({ pid }) =>
-        collectNamespace({ host, netns: `pid:${pid}` }, `pid:${pid}`, null, false, []),
+        collectNamespace({ host, netns: `pid:${pid}`, daemons }, `pid:${pid}`, null, false, []),
       );
       // ifindexes are per namespace: two labs' containers can have the same ones.
       // A container is ours when its veth pairs with one of our loose ends in both
@@ -105,7 +108,7 @@ export async function discover(options: DiscoverOptions): Promise<Topology> {
     if (jobs.length > MAX_NAMESPACES) warnings.push(`stopped after ${MAX_NAMESPACES} namespaces`);
     namespaces.push(
       ...(await mapLimited(jobs.slice(0, MAX_NAMESPACES), PARALLEL_NAMESPACES, (j) =>
-        collectNamespace({ host, netns: j.netns }, j.id, j.name, j.isRoot, warnings),
+        collectNamespace({ host, netns: j.netns, daemons, discoveryRoot: j.isRoot }, j.id, j.name, j.isRoot, warnings),
       )),
     );
   }
@@ -115,7 +118,7 @@ export async function discover(options: DiscoverOptions): Promise<Topology> {
   // libvirt: domains, and the guests seen through their agents, joined at their taps.
   const rootNs = namespaces.find((n) => n.isRoot);
   const libvirt = rootNs
-    ? await discoverDomains(host, options.netns, rootNs).catch((err: unknown) => {
+    ? await discoverDomains(host, options.netns, rootNs, daemons).catch((err: unknown) => {
         warnings.push(`libvirt could not be read: ${err instanceof Error ? err.message : String(err)}`);
         return undefined;
       })
@@ -125,7 +128,7 @@ export async function discover(options: DiscoverOptions): Promise<Topology> {
     warnings.push(...libvirt.warnings);
   }
   // Docker: containers and networks from the Engine API, joined to their namespaces.
-  const dockerConn = dockerConnection(options.netns);
+  const dockerConn = dockerConnection(options.netns, daemons);
   const docker = dockerConn
     ? await readDocker(dockerConn).catch((err: unknown) => {
         warnings.push(`Docker Engine at ${dockerConn.endpoint} could not be read: ${err instanceof Error ? err.message : String(err)}`);
@@ -282,12 +285,13 @@ function addUnreachedNamespaces(namespaces: Namespace[]): void {
  * a window. Cheaper than a full discovery: three or four programs a namespace.
  */
 export async function sampleCounters(host: Host, topology: Topology): Promise<Topology> {
+  const daemons: DaemonScan = scanDaemons();
   const namespaces = await Promise.all(
     topology.namespaces.map(async (ns): Promise<Namespace> => {
       if (!ns.collected) return ns;
       if (ns.id.startsWith('guest:')) {
         // A libvirt guest: read again through its agent (its firewall counters).
-        const uri = libvirtConnection(topology.root || undefined)?.uri;
+        const uri = libvirtConnection(topology.root || undefined, daemons)?.uri;
         return guestView(host, uri, ns.id.slice('guest:'.length), { timeoutMs: 8000 })
           .then((g) => {
             const stats = new Map(g.interfaces.map((x) => [x.ifname, x.stats]));
@@ -295,7 +299,7 @@ export async function sampleCounters(host: Host, topology: Topology): Promise<To
           })
           .catch(() => ns);
       }
-      const ctx: CollectContext = { host, netns: ns.name ?? (ns.id.startsWith('pid:') ? ns.id : undefined) };
+      const ctx: CollectContext = { host, netns: ns.name ?? (ns.id.startsWith('pid:') ? ns.id : undefined), daemons, discoveryRoot: ns.isRoot };
       try {
         const [links, qdiscs, fw, ovs] = await Promise.all([
           ipLinkCounters(ctx),

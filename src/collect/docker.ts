@@ -1,33 +1,137 @@
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import Docker from 'dockerode';
 import type { Container, DockerNetwork, DockerPort, DockerState } from '../model/docker.js';
 import type { Namespace } from '../model/topology.js';
+import { daemonPath, netnsIdentity, optionValues, ownerOf, pickSocket, scanDaemons, type DaemonProcess, type DaemonScan } from './daemons.js';
 
-/** Where the lab starts its private dockerd, one per hypervisor namespace (src/lab/docker.ts). */
-export const LAB_DOCKER_DIR = '/run/hopdump/docker';
+/** The Docker Engine's default socket (the docker CLI's default host; systemd's docker.socket listens there). */
 const DEFAULT_SOCKET = '/var/run/docker.sock';
+/** Podman's Docker-compatible API socket when it runs as the system service (podman.socket). */
+const PODMAN_SOCKET = '/run/podman/podman.sock';
 const API_TIMEOUT_MS = 5000;
 
-/**
- * Which Docker Engine serves the host seen from `netns`, the way the docker CLI
- * picks one: for a lab namespace its private dockerd; else DOCKER_HOST
- * (unix://, tcp:// with DOCKER_TLS_VERIFY/DOCKER_CERT_PATH, ssh://, handled by
- * docker-modem exactly as the CLI reads them); else, for the host itself, the
- * default socket when it exists. undefined = no Docker to ask.
- */
-export function dockerConnection(netns: string | undefined): { endpoint: string; options: Docker.DockerOptions } | undefined {
-  if (netns) {
-    const sock = `${LAB_DOCKER_DIR}/${netns}/docker.sock`;
-    if (existsSync(sock)) return { endpoint: `unix://${sock}`, options: { socketPath: sock, timeout: API_TIMEOUT_MS } };
+export interface DockerConnection {
+  endpoint: string;
+  options: Docker.DockerOptions;
+  /** How it was found, for messages. */
+  source: string;
+}
+
+/** The unix sockets a dockerd listens on: -H/--host unix://PATH, fd:// (systemd's socket), else daemon.json's hosts, else the default. */
+export function dockerdSockets(argv: string[], readConfig: (path: string) => string | undefined = readText): string[] {
+  let hosts = optionValues(argv, ['-H', '--host']);
+  if (hosts.length === 0) {
+    const config = optionValues(argv, ['--config-file'])[0] ?? '/etc/docker/daemon.json';
+    try {
+      const parsed = JSON.parse(readConfig(config) ?? '{}') as { hosts?: unknown };
+      if (Array.isArray(parsed.hosts)) hosts = parsed.hosts.filter((h): h is string => typeof h === 'string');
+    } catch {
+      /* no readable daemon.json: the default */
+    }
   }
-  const env = process.env['DOCKER_HOST'];
-  if (env) return { endpoint: env, options: { timeout: API_TIMEOUT_MS } };
-  if (!netns && existsSync(DEFAULT_SOCKET)) return { endpoint: `unix://${DEFAULT_SOCKET}`, options: { socketPath: DEFAULT_SOCKET, timeout: API_TIMEOUT_MS } };
+  if (hosts.length === 0) hosts = [`unix://${DEFAULT_SOCKET}`];
+  return hosts.flatMap((h) => (h.startsWith('unix://') ? [h.slice('unix://'.length)] : h.startsWith('fd://') ? [DEFAULT_SOCKET] : []));
+}
+
+/** The socket of `podman system service [URI]` (default: the system one). */
+export function podmanSockets(argv: string[]): string[] {
+  const i = argv.indexOf('service');
+  const uri = argv.slice(i + 1).find((a) => !a.startsWith('-') && a.includes('://'));
+  if (!uri) return [PODMAN_SOCKET];
+  return uri.startsWith('unix://') ? [uri.slice('unix://'.length)] : [];
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The Docker host the current docker context names, as the docker CLI reads
+ * it: DOCKER_CONTEXT, else currentContext in DOCKER_CONFIG/config.json
+ * (default ~/.docker), whose endpoint is in
+ * contexts/meta/<sha256 of the name>/meta.json (Endpoints.docker.Host).
+ * undefined for the "default" context (the CLI's own default host).
+ */
+export function dockerContextHost(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): { context: string; host: string } | undefined {
+  const dir = env['DOCKER_CONFIG'] || `${home}/.docker`;
+  let context = env['DOCKER_CONTEXT'];
+  if (!context) {
+    try {
+      context = (JSON.parse(readText(`${dir}/config.json`) ?? '{}') as { currentContext?: string }).currentContext;
+    } catch {
+      return undefined;
+    }
+  }
+  if (!context || context === 'default') return undefined;
+  const hash = createHash('sha256').update(context).digest('hex');
+  try {
+    const meta = JSON.parse(readText(`${dir}/contexts/meta/${hash}/meta.json`) ?? '{}') as { Endpoints?: { docker?: { Host?: string } } };
+    const host = meta.Endpoints?.docker?.Host;
+    return host ? { context, host } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** dockerode options for a Docker host URL (unix://, tcp://, ssh://). */
+function optionsFor(host: string): Docker.DockerOptions | undefined {
+  if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length), timeout: API_TIMEOUT_MS };
+  try {
+    const u = new URL(host);
+    if (u.protocol === 'tcp:') return { protocol: 'http', host: u.hostname, port: Number(u.port || 2375), timeout: API_TIMEOUT_MS };
+    if (u.protocol === 'ssh:') return { protocol: 'ssh', host: u.hostname, ...(u.port ? { port: Number(u.port) } : {}), ...(u.username ? { username: u.username } : {}), timeout: API_TIMEOUT_MS };
+  } catch {
+    /* not a URL */
+  }
   return undefined;
 }
 
+/**
+ * Which Docker Engine (or Podman's Docker-compatible API) serves the host seen
+ * from `netns`, in the order the docker CLI would pick one, then by process:
+ * DOCKER_HOST (unix://, tcp:// with DOCKER_TLS_VERIFY/DOCKER_CERT_PATH, ssh://,
+ * read by docker-modem as the CLI reads them); the current docker context;
+ * the default socket; $XDG_RUNTIME_DIR/docker.sock (rootless); Podman's
+ * socket; then a dockerd or `podman system service` found by its process, its
+ * -H unix:// socket read through /proc/PID/root when it runs in another mount
+ * namespace. A socket whose daemon was found counts only for the namespace
+ * that daemon runs in (so with --netns it is that namespace's dockerd).
+ * undefined = no Docker to ask.
+ */
+export function dockerConnection(netns: string | undefined, scan: DaemonScan = scanDaemons()): DockerConnection | undefined {
+  const env = process.env['DOCKER_HOST'];
+  if (env) return { endpoint: env, options: { timeout: API_TIMEOUT_MS }, source: 'DOCKER_HOST' };
+  const ctx = dockerContextHost();
+  const ctxOptions = ctx ? optionsFor(ctx.host) : undefined;
+  if (ctx && ctxOptions) return { endpoint: ctx.host, options: ctxOptions, source: `docker context ${ctx.context}` };
+  const daemons = scan.processes
+    .filter((p) => p.program === 'dockerd' || p.program === 'podman')
+    .map((p) => ({
+      process: p,
+      sockets: (p.program === 'dockerd' ? dockerdSockets(p.argv, (f) => readText(daemonPath(p, f))) : podmanSockets(p.argv)).map((s) => daemonPath(p, s)),
+    }));
+  const candidates: Array<{ socket: string; explicit?: boolean; owner?: DaemonProcess | undefined; source: string }> = [
+    { socket: DEFAULT_SOCKET, source: 'default socket' },
+  ];
+  const xdg = process.env['XDG_RUNTIME_DIR'];
+  // A rootless dockerd runs in rootlesskit's own network namespace: its socket is the user's, not a namespace's.
+  if (xdg && !netns) candidates.push({ socket: `${xdg}/docker.sock`, explicit: true, source: 'rootless socket' });
+  candidates.push({ socket: PODMAN_SOCKET, source: 'Podman socket' });
+  for (const d of daemons) for (const socket of d.sockets) candidates.push({ socket, owner: d.process, source: `${d.process.program} pid ${d.process.pid}` });
+  const existing = candidates.filter((c) => existsSync(c.socket)).map((c) => (c.owner || c.explicit ? c : { ...c, owner: ownerOf(c.socket, daemons) }));
+  const chosen = pickSocket(existing, netnsIdentity(netns), !netns);
+  if (!chosen) return undefined;
+  return { endpoint: `unix://${chosen.socket}`, options: { socketPath: chosen.socket, timeout: API_TIMEOUT_MS }, source: chosen.source };
+}
+
 /** Containers (all, running or not) and networks from the Engine API. Read-only calls only. */
-export async function readDocker(conn: { endpoint: string; options: Docker.DockerOptions }): Promise<DockerState> {
+export async function readDocker(conn: Pick<DockerConnection, 'endpoint' | 'options'>): Promise<DockerState> {
   const docker = new Docker(conn.options);
   const [version, list, nets] = await Promise.all([
     docker.version().catch(() => undefined),

@@ -1,27 +1,72 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Host } from '../host/host.js';
 import type { Domain } from '../model/libvirt.js';
 import type { Namespace } from '../model/topology.js';
+import { daemonPath, netnsIdentity, optionValues, ownerOf, pickSocket, scanDaemons, type DaemonProcess, type DaemonScan } from './daemons.js';
 import { guestHost, guestView } from './guest-agent.js';
 import { parseProcNetTcp } from './sysfs.js';
 import { listDomains } from './libvirt.js';
 
-/** hopdump's lab keeps each namespace's private libvirtd here (src/lab/libvirt.ts). */
-const LAB_LIBVIRT_DIR = '/run/hopdump/libvirt';
+/** The system daemons' sockets (monolithic libvirtd, modular virtqemud), where qemu:///system finds them. */
+const SYSTEM_SOCKETS = ['/run/libvirt/libvirt-sock', '/run/libvirt/virtqemud-sock'];
 
 /**
- * Which libvirtd serves the host seen from `netns`: the lab's private one, or
- * for the host itself LIBVIRT_DEFAULT_URI's (or libvirt's default when its
- * socket exists), as virsh finds it. undefined = no libvirt to ask.
+ * The read-write socket of a libvirtd or virtqemud, as it was told: the
+ * unix_sock_dir of its configuration file (--config/-f, else the system one
+ * under /etc/libvirt), else /run/libvirt; libvirt-sock or virtqemud-sock in it.
  */
-export function libvirtConnection(netns: string | undefined): { uri: string | undefined } | undefined {
-  if (netns) {
-    const sock = `${LAB_LIBVIRT_DIR}/${netns}/sock/libvirt-sock`;
-    return existsSync(sock) ? { uri: `qemu+unix:///system?socket=${sock}` } : undefined;
+export function libvirtdSocket(argv: string[], program: 'libvirtd' | 'virtqemud', readConfig: (path: string) => string | undefined): string {
+  const config = optionValues(argv, ['--config', '-f'])[0] ?? `/etc/libvirt/${program}.conf`;
+  const dir = readConfig(config)?.match(/^\s*unix_sock_dir\s*=\s*"([^"]+)"/m)?.[1] ?? '/run/libvirt';
+  return `${dir}/${program === 'libvirtd' ? 'libvirt-sock' : 'virtqemud-sock'}`;
+}
+
+/** Whether a libvirt URI is a per-user session one (qemu:///session), which virsh starts a daemon for. */
+export function isSessionUri(uri: string): boolean {
+  return /^[a-z]+(\+[a-z]+)?:\/\/[^/?]*\/session\b/i.test(uri);
+}
+
+export interface LibvirtConnection {
+  uri: string;
+  /** How it was found, for messages. */
+  source: string;
+}
+
+/**
+ * Which libvirt serves the host seen from `netns`, as virsh would be pointed
+ * at it: LIBVIRT_DEFAULT_URI; qemu:///system when its socket exists; then a
+ * libvirtd or virtqemud found by its process, through the socket its
+ * configuration names (read through /proc/PID/root when it runs in its own
+ * mount namespace). A socket whose daemon was found counts only for the
+ * namespace that daemon runs in. Never qemu:///session as root: virsh would
+ * start a session daemon for it. undefined = no libvirt to ask.
+ */
+export function libvirtConnection(netns: string | undefined, scan: DaemonScan = scanDaemons()): LibvirtConnection | undefined {
+  const env = process.env['LIBVIRT_DEFAULT_URI'];
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (env && !(root && isSessionUri(env))) return { uri: env, source: 'LIBVIRT_DEFAULT_URI' };
+  const daemons = scan.processes
+    .filter((p): p is DaemonProcess & { program: 'libvirtd' | 'virtqemud' } => p.program === 'libvirtd' || p.program === 'virtqemud')
+    .map((p) => ({ process: p, sockets: [daemonPath(p, libvirtdSocket(p.argv, p.program, (f) => readText(daemonPath(p, f))))] }));
+  const candidates: Array<{ socket: string; owner?: DaemonProcess | undefined; uri: string; source: string }> = SYSTEM_SOCKETS.map((socket) => ({
+    socket,
+    uri: 'qemu:///system',
+    source: 'qemu:///system',
+  }));
+  for (const d of daemons) {
+    for (const socket of d.sockets) candidates.push({ socket, owner: d.process, uri: `qemu+unix:///system?socket=${socket}`, source: `${d.process.program} pid ${d.process.pid}` });
   }
-  if (process.env['LIBVIRT_DEFAULT_URI']) return { uri: undefined };
-  for (const s of ['/run/libvirt/libvirt-sock', '/run/libvirt/virtqemud-sock']) if (existsSync(s)) return { uri: undefined };
-  return undefined;
+  const existing = candidates.filter((c) => existsSync(c.socket)).map((c) => (c.owner ? c : { ...c, owner: ownerOf(c.socket, daemons) }));
+  const chosen = pickSocket(existing, netnsIdentity(netns), !netns);
+  return chosen ? { uri: chosen.uri, source: chosen.source } : undefined;
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 export interface DomainDiscovery {
@@ -39,10 +84,12 @@ export interface DomainDiscovery {
  * The guest's NIC is joined to its tap like a veth to its peer: the domain
  * XML's MAC names the NIC on both sides.
  */
-export async function discoverDomains(host: Host, netns: string | undefined, root: Namespace): Promise<DomainDiscovery | undefined> {
-  const conn = libvirtConnection(netns);
-  if (!conn || !host.hasProgram('virsh')) return undefined;
+export async function discoverDomains(host: Host, netns: string | undefined, root: Namespace, scan?: DaemonScan): Promise<DomainDiscovery | undefined> {
+  const conn = libvirtConnection(netns, scan);
   const warnings: string[] = [];
+  const env = process.env['LIBVIRT_DEFAULT_URI'];
+  if (env && isSessionUri(env) && conn?.uri !== env) warnings.push(`LIBVIRT_DEFAULT_URI=${env} not used: a session URI as root would start a session daemon`);
+  if (!conn || !host.hasProgram('virsh')) return warnings.length ? { domains: [], guests: [], uri: undefined, warnings } : undefined;
   const domains = await listDomains(host, { ...(conn.uri ? { uri: conn.uri } : {}), timeoutMs: 10_000 });
   const guests: Namespace[] = [];
   await Promise.all(

@@ -3,21 +3,36 @@ import { isIP } from 'node:net';
 import type { Host } from '../host/host.js';
 import { isMac } from '../model/ip.js';
 import { splitJsonDocuments } from './context.js';
-import { LAB_OVS_DIR } from './ovs.js';
+import { netnsIdentity, ownerOf, pickSocket, scanDaemons, type DaemonProcess, type DaemonScan } from './daemons.js';
+import { ovsdbServers } from './ovs.js';
+
+/** Where packaged OVN keeps its database sockets when OVN_RUNDIR is not set. */
+const OVN_DEFAULT_RUNDIR = '/var/run/ovn';
 
 /**
- * The OVN databases serving a namespace: the lab's (next to its private OVS, src/lab/ovn.ts), else OVN_NB_DB/OVN_SB_DB,
- * else the packaged sockets in OVN_RUNDIR (default /var/run/ovn), as
- * ovn-nbctl and ovn-trace find them. undefined = no OVN here.
+ * The OVN databases serving the namespace discovery starts from (the host or
+ * --netns), as ovn-nbctl and ovn-trace find them: OVN_NB_DB/OVN_SB_DB, else
+ * the sockets in OVN_RUNDIR, else the packaged run directory, else the
+ * ovsdb-servers found by process that serve OVN_Northbound and
+ * OVN_Southbound in that namespace. undefined = no OVN here.
  */
-export function ovnDatabases(netns: string | undefined): { nb: string; sb: string } | undefined {
-  if (netns) {
-    const d = `${LAB_OVS_DIR}/${netns}`;
-    return existsSync(`${d}/ovnsb_db.sock`) ? { nb: `unix:${d}/ovnnb_db.sock`, sb: `unix:${d}/ovnsb_db.sock` } : undefined;
-  }
-  const rundir = process.env['OVN_RUNDIR'] ?? '/var/run/ovn';
-  const nb = process.env['OVN_NB_DB'] ?? (existsSync(`${rundir}/ovnnb_db.sock`) ? `unix:${rundir}/ovnnb_db.sock` : undefined);
-  const sb = process.env['OVN_SB_DB'] ?? (existsSync(`${rundir}/ovnsb_db.sock`) ? `unix:${rundir}/ovnsb_db.sock` : undefined);
+export function ovnDatabases(netns: string | undefined, scan: DaemonScan = scanDaemons()): { nb: string; sb: string } | undefined {
+  const want = netnsIdentity(netns);
+  const one = (envDb: string, file: string, schema: string): string | undefined => {
+    const explicit = process.env[envDb];
+    if (explicit) return explicit;
+    const servers = ovsdbServers(scan, schema);
+    const candidates: Array<{ socket: string; explicit?: boolean; owner?: DaemonProcess | undefined }> = [];
+    const rundir = process.env['OVN_RUNDIR'];
+    if (rundir) candidates.push({ socket: `${rundir}/${file}`, explicit: true });
+    candidates.push({ socket: `${OVN_DEFAULT_RUNDIR}/${file}` });
+    for (const s of servers) for (const socket of s.sockets) candidates.push({ socket, owner: s.process });
+    const existing = candidates.filter((c) => existsSync(c.socket)).map((c) => (c.owner || c.explicit ? c : { ...c, owner: ownerOf(c.socket, servers) }));
+    const chosen = pickSocket(existing, want, !netns);
+    return chosen ? `unix:${chosen.socket}` : undefined;
+  };
+  const nb = one('OVN_NB_DB', 'ovnnb_db.sock', 'OVN_Northbound');
+  const sb = one('OVN_SB_DB', 'ovnsb_db.sock', 'OVN_Southbound');
   return nb && sb ? { nb, sb } : undefined;
 }
 

@@ -1,21 +1,150 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
+import { dirname, isAbsolute } from 'node:path';
 import type { OvsDatapathStats, OvsFdbEntry, OvsFlow, OvsState } from '../model/topology.js';
 import { runIn, splitJsonDocuments, type CollectContext } from './context.js';
+import { daemonPath, fileIdentity, netnsIdentity, optionValues, ownerOf, pickSocket, scanDaemons, type DaemonProcess, type DaemonScan } from './daemons.js';
 
-/** hopdump's lab keeps each namespace's private OVS here (src/lab/ovs.ts). */
-export const LAB_OVS_DIR = '/run/hopdump/ovs';
+/** Where a packaged Open vSwitch keeps its sockets when OVS_RUNDIR is not set (Debian, Red Hat, Kolla). */
+export const OVS_DEFAULT_RUNDIR = '/var/run/openvswitch';
+
+/** ovsdb-server options that take their value as the next argument (so it is not a database file). */
+const OVSDB_VALUE_OPTIONS = new Set(['--remote', '--unixctl', '--private-key', '--certificate', '--ca-cert', '--user', '--sync-from', '--run', '-p', '-c', '-C']);
+
+/** The unix sockets an ovsdb-server listens on, as it was told: every `--remote=punix:PATH`. */
+export function ovsdbSockets(argv: string[]): string[] {
+  return optionValues(argv, ['--remote']).filter((r) => r.startsWith('punix:')).map((r) => r.slice('punix:'.length));
+}
+
+/** The database files on an ovsdb-server's command line (none = OVS_DBDIR/conf.db, Open_vSwitch's). */
+export function ovsdbFiles(argv: string[]): string[] {
+  const files: string[] = [];
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (OVSDB_VALUE_OPTIONS.has(a)) i++;
+    else if (!a.startsWith('-')) files.push(a);
+  }
+  return files;
+}
 
 /**
- * Which OVS database serves a namespace: the lab's private one, or (for the
- * host itself) the one OVS_RUNDIR names, as ovs-vsctl finds it. None = no OVS.
+ * The databases an ovsdb-server serves: the schema name at the head of each
+ * file (a standalone or clustered database starts with a JSON record that
+ * holds it), else the `db:NAME,...` references in its options, else the file
+ * name (ovnnb_db.db, ovnsb_db.db); none on the command line = Open_vSwitch.
  */
-export function ovsDatabase(ctx: CollectContext): string | undefined {
-  if (ctx.netns && existsSync(`${LAB_OVS_DIR}/${ctx.netns}/db.sock`)) return `unix:${LAB_OVS_DIR}/${ctx.netns}/db.sock`;
-  if (!ctx.netns) {
-    const rundir = process.env['OVS_RUNDIR'] ?? '/var/run/openvswitch';
-    if (existsSync(`${rundir}/db.sock`)) return `unix:${rundir}/db.sock`;
+export function ovsdbSchemas(d: DaemonProcess): string[] {
+  const known = schemaMemo.get(d);
+  if (known) return known;
+  const found = readSchemas(d);
+  schemaMemo.set(d, found);
+  return found;
+}
+
+/** Per process of one scan: every namespace's collector asks, the files are read once. */
+const schemaMemo = new WeakMap<DaemonProcess, string[]>();
+
+function readSchemas(d: DaemonProcess): string[] {
+  const files = ovsdbFiles(d.argv);
+  if (files.length === 0) return ['Open_vSwitch'];
+  const names = new Set<string>();
+  for (const f of files) {
+    const head = readHead(daemonPath(d, f));
+    const m = head?.match(/"name":\s*"(\w+)"/);
+    if (m) names.add(m[1]!);
+    else if (/ovnnb/i.test(f)) names.add('OVN_Northbound');
+    else if (/ovnsb/i.test(f)) names.add('OVN_Southbound');
+    else if (/conf\.db$/.test(f)) names.add('Open_vSwitch');
+  }
+  if (names.size === 0) for (const m of d.argv.join(' ').matchAll(/\bdb:(\w+),/g)) names.add(m[1]!);
+  return [...names];
+}
+
+/** The first 64 KiB of a database file (the schema record; a database can be large). */
+function readHead(path: string): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const buf = Buffer.alloc(65536);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    return buf.subarray(0, n).toString('utf8');
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** ovsdb-servers serving `schema`, each with its sockets as paths hopdump can open. */
+export function ovsdbServers(scan: DaemonScan, schema: string): Array<{ process: DaemonProcess; sockets: string[] }> {
+  return scan.processes
+    .filter((p) => p.program === 'ovsdb-server' && ovsdbSchemas(p).includes(schema))
+    .map((p) => ({ process: p, sockets: ovsdbSockets(p.argv).map((s) => daemonPath(p, s)) }));
+}
+
+export interface OvsEndpoints {
+  /** unix:PATH of the Open_vSwitch database. */
+  db: string;
+  /** Where ovs-vswitchd keeps BRIDGE.mgmt (its OVS_RUNDIR). */
+  rundir: string;
+  /** ovs-vswitchd's control socket. */
+  appctl?: string;
+  /** How it was found, for messages: "OVS_RUNDIR", "default run directory", "ovsdb-server pid N". */
+  source: string;
+}
+
+/**
+ * Which Open vSwitch serves a namespace, as ovs-vsctl would be pointed at it:
+ * OVS_RUNDIR (also with --netns), then the default run directory, then an
+ * ovsdb-server found by its process (its --remote=punix: socket, read through
+ * /proc/PID/root when it runs in another mount namespace). A socket whose
+ * server was found counts only for the namespace that server runs in, so the
+ * host's OVS is not taken for a namespace's and one namespace's for another.
+ * None = no OVS here.
+ */
+export function findOvs(ctx: CollectContext): OvsEndpoints | undefined {
+  const scan = ctx.daemons ?? scanDaemons();
+  const root = ctx.discoveryRoot ?? !ctx.netns;
+  const servers = ovsdbServers(scan, 'Open_vSwitch');
+  const candidates: Array<{ socket: string; explicit?: boolean; owner?: DaemonProcess | undefined; source: string }> = [];
+  const env = process.env['OVS_RUNDIR'];
+  if (root && env) candidates.push({ socket: `${env}/db.sock`, explicit: true, source: 'OVS_RUNDIR' });
+  candidates.push({ socket: `${OVS_DEFAULT_RUNDIR}/db.sock`, source: 'default run directory' });
+  for (const s of servers) for (const socket of s.sockets) candidates.push({ socket, owner: s.process, source: `ovsdb-server pid ${s.process.pid}` });
+  const existing = candidates
+    .filter((c) => existsSync(c.socket))
+    .map((c) => (c.owner || c.explicit ? c : { ...c, owner: ownerOf(c.socket, servers) }));
+  const chosen = pickSocket(existing, netnsIdentity(ctx.netns), !ctx.netns);
+  if (!chosen) return undefined;
+  const vswitchd = vswitchdOf(scan, chosen.socket);
+  if (vswitchd) return { db: `unix:${chosen.socket}`, ...vswitchd, source: chosen.source };
+  const rundir = chosen.explicit ? env! : dirname(chosen.socket);
+  const appctl = appctlTarget(rundir);
+  return { db: `unix:${chosen.socket}`, rundir, ...(appctl ? { appctl } : {}), source: chosen.source };
+}
+
+/**
+ * The ovs-vswitchd that uses the database at `socket` (its DATABASE argument,
+ * default unix:RUNDIR/db.sock), with its run directory (its OVS_RUNDIR, else
+ * the default) and control socket (--unixctl, relative to the run directory,
+ * else RUNDIR/ovs-vswitchd.PID.ctl), all as paths hopdump can open.
+ */
+function vswitchdOf(scan: DaemonScan, socket: string): { rundir: string; appctl?: string } | undefined {
+  const want = fileIdentity(socket);
+  for (const p of scan.processes.filter((x) => x.program === 'ovs-vswitchd')) {
+    const ownRundir = p.env['OVS_RUNDIR'] ?? OVS_DEFAULT_RUNDIR;
+    const dbArg = ovsdbFiles(p.argv).find((a) => a.startsWith('unix:')) ?? `unix:${ownRundir}/db.sock`;
+    if (fileIdentity(daemonPath(p, dbArg.slice('unix:'.length))) !== want) continue;
+    const rundir = daemonPath(p, ownRundir);
+    const unixctl = optionValues(p.argv, ['--unixctl'])[0];
+    const ctl = unixctl ? daemonPath(p, isAbsolute(unixctl) ? unixctl : `${ownRundir}/${unixctl}`) : `${rundir}/ovs-vswitchd.${p.pid}.ctl`;
+    return { rundir, ...(existsSync(ctl) ? { appctl: ctl } : {}) };
   }
   return undefined;
+}
+
+/** Which OVS database serves a namespace (see findOvs). None = no OVS. */
+export function ovsDatabase(ctx: CollectContext): string | undefined {
+  return findOvs(ctx)?.db;
 }
 
 interface OvsdbTable {
@@ -47,8 +176,9 @@ function rows(t: OvsdbTable | undefined): Array<Record<string, unknown>> {
 
 /** Bridges, their ports (tag, trunks) and interfaces (type, ofport, state, peer, external_ids), as JSON from OVSDB. */
 export async function ovsState(ctx: CollectContext): Promise<OvsState | undefined> {
-  const db = ovsDatabase(ctx);
-  if (!db) return undefined;
+  const found = findOvs(ctx);
+  if (!found) return undefined;
+  const { db } = found;
   const out = await runIn(ctx, [
     'ovs-vsctl', `--db=${db}`, '--timeout=5', '--format=json',
     '--', '--columns=name,datapath_type,fail_mode,ports,mirrors', 'list', 'Bridge',
@@ -103,8 +233,7 @@ export async function ovsState(ctx: CollectContext): Promise<OvsState | undefine
       },
     ]),
   );
-  const rundir = db.replace(/^unix:/, '').replace(/\/db\.sock$/, '');
-  const appctl = appctlTarget(rundir);
+  const { rundir, appctl } = found;
   const names = rows(bridgesT).map((r) => String(r['name']));
   const [flows, fdbs, stats] = await Promise.all([
     Promise.all(names.map((b) => ovsFlows(ctx, rundir, b).catch(() => []))),

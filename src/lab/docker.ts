@@ -1,27 +1,27 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, rmdirSync, statSync, symlinkSync, copyFileSync, writeFileSync } from 'node:fs';
 import { environmentError } from '../errors.js';
 import type { Host, RunResult } from '../host/host.js';
+import { labDaemonDir } from './names.js';
 import type { LabBuilder } from './types.js';
 
 /**
  * A private Docker Engine for one lab namespace (docs/docker-notes.md):
  * dockerd entered with `nsenter --net` only (so it keeps the host's cgroup
  * mounts), with its own data-root, exec-root, pidfile, socket and config in
- * /run/hopdump/docker/<netns>/, containers under the cgroup parent /<netns>.
+ * <lab daemon dir>/docker/<netns>/ (labDaemonDir, default /run/hopdump), containers under the cgroup parent /<netns>.
  * Its iptables rules land in the namespace's own nf_tables. The managed
  * containerd and the shims live in the namespace too (`lab down` kills
  * them); containers run in Docker's own (unnamed) network namespaces, and
  * their overlay/nsfs mounts sit in the root mount namespace, which is why
  * `removeDockerDirs` exists.
  */
-export const DOCKER_LAB_DIR = '/run/hopdump/docker';
 /** The Debian docker.io client: /usr/local/bin/docker on this machine is another (newer) client. */
 export const DOCKER_CLI = '/usr/bin/docker';
 export const BUSYBOX_IMAGE = 'hopdump/busybox';
 const CGROUP_ROOT = '/sys/fs/cgroup';
 
-export function dockerDir(netns: string): string {
-  return `${DOCKER_LAB_DIR}/${netns}`;
+export function dockerDir(netns: string, base: string = labDaemonDir()): string {
+  return `${base}/docker/${netns}`;
 }
 
 export function dockerSocket(netns: string): string {
@@ -121,10 +121,10 @@ export async function importBusybox(lab: LabBuilder, role: string): Promise<void
  * cgroup directories /sys/fs/cgroup/<ctrl>/<netns> and the directory.
  * Idempotent; does nothing for a namespace without a directory.
  */
-export async function removeDockerDirs(host: Host, netnsNames: string[]): Promise<void> {
+export async function removeDockerDirs(host: Host, netnsNames: string[], base: string = labDaemonDir()): Promise<void> {
   for (const netns of netnsNames) {
     if (!/^[A-Za-z0-9_.-]+$/.test(netns)) continue;
-    const dir = dockerDir(netns);
+    const dir = dockerDir(netns, base);
     const cgroups = cgroupDirs(netns);
     if (!existsSync(dir) && cgroups.length === 0) continue;
     // dockerd first, gracefully: a clean shutdown stops containers and removes its mounts.

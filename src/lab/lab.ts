@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { environmentError, usageError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { FAULTS } from './faults/index.js';
-import { DEFAULT_INSTANCE, instanceOf, LAB_PREFIX, labNetns, validateInstance } from './names.js';
+import { DEFAULT_INSTANCE, instanceOf, LAB_PREFIX, labDaemonDir, labNetns, validateInstance } from './names.js';
 import { removeDockerDirs } from './docker.js';
 import { removeLibvirtDirs } from './libvirt.js';
 import { removeOvsDirs } from './ovs.js';
@@ -14,6 +14,7 @@ import { ovs } from './topologies/ovs.js';
 import { routed } from './topologies/routed.js';
 import { vm } from './topologies/vm.js';
 import type { LabBuilder, LabFault, LabTopology } from './types.js';
+import { buildExtras, drawVariant, translate, variantTopology, type VariantPlan } from './variant.js';
 
 export const TOPOLOGIES: LabTopology[] = [bridged, routed, ovs, neutron, vm, ovn, dockerTopology];
 export { FAULTS };
@@ -24,10 +25,10 @@ export { FAULTS };
  * daemon directories, mounts, cgroups. Each must be idempotent and must not
  * throw for a namespace it knows nothing about.
  */
-const CLEANUPS: Array<(host: Host, netnsNames: string[]) => Promise<void> | void> = [
-  (_host, names) => removeOvsDirs(names),
-  (_host, names) => removeLibvirtDirs(names),
-  (host, names) => removeDockerDirs(host, names),
+const CLEANUPS: Array<(host: Host, netnsNames: string[], daemonDir: string) => Promise<void> | void> = [
+  (_host, names, dir) => removeOvsDirs(names, dir),
+  (_host, names, dir) => removeLibvirtDirs(names, dir),
+  (host, names, dir) => removeDockerDirs(host, names, dir),
 ];
 
 /** Lab state lives in /run (tmpfs): it disappears with the namespaces at reboot. */
@@ -41,6 +42,22 @@ export interface LabState {
   hypervisor: string;
   client: string;
   createdAt: string;
+  /** Where its private daemons keep their directories (labDaemonDir() when it was built). */
+  daemonDir?: string;
+  /** The seed of a randomized variant (docs/lab.md); absent for the fixed lab. */
+  variant?: number;
+}
+
+/** The variant a lab was built as, drawn again from its seed. */
+export function variantOf(state: LabState): VariantPlan | undefined {
+  if (state.variant === undefined) return undefined;
+  const fault = state.fault ? FAULTS.find((f) => f.name === state.fault) : undefined;
+  return drawVariant(state.topology, state.variant, fault?.variantExcludes);
+}
+
+/** The lab's topology in the terms it was built with (a variant's names, addresses and ports). */
+export function labTopology(state: LabState): LabTopology {
+  return variantTopology(findTopology(state.topology), variantOf(state));
 }
 
 export function findTopology(name: string): LabTopology {
@@ -80,14 +97,23 @@ export function listStates(): LabState[] {
   return names.map((n) => readState(n.slice(0, -5))).filter((s): s is LabState => s !== undefined);
 }
 
-export function builder(host: Host, instance: string): LabBuilder {
+export function builder(host: Host, instance: string, plan?: VariantPlan): LabBuilder {
   const ns = (role: string) => labNetns(instance, role);
+  // A variant rewrites the canonical names in everything the lab runs (src/lab/variant.ts).
+  const tr = (role: string, text: string) => (plan ? translate(plan, role, text) : text);
+  const argvOf = (role: string, argv: string[]) => argv.map((a) => tr(role, a));
   return {
     instance,
     host,
     ns,
-    run: (role, argv, options = {}) => host.run(argv, { netns: ns(role), ...options }),
-    daemon: (role, argv, options = {}) => host.daemon(argv, { netns: ns(role), ...options }),
+    real: (role, canonical) => tr(role, canonical),
+    run: (role, argv, options = {}) =>
+      host.run(argvOf(role, argv), {
+        netns: ns(role),
+        ...options,
+        ...(typeof options.input === 'string' ? { input: tr(role, options.input) } : {}),
+      }),
+    daemon: (role, argv, options = {}) => host.daemon(argvOf(role, argv), { netns: ns(role), ...options }),
     async signal(role, comm, signal) {
       let count = 0;
       for (const pid of await netnsPids(host, ns(role))) {
@@ -101,7 +127,9 @@ export function builder(host: Host, instance: string): LabBuilder {
       }
       return count;
     },
-    async waitListening(role, address, port) {
+    async waitListening(role, canonicalAddress, canonicalPort) {
+      const address = tr(role, canonicalAddress);
+      const port = tr(role, String(canonicalPort));
       for (let i = 0; i < 50; i++) {
         const r = await host.run(['nc', '-z', '-w', '1', address, String(port)], { netns: ns(role), okCodes: 'any' });
         if (r.code === 0) return;
@@ -117,6 +145,8 @@ export interface LabUpOptions {
   topology: string;
   fault?: string;
   instance?: string;
+  /** Build a randomized variant drawn from this seed (docs/lab.md). */
+  variant?: number;
 }
 
 /**
@@ -132,7 +162,8 @@ export async function labUp(options: LabUpOptions): Promise<LabState> {
   if (readState(instance) || existing.length > 0) {
     throw environmentError(`lab '${instance}' is already up`, `hopdump lab down${instance === DEFAULT_INSTANCE ? '' : ` --name ${instance}`}`);
   }
-  const lab = builder(host, instance);
+  const plan = options.variant === undefined ? undefined : drawVariant(topology.name, options.variant, fault?.variantExcludes);
+  const lab = builder(host, instance, plan);
   const state: LabState = {
     instance,
     topology: topology.name,
@@ -141,12 +172,15 @@ export async function labUp(options: LabUpOptions): Promise<LabState> {
     hypervisor: lab.ns(topology.hypervisor),
     client: lab.ns(topology.client),
     createdAt: new Date().toISOString(),
+    daemonDir: labDaemonDir(),
+    ...(plan ? { variant: plan.seed } : {}),
   };
   mkdirSync(LAB_STATE_DIR, { recursive: true, mode: 0o700 });
   // The state is written first so that `lab down` finds a half-built lab too.
   writeFileSync(statePath(instance), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
   try {
     await topology.build(lab);
+    if (plan) await buildExtras(lab, plan);
     if (fault) await fault.apply(lab);
   } catch (err) {
     await labDown({ host, instance });
@@ -167,12 +201,17 @@ export async function labDown(options: LabDownOptions): Promise<string[]> {
   const all = await host.listNetns();
   let targets: string[];
   let instances: string[];
+  const daemonDirs = new Set([labDaemonDir()]);
   if (options.instance) {
     const instance = validateInstance(options.instance);
     instances = [instance];
     targets = all.filter((n) => instanceOf(n) === instance);
+    const dir = readState(instance)?.daemonDir;
+    if (dir) daemonDirs.add(dir);
   } else {
-    instances = listStates().map((s) => s.instance);
+    const states = listStates();
+    instances = states.map((s) => s.instance);
+    for (const s of states) if (s.daemonDir) daemonDirs.add(s.daemonDir);
     targets = all.filter((n) => n.startsWith(LAB_PREFIX));
   }
   for (const netns of targets) {
@@ -181,11 +220,13 @@ export async function labDown(options: LabDownOptions): Promise<string[]> {
   for (const netns of targets) {
     await host.run(['ip', 'netns', 'del', netns], { okCodes: 'any' });
   }
-  for (const cleanup of CLEANUPS) {
-    try {
-      await cleanup(host, targets);
-    } catch {
-      /* best effort: the next cleanup still runs */
+  for (const dir of daemonDirs) {
+    for (const cleanup of CLEANUPS) {
+      try {
+        await cleanup(host, targets, dir);
+      } catch {
+        /* best effort: the next cleanup still runs */
+      }
     }
   }
   for (const instance of instances) rmSync(statePath(instance), { force: true });

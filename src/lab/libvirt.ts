@@ -1,7 +1,9 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { dirname } from 'node:path';
 import { environmentError } from '../errors.js';
 import type { Host, RunResult } from '../host/host.js';
+import { labDaemonDir } from './names.js';
 import type { LabBuilder } from './types.js';
 
 /**
@@ -17,7 +19,6 @@ import type { LabBuilder } from './types.js';
  * and its QEMU children inherit both namespaces: `lab down` ends them all
  * through `ip netns pids`, and their mounts vanish with the mount namespace.
  */
-export const LIBVIRT_LAB_DIR = '/run/hopdump/libvirt';
 
 /** The system paths that the private daemon sees replaced by the lab's directories. */
 const BOUND: Array<[sub: string, system: string]> = [
@@ -40,11 +41,15 @@ const START_SCRIPT = [
   'exec libvirtd --config "$dir/etc/libvirtd.conf" --pid-file "$dir/libvirtd.pid"',
 ].join('\n');
 
-/** Marks that the lab created the empty mount point /run/libvirt (so cleanup may remove it). */
-const CREATED_RUN_LIBVIRT = `${LIBVIRT_LAB_DIR}/.created-run-libvirt`;
+/**
+ * Marks that the lab created the empty mount point /run/libvirt (so cleanup may
+ * remove it). Next to the lab's state, not in the daemon directory: labs with
+ * their daemons in different directories share the one mount point.
+ */
+const CREATED_RUN_LIBVIRT = '/run/hopdump/lab/.created-run-libvirt';
 
-export function libvirtDir(netns: string): string {
-  return `${LIBVIRT_LAB_DIR}/${netns}`;
+export function libvirtDir(netns: string, base: string = labDaemonDir()): string {
+  return `${base}/libvirt/${netns}`;
 }
 
 /** The URI of the lab namespace's libvirtd, for `virsh -c` or LIBVIRT_DEFAULT_URI. */
@@ -68,7 +73,10 @@ export async function startLibvirt(lab: LabBuilder, role: string): Promise<strin
     if (existsSync(system)) continue;
     // Only /run/libvirt can be missing (tmpfiles makes it at boot on a libvirt host).
     mkdirSync(system, { recursive: true, mode: 0o755 });
-    if (system === '/run/libvirt') writeFileSync(CREATED_RUN_LIBVIRT, '');
+    if (system === '/run/libvirt') {
+      mkdirSync(dirname(CREATED_RUN_LIBVIRT), { recursive: true, mode: 0o700 });
+      writeFileSync(CREATED_RUN_LIBVIRT, '');
+    }
   }
   writeFileSync(`${dir}/etc/libvirtd.conf`, libvirtdConf(dir, netns), { mode: 0o600 });
   writeFileSync(`${dir}/etc/qemu.conf`, QEMU_CONF, { mode: 0o600 });
@@ -109,9 +117,9 @@ export function virshAt(
  * deleted first), the directories, and /run/libvirt when the lab made it and
  * no other lab's libvirtd is left. Idempotent.
  */
-export function removeLibvirtDirs(netnsNames: string[]): void {
+export function removeLibvirtDirs(netnsNames: string[], base: string = labDaemonDir()): void {
   for (const ns of netnsNames) {
-    const dir = libvirtDir(ns);
+    const dir = libvirtDir(ns, base);
     if (!existsSync(dir)) continue;
     for (const pid of pidsOf(dir)) {
       try {
@@ -123,14 +131,26 @@ export function removeLibvirtDirs(netnsNames: string[]): void {
     rmSync(dir, { recursive: true, force: true });
   }
   try {
-    const others = readdirSync(LIBVIRT_LAB_DIR).filter((n) => !n.startsWith('.'));
-    if (others.length === 0 && existsSync(CREATED_RUN_LIBVIRT)) {
+    // Any libvirtd still running (another lab's, wherever its directory is) may have its mount there.
+    if (!anyLibvirtd() && existsSync(CREATED_RUN_LIBVIRT)) {
       rmdirSync('/run/libvirt');
       rmSync(CREATED_RUN_LIBVIRT, { force: true });
     }
   } catch {
     /* not empty, or never made */
   }
+}
+
+function anyLibvirtd(): boolean {
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      if (readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'libvirtd') return true;
+    } catch {
+      /* exited */
+    }
+  }
+  return false;
 }
 
 /** libvirtd's own pid file and QEMU's (in the private /run/libvirt/qemu, i.e. run/qemu/). */

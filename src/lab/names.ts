@@ -4,6 +4,16 @@ import { usageError } from '../errors.js';
 export const LAB_PREFIX = 'hd-';
 export const DEFAULT_INSTANCE = 'lab';
 
+/**
+ * Where the lab's private daemons (Open vSwitch, dockerd, libvirtd) keep their
+ * directories and sockets: HOPDUMP_LAB_DAEMON_DIR, default /run/hopdump. Only
+ * the lab knows it: discovery finds these daemons by their processes, and the
+ * tests move it to show that (test/collect/daemons-lab.test.ts).
+ */
+export function labDaemonDir(): string {
+  return process.env['HOPDUMP_LAB_DAEMON_DIR'] || '/run/hopdump';
+}
+
 export function validateInstance(instance: string): string {
   if (!/^[a-z0-9]{1,16}$/.test(instance)) {
     throw usageError(`invalid lab name '${instance}'`, 'use 1-16 lowercase letters and digits');

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { environmentError } from '../errors.js';
+import { labDaemonDir } from './names.js';
 import type { LabBuilder } from './types.js';
 
 /**
@@ -8,10 +9,8 @@ import type { LabBuilder } from './types.js';
  * down`, which ends every process of the namespace, ends them too). The
  * kernel here has no OVS datapath: bridges use the userspace `netdev` one.
  */
-export const OVS_LAB_DIR = '/run/hopdump/ovs';
-
-export function ovsDir(netns: string): string {
-  return `${OVS_LAB_DIR}/${netns}`;
+export function ovsDir(netns: string, base: string = labDaemonDir()): string {
+  return `${base}/ovs/${netns}`;
 }
 
 export async function startOvs(lab: LabBuilder, role: string): Promise<string> {
@@ -54,8 +53,8 @@ export function appctl(lab: LabBuilder, role: string, args: string[]): Promise<u
   return lab.run(role, ['ovs-appctl', `--target=${ovsDir(lab.ns(role))}/ovs-vswitchd.ctl`, ...args]);
 }
 
-export function removeOvsDirs(netnsNames: string[]): void {
-  for (const ns of netnsNames) rmSync(ovsDir(ns), { recursive: true, force: true });
+export function removeOvsDirs(netnsNames: string[], base: string = labDaemonDir()): void {
+  for (const ns of netnsNames) rmSync(ovsDir(ns, base), { recursive: true, force: true });
 }
 
 async function waitFor(path: string): Promise<void> {

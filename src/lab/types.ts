@@ -1,4 +1,5 @@
 import type { Host, RunResult } from '../host/host.js';
+import type { VariantExcludes } from './variant.js';
 
 /** A target that a lab topology offers to probe and diagnose. */
 export interface LabTarget {
@@ -53,6 +54,8 @@ export interface LabFault {
   /** The target whose path it breaks. */
   target: string;
   symptom: LabSymptom;
+  /** Variant dimension values this fault cannot be built on, each with the reason in a comment. */
+  variantExcludes?: VariantExcludes;
   apply(lab: LabBuilder): Promise<void>;
 }
 
@@ -62,7 +65,9 @@ export interface LabBuilder {
   readonly host: Host;
   /** hd-<instance>-<role> */
   ns(role: string): string;
-  run(role: string, argv: string[], options?: { okCodes?: number[] | 'any'; timeoutMs?: number }): Promise<RunResult>;
+  /** A canonical name, address or MAC ("vnet0") as this lab has it in that role (a variant renames it). */
+  real(role: string, canonical: string): string;
+  run(role: string, argv: string[], options?: { okCodes?: number[] | 'any'; timeoutMs?: number; input?: string }): Promise<RunResult>;
   /** Starts a long-running process in the role's namespace; `lab down` ends it. */
   daemon(role: string, argv: string[], options?: { netOnly?: boolean }): Promise<number>;
   /**

@@ -1,4 +1,5 @@
 import type { Report } from '../../src/report/schema.js';
+import { canonicalIfname, translate, type VariantPlan } from '../../src/lab/variant.js';
 
 /**
  * What diagnose must say for every lab fault: the loss segment (roles of the
@@ -20,7 +21,7 @@ export const EXPECT: Record<string, Expectation> = {
   'link-down': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'vm1/eth0' }, top: 'link-down' },
   'bridge-port-missing': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/vnet0' }, top: 'bridge-port-missing' },
   'stp-blocking': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/vnet0' }, top: 'stp-blocking' },
-  'mac-conflict': { status: 'degraded', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/vnet0' }, top: 'mac-conflict' },
+  'mac-conflict': { status: ['degraded', 'broken'], loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/vnet0' }, top: 'mac-conflict' },
   'ip-conflict': { status: 'degraded', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/vnet0' }, top: 'ip-conflict' },
   'mtu-mismatch': { status: 'broken', loss: { direction: 'to-target', last: 'hv/vnet0', missing: 'vm1/eth0' }, top: 'mtu-mismatch', probes: ['icmp'], size: 1472 },
   'tc-filter': { status: 'broken', loss: { direction: 'from-target', last: 'hv/vnet0', missing: 'hv/eth0' }, top: 'tc-filter' },
@@ -65,4 +66,27 @@ export function shortHop(h: { netns: string; ifname: string } | null | undefined
   if (!h) return null;
   const name = `${h.netns.replace(/^hd-[a-z0-9]+-/, '')}/${h.ifname}`;
   return topology === 'docker' ? name.replace(/^pid:\d+\//, 'ct/').replace(/\/veth[0-9a-f]{7}$/, '/veth*') : name;
+}
+
+/**
+ * shortHop for a lab built as a variant: the hop's name mapped back to the
+ * canonical one that EXPECT uses ("hv/ens3" of a variant is "hv/eth0").
+ */
+export function canonicalHop(
+  h: { netns: string; ifname: string } | null | undefined,
+  topology: string,
+  plan: VariantPlan | undefined,
+  at: { end: 'last' | 'missing'; direction: 'to-target' | 'from-target' },
+): string | null {
+  if (!h) return null;
+  const role = h.netns.replace(/^hd-[a-z0-9]+-/, '');
+  return shortHop({ netns: h.netns, ifname: canonicalIfname(plan, role, h.ifname, at) }, topology);
+}
+
+/** A probe of EXPECT ("tcp:9200@198.51.100.1") in a variant's terms. */
+export function variantProbe(probe: string, plan: VariantPlan | undefined): string {
+  if (!plan) return probe;
+  const m = probe.match(/^(tcp|udp):(\d+)(@.*)?$/);
+  if (!m) return probe;
+  return `${m[1]}:${plan.ports[m[2]!] ?? m[2]}${m[3] ? translate(plan, 'hv', m[3]) : ''}`;
 }

@@ -22,12 +22,18 @@ export interface RunningLab {
 
 /** Brings a lab up, runs fn, and always takes the lab down again. */
 export async function withLab<T>(
-  options: { topology: string; fault?: string; prefix: string },
+  options: { topology: string; fault?: string; prefix: string; variant?: number },
   fn: (lab: RunningLab) => Promise<T>,
 ): Promise<T> {
   const instance = instanceName(options.prefix);
   try {
-    const state = await labUp({ host, topology: options.topology, instance, ...(options.fault ? { fault: options.fault } : {}) });
+    const state = await labUp({
+      host,
+      topology: options.topology,
+      instance,
+      ...(options.fault ? { fault: options.fault } : {}),
+      ...(options.variant !== undefined ? { variant: options.variant } : {}),
+    });
     return await fn({
       state,
       ns: (role) => `hd-${instance}-${role}`,

@@ -15,8 +15,7 @@ export const guestArpUnresolved: LabFault = {
   async apply(lab) {
     await lab.run('client', ['ip', 'neigh', 'replace', '192.0.2.11', 'lladdr', '52:54:00:00:00:11', 'dev', 'eth0', 'nud', 'permanent']);
     await lab.run('vm1', ['ip', 'neigh', 'flush', 'dev', 'eth0']);
-    await lab.host.run(['nft', '-f', '-'], {
-      netns: lab.ns('vm1'),
+    await lab.run('vm1', ['nft', '-f', '-'], {
       input: ['table arp hd_guest {', '  chain input {', '    type filter hook input priority 0; policy drop;', '  }', '}', ''].join('\n'),
     });
   },

@@ -30,10 +30,14 @@ export async function vethPair(
   a: { role: string; ifname: string; mac: string },
   b: { role: string; ifname: string; mac: string },
 ): Promise<void> {
-  await lab.run(a.role, [
-    'ip', 'link', 'add', a.ifname, 'address', a.mac, 'type', 'veth',
-    'peer', 'name', b.ifname, 'address', b.mac, 'netns', lab.ns(b.role),
-  ]);
+  // Each end is named in its own role's terms (a variant may name them differently).
+  await lab.host.run(
+    [
+      'ip', 'link', 'add', lab.real(a.role, a.ifname), 'address', lab.real(a.role, a.mac), 'type', 'veth',
+      'peer', 'name', lab.real(b.role, b.ifname), 'address', lab.real(b.role, b.mac), 'netns', lab.ns(b.role),
+    ],
+    { netns: lab.ns(a.role) },
+  );
 }
 
 export async function up(lab: LabBuilder, role: string, ifname: string): Promise<void> {

@@ -88,7 +88,7 @@ export const routed: LabTopology = {
       'COMMIT',
       '',
     ].join('\n');
-    await lab.host.run(['iptables-restore'], { netns: lab.ns('hv'), input: rules });
+    await lab.run('hv', ['iptables-restore'], { input: rules });
     // Docker's --ip6tables writes the same filter chains for IPv6.
     const rules6 = [
       '*filter',
@@ -107,7 +107,7 @@ export const routed: LabTopology = {
       'COMMIT',
       '',
     ].join('\n');
-    await lab.host.run(['ip6tables-restore'], { netns: lab.ns('hv'), input: rules6 });
+    await lab.run('hv', ['ip6tables-restore'], { input: rules6 });
     await startService(lab, ct.role, ct.address, ct.port, ct.address6);
   },
 };

@@ -1,0 +1,320 @@
+import { usageError } from '../errors.js';
+import type { LabBuilder, LabTarget, LabTopology } from './types.js';
+
+/**
+ * Randomized lab variants (docs/lab.md, "Variants"): the same topology with
+ * everything a real host could have chosen drawn from a seed — interface
+ * names from real naming schemes, addresses from each documentation range,
+ * MAC prefixes of real hypervisors, service ports. Topologies and faults stay
+ * written in the lab's canonical names ("vnet0", "192.0.2.11"); the lab
+ * builder rewrites every argv and every stdin it passes on through
+ * `translate`, so a fault cannot forget a name, and hopdump (which never sees
+ * the canonical names) has to find everything on its own.
+ */
+
+/** Topologies whose names and addresses are all the lab's own (no daemon names them). */
+export const VARIANT_TOPOLOGIES = ['bridged', 'routed'] as const;
+
+/** The values each dimension can take; the coverage test draws seeds 0-99 and expects each one. */
+export const DIMENSIONS = {
+  uplink: ['eth0', 'ens3', 'enp1s0', 'eno1'],
+  bridge: ['br0', 'virbr0', 'vmbr0', 'docker0', 'br-<hex>', 'cni0', 'lxdbr0'],
+  backend: ['vnetN', 'tapN', 'tap<vmid>i<n>', 'veth<hex>', 'qvo<id>'],
+  guestNic: ['eth0', 'ens3', 'enp1s0'],
+  guestOui: ['52:54:00', 'bc:24:11', 'fa:16:3e', '02:42'],
+  /** Which documentation range each of the lab's canonical /24 prefixes becomes: a permutation. */
+  ranges: ['192.0.2', '198.51.100', '203.0.113'],
+  servicePort: ['well-known', 'registered'],
+  /**
+   * An extra bridge in series on each guest's way (bridged only): the per-NIC firewall bridge that
+   * Proxmox VE adds with firewall=1 (tap -> fwbr<vmid>i0 -> fwln<vmid>i0 = fwpr<vmid>p0 -> vmbr0),
+   * as Neutron's hybrid plug adds qbr.
+   */
+  firewallBridge: ['no', 'yes'],
+  /**
+   * A bridge inside the guest holding the guest's address, its NIC a port of it (a guest that is
+   * itself a Docker/LXD host, or a nested hypervisor): one more hop behind the guest's NIC.
+   */
+  guestBridge: ['no', 'br0', 'docker0', 'lxdbr0', 'virbr0'],
+} as const;
+
+export type Dimension = keyof typeof DIMENSIONS;
+
+/** The dimensions a topology's variants draw (the others do not apply to it). */
+export function dimensionsOf(topology: string): Dimension[] {
+  const all = Object.keys(DIMENSIONS) as Dimension[];
+  return topology === 'bridged' ? all : all.filter((d) => d !== 'firewallBridge');
+}
+
+export interface VariantPlan {
+  seed: number;
+  topology: string;
+  /** The value each dimension took (the scheme, not the drawn name). */
+  drawn: Record<Dimension, string>;
+  /** role -> canonical interface name -> this variant's name. */
+  ifnames: Record<string, Record<string, string>>;
+  /** canonical IPv4 /24 prefix ("192.0.2") -> this variant's. */
+  v4: Record<string, string>;
+  /** A 16-bit site inserted after 2001:db8: (2001:db8::11 -> 2001:db8:SITE::11, 2001:db8:5100::1 -> 2001:db8:SITE:5100::1). */
+  v6: string;
+  /** canonical MAC -> this variant's (guests with QEMU's OUI; Docker MACs follow the address). */
+  macs: Record<string, string>;
+  /** canonical service port -> this variant's. */
+  ports: Record<string, string>;
+  /** Firewall bridges in series: per guest role, the canonical backend and the chain's names. */
+  firewallBridges: Array<{ backend: string; bridge: string; outer: string; inner: string }>;
+  /** Bridges inside guests: the guest's NIC (canonical eth0) becomes their port, they hold its addresses. */
+  guestBridges: Array<{ role: string; bridge: string }>;
+  /**
+   * role -> name of an extra hop -> the canonical hops around it on the way to the target: a loss
+   * segment that starts or ends on an extra hop is the canonical segment between those two.
+   */
+  extraHops: Record<string, Record<string, { before: string; after: string }>>;
+}
+
+/** mulberry32: small, fast and good enough to draw names; the same seed gives the same host. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function parseSeed(text: string): number {
+  if (!/^\d{1,10}$/.test(text) || Number(text) > 0xffffffff) {
+    throw usageError(`invalid variant seed '${text}'`, 'use a whole number from 0 to 4294967295');
+  }
+  return Number(text);
+}
+
+/** The canonical names of each topology that a variant renames, by the dimension that renames them. */
+const RENAMED: Record<string, { uplink: string; bridge: string; backends: string[]; guestRoles: string[] }> = {
+  bridged: { uplink: 'eth0', bridge: 'br0', backends: ['vnet0', 'vnet1'], guestRoles: ['vm1', 'vm2'] },
+  routed: { uplink: 'eth0', bridge: 'docker0', backends: ['veth9a1b2c3'], guestRoles: ['ct1'] },
+};
+
+/** Values of a dimension that a fault cannot be built with (its change would not break anything there). */
+export type VariantExcludes = Partial<Record<Dimension, readonly string[]>>;
+
+export function drawVariant(topology: string, seed: number, excludes: VariantExcludes = {}): VariantPlan {
+  const renamed = RENAMED[topology];
+  if (!renamed) {
+    throw usageError(`the ${topology} topology has no variants`, `variants exist for: ${VARIANT_TOPOLOGIES.join(', ')}`);
+  }
+  const rnd = prng(seed);
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(rnd() * list.length)]!;
+  const hex = (n: number) => Array.from({ length: n }, () => Math.floor(rnd() * 16).toString(16)).join('');
+  const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
+
+  const drawn = {} as Record<Dimension, string>;
+  drawn.uplink = pick(DIMENSIONS.uplink);
+  drawn.bridge = pick(DIMENSIONS.bridge);
+  drawn.backend = pick(DIMENSIONS.backend);
+  drawn.guestNic = pick(DIMENSIONS.guestNic);
+  drawn.guestOui = pick(DIMENSIONS.guestOui);
+  drawn.servicePort = pick(DIMENSIONS.servicePort);
+
+  const bridge = drawn.bridge === 'br-<hex>' ? `br-${hex(12)}` : drawn.bridge;
+  const firstIndex = int(0, 40);
+  const vmid = int(100, 9999);
+  const backendName = (i: number): string => {
+    switch (drawn.backend) {
+      case 'vnetN':
+        return `vnet${firstIndex + i}`;
+      case 'tapN':
+        return `tap${firstIndex + i}`;
+      case 'tap<vmid>i<n>':
+        return `tap${vmid + i}i0`;
+      case 'veth<hex>':
+        return `veth${hex(7)}`;
+      default:
+        return `qvo${hex(8)}-${hex(2)}`;
+    }
+  };
+  const hv: Record<string, string> = { [renamed.uplink]: drawn.uplink, [renamed.bridge]: bridge };
+  renamed.backends.forEach((b, i) => (hv[b] = backendName(i)));
+  const ifnames: Record<string, Record<string, string>> = { hv };
+  for (const role of renamed.guestRoles) ifnames[role] = { eth0: drawn.guestNic };
+
+  // A permutation of the three ranges, drawn by shuffling.
+  const ranges = [...DIMENSIONS.ranges];
+  for (let i = ranges.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [ranges[i], ranges[j]] = [ranges[j]!, ranges[i]!];
+  }
+  const v4: Record<string, string> = {};
+  DIMENSIONS.ranges.forEach((r, i) => (v4[r] = ranges[i]!));
+  drawn.ranges = ranges.join(',');
+  const v6 = int(1, 0xffff).toString(16);
+
+  const macs: Record<string, string> = {};
+  const ouiBytes = drawn.guestOui === '02:42' ? `02:42:${hex(2)}` : drawn.guestOui;
+  for (const i of [1, 2]) {
+    const lower = `${hex(2)}:${hex(2)}:${hex(2)}`;
+    // libvirt gives the tap the guest's MAC with fe as its first byte.
+    macs[`52:54:00:00:00:1${i}`] = `${ouiBytes}:${lower}`;
+    macs[`fe:54:00:00:00:1${i}`] = `fe:${ouiBytes.slice(3)}:${lower}`;
+  }
+  const ports: Record<string, string> = {};
+  for (const p of ['80', '9200']) {
+    ports[p] = String(drawn.servicePort === 'well-known' ? pick([80, 443, 8080, 8443, 3306, 5432, 6379]) : int(1025, 49151));
+  }
+  drawn.firewallBridge = topology === 'bridged' ? pick(DIMENSIONS.firewallBridge) : 'no';
+  drawn.guestBridge = pick(DIMENSIONS.guestBridge);
+  // A fault that excludes a value takes the dimension's first value instead; everything else
+  // stays as the seed drew it, so that the same seed is the same host for every fault.
+  for (const [dim, values] of Object.entries(excludes) as Array<[Dimension, readonly string[]]>) {
+    if (values.includes(drawn[dim])) drawn[dim] = DIMENSIONS[dim][0];
+  }
+  const firewallBridges: VariantPlan['firewallBridges'] = [];
+  const extraHops: VariantPlan['extraHops'] = { hv: {} };
+  if (drawn.firewallBridge === 'yes') {
+    renamed.backends.forEach((backend, i) => {
+      const id = vmid + i;
+      const fw = { backend, bridge: `fwbr${id}i0`, outer: `fwpr${id}p0`, inner: `fwln${id}i0` };
+      firewallBridges.push(fw);
+      const around = { before: renamed.uplink, after: backend };
+      Object.assign(extraHops.hv!, { [fw.outer]: around, [fw.inner]: around, [fw.bridge]: around });
+    });
+  }
+  const guestBridges: VariantPlan['guestBridges'] = [];
+  if (drawn.guestBridge !== 'no') {
+    for (const role of renamed.guestRoles) {
+      guestBridges.push({ role, bridge: drawn.guestBridge });
+      extraHops[role] = { [drawn.guestBridge]: { before: 'eth0', after: 'eth0' } };
+    }
+  }
+  return { seed, topology, drawn, ifnames, v4, v6, macs, ports, firewallBridges, guestBridges, extraHops };
+}
+
+/**
+ * What a variant adds after the topology is built and before a fault is applied: each firewall
+ * bridge in series takes the guest's backend off the main bridge, as Proxmox VE wires it.
+ */
+export async function buildExtras(lab: LabBuilder, plan: VariantPlan): Promise<void> {
+  const RENAMED_BRIDGE = RENAMED[plan.topology]!.bridge;
+  for (const fw of plan.firewallBridges) {
+    await lab.run('hv', ['ip', 'link', 'add', fw.bridge, 'type', 'bridge']);
+    await lab.run('hv', ['ip', 'link', 'add', fw.outer, 'type', 'veth', 'peer', 'name', fw.inner]);
+    await lab.run('hv', ['ip', 'link', 'set', fw.backend, 'nomaster']);
+    await lab.run('hv', ['ip', 'link', 'set', fw.backend, 'master', fw.bridge]);
+    await lab.run('hv', ['ip', 'link', 'set', fw.inner, 'master', fw.bridge]);
+    await lab.run('hv', ['ip', 'link', 'set', fw.outer, 'master', RENAMED_BRIDGE]);
+    for (const dev of [fw.bridge, fw.outer, fw.inner]) await lab.run('hv', ['ip', 'link', 'set', dev, 'up']);
+  }
+  for (const gb of plan.guestBridges) await bridgeInsideGuest(lab, gb.role, gb.bridge);
+}
+
+/** Moves the guest NIC's global addresses and its routes onto a new bridge that the NIC joins. */
+async function bridgeInsideGuest(lab: LabBuilder, role: string, bridge: string): Promise<void> {
+  const addrs = JSON.parse((await lab.run(role, ['ip', '-j', 'addr', 'show', 'dev', 'eth0'])).stdout) as Array<{
+    addr_info: Array<{ family: string; local: string; prefixlen: number; scope: string }>;
+  }>;
+  const routes: Array<{ family: string; gateway: string }> = [];
+  for (const family of ['-4', '-6']) {
+    const list = JSON.parse((await lab.run(role, ['ip', family, '-j', 'route', 'show', 'default'])).stdout) as Array<{ gateway?: string }>;
+    for (const r of list) if (r.gateway) routes.push({ family, gateway: r.gateway });
+  }
+  // Names and addresses read back from the namespace are already the variant's: run them verbatim.
+  const run = (argv: string[]) => lab.host.run(argv, { netns: lab.ns(role) });
+  const nic = lab.real(role, 'eth0');
+  await run(['ip', 'link', 'add', bridge, 'type', 'bridge']);
+  await run(['ip', 'addr', 'flush', 'dev', nic, 'scope', 'global']);
+  await run(['ip', 'link', 'set', nic, 'master', bridge]);
+  await run(['ip', 'link', 'set', bridge, 'up']);
+  for (const a of addrs.flatMap((x) => x.addr_info).filter((a) => a.scope === 'global')) {
+    await run(['ip', 'addr', 'add', `${a.local}/${a.prefixlen}`, 'dev', bridge, ...(a.family === 'inet6' ? ['nodad'] : [])]);
+  }
+  for (const r of routes) await run(['ip', r.family, 'route', 'replace', 'default', 'via', r.gateway, 'dev', bridge]);
+}
+
+const IPV4 = /\b(192\.0\.2|198\.51\.100|203\.0\.113)\.(\d{1,3})\b/g;
+const MAC = /\b[0-9a-f]{2}(?::[0-9a-f]{2}){5}\b/gi;
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Rewrites the lab's canonical names, addresses, MACs and ports in one argument or stdin text. */
+export function translate(plan: VariantPlan, role: string, text: string): string {
+  let out = text.replace(MAC, (m) => mapMac(plan, m));
+  out = out.replace(IPV4, (_m, prefix: string, host: string) => `${plan.v4[prefix] ?? prefix}.${host}`);
+  out = out.replace(/\b2001:db8:/gi, `2001:db8:${plan.v6}:`);
+  // One pass each, so that a drawn name or port that is also a canonical one (vnet0 -> vnet1,
+  // vnet1 -> vnet2) is not rewritten twice.
+  const names = plan.ifnames[role] ?? {};
+  if (Object.keys(names).length > 0) {
+    // A name is a word of its own: "vnet0" but not "vnet01"; dots and slashes
+    // delimit it in sysctl keys (net.ipv4.conf.eth0.rp_filter) and paths.
+    const re = new RegExp(`(?<![A-Za-z0-9_-])(${Object.keys(names).map(escape).join('|')})(?![A-Za-z0-9_-])`, 'g');
+    out = out.replace(re, (m) => names[m] ?? m);
+  }
+  // After an IPv4 address ("A.B.C.D:PORT"), never inside a MAC ("..:00:80").
+  const ports = new RegExp(`(^|(?<=\\.\\d{1,3}):|\\]:|--dport |dport |sport |sport = :)(${Object.keys(plan.ports).join('|')})(?![\\w.])`, 'g');
+  out = out.replace(ports, (_m, lead: string, port: string) => `${lead}${plan.ports[port] ?? port}`);
+  return out;
+}
+
+function mapMac(plan: VariantPlan, mac: string): string {
+  const lower = mac.toLowerCase();
+  const known = plan.macs[lower];
+  if (known) return known;
+  // Docker derives a container's MAC from its address (02:42 + the IPv4 bytes): keep that true.
+  const m = lower.match(/^02:42:([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2})$/);
+  if (m) {
+    const prefix = [m[1], m[2], m[3]].map((h) => parseInt(h!, 16)).join('.');
+    const mapped = plan.v4[prefix];
+    if (mapped) return `02:42:${mapped.split('.').map((n) => Number(n).toString(16).padStart(2, '0')).join(':')}:${m[4]}`;
+  }
+  return mac;
+}
+
+/** Rewrites an interface name the way the builder rewrites it in that role. */
+export function variantIfname(plan: VariantPlan | undefined, role: string, canonical: string): string {
+  return plan?.ifnames[role]?.[canonical] ?? canonical;
+}
+
+/**
+ * The canonical name of a variant's interface, for comparing a verdict with what the lab's faults
+ * expect. An extra hop has none of its own: as the last hop that saw the traffic it stands for the
+ * canonical hop before it in the direction of travel, as the first that missed it for the one after.
+ */
+export function canonicalIfname(
+  plan: VariantPlan | undefined,
+  role: string,
+  name: string,
+  at?: { end: 'last' | 'missing'; direction: 'to-target' | 'from-target' },
+): string {
+  for (const [canonical, real] of Object.entries(plan?.ifnames[role] ?? {})) if (real === name) return canonical;
+  const extra = plan?.extraHops[role]?.[name];
+  if (!extra || !at) return name;
+  const forward = at.direction === 'to-target';
+  return (at.end === 'last') === forward ? extra.before : extra.after;
+}
+
+/** The topology as this variant builds it: its targets, uplink and ports in the variant's terms. */
+export function variantTopology(topology: LabTopology, plan: VariantPlan | undefined): LabTopology {
+  if (!plan) return topology;
+  const tr = (role: string, s: string) => translate(plan, role, s);
+  const target = (t: LabTarget): LabTarget => ({
+    ...t,
+    address: tr(t.role, t.address),
+    ...(t.address6 ? { address6: tr(t.role, t.address6) } : {}),
+    mac: tr(t.role, t.mac),
+    backend: tr(topology.hypervisor, t.backend),
+    port: Number(plan.ports[String(t.port)] ?? t.port),
+    ...(t.published
+      ? { published: { address: tr(topology.hypervisor, t.published.address), port: Number(plan.ports[String(t.published.port)] ?? t.published.port) } }
+      : {}),
+  });
+  return {
+    ...topology,
+    uplink: { ifname: tr(topology.hypervisor, topology.uplink.ifname), address: tr(topology.hypervisor, topology.uplink.address) },
+    targets: topology.targets.map(target),
+    ...(topology.suggestedTarget ? { suggestedTarget: tr(topology.hypervisor, topology.suggestedTarget) } : {}),
+  };
+}

@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { FAULTS, labTopology, variantOf } from '../../src/lab/lab.js';
+import { VARIANT_TOPOLOGIES } from '../../src/lab/variant.js';
+import { ReportSchema } from '../../src/report/schema.js';
+import { diagnoseLab } from '../helpers/diagnose.js';
+import { withLab } from '../helpers/lab.js';
+import { runSeed } from '../helpers/variant.js';
+import { canonicalHop, EXPECT, variantProbe } from './expectations.js';
+
+// Every netns-based fault once more on a host that is not the lab: other names, ranges, MACs and
+// ports, drawn from the commit's seed (replay one with HOPDUMP_VARIANT=SEED or `lab up --variant SEED`).
+const seed = runSeed();
+const topologies: readonly string[] = VARIANT_TOPOLOGIES;
+
+describe(`diagnose on lab variant ${seed}`, { concurrency: 4 }, () => {
+  for (const fault of FAULTS.filter((f) => topologies.includes(f.topology))) {
+    test(`variant ${seed}: ${fault.name}: the right loss segment and top cause`, async () => {
+      const want = EXPECT[fault.name]!;
+      await withLab({ topology: fault.topology, fault: fault.name, prefix: 'v', variant: seed }, async (lab) => {
+        const plan = variantOf(lab.state)!;
+        const target = labTopology(lab.state).targets.find((t) => t.name === fault.target)!;
+        const probes = (want.probes ?? []).map((p) => variantProbe(p, plan));
+        const { report } = await diagnoseLab(lab, target.address, { probes, ...(want.size ? { size: want.size } : {}) });
+        ReportSchema.parse(report);
+        const got = report.loss
+          ? {
+              direction: report.loss.direction,
+              last: canonicalHop(report.loss.lastSeenHop, fault.topology, plan, { end: 'last', direction: report.loss.direction }),
+              missing: canonicalHop(report.loss.firstMissingHop, fault.topology, plan, { end: 'missing', direction: report.loss.direction }),
+            }
+          : null;
+        const story = `seed ${seed} (${JSON.stringify(plan.drawn)}): ${report.status} loss=${JSON.stringify(got)} causes=${report.causes.map((c) => `${c.id}:${c.confidence.toFixed(2)}`).join(',')}`;
+        assert.deepEqual(got, want.loss, story);
+        assert.equal(report.causes[0]?.id, want.top, story);
+        assert.ok([want.status].flat().includes(report.status), story);
+      });
+    });
+  }
+  for (const topology of topologies) {
+    test(`variant ${seed}: healthy ${topology}: ok, no loss, no causes`, async () => {
+      await withLab({ topology, prefix: 'v', variant: seed }, async (lab) => {
+        const t = labTopology(lab.state).targets[0]!;
+        const probes = t.published ? ['icmp', `tcp:${t.port}`, `tcp:${t.published.port}@${t.published.address}`] : [];
+        const { report } = await diagnoseLab(lab, t.address, { probes });
+        assert.equal(report.status, 'ok', `seed ${seed}: ${JSON.stringify(report.causes)}`);
+        assert.deepEqual(report.causes, []);
+        assert.ok(report.probes.every((p) => p.answered === p.sent));
+      });
+    });
+  }
+});

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { findTopology } from '../../src/lab/lab.js';
+import { DIMENSIONS, dimensionsOf, drawVariant, translate, variantTopology, VARIANT_TOPOLOGIES, type Dimension } from '../../src/lab/variant.js';
+
+describe('lab variants (root-free)', () => {
+  for (const topology of VARIANT_TOPOLOGIES) {
+    test(`${topology}: every dimension takes each of its values for some seed in 0-99`, () => {
+      const seen = new Map<Dimension, Set<string>>();
+      const rangesAt = DIMENSIONS.ranges.map(() => new Set<string>());
+      for (let seed = 0; seed < 100; seed++) {
+        const plan = drawVariant(topology, seed);
+        for (const [dim, value] of Object.entries(plan.drawn) as Array<[Dimension, string]>) {
+          if (!seen.has(dim)) seen.set(dim, new Set());
+          seen.get(dim)!.add(value);
+        }
+        DIMENSIONS.ranges.forEach((r, i) => rangesAt[i]!.add(plan.v4[r]!));
+      }
+      for (const dim of dimensionsOf(topology)) {
+        if (dim === 'ranges') continue;
+        assert.deepEqual([...seen.get(dim)!].sort(), [...DIMENSIONS[dim]].sort(), `${topology}: dimension ${dim}`);
+      }
+      // Each canonical range becomes each documentation range for some seed.
+      for (const s of rangesAt) assert.deepEqual([...s].sort(), [...DIMENSIONS.ranges].sort());
+    });
+  }
+
+  test('the same seed draws the same host; another seed another one', () => {
+    assert.deepEqual(drawVariant('bridged', 42), drawVariant('bridged', 42));
+    const names = new Set(Array.from({ length: 20 }, (_, s) => JSON.stringify(drawVariant('bridged', s).ifnames)));
+    assert.ok(names.size > 15, 'seeds give different names');
+  });
+
+  test('names are rewritten as whole words in one pass, per role, within rules and sysctl keys', () => {
+    const plan = drawVariant('bridged', 3);
+    plan.ifnames.hv = { eth0: 'ens3', br0: 'vmbr0', vnet0: 'vnet1', vnet1: 'vnet2' };
+    plan.ifnames.vm1 = { eth0: 'enp1s0' };
+    assert.equal(translate(plan, 'hv', 'vnet0'), 'vnet1', 'not vnet0 -> vnet1 -> vnet2');
+    assert.equal(translate(plan, 'hv', 'vnet01'), 'vnet01');
+    assert.equal(translate(plan, 'hv', 'net.ipv4.conf.eth0.rp_filter=1'), 'net.ipv4.conf.ens3.rp_filter=1');
+    assert.equal(translate(plan, 'hv', 'iifname "vnet1" drop'), 'iifname "vnet2" drop');
+    assert.equal(translate(plan, 'vm1', 'eth0'), 'enp1s0', 'the guest NIC is named in its own role');
+    assert.equal(translate(plan, 'client', 'eth0'), 'eth0');
+  });
+
+  test('addresses, MACs and ports follow the plan; ports are never rewritten inside a MAC', () => {
+    const plan = drawVariant('routed', 5);
+    plan.v4 = { '192.0.2': '203.0.113', '198.51.100': '192.0.2', '203.0.113': '198.51.100' };
+    plan.ports = { '80': '8080', '9200': '5000' };
+    assert.equal(translate(plan, 'hv', '198.51.100.1:9200'), '192.0.2.1:5000');
+    assert.equal(translate(plan, 'hv', '--dport 9200'), '--dport 5000');
+    assert.equal(translate(plan, 'hv', '80'), '8080');
+    assert.equal(translate(plan, 'hv', '198.51.100.96/28'), '192.0.2.96/28');
+    assert.equal(translate(plan, 'hv', 'rate 80kbit'), 'rate 80kbit');
+    // Docker's MAC is 02:42 and the container's IPv4 address: it moves with the address.
+    assert.equal(translate(plan, 'ct1', '02:42:cb:00:71:02'), '02:42:c6:33:64:02');
+    assert.equal(translate(plan, 'hv', '02:00:00:00:80:80'), '02:00:00:00:80:80');
+    assert.equal(translate(plan, 'hv', '2001:db8::11/64'), `2001:db8:${plan.v6}::11/64`);
+    assert.equal(translate(plan, 'hv', '2001:db8:5100::1'), `2001:db8:${plan.v6}:5100::1`);
+  });
+
+  test('the topology a variant builds names its targets in its own terms', () => {
+    const plan = drawVariant('bridged', 9);
+    const t = variantTopology(findTopology('bridged'), plan);
+    const vm1 = t.targets[0]!;
+    assert.equal(vm1.backend, plan.ifnames.hv!.vnet0);
+    assert.equal(vm1.address, `${plan.v4['192.0.2']}.11`);
+    assert.equal(String(vm1.port), plan.ports['80']);
+    assert.equal(vm1.mac, plan.macs['52:54:00:00:00:11']);
+    assert.ok(vm1.mac.startsWith(plan.drawn.guestOui));
+  });
+});
