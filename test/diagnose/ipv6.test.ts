@@ -30,7 +30,7 @@ const V6: Record<string, Partial<Expectation> & { evidence?: RegExp }> = {
  * not count as replies. Until the correlator reads NDP these run as `todo`;
  * once it does (detected below, not configured) they must pass like the rest.
  */
-const NEEDS_NDP = new Set(['link-down', 'bridge-port-missing', 'stp-blocking', 'device-drops', 'guest-firewall', 'guest-no-reply', 'no-route', 'ovs-port-down', 'vm-guest-firewall', 'healthy routed']);
+const NEEDS_NDP = new Set(['link-down', 'bridge-port-missing', 'stp-blocking', 'device-drops', 'guest-firewall', 'guest-no-reply', 'no-route', 'ovs-port-down', 'vm-guest-firewall', 'vm-tap-detached', 'healthy routed']);
 
 /** Whether the correlator reads a neighbour solicitation as a request for its target, as it reads ARP. */
 function correlatorReadsNdp(): boolean {
