@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { decodePacket } from '../../src/capture/packets.js';
-import { FAULTS, findTopology } from '../../src/lab/lab.js';
+import { FAULTS, findTopology, labTopology, variantOf } from '../../src/lab/lab.js';
+import { VARIANT_TOPOLOGIES } from '../../src/lab/variant.js';
 import { LINKTYPE_ETHERNET } from '../../src/pcap/index.js';
 import { IPV6_FAULTS } from '../../src/lab/faults/ipv6.js';
 import { ReportSchema, type Report } from '../../src/report/schema.js';
 import { diagnoseLab } from '../helpers/diagnose.js';
 import { host, hopdump, withLab } from '../helpers/lab.js';
-import { EXPECT, shortHop, type Expectation } from './expectations.js';
+import { runSeed } from '../helpers/variant.js';
+import { canonicalHop, EXPECT, shortHop, variantProbe, type Expectation } from './expectations.js';
 
 /**
  * Where IPv6 differs from the IPv4 expectation: the DF probe's payload
@@ -65,25 +67,51 @@ describe('IPv6: every lab fault says whether it runs over IPv6', () => {
   });
 });
 
+/** One fault diagnosed over IPv6 on the canonical lab or on a variant (seed), against its expectation. */
+async function faultOverIpv6(fault: (typeof FAULTS)[number], variant?: number): Promise<void> {
+  const want = { ...EXPECT[fault.name]!, ...V6[fault.name] };
+  await withLab({ topology: fault.topology, fault: fault.name, prefix: 'vs', ...(variant !== undefined ? { variant } : {}) }, async (lab) => {
+    const plan = variantOf(lab.state);
+    const target = labTopology(lab.state).targets.find((t) => t.name === fault.target)!;
+    const probes = v6Probes(want.probes).map((p) => variantProbe(p, plan));
+    const { report } = await diagnoseLab(lab, target.address6!, { probes, ...(want.size ? { size: want.size } : {}) });
+    ReportSchema.parse(report);
+    assert.equal(report.target.address, target.address6);
+    assert.ok(report.probes.length > 0 && report.probes.every((p) => p.address === target.address6), 'every probe went to the IPv6 address');
+    const hop = (h: Parameters<typeof canonicalHop>[0], end: 'last' | 'missing') =>
+      plan && report.loss ? canonicalHop(h, fault.topology, plan, { end, direction: report.loss.direction }) : shortHop(h, fault.topology);
+    const got = report.loss ? { direction: report.loss.direction, last: hop(report.loss.lastSeenHop, 'last'), missing: hop(report.loss.firstMissingHop, 'missing') } : null;
+    const where = plan ? `seed ${variant} (${JSON.stringify(plan.drawn)}): ` : '';
+    assert.deepEqual(got, want.loss, where + story(report, got));
+    assert.equal(report.causes[0]?.id, want.top, where + story(report, got));
+    assert.ok([want.status].flat().includes(report.status), where + story(report, got));
+    const top = report.causes[0]!;
+    assert.ok(top.evidence.length > 0 && top.fix.length > 0, 'the top cause has evidence and a fix');
+    if (want.evidence && !plan) assert.match(top.evidence.join('\n'), want.evidence);
+  });
+}
+
 describe('diagnose over IPv6 on every fault that can happen over IPv6', { concurrency: 2 }, () => {
   for (const fault of FAULTS.filter((f) => IPV6_FAULTS[f.name] === true)) {
-    test(`${fault.name} over IPv6: the right loss segment and top cause`, ndpTodo(fault.name), async () => {
-      const want = { ...EXPECT[fault.name]!, ...V6[fault.name] };
-      await withLab({ topology: fault.topology, fault: fault.name, prefix: 'vs' }, async (lab) => {
-        const target = findTopology(fault.topology).targets.find((t) => t.name === fault.target)!;
-        const { report } = await diagnoseLab(lab, target.address6!, { probes: v6Probes(want.probes), ...(want.size ? { size: want.size } : {}) });
-        ReportSchema.parse(report);
-        assert.equal(report.target.address, target.address6);
-        assert.ok(report.probes.length > 0 && report.probes.every((p) => p.address === target.address6), 'every probe went to the IPv6 address');
-        const got = report.loss
-          ? { direction: report.loss.direction, last: shortHop(report.loss.lastSeenHop, fault.topology), missing: shortHop(report.loss.firstMissingHop, fault.topology) }
-          : null;
-        assert.deepEqual(got, want.loss, story(report, got));
-        assert.equal(report.causes[0]?.id, want.top, story(report, got));
-        assert.ok([want.status].flat().includes(report.status), story(report, got));
-        const top = report.causes[0]!;
-        assert.ok(top.evidence.length > 0 && top.fix.length > 0, 'the top cause has evidence and a fix');
-        if (want.evidence) assert.match(top.evidence.join('\n'), want.evidence);
+    test(`${fault.name} over IPv6: the right loss segment and top cause`, ndpTodo(fault.name), () => faultOverIpv6(fault));
+  }
+});
+
+// The same on the commit's lab variant (other names, a random /48 of 2001:db8::/32, other ports):
+// replay with HOPDUMP_VARIANT=SEED.
+const seed = runSeed();
+describe(`diagnose over IPv6 on lab variant ${seed}`, { concurrency: 2 }, () => {
+  for (const fault of FAULTS.filter((f) => IPV6_FAULTS[f.name] === true && (VARIANT_TOPOLOGIES as readonly string[]).includes(f.topology))) {
+    test(`variant ${seed}: ${fault.name} over IPv6: the right loss segment and top cause`, ndpTodo(fault.name), () => faultOverIpv6(fault, seed));
+  }
+  for (const topology of VARIANT_TOPOLOGIES) {
+    test(`variant ${seed}: healthy ${topology} over IPv6: ok, no loss, no causes`, ndpTodo(`healthy ${topology}`), async () => {
+      await withLab({ topology, prefix: 'vs', variant: seed }, async (lab) => {
+        const t = labTopology(lab.state).targets[0]!;
+        const { report } = await diagnoseLab(lab, t.address6!);
+        assert.equal(report.status, 'ok', `seed ${seed}: ${JSON.stringify(report.causes)}`);
+        assert.deepEqual(report.causes, []);
+        assert.ok(report.probes.length >= 2 && report.probes.every((p) => p.address === t.address6 && p.answered === p.sent), JSON.stringify(report.probes));
       });
     });
   }
