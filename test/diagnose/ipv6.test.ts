@@ -166,6 +166,10 @@ describe('the CLI with an IPv6 target', { concurrency: 2 }, () => {
     await withLab({ topology: 'bridged', prefix: 'vs' }, async (lab) => {
       const r = await hopdump(['path', '--netns', lab.state.hypervisor, '--target', '2001:db8::11', '--json']);
       assert.equal(r.code, 0, r.stderr);
+      // Any spelling of the address finds it.
+      const spelled = await hopdump(['path', '--netns', lab.state.hypervisor, '--target', '2001:DB8:0:0::0011', '--json']);
+      assert.equal(spelled.code, 0, spelled.stderr);
+      assert.equal((JSON.parse(spelled.stdout) as { target: { netns: string } }).target.netns, lab.ns('vm1'));
       const path = JSON.parse(r.stdout) as { complete: boolean; target: { netns: string; ifname: string; address?: string }; hops: Array<{ netns: string; ifname: string }> };
       assert.equal(path.target.address, '2001:db8::11');
       assert.equal(path.target.netns, lab.ns('vm1'));
