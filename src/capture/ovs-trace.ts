@@ -51,7 +51,12 @@ const PORT_NAME = /^[\w.:@-]{1,64}$/;
 /** The ofproto/trace flow text, from validated fields only. */
 export function flowText(inPort: string, f: FlowFields): string {
   if (!PORT_NAME.test(inPort)) throw new Error(`bad OVS port name ${inPort}`);
-  if (!isMac(f.dlSrc) || !isMac(f.dlDst) || isIP(f.src) !== 4 || isIP(f.dst) !== 4) throw new Error('bad flow fields');
+  // ARP is IPv4's; an IP flow is IPv4 or IPv6 by its addresses (both the same family).
+  const family = isIP(f.src);
+  if (!isMac(f.dlSrc) || !isMac(f.dlDst) || (family !== 4 && family !== 6) || isIP(f.dst) !== family || (f.proto === 'arp' && family !== 4)) {
+    throw new Error('bad flow fields');
+  }
+  const v6 = family === 6;
   const n = (v: number | undefined, max: number) => (v !== undefined && Number.isInteger(v) && v >= 0 && v <= max ? v : undefined);
   const parts = [`in_port=${inPort}`];
   const vlan = n(f.vlan, 4095);
@@ -62,9 +67,12 @@ export function flowText(inPort: string, f: FlowFields): string {
     parts.push(`arp_op=${n(f.arpOp, 2) ?? 1}`, `arp_spa=${f.src}`, `arp_tpa=${f.dst}`, `arp_sha=${f.dlSrc}`);
     return parts.join(',');
   }
-  parts.unshift(f.proto);
-  parts.push(`nw_src=${f.src}`, `nw_dst=${f.dst}`, `nw_ttl=${n(f.ttl, 255) ?? 64}`);
-  if (f.proto === 'icmp') parts.push(`icmp_type=${n(f.icmpType, 255) ?? 8}`, `icmp_code=${n(f.icmpCode, 255) ?? 0}`);
+  // ovs-fields(7): icmp6/tcp6/udp6 with ipv6_src/ipv6_dst; nw_ttl is the hop limit; ICMPv6 needs
+  // icmpv6_type/icmpv6_code (icmp_type is refused: "prerequisites not met").
+  const icmp = v6 ? 'icmpv6' : 'icmp';
+  parts.unshift(v6 ? `${f.proto === 'icmp' ? 'icmp' : f.proto}6` : f.proto);
+  parts.push(v6 ? `ipv6_src=${f.src}` : `nw_src=${f.src}`, v6 ? `ipv6_dst=${f.dst}` : `nw_dst=${f.dst}`, `nw_ttl=${n(f.ttl, 255) ?? 64}`);
+  if (f.proto === 'icmp') parts.push(`${icmp}_type=${n(f.icmpType, 255) ?? (v6 ? 128 : 8)}`, `${icmp}_code=${n(f.icmpCode, 255) ?? 0}`);
   else parts.push(`tp_src=${n(f.sport, 65535) ?? 40000}`, `tp_dst=${n(f.dport, 65535) ?? 80}`);
   return parts.join(',');
 }
@@ -75,10 +83,13 @@ function fieldsOf(p: HopPacket): FlowFields | undefined {
     if (!p.arpSenderIp || !p.arpTargetIp) return undefined;
     return { proto: 'arp', dlSrc: p.srcMac, dlDst: p.dstMac, src: p.arpSenderIp, dst: p.arpTargetIp, ...(p.arpOp ? { arpOp: p.arpOp } : {}), ...(p.vlan ? { vlan: p.vlan } : {}) };
   }
-  if (p.kind !== 'ipv4' || !p.src || !p.dst) return undefined;
-  if (p.proto !== 'icmp' && p.proto !== 'tcp' && p.proto !== 'udp') return undefined;
+  if ((p.kind !== 'ipv4' && p.kind !== 'ipv6') || !p.src || !p.dst) return undefined;
+  const proto = p.proto === 'icmp6' ? 'icmp' : p.proto;
+  if (proto !== 'icmp' && proto !== 'tcp' && proto !== 'udp') return undefined;
+  // Neighbour discovery is resolution, not the probe's flow.
+  if (p.proto === 'icmp6' && p.icmpType !== undefined && p.icmpType >= 133 && p.icmpType <= 137) return undefined;
   return {
-    proto: p.proto,
+    proto,
     dlSrc: p.srcMac,
     dlDst: p.dstMac,
     src: p.src,
@@ -103,7 +114,7 @@ function mirror(f: FlowFields, targetMac: string | undefined): FlowFields {
     dst: f.src,
     ttl: 64,
     ...(f.sport !== undefined ? { sport: f.dport, dport: f.sport } : {}),
-    ...(f.proto === 'icmp' ? { icmpType: 0, icmpCode: 0 } : {}),
+    ...(f.proto === 'icmp' ? { icmpType: f.src.includes(':') ? 129 : 0, icmpCode: 0 } : {}),
     ...(f.proto === 'arp' ? { arpOp: 2 } : {}),
   };
 }
@@ -187,11 +198,12 @@ export async function traceOvsPath(input: TraceInput): Promise<OvsTrace[]> {
     const before = input.packets.filter((p) => p.hop < index && p.dst !== undefined && targets.has(p.dst)).sort((a, b) => b.hop - a.hop);
     const beforeArp = input.packets.filter((p) => p.hop < index && p.kind === 'arp' && p.arpTargetIp && targets.has(p.arpTargetIp)).sort((a, b) => b.hop - a.hop);
     const after = input.packets.filter((p) => p.hop > index && p.src !== undefined && targets.has(p.src)).sort((a, b) => a.hop - b.hop);
-    const wanted = protocols.length ? protocols : [...new Set(before.map((p) => p.proto).filter((x): x is 'icmp' | 'tcp' | 'udp' => x === 'icmp' || x === 'tcp' || x === 'udp'))];
+    const wanted = protocols.length ? protocols : [...new Set(before.map((p) => (p.proto === 'icmp6' ? 'icmp' : p.proto)).filter((x): x is 'icmp' | 'tcp' | 'udp' => x === 'icmp' || x === 'tcp' || x === 'udp'))];
     // ARP first when the captures saw the sender ask for the target: it is what actually crossed OVS.
     const kinds = [...(beforeArp.length ? ['arp'] : []), ...wanted.filter((k) => k !== 'arp')];
     for (const proto of kinds) {
-      const reqPacket = proto === 'arp' ? beforeArp[0] : before.find((p) => p.proto === proto && (proto !== 'tcp' || p.tcpFlags === 'S'));
+      const isProto = (p: HopPacket) => p.proto === proto || (proto === 'icmp' && p.proto === 'icmp6' && (p.icmpType === 128 || p.icmpType === 129));
+      const reqPacket = proto === 'arp' ? beforeArp[0] : before.find((p) => isProto(p) && (proto !== 'tcp' || p.tcpFlags === 'S'));
       let req = reqPacket ? fieldsOf(reqPacket) : undefined;
       const arp = beforeArp[0];
       if (!req && proto !== 'arp' && arp?.arpSenderMac && arp.arpSenderIp && arp.arpTargetIp && input.targetMac && isMac(input.targetMac)) {
@@ -209,7 +221,7 @@ export async function traceOvsPath(input: TraceInput): Promise<OvsTrace[]> {
       }
       if (!req) continue;
       const reqSynthesized = !reqPacket;
-      const repPacket = proto === 'arp' ? undefined : after.find((p) => p.proto === proto);
+      const repPacket = proto === 'arp' ? undefined : after.find(isProto);
       const rep = (repPacket ? fieldsOf(repPacket) : undefined) ?? mirror(req, input.targetMac);
       // A trace starts where the direction enters OVS from a real port; it follows patch
       // ports itself (with the VLAN the first bridge gave the packet) through the next bridges.

@@ -25,7 +25,8 @@ export const mtuMismatch: Check = {
       if (peer) evidence.push(`veth peer ${peerOf.netns}/${peer.ifname} has MTU ${peer.mtu}: frames larger than the receiver's MTU are dropped`);
     }
     if (bigProbe) evidence.push(`${bigProbe.size}-byte probes with DF: ${bigProbe.answered}/${bigProbe.sent} answered`);
-    for (const p of fragNeeded.slice(0, 2)) evidence.push(`ICMP frag-needed/packet-too-big from ${p.src}`);
+    // IPv6 routers never fragment: a packet larger than the next link's MTU is dropped with ICMPv6 packet-too-big (RFC 8200 §5).
+    for (const p of fragNeeded.slice(0, 2)) evidence.push(p.proto === 'icmp6' ? `ICMPv6 packet-too-big from ${p.src} (IPv6 routers do not fragment)` : `ICMP frag-needed from ${p.src}`);
     return [
       {
         id: 'mtu-mismatch',

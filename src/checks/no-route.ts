@@ -14,7 +14,9 @@ export const noRoute: Check = {
   run({ topology, path, sourceAddresses, targetAddresses }) {
     const causes: Cause[] = [];
     const target = path.hops[path.hops.length - 1]!;
-    const src = sourceAddresses.find((s) => !s.includes(':'));
+    // The reply's family is the probe's: an IPv6 target needs an IPv6 route back.
+    const v6 = (targetAddresses[0] ?? '').includes(':');
+    const src = sourceAddresses.find((s) => s.includes(':') === v6);
     const tns = nsById(topology, target.netns);
     // A NIC that is down has lost its routes with it: that is link-down/guest-nic-down's to name.
     const nicDown = tns?.interfaces.find((i) => i.ifname === target.ifname)?.adminUp === false;
@@ -25,9 +27,9 @@ export const noRoute: Check = {
         device: { netns: target.netns, ifname: target.ifname },
         summary: `${target.netns} has no route back to ${src}: the target cannot send its replies`,
         evidence: [
-          `routes in ${target.netns}: ${tns.routes.filter((r) => r.table === 'main' && r.family === 'inet').map((r) => `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}`).join('; ') || 'none'}`,
+          `routes in ${target.netns}: ${tns.routes.filter((r) => r.table === 'main' && r.family === (v6 ? 'inet6' : 'inet')).map((r) => `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}`).join('; ') || 'none'}`,
         ],
-        fix: [inNetns(target.netns, `ip route add default via GATEWAY dev ${target.ifname}`) + '    # the gateway of its subnet'],
+        fix: [inNetns(target.netns, `ip ${v6 ? '-6 ' : ''}route add default via GATEWAY dev ${target.ifname}`) + '    # the gateway of its subnet'],
       });
     }
     const dst = targetAddresses[0];

@@ -20,6 +20,9 @@ export const rpFilterDrop: Check = {
     // The effective value is the maximum of conf/all and conf/DEV (ip-sysctl.rst).
     const mode = Math.max(rp['all'] ?? 0, rp[ingress.ifname] ?? 0);
     if (mode === 0) return [];
+    // IPv4 only: the kernel has no rp_filter for IPv6 (no net.ipv6.conf.*.rp_filter);
+    // IPv6 reverse-path checks are firewall rules (ip6tables -m rpfilter, nft fib),
+    // which firewall-drop names by their counters.
     const src = sourceAddresses.find((s) => !s.includes(':'));
     if (!src) return [];
     const back = routeDev(ns, src);

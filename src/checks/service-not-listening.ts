@@ -1,5 +1,5 @@
 import type { Check } from './types.js';
-import { hopName, inNetns } from './util.js';
+import { hopName, inNetns, servesFamily } from './util.js';
 
 /** The target answers TCP with RST: the port has no listener (or the service refuses). */
 export const serviceNotListening: Check = {
@@ -22,7 +22,11 @@ export const serviceNotListening: Check = {
     if (ns?.listeners) {
       for (const port of ports) {
         const l = ns.listeners.find((x) => x.port === port);
-        evidence.push(l ? `${ns.id} has a listener on ${l.address}:${port}` : `no TCP listener on port ${port} in ${ns.id} (/proc/net/tcp)`);
+        const dst = rsts.find((p) => p.srcPort === port)?.src ?? targetAddresses[0] ?? '';
+        if (!l) evidence.push(`no TCP listener on port ${port} in ${ns.id} (/proc/net/tcp)`);
+        else if (dst && !ns.listeners.some((x) => x.port === port && servesFamily(x, dst)))
+          evidence.push(`${ns.id} listens on ${l.address}:${port} only, which does not take connections to ${dst} (IPv4 and IPv6 sockets are separate)`);
+        else evidence.push(`${ns.id} has a listener on ${l.family === 'inet6' ? `[${l.address}]` : l.address}:${port}`);
       }
     }
     return [

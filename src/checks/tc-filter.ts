@@ -8,13 +8,16 @@ const HARMFUL = /drop|redirect|stolen|shot|trap/;
 export const tcFilter: Check = {
   name: 'tc-filter',
   raises: ['tc-filter'],
-  run({ topology, path, correlation }) {
+  run({ topology, path, correlation, targetAddresses }) {
     const causes: Cause[] = [];
+    // A filter for the other IP family (protocol ip = ethertype 0x0800, ipv6 = 0x86dd)
+    // never sees the diagnosed traffic: on a dual-stack host it is not this cause.
+    const otherFamily = (targetAddresses[0] ?? '').includes(':') ? 'ip' : 'ipv6';
     for (const hop of path.hops) {
       const filters = nsById(topology, hop.netns)?.tcFilters?.filter((f) => f.dev === hop.ifname) ?? [];
       for (const f of filters) {
         const bad = f.actions.filter((a) => HARMFUL.test(a));
-        if (bad.length === 0) continue;
+        if (bad.length === 0 || f.protocol === otherFamily) continue;
         const parent = f.direction === 'ingress' ? 'ingress' : f.direction === 'egress' ? 'egress' : `parent ${f.direction}`;
         causes.push({
           id: 'tc-filter',

@@ -50,3 +50,14 @@ export function pathInterfaces(t: Topology, path: Path): Array<{ hop: Hop; iface
     return iface ? [{ hop, iface }] : [];
   });
 }
+
+/**
+ * Whether a listener can take connections to `address`: an IPv4 socket never
+ * takes IPv6; an IPv6 socket on :: takes IPv4 too unless it is IPV6_V6ONLY,
+ * which /proc/net/tcp6 does not show, so it counts for both.
+ */
+export function servesFamily(l: { family: 'inet' | 'inet6'; address: string }, address: string): boolean {
+  const v6 = address.includes(':');
+  if (l.family === 'inet') return !v6 && (l.address === '0.0.0.0' || l.address === address);
+  return l.address === '::' || l.address === address;
+}

@@ -68,7 +68,7 @@ export const labCommand: Command = {
           `  client:     ${state.client}`,
           ...topology.targets.map(
             (t) =>
-              `  target ${t.name}: ${t.address} tcp/${t.port} ${topology.name === 'docker' ? `in Docker container ${t.name} on hd-${state.instance}-${t.role}` : `in hd-${state.instance}-${t.role}`}, backend ${t.backend}` +
+              `  target ${t.name}: ${t.address}${t.address6 ? ` ${t.address6}` : ''} tcp/${t.port} ${topology.name === 'docker' ? `in Docker container ${t.name} on hd-${state.instance}-${t.role}` : `in hd-${state.instance}-${t.role}`}, backend ${t.backend}` +
               (t.published ? `, published ${t.published.address}:${t.published.port}` : ''),
           ),
           `try: hopdump path --netns ${state.hypervisor} --target ${topology.suggestedTarget ?? topology.targets[0]!.address}`,

@@ -6,6 +6,7 @@ import { traceOvnPath } from '../capture/ovn-trace.js';
 import { traceOvsPath } from '../capture/ovs-trace.js';
 import { runSession, type PacketReader } from '../capture/session.js';
 import { runChecks } from '../checks/index.js';
+import { servesFamily } from '../checks/util.js';
 import { discover, sampleCounters } from '../collect/discover.js';
 import { correlate } from '../correlate/correlate.js';
 import type { HopPacket } from '../correlate/types.js';
@@ -80,10 +81,16 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
   const capturedHops = [...path.hops, ...groups.flatMap((g) => g.hops)];
   const targetNs = topology.namespaces.find((n) => n.id === path.target.netns);
   const targetIf = targetNs?.interfaces.find((i) => i.ifname === path.target.ifname);
+  // The address asked for comes first (its family is the diagnosis's: probes,
+  // routes, forwarding sysctl); then the NIC's IPv4 addresses, or, on an
+  // IPv6-only NIC named by MAC or interface, its global IPv6 addresses.
+  const globalAddrs = targetIf?.addresses.filter((a) => a.scope !== 'link' && a.scope !== 'host') ?? [];
+  const v4Addrs = globalAddrs.filter((a) => a.family === 'inet').map((a) => a.local);
   const targetAddresses = [
     ...new Set([
       ...(path.target.address ? [path.target.address] : []),
-      ...(targetIf?.addresses.filter((a) => a.scope !== 'link' && a.scope !== 'host' && a.family === 'inet').map((a) => a.local) ?? []),
+      ...v4Addrs,
+      ...(v4Addrs.length === 0 ? globalAddrs.filter((a) => a.family === 'inet6').map((a) => a.local) : []),
     ]),
   ];
   const primary = targetAddresses[0];
@@ -103,11 +110,18 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
 
   const probes: ProbeSpec[] = [];
   if (!o.passive) {
-    if (!primary) throw usageError(`target ${o.target} has no IPv4 address to probe`, 'use --passive, or name an address');
-    const raw = o.probes.length > 0 ? o.probes : defaultProbes(topology, path, fromNetns === o.netns);
+    if (!primary) throw usageError(`target ${o.target} has no IPv4 or global IPv6 address to probe`, 'use --passive, or name an address');
+    // fe80::/10 is valid on one link only: a socket needs its zone (the sender's interface),
+    // which hopdump cannot know for a sender on another link (nc without one just times out).
+    if (/^fe[89ab][0-9a-f]:/i.test(primary)) {
+      throw usageError(`target ${primary} is an IPv6 link-local address: probes cannot reach it without its link`, 'name its global address, or use --passive');
+    }
+    const raw = o.probes.length > 0 ? o.probes : defaultProbes(topology, path, fromNetns === o.netns, primary);
     for (const text of raw) {
       const spec = parseProbe(text, primary, o.count, text === 'icmp' ? o.size : undefined);
       if (!spec) throw usageError(`--probe '${text}' is not icmp, tcp:PORT[@ADDR], udp:PORT[@ADDR] or arp`);
+      // arping speaks ARP only; IPv6's neighbour solicitations show in the capture of any probe.
+      if (spec.kind === 'arp' && spec.address.includes(':')) throw usageError(`--probe arp is IPv4 only; ${spec.address} is IPv6`, 'use --probe icmp: its neighbour solicitations are captured');
       probes.push(spec);
     }
   }
@@ -268,13 +282,13 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
  * the container only from the Docker host itself: from outside, containers'
  * addresses are normally not routed).
  */
-function defaultProbes(topology: Topology, path: Path, fromDockerHost: boolean): string[] {
+function defaultProbes(topology: Topology, path: Path, fromDockerHost: boolean, address: string): string[] {
   const pub = path.target.published;
   if (pub && pub.address) return [...(fromDockerHost ? ['icmp'] : []), `${pub.proto === 'udp' ? 'udp' : 'tcp'}:${pub.port}@${pub.address}`];
   const ns = topology.namespaces.find((n) => n.id === path.target.netns);
   const ports = ns?.isRoot
     ? []
-    : [...new Set((ns?.listeners ?? []).filter((l) => !l.address.startsWith('127.') && l.address !== '::1').map((l) => l.port))].sort(
+    : [...new Set((ns?.listeners ?? []).filter((l) => !l.address.startsWith('127.') && l.address !== '::1' && servesFamily(l, address)).map((l) => l.port))].sort(
         (a, b) => a - b,
       );
   const chosen = ports.length > 0 ? ports.slice(0, 2) : ns?.collected ? [] : WELL_KNOWN.slice(0, 1);

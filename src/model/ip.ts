@@ -53,3 +53,18 @@ export function prefixContains(prefix: string, address: string): { contains: boo
 export function isMac(text: string): boolean {
   return /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(text);
 }
+
+/**
+ * An IPv6 address in the form iproute2 prints (RFC 5952: lower case, the
+ * longest run of zero groups compressed), so that 2001:DB8:0::11 finds
+ * 2001:db8::11. Anything else (IPv4, a zone, an embedded IPv4) is returned as is.
+ */
+export function canonicalIpv6(text: string): string {
+  if (isIP(text) !== 6 || text.includes('.') || text.includes('%')) return text;
+  try {
+    // The WHATWG URL serializer writes IPv6 hosts in exactly this form.
+    return new URL(`http://[${text}]/`).hostname.slice(1, -1);
+  } catch {
+    return text;
+  }
+}

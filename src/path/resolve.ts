@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { usageError } from '../errors.js';
-import { isMac } from '../model/ip.js';
+import { canonicalIpv6, isMac } from '../model/ip.js';
 import type { Interface, Namespace, Topology } from '../model/topology.js';
 import { rootNamespace } from '../model/topology.js';
 import { resolveFromPrefix } from './silent.js';
@@ -31,6 +31,7 @@ export interface ResolveOptions {
  * first address, with a note naming the others.
  */
 export function resolveTarget(topology: Topology, query: string, options: ResolveOptions = {}): ResolvedTarget {
+  query = canonicalIpv6(query); // as iproute2 prints it: 2001:DB8:0::11 is 2001:db8::11
   const namespaces = topology.namespaces.filter((n) => n.collected);
   const root = rootNamespace(topology);
   const ordered = [...namespaces.filter((n) => !n.isRoot), root];

@@ -34,3 +34,15 @@ test('service-not-listening: a bare RST (late segment of a closed connection) is
 test('service-not-listening: no cause when every connection to the port was answered', () => {
   assert.deepEqual(serviceNotListening.run(ctx([rst('R.')], [probe('answered')])), []);
 });
+
+test('service-not-listening over IPv6: an IPv4-only listener on the port is named as such', () => {
+  const r6: HopPacket = { ...rst('R.'), kind: 'ipv6', src: '2001:db8::11', dst: '2001:db8::100' };
+  const c = {
+    ...ctx([r6], [{ ...probe('refused'), address: '2001:db8::11' }]),
+    targetAddresses: ['2001:db8::11', '192.0.2.11'],
+    topology: { namespaces: [{ id: 'vm1', listeners: [{ family: 'inet', address: '0.0.0.0', port: 80, acceptQueue: 0 }] }] },
+  } as unknown as CheckContext;
+  const causes = serviceNotListening.run(c) as Cause[];
+  assert.equal(causes.length, 1);
+  assert.ok(causes[0]!.evidence.some((e) => /listens on 0\.0\.0\.0:80 only, which does not take connections to 2001:db8::11/.test(e)), causes[0]!.evidence.join('\n'));
+});

@@ -70,3 +70,14 @@ test('the ofproto/trace flow is built from validated fields only', () => {
   assert.throws(() => flowText('eth0', { ...f, src: '192.0.2.100,nw_tos=1' }));
   assert.throws(() => flowText('eth0', { ...f, dlDst: 'ff:ff' }));
 });
+
+test('the ofproto/trace flow for IPv6: icmp6/tcp6 with ipv6_src/ipv6_dst, echo request 128; mixed families refused', () => {
+  const f = { proto: 'icmp' as const, dlSrc: '02:00:00:00:00:64', dlDst: '52:54:00:00:00:11', src: '2001:db8::100', dst: '2001:db8::11' };
+  assert.equal(flowText('eth0', f), 'icmp6,in_port=eth0,dl_src=02:00:00:00:00:64,dl_dst=52:54:00:00:00:11,ipv6_src=2001:db8::100,ipv6_dst=2001:db8::11,nw_ttl=64,icmpv6_type=128,icmpv6_code=0');
+  assert.equal(
+    flowText('eth0', { ...f, proto: 'tcp', sport: 40000, dport: 80 }),
+    'tcp6,in_port=eth0,dl_src=02:00:00:00:00:64,dl_dst=52:54:00:00:00:11,ipv6_src=2001:db8::100,ipv6_dst=2001:db8::11,nw_ttl=64,tp_src=40000,tp_dst=80',
+  );
+  assert.throws(() => flowText('eth0', { ...f, dst: '192.0.2.11' }));
+  assert.throws(() => flowText('eth0', { ...f, proto: 'arp' }));
+});

@@ -112,9 +112,11 @@ const SEEN_BY_DISCOVER: Record<string, (t: Topology, lab: RunningLab) => void> =
   },
   'ovs-flow-drop': (t, lab) => {
     const br = nsOf(t, lab.state.hypervisor).ovs!.bridges.find((b) => b.name === 'br-int')!;
-    const flow = br.flows.find((f) => f.priority === 100);
+    const flow = br.flows.find((f) => f.priority === 100 && f.match.startsWith('ip,'));
     assert.deepEqual([flow?.match, flow?.actions], ['ip,nw_dst=192.0.2.11', 'drop']);
     assert.ok(flow!.n_packets > 0, 'the symptom check made it count');
+    // Its IPv6 twin (test/diagnose/ipv6.test.ts).
+    assert.ok(br.flows.some((f) => f.priority === 100 && f.match === 'ipv6,ipv6_dst=2001:db8::11' && f.actions === 'drop'), JSON.stringify(br.flows.map((f) => f.match)));
   },
   'ovs-port-down': (t, lab) => {
     const port = nsOf(t, lab.state.hypervisor).ovs!.bridges.find((b) => b.name === 'br-int')!.ports.find((p) => p.name === 'vnet0')!;

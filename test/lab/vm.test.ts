@@ -57,7 +57,7 @@ const SEEN: Record<string, (lab: RunningLab, uri: string) => Promise<void>> = {
     assert.ok(chain, `the guest's nft input chain (have ${JSON.stringify(view.firewall)})`);
     assert.equal(chain.hook, 'input');
     const drops = chain.rules.filter((r) => r.expr.some((e) => typeof e === 'object' && e !== null && 'drop' in e));
-    assert.equal(drops.length, 2);
+    assert.equal(drops.length, 4, 'ICMP and TCP, for IPv4 and IPv6');
     const counted = (r: { expr: unknown[] }) =>
       r.expr.some((e) => ((e as { counter?: { packets?: number } }).counter?.packets ?? 0) > 0);
     assert.ok(drops.some(counted), 'the symptom check made a drop rule count');

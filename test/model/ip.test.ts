@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { isMac, parseIp, prefixContains } from '../../src/model/ip.js';
+import { canonicalIpv6, isMac, parseIp, prefixContains } from '../../src/model/ip.js';
 
 test('parseIp reads IPv4 and the IPv6 forms iproute2 prints', () => {
   assert.equal(parseIp('192.0.2.1')?.value, 0xc0000201n);
@@ -38,4 +38,13 @@ test('isMac', () => {
   assert.equal(isMac('52:54:00:00:00:11'), true);
   assert.equal(isMac('52:54:00:00:00'), false);
   assert.equal(isMac('vnet0'), false);
+});
+
+test('canonicalIpv6: the form iproute2 prints, so that any spelling of an IPv6 target finds it', () => {
+  assert.equal(canonicalIpv6('2001:DB8:0::11'), '2001:db8::11');
+  assert.equal(canonicalIpv6('2001:0db8:0000:0000:0000:0000:0000:0011'), '2001:db8::11');
+  assert.equal(canonicalIpv6('2001:db8:0:0:1:0:0:1'), '2001:db8::1:0:0:1');
+  assert.equal(canonicalIpv6('FE80::5054:FF:FE00:11'), 'fe80::5054:ff:fe00:11');
+  // Left alone: IPv4, a zone, an embedded IPv4, names.
+  for (const x of ['192.0.2.11', 'fe80::1%eth0', '::ffff:192.0.2.1', 'vm1', '52:54:00:00:00:11']) assert.equal(canonicalIpv6(x), x);
 });

@@ -10,5 +10,7 @@ export const chainFirewallDrop: LabFault = {
   symptom: { kind: 'ping-fails', target: 'vm100' },
   async apply(lab) {
     await lab.run('hv', ['iptables', '-I', 'FORWARD', '-m', 'physdev', '--physdev-out', 'tap100i0', '-j', 'DROP']);
+    // pve-firewall writes its rules for both families.
+    await lab.run('hv', ['ip6tables', '-I', 'FORWARD', '-m', 'physdev', '--physdev-out', 'tap100i0', '-j', 'DROP']);
   },
 };

@@ -14,11 +14,12 @@ export const guestNoReply: LabFault = {
   target: 'vm1',
   symptom: { kind: 'tcp-fails', target: 'vm1' },
   async apply(lab) {
-    await lab.run('vm1', ['sysctl', '-q', '-w', 'net.ipv4.icmp_echo_ignore_all=1']);
+    await lab.run('vm1', ['sysctl', '-q', '-w', 'net.ipv4.icmp_echo_ignore_all=1', 'net.ipv6.icmp.echo_ignore_all=1']);
     if ((await lab.signal('vm1', 'nc', 'SIGSTOP')) === 0) throw new Error('no service process found in vm1');
     // Fill the frozen listener's accept queue from inside the guest (over lo).
     for (let i = 0; i < 8; i++) {
       await lab.daemon('vm1', ['nc', '-d', '192.0.2.11', '80']);
+      await lab.daemon('vm1', ['nc', '-d', '2001:db8::11', '80']);
     }
   },
 };

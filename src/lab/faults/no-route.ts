@@ -9,5 +9,6 @@ export const noRoute: LabFault = {
   symptom: { kind: 'ping-fails', target: 'ct1' },
   async apply(lab) {
     await lab.run('ct1', ['ip', 'route', 'del', 'default']);
+    await lab.run('ct1', ['ip', '-6', 'route', 'del', 'default']);
   },
 };

@@ -39,6 +39,8 @@ export const promiscDependent: LabFault = {
   variantExcludes: { guestBridge: ['br0', 'docker0', 'lxdbr0', 'virbr0'] },
   async apply(lab) {
     await lab.run('ct1', ['ip', 'neigh', 'replace', '203.0.113.1', 'lladdr', OLD_GATEWAY_MAC, 'dev', 'eth0', 'nud', 'permanent']);
+    // The same stale MAC for the IPv6 gateway (a neighbour entry is a neighbour entry, ARP or NDP).
+    await lab.run('ct1', ['ip', '-6', 'neigh', 'replace', '2001:db8:7113::1', 'lladdr', OLD_GATEWAY_MAC, 'dev', 'eth0', 'nud', 'permanent']);
     await lab.run('hv', ['nft', '-f', '-'], { input: macFixRuleset('docker0', OLD_GATEWAY_MAC) });
   },
 };

@@ -10,7 +10,7 @@ export const vmGuestFirewall: LabFault = {
   name: 'vm-guest-firewall',
   cause: 'firewall-drop',
   topology: 'vm',
-  description: "vm1's own nftables input chain (table inet hd_guest) drops ICMP and TCP from 192.0.2.0/24 on eth0",
+  description: "vm1's own nftables input chain (table inet hd_guest) drops ICMP and TCP from 192.0.2.0/24 on eth0 (and echo requests and TCP from 2001:db8::/64)",
   target: 'vm1',
   symptom: { kind: 'ping-fails', target: 'vm1' },
   async apply(lab) {
@@ -20,6 +20,9 @@ export const vmGuestFirewall: LabFault = {
       '    type filter hook input priority 0; policy accept;',
       '    iifname "eth0" ip saddr 192.0.2.0/24 ip protocol icmp counter drop',
       '    iifname "eth0" ip saddr 192.0.2.0/24 ip protocol tcp counter drop',
+      // The IPv6 twin in the same inet table; echo requests only, so that neighbour discovery still works.
+      '    iifname "eth0" ip6 saddr 2001:db8::/64 icmpv6 type echo-request counter drop',
+      '    iifname "eth0" ip6 saddr 2001:db8::/64 meta l4proto tcp counter drop',
       '  }',
       '}',
       '',

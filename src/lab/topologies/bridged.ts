@@ -23,7 +23,8 @@ export const bridged: LabTopology = {
   async build(lab) {
     await createNamespaces(lab, this.roles);
     // libvirt hosts run br_netfilter: bridged IPv4 traverses iptables FORWARD.
-    await lab.run('hv', ['sysctl', '-q', '-w', 'net.bridge.bridge-nf-call-iptables=1']);
+    // (bridged IPv6 traverses ip6tables likewise: bridge-nf-call-ip6tables, set too so as not to rely on the default.)
+    await lab.run('hv', ['sysctl', '-q', '-w', 'net.bridge.bridge-nf-call-iptables=1', 'net.bridge.bridge-nf-call-ip6tables=1']);
     await lab.run('hv', ['ip', 'link', 'add', 'br0', 'address', '02:00:00:00:00:01', 'type', 'bridge']);
     await vethPair(lab, { role: 'client', ifname: 'eth0', mac: '02:00:00:00:00:64' }, { role: 'hv', ifname: 'eth0', mac: '02:00:00:00:01:01' });
     await lab.run('hv', ['ip', 'link', 'set', 'eth0', 'master', 'br0']);
@@ -45,6 +46,6 @@ export const bridged: LabTopology = {
       await addAddress(lab, t.role, 'eth0', `${t.address6}/64`);
       await lab.run(t.role, ['ip', 'route', 'add', 'default', 'via', '192.0.2.1', 'dev', 'eth0']);
     }
-    await Promise.all(this.targets.map((t) => startService(lab, t.role, t.address, t.port)));
+    await Promise.all(this.targets.map((t) => startService(lab, t.role, t.address, t.port, t.address6)));
   },
 };

@@ -50,8 +50,14 @@ export async function addAddress(lab: LabBuilder, role: string, ifname: string, 
   await lab.run(role, argv);
 }
 
-/** A TCP service: OpenBSD netcat listening, keep-open, never reading stdin. */
-export async function startService(lab: LabBuilder, role: string, address: string, port: number): Promise<void> {
-  await lab.daemon(role, ['nc', '-dlk', String(port)]);
+/**
+ * A TCP service: OpenBSD netcat listening, keep-open, never reading stdin.
+ * With address6, a second one listens on [::]: OpenBSD nc binds one family
+ * per process (its IPv6 socket is IPV6_V6ONLY), so a dual-stack guest runs two.
+ */
+export async function startService(lab: LabBuilder, role: string, address: string, port: number, address6?: string): Promise<void> {
+  await lab.daemon(role, ['nc', '-4', '-dlk', String(port)]);
+  if (address6) await lab.daemon(role, ['nc', '-6', '-dlk', String(port)]);
   await lab.waitListening(role, address, port);
+  if (address6) await lab.waitListening(role, address6, port);
 }

@@ -18,8 +18,8 @@ export const ovs: LabTopology = {
   client: 'client',
   uplink: { ifname: 'eth0', address: '192.0.2.1' },
   targets: [
-    { name: 'vm1', role: 'vm1', address: '192.0.2.11', mac: '52:54:00:00:00:11', backend: 'vnet0', port: 80 },
-    { name: 'vm2', role: 'vm2', address: '192.0.2.12', mac: '52:54:00:00:00:12', backend: 'vnet1', port: 80 },
+    { name: 'vm1', role: 'vm1', address: '192.0.2.11', address6: '2001:db8::11', mac: '52:54:00:00:00:11', backend: 'vnet0', port: 80 },
+    { name: 'vm2', role: 'vm2', address: '192.0.2.12', address6: '2001:db8::12', mac: '52:54:00:00:00:12', backend: 'vnet1', port: 80 },
   ],
   async build(lab) {
     await createNamespaces(lab, this.roles);
@@ -52,14 +52,17 @@ export const ovs: LabTopology = {
     await Promise.all(offload.map(([role, ifname]) => lab.run(role, ['ethtool', '-K', ifname, 'tx', 'off'])));
     await Promise.all([up(lab, 'hv', 'eth0'), up(lab, 'hv', 'br-ex'), up(lab, 'hv', 'br-int'), ...this.targets.map((t) => up(lab, 'hv', t.backend))]);
     await addAddress(lab, 'hv', 'br-ex', '192.0.2.1/24');
+    await addAddress(lab, 'hv', 'br-ex', '2001:db8::1/64');
     await up(lab, 'client', 'eth0');
     await addAddress(lab, 'client', 'eth0', '192.0.2.100/24');
+    await addAddress(lab, 'client', 'eth0', '2001:db8::100/64');
     await lab.run('hv', ['ip', 'route', 'add', 'default', 'via', '192.0.2.100', 'dev', 'br-ex']);
     for (const t of this.targets) {
       await up(lab, t.role, 'eth0');
       await addAddress(lab, t.role, 'eth0', `${t.address}/24`);
+      await addAddress(lab, t.role, 'eth0', `${t.address6}/64`);
       await lab.run(t.role, ['ip', 'route', 'add', 'default', 'via', '192.0.2.1', 'dev', 'eth0']);
     }
-    await Promise.all(this.targets.map((t) => startService(lab, t.role, t.address, t.port)));
+    await Promise.all(this.targets.map((t) => startService(lab, t.role, t.address, t.port, t.address6)));
   },
 };

@@ -8,6 +8,11 @@ import { addAddress, createNamespaces, startService, up, vethPair } from './comm
  * (DNAT from the host address to the container), with Docker's chains.
  *
  *   client 198.51.100.100 ── eth0 [hv 198.51.100.1, docker0 203.0.113.1] veth9a1b2c3 ── eth0 ct1 203.0.113.2
+ *
+ * Dual stack as Docker's `--ipv6 --fixed-cidr-v6 --ip6tables` makes it: each
+ * IPv4 subnet has a 2001:db8::/32 twin (198.51.100.0/24 → 2001:db8:5100::/64,
+ * 203.0.113.0/24 → 2001:db8:7113::/64), routed, with the same filter chains
+ * in ip6tables; published ports stay IPv4 (no IPv6 DNAT in the lab).
  */
 export const routed: LabTopology = {
   name: 'routed',
@@ -21,6 +26,7 @@ export const routed: LabTopology = {
       name: 'ct1',
       role: 'ct1',
       address: '203.0.113.2',
+      address6: '2001:db8:7113::2',
       mac: '02:42:cb:00:71:02',
       backend: 'veth9a1b2c3',
       port: 9200,
@@ -39,11 +45,18 @@ export const routed: LabTopology = {
     await addAddress(lab, 'hv', 'docker0', '203.0.113.1/24');
     await addAddress(lab, 'client', 'eth0', '198.51.100.100/24');
     await addAddress(lab, ct.role, 'eth0', `${ct.address}/24`);
+    await addAddress(lab, 'hv', 'eth0', '2001:db8:5100::1/64');
+    await addAddress(lab, 'hv', 'docker0', '2001:db8:7113::1/64');
+    await addAddress(lab, 'client', 'eth0', '2001:db8:5100::100/64');
+    await addAddress(lab, ct.role, 'eth0', `${ct.address6}/64`);
     await lab.run('hv', ['ip', 'route', 'add', 'default', 'via', '198.51.100.100', 'dev', 'eth0']);
+    await lab.run('hv', ['ip', '-6', 'route', 'add', 'default', 'via', '2001:db8:5100::100', 'dev', 'eth0']);
     // The client is the upstream router: it knows the container subnet is behind the host.
     await lab.run('client', ['ip', 'route', 'add', '203.0.113.0/24', 'via', '198.51.100.1', 'dev', 'eth0']);
+    await lab.run('client', ['ip', '-6', 'route', 'add', '2001:db8:7113::/64', 'via', '2001:db8:5100::1', 'dev', 'eth0']);
     await lab.run(ct.role, ['ip', 'route', 'add', 'default', 'via', '203.0.113.1', 'dev', 'eth0']);
-    await lab.run('hv', ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+    await lab.run(ct.role, ['ip', '-6', 'route', 'add', 'default', 'via', '2001:db8:7113::1', 'dev', 'eth0']);
+    await lab.run('hv', ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1']);
     // Docker's rules for one container publishing 9200 (as `iptables-save` shows them on a Docker host;
     // FORWARD policy left ACCEPT so that the container subnet is routable from the client).
     const rules = [
@@ -76,6 +89,25 @@ export const routed: LabTopology = {
       '',
     ].join('\n');
     await lab.run('hv', ['iptables-restore'], { input: rules });
-    await startService(lab, ct.role, ct.address, ct.port);
+    // Docker's --ip6tables writes the same filter chains for IPv6.
+    const rules6 = [
+      '*filter',
+      ':INPUT ACCEPT [0:0]',
+      ':FORWARD ACCEPT [0:0]',
+      ':OUTPUT ACCEPT [0:0]',
+      ':DOCKER - [0:0]',
+      ':DOCKER-USER - [0:0]',
+      '-A FORWARD -j DOCKER-USER',
+      '-A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+      '-A FORWARD -o docker0 -j DOCKER',
+      '-A FORWARD -i docker0 ! -o docker0 -j ACCEPT',
+      '-A FORWARD -i docker0 -o docker0 -j ACCEPT',
+      `-A DOCKER -d ${ct.address6}/128 ! -i docker0 -o docker0 -p tcp -m tcp --dport ${ct.port} -j ACCEPT`,
+      '-A DOCKER-USER -j RETURN',
+      'COMMIT',
+      '',
+    ].join('\n');
+    await lab.run('hv', ['ip6tables-restore'], { input: rules6 });
+    await startService(lab, ct.role, ct.address, ct.port, ct.address6);
   },
 };
