@@ -226,11 +226,20 @@ function ifaceLine(prefix: string, iface: Interface, byId: Map<string, Namespace
     extra.push(`${iface.mode ? `mode ${iface.mode} ` : ''}≈ lower ${where}/${iface.lower.ifname ?? `if${iface.lower.ifindex}`}`);
   }
   if (children.length) extra.push(`≈ ${children.join(',').length <= 40 ? children.join(',') : `lower of ${children.length} macvlan/macvtap/ipvlan`}`);
-  const cols = [name, iface.kind.padEnd(8), state(iface).padEnd(10), String(iface.mtu).padEnd(5), (iface.address ?? '').padEnd(17), addrs.join(',') || '-'];
-  const line = [cols.join(' '), ...extra].join('  ').trimEnd();
-  if (line.length <= 100 || extra.length === 0) return line;
-  // Keep within 100 columns: what follows the addresses goes on its own line.
-  return `${cols.join(' ').trimEnd()}\n${' '.repeat(22)}${extra.join('  ')}`;
+  // Keep within 100 columns: addresses that do not fit the column (dual stack) go on lines of
+  // their own under it, and what follows the addresses on a line of its own.
+  const head = [name, iface.kind.padEnd(8), state(iface).padEnd(10), String(iface.mtu).padEnd(5), (iface.address ?? '').padEnd(17)].join(' ');
+  const addrLines: string[] = [];
+  for (const a of addrs) {
+    const last = addrLines.length - 1;
+    if (last >= 0 && head.length + 1 + addrLines[last]!.length + 1 + a.length <= 100) addrLines[last] += `,${a}`;
+    else addrLines.push(a);
+  }
+  if (addrLines.length === 0) addrLines.push('-');
+  const more = addrLines.slice(1).map((l) => `${' '.repeat(head.length + 1)}${l}`);
+  const line = [`${head} ${addrLines[0]}`, ...extra].join('  ').trimEnd();
+  if (line.length <= 100 || extra.length === 0) return [line, ...more].join('\n');
+  return [`${head} ${addrLines[0]}`.trimEnd(), ...more, `${' '.repeat(22)}${extra.join('  ')}`].join('\n');
 }
 
 function wrap(prefix: string, text: string, width: number): string[] {
