@@ -122,7 +122,7 @@ async function oneVariant(topology: string, fault: string | undefined, seed: num
       netns: state.hypervisor,
       target: target.address,
       probes,
-      from: `netns:${state.client}`,
+      from: want?.from ? `netns:${state.namespaces.find((n) => n.endsWith(`-${want.from}`))}` : `netns:${state.client}`,
       count: 3,
       passive: false,
       ...(want?.size ? { size: want.size } : {}),

@@ -13,7 +13,7 @@ import type { LabBuilder, LabTarget, LabTopology } from './types.js';
  */
 
 /** Topologies whose names and addresses are all the lab's own (no daemon names them). */
-export const VARIANT_TOPOLOGIES = ['bridged', 'routed'] as const;
+export const VARIANT_TOPOLOGIES = ['bridged', 'routed', 'chain', 'macvlan'] as const;
 
 /** The values each dimension can take; the coverage test draws seeds 0-99 and expects each one. */
 export const DIMENSIONS = {
@@ -43,7 +43,16 @@ export type Dimension = keyof typeof DIMENSIONS;
 /** The dimensions a topology's variants draw (the others do not apply to it). */
 export function dimensionsOf(topology: string): Dimension[] {
   const all = Object.keys(DIMENSIONS) as Dimension[];
-  return topology === 'bridged' ? all : all.filter((d) => d !== 'firewallBridge');
+  const renamed = RENAMED[topology];
+  return all.filter((d) => {
+    if (d === 'firewallBridge') return topology === 'bridged';
+    if (d === 'bridge') return renamed?.bridge !== undefined;
+    if (d === 'backend') return (renamed?.backends.length ?? 0) > 0;
+    if (d === 'guestOui') return (renamed?.guestMacs.length ?? 0) > 0;
+    // A macvlan child as a bridge port: not a thing Docker or anyone builds.
+    if (d === 'guestBridge') return topology !== 'macvlan';
+    return true;
+  });
 }
 
 export interface VariantPlan {
@@ -92,9 +101,14 @@ export function parseSeed(text: string): number {
 }
 
 /** The canonical names of each topology that a variant renames, by the dimension that renames them. */
-const RENAMED: Record<string, { uplink: string; bridge: string; backends: string[]; guestRoles: string[] }> = {
-  bridged: { uplink: 'eth0', bridge: 'br0', backends: ['vnet0', 'vnet1'], guestRoles: ['vm1', 'vm2'] },
-  routed: { uplink: 'eth0', bridge: 'docker0', backends: ['veth9a1b2c3'], guestRoles: ['ct1'] },
+const RENAMED: Record<string, { uplink: string; bridge?: string; backends: string[]; guestRoles: string[]; guestMacs: string[] }> = {
+  bridged: { uplink: 'eth0', bridge: 'br0', backends: ['vnet0', 'vnet1'], guestRoles: ['vm1', 'vm2'], guestMacs: ['52:54:00:00:00:11', '52:54:00:00:00:12'] },
+  // Docker's MACs follow the container's address (mapMac), so no guest OUI is drawn there.
+  routed: { uplink: 'eth0', bridge: 'docker0', backends: ['veth9a1b2c3'], guestRoles: ['ct1'], guestMacs: [] },
+  // Proxmox's chain keeps its own fwbr/fwpr/fwln names: they are the chain being tested.
+  chain: { uplink: 'eth0', bridge: 'vmbr0', backends: ['tap100i0'], guestRoles: ['vm100'], guestMacs: ['bc:24:11:00:01:00'] },
+  // The containers' macvlans are their own eth0: no bridge, no backend on the host.
+  macvlan: { uplink: 'eth0', backends: [], guestRoles: ['ct1', 'ct2'], guestMacs: [] },
 };
 
 /** Values of a dimension that a fault cannot be built with (its change would not break anything there). */
@@ -135,7 +149,7 @@ export function drawVariant(topology: string, seed: number, excludes: VariantExc
         return `qvo${hex(8)}-${hex(2)}`;
     }
   };
-  const hv: Record<string, string> = { [renamed.uplink]: drawn.uplink, [renamed.bridge]: bridge };
+  const hv: Record<string, string> = { [renamed.uplink]: drawn.uplink, ...(renamed.bridge ? { [renamed.bridge]: bridge } : {}) };
   renamed.backends.forEach((b, i) => (hv[b] = backendName(i)));
   const ifnames: Record<string, Record<string, string>> = { hv };
   for (const role of renamed.guestRoles) ifnames[role] = { eth0: drawn.guestNic };
@@ -153,18 +167,21 @@ export function drawVariant(topology: string, seed: number, excludes: VariantExc
 
   const macs: Record<string, string> = {};
   const ouiBytes = drawn.guestOui === '02:42' ? `02:42:${hex(2)}` : drawn.guestOui;
-  for (const i of [1, 2]) {
+  for (const [i, guestMac] of renamed.guestMacs.entries()) {
     const lower = `${hex(2)}:${hex(2)}:${hex(2)}`;
+    macs[guestMac] = `${ouiBytes}:${lower}`;
     // libvirt gives the tap the guest's MAC with fe as its first byte.
-    macs[`52:54:00:00:00:1${i}`] = `${ouiBytes}:${lower}`;
-    macs[`fe:54:00:00:00:1${i}`] = `fe:${ouiBytes.slice(3)}:${lower}`;
+    if (topology === 'bridged') macs[`fe:54:00:00:00:1${i + 1}`] = `fe:${ouiBytes.slice(3)}:${lower}`;
   }
   const ports: Record<string, string> = {};
   for (const p of ['80', '9200']) {
     ports[p] = String(drawn.servicePort === 'well-known' ? pick([80, 443, 8080, 8443, 3306, 5432, 6379]) : int(1025, 49151));
   }
-  drawn.firewallBridge = topology === 'bridged' ? pick(DIMENSIONS.firewallBridge) : 'no';
+  drawn.firewallBridge = pick(DIMENSIONS.firewallBridge);
   drawn.guestBridge = pick(DIMENSIONS.guestBridge);
+  for (const dim of Object.keys(DIMENSIONS) as Dimension[]) {
+    if (dim !== 'ranges' && !dimensionsOf(topology).includes(dim)) drawn[dim] = DIMENSIONS[dim][0];
+  }
   // A fault that excludes a value takes the dimension's first value instead; everything else
   // stays as the seed drew it, so that the same seed is the same host for every fault.
   for (const [dim, values] of Object.entries(excludes) as Array<[Dimension, readonly string[]]>) {
@@ -196,7 +213,7 @@ export function drawVariant(topology: string, seed: number, excludes: VariantExc
  * bridge in series takes the guest's backend off the main bridge, as Proxmox VE wires it.
  */
 export async function buildExtras(lab: LabBuilder, plan: VariantPlan): Promise<void> {
-  const RENAMED_BRIDGE = RENAMED[plan.topology]!.bridge;
+  const RENAMED_BRIDGE = RENAMED[plan.topology]!.bridge!;
   for (const fw of plan.firewallBridges) {
     await lab.run('hv', ['ip', 'link', 'add', fw.bridge, 'type', 'bridge']);
     await lab.run('hv', ['ip', 'link', 'add', fw.outer, 'type', 'veth', 'peer', 'name', fw.inner]);
@@ -305,7 +322,8 @@ export function variantTopology(topology: LabTopology, plan: VariantPlan | undef
     address: tr(t.role, t.address),
     ...(t.address6 ? { address6: tr(t.role, t.address6) } : {}),
     mac: tr(t.role, t.mac),
-    backend: tr(topology.hypervisor, t.backend),
+    // A macvlan container's "backend" is its own eth0, named in its own role.
+    backend: RENAMED[topology.name]?.backends.length === 0 ? tr(t.role, t.backend) : tr(topology.hypervisor, t.backend),
     port: Number(plan.ports[String(t.port)] ?? t.port),
     ...(t.published
       ? { published: { address: tr(topology.hypervisor, t.published.address), port: Number(plan.ports[String(t.published.port)] ?? t.published.port) } }

@@ -21,7 +21,11 @@ describe(`diagnose on lab variant ${seed}`, { concurrency: 4 }, () => {
         const plan = variantOf(lab.state)!;
         const target = labTopology(lab.state).targets.find((t) => t.name === fault.target)!;
         const probes = (want.probes ?? []).map((p) => variantProbe(p, plan));
-        const { report } = await diagnoseLab(lab, target.address, { probes, ...(want.size ? { size: want.size } : {}) });
+        const { report } = await diagnoseLab(lab, target.address, {
+          probes,
+          ...(want.size ? { size: want.size } : {}),
+          ...(want.from ? { from: `netns:${lab.ns(want.from)}` } : {}),
+        });
         ReportSchema.parse(report);
         const got = report.loss
           ? {

@@ -50,6 +50,10 @@ export const macvlan: LabTopology = {
 
 /** A bridge-mode macvlan of hv's eth0, made directly in the role's namespace (as Docker moves it there). */
 async function macvlanChild(lab: LabBuilder, role: string, ifname: string, mac: string): Promise<void> {
-  await lab.run('hv', ['ip', 'link', 'add', 'link', 'eth0', 'name', ifname, 'address', mac, 'netns', lab.ns(role), 'type', 'macvlan', 'mode', 'bridge']);
+  // The lower device is named in hv's terms, the child in its own role's (a variant names them apart).
+  await lab.host.run(
+    ['ip', 'link', 'add', 'link', lab.real('hv', 'eth0'), 'name', lab.real(role, ifname), 'address', lab.real(role, mac), 'netns', lab.ns(role), 'type', 'macvlan', 'mode', 'bridge'],
+    { netns: lab.ns('hv') },
+  );
   await up(lab, role, ifname);
 }
