@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { environmentError, usageError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { FAULTS } from './faults/index.js';
@@ -100,7 +100,7 @@ export function listStates(): LabState[] {
   return names.map((n) => readState(n.slice(0, -5))).filter((s): s is LabState => s !== undefined);
 }
 
-export function builder(host: Host, instance: string, plan?: VariantPlan): LabBuilder {
+export function builder(host: Host, instance: string, plan?: VariantPlan, daemonDir: string = labDaemonDir()): LabBuilder {
   const ns = (role: string) => labNetns(instance, role);
   // A variant rewrites the canonical names in everything the lab runs (src/lab/variant.ts).
   const tr = (role: string, text: string) => (plan ? translate(plan, role, text) : text);
@@ -108,6 +108,7 @@ export function builder(host: Host, instance: string, plan?: VariantPlan): LabBu
   return {
     instance,
     host,
+    daemonDir,
     ns,
     real: (role, canonical) => tr(role, canonical),
     run: (role, argv, options = {}) =>
@@ -166,7 +167,9 @@ export async function labUp(options: LabUpOptions): Promise<LabState> {
     throw environmentError(`lab '${instance}' is already up`, `hopdump lab down${instance === DEFAULT_INSTANCE ? '' : ` --name ${instance}`}`);
   }
   const plan = options.variant === undefined ? undefined : drawVariant(topology.name, options.variant, fault?.variantExcludes);
-  const lab = builder(host, instance, plan);
+  // A variant draws where the lab's daemons live too; otherwise HOPDUMP_LAB_DAEMON_DIR or the default.
+  const daemonDir = plan?.daemonDir ?? labDaemonDir();
+  const lab = builder(host, instance, plan, daemonDir);
   const state: LabState = {
     instance,
     topology: topology.name,
@@ -175,7 +178,7 @@ export async function labUp(options: LabUpOptions): Promise<LabState> {
     hypervisor: lab.ns(topology.hypervisor),
     client: lab.ns(topology.client),
     createdAt: new Date().toISOString(),
-    daemonDir: labDaemonDir(),
+    daemonDir,
     ...(plan ? { variant: plan.seed } : {}),
   };
   mkdirSync(LAB_STATE_DIR, { recursive: true, mode: 0o700 });
@@ -229,6 +232,17 @@ export async function labDown(options: LabDownOptions): Promise<string[]> {
         await cleanup(host, targets, dir);
       } catch {
         /* best effort: the next cleanup still runs */
+      }
+    }
+  }
+  // A variant's own daemon directory goes when no lab uses it any more (labs of one seed share it).
+  for (const dir of daemonDirs) {
+    if (dir === labDaemonDir()) continue;
+    for (const sub of ['ovs', 'docker', 'libvirt', '']) {
+      try {
+        rmdirSync(`${dir}/${sub}`);
+      } catch {
+        /* not empty, or not there */
       }
     }
   }

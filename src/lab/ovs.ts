@@ -14,8 +14,7 @@ export function ovsDir(netns: string, base: string = labDaemonDir()): string {
 }
 
 export async function startOvs(lab: LabBuilder, role: string): Promise<string> {
-  const netns = lab.ns(role);
-  const dir = ovsDir(netns);
+  const dir = ovsDir(lab.ns(role), lab.daemonDir);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   await lab.host.run(['ovsdb-tool', 'create', `${dir}/conf.db`, '/usr/share/openvswitch/vswitch.ovsschema']);
@@ -39,18 +38,18 @@ export async function startOvs(lab: LabBuilder, role: string): Promise<string> {
 
 /** ovs-vsctl against the lab namespace's own database. */
 export function vsctl(lab: LabBuilder, role: string, args: string[]): Promise<unknown> {
-  return lab.run(role, ['ovs-vsctl', `--db=unix:${ovsDir(lab.ns(role))}/db.sock`, '--timeout=10', ...args]);
+  return lab.run(role, ['ovs-vsctl', `--db=unix:${ovsDir(lab.ns(role), lab.daemonDir)}/db.sock`, '--timeout=10', ...args]);
 }
 
 /** ovs-ofctl against a bridge of the lab's OVS, through its management socket in the lab's directory. */
 export function ofctl(lab: LabBuilder, role: string, args: string[]): Promise<unknown> {
   const [verb, bridge, ...rest] = args;
-  return lab.run(role, ['ovs-ofctl', verb!, `unix:${ovsDir(lab.ns(role))}/${bridge}.mgmt`, ...rest]);
+  return lab.run(role, ['ovs-ofctl', verb!, `unix:${ovsDir(lab.ns(role), lab.daemonDir)}/${bridge}.mgmt`, ...rest]);
 }
 
 /** ovs-appctl against the lab's ovs-vswitchd. */
 export function appctl(lab: LabBuilder, role: string, args: string[]): Promise<unknown> {
-  return lab.run(role, ['ovs-appctl', `--target=${ovsDir(lab.ns(role))}/ovs-vswitchd.ctl`, ...args]);
+  return lab.run(role, ['ovs-appctl', `--target=${ovsDir(lab.ns(role), lab.daemonDir)}/ovs-vswitchd.ctl`, ...args]);
 }
 
 export function removeOvsDirs(netnsNames: string[], base: string = labDaemonDir()): void {

@@ -67,6 +67,8 @@ export interface LabFault {
 export interface LabBuilder {
   readonly instance: string;
   readonly host: Host;
+  /** Where this lab's private daemons keep their directories and sockets (labDaemonDir(), or a variant's). */
+  readonly daemonDir: string;
   /** hd-<instance>-<role> */
   ns(role: string): string;
   /** A canonical name, address or MAC ("vnet0") as this lab has it in that role (a variant renames it). */

@@ -13,7 +13,7 @@ import type { LabBuilder, LabTarget, LabTopology } from './types.js';
  */
 
 /** Topologies whose names and addresses are all the lab's own (no daemon names them). */
-export const VARIANT_TOPOLOGIES = ['bridged', 'routed', 'chain', 'macvlan'] as const;
+export const VARIANT_TOPOLOGIES = ['bridged', 'routed', 'chain', 'macvlan', 'ovs'] as const;
 
 /** The values each dimension can take; the coverage test draws seeds 0-99 and expects each one. */
 export const DIMENSIONS = {
@@ -36,6 +36,11 @@ export const DIMENSIONS = {
    * itself a Docker/LXD host, or a nested hypervisor): one more hop behind the guest's NIC.
    */
   guestBridge: ['no', 'br0', 'docker0', 'lxdbr0', 'virbr0'],
+  /**
+   * Where the lab's private daemons (Open vSwitch) keep their database and sockets: the lab's own
+   * default, or a directory of the variant's own, so that discovery must find them by process.
+   */
+  daemonDir: ['default', '/run/<name>', '/var/lib/<name>', '/srv/<name>'],
 } as const;
 
 export type Dimension = keyof typeof DIMENSIONS;
@@ -51,6 +56,7 @@ export function dimensionsOf(topology: string): Dimension[] {
     if (d === 'guestOui') return (renamed?.guestMacs.length ?? 0) > 0;
     // A macvlan child as a bridge port: not a thing Docker or anyone builds.
     if (d === 'guestBridge') return topology !== 'macvlan';
+    if (d === 'daemonDir') return renamed?.daemons === true;
     return true;
   });
 }
@@ -74,6 +80,8 @@ export interface VariantPlan {
   firewallBridges: Array<{ backend: string; bridge: string; outer: string; inner: string }>;
   /** Bridges inside guests: the guest's NIC (canonical eth0) becomes their port, they hold its addresses. */
   guestBridges: Array<{ role: string; bridge: string }>;
+  /** Where the lab's private daemons live, when the variant moved them (shared by labs of the same seed). */
+  daemonDir?: string;
   /**
    * role -> name of an extra hop -> the canonical hops around it on the way to the target: a loss
    * segment that starts or ends on an extra hop is the canonical segment between those two.
@@ -101,8 +109,27 @@ export function parseSeed(text: string): number {
 }
 
 /** The canonical names of each topology that a variant renames, by the dimension that renames them. */
-const RENAMED: Record<string, { uplink: string; bridge?: string; backends: string[]; guestRoles: string[]; guestMacs: string[] }> = {
-  bridged: { uplink: 'eth0', bridge: 'br0', backends: ['vnet0', 'vnet1'], guestRoles: ['vm1', 'vm2'], guestMacs: ['52:54:00:00:00:11', '52:54:00:00:00:12'] },
+const RENAMED: Record<
+  string,
+  { uplink: string; bridge?: string; backends: string[]; guestRoles: string[]; guestMacs: string[]; libvirtTaps?: true; daemons?: true }
+> = {
+  bridged: {
+    uplink: 'eth0',
+    bridge: 'br0',
+    backends: ['vnet0', 'vnet1'],
+    guestRoles: ['vm1', 'vm2'],
+    guestMacs: ['52:54:00:00:00:11', '52:54:00:00:00:12'],
+    libvirtTaps: true,
+  },
+  // Open vSwitch's bridges keep their names (br-ex, br-int are what OpenStack names them).
+  ovs: {
+    uplink: 'eth0',
+    backends: ['vnet0', 'vnet1'],
+    guestRoles: ['vm1', 'vm2'],
+    guestMacs: ['52:54:00:00:00:11', '52:54:00:00:00:12'],
+    libvirtTaps: true,
+    daemons: true,
+  },
   // Docker's MACs follow the container's address (mapMac), so no guest OUI is drawn there.
   routed: { uplink: 'eth0', bridge: 'docker0', backends: ['veth9a1b2c3'], guestRoles: ['ct1'], guestMacs: [] },
   // Proxmox's chain keeps its own fwbr/fwpr/fwln names: they are the chain being tested.
@@ -171,7 +198,7 @@ export function drawVariant(topology: string, seed: number, excludes: VariantExc
     const lower = `${hex(2)}:${hex(2)}:${hex(2)}`;
     macs[guestMac] = `${ouiBytes}:${lower}`;
     // libvirt gives the tap the guest's MAC with fe as its first byte.
-    if (topology === 'bridged') macs[`fe:54:00:00:00:1${i + 1}`] = `fe:${ouiBytes.slice(3)}:${lower}`;
+    if (renamed.libvirtTaps) macs[`fe:54:00:00:00:1${i + 1}`] = `fe:${ouiBytes.slice(3)}:${lower}`;
   }
   const ports: Record<string, string> = {};
   for (const p of ['80', '9200']) {
@@ -179,6 +206,8 @@ export function drawVariant(topology: string, seed: number, excludes: VariantExc
   }
   drawn.firewallBridge = pick(DIMENSIONS.firewallBridge);
   drawn.guestBridge = pick(DIMENSIONS.guestBridge);
+  drawn.daemonDir = pick(DIMENSIONS.daemonDir);
+  const daemonBase = `lab-${hex(8)}`;
   for (const dim of Object.keys(DIMENSIONS) as Dimension[]) {
     if (dim !== 'ranges' && !dimensionsOf(topology).includes(dim)) drawn[dim] = DIMENSIONS[dim][0];
   }
@@ -205,7 +234,8 @@ export function drawVariant(topology: string, seed: number, excludes: VariantExc
       extraHops[role] = { [drawn.guestBridge]: { before: 'eth0', after: 'eth0' } };
     }
   }
-  return { seed, topology, drawn, ifnames, v4, v6, macs, ports, firewallBridges, guestBridges, extraHops };
+  const daemonDir = drawn.daemonDir === 'default' ? undefined : drawn.daemonDir.replace('<name>', daemonBase);
+  return { seed, topology, drawn, ifnames, v4, v6, macs, ports, firewallBridges, guestBridges, extraHops, ...(daemonDir ? { daemonDir } : {}) };
 }
 
 /**

@@ -46,10 +46,10 @@ export const ovn: LabTopology = {
     let bound = 0;
     for (let i = 0; i < 300 && bound < ports.length; i++) {
       if (i > 0) await new Promise((res) => setTimeout(res, 100));
-      const r = await lab.run('hv', ['ovs-vsctl', `--db=unix:${ovsDir(lab.ns('hv'))}/db.sock`, '--format=json', '--columns=external_ids', 'list', 'Interface']);
+      const r = await lab.run('hv', ['ovs-vsctl', `--db=unix:${ovsDir(lab.ns('hv'), lab.daemonDir)}/db.sock`, '--format=json', '--columns=external_ids', 'list', 'Interface']);
       bound = (r.stdout.match(/ovn-installed/g) ?? []).length;
     }
-    if (bound < ports.length) throw environmentError(`ovn-controller bound ${bound} of ${ports.length} ports in 30 s (see ${ovsDir(lab.ns('hv'))}/ovn-controller.log)`);
+    if (bound < ports.length) throw environmentError(`ovn-controller bound ${bound} of ${ports.length} ports in 30 s (see ${ovsDir(lab.ns('hv'), lab.daemonDir)}/ovn-controller.log)`);
     await Promise.all(this.targets.map((t) => startService(lab, t.role, t.address, t.port)));
   },
 };
