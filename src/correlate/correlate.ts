@@ -231,6 +231,9 @@ export class Correlator {
       (p.proto === 'icmp' && p.icmpType !== undefined && [3, 4, 5, 11, 12].includes(p.icmpType)) ||
       (p.proto === 'icmp6' && p.icmpType !== undefined && p.icmpType < 128);
     if (isError) return { direction: 'from-target', kind: 'error' };
+    // What a guest sends to a group or to everyone (IGMP/MLD reports when a bridge comes up, mDNS,
+    // DHCP) is not an answer and is not meant to cross the host: it would look like a lost reply.
+    if (p.dst && notUnicast(p.dst)) return { direction: 'other', kind: 'other' };
     if (p.dst && (targets.has(p.dst) || probes.has(p.dst))) return { direction: 'to-target', kind: 'request' };
     if (p.src && (targets.has(p.src) || probes.has(p.src))) return { direction: 'from-target', kind: 'reply' };
     return { direction: 'other', kind: 'other' };
@@ -534,4 +537,11 @@ export function correlate(input: CorrelateInput): Correlation {
   const sorted = [...packets].sort((a, b) => (a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : a.hop - b.hop));
   for (const p of sorted) c.add(p);
   return c.finish();
+}
+
+/** Multicast (224.0.0.0/4, ff00::/8) or the limited broadcast: never one of the probes' flows. */
+function notUnicast(addr: string): boolean {
+  if (addr.includes(':')) return /^ff/i.test(addr);
+  const first = Number(addr.slice(0, addr.indexOf('.')));
+  return (first >= 224 && first <= 239) || addr === '255.255.255.255';
 }

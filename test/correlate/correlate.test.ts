@@ -196,3 +196,19 @@ test('the host asking for its own guest gets its answer half-way: no ARP loss is
   assert.deepEqual(only.loss, { direction: 'to-target', lastSeenHop: null, firstMissingHop: { netns: 'hv', ifname: 'eth0', role: 'uplink' } });
   assert.equal(only.target.arpRequestsForTargetAtEnd, 0);
 });
+
+test('what the target sends to a group or to everyone (IGMP, mDNS, broadcast) is no lost reply', () => {
+  // Requests reach the guest and it never answers; meanwhile its bridge's IGMP reports and an mDNS
+  // query from its address stop at the host, as they should.
+  const packets = [
+    ...[0, 1, 2].flatMap((n) => [req(0, n), req(2, n), req(3, n)]),
+    pkt(3, 'igmp', { src: '192.0.2.11', dst: '224.0.0.22', proto: 'igmp' as HopPacket['proto'], ttl: 1 }),
+    pkt(2, 'igmp', { src: '192.0.2.11', dst: '224.0.0.22', proto: 'igmp' as HopPacket['proto'], ttl: 1 }),
+    pkt(3, 'mdns', { src: '192.0.2.11', dst: '224.0.0.251', proto: 'udp', srcPort: 5353, dstPort: 5353, ttl: 255 }),
+    pkt(3, 'bcast', { src: '192.0.2.11', dst: '255.255.255.255', proto: 'udp', srcPort: 68, dstPort: 67, ttl: 64 }),
+  ];
+  const c = correlate({ ...base, packets });
+  assert.equal(c.loss?.direction, 'from-target');
+  assert.equal(c.loss?.lastSeenHop, null, 'no reply was seen anywhere: the multicast is not one');
+  assert.equal(c.hopCounts[3]!.fromTarget, 0);
+});
