@@ -79,6 +79,12 @@ export const labCommand: Command = {
           const t = topology.targets.find((x) => x.name === findFault(state.fault!).target)!;
           lines.push(`     hopdump diagnose --netns ${state.hypervisor} --target ${t.address} --from netns:hd-${state.instance}-${from}`);
         }
+        // A fault that breaks IPv6 only (NDP): it shows at the target's IPv6 address.
+        const only6 = state.fault ? findFault(state.fault) : undefined;
+        if (only6?.family === 6) {
+          const t = topology.targets.find((x) => x.name === only6.target)!;
+          lines.push(`     hopdump diagnose --netns ${state.hypervisor} --target ${t.address6}   # ${only6.name} breaks IPv6 only`);
+        }
         io.stdout(`${lines.join('\n')}\n`);
         return 0;
       }

@@ -24,7 +24,7 @@ export const IPV6_FAULTS: Record<string, true | string> = {
   'no-route': true,
   // Not over IPv6, and why.
   'ip-conflict':
-    'the second holder must keep announcing the address (IPv4: arping -U); the lab has no tool that sends unsolicited neighbour advertisements repeatedly (arping is IPv4 only, ndisc6 is not installed), and one NA at address-add time makes the outcome depend on which NA the client saw last',
+    'the second holder must keep announcing the address (IPv4: arping -U); the lab has no tool that sends unsolicited neighbour advertisements repeatedly (arping is IPv4 only, ndisc6 and scapy are not installed), and one NA at address-add time (after DAD, which a second holder passes only with nodad) makes the outcome depend on which NA the client saw last',
   'guest-arp-unresolved':
     'its change is an nft arp-family chain in vm1 (and a permanent IPv4 neighbour entry on the client): the arp family sees only ARP frames (ethertype 0x0806), and NDP is ICMPv6 inside IPv6, so IPv6 to vm1 keeps working; the IPv6 form of the break (the guest drops neighbour solicitations) is the lab fault guest-drops-ns',
   'rp-filter-drop': 'the kernel has no reverse-path filter for IPv6 (no net.ipv6.conf.*.rp_filter); IPv6 RPF is a firewall rule (ip6tables -m rpfilter, nft fib), i.e. firewall-drop',
@@ -39,8 +39,9 @@ export const IPV6_FAULTS: Record<string, true | string> = {
   'neutron-mac-wrong-port': 'the neutron topology has no IPv6 addresses yet (slow OVS lab, left out)',
   'ovn-acl-drop': 'the ovn topology has no IPv6 addresses yet; the ACL matches ip4 (its IPv6 form would match ip6)',
   'ovn-port-security': 'the ovn topology has no IPv6 addresses yet (port_security lists only the IPv4 address)',
-  'vm-guest-nic-down':
-    'a link that goes down loses its IPv6 addresses (net.ipv6.conf.*.keep_addr_on_down=0, the default; IPv4 addresses stay): nothing holds 2001:db8::11 any more and the target is "not found" until a silent guest resolves from its connected prefix (issue 16 §1)',
+  // The link going down takes 2001:db8::11 with it (keep_addr_on_down=0): a silent guest, resolved
+  // from br0's connected prefix (issue 16 §1), with the IPv4 test's loss and cause.
+  'vm-guest-nic-down': true,
   'vm-guest-firewall': true,
   'vm-guest-ignores-arp':
     'its change is an nft arp-family chain inside the guest: the arp family sees only ARP, never NDP (ICMPv6), so IPv6 to vm1 keeps working; the IPv6 form of the break is guest-drops-ns (in a namespace guest)',
