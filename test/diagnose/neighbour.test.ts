@@ -32,9 +32,9 @@ describe('ARP-only breaks (lab faults)', { concurrency: 1 }, () => {
         if (fault === 'guest-arp-ignore') assert.match(top.evidence.join('\n'), /arp_ignore=8/, story);
         if (fault === 'arp-reply-dropped') {
           // ebtables-nft writes the bridge family: the rule, its counter, and the hop it acts at.
-          assert.match(top.summary, /nft bridge filter FORWARD in hd-ar[0-9a-f]+-hv drops/, story);
+          assert.match(top.summary, /nft bridge filter FORWARD in hd-[a-z0-9]+-hv drops/, story);
           assert.deepEqual(shortHop(top.device, 'bridged'), 'hv/eth0');
-          assert.match(report.instead.join('\n'), /ARP\/NDP replies from 192\.0\.2\.11 seen at hd-ar[0-9a-f]+-hv\/vnet0 never reached hd-ar[0-9a-f]+-hv\/eth0/);
+          assert.match(report.instead.join('\n'), /ARP\/NDP replies from 192\.0\.2\.11 seen at hd-[a-z0-9]+-hv\/vnet0 never reached hd-[a-z0-9]+-hv\/eth0/);
         }
       });
     });
