@@ -110,11 +110,19 @@ export const labCommand: Command = {
               ? []
               : await Promise.all(
                   topology.targets.map(async (t) => {
-                    const [ping, tcp] = await Promise.all([
+                    const [ping, tcp, ping6] = await Promise.all([
                       checkSymptom(host, topology, s.client, { kind: 'ping-fails', target: t.name }),
                       checkSymptom(host, topology, s.client, { kind: 'tcp-fails', target: t.name }),
+                      // An IPv6-only fault (NDP) shows only here.
+                      t.address6 ? checkSymptom(host, topology, s.client, { kind: 'ping-fails', target: t.name, family: 6 }) : undefined,
                     ]);
-                    return { name: t.name, address: t.address, ping: !ping.present, tcp: !tcp.present };
+                    return {
+                      name: t.name,
+                      address: t.address,
+                      ping: !ping.present,
+                      tcp: !tcp.present,
+                      ...(t.address6 && ping6 ? { address6: t.address6, ping6: !ping6.present } : {}),
+                    };
                   }),
                 );
             return { ...s, missingNamespaces: missing, targets };
@@ -135,7 +143,8 @@ export const labCommand: Command = {
           );
           if (r.missingNamespaces.length) lines.push(`  missing namespaces: ${r.missingNamespaces.join(' ')}`);
           for (const t of r.targets) {
-            lines.push(`  ${t.name} ${t.address}: ping ${t.ping ? 'ok' : 'FAILS'}, tcp ${t.tcp ? 'ok' : 'FAILS'}`);
+            const v6 = 'ping6' in t ? `, ping ${t.address6} ${t.ping6 ? 'ok' : 'FAILS'}` : '';
+            lines.push(`  ${t.name} ${t.address}: ping ${t.ping ? 'ok' : 'FAILS'}, tcp ${t.tcp ? 'ok' : 'FAILS'}${v6}`);
           }
         }
         io.stdout(`${lines.join('\n')}\n`);
