@@ -7,7 +7,7 @@ import { localHost } from '../src/host/local.js';
 import { FAULTS, findTopology, labDown, labTopology, labUp, variantOf } from '../src/lab/lab.js';
 import { VARIANT_TOPOLOGIES } from '../src/lab/variant.js';
 import type { Report } from '../src/report/schema.js';
-import { canonicalHop, EXPECT, shortHop, variantProbe } from '../test/diagnose/expectations.js';
+import { canonicalHop, EXPECT, faultAddress, shortHop, variantProbe } from '../test/diagnose/expectations.js';
 
 const host = localHost();
 const runs = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 3);
@@ -32,12 +32,14 @@ async function one(topology: string, fault: string | undefined, i: number): Prom
   try {
     const want = fault ? EXPECT[fault] : undefined;
     const target = findTopology(topology).targets[0]!;
+    const labFault = FAULTS.find((f) => f.name === fault);
     const t0 = Date.now();
     const { report } = await diagnose({
       host,
       reader: readHopPackets,
       netns: state.hypervisor,
-      target: target.address,
+      // Each fault in the family it breaks (family 6: IPv6 only).
+      target: labFault ? faultAddress(labFault, target) : target.address,
       probes: want?.probes ?? [],
       from: `netns:${state.client}`,
       count: 3,
@@ -109,8 +111,8 @@ async function oneVariant(topology: string, fault: string | undefined, seed: num
   try {
     const plan = variantOf(state)!;
     const want = fault ? EXPECT[fault] : undefined;
-    const faultTarget = FAULTS.find((f) => f.name === fault)?.target;
-    const target = labTopology(state).targets.find((t) => !faultTarget || t.name === faultTarget)!;
+    const labFault = FAULTS.find((f) => f.name === fault);
+    const target = labTopology(state).targets.find((t) => !labFault || t.name === labFault.target)!;
     const probes = want
       ? (want.probes ?? []).map((p) => variantProbe(p, plan))
       : target.published
@@ -120,7 +122,7 @@ async function oneVariant(topology: string, fault: string | undefined, seed: num
       host,
       reader: readHopPackets,
       netns: state.hypervisor,
-      target: target.address,
+      target: labFault ? faultAddress(labFault, target) : target.address,
       probes,
       from: want?.from ? `netns:${state.namespaces.find((n) => n.endsWith(`-${want.from}`))}` : `netns:${state.client}`,
       count: 3,

@@ -79,6 +79,12 @@ export const labCommand: Command = {
           const t = topology.targets.find((x) => x.name === findFault(state.fault!).target)!;
           lines.push(`     hopdump diagnose --netns ${state.hypervisor} --target ${t.address} --from netns:hd-${state.instance}-${from}`);
         }
+        // A fault that breaks IPv6 only (NDP): it shows at the target's IPv6 address.
+        const only6 = state.fault ? findFault(state.fault) : undefined;
+        if (only6?.family === 6) {
+          const t = topology.targets.find((x) => x.name === only6.target)!;
+          lines.push(`     hopdump diagnose --netns ${state.hypervisor} --target ${t.address6}   # ${only6.name} breaks IPv6 only`);
+        }
         io.stdout(`${lines.join('\n')}\n`);
         return 0;
       }
@@ -104,11 +110,19 @@ export const labCommand: Command = {
               ? []
               : await Promise.all(
                   topology.targets.map(async (t) => {
-                    const [ping, tcp] = await Promise.all([
+                    const [ping, tcp, ping6] = await Promise.all([
                       checkSymptom(host, topology, s.client, { kind: 'ping-fails', target: t.name }),
                       checkSymptom(host, topology, s.client, { kind: 'tcp-fails', target: t.name }),
+                      // An IPv6-only fault (NDP) shows only here.
+                      t.address6 ? checkSymptom(host, topology, s.client, { kind: 'ping-fails', target: t.name, family: 6 }) : undefined,
                     ]);
-                    return { name: t.name, address: t.address, ping: !ping.present, tcp: !tcp.present };
+                    return {
+                      name: t.name,
+                      address: t.address,
+                      ping: !ping.present,
+                      tcp: !tcp.present,
+                      ...(t.address6 && ping6 ? { address6: t.address6, ping6: !ping6.present } : {}),
+                    };
                   }),
                 );
             return { ...s, missingNamespaces: missing, targets };
@@ -129,7 +143,8 @@ export const labCommand: Command = {
           );
           if (r.missingNamespaces.length) lines.push(`  missing namespaces: ${r.missingNamespaces.join(' ')}`);
           for (const t of r.targets) {
-            lines.push(`  ${t.name} ${t.address}: ping ${t.ping ? 'ok' : 'FAILS'}, tcp ${t.tcp ? 'ok' : 'FAILS'}`);
+            const v6 = 'ping6' in t ? `, ping ${t.address6} ${t.ping6 ? 'ok' : 'FAILS'}` : '';
+            lines.push(`  ${t.name} ${t.address}: ping ${t.ping ? 'ok' : 'FAILS'}, tcp ${t.tcp ? 'ok' : 'FAILS'}${v6}`);
           }
         }
         io.stdout(`${lines.join('\n')}\n`);

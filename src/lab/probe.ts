@@ -22,23 +22,26 @@ export async function checkSymptom(
   if (!target) throw new Error(`topology ${topology.name} has no target ${symptom.target}`);
   const instance = instanceOf(clientNetns);
   const netns = symptom.from && instance ? labNetns(instance, symptom.from) : clientNetns;
+  // A symptom of an IPv6-only fault is looked for over IPv6 (ping picks ICMPv6 from the address).
+  const address = symptom.family === 6 ? target.address6 : target.address;
+  if (!address) throw new Error(`target ${target.name} of ${topology.name} has no IPv6 address`);
   const run = (argv: string[]) => host.run(argv, { netns, okCodes: 'any', timeoutMs: 20_000 });
   switch (symptom.kind) {
     case 'ping-fails': {
-      const r = await run(['ping', '-n', '-q', '-c', '3', '-i', '0.2', '-W', '1', target.address]);
+      const r = await run(['ping', '-n', '-q', '-c', '3', '-i', '0.2', '-W', '1', address]);
       return { present: r.code !== 0, detail: lossLine(r.stdout) };
     }
     case 'large-ping-fails': {
-      const r = await run(['ping', '-n', '-q', '-c', '3', '-i', '0.2', '-W', '1', '-M', 'do', '-s', String(symptom.size), target.address]);
+      const r = await run(['ping', '-n', '-q', '-c', '3', '-i', '0.2', '-W', '1', '-M', 'do', '-s', String(symptom.size), address]);
       return { present: r.code !== 0, detail: `${symptom.size}-byte payload, DF: ${lossLine(r.stdout)}` };
     }
     case 'ping-loss': {
-      const r = await run(['ping', '-n', '-q', '-c', '20', '-i', '0.05', '-W', '1', target.address]);
+      const r = await run(['ping', '-n', '-q', '-c', '20', '-i', '0.05', '-W', '1', address]);
       const loss = Number(r.stdout.match(/([\d.]+)% packet loss/)?.[1] ?? 100);
       return { present: loss >= 30, detail: lossLine(r.stdout) };
     }
     case 'tcp-fails':
-      return tcp(run, target.address, target.port);
+      return tcp(run, address, target.port);
     case 'published-tcp-fails':
       return tcp(run, target.published!.address, target.published!.port);
     case 'two-macs-answer': {

@@ -46,7 +46,11 @@ export type LabSymptom = (
   | { kind: 'large-ping-fails'; target: string; size: number }
   | { kind: 'ping-loss'; target: string }
   | { kind: 'two-macs-answer'; target: string }
-) & { from?: string };
+) & {
+  from?: string;
+  /** 6: checked over the target's IPv6 address (a fault that breaks IPv6 only). */
+  family?: 6;
+};
 
 export interface LabFault {
   name: string;
@@ -58,6 +62,11 @@ export interface LabFault {
   /** The target whose path it breaks. */
   target: string;
   symptom: LabSymptom;
+  /**
+   * 6: the fault breaks IPv6 only (NDP), so every test and `bench-faults`
+   * diagnose it over the target's address6 instead of its IPv4 address.
+   */
+  family?: 6;
   /** Variant dimension values this fault cannot be built on, each with the reason in a comment. */
   variantExcludes?: VariantExcludes;
   apply(lab: LabBuilder): Promise<void>;

@@ -1,3 +1,4 @@
+import type { LabFault, LabTarget } from '../../src/lab/types.js';
 import type { Report } from '../../src/report/schema.js';
 import { canonicalIfname, translate, type VariantPlan } from '../../src/lab/variant.js';
 
@@ -65,7 +66,20 @@ export const EXPECT: Record<string, Expectation> = {
   // issue 16 §3: a chain of bridges (vmbr0 ─ fwpr100p0 ⇄ fwln100i0 ─ fwbr100i0 ─ tap100i0)
   'chain-firewall-drop': { status: 'broken', loss: { direction: 'to-target', last: 'hv/fwln100i0', missing: 'hv/tap100i0' }, top: 'firewall-drop' },
   'chain-stp-blocking': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/fwpr100p0' }, top: 'stp-blocking' },
+  // issue 16 §4: NDP-only breaks, IPv6 only (the fault's family: 6): diagnosed over vm1's address6
+  'guest-drops-ns': { status: 'broken', loss: { direction: 'from-target', last: null, missing: 'vm1/eth0' }, top: 'firewall-drop' },
+  'ndp-reply-dropped': { status: 'broken', loss: { direction: 'from-target', last: 'hv/vnet0', missing: 'hv/eth0' }, top: 'firewall-drop' },
 };
+
+/**
+ * The address a fault is diagnosed at: its target's IPv6 address for a fault
+ * that breaks IPv6 only (family 6), else the IPv4 one.
+ */
+export function faultAddress(fault: Pick<LabFault, 'name' | 'family'>, target: LabTarget): string {
+  if (fault.family !== 6) return target.address;
+  if (!target.address6) throw new Error(`${fault.name} breaks IPv6 only, and its target ${target.name} has no address6`);
+  return target.address6;
+}
 
 
 /**

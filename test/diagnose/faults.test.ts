@@ -4,21 +4,24 @@ import { FAULTS, findTopology } from '../../src/lab/lab.js';
 import { ReportSchema } from '../../src/report/schema.js';
 import { diagnoseLab } from '../helpers/diagnose.js';
 import { withLab } from '../helpers/lab.js';
-import { EXPECT, shortHop } from './expectations.js';
+import { EXPECT, faultAddress, shortHop } from './expectations.js';
 
+// Each fault in the family it breaks: an IPv6-only fault (family 6, NDP) over its target's address6.
 describe('diagnose on every lab fault', { concurrency: 4 }, () => {
   for (const fault of FAULTS) {
-    test(`${fault.name}: the right loss segment and top cause`, async () => {
+    test(`${fault.name}${fault.family === 6 ? ' (over IPv6)' : ''}: the right loss segment and top cause`, async () => {
       const want = EXPECT[fault.name];
       assert.ok(want, `no diagnose expectation written for fault ${fault.name}`);
       await withLab({ topology: fault.topology, fault: fault.name, prefix: 'd' }, async (lab) => {
         const target = findTopology(fault.topology).targets.find((t) => t.name === fault.target)!;
-        const { report } = await diagnoseLab(lab, target.address, {
+        const address = faultAddress(fault, target);
+        const { report } = await diagnoseLab(lab, address, {
           probes: want.probes ?? [],
           ...(want.size ? { size: want.size } : {}),
           ...(want.from ? { from: `netns:${lab.ns(want.from)}` } : {}),
         });
         ReportSchema.parse(report);
+        assert.equal(report.target.address, address);
         const got = report.loss
           ? { direction: report.loss.direction, last: shortHop(report.loss.lastSeenHop, fault.topology), missing: shortHop(report.loss.firstMissingHop, fault.topology) }
           : null;

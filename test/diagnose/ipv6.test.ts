@@ -65,6 +65,14 @@ describe('IPv6: every lab fault says whether it runs over IPv6', () => {
       assert.ok(findTopology(f.topology).targets.find((t) => t.name === f.target)?.address6, `${f.name}: its target has no address6`);
     }
   });
+  test('a fault that breaks IPv6 only (family 6) runs over IPv6 and says so in its symptom', () => {
+    const only6 = FAULTS.filter((f) => f.family === 6);
+    assert.ok(only6.length >= 2, 'the NDP-only faults (issue 16 §4) are lab faults');
+    for (const f of only6) {
+      assert.equal(IPV6_FAULTS[f.name], true, `${f.name} breaks IPv6 only: IPV6_FAULTS must say true`);
+      assert.equal(f.symptom.family, 6, `${f.name}: its symptom must be looked for over IPv6`);
+    }
+  });
 });
 
 /** One fault diagnosed over IPv6 on the canonical lab or on a variant (seed), against its expectation. */
@@ -91,8 +99,12 @@ async function faultOverIpv6(fault: (typeof FAULTS)[number], variant?: number): 
   });
 }
 
+// The dual-stack faults over IPv6. An IPv6-only fault (family 6) is not repeated here: faults.test.ts
+// and variants.test.ts already diagnose it over IPv6, the family it breaks, and neighbour.test.ts its evidence.
+const dualStack = (f: (typeof FAULTS)[number]) => IPV6_FAULTS[f.name] === true && f.family !== 6;
+
 describe('diagnose over IPv6 on every fault that can happen over IPv6', { concurrency: 2 }, () => {
-  for (const fault of FAULTS.filter((f) => IPV6_FAULTS[f.name] === true)) {
+  for (const fault of FAULTS.filter(dualStack)) {
     test(`${fault.name} over IPv6: the right loss segment and top cause`, ndpTodo(fault.name), () => faultOverIpv6(fault));
   }
 });
@@ -101,7 +113,7 @@ describe('diagnose over IPv6 on every fault that can happen over IPv6', { concur
 // replay with HOPDUMP_VARIANT=SEED.
 const seed = runSeed();
 describe(`diagnose over IPv6 on lab variant ${seed}`, { concurrency: 2 }, () => {
-  for (const fault of FAULTS.filter((f) => IPV6_FAULTS[f.name] === true && (VARIANT_TOPOLOGIES as readonly string[]).includes(f.topology))) {
+  for (const fault of FAULTS.filter((f) => dualStack(f) && (VARIANT_TOPOLOGIES as readonly string[]).includes(f.topology))) {
     test(`variant ${seed}: ${fault.name} over IPv6: the right loss segment and top cause`, ndpTodo(fault.name), () => faultOverIpv6(fault, seed));
   }
   for (const topology of VARIANT_TOPOLOGIES) {

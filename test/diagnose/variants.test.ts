@@ -6,7 +6,7 @@ import { ReportSchema } from '../../src/report/schema.js';
 import { diagnoseLab } from '../helpers/diagnose.js';
 import { withLab } from '../helpers/lab.js';
 import { runSeed } from '../helpers/variant.js';
-import { canonicalHop, EXPECT, variantProbe } from './expectations.js';
+import { canonicalHop, EXPECT, faultAddress, variantProbe } from './expectations.js';
 
 // Every netns-based fault once more on a host that is not the lab: other names, ranges, MACs and
 // ports, drawn from the commit's seed (replay one with HOPDUMP_VARIANT=SEED or `lab up --variant SEED`).
@@ -15,18 +15,21 @@ const topologies: readonly string[] = VARIANT_TOPOLOGIES;
 
 describe(`diagnose on lab variant ${seed}`, { concurrency: 4 }, () => {
   for (const fault of FAULTS.filter((f) => topologies.includes(f.topology))) {
-    test(`variant ${seed}: ${fault.name}: the right loss segment and top cause`, async () => {
+    test(`variant ${seed}: ${fault.name}${fault.family === 6 ? ' (over IPv6)' : ''}: the right loss segment and top cause`, async () => {
       const want = EXPECT[fault.name]!;
       await withLab({ topology: fault.topology, fault: fault.name, prefix: 'v', variant: seed }, async (lab) => {
         const plan = variantOf(lab.state)!;
         const target = labTopology(lab.state).targets.find((t) => t.name === fault.target)!;
         const probes = (want.probes ?? []).map((p) => variantProbe(p, plan));
-        const { report } = await diagnoseLab(lab, target.address, {
+        // An IPv6-only fault (family 6) over the variant's IPv6 address of its target.
+        const address = faultAddress(fault, target);
+        const { report } = await diagnoseLab(lab, address, {
           probes,
           ...(want.size ? { size: want.size } : {}),
           ...(want.from ? { from: `netns:${lab.ns(want.from)}` } : {}),
         });
         ReportSchema.parse(report);
+        assert.equal(report.target.address, address);
         const got = report.loss
           ? {
               direction: report.loss.direction,

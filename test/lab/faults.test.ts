@@ -205,6 +205,17 @@ const SEEN_BY_DISCOVER: Record<string, (t: Topology, lab: RunningLab) => void> =
   'chain-stp-blocking': (t, lab) => {
     assert.equal(ifOf(t, lab.state.hypervisor, 'fwpr100p0').bridgePort?.state, 'disabled');
   },
+  // issue 16 §4: NDP-only breaks (IPv6 only)
+  'guest-drops-ns': (t, lab) => {
+    const chain = nsOf(t, lab.ns('vm1')).firewall!.nft.find((c) => c.family === 'ip6' && c.table === 'hd_guest');
+    assert.equal(chain?.hook, 'input');
+    assert.ok(chain?.rules.some((r) => JSON.stringify(r.expr).includes('"drop"') && JSON.stringify(r.expr).includes('counter')), 'a counted NS drop rule');
+    assert.ok(!nsOf(t, lab.ns('client')).neighbours.some((n) => n.dst === '2001:db8::11' && n.lladdr), 'the client has no IPv6 entry for vm1');
+  },
+  'ndp-reply-dropped': (t, lab) => {
+    const fwd = nsOf(t, lab.state.hypervisor).firewall!.nft.find((c) => c.family === 'bridge' && c.table === 'hd_nd' && c.hook === 'forward');
+    assert.ok(fwd?.rules.some((r) => JSON.stringify(r.expr).includes('"drop"') && JSON.stringify(r.expr).includes('52:54:00:00:00:11')), JSON.stringify(fwd));
+  },
 };
 
 describe('lab faults', { concurrency: 4 }, () => {

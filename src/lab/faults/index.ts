@@ -12,6 +12,7 @@ import { firewallDrop } from './firewall-drop.js';
 import { guestArpIgnore } from './guest-arp-ignore.js';
 import { guestArpUnresolved } from './guest-arp-unresolved.js';
 import { guestDropsArp } from './guest-drops-arp.js';
+import { guestDropsNs } from './guest-drops-ns.js';
 import { guestFirewall } from './guest-firewall.js';
 import { guestNoReply } from './guest-no-reply.js';
 import { ipConflict } from './ip-conflict.js';
@@ -22,6 +23,7 @@ import { macvlanHostIsolation } from './macvlan-host-isolation.js';
 import { macvlanPrivate } from './macvlan-private.js';
 import { mtuMismatch } from './mtu-mismatch.js';
 import { natMissing } from './nat-missing.js';
+import { ndpReplyDropped } from './ndp-reply-dropped.js';
 import { noRoute } from './no-route.js';
 import { neutronFlowDrop } from './neutron-flow-drop.js';
 import { neutronVlanMismatch } from './neutron-vlan-mismatch.js';
@@ -93,4 +95,7 @@ export const FAULTS: LabFault[] = [
   // issue 16 §3: a chain of bridges
   chainFirewallDrop,
   chainStpBlocking,
+  // issue 16 §4: NDP-only breaks (IPv6 only: diagnosed over the target's address6)
+  guestDropsNs,
+  ndpReplyDropped,
 ];
