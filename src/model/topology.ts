@@ -391,7 +391,7 @@ export const TopologySchema = z.object({
   podman: DockerStateSchema.optional(),
   /**
    * Guest NICs the platforms' own files and processes describe (QEMU command
-   * lines, libvirt status XML and leases, Proxmox VE and LXC configs): how a
+   * lines, libvirt status XML and leases, Proxmox VE, LXC and Incus/LXD configs): how a
    * silent guest's address is joined to its backend.
    */
   guests: z.array(GuestNicSchema).optional(),

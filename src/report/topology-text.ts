@@ -83,7 +83,7 @@ function domainLines(topology: Topology): string[] {
 /** Guest NICs as their platforms' files and processes say (docs/targets.md), one line each. */
 function guestLines(topology: Topology): string[] {
   if (!topology.guests?.length) return [];
-  const out = ['guests (QEMU processes, libvirt files, Proxmox VE and LXC configs):'];
+  const out = ['guests (QEMU processes, libvirt files, Proxmox VE, LXC and Incus/LXD configs):'];
   for (const g of topology.guests) {
     const text = [
       g.source,
