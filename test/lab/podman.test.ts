@@ -19,9 +19,9 @@ const podmanAvailable = existsSync('/usr/bin/podman') && existsSync('/usr/lib/po
 
 test('podman: a netavark network and its container joined to the bridge, --target by name, nothing left', { skip: !podmanAvailable && 'podman/netavark not installed (make deps)' }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hopdump-ic-podman-'));
-  // netavark keeps its IPAM database in a fixed directory of its own (rootful): removed after the
+  // netavark keeps its IPAM database in a fixed directory of its own (rootful: /run/containers/networks): removed after the
   // test when the test made it, so that the machine is left as it was found.
-  const NETAVARK_RUN = '/run/containers/networks';
+  const NETAVARK_RUN = '/run/containers';
   const netavarkRunExisted = existsSync(NETAVARK_RUN);
   let hv = '';
   const podman = (args: string[], okCodes: number[] | 'any' = [0]) =>
