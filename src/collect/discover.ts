@@ -7,7 +7,7 @@ import { runIn, splitJsonDocuments, type CollectContext } from './context.js';
 import { countersOf, ipLinkCounters, ipState, toInterface } from './iproute.js';
 import { dockerConnection, joinContainers, readDocker } from './docker.js';
 import { joinPodman, readPodman } from './podman.js';
-import { scanDaemons, type DaemonScan } from './daemons.js';
+import { netnsIdentity, scanDaemons, type DaemonScan } from './daemons.js';
 import { unnamedNamespacePids } from './namespaces.js';
 import { firewall } from './netfilter.js';
 import { discoverDomains, libvirtConnection } from './domains.js';
@@ -159,7 +159,7 @@ export async function discover(options: DiscoverOptions): Promise<Topology> {
   if (docker) joinContainers(docker, namespaces);
   // Podman's own networks and containers (it has no daemon): unless the Engine asked above is
   // Podman's Docker-compatible service, which already lists them.
-  const podmanRead = dockerConn && /podman/i.test(dockerConn.source) ? undefined : readPodman(daemons, warnings);
+  const podmanRead = dockerConn && /podman/i.test(dockerConn.source) ? undefined : readPodman(daemons, warnings, options.netns ? { netnsIdentity: netnsIdentity(options.netns) } : {});
   if (podmanRead) joinPodman(podmanRead, namespaces);
   // Guests as their platforms describe them: what a silent guest's address is resolved with.
   const explicitRoot = options.hostRoot ?? process.env['HOPDUMP_HOST_ROOT'];

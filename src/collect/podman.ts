@@ -134,14 +134,20 @@ export interface PodmanRead {
 
 /**
  * Podman's networks and running containers, from the conmon processes of one
- * discovery's process scan. A conmon in another network namespace than the
- * one looked at still counts: podman puts each container in a namespace of
- * its own, and joinPodman keeps only the NICs that were collected.
+ * discovery's process scan: all of them for the host, those running in the
+ * namespace looked at with --netns (`netnsIdentity`, as /proc/PID/ns/net names
+ * it). joinPodman keeps only the NICs that were collected.
  * undefined when there is no podman here (no conmon and no network directory).
  */
-export function readPodman(scan: DaemonScan, warnings: string[], defaultDir = DEFAULT_NETWORK_CONFIG_DIR): PodmanRead | undefined {
+export function readPodman(
+  scan: DaemonScan,
+  warnings: string[],
+  options: { netnsIdentity?: string | undefined; defaultDir?: string } = {},
+): PodmanRead | undefined {
+  const defaultDir = options.defaultDir ?? DEFAULT_NETWORK_CONFIG_DIR;
   const conmons = scan.processes
-    .filter((p) => p.program === 'conmon')
+    // With --netns, the podman that was run in that namespace: its conmon runs there too.
+    .filter((p) => p.program === 'conmon' && (!options.netnsIdentity || p.netns === options.netnsIdentity))
     .flatMap((p) => {
       const c = parseConmonArgv(p.argv);
       return c ? [{ process: p, container: c }] : [];
@@ -149,6 +155,8 @@ export function readPodman(scan: DaemonScan, warnings: string[], defaultDir = DE
   const dirs = new Set<string>();
   for (const { process, container } of conmons) dirs.add(daemonPath(process, container.networkConfigDir ?? defaultDir));
   if (conmons.length === 0) {
+    // The host's own podman config describes the root namespace, not one given with --netns.
+    if (options.netnsIdentity) return undefined;
     try {
       readdirSync(defaultDir);
     } catch {

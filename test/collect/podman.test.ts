@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
-import { joinPodman, ociNetns, parseConmonArgv, parseNetavarkNetwork, readNetavarkNetworks, type PodmanRead } from '../../src/collect/podman.js';
+import { joinPodman, ociNetns, parseConmonArgv, parseNetavarkNetwork, readNetavarkNetworks, readPodman, type PodmanRead } from '../../src/collect/podman.js';
+import type { DaemonProcess } from '../../src/collect/daemons.js';
 import { DockerStateSchema } from '../../src/model/docker.js';
 import type { Interface, Namespace } from '../../src/model/topology.js';
 
@@ -123,4 +124,30 @@ test("joinPodman: the container's NIC, its veth peer and the bridge that names t
     },
   ]);
   assert.deepEqual(read.state.containers[1]!.endpoints, []);
+});
+
+test("readPodman: with --netns only the conmons running in that namespace; the network directory each names", () => {
+  const argv = readFileSync(`${fixtures}/conmon.argv`, 'utf8').split('\0').filter(Boolean).map((a) => a.replace('/srv/pm/netcfg', `${fixtures}/networks`));
+  const conmon = (pid: number, netns: string, name: string): DaemonProcess => ({
+    pid,
+    program: 'conmon',
+    argv: argv.map((a) => (a === 'icweb' ? name : a)),
+    netns,
+    sameMounts: true,
+    env: {},
+  });
+  const scan = { processes: [conmon(10, 'net:[1]', 'here'), conmon(11, 'net:[2]', 'there')] };
+  const warnings: string[] = [];
+  const all = readPodman(scan, warnings, { defaultDir: '/nonexistent' })!;
+  assert.deepEqual(all.state.containers.map((c) => c.name), ['here', 'there']);
+  assert.deepEqual(all.state.networks.map((n) => n.name), ['podman', 'icnet', 'lan']);
+  assert.equal(all.state.endpoint, `podman (networks in ${fixtures}/networks)`);
+  const one = readPodman(scan, warnings, { netnsIdentity: 'net:[2]', defaultDir: '/nonexistent' })!;
+  assert.deepEqual(one.state.containers.map((c) => c.name), ['there']);
+  // No conmon there, and the host's own podman config is not that namespace's.
+  assert.equal(readPodman(scan, warnings, { netnsIdentity: 'net:[3]', defaultDir: `${fixtures}/networks` }), undefined);
+  // No conmon and no network directory: no podman here.
+  assert.equal(readPodman({ processes: [] }, warnings, { defaultDir: '/nonexistent' }), undefined);
+  assert.deepEqual(readPodman({ processes: [] }, warnings, { defaultDir: `${fixtures}/networks` })!.state.containers, []);
+  assert.deepEqual(warnings, []);
 });
