@@ -192,7 +192,7 @@ export function readPodman(
     };
     return c;
   });
-  return { state: { endpoint: `podman (networks in ${[...dirs].join(', ')})`, containers, networks }, netnsPaths };
+  return { state: { endpoint: `netavark networks in ${[...dirs].join(', ')}`, containers, networks }, netnsPaths };
 }
 
 /**

@@ -141,7 +141,7 @@ test("readPodman: with --netns only the conmons running in that namespace; the n
   const all = readPodman(scan, warnings, { defaultDir: '/nonexistent' })!;
   assert.deepEqual(all.state.containers.map((c) => c.name), ['here', 'there']);
   assert.deepEqual(all.state.networks.map((n) => n.name), ['podman', 'icnet', 'lan']);
-  assert.equal(all.state.endpoint, `podman (networks in ${fixtures}/networks)`);
+  assert.equal(all.state.endpoint, `netavark networks in ${fixtures}/networks`);
   const one = readPodman(scan, warnings, { netnsIdentity: 'net:[2]', defaultDir: '/nonexistent' })!;
   assert.deepEqual(one.state.containers.map((c) => c.name), ['there']);
   // No conmon there, and the host's own podman config is not that namespace's.

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { TopologySchema } from '../../src/model/topology.js';
 import { findPath } from '../../src/path/find.js';
 import { renderTopology } from '../../src/report/topology-text.js';
-import { host, ifOf, withLab } from '../helpers/lab.js';
+import { hopdump, host, ifOf, withLab } from '../helpers/lab.js';
 
 /**
  * A real podman (Debian's 4.3, netavark) run as root inside the lab's
@@ -81,6 +81,15 @@ test('podman: a netavark network and its container joined to the bridge, --targe
         assert.deepEqual([path.target.netns, path.target.ifname, path.target.address], [ep.netns, ep.ifname, ep.ipAddress]);
         assert.ok(path.hops.some((h) => h.ifname === net.network_interface), path.hops.map((h) => h.ifname).join(' '));
         assert.ok(path.hops.some((h) => h.ifname === ep.hostVeth));
+
+        // The CLI, as an operator runs it: discover's text and path --target NAME.
+        const disc = await hopdump(['discover', '--netns', hv]);
+        assert.equal(disc.code, 0, disc.stderr);
+        assert.match(disc.stdout, /podman containers \(netavark networks in .*\/networks\):/);
+        assert.match(disc.stdout, new RegExp(`endpoints: icnet ${ep.ipAddress!.replace(/\./g, '\\.')}/27 ${ep.macAddress} =\\s+${ep.netns}/eth0 ⇄ ${ep.hostVeth} on ${net.network_interface}`));
+        const cli = await hopdump(['path', '--netns', hv, '--target', 'icweb']);
+        assert.equal(cli.code, 0, cli.stderr);
+        assert.match(cli.stdout, new RegExp(`container icweb \\(${ct.id.slice(0, 12)}\\) eth0 ${ep.ipAddress!.replace(/\./g, '\\.')} on network icnet; host side ${ep.hostVeth} on ${net.network_interface}`));
       } finally {
         await podman(['rm', '-f', '-t', '0', 'icweb'], 'any');
         await podman(['network', 'rm', '-f', 'icnet'], 'any');
