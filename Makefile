@@ -3,7 +3,8 @@
 SHELL := /bin/bash
 APT_PACKAGES := tcpdump iproute2 iptables nftables ebtables iputils-ping arping netcat-openbsd \
                 tshark ethtool procps util-linux openvswitch-switch \
-                qemu-system-x86 libvirt-daemon-system libvirt-clients cpio busybox-static ovn-central ovn-host docker.io curl
+                qemu-system-x86 libvirt-daemon-system libvirt-clients cpio busybox-static ovn-central ovn-host docker.io curl \
+                podman netavark
 # Only the benchmarks need these: tcpreplay drives the live 100k pps run, time measures peak RSS.
 BENCH_PACKAGES := tcpreplay time
 HOPDUMP := bin/hopdump

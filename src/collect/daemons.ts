@@ -13,7 +13,7 @@ import { NETNS_RUN_DIR } from '../host/local.js';
  */
 
 /** Programs looked for, by /proc/PID/comm (at most 15 characters, as the kernel keeps it). */
-export const DAEMON_PROGRAMS = ['ovsdb-server', 'ovs-vswitchd', 'dockerd', 'podman', 'libvirtd', 'virtqemud'] as const;
+export const DAEMON_PROGRAMS = ['ovsdb-server', 'ovs-vswitchd', 'dockerd', 'podman', 'conmon', 'libvirtd', 'virtqemud'] as const;
 export type DaemonProgram = (typeof DAEMON_PROGRAMS)[number];
 
 export interface DaemonProcess {
@@ -62,6 +62,8 @@ export function scanDaemons(): DaemonScan {
     if (argv[argv.length - 1] === '') argv.pop();
     // A podman process is a system service only when it serves the API.
     if (comm === 'podman' && !(argv.includes('system') && argv.includes('service'))) continue;
+    // conmon monitors one container each; Podman's (not CRI-O's) names podman as its exit command.
+    if (comm === 'conmon' && !argv.includes('--exit-command')) continue;
     const mounts = readlinkOr(`/proc/${entry}/ns/mnt`);
     processes.push({
       pid: Number(entry),

@@ -6,7 +6,8 @@ import { bridgeFdb, bridgesOf } from './bridge.js';
 import { runIn, splitJsonDocuments, type CollectContext } from './context.js';
 import { countersOf, ipLinkCounters, ipState, toInterface } from './iproute.js';
 import { dockerConnection, joinContainers, readDocker } from './docker.js';
-import { scanDaemons, type DaemonScan } from './daemons.js';
+import { joinPodman, readPodman } from './podman.js';
+import { netnsIdentity, scanDaemons, type DaemonScan } from './daemons.js';
 import { unnamedNamespacePids } from './namespaces.js';
 import { firewall } from './netfilter.js';
 import { discoverDomains, libvirtConnection } from './domains.js';
@@ -156,6 +157,10 @@ export async function discover(options: DiscoverOptions): Promise<Topology> {
       })
     : undefined;
   if (docker) joinContainers(docker, namespaces);
+  // Podman's own networks and containers (it has no daemon): unless the Engine asked above is
+  // Podman's Docker-compatible service, which already lists them.
+  const podmanRead = dockerConn && /podman/i.test(dockerConn.source) ? undefined : readPodman(daemons, warnings, options.netns ? { netnsIdentity: netnsIdentity(options.netns) } : {});
+  if (podmanRead) joinPodman(podmanRead, namespaces);
   // Guests as their platforms describe them: what a silent guest's address is resolved with.
   const explicitRoot = options.hostRoot ?? process.env['HOPDUMP_HOST_ROOT'];
   const guests = placeGuests(readGuests(hostRoot(options.hostRoot), warnings), namespaces, !options.netns, !options.netns || explicitRoot !== undefined);
@@ -167,6 +172,7 @@ export async function discover(options: DiscoverOptions): Promise<Topology> {
     namespaces,
     ...(libvirt ? { domains: libvirt.domains } : {}),
     ...(docker ? { docker } : {}),
+    ...(podmanRead ? { podman: podmanRead.state } : {}),
     ...(guests.length ? { guests } : {}),
     warnings,
   };

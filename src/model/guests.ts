@@ -3,14 +3,15 @@ import { z } from 'zod';
 /**
  * Guests as the platforms that run them describe them, read from their own
  * files and processes (no daemon asked): a QEMU command line, libvirt's
- * status XML and DHCP leases, Proxmox VE and LXC configs. What a silent or
+ * status XML and DHCP leases, Proxmox VE and LXC configs, Incus/LXD
+ * instances' backup.yaml. What a silent or
  * opaque guest's address is resolved with when no interface and no
  * neighbour entry names it. Source `arp` is hopdump's own ARP/NS probe's
  * answer (diagnose, or path --resolve-arp). Every field but `source` and `why` is optional:
  * each platform says only part of it (a lease has the MAC and the address,
  * a QEMU command line the MAC and the tap).
  */
-export const GuestSourceSchema = z.enum(['qemu', 'libvirt', 'libvirt-lease', 'proxmox', 'lxc', 'arp']);
+export const GuestSourceSchema = z.enum(['qemu', 'libvirt', 'libvirt-lease', 'proxmox', 'lxc', 'incus', 'arp']);
 export type GuestSource = z.infer<typeof GuestSourceSchema>;
 
 export const GuestNicSchema = z.object({

@@ -385,8 +385,13 @@ export const TopologySchema = z.object({
   /** Docker containers and networks (Engine API), when a dockerd answers: endpoints joined to their namespaces. */
   docker: DockerStateSchema.optional(),
   /**
+   * Podman's own networks (netavark) and its running containers, from their files and conmon
+   * processes (src/collect/podman.ts), in Docker's shape: endpoints joined to their namespaces.
+   */
+  podman: DockerStateSchema.optional(),
+  /**
    * Guest NICs the platforms' own files and processes describe (QEMU command
-   * lines, libvirt status XML and leases, Proxmox VE and LXC configs): how a
+   * lines, libvirt status XML and leases, Proxmox VE, LXC and Incus/LXD configs): how a
    * silent guest's address is joined to its backend.
    */
   guests: z.array(GuestNicSchema).optional(),

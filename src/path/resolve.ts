@@ -243,7 +243,8 @@ function resolveDomain(topology: Topology, namespaces: Namespace[], root: Namesp
  * container's NIC in its own namespace.
  */
 function resolveContainer(topology: Topology, namespaces: Namespace[], query: string): ResolvedTarget | undefined {
-  const containers = topology.docker?.containers ?? [];
+  // Podman's containers are named like Docker's (podman run --name): both are looked in.
+  const containers = [...(topology.docker?.containers ?? []), ...(topology.podman?.containers ?? [])];
   if (containers.length === 0) return undefined;
   const m = query.match(/^(.+):(\d{1,5})$/);
   const name = (m ? m[1]! : query).replace(/^\//, '');
@@ -272,7 +273,7 @@ function resolveContainer(topology: Topology, namespaces: Namespace[], query: st
   }
   const notes = [
     ...via,
-    `container ${c.name} (${c.id.slice(0, 12)}, ${c.image}) ${e.ifname} ${e.ipAddress ?? ''} on network ${e.network}${e.hostVeth ? `; host side ${e.hostVeth}${e.bridge ? ` on ${e.bridge}` : ''}` : ''}`.replace('  ', ' '),
+    `container ${c.name} (${c.id.slice(0, 12)}${c.image ? `, ${c.image}` : ''}) ${e.ifname} ${e.ipAddress ?? ''} on network ${e.network}${e.hostVeth ? `; host side ${e.hostVeth}${e.bridge ? ` on ${e.bridge}` : ''}` : ''}`.replace('  ', ' '),
   ];
   if (eps.length > 1) notes.push(`container ${c.name} is on ${eps.length} networks (${eps.map((x) => x.network).join(', ')}); following ${e.network}`);
   let published: ResolvedTarget['published'];

@@ -48,7 +48,7 @@ export function renderTopology(topology: Topology): string {
     lines.push(...extras(ns));
     lines.push('');
   }
-  lines.push(...domainLines(topology), ...dockerLines(topology), ...guestLines(topology));
+  lines.push(...domainLines(topology), ...dockerLines(topology), ...podmanLines(topology), ...guestLines(topology));
   if (topology.warnings.length > 0) {
     for (const w of topology.warnings) lines.push(`warning: ${w}`);
   }
@@ -58,7 +58,7 @@ export function renderTopology(topology: Topology): string {
 /** "container ct1" for a container's namespace. */
 function namespaceOwners(topology: Topology): Map<string, string> {
   const owners = new Map<string, string>();
-  for (const c of topology.docker?.containers ?? []) {
+  for (const c of [...(topology.docker?.containers ?? []), ...(topology.podman?.containers ?? [])]) {
     for (const e of c.endpoints) if (e.netns) owners.set(e.netns, `container ${c.name}`);
   }
   return owners;
@@ -83,7 +83,7 @@ function domainLines(topology: Topology): string[] {
 /** Guest NICs as their platforms' files and processes say (docs/targets.md), one line each. */
 function guestLines(topology: Topology): string[] {
   if (!topology.guests?.length) return [];
-  const out = ['guests (QEMU processes, libvirt files, Proxmox VE and LXC configs):'];
+  const out = ['guests (QEMU processes, libvirt files, Proxmox VE, LXC and Incus/LXD configs):'];
   for (const g of topology.guests) {
     const text = [
       g.source,
@@ -102,11 +102,25 @@ function guestLines(topology: Topology): string[] {
   return out;
 }
 
+/** Podman's networks (netavark: bridge and subnets), then its containers as Docker's are shown. */
+function podmanLines(topology: Topology): string[] {
+  const p = topology.podman;
+  if (!p) return [];
+  const nets = p.networks.map(
+    (n) => `${n.name} ${n.driver}${n.bridge ? ` ${n.bridge}` : ''}${n.parent ? ` on ${n.parent}` : ''} ${n.subnets.map((s) => s.subnet).join(' ') || '-'}`,
+  );
+  return [...wrap('podman networks: ', nets.join('; '), 100), '', ...containerLines(p, `podman containers (${p.endpoint}):`)];
+}
+
 /** Docker containers: state, each network endpoint with its host veth and bridge, published ports. */
 function dockerLines(topology: Topology): string[] {
   const d = topology.docker;
   if (!d) return [];
-  const out = [`docker containers (${d.endpoint}${d.version ? `, Engine ${d.version}` : ''}):`];
+  return containerLines(d, `docker containers (${d.endpoint}${d.version ? `, Engine ${d.version}` : ''}):`);
+}
+
+function containerLines(d: NonNullable<Topology['docker']>, title: string): string[] {
+  const out = wrap('', title, 100);
   if (d.containers.length === 0) out.push('  none');
   for (const c of d.containers) {
     const eps = c.endpoints.map(
@@ -118,7 +132,7 @@ function dockerLines(topology: Topology): string[] {
     );
     const ports = c.ports.map((p) => (p.publicPort ? `${p.hostIp ?? '0.0.0.0'}:${p.publicPort}->${p.privatePort}/${p.type}` : `${p.privatePort}/${p.type}`));
     const mode = c.networkMode.replace(/^container:([0-9a-f]{12})[0-9a-f]+$/, 'container:$1');
-    out.push(...wrap(`  ${c.name} ${c.id.slice(0, 12)} `, `${c.state}${c.pid ? ` pid ${c.pid}` : ''} image ${c.image} network ${mode}`, 100));
+    out.push(...wrap(`  ${c.name} ${c.id.slice(0, 12)} `, `${c.state}${c.pid ? ` pid ${c.pid}` : ''}${c.image ? ` image ${c.image}` : ''} network ${mode}`, 100));
     if (eps.length) out.push(...wrap('    endpoints: ', eps.join('; '), 100));
     if (ports.length) out.push(...wrap('    ports: ', ports.join(' '), 100));
   }

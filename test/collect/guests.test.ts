@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { placeGuests, readGuests } from '../../src/collect/guests/index.js';
+import { parseIncusBackup, readIncusGuests } from '../../src/collect/guests/incus.js';
 import { parseDnsmasqLeases, parseDomainStatusXml, parseLeaseStatus } from '../../src/collect/guests/libvirt-files.js';
 import { parseLxcConfig } from '../../src/collect/guests/lxc.js';
 import { parseProxmoxLxcConf, parseProxmoxVmConf } from '../../src/collect/guests/proxmox.js';
@@ -104,10 +105,40 @@ describe('LXC configs', () => {
   });
 });
 
+describe('Incus and LXD backup.yaml', () => {
+  test("a container's expanded_devices: network or parent is the bridge, volatile.DEVICE.hwaddr/host_name, a static ipv4.address; a macvlan NIC has no bridge", () => {
+    const nics = parseIncusBackup(file('incus', 'var/lib/incus/containers/web/backup.yaml'), 'Incus', '/var/lib/incus/containers/web/backup.yaml');
+    nics.forEach((g) => GuestNicSchema.parse(g));
+    assert.deepEqual(nics.map(brief), ['incus 10:66:6a:5a:8c:11 veth5f0e2a7b incusbr0 203.0.113.10', 'incus 10:66:6a:5a:8c:12 mac6b0d4e21 - -']);
+    assert.equal(nics[0]!.name, 'web');
+    assert.equal(nics[0]!.why, 'Incus container web /var/lib/incus/containers/web/backup.yaml device eth0: network incusbr0, hwaddr 10:66:6a:5a:8c:11, host_name veth5f0e2a7b, address 203.0.113.10');
+  });
+
+  test("a VM's tap from volatile; a stopped container in another project: the device's own hwaddr wins over volatile, no host_name", () => {
+    const vm = parseIncusBackup(file('incus', 'var/lib/incus/virtual-machines/db/backup.yaml'), 'Incus', 'db');
+    assert.deepEqual(vm.map(brief), ['incus 10:66:6a:7c:21:04 tap3c9d1e02 incusbr0 -']);
+    assert.match(vm[0]!.why, /^Incus VM db /);
+    const api = parseIncusBackup(file('incus', 'var/lib/incus/containers/shop_api/backup.yaml'), 'Incus', 'api');
+    assert.deepEqual(api.map(brief), ['incus 10:66:6a:e1:0f:30 - br-lan 2001:db8:113::30']);
+    assert.equal(api[0]!.name, 'shop/api');
+  });
+
+  test('Incus and the LXD snap under one root; not YAML or no instance: a warning or nothing, not an exception', () => {
+    const warnings: string[] = [];
+    const all = readIncusGuests(root('incus'), warnings);
+    assert.deepEqual(all.map((g) => `${g.name} ${g.ifname ?? '-'}`), ['shop/api -', 'web veth5f0e2a7b', 'web mac6b0d4e21', 'db tap3c9d1e02', 'legacy veth91c2d4f0']);
+    assert.match(all.at(-1)!.why, /^LXD container legacy \/var\/snap\/lxd\/common\/lxd\/containers\/legacy\/backup\.yaml device eth0: network lxdbr0/);
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(parseIncusBackup('pool:\n  name: default\n', 'Incus', 'x'), []);
+    assert.throws(() => parseIncusBackup('container: [unclosed', 'Incus', 'x'));
+  });
+});
+
 test('readGuests reads each source only where its files exist, under the root given', () => {
   const warnings: string[] = [];
   assert.deepEqual(readGuests(root('proxmox'), warnings).map((g) => g.source), ['proxmox', 'proxmox', 'proxmox', 'proxmox']);
   assert.deepEqual(readGuests(root('lxc'), warnings).map((g) => g.source), ['lxc', 'lxc', 'lxc']);
+  assert.deepEqual(readGuests(root('incus'), warnings).map((g) => g.source), ['incus', 'incus', 'incus', 'incus', 'incus']);
   assert.equal(readGuests(root('libvirt'), warnings).filter((g) => g.source === 'libvirt-lease').length, 4);
   assert.deepEqual(readGuests('/nonexistent-root', warnings), []);
   assert.deepEqual(warnings, []);

@@ -157,3 +157,57 @@ describe('a silent guest resolved from the prefix that holds its address', () =>
     );
   });
 });
+
+describe('an Incus host: instances from backup.yaml narrow a silent guest', () => {
+  const incus = readGuests(fileURLToPath(new URL('../../../test/fixtures/hosts/incus.recorded', import.meta.url)), []);
+  /** incusbr0 (Incus's managed bridge) with web's veth, db's tap and a third instance's veth as ports. */
+  function incusHost(): Topology {
+    const t = host(incus);
+    const root = t.namespaces[0]!;
+    root.interfaces = [
+      iface(1, 'lo', 'loopback'),
+      iface(2, 'eno1', 'physical', { addresses: [{ family: 'inet', local: '198.51.100.2', prefixlen: 24, scope: 'global' }] }),
+      iface(3, 'incusbr0', 'bridge', { address: '10:66:6a:00:00:01', addresses: [{ family: 'inet', local: '203.0.113.1', prefixlen: 24, scope: 'global' }] }),
+      iface(4, 'veth5f0e2a7b', 'veth', { master: 'incusbr0' }),
+      iface(5, 'tap3c9d1e02', 'tap', { master: 'incusbr0' }),
+      iface(6, 'veth0d2e4c61', 'veth', { master: 'incusbr0' }),
+    ];
+    root.bridges = [
+      {
+        ifname: 'incusbr0',
+        stp: false,
+        stp_state: 0,
+        forward_delay: 15,
+        vlan_filtering: false,
+        ports: ['veth5f0e2a7b', 'tap3c9d1e02', 'veth0d2e4c61'].map((ifname) => ({ ifname, state: 'forwarding' as const })),
+        fdb: [],
+      },
+    ];
+    root.routes = [
+      { family: 'inet', dst: 'default', gateway: '198.51.100.1', dev: 'eno1', table: 'main', type: 'unicast' },
+      { family: 'inet', dst: '203.0.113.0/24', dev: 'incusbr0', table: 'main', type: 'unicast', scope: 'link' },
+    ];
+    return t;
+  }
+
+  test("the instance whose NIC has the address (ipv4.address) is the target, through its volatile host_name", () => {
+    const path = findPath(incusHost(), '203.0.113.10');
+    assert.equal(path.target.ifname, 'veth5f0e2a7b');
+    assert.deepEqual(path.candidates!.map((c) => c.ifname), ['veth5f0e2a7b']);
+    assert.match(path.candidates![0]!.why, /Incus container web \/var\/lib\/incus\/containers\/web\/backup\.yaml device eth0: network incusbr0/);
+  });
+
+  test('another address of the prefix: the instance known to hold 203.0.113.10 is no candidate, the others are', () => {
+    const path = findPath(incusHost(), '203.0.113.77');
+    assert.equal(path.target.ifname, 'incusbr0');
+    assert.deepEqual(path.candidates!.map((c) => c.ifname), ['tap3c9d1e02', 'veth0d2e4c61']);
+  });
+
+  test("without the Incus files nothing tells the ports apart (the test's counter-check)", () => {
+    const t = incusHost();
+    t.guests = [];
+    const path = findPath(t, '203.0.113.10');
+    assert.equal(path.target.ifname, 'incusbr0');
+    assert.equal(path.candidates!.length, 3);
+  });
+});

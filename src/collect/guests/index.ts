@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import type { GuestNic } from '../../model/guests.js';
 import type { Namespace } from '../../model/topology.js';
+import { readIncusGuests } from './incus.js';
 import { readLibvirtFiles } from './libvirt-files.js';
 import { readLxcGuests } from './lxc.js';
 import { readProxmoxGuests } from './proxmox.js';
@@ -21,6 +22,7 @@ export function readGuests(root: string, warnings: string[]): GuestNic[] {
     ['libvirt status and lease files', () => readLibvirtFiles(root, warnings)],
     ['Proxmox VE configs', () => readProxmoxGuests(root)],
     ['LXC configs', () => readLxcGuests(root)],
+    ['Incus/LXD instances', () => readIncusGuests(root, warnings)],
   ];
   const out: GuestNic[] = [];
   for (const [what, read] of sources) {
