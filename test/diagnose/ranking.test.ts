@@ -15,10 +15,14 @@ describe('root causes before their symptoms (labs)', { concurrency: 1 }, () => {
       const { report } = await diagnoseLab(lab, '192.0.2.11', { probes: ['icmp'] });
       const story = report.causes.map((c) => `${c.id}:${c.confidence.toFixed(2)} at ${c.device?.ifname} ${c.evidence.at(-1)}`).join(' | ');
       assert.equal(report.causes[0]?.id, 'guest-nic-down', story);
+      // Which symptom shows depends on a race in the kernel: the veth counts tx_dropped on vnet0
+      // only for frames the bridge sent before it noticed the lost carrier and disabled the port
+      // (STP state disabled). Under load either or both appear; at least one always does, and
+      // whichever does must rank below its root cause and say so.
       const drops = report.causes.find((c) => c.id === 'device-drops');
-      assert.ok(drops, `the veth counts tx_dropped on vnet0 while its peer is down: ${story}`);
-      assert.match(drops.evidence.join('\n'), /ranked below guest-nic-down at hd-ar[0-9a-f]+-vm1\/eth0, which explains it/, story);
       const stp = report.causes.find((c) => c.id === 'stp-blocking');
+      assert.ok(drops || stp, `a symptom of the down NIC beside it (tx drops on vnet0, or its port disabled): ${story}`);
+      if (drops) assert.match(drops.evidence.join('\n'), /ranked below guest-nic-down at hd-[a-z0-9]+-vm1\/eth0, which explains it/, story);
       if (stp) {
         assert.match(stp.evidence.join('\n'), /ranked below (guest-nic-down|link-down)/, story);
         assert.ok(report.causes.indexOf(stp) > 0);

@@ -44,6 +44,6 @@ export const chain: LabTopology = {
     await addAddress(lab, t.role, 'eth0', `${t.address}/24`);
     await addAddress(lab, t.role, 'eth0', `${t.address6}/64`);
     await lab.run(t.role, ['ip', 'route', 'add', 'default', 'via', '203.0.113.1', 'dev', 'eth0']);
-    await startService(lab, t.role, t.address, t.port);
+    await startService(lab, t.role, t.address, t.port, t.address6);
   },
 };

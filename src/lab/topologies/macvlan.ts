@@ -44,7 +44,7 @@ export const macvlan: LabTopology = {
       await addAddress(lab, t.role, 'eth0', `${t.address6}/64`);
       await lab.run(t.role, ['ip', 'route', 'add', 'default', 'via', '198.51.100.100', 'dev', 'eth0']);
     }
-    await Promise.all(this.targets.map((t) => startService(lab, t.role, t.address, t.port)));
+    await Promise.all(this.targets.map((t) => startService(lab, t.role, t.address, t.port, t.address6)));
   },
 };
 
