@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import Docker from 'dockerode';
 import type { Container, DockerNetwork, DockerPort, DockerState } from '../model/docker.js';
-import type { Namespace } from '../model/topology.js';
+import { vethPeerOf, type Namespace } from '../model/topology.js';
 import { daemonPath, netnsIdentity, optionValues, ownerOf, pickSocket, scanDaemons, type DaemonProcess, type DaemonScan } from './daemons.js';
 
 /** The Docker Engine's default socket (the docker CLI's default host; systemd's docker.socket listens there). */
@@ -210,13 +210,7 @@ export function joinContainers(state: DockerState, namespaces: Namespace[]): voi
         if (!nic) continue;
         e.netns = ns.id;
         e.ifname = nic.ifname;
-        // The veth end that points back at this NIC (its namespace may have no name to match on).
-        const veth = nic.peer
-          ? namespaces
-              .filter((n) => n !== ns && (!nic.peer!.netns || n.id === nic.peer!.netns || n.name === nic.peer!.netns || n.isRoot))
-              .flatMap((n) => n.interfaces)
-              .find((i) => i.ifindex === nic.peer!.ifindex && i.peer?.ifindex === nic.ifindex)
-          : undefined;
+        const veth = vethPeerOf(namespaces, ns, nic);
         if (veth) {
           e.hostVeth = veth.ifname;
           if (veth.master) e.bridge = veth.master;

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Container, DockerNetwork, DockerState } from '../model/docker.js';
-import type { Namespace } from '../model/topology.js';
+import { vethPeerOf, type Namespace } from '../model/topology.js';
 import { daemonPath, optionValues, type DaemonScan } from './daemons.js';
 
 /**
@@ -210,12 +210,7 @@ export function joinPodman(read: PodmanRead, namespaces: Namespace[]): void {
     if (!ns) continue;
     for (const nic of ns.interfaces) {
       if (nic.kind === 'loopback') continue;
-      const veth = nic.peer
-        ? namespaces
-            .filter((n) => n !== ns && (!nic.peer!.netns || n.id === nic.peer!.netns || n.name === nic.peer!.netns || n.isRoot))
-            .flatMap((n) => n.interfaces)
-            .find((i) => i.ifindex === nic.peer!.ifindex && i.peer?.ifindex === nic.ifindex)
-        : undefined;
+      const veth = vethPeerOf(namespaces, ns, nic);
       const net = state.networks.find((n) => (veth?.master && n.bridge === veth.master) || (nic.lower?.ifname && n.parent === nic.lower.ifname));
       if (!net) continue;
       const inNet = nic.addresses.find((a) => a.family === 'inet' && a.scope !== 'link') ?? nic.addresses.find((a) => a.scope !== 'link');

@@ -465,3 +465,16 @@ export function lowerOf(topology: Pick<Topology, 'namespaces'>, iface: Interface
   const dev = ns?.interfaces.find((i) => i.ifindex === lower!.ifindex);
   return ns && dev ? { ns, iface: dev } : undefined;
 }
+
+/**
+ * The veth end that points back at a container's NIC, in whichever other namespace it is: by the
+ * symmetric ifindex pair, since the NIC's peer namespace may have no name to match on.
+ */
+export function vethPeerOf(namespaces: Namespace[], ns: Namespace, nic: Interface): Interface | undefined {
+  const peer = nic.peer;
+  if (!peer) return undefined;
+  return namespaces
+    .filter((n) => n !== ns && (!peer.netns || n.id === peer.netns || n.name === peer.netns || n.isRoot))
+    .flatMap((n) => n.interfaces)
+    .find((i) => i.ifindex === peer.ifindex && i.peer?.ifindex === nic.ifindex);
+}
