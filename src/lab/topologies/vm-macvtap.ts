@@ -1,8 +1,6 @@
-import { writeFileSync } from 'node:fs';
-import { libvirtDir, startLibvirt, virsh } from '../libvirt.js';
 import type { LabTarget, LabTopology } from '../types.js';
 import { addAddress, createNamespaces, up, vethPair } from './common.js';
-import { domainXml, guestImage, VM_DOMAIN, waitForAgent } from './vm.js';
+import { guestImage, startGuest } from './vm.js';
 
 const VM1: LabTarget = { name: 'vm1', role: 'hv', address: '192.0.2.11', address6: '2001:db8::11', mac: '52:54:00:00:00:11', backend: 'macvtap0', port: 80 };
 
@@ -34,17 +32,11 @@ export const vmMacvtap: LabTopology = {
     await addAddress(lab, 'client', 'eth0', '192.0.2.100/24');
     await addAddress(lab, 'client', 'eth0', '2001:db8::100/64');
     await lab.run('hv', ['ip', 'route', 'add', 'default', 'via', '192.0.2.100', 'dev', 'eth0']);
-    const uri = await startLibvirt(lab, 'hv');
-    const xmlFile = `${libvirtDir(lab.ns('hv'))}/${VM_DOMAIN}.xml`;
     const nic = `<interface type='direct'>
       <mac address='${VM1.mac}'/>
       <source dev='eth0' mode='bridge'/>
       <model type='virtio'/>
     </interface>`;
-    writeFileSync(xmlFile, domainXml(lab, image, { interfaceXml: nic, gateway: '192.0.2.100' }), { mode: 0o600 });
-    await virsh(lab, 'hv', ['define', '--file', xmlFile]);
-    await virsh(lab, 'hv', ['start', '--domain', VM_DOMAIN], { timeoutMs: 60_000 });
-    await waitForAgent(lab, uri);
-    await lab.waitListening('client', VM1.address, VM1.port);
+    await startGuest(lab, image, { interfaceXml: nic, gateway: '192.0.2.100' });
   },
 };

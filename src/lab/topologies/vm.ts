@@ -56,16 +56,23 @@ export const vm: LabTopology = {
     await addAddress(lab, 'client', 'eth0', '192.0.2.100/24');
     await addAddress(lab, 'client', 'eth0', '2001:db8::100/64');
     await lab.run('hv', ['ip', 'route', 'add', 'default', 'via', '192.0.2.100', 'dev', 'br0']);
-
-    const uri = await startLibvirt(lab, 'hv');
-    const xmlFile = `${libvirtDir(lab.ns('hv'))}/${VM_DOMAIN}.xml`;
-    writeFileSync(xmlFile, domainXml(lab, image), { mode: 0o600 });
-    await virsh(lab, 'hv', ['define', '--file', xmlFile]);
-    await virsh(lab, 'hv', ['start', '--domain', VM_DOMAIN], { timeoutMs: 60_000 });
-    await waitForAgent(lab, uri);
-    await lab.waitListening('client', VM1.address, VM1.port);
+    await startGuest(lab, image);
   },
 };
+
+/**
+ * The lab's private libvirtd, and vm1 defined, started and answering on its agent and its
+ * service (nic: its interface when it is not a tap on br0).
+ */
+export async function startGuest(lab: LabBuilder, image: GuestImage, nic?: Parameters<typeof domainXml>[2]): Promise<void> {
+  const uri = await startLibvirt(lab, 'hv');
+  const xmlFile = `${libvirtDir(lab.ns('hv'))}/${VM_DOMAIN}.xml`;
+  writeFileSync(xmlFile, domainXml(lab, image, nic), { mode: 0o600 });
+  await virsh(lab, 'hv', ['define', '--file', xmlFile]);
+  await virsh(lab, 'hv', ['start', '--domain', VM_DOMAIN], { timeoutMs: 60_000 });
+  await waitForAgent(lab, uri);
+  await lab.waitListening('client', VM1.address, VM1.port);
+}
 
 export interface GuestImage {
   dir: string;
