@@ -13,7 +13,7 @@ import type { LabBuilder, LabTarget, LabTopology } from './types.js';
  */
 
 /** Topologies whose names and addresses are all the lab's own (no daemon names them). */
-export const VARIANT_TOPOLOGIES = ['bridged', 'routed', 'chain', 'macvlan', 'ovs'] as const;
+export const VARIANT_TOPOLOGIES = ['bridged', 'routed', 'chain', 'macvlan', 'ovs', 'neutron'] as const;
 
 /** The values each dimension can take; the coverage test draws seeds 0-99 and expects each one. */
 export const DIMENSIONS = {
@@ -132,6 +132,9 @@ const RENAMED: Record<
   },
   // Docker's MACs follow the container's address (mapMac), so no guest OUI is drawn there.
   routed: { uplink: 'eth0', bridge: 'docker0', backends: ['veth9a1b2c3'], guestRoles: ['ct1'], guestMacs: [] },
+  // Nova and Neutron name every device from the port's UUID (tap/qbr/qvb/qvo<11>) and give the
+  // guest an fa:16:3e MAC: those stay; where the private OVS lives, the ranges and ports move.
+  neutron: { uplink: 'eth0', backends: [], guestRoles: ['vm1', 'vm2'], guestMacs: [], daemons: true },
   // Proxmox's chain keeps its own fwbr/fwpr/fwln names: they are the chain being tested.
   chain: { uplink: 'eth0', bridge: 'vmbr0', backends: ['tap100i0'], guestRoles: ['vm100'], guestMacs: ['bc:24:11:00:01:00'] },
   // The containers' macvlans are their own eth0: no bridge, no backend on the host.

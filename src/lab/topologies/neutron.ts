@@ -160,5 +160,5 @@ async function securityGroups(lab: LabBuilder, targets: LabTarget[]): Promise<vo
     );
   }
   rules.push('-A neutron-openvswi-sg-chain -j ACCEPT', '-A neutron-openvswi-sg-fallback -j DROP');
-  await lab.host.run(['iptables-restore', '--noflush'], { netns: lab.ns('hv'), input: [...lines, ...rules, 'COMMIT', ''].join('\n') });
+  await lab.run('hv', ['iptables-restore', '--noflush'], { input: [...lines, ...rules, 'COMMIT', ''].join('\n') });
 }
