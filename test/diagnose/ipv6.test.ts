@@ -116,7 +116,8 @@ describe(`diagnose over IPv6 on lab variant ${seed}`, { concurrency: 2 }, () => 
   for (const fault of FAULTS.filter((f) => dualStack(f) && (VARIANT_TOPOLOGIES as readonly string[]).includes(f.topology))) {
     test(`variant ${seed}: ${fault.name} over IPv6: the right loss segment and top cause`, ndpTodo(fault.name), () => faultOverIpv6(fault, seed));
   }
-  for (const topology of VARIANT_TOPOLOGIES) {
+  // Every variant topology whose lab has IPv6 addresses (neutron has none yet: docs/lab.md, "IPv6").
+  for (const topology of VARIANT_TOPOLOGIES.filter((name) => findTopology(name).targets[0]?.address6)) {
     test(`variant ${seed}: healthy ${topology} over IPv6: ok, no loss, no causes`, ndpTodo(`healthy ${topology}`), async () => {
       await withLab({ topology, prefix: 'vs', variant: seed }, async (lab) => {
         const t = labTopology(lab.state).targets[0]!;
