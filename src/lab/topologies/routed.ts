@@ -72,42 +72,33 @@ export const routed: LabTopology = {
       '-A DOCKER -i docker0 -j RETURN',
       `-A DOCKER ! -i docker0 -p tcp -m tcp --dport ${ct.published!.port} -j DNAT --to-destination ${ct.address}:${ct.port}`,
       'COMMIT',
-      '*filter',
-      ':INPUT ACCEPT [0:0]',
-      ':FORWARD ACCEPT [0:0]',
-      ':OUTPUT ACCEPT [0:0]',
-      ':DOCKER - [0:0]',
-      ':DOCKER-USER - [0:0]',
-      '-A FORWARD -j DOCKER-USER',
-      '-A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
-      '-A FORWARD -o docker0 -j DOCKER',
-      '-A FORWARD -i docker0 ! -o docker0 -j ACCEPT',
-      '-A FORWARD -i docker0 -o docker0 -j ACCEPT',
-      `-A DOCKER -d ${ct.address}/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport ${ct.port} -j ACCEPT`,
-      '-A DOCKER-USER -j RETURN',
-      'COMMIT',
+      ...dockerFilter(`${ct.address}/32`, ct.port),
       '',
     ].join('\n');
     await lab.run('hv', ['iptables-restore'], { input: rules });
     // Docker's --ip6tables writes the same filter chains for IPv6.
-    const rules6 = [
-      '*filter',
-      ':INPUT ACCEPT [0:0]',
-      ':FORWARD ACCEPT [0:0]',
-      ':OUTPUT ACCEPT [0:0]',
-      ':DOCKER - [0:0]',
-      ':DOCKER-USER - [0:0]',
-      '-A FORWARD -j DOCKER-USER',
-      '-A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
-      '-A FORWARD -o docker0 -j DOCKER',
-      '-A FORWARD -i docker0 ! -o docker0 -j ACCEPT',
-      '-A FORWARD -i docker0 -o docker0 -j ACCEPT',
-      `-A DOCKER -d ${ct.address6}/128 ! -i docker0 -o docker0 -p tcp -m tcp --dport ${ct.port} -j ACCEPT`,
-      '-A DOCKER-USER -j RETURN',
-      'COMMIT',
-      '',
-    ].join('\n');
+    const rules6 = [...dockerFilter(`${ct.address6}/128`, ct.port), ''].join('\n');
     await lab.run('hv', ['ip6tables-restore'], { input: rules6 });
     await startService(lab, ct.role, ct.address, ct.port, ct.address6);
   },
 };
+
+/** Docker's filter table for one container port (the same chains for iptables and ip6tables). */
+function dockerFilter(destination: string, port: number): string[] {
+  return [
+    '*filter',
+    ':INPUT ACCEPT [0:0]',
+    ':FORWARD ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':DOCKER - [0:0]',
+    ':DOCKER-USER - [0:0]',
+    '-A FORWARD -j DOCKER-USER',
+    '-A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+    '-A FORWARD -o docker0 -j DOCKER',
+    '-A FORWARD -i docker0 ! -o docker0 -j ACCEPT',
+    '-A FORWARD -i docker0 -o docker0 -j ACCEPT',
+    `-A DOCKER -d ${destination} ! -i docker0 -o docker0 -p tcp -m tcp --dport ${port} -j ACCEPT`,
+    '-A DOCKER-USER -j RETURN',
+    'COMMIT',
+  ];
+}
