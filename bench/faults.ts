@@ -1,12 +1,12 @@
 // `make bench-faults`: diagnose every lab fault several times, and the healthy
 // labs: is the loss localized right, is the right cause first, how long to the
 // verdict. Ends with "N passed, N failed".
-import { readHopPackets } from '../src/capture/packets.js';
+import { readHopPackets } from '../src/correlate/packets.js';
 import { diagnose } from '../src/diagnose/diagnose.js';
 import { localHost } from '../src/host/local.js';
 import { FAULTS, findTopology, labDown, labTopology, labUp, variantOf } from '../src/lab/lab.js';
 import { VARIANT_TOPOLOGIES } from '../src/lab/variant.js';
-import type { Report } from '../src/report/schema.js';
+import type { Report } from '../src/model/report.js';
 import { canonicalHop, EXPECT, faultAddress, shortHop, variantProbe } from '../test/diagnose/expectations.js';
 
 const host = localHost();

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { fromDecoded } from '../capture/packets.js';
+import { fromDecoded } from '../correlate/packets.js';
 import { guestArpUnresolved } from '../checks/guest-arp-unresolved.js';
 import { guestNoReply } from '../checks/guest-no-reply.js';
 import { runChecks } from '../checks/index.js';
@@ -7,10 +7,10 @@ import { serviceNotListening } from '../checks/service-not-listening.js';
 import { unknownLocated } from '../checks/unknown.js';
 import { upstreamNoTraffic } from '../checks/upstream-no-traffic.js';
 import { Correlator } from '../correlate/correlate.js';
-import type { HopPacket } from '../correlate/types.js';
+import type { HopPacket } from '../model/packet.js';
 import { environmentError, usageError } from '../errors.js';
 import type { Topology } from '../model/topology.js';
-import { HopRoleSchema, type Hop, type HopRole, type Path } from '../path/types.js';
+import { HopRoleSchema, type Hop, type HopRole, type Path } from '../model/path.js';
 import {
   Decoded,
   decode,
@@ -28,7 +28,7 @@ import {
   type PcapInterface,
 } from '../pcap/index.js';
 import { settleVerdict } from '../report/verdict.js';
-import type { Report } from '../report/schema.js';
+import type { Report } from '../model/report.js';
 
 export interface AnalyzeOptions {
   files: string[];
@@ -323,7 +323,7 @@ export async function analyze(o: AnalyzeOptions): Promise<Report> {
     loss: correlation.loss,
     causes: verdict.causes,
     instead: correlation.instead,
-    traces: correlation.traces,
+    traces: correlation.journeys,
     captureFile: null,
     notices: verdict.notices,
     timing: { discoverMs: 0, captureStartMs: 0, windowMs: 0, analysisMs: Date.now() - t0, totalMs: Date.now() - t0 },

@@ -1,7 +1,7 @@
 import { prefixContains } from '../model/ip.js';
 import type { Host } from '../host/host.js';
 import type { Topology } from '../model/topology.js';
-import type { Path } from '../path/types.js';
+import type { Path } from '../model/path.js';
 
 export interface ArpResolution {
   /** The candidate the answer was learned on, when it was one of them. */

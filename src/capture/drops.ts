@@ -1,3 +1,4 @@
+import type { DropEvent } from '../model/evidence.js';
 import type { Host, Spawned } from '../host/host.js';
 
 /**
@@ -44,18 +45,10 @@ cat "$i/trace_pipe" & pid=$!
 cat > /dev/null
 `;
 
-export interface DropEventCount {
-  reason: string;
-  device?: string;
-  location: string;
-  protocol: number;
-  count: number;
-}
-
 export interface DropTracer {
   /** Resolves when tracing is on, or with a notice when it cannot be. */
   ready: Promise<string | undefined>;
-  stop(): Promise<DropEventCount[]>;
+  stop(): Promise<DropEvent[]>;
 }
 
 /** Device names become a tracefs filter; names are checked to be plain interface names. */
@@ -104,9 +97,9 @@ export function startDropTracer(host: Host, devices: string[], maxLifetimeMs: nu
 }
 
 /** Counts kfree_skb events by reason, location and (when known) receiving device. */
-export function parseTrace(text: string): DropEventCount[] {
+export function parseTrace(text: string): DropEvent[] {
   const devOf = new Map<string, string>();
-  const counts = new Map<string, DropEventCount>();
+  const counts = new Map<string, DropEvent>();
   for (const line of text.split('\n')) {
     const rx = line.match(/netif_receive_skb: dev=(\S+) skbaddr=(\S+)/);
     if (rx) {

@@ -1,6 +1,10 @@
 import { PassThrough } from 'node:stream';
 import { libvirtConnection } from '../collect/domains.js';
-import { agentCommand, startGuestCapture } from '../collect/guest-agent.js';
+import { agentCommand, guestCloseFile, guestExecStart, guestExecStatus, guestKill, guestReadFile, guestTryOpen, type GuestExecResult } from '../host/guest-agent.js';
+import { shiftPcap } from '../pcap/shift.js';
+import { sleep } from '../util/sleep.js';
+import { randomBytes } from 'node:crypto';
+import { environmentError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import type { HopCapture } from './tcpdump.js';
 
@@ -57,28 +61,91 @@ export function startGuestHopCapture(host: Host, hypervisor: string | undefined,
   };
 }
 
+export interface GuestCapture {
+  /** Resolves once tcpdump has its capture open (the pcap file exists): start probing then. */
+  readonly ready: Promise<void>;
+  /** Ends tcpdump (SIGINT, so it flushes), fetches the file, removes it from the guest. */
+  stop(): Promise<Buffer>;
+}
+
 /**
- * Moves every record of a classic pcap file by -offsetNs (micro- or
- * nanosecond files, either byte order). Anything that is not a pcap is left
- * as it is for the reader to reject.
+ * tcpdump inside the guest writing to a file in its /tmp, bounded by the
+ * guest's `timeout` so it ends even if hopdump never calls stop. `filter` is
+ * one argv element (a BPF expression), never a shell string.
  */
-export function shiftPcap(buf: Buffer, offsetNs: bigint): Buffer {
-  if (offsetNs === 0n || buf.length < 24) return buf;
-  const magic = buf.readUInt32LE(0);
-  const le = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d;
-  const be = buf.readUInt32BE(0) === 0xa1b2c3d4 || buf.readUInt32BE(0) === 0xa1b23c4d;
-  if (!le && !be) return buf;
-  const nano = (le ? magic : buf.readUInt32BE(0)) === 0xa1b23c4d;
-  const unit = nano ? 1_000_000_000n : 1_000_000n;
-  const shift = nano ? offsetNs : offsetNs / 1000n;
-  const out = Buffer.from(buf);
-  const r32 = (o: number) => (le ? out.readUInt32LE(o) : out.readUInt32BE(o));
-  const w32 = (o: number, v: number) => (le ? out.writeUInt32LE(v, o) : out.writeUInt32BE(v, o));
-  for (let o = 24; o + 16 <= out.length; ) {
-    const t = BigInt(r32(o)) * unit + BigInt(r32(o + 4)) - shift;
-    w32(o, Number(t / unit));
-    w32(o + 4, Number(t % unit));
-    o += 16 + r32(o + 8);
+export function startGuestCapture(
+  host: Host,
+  uri: string | undefined,
+  domain: string,
+  ifname: string,
+  filter: string | undefined,
+  options: { maxLifetimeMs: number; snaplen?: number },
+): GuestCapture {
+  const file = `/tmp/hopdump-${randomBytes(6).toString('hex')}.pcap`;
+  const lifetimeS = Math.max(2, Math.ceil(options.maxLifetimeMs / 1000));
+  // -p: never promiscuous; --immediate-mode and -U: each packet reaches the file at once (libpcap's
+  // TPACKET_V3 ring otherwise holds a block up to 1 s, and SIGINT drops it); -Z root: the guest may
+  // have no tcpdump user.
+  const argv = ['timeout', String(lifetimeS), 'tcpdump', '-p', '-n', '--immediate-mode', '-U', '-Z', 'root', '-i', ifname, '-s', String(options.snaplen ?? 262144), '-w', file];
+  if (filter) argv.push(filter);
+  const started = guestExecStart(host, uri, domain, argv);
+  const ready = (async () => {
+    const pid = await started;
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const handle = await guestTryOpen(host, uri, domain, file);
+      if (handle !== undefined) {
+        await guestCloseFile(host, uri, domain, handle);
+        return;
+      }
+      const done = await guestExecStatus(host, uri, domain, pid);
+      if (done) throw environmentError(`tcpdump in guest ${domain} ended at once: ${done.stderr.toString('utf8').trim().split('\n').pop() ?? ''}`);
+      if (Date.now() > deadline) throw environmentError(`tcpdump in guest ${domain} did not open ${ifname} within 10 s`);
+      await sleep(50);
+    }
+  })();
+  ready.catch(() => undefined);
+  const stop = async (): Promise<Buffer> => {
+    const pid = await started;
+    await ready.catch(() => undefined);
+    await guestKill(host, uri, domain, pid, 'INT');
+    const deadline = Date.now() + 10_000;
+    let status: GuestExecResult | undefined;
+    while (!(status = await guestExecStatus(host, uri, domain, pid))) {
+      if (Date.now() > deadline) {
+        await guestKill(host, uri, domain, pid, 'KILL');
+        break;
+      }
+      await sleep(50);
+    }
+    try {
+      return await guestReadFile(host, uri, domain, file);
+    } catch (err) {
+      const why = status?.stderr.toString('utf8').trim().split('\n').pop();
+      throw environmentError(`no capture from guest ${domain}${why ? `: ${why}` : ''}`, undefined, err);
+    } finally {
+      await guestExecStart(host, uri, domain, ['rm', '-f', file]).catch(() => undefined);
+    }
+  };
+  return { ready, stop };
+}
+
+/** Captures on a guest interface for durationMs and returns the pcap bytes. */
+export async function guestCapture(
+  host: Host,
+  uri: string | undefined,
+  domain: string,
+  ifname: string,
+  filter: string | undefined,
+  durationMs: number,
+): Promise<Buffer> {
+  const capture = startGuestCapture(host, uri, domain, ifname, filter, { maxLifetimeMs: durationMs + 30_000 });
+  try {
+    await capture.ready;
+  } catch (err) {
+    await capture.stop().catch(() => undefined);
+    throw err;
   }
-  return out;
+  await sleep(durationMs);
+  return capture.stop();
 }

@@ -1,7 +1,8 @@
-import { ovnDatabases, ovnNbState, ovnTrace, type OvnFlow, type OvnNbState } from '../collect/ovn.js';
+import { ovnDatabases, ovnNbState, ovnTrace, type OvnFlow } from '../collect/ovn.js';
+import type { OvnNbState } from '../model/evidence.js';
 import type { Host } from '../host/host.js';
 import type { Topology } from '../model/topology.js';
-import type { OvnTrace, OvsTrace } from '../report/schema.js';
+import type { OvnTrace, OvsTrace } from '../model/report.js';
 
 /**
  * Where OVN owns br-int, its OpenFlow tables are compiled logical flows: the
@@ -12,7 +13,7 @@ import type { OvnTrace, OvsTrace } from '../report/schema.js';
 export async function traceOvnPath(host: Host, topology: Topology, ovsTraces: OvsTrace[], hypervisor: string | undefined): Promise<{ traces: OvnTrace[]; nb?: OvnNbState }> {
   const dbs = ovnDatabases(hypervisor);
   if (!dbs || ovsTraces.length === 0) return { traces: [] };
-  const nb = await ovnNbState(host, hypervisor, dbs.nb);
+  const nb = { ...(await ovnNbState(host, hypervisor, dbs.nb)), database: dbs.nb };
   const root = topology.namespaces.find((n) => n.isRoot);
   const lportOf = (ifname: string) =>
     root?.ovs?.bridges.flatMap((b) => b.ports.flatMap((p) => p.interfaces)).find((i) => i.name === ifname)?.external_ids['iface-id'];

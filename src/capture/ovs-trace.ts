@@ -1,10 +1,10 @@
 import { isIP } from 'node:net';
-import type { HopPacket } from '../correlate/types.js';
+import type { HopPacket } from '../model/packet.js';
 import type { Host } from '../host/host.js';
 import { isMac } from '../model/ip.js';
 import type { Topology } from '../model/topology.js';
-import type { Path } from '../path/types.js';
-import type { OvsTrace, OvsTraceRule } from '../report/schema.js';
+import type { Path } from '../model/path.js';
+import type { OvsTrace, OvsTraceRule } from '../model/report.js';
 
 /**
  * What the captures cannot see inside Open vSwitch (a bridge, a patch pair),

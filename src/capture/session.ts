@@ -1,7 +1,9 @@
-import type { HopPacket } from '../correlate/types.js';
+import type { DropEvent } from '../model/evidence.js';
+import { sleep } from '../util/sleep.js';
+import type { HopPacket } from '../model/packet.js';
 import type { Host } from '../host/host.js';
-import type { Hop } from '../path/types.js';
-import { startDropTracer, type DropEventCount, type DropTracer } from './drops.js';
+import type { Hop } from '../model/path.js';
+import { startDropTracer, type DropTracer } from './drops.js';
 import { runProbe, type ProbeResult, type ProbeSpec } from './probe.js';
 import { startGuestHopCapture } from './guest.js';
 import { startCapture, type CaptureStats, type HopCapture } from './tcpdump.js';
@@ -43,7 +45,7 @@ export interface SessionResult {
   probes: ProbeResult[];
   packetsDropped: number;
   /** Kernel drop reasons during the window; undefined when tracing was off or unavailable. */
-  drops: DropEventCount[] | undefined;
+  drops: DropEvent[] | undefined;
   captureStartMs: number;
   /** Epoch ms when every capture was listening and the window began. */
   windowStartedAt: number;
@@ -154,8 +156,4 @@ async function settleWithin(p: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([p, new Promise<void>((res) => (timer = setTimeout(res, ms)))]);
   clearTimeout(timer);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((res) => setTimeout(res, Math.max(0, ms)));
 }

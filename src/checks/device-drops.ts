@@ -1,6 +1,6 @@
-import type { Cause } from '../report/schema.js';
+import type { Cause } from '../model/report.js';
 import type { Topology } from '../model/topology.js';
-import type { Path } from '../path/types.js';
+import type { Path } from '../model/path.js';
 import { appctlCmd } from './ovs-util.js';
 import type { Check, CheckContext } from './types.js';
 import { ifaceOf, inNetns, nsById, proximity } from './util.js';

@@ -1,5 +1,5 @@
-import type { Path } from '../path/types.js';
-import type { Cause, Loss } from '../report/schema.js';
+import type { Path } from '../model/path.js';
+import type { Cause, Loss } from '../model/report.js';
 import type { Check } from './types.js';
 import { inNetns, nsById, proximity } from './util.js';
 

@@ -1,6 +1,6 @@
 import type { Namespace } from '../model/topology.js';
 import { routeDev } from '../path/find.js';
-import type { Cause } from '../report/schema.js';
+import type { Cause } from '../model/report.js';
 import type { Check, CheckContext } from './types.js';
 import { hopName, inNetns, nsById } from './util.js';
 

@@ -1,4 +1,4 @@
-import type { Cause } from '../report/schema.js';
+import type { Cause } from '../model/report.js';
 import { bridgePortMissing } from './bridge-port-missing.js';
 import { deviceDrops } from './device-drops.js';
 import { firewallDrop } from './firewall-drop.js';

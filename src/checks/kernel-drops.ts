@@ -1,4 +1,4 @@
-import type { Cause, CauseId } from '../report/schema.js';
+import type { Cause, CauseId } from '../model/report.js';
 import type { Check } from './types.js';
 
 /** SKB_DROP_REASON_* (include/net/dropreason-core.h) to the cause it points at. */

@@ -1,4 +1,4 @@
-import type { Cause } from '../report/schema.js';
+import type { Cause } from '../model/report.js';
 import { ovsEnv } from './ovs-util.js';
 import type { Check } from './types.js';
 import { ifaceOf, inNetns, nsById, pathInterfaces, proximity } from './util.js';

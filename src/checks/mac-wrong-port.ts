@@ -1,4 +1,4 @@
-import type { Cause } from '../report/schema.js';
+import type { Cause } from '../model/report.js';
 import { appctlCmd, bridgeOf, decidingRule, describePort, requestTraces, targetOvsPort, traceLine } from './ovs-util.js';
 import type { Check } from './types.js';
 import { inNetns, nsById } from './util.js';

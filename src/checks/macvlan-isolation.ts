@@ -1,6 +1,6 @@
 import { lowerOf, type Interface, type Namespace } from '../model/topology.js';
 import { routeDev } from '../path/find.js';
-import type { Cause } from '../report/schema.js';
+import type { Cause } from '../model/report.js';
 import type { Check } from './types.js';
 import { ifaceOf, inNetns } from './util.js';
 

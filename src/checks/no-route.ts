@@ -1,5 +1,5 @@
 import { routeDev } from '../path/find.js';
-import type { Cause } from '../report/schema.js';
+import type { Cause } from '../model/report.js';
 import type { Check } from './types.js';
 import { inNetns, nsById } from './util.js';
 

@@ -1,5 +1,4 @@
-import { ovnDatabases } from '../collect/ovn.js';
-import type { Cause } from '../report/schema.js';
+import type { Cause } from '../model/report.js';
 import type { Check } from './types.js';
 import { inNetns } from './util.js';
 
@@ -18,7 +17,7 @@ export const ovnDrop: Check = {
     const seen = new Set<string>();
     const netns = path.hops.find((h) => h.kind === 'openvswitch')?.netns ?? path.hops[0]!.netns;
     const bridge = path.hops.find((h) => h.kind === 'openvswitch')?.ifname ?? 'br-int';
-    const nbDb = ovnDatabases(netns === 'host' ? undefined : netns)?.nb;
+    const nbDb = ovnNb?.database;
     const db = nbDb && !/^unix:\/(var\/)?run\/ovn\/ovnnb_db\.sock$/.test(nbDb) ? ` --db=${nbDb}` : '';
     for (const t of (ovnTraces ?? []).filter((x) => x.verdict === 'drop' && x.dropStage)) {
       const st = t.dropStage!;

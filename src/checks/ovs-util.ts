@@ -1,6 +1,6 @@
 import type { Namespace, OvsBridge, OvsFlow, OvsPort } from '../model/topology.js';
-import type { Hop, Path } from '../path/types.js';
-import type { OvsTrace, OvsTraceRule } from '../report/schema.js';
+import type { Hop, Path } from '../model/path.js';
+import type { OvsTrace, OvsTraceRule } from '../model/report.js';
 
 /** Shared by the Open vSwitch checks: how to name things and write commands an operator can paste. */
 

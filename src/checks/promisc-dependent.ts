@@ -1,5 +1,5 @@
 import { lowerChildren } from '../model/topology.js';
-import type { Cause } from '../report/schema.js';
+import type { Cause } from '../model/report.js';
 import type { Check } from './types.js';
 import { ifaceOf, inNetns, nsById } from './util.js';
 

@@ -1,6 +1,6 @@
 import type { Topology } from '../model/topology.js';
-import type { Path } from '../path/types.js';
-import type { Cause, CauseId } from '../report/schema.js';
+import type { Path } from '../model/path.js';
+import type { Cause, CauseId } from '../model/report.js';
 
 /**
  * Ranking prefers the state that explains the observations over the

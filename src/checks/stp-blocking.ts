@@ -1,4 +1,4 @@
-import type { Cause } from '../report/schema.js';
+import type { Cause } from '../model/report.js';
 import type { Check } from './types.js';
 import { inNetns, nsById, pathInterfaces, proximity } from './util.js';
 

@@ -1,9 +1,8 @@
-import type { PromiscLog } from '../collect/kernlog.js';
 import type { Correlation } from '../correlate/correlate.js';
+import type { DropEvent, OvnNbState, PromiscLog } from '../model/evidence.js';
 import type { Topology } from '../model/topology.js';
-import type { Path } from '../path/types.js';
-import type { OvnNbState } from '../collect/ovn.js';
-import type { Cause, CauseId, OvnTrace, OvsTrace, ProbeReport } from '../report/schema.js';
+import type { Path } from '../model/path.js';
+import type { Cause, CauseId, OvnTrace, OvsTrace, ProbeReport } from '../model/report.js';
 
 /** Everything a check may read. Checks never change the system. */
 export interface CheckContext {
@@ -29,16 +28,6 @@ export interface CheckContext {
   /** ovn-trace of the same flows, and OVN's northbound state, where OVN owns the bridge. */
   ovnTraces?: OvnTrace[];
   ovnNb?: OvnNbState;
-}
-
-/** One skb:kfree_skb event with a reason other than NOT_SPECIFIED/CONSUMED. */
-export interface DropEvent {
-  reason: string;
-  /** The device the packet was on, when a device-context event told it. */
-  device?: string;
-  location: string;
-  protocol: number;
-  count: number;
 }
 
 export interface Check {

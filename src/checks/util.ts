@@ -1,4 +1,4 @@
-import type { HopRef } from '../report/schema.js';
+import type { HopRef } from '../model/report.js';
 
 export const hopName = (h: Pick<HopRef, 'netns' | 'ifname'> | null | undefined): string => (h ? `${h.netns}/${h.ifname}` : 'nowhere');
 
@@ -10,8 +10,8 @@ export function inNetns(netns: string, argv: string): string {
 }
 
 import type { Interface, Namespace, Topology } from '../model/topology.js';
-import type { Path, Hop } from '../path/types.js';
-import type { Loss } from '../report/schema.js';
+import type { Path, Hop } from '../model/path.js';
+import type { Loss } from '../model/report.js';
 
 export function nsById(t: Topology, id: string): Namespace | undefined {
   return t.namespaces.find((n) => n.id === id);

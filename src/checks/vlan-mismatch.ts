@@ -1,4 +1,4 @@
-import type { Cause } from '../report/schema.js';
+import type { Cause } from '../model/report.js';
 import { appctlCmd, describePort, portOf, requestTraces, traceLine, vsctlCmd } from './ovs-util.js';
 import type { Check } from './types.js';
 import { inNetns, nsById, proximity } from './util.js';

@@ -7,6 +7,11 @@ export interface CliIO {
   stderr: (text: string) => void;
   /** True when stdout is a terminal: colour and live progress only then. */
   isTTY: boolean;
+  /**
+   * Backpressure: a promise that resolves once stdout has drained, or null when it can take more
+   * now (commands that stream millions of lines wait on it; absent: never wait).
+   */
+  drained?: () => Promise<void> | null;
 }
 
 export interface Command {

@@ -1,11 +1,11 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readHopPackets } from '../capture/packets.js';
+import { readHopPackets } from '../correlate/packets.js';
 import { diagnose } from '../diagnose/diagnose.js';
 import { usageError } from '../errors.js';
 import { localHost } from '../host/local.js';
 import { writeCapture } from '../report/pcapng.js';
-import { ReportSchema } from '../report/schema.js';
+import { ReportSchema } from '../model/report.js';
 import { renderReport } from '../report/text.js';
 import { parseCommandArgs, type Command } from './command.js';
 import { requireRoot } from './preflight.js';

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { HopdumpError } from '../errors.js';
 import type { CliIO, Command } from './command.js';
 import { version } from '../version.js';
@@ -26,6 +27,7 @@ export function defaultIO(): CliIO {
     stdout: (t) => void process.stdout.write(t),
     stderr: (t) => void process.stderr.write(t),
     isTTY: Boolean(process.stdout.isTTY),
+    drained: () => (process.stdout.writableNeedDrain ? once(process.stdout, 'drain').then(() => undefined) : null),
   };
 }
 

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { basename } from 'node:path';
 import { environmentError, usageError } from '../errors.js';
 import { CaptureStats, Decoded, decode, epochText, forEachPacket, PcapFormatError, summarize, timeText, toJson, type PcapReader } from '../pcap/index.js';
@@ -100,10 +99,7 @@ Exit codes: 0 read to the end, 2 usage, 3 a file missing, unreadable or malforme
       if (pending >= FLUSH_AT) flush();
       return count < limit;
     };
-    const pause = () => {
-      if (process.stdout.writableNeedDrain) return once(process.stdout, 'drain').then(() => undefined);
-      return null;
-    };
+    const pause = () => io.drained?.() ?? null;
     try {
       await forEachPacket(positionals, onPacket, { onInput, pause, onChunk: flush, syncStdin: Boolean(stats) });
     } catch (err) {

@@ -3,7 +3,8 @@ import type { Host } from '../host/host.js';
 import type { Domain } from '../model/libvirt.js';
 import type { Namespace } from '../model/topology.js';
 import { daemonPath, netnsIdentity, optionValues, ownerOf, pickSocket, scanDaemons, type DaemonProcess, type DaemonScan } from './daemons.js';
-import { guestHost, guestView } from './guest-agent.js';
+import { guestHost } from '../host/guest-agent.js';
+import { guestView } from './guest-agent.js';
 import { parseProcNetTcp } from './sysfs.js';
 import { listDomains } from './libvirt.js';
 

@@ -1,11 +1,5 @@
+import type { PromiscLog } from '../model/evidence.js';
 import type { Host } from '../host/host.js';
-
-export interface PromiscLog {
-  /** Where the lines came from: journalctl -k, /var/log/kern.log, /var/log/messages or dmesg. */
-  source: string;
-  /** Per device name: how often it entered and left promiscuous mode. */
-  devices: Map<string, { entered: number; left: number }>;
-}
 
 /**
  * The kernel's "DEV: entered/left promiscuous mode" lines, counted per device

@@ -1,3 +1,4 @@
+import { virshArgv } from '../host/virsh.js';
 import { XMLParser } from 'fast-xml-parser';
 import { environmentError } from '../errors.js';
 import type { Host } from '../host/host.js';
@@ -29,10 +30,6 @@ const NOVA_NS_PREFIX = 'http://openstack.org/xmlns/libvirt/nova/';
 const GUEST_AGENT_CHANNEL = 'org.qemu.guest_agent.0';
 
 /** virsh's argv for one command, with `-c URI` only when a URI was asked for. */
-export function virshArgv(uri: string | undefined, args: string[]): string[] {
-  return ['virsh', '-q', ...(uri ? ['-c', uri] : []), ...args];
-}
-
 export async function listDomains(host: Host, options: LibvirtOptions = {}): Promise<Domain[]> {
   const run = (args: string[]) =>
     host.run(virshArgv(options.uri, args), {

@@ -1,3 +1,4 @@
+import type { OvnAcl, OvnNbState, OvnPort } from '../model/evidence.js';
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Host } from '../host/host.js';
@@ -36,24 +37,6 @@ export function ovnDatabases(netns: string | undefined, scan: DaemonScan = scanD
   return nb && sb ? { nb, sb } : undefined;
 }
 
-export interface OvnPort {
-  name: string;
-  logicalSwitch: string;
-  addresses: string[];
-  portSecurity: string[];
-}
-export interface OvnAcl {
-  logicalSwitch: string;
-  direction: string;
-  priority: number;
-  match: string;
-  action: string;
-  name?: string;
-}
-export interface OvnNbState {
-  ports: OvnPort[];
-  acls: OvnAcl[];
-}
 
 interface Table {
   data: unknown[][];

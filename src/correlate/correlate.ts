@@ -1,6 +1,6 @@
-import type { Hop } from '../path/types.js';
-import type { Direction, HopCounts, HopRef, Loss, Trace } from '../report/schema.js';
-import type { HopPacket } from './types.js';
+import type { Hop } from '../model/path.js';
+import type { Direction, HopCounts, HopRef, Loss, Journey } from '../model/report.js';
+import type { HopPacket } from '../model/packet.js';
 
 export interface CorrelateInput {
   hops: Hop[];
@@ -65,7 +65,7 @@ export interface Sighting {
 }
 
 /** One packet followed across the hops that saw it. */
-export interface Journey {
+export interface LiveJourney {
   key: string;
   direction: Direction | 'other';
   kind: JourneyKind;
@@ -114,13 +114,13 @@ export interface TargetBehaviour {
 
 export interface Correlation {
   /** Journeys still held (live mode: all of them; offline: the last window's). */
-  journeys: Journey[];
+  live: LiveJourney[];
   hopCounts: HopCounts[];
   loss: Loss | null;
   /** Every incomplete segment with how many packets stopped there, most first. */
   segments: Array<Loss & { packets: number }>;
   instead: string[];
-  traces: Trace[];
+  journeys: Journey[];
   target: TargetBehaviour;
   /** IP journeys per direction that crossed every observed hop after their first sighting. */
   complete: Record<Direction, number>;
@@ -151,7 +151,7 @@ export class Correlator {
   private readonly targets: Set<string>;
   private readonly probes: Set<string>;
   private readonly sources: Set<string>;
-  private readonly journeys = new Map<string, Journey>();
+  private readonly journeys = new Map<string, LiveJourney>();
   private readonly hopCounts: HopCounts[];
   private readonly target: TargetBehaviour;
   private readonly complete: Record<Direction, number> = { 'to-target': 0, 'from-target': 0 };
@@ -169,7 +169,7 @@ export class Correlator {
   private readonly answeredAskers = new Set<string>();
   private readonly arpRequestsFromSources = new Map<string, number>();
   private readonly arpAnswered = new Set<string>();
-  private readonly traceCandidates = new Map<string, Trace>();
+  private readonly drawnCandidates = new Map<string, Journey>();
   private readonly lastHop: number;
   private readonly l2Start: number;
   private packets = 0;
@@ -327,12 +327,12 @@ export class Correlator {
       if (before !== undefined && j.firstTs >= before) continue;
       const early = this.cfg.startNs !== undefined && j.firstTs < this.cfg.startNs;
       this.fold(j, orders, early || (edge !== undefined && j.firstTs > edge));
-      this.considerTrace(j);
+      this.considerDrawing(j);
       if (before !== undefined) this.journeys.delete(key);
     }
   }
 
-  private fold(j: Journey, orders: Record<Direction, number[]>, atEdge = false): void {
+  private fold(j: LiveJourney, orders: Record<Direction, number[]>, atEdge = false): void {
     if (j.direction === 'other') return;
     const order = orders[j.direction];
     const positions = order.map((h, pos) => (j.seen.has(h) ? pos : -1)).filter((x) => x >= 0);
@@ -381,14 +381,14 @@ export class Correlator {
    * Keeps a few journeys to draw: one translated on the way (NAT) per
    * direction, the first of each kind and direction, and the first lost ones.
    */
-  private considerTrace(j: Journey): void {
-    if (j.direction === 'other' || this.traceCandidates.size >= 12) return;
+  private considerDrawing(j: LiveJourney): void {
+    if (j.direction === 'other' || this.drawnCandidates.size >= 12) return;
     const trace = drawJourney(j, this.cfg.hops);
     const nat = trace.changes.some((c) => c.includes('NAT-ed'));
     const keys = [`${j.kind}:${j.direction}:${j.proto}`];
     if (nat) keys.unshift(`nat:${j.direction}`);
-    if ((j.kind === 'request' && !j.seen.has(this.lastHop)) || (j.kind === 'reply' && !j.seen.has(0))) keys.push(`lost:${j.direction}:${this.traceCandidates.size}`);
-    for (const k of keys) if (!this.traceCandidates.has(k)) this.traceCandidates.set(k, trace);
+    if ((j.kind === 'request' && !j.seen.has(this.lastHop)) || (j.kind === 'reply' && !j.seen.has(0))) keys.push(`lost:${j.direction}:${this.drawnCandidates.size}`);
+    for (const k of keys) if (!this.drawnCandidates.has(k)) this.drawnCandidates.set(k, trace);
   }
 
   finish(): Correlation {
@@ -431,15 +431,15 @@ export class Correlator {
       ...(this.cfg.notObservedReason?.[i] ? { notObservedReason: this.cfg.notObservedReason[i]! } : {}),
     }));
     return {
-      journeys: held,
+      live: held,
       hopCounts,
       loss,
       segments,
       instead: this.describeInstead(),
       // The telling ones first: translated on the way, then lost, then one of each kind.
-      traces: [
+      journeys: [
         ...new Set(
-          [...this.traceCandidates.entries()]
+          [...this.drawnCandidates.entries()]
             .sort(([a], [b]) => rank(a) - rank(b))
             .map(([, t]) => t),
         ),
@@ -504,7 +504,7 @@ function sighting(p: HopPacket): Sighting {
   };
 }
 
-function drawJourney(j: Journey, hops: Hop[]): Trace {
+function drawJourney(j: LiveJourney, hops: Hop[]): Journey {
   const order = [...j.seen.keys()].sort((a, b) => (j.direction === 'from-target' ? b - a : a - b));
   const t0 = j.seen.get(order[0]!)!.tsNs;
   const changes: string[] = [];

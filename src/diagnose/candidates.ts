@@ -1,6 +1,6 @@
 import type { SessionResult } from '../capture/session.js';
 import type { Topology } from '../model/topology.js';
-import type { Candidate, Hop, Path } from '../path/types.js';
+import type { Candidate, Hop, Path } from '../model/path.js';
 
 /**
  * A silent guest whose backend is not known (the path ends at the bridge,

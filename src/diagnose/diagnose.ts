@@ -9,7 +9,7 @@ import { runChecks } from '../checks/index.js';
 import { servesFamily } from '../checks/util.js';
 import { discover, sampleCounters } from '../collect/discover.js';
 import { correlate } from '../correlate/correlate.js';
-import type { HopPacket } from '../correlate/types.js';
+import type { HopPacket } from '../model/packet.js';
 import { environmentError, usageError } from '../errors.js';
 import { missingProgramHint } from '../host/programs.js';
 import type { Host } from '../host/host.js';
@@ -18,8 +18,8 @@ import { findPath } from '../path/find.js';
 import { resolveByArp } from '../capture/arp-resolve.js';
 import { candidateCaptureHops, chooseLead, remapSession } from './candidates.js';
 import { undecided } from '../path/silent.js';
-import type { Path } from '../path/types.js';
-import type { Cause, ProbeReport, Report } from '../report/schema.js';
+import type { Path } from '../model/path.js';
+import type { Cause, ProbeReport, Report } from '../model/report.js';
 import { settleVerdict } from '../report/verdict.js';
 import { version } from '../version.js';
 
@@ -260,7 +260,7 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
     loss: correlation.loss,
     causes: verdict.causes,
     instead: correlation.instead,
-    traces: correlation.traces,
+    traces: correlation.journeys,
     ...(ovsTraces.length ? { ovsTraces } : {}),
     ...(ovn.traces.length ? { ovnTraces: ovn.traces } : {}),
     captureFile: null,

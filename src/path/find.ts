@@ -3,7 +3,7 @@ import type { Interface, Namespace, Topology } from '../model/topology.js';
 import { danglingPatch, dnatMaps, iptablesDnatRules, lowerChildren, lowerOf, rootNamespace } from '../model/topology.js';
 import { resolveTarget, type ResolvedTarget } from './resolve.js';
 import { pickCandidate } from './silent.js';
-import type { Hop, HopRole, OvsHop, OvsHopPort, Path } from './types.js';
+import type { Hop, HopRole, OvsHop, OvsHopPort, Path } from '../model/path.js';
 import { findUplink } from './uplink.js';
 
 export interface PathOptions {

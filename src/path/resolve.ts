@@ -4,7 +4,7 @@ import { canonicalIpv6, isMac } from '../model/ip.js';
 import type { Interface, Namespace, Topology } from '../model/topology.js';
 import { rootNamespace } from '../model/topology.js';
 import { resolveFromPrefix } from './silent.js';
-import type { Candidate } from './types.js';
+import type { Candidate } from '../model/path.js';
 
 export interface ResolvedTarget {
   type: 'ip' | 'mac' | 'ifname' | 'netns' | 'neutron-port' | 'vm-uuid' | 'domain' | 'container';

@@ -1,6 +1,6 @@
 import { parseIp, prefixContains } from '../model/ip.js';
 import type { Interface, Namespace, Topology } from '../model/topology.js';
-import type { Candidate, Path } from './types.js';
+import type { Candidate, Path } from '../model/path.js';
 
 /**
  * A silent or opaque guest: an address no collected interface holds and no

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TopologySchema } from '../model/topology.js';
-import { ReportSchema } from './schema.js';
+import { ReportSchema } from '../model/report.js';
 
 /** The published JSON Schemas, generated from the zod schemas the code uses. */
 export function reportJsonSchema(): unknown {

@@ -1,4 +1,4 @@
-import type { Path } from '../path/types.js';
+import type { Path } from '../model/path.js';
 
 /** `hopdump path` as a table, one row per hop, uplink first. */
 export function renderPath(path: Path, seenFrom: string): string {

@@ -1,6 +1,6 @@
-import type { HopPacket } from '../correlate/types.js';
+import type { HopPacket } from '../model/packet.js';
 import { PcapngWriter } from '../pcap/writer.js';
-import type { Report } from './schema.js';
+import type { Report } from '../model/report.js';
 
 /**
  * capture.pcapng: one interface per hop (if_name "netns/ifname",

@@ -1,4 +1,4 @@
-import type { Report } from './schema.js';
+import type { Report } from '../model/report.js';
 
 export interface TextOptions {
   color: boolean;

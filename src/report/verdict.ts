@@ -1,4 +1,4 @@
-import type { Cause, Report } from './schema.js';
+import type { Cause, Report } from '../model/report.js';
 
 /**
  * The one place where a verdict and its causes are put together (diagnose and

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { ReportSchema, type Report } from '../../src/report/schema.js';
+import { ReportSchema, type Report } from '../../src/model/report.js';
 import { diagnoseLab } from '../helpers/diagnose.js';
 import { hopdump, host, runProgram, withLab } from '../helpers/lab.js';
 import { pcapFile } from '../helpers/pcap.js';

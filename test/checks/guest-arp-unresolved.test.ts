@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { guestArpUnresolved } from '../../src/checks/guest-arp-unresolved.js';
 import { correlate } from '../../src/correlate/correlate.js';
-import type { HopPacket } from '../../src/correlate/types.js';
-import type { Path } from '../../src/path/types.js';
-import type { Cause } from '../../src/report/schema.js';
+import type { HopPacket } from '../../src/model/packet.js';
+import type { Path } from '../../src/model/path.js';
+import type { Cause } from '../../src/model/report.js';
 
 const hop = (netns: string, ifname: string, role: string, isTarget = false) => ({ netns, ifname, kind: 'veth', role, seesTransit: true, isTarget, via: 'veth', mtu: 1500, addresses: [] });
 const hops = [hop('hv', 'eth0', 'uplink'), hop('hv', 'vnet0', 'backend'), hop('vm1', 'eth0', 'guest-nic', true)] as unknown as Path['hops'];

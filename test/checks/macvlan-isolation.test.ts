@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { macvlanIsolation } from '../../src/checks/macvlan-isolation.js';
 import type { CheckContext } from '../../src/checks/types.js';
 import type { Interface, Namespace } from '../../src/model/topology.js';
-import type { Cause, ProbeReport } from '../../src/report/schema.js';
+import type { Cause, ProbeReport } from '../../src/model/report.js';
 
 const iface = (ifindex: number, ifname: string, kind: Interface['kind'], extra: Partial<Interface> = {}): Interface => ({
   ifindex, ifname, kind, mtu: 1500, adminUp: true, operstate: 'UP', carrier: true, flags: [], promisc: false, addresses: [], ...extra,

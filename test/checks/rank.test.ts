@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EXPLAINS, rankCauses } from '../../src/checks/rank.js';
-import type { Path } from '../../src/path/types.js';
-import type { Cause, CauseId } from '../../src/report/schema.js';
+import type { Path } from '../../src/model/path.js';
+import type { Cause, CauseId } from '../../src/model/report.js';
 
 /** Ranking pairs (issue 16 §5): synthetic causes, root-free. */
 const cause = (id: CauseId, confidence: number, netns: string, ifname: string): Cause => ({

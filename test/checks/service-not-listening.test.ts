@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { serviceNotListening } from '../../src/checks/service-not-listening.js';
 import type { CheckContext } from '../../src/checks/types.js';
-import type { HopPacket } from '../../src/correlate/types.js';
-import type { Cause, ProbeReport } from '../../src/report/schema.js';
+import type { HopPacket } from '../../src/model/packet.js';
+import type { Cause, ProbeReport } from '../../src/model/report.js';
 
 const rst = (tcpFlags: string): HopPacket => ({
   hop: 1, tsNs: 1n, fp: tcpFlags, natFp: tcpFlags, kind: 'ipv4', length: 54, data: new Uint8Array(0), summary: '', linkType: 1,

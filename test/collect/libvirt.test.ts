@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { guestExec, guestPing } from '../../src/collect/guest-agent.js';
-import { parseDomainState, parseDomainXml, virshArgv } from '../../src/collect/libvirt.js';
+import { guestExec, guestPing } from '../../src/host/guest-agent.js';
+import { parseDomainState, parseDomainXml } from '../../src/collect/libvirt.js';
+import { virshArgv } from '../../src/host/virsh.js';
 import type { Host, RunOptions, RunResult } from '../../src/host/host.js';
 import { CommandError } from '../../src/host/local.js';
 import { DomainSchema } from '../../src/model/libvirt.js';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { correlate } from '../../src/correlate/correlate.js';
-import type { HopPacket } from '../../src/correlate/types.js';
-import type { Hop } from '../../src/path/types.js';
+import type { HopPacket } from '../../src/model/packet.js';
+import type { Hop } from '../../src/model/path.js';
 
 const hop = (netns: string, ifname: string, role: Hop['role'], seesTransit = true, isTarget = false): Hop => ({
   netns,
@@ -122,11 +122,11 @@ test('NAT: the same packet before and after DNAT is one journey, and the change 
   const before = pkt(0, 'a', { natFp: 'n1', src: '198.51.100.100', dst: '198.51.100.1', proto: 'tcp', srcPort: 4000, dstPort: 9200, tcpFlags: 'S', ttl: 64 });
   const after = [1, 2, 3].map((h) => pkt(h, 'b', { natFp: 'n1', src: '198.51.100.100', dst: '203.0.113.2', proto: 'tcp', srcPort: 4000, dstPort: 9200, tcpFlags: 'S', ttl: 63 }));
   const c = correlate({ hops, observed: [true, true, true, true], packets: [before, ...after], targetAddresses: ['203.0.113.2'], probeAddresses: ['198.51.100.1'], nat: true });
-  const requests = c.journeys.filter((j) => j.kind === 'request');
+  const requests = c.live.filter((j) => j.kind === 'request');
   assert.equal(requests.length, 1);
   assert.equal(requests[0]!.seen.size, 4);
   assert.deepEqual(c.complete, { 'to-target': 1, 'from-target': 0 });
-  const trace = c.traces.find((t) => t.direction === 'to-target')!;
+  const trace = c.journeys.find((t) => t.direction === 'to-target')!;
   assert.ok(trace.changes.some((x) => x.includes('NAT-ed to 203.0.113.2:9200')), trace.changes.join('; '));
   assert.ok(trace.changes.some((x) => x.includes('TTL 64→63')));
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FAULTS, findTopology } from '../../src/lab/lab.js';
-import { ReportSchema } from '../../src/report/schema.js';
+import { ReportSchema } from '../../src/model/report.js';
 import { diagnoseLab } from '../helpers/diagnose.js';
 import { host, withLab } from '../helpers/lab.js';
 import { EXPECT, shortHop } from './expectations.js';

@@ -1,5 +1,5 @@
 import type { LabFault, LabTarget } from '../../src/lab/types.js';
-import type { Report } from '../../src/report/schema.js';
+import type { Report } from '../../src/model/report.js';
 import { canonicalIfname, translate, type VariantPlan } from '../../src/lab/variant.js';
 
 /**

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decodePacket } from '../../src/capture/packets.js';
+import { decodePacket } from '../../src/correlate/packets.js';
 import { FAULTS, findTopology, labTopology, variantOf } from '../../src/lab/lab.js';
 import { VARIANT_TOPOLOGIES } from '../../src/lab/variant.js';
 import { LINKTYPE_ETHERNET } from '../../src/pcap/index.js';
 import { IPV6_FAULTS } from '../../src/lab/faults/ipv6.js';
-import { ReportSchema, type Report } from '../../src/report/schema.js';
+import { ReportSchema, type Report } from '../../src/model/report.js';
 import { diagnoseLab } from '../helpers/diagnose.js';
 import { host, hopdump, withLab } from '../helpers/lab.js';
 import { runSeed } from '../helpers/variant.js';

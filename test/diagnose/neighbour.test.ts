@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ReportSchema } from '../../src/report/schema.js';
+import { ReportSchema } from '../../src/model/report.js';
 import { renderReport } from '../../src/report/text.js';
 import { diagnoseLab } from '../helpers/diagnose.js';
 import { host, withLab } from '../helpers/lab.js';

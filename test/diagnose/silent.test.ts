@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parseTunFdinfo } from '../../src/collect/guests/qemu.js';
-import { PathSchema, type Path } from '../../src/path/types.js';
-import { ReportSchema, type Report } from '../../src/report/schema.js';
+import { PathSchema, type Path } from '../../src/model/path.js';
+import { ReportSchema, type Report } from '../../src/model/report.js';
 import { hopdump, host, withLab, type RunningLab } from '../helpers/lab.js';
 
 /**

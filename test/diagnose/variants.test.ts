@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FAULTS, labTopology, variantOf } from '../../src/lab/lab.js';
 import { VARIANT_TOPOLOGIES } from '../../src/lab/variant.js';
-import { ReportSchema } from '../../src/report/schema.js';
+import { ReportSchema } from '../../src/model/report.js';
 import { diagnoseLab } from '../helpers/diagnose.js';
 import { withLab } from '../helpers/lab.js';
 import { runSeed } from '../helpers/variant.js';

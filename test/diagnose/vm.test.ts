@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { guestExec } from '../../src/collect/guest-agent.js';
+import { guestExec } from '../../src/host/guest-agent.js';
 import { libvirtUri } from '../../src/lab/libvirt.js';
-import { ReportSchema, type Report } from '../../src/report/schema.js';
+import { ReportSchema, type Report } from '../../src/model/report.js';
 import { diagnoseLab } from '../helpers/diagnose.js';
 import { hopdump, host, withLab } from '../helpers/lab.js';
 

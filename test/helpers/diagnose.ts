@@ -1,4 +1,4 @@
-import { readHopPackets } from '../../src/capture/packets.js';
+import { readHopPackets } from '../../src/correlate/packets.js';
 import { diagnose, type DiagnoseOptions } from '../../src/diagnose/diagnose.js';
 import { host, type RunningLab } from './lab.js';
 

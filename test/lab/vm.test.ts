@@ -3,7 +3,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { guestExec, guestView, startGuestCapture } from '../../src/collect/guest-agent.js';
+import { startGuestCapture } from '../../src/capture/guest.js';
+import { guestView } from '../../src/collect/guest-agent.js';
+import { guestExec } from '../../src/host/guest-agent.js';
 import { listDomains } from '../../src/collect/libvirt.js';
 import { FAULTS } from '../../src/lab/lab.js';
 import { libvirtDir, libvirtUri } from '../../src/lab/libvirt.js';

@@ -6,7 +6,7 @@ import { HopdumpError } from '../../src/errors.js';
 import type { GuestNic } from '../../src/model/guests.js';
 import type { Interface, Namespace, Topology } from '../../src/model/topology.js';
 import { findPath } from '../../src/path/find.js';
-import { PathSchema } from '../../src/path/types.js';
+import { PathSchema } from '../../src/model/path.js';
 
 /** A Proxmox-like host, as the model would have it: vmbr0 holds 198.51.100.2/24, eno1 is its uplink port. */
 function iface(ifindex: number, ifname: string, kind: Interface['kind'], extra: Partial<Interface> = {}): Interface {

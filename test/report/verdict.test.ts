@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Cause } from '../../src/report/schema.js';
+import type { Cause } from '../../src/model/report.js';
 import { renderReport } from '../../src/report/text.js';
 import { settleVerdict } from '../../src/report/verdict.js';
 

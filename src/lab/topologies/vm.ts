@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { guestExec, guestPing, type GuestExecResult } from '../../collect/guest-agent.js';
+import { guestExec, guestPing, type GuestExecResult } from '../../host/guest-agent.js';
 import { environmentError } from '../../errors.js';
 import { libvirtDir, libvirtUri, startLibvirt, virsh } from '../libvirt.js';
 import type { LabBuilder, LabTarget, LabTopology } from '../types.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InterfaceKindSchema } from '../model/topology.js';
+import { InterfaceKindSchema } from './topology.js';
 
 /**
  * - uplink:      where outside traffic enters the host

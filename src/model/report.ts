@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PathSchema, HopRoleSchema } from '../path/types.js';
+import { PathSchema, HopRoleSchema } from './path.js';
 
 /**
  * The diagnosis report: the one object every reporter (terminal text, JSON,
@@ -96,14 +96,14 @@ export const LossSchema = z.object({
 });
 export type Loss = z.infer<typeof LossSchema>;
 
-/** One packet followed across the hops. */
-export const TraceSchema = z.object({
+/** One packet followed across the hops: a journey (the report keeps its JSON name, `traces`). */
+export const JourneySchema = z.object({
   summary: z.string(),
   direction: DirectionSchema,
   seenAt: z.array(z.object({ hop: z.number().int(), ts: z.string(), latencyUs: z.number().optional() })),
   changes: z.array(z.string()),
 });
-export type Trace = z.infer<typeof TraceSchema>;
+export type Journey = z.infer<typeof JourneySchema>;
 
 /** One rule ofproto/trace went through: its bridge, table, match, priority and what it did. */
 export const OvsTraceRuleSchema = z.object({
@@ -185,7 +185,7 @@ export const ReportSchema = z.object({
   causes: z.array(CauseSchema),
   /** What came back instead of a reply: RSTs, ICMP errors, unanswered ARP. */
   instead: z.array(z.string()),
-  traces: z.array(TraceSchema),
+  traces: z.array(JourneySchema),
   /** Segments inside Open vSwitch explained by OpenFlow (ofproto/trace), per bridge and direction. */
   ovsTraces: z.array(OvsTraceSchema).optional(),
   /** The same flows on OVN's logical pipeline, where OVN owns the bridge (ovn-trace). */

@@ -1,4 +1,4 @@
-import type { HopPacket } from '../correlate/types.js';
+import type { HopPacket } from '../model/packet.js';
 import {
   arpFields,
   Decoded,

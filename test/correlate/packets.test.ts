@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodePacket } from '../../src/capture/packets.js';
+import { decodePacket } from '../../src/correlate/packets.js';
 import { correlate } from '../../src/correlate/correlate.js';
-import type { Hop } from '../../src/path/types.js';
+import type { Hop } from '../../src/model/path.js';
 import { ether, ip6, ipv6, MAC_A, MAC_B } from '../helpers/frames.js';
 
 /** ICMPv6 neighbour solicitation (135) / advertisement (136) with a link-layer address option. */
