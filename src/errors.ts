@@ -33,3 +33,25 @@ export function usageError(message: string, hint?: string): HopdumpError {
 export function environmentError(message: string, hint?: string, cause?: unknown): HopdumpError {
   return new HopdumpError('environment', message, { ...(hint === undefined ? {} : { hint }), cause });
 }
+
+const FILE_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'it is a directory',
+  ENOTDIR: 'a part of the path is not a directory',
+  ELOOP: 'it is a symbolic link (not followed)',
+  EEXIST: 'it already exists (not overwritten)',
+  ENOSPC: 'no space left on the device',
+};
+
+/**
+ * The one message for a file that could not be read or written: "cannot read FILE: no such file".
+ * Other errors are returned as they are (a bug, not the operator's file).
+ */
+export function fileError(err: unknown, verb: 'read' | 'write' = 'read'): Error {
+  const e = err as NodeJS.ErrnoException;
+  const why = e && typeof e.code === 'string' ? FILE_ERRORS[e.code] : undefined;
+  if (why) return environmentError(`cannot ${verb} ${e.path ?? 'file'}: ${why}`);
+  return err instanceof Error ? err : new Error(String(err));
+}

@@ -8,7 +8,7 @@ import { unknownLocated } from '../checks/unknown.js';
 import { upstreamNoTraffic } from '../checks/upstream-no-traffic.js';
 import { Correlator } from '../correlate/correlate.js';
 import type { HopPacket } from '../model/packet.js';
-import { environmentError, usageError } from '../errors.js';
+import { environmentError, fileError, usageError } from '../errors.js';
 import type { Topology } from '../model/topology.js';
 import { HopRoleSchema, type Hop, type HopRole, type Path } from '../model/path.js';
 import {
@@ -27,7 +27,7 @@ import {
   segments as matchSegments,
   type PcapInterface,
 } from '../pcap/index.js';
-import { settleVerdict } from '../report/verdict.js';
+import { assembleReport, passiveProbeReport } from '../verdict/assemble.js';
 import type { Report } from '../model/report.js';
 
 export interface AnalyzeOptions {
@@ -45,15 +45,12 @@ function openMerged(files: string[]): MergedReaders {
   try {
     return new MergedReaders(files);
   } catch (err) {
-    throw fileError(err);
+    throw fileErrorOf(err);
   }
 }
 
-function fileError(err: unknown): Error {
-  if (err instanceof PcapFormatError) return environmentError(err.message);
-  const e = err as NodeJS.ErrnoException;
-  if (e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'EISDIR') return environmentError(`cannot read ${e.path ?? 'file'}: ${e.code}`);
-  return err instanceof Error ? err : new Error(String(err));
+function fileErrorOf(err: unknown): Error {
+  return err instanceof PcapFormatError ? environmentError(err.message) : fileError(err);
 }
 
 /**
@@ -78,7 +75,7 @@ function eachMerged(
       try {
         i = m.next();
       } catch (err) {
-        throw fileError(err);
+        throw fileErrorOf(err);
       }
       if (i < 0) return;
       const r = m.readers[i]!;
@@ -144,8 +141,51 @@ export async function analyze(o: AnalyzeOptions): Promise<Report> {
   if (o.files.length === 0) throw usageError('analyze needs at least one capture file');
   const startedAt = new Date().toISOString();
   const t0 = Date.now();
-  // Pass 1: the first packets of every file, every interface as its own hop.
-  const hopIds: Array<{ file: number; iface: PcapInterface }> = [];
+  const first = samplePass(o);
+  const path = guessPath(o, first);
+  const pass = streamPass(o, first, path.hops);
+  const { correlation } = pass;
+  const { causes, notices } = await runChecks(
+    { topology: EMPTY_TOPOLOGY, path, correlation, probes: [], targetAddresses: [first.target], probesFromOutside: true, passive: true, sourceAddresses: [] },
+    [upstreamNoTraffic, serviceNotListening, guestArpUnresolved, guestNoReply, unknownLocated],
+  );
+  return assembleReport({
+    mode: 'analyze',
+    version: o.version,
+    startedAt,
+    target: { query: first.target, netns: path.target.netns, ifname: path.target.ifname, address: first.target },
+    path,
+    probes: [
+      passiveProbeReport(correlation, {
+        address: first.target,
+        command: `hopdump analyze ${o.files.map((f) => basename(f)).join(' ')}`,
+        from: 'capture files',
+        detail: `${correlation.packets} packets in ${o.files.length} file${o.files.length === 1 ? '' : 's'}, ${path.hops.length} hops`,
+      }),
+    ],
+    correlation,
+    passive: true,
+    causes,
+    notices: [
+      ...notices,
+      allTrafficNotice(pass.allJourneys, pass.allDuplicates, pass.allTraffic, path.hops),
+      ...(pass.skipped ? [`${pass.skipped} packets on interfaces that first appeared late were not placed on the path`] : []),
+    ],
+    timing: { discoverMs: 0, captureStartMs: 0, windowMs: 0, analysisMs: Date.now() - t0, totalMs: Date.now() - t0 },
+  });
+}
+
+interface FirstLook {
+  target: string;
+  /** Every (file, interface) pair seen, as a hop id. */
+  hopIds: Array<{ file: number; iface: PcapInterface }>;
+  /** Hop ids in path order. */
+  order: number[];
+}
+
+/** Pass 1: the first packets of every file, every interface as its own hop: the target and the hop order. */
+function samplePass(o: AnalyzeOptions): FirstLook {
+  const hopIds: FirstLook['hopIds'] = [];
   const hopIndex = new Map<PcapInterface, number>();
   const hopOf = (f: number, iface: PcapInterface) => {
     let h = hopIndex.get(iface);
@@ -175,12 +215,13 @@ export async function analyze(o: AnalyzeOptions): Promise<Report> {
   });
   const target = o.target ?? inferTarget(sample);
   if (!target) throw usageError('could not tell which address the traffic is for', 'name it with --target ADDR');
-  const hopCount = hopIds.length;
-  const order = o.order === 'given' ? [...Array(hopCount).keys()] : inferOrder(sample, hopCount, target);
-  sample.length = 0;
+  const order = o.order === 'given' ? [...Array(hopIds.length).keys()] : inferOrder(sample, hopIds.length, target);
+  return { target, hopIds, order };
+}
 
-  // The hops, in path order.
-  const position = new Map(order.map((h, i) => [h, i]));
+/** The hops in path order, named after their files and interfaces (hopdump's own pcapng says "netns/ifname" and the role). */
+function guessPath(o: AnalyzeOptions, first: FirstLook): Path {
+  const { order, hopIds } = first;
   const hops: Hop[] = order.map((h, i) => {
     const f = hopIds[h]!.file;
     const info = hopIds[h]!.iface;
@@ -195,7 +236,6 @@ export async function analyze(o: AnalyzeOptions): Promise<Report> {
           : i === order.length - 2
             ? 'backend'
             : 'bridge-port';
-    // hopdump's own capture.pcapng names interfaces "netns/ifname".
     const named = info?.name?.includes('/') ? info.name.split('/') : undefined;
     return {
       netns: named ? named[0]! : 'file',
@@ -210,14 +250,22 @@ export async function analyze(o: AnalyzeOptions): Promise<Report> {
       ...(info?.description && !described.success ? { note: info.description } : {}),
     };
   });
-  const path: Path = {
-    target: { query: target, type: 'ip', netns: hops.at(-1)!.netns, ifname: hops.at(-1)!.ifname, address: target },
+  return {
+    target: { query: first.target, type: 'ip', netns: hops.at(-1)!.netns, ifname: hops.at(-1)!.ifname, address: first.target },
     hops,
     complete: true,
     notes: [o.order === 'given' ? 'hop order as given on the command line' : 'hop order inferred from timestamps and TTLs of packets to the target'],
   };
+}
 
-  // Pass 2: everything, streamed through the correlator.
+/**
+ * Pass 2: every packet of every file, streamed: each through the engine's matcher (all traffic, by
+ * fingerprint), the target's own also through the correlator (journeys, loss, causes).
+ */
+function streamPass(o: AnalyzeOptions, first: FirstLook, hops: Hop[]) {
+  const { target, hopIds, order } = first;
+  const hopCount = hopIds.length;
+  const position = new Map(order.map((h, i) => [h, i]));
   const correlator = new Correlator({
     hops,
     observed: hops.map(() => true),
@@ -226,8 +274,6 @@ export async function analyze(o: AnalyzeOptions): Promise<Report> {
     nat: true,
     settleAfterNs: BigInt(Math.round((o.settleSeconds ?? 5) * 1e9)),
   });
-  // Every packet goes through the matcher (all traffic, by fingerprint);
-  // the target's own traffic also through the correlator (journeys, traces, causes).
   const windowNs = Math.round((o.settleSeconds ?? 5) * 1e9);
   const matcher = new HopMatcher(Math.min(32, hopCount), windowNs);
   const isV6 = target.includes(':');
@@ -238,13 +284,14 @@ export async function analyze(o: AnalyzeOptions): Promise<Report> {
   const remap = (f: number, iface: PcapInterface) => {
     let h = secondPass.get(iface);
     if (h === undefined) {
-      const first = firstPassByFileAndId.get(`${f}:${iface.section}:${iface.id}`);
-      h = first === undefined ? -1 : position.get(first)!;
+      const seen = firstPassByFileAndId.get(`${f}:${iface.section}:${iface.id}`);
+      h = seen === undefined ? -1 : position.get(seen)!;
       secondPass.set(iface, h);
     }
     return h;
   };
   let skipped = 0;
+  const d = new Decoded();
   // The hot loop (every packet of every file), written out: no callback, no allocation
   // but for the target's own packets.
   const otherPerHop = new Float64Array(hopCount);
@@ -257,7 +304,7 @@ export async function analyze(o: AnalyzeOptions): Promise<Report> {
       try {
         i = merged.next();
       } catch (err) {
-        throw fileError(err);
+        throw fileErrorOf(err);
       }
       if (i < 0) break;
       const r = merged.readers[i]!;
@@ -287,46 +334,12 @@ export async function analyze(o: AnalyzeOptions): Promise<Report> {
   }
   otherPerHop.forEach((n, hop) => correlator.addOther(hop, undefined, n));
   const all = matcher.finish();
-  const allTraffic = matchSegments(all, [...Array(Math.min(32, hopCount)).keys()]);
-  const correlation = correlator.finish();
-  const { causes, notices } = await runChecks(
-    { topology: EMPTY_TOPOLOGY, path, correlation, probes: [], targetAddresses: [target], probesFromOutside: true, passive: true, sourceAddresses: [] },
-    [upstreamNoTraffic, serviceNotListening, guestArpUnresolved, guestNoReply, unknownLocated],
-  );
-  const status: Report['status'] = !correlation.loss ? 'ok' : correlation.complete['from-target'] > 0 ? 'degraded' : 'broken';
-  const verdict = settleVerdict(status, causes, [
-    ...notices,
-    allTrafficNotice(all.journeys, all.duplicates, allTraffic, hops),
-    ...(skipped ? [`${skipped} packets on interfaces that first appeared late were not placed on the path`] : []),
-  ]);
   return {
-    schemaVersion: 1,
-    tool: { name: 'hopdump', version: o.version },
-    mode: 'analyze',
-    startedAt,
-    target: { query: target, netns: path.target.netns, ifname: path.target.ifname, address: target },
-    path,
-    probes: [
-      {
-        kind: 'passive',
-        address: target,
-        command: `hopdump analyze ${o.files.map((f) => basename(f)).join(' ')}`,
-        from: 'capture files',
-        sent: correlation.complete['to-target'] + correlation.incomplete['to-target'],
-        answered: correlation.complete['from-target'],
-        outcome: 'observed',
-        detail: `${correlation.packets} packets in ${o.files.length} file${o.files.length === 1 ? '' : 's'}, ${hops.length} hops`,
-      },
-    ],
-    hops: correlation.hopCounts,
-    status,
-    loss: correlation.loss,
-    causes: verdict.causes,
-    instead: correlation.instead,
-    traces: correlation.journeys,
-    captureFile: null,
-    notices: verdict.notices,
-    timing: { discoverMs: 0, captureStartMs: 0, windowMs: 0, analysisMs: Date.now() - t0, totalMs: Date.now() - t0 },
+    correlation: correlator.finish(),
+    allJourneys: all.journeys,
+    allDuplicates: all.duplicates,
+    allTraffic: matchSegments(all, [...Array(Math.min(32, hopCount)).keys()]),
+    skipped,
   };
 }
 

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { environmentError, usageError } from '../errors.js';
+import { environmentError, fileError, usageError } from '../errors.js';
 import { CaptureStats, Decoded, decode, epochText, forEachPacket, PcapFormatError, summarize, timeText, toJson, type PcapReader } from '../pcap/index.js';
 import { parseCommandArgs, type Command } from './command.js';
 
@@ -105,11 +105,7 @@ Exit codes: 0 read to the end, 2 usage, 3 a file missing, unreadable or malforme
     } catch (err) {
       flush();
       if (err instanceof PcapFormatError) throw environmentError(err.message);
-      const e = err as NodeJS.ErrnoException;
-      if (e.code === 'ENOENT') throw environmentError(`cannot read ${e.path ?? 'file'}: no such file`);
-      if (e.code === 'EACCES' || e.code === 'EPERM') throw environmentError(`cannot read ${e.path ?? 'file'}: permission denied`);
-      if (e.code === 'EISDIR') throw environmentError(`cannot read ${e.path ?? 'file'}: it is a directory`);
-      throw err;
+      throw fileError(err);
     }
     flush();
     if (stats) {

@@ -4,7 +4,7 @@ import { parseProbe, runProbe, type ProbeSpec } from '../capture/probe.js';
 import { promiscLog } from '../collect/kernlog.js';
 import { traceOvnPath } from '../capture/ovn-trace.js';
 import { traceOvsPath } from '../capture/ovs-trace.js';
-import { runSession, type PacketReader } from '../capture/session.js';
+import { runSession, type PacketReader, type SessionResult as Session } from '../capture/session.js';
 import { runChecks } from '../checks/index.js';
 import { servesFamily } from '../checks/util.js';
 import { discover, sampleCounters } from '../collect/discover.js';
@@ -20,7 +20,7 @@ import { candidateCaptureHops, chooseLead, remapSession } from './candidates.js'
 import { undecided } from '../path/silent.js';
 import type { Path } from '../model/path.js';
 import type { Cause, ProbeReport, Report } from '../model/report.js';
-import { settleVerdict } from '../report/verdict.js';
+import { assembleReport, passiveProbeReport } from '../verdict/assemble.js';
 import { version } from '../version.js';
 
 export interface DiagnoseOptions {
@@ -66,19 +66,143 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
   }
   const topology = await discover({ host: o.host, ...(o.netns ? { netns: o.netns } : {}) });
   const discoverMs = Date.now() - t0;
-  let path = findPath(topology, o.target, o.uplink ? { uplink: o.uplink } : {});
-  // A silent guest whose backend is not known: one ARP/NS for it first (not when passive).
-  const candidateNotices: string[] = [];
+  const located = await locateTarget(o, topology);
+  const plan = await planProbes(o, topology, located.path);
+  const { session, path } = await captureWindow(o, topology, located, plan);
+
+  const tAnalysis = Date.now();
+  const correlation = correlate({
+    hops: path.hops,
+    observed: session.observed,
+    failedMidway: session.failedMidway,
+    notObservedReason: session.notObservedReason,
+    packets: session.packets,
+    targetAddresses: plan.targetAddresses,
+    probeAddresses: plan.probeAddresses,
+    nat: plan.probeAddresses.length > 0,
+    sourceAddresses: plan.sourceAddresses,
+    // Users' traffic does not start or stop with the captures.
+    ...(o.passive ? { edgeNs: 300_000_000n } : {}),
+    startNs: BigInt(session.windowStartedAt) * 1_000_000n,
+  });
+  const probeReports: ProbeReport[] = o.passive
+    ? [
+        passiveProbeReport(correlation, {
+          address: plan.primary ?? o.target,
+          command: `tcpdump -p on ${session.observed.filter(Boolean).length} hops, ${Math.round(session.windowMs / 1000)}s`,
+          from: 'users',
+          detail: `${session.packets.length} packets watched for ${Math.round(session.windowMs / 1000)}s`,
+        }),
+      ]
+    : session.probes.map((p) => ({
+        kind: p.spec.kind,
+        address: p.spec.address,
+        ...(p.spec.port !== undefined ? { port: p.spec.port } : {}),
+        ...(p.spec.size !== undefined ? { size: p.spec.size } : {}),
+        command: p.command,
+        from: plan.fromLabel,
+        sent: p.sent,
+        answered: p.answered,
+        outcome: p.outcome,
+        detail: p.detail,
+      }));
+  const later = await readAfterWindow(o, topology, path, session, plan);
+  const { causes, notices } = await runChecks({
+    ...(later.after ? { after: later.after } : {}),
+    topology,
+    path,
+    correlation,
+    probes: probeReports,
+    targetAddresses: plan.targetAddresses,
+    probesFromOutside: o.from !== 'host' || o.passive,
+    passive: o.passive,
+    ...(session.drops ? { drops: session.drops } : {}),
+    ...(later.promiscLog ? { promiscLog: later.promiscLog } : {}),
+    ...(later.ovsTraces.length ? { ovsTraces: later.ovsTraces } : {}),
+    ...(later.ovn.traces.length ? { ovnTraces: later.ovn.traces } : {}),
+    ...(later.ovn.nb ? { ovnNb: later.ovn.nb } : {}),
+    sourceAddresses: o.passive
+      ? [...new Set(session.packets.filter((p) => p.dst && plan.targetAddresses.includes(p.dst) && p.src).map((p) => p.src!))].slice(0, 8)
+      : plan.sourceAddresses,
+  });
+  const experimentNotices: string[] = [];
+  if (o.promiscTest && plan.probes.length > 0) {
+    experimentNotices.push(...(await promiscExperiment(o, topology, causes, plan.probes, plan.fromNetns)));
+  }
+  const report = assembleReport({
+    mode: 'diagnose',
+    version: version(),
+    startedAt,
+    target: {
+      query: o.target,
+      netns: path.target.netns,
+      ifname: path.target.ifname,
+      ...(plan.primary ? { address: plan.primary } : {}),
+      ...(path.target.container ? { container: path.target.container.name } : {}),
+    },
+    path,
+    probes: probeReports,
+    correlation,
+    passive: o.passive,
+    // Answers from a MAC that is not the target's are not good answers.
+    ...(wrongHostAnswered(topology, path, correlation) ? { atLeast: 'degraded' as const } : {}),
+    hops: correlation.hopCounts.map((h, i) => {
+      const drops = session.stats[i]?.droppedByKernel;
+      return drops !== undefined ? { ...h, kernelDrops: drops } : h;
+    }),
+    causes,
+    notices: [...topology.warnings, ...located.notices, ...session.notices, ...notices, ...experimentNotices],
+    ovsTraces: later.ovsTraces,
+    ovnTraces: later.ovn.traces,
+    timing: {
+      discoverMs,
+      captureStartMs: session.captureStartMs,
+      windowMs: session.windowMs,
+      analysisMs: Date.now() - tAnalysis,
+      totalMs: Date.now() - t0,
+    },
+  });
+  return { report, packets: session.packets, topology };
+}
+
+interface Located {
+  path: Path;
+  /** Where the guest is silent and its backend unknown: the candidates, each a group of hops to capture on. */
+  groups: ReturnType<typeof candidateCaptureHops>;
+  notices: string[];
+}
+
+/** The path to the target; for a silent guest whose backend is not known, one ARP/NS first (not when passive). */
+async function locateTarget(o: DiagnoseOptions, topology: Topology): Promise<Located> {
+  const uplink = o.uplink ? { uplink: o.uplink } : {};
+  let path = findPath(topology, o.target, uplink);
+  const notices: string[] = [];
   if (!o.passive && undecided(path) && path.target.address) {
     const arp = await resolveByArp(o.host, topology, path, path.target.address).catch((err: unknown) => ({
       backend: undefined,
       notice: `ARP: ${err instanceof Error ? err.message : String(err)}`,
     }));
-    candidateNotices.push(arp.notice);
-    if (arp.backend) path = findPath(topology, o.target, { ...(o.uplink ? { uplink: o.uplink } : {}), backend: arp.backend });
+    notices.push(arp.notice);
+    if (arp.backend) path = findPath(topology, o.target, { ...uplink, backend: arp.backend });
   }
-  const groups = undecided(path) ? candidateCaptureHops(topology, path) : [];
-  const capturedHops = [...path.hops, ...groups.flatMap((g) => g.hops)];
+  return { path, groups: undecided(path) ? candidateCaptureHops(topology, path) : [], notices };
+}
+
+interface ProbePlan {
+  /** The address asked for first, then the NIC's other addresses of the diagnosis's family. */
+  targetAddresses: string[];
+  primary: string | undefined;
+  fromNetns: string | undefined;
+  fromLabel: string;
+  probes: ProbeSpec[];
+  /** Addresses probed that are not the target's own (a published port): NAT is expected. */
+  probeAddresses: string[];
+  sourceAddresses: string[];
+  filter: string;
+}
+
+/** What to probe, from where, and the capture filter that keeps those packets. */
+async function planProbes(o: DiagnoseOptions, topology: Topology, path: Path): Promise<ProbePlan> {
   const targetNs = topology.namespaces.find((n) => n.id === path.target.netns);
   const targetIf = targetNs?.interfaces.find((i) => i.ifname === path.target.ifname);
   // The address asked for comes first (its family is the diagnosis's: probes,
@@ -128,71 +252,39 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
   const probeAddresses = [...new Set(probes.map((p) => p.address).filter((a) => !targetAddresses.includes(a)))];
   const sourceAddresses = probes.length ? await sourceAddressFor(o.host, fromNetns, probes[0]!.address) : [];
   const filter = buildFilter([...targetAddresses, ...probeAddresses], o.filter);
+  return { targetAddresses, primary, fromNetns, fromLabel, probes, probeAddresses, sourceAddresses, filter };
+}
 
+/** Captures on every hop (and every candidate's) while probing; then follows the candidate the window points at. */
+async function captureWindow(o: DiagnoseOptions, topology: Topology, located: Located, plan: ProbePlan): Promise<{ session: Session; path: Path }> {
+  const capturedHops = [...located.path.hops, ...located.groups.flatMap((g) => g.hops)];
+  let path = located.path;
   let session = await runSession({
     host: o.host,
     hops: capturedHops,
-    filter,
+    filter: plan.filter,
     reader: o.reader,
-    probes,
-    fromNetns,
+    probes: plan.probes,
+    fromNetns: plan.fromNetns,
     ...(o.netns ? { hypervisor: o.netns } : {}),
     ...(o.passive ? { durationMs: (o.durationSec ?? 10) * 1000 } : {}),
     promiscuous: o.promiscuous === true,
     ...(o.progress ? { progress: o.progress } : {}),
   });
-
-  if (groups.length > 0 && path.target.address) {
+  if (located.groups.length > 0 && path.target.address) {
     // Follow the candidate the window points at; the others' tallies are notices.
-    const lead = chooseLead(session, path.hops.length, groups, path.target.address);
-    candidateNotices.push(...lead.notices);
+    const lead = chooseLead(session, path.hops.length, located.groups, path.target.address);
+    located.notices.push(...lead.notices);
     path = findPath(topology, o.target, { ...(o.uplink ? { uplink: o.uplink } : {}), backend: lead.backend });
     session = remapSession(session, capturedHops, path.hops);
   }
+  return { session, path };
+}
 
-  const tAnalysis = Date.now();
-  const correlation = correlate({
-    hops: path.hops,
-    observed: session.observed,
-    failedMidway: session.failedMidway,
-    notObservedReason: session.notObservedReason,
-    packets: session.packets,
-    targetAddresses,
-    probeAddresses,
-    nat: probeAddresses.length > 0,
-    sourceAddresses,
-    // Users' traffic does not start or stop with the captures.
-    ...(o.passive ? { edgeNs: 300_000_000n } : {}),
-    startNs: BigInt(session.windowStartedAt) * 1_000_000n,
-  });
-  const probeReports: ProbeReport[] = o.passive
-    ? [
-        {
-          kind: 'passive',
-          address: primary ?? o.target,
-          command: `tcpdump -p on ${session.observed.filter(Boolean).length} hops, ${Math.round(session.windowMs / 1000)}s`,
-          from: 'users',
-          sent: correlation.complete['to-target'] + correlation.incomplete['to-target'],
-          answered: correlation.complete['from-target'],
-          outcome: 'observed',
-          detail: `${session.packets.length} packets watched for ${Math.round(session.windowMs / 1000)}s`,
-        },
-      ]
-    : session.probes.map((p) => ({
-        kind: p.spec.kind,
-        address: p.spec.address,
-        ...(p.spec.port !== undefined ? { port: p.spec.port } : {}),
-        ...(p.spec.size !== undefined ? { size: p.spec.size } : {}),
-        command: p.command,
-        from: fromLabel,
-        sent: p.sent,
-        answered: p.answered,
-        outcome: p.outcome,
-        detail: p.detail,
-      }));
-  // The host read again: counters after the window, for the checks that compare.
+/** The host read again after the window: counters to compare, the kernel log, OpenFlow and OVN traces. */
+async function readAfterWindow(o: DiagnoseOptions, topology: Topology, path: Path, session: Session, plan: ProbePlan) {
   const targetMac = targetMacOf(topology, path.target.netns, path.target.ifname);
-  const [after, kernelLog, ovsTraces] = await Promise.all([
+  const [after, promiscLogRead, ovsTraces] = await Promise.all([
     sampleCounters(o.host, topology).catch(() => undefined),
     promiscLog(o.host),
     traceOvsPath({
@@ -200,8 +292,8 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
       topology,
       path,
       packets: session.packets,
-      targetAddresses,
-      probes: o.passive ? [] : probes.map((p) => ({ kind: p.kind, ...(p.port !== undefined ? { port: p.port } : {}) })),
+      targetAddresses: plan.targetAddresses,
+      probes: o.passive ? [] : plan.probes.map((p) => ({ kind: p.kind, ...(p.port !== undefined ? { port: p.port } : {}) })),
       ...(targetMac ? { targetMac } : {}),
     }).catch((err: unknown) => {
       session.notices.push(`ofproto/trace: ${err instanceof Error ? err.message : String(err)}`);
@@ -212,68 +304,7 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
     session.notices.push(`ovn-trace: ${err instanceof Error ? err.message : String(err)}`);
     return { traces: [], nb: undefined };
   });
-  const { causes, notices } = await runChecks({
-    ...(after ? { after } : {}),
-    topology,
-    path,
-    correlation,
-    probes: probeReports,
-    targetAddresses,
-    probesFromOutside: o.from !== 'host' || o.passive,
-    passive: o.passive,
-    ...(session.drops ? { drops: session.drops } : {}),
-    ...(kernelLog ? { promiscLog: kernelLog } : {}),
-    ...(ovsTraces.length ? { ovsTraces } : {}),
-    ...(ovn.traces.length ? { ovnTraces: ovn.traces } : {}),
-    ...(ovn.nb ? { ovnNb: ovn.nb } : {}),
-    sourceAddresses: o.passive
-      ? [...new Set(session.packets.filter((p) => p.dst && targetAddresses.includes(p.dst) && p.src).map((p) => p.src!))].slice(0, 8)
-      : sourceAddresses,
-  });
-  const experimentNotices: string[] = [];
-  if (o.promiscTest && probes.length > 0) {
-    experimentNotices.push(...(await promiscExperiment(o, topology, path, causes, probes, fromNetns)));
-  }
-  const hops = correlation.hopCounts.map((h, i) => {
-    const drops = session.stats[i]?.droppedByKernel;
-    return drops !== undefined ? { ...h, kernelDrops: drops } : h;
-  });
-  // Answers from a MAC that is not the target's are not good answers.
-  const status = worst(statusOf(probeReports, correlation.loss !== null, o.passive, correlation), wrongHostAnswered(topology, path, correlation) ? 'degraded' : 'ok');
-  const verdict = settleVerdict(status, causes, [...topology.warnings, ...candidateNotices, ...session.notices, ...notices, ...experimentNotices]);
-  const report: Report = {
-    schemaVersion: 1,
-    tool: { name: 'hopdump', version: version() },
-    mode: 'diagnose',
-    startedAt,
-    target: {
-      query: o.target,
-      netns: path.target.netns,
-      ifname: path.target.ifname,
-      ...(primary ? { address: primary } : {}),
-      ...(path.target.container ? { container: path.target.container.name } : {}),
-    },
-    path,
-    probes: probeReports,
-    hops,
-    status,
-    loss: correlation.loss,
-    causes: verdict.causes,
-    instead: correlation.instead,
-    traces: correlation.journeys,
-    ...(ovsTraces.length ? { ovsTraces } : {}),
-    ...(ovn.traces.length ? { ovnTraces: ovn.traces } : {}),
-    captureFile: null,
-    notices: verdict.notices,
-    timing: {
-      discoverMs,
-      captureStartMs: session.captureStartMs,
-      windowMs: session.windowMs,
-      analysisMs: Date.now() - tAnalysis,
-      totalMs: Date.now() - t0,
-    },
-  };
-  return { report, packets: session.packets, topology };
+  return { after, promiscLog: promiscLogRead, ovsTraces, ovn };
 }
 
 /**
@@ -295,22 +326,6 @@ function defaultProbes(topology: Topology, path: Path, fromDockerHost: boolean, 
   return ['icmp', ...chosen.map((p) => `tcp:${p}`)];
 }
 
-function statusOf(
-  probes: ProbeReport[],
-  lossFound: boolean,
-  passive: boolean,
-  correlation: ReturnType<typeof correlate>,
-): Report['status'] {
-  if (passive) {
-    if (!lossFound) return 'ok';
-    return correlation.complete['from-target'] > 0 ? 'degraded' : 'broken';
-  }
-  const sent = probes.reduce((s, p) => s + p.sent, 0);
-  const good = probes.reduce((s, p) => s + (p.outcome === 'refused' ? 0 : p.answered), 0);
-  if (sent > 0 && good === sent && !lossFound) return 'ok';
-  return good > 0 ? 'degraded' : 'broken';
-}
-
 /** The address the sender uses towards `address` (`ip route get`'s prefsrc). */
 async function sourceAddressFor(host: Host, netns: string | undefined, address: string): Promise<string[]> {
   try {
@@ -330,7 +345,6 @@ async function sourceAddressFor(host: Host, netns: string | undefined, address: 
 async function promiscExperiment(
   o: DiagnoseOptions,
   topology: Topology,
-  path: ReturnType<typeof findPath>,
   causes: Cause[],
   probes: ProbeSpec[],
   fromNetns: string | undefined,
@@ -369,7 +383,3 @@ function wrongHostAnswered(topology: Topology, path: ReturnType<typeof findPath>
   return [...correlation.target.replyMacs.keys()].some((mac) => mac !== own);
 }
 
-function worst(a: Report['status'], b: Report['status']): Report['status'] {
-  const order = ['ok', 'degraded', 'broken'];
-  return order.indexOf(a) >= order.indexOf(b) ? a : b;
-}

@@ -86,7 +86,7 @@ describe('analyze', { concurrency: true }, () => {
       assert.match(text.stderr, /not a pcap or pcapng file .* at byte 0/);
       const missing = await hopdump(['analyze', join(dir, 'nope.pcap')]);
       assert.equal(missing.code, 3);
-      assert.match(missing.stderr, /cannot read .*nope\.pcap: ENOENT/);
+      assert.match(missing.stderr, /cannot read .*nope\.pcap: no such file/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Cause } from '../../src/model/report.js';
 import { renderReport } from '../../src/report/text.js';
-import { settleVerdict } from '../../src/report/verdict.js';
+import { settleVerdict } from '../../src/verdict/settle.js';
 
 /** Issue 16 §6: an ok verdict lists no causes; what checks still found is a notice. */
 const promisc: Cause = {
