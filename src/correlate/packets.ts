@@ -17,6 +17,7 @@ import {
   PROTO_UDP,
   quotedText,
   readStream,
+  tcpFlagsText,
   ipv6Text,
   summarize,
 } from '../pcap/index.js';
@@ -46,19 +47,6 @@ export function hopPacketOf(hop: number, r: PcapReader, d: Decoded = shared): Ho
 export function decodePacket(hop: number, tsNs: bigint, data: Uint8Array, wireLength: number, linkType: number): HopPacket {
   decode(data, 0, data.length, linkType, shared);
   return fromDecoded(hop, tsNs, shared, wireLength, false);
-}
-
-function flagsOf(f: number): string {
-  let s = '';
-  if (f & 0x01) s += 'F';
-  if (f & 0x02) s += 'S';
-  if (f & 0x04) s += 'R';
-  if (f & 0x08) s += 'P';
-  if (f & 0x20) s += 'U';
-  if (f & 0x40) s += 'E';
-  if (f & 0x80) s += 'W';
-  if (f & 0x10) s += '.';
-  return s;
 }
 
 export function fromDecoded(hop: number, tsNs: bigint, d: Decoded, wireLength: number, copy: boolean): HopPacket {
@@ -92,7 +80,7 @@ export function fromDecoded(hop: number, tsNs: bigint, d: Decoded, wireLength: n
         p.srcPort = d.srcPort;
         p.dstPort = d.dstPort;
       }
-      if (proto === PROTO_TCP) p.tcpFlags = flagsOf(d.tcpFlags);
+      if (proto === PROTO_TCP) p.tcpFlags = tcpFlagsText(d.tcpFlags);
       if (proto === PROTO_ICMP || proto === PROTO_ICMP6) {
         p.icmpType = d.icmpType;
         p.icmpCode = d.icmpCode;

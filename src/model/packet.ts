@@ -23,7 +23,7 @@ export interface HopPacket {
   proto?: 'tcp' | 'udp' | 'icmp' | 'icmp6' | 'other';
   srcPort?: number;
   dstPort?: number;
-  /** TCP flags as tcpdump prints them: "S", "S.", "R.", "P.", ... */
+  /** TCP flags as tcpdump prints them: "S", "S.", "R.", "P.", "none" (src/pcap/summary.ts tcpFlagsText) */
   tcpFlags?: string;
   icmpType?: number;
   icmpCode?: number;

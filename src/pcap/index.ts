@@ -3,7 +3,9 @@
  * on nothing else in hopdump (see docs/pcap.md).
  */
 export * from './reader.js';
+export * from './decoded.js';
 export * from './decode.js';
+export * from './fingerprint.js';
 export * from './linktypes.js';
 export * from './summary.js';
 export * from './stats.js';

@@ -1,4 +1,6 @@
-import { Decoded, decode, fingerprintHex, PROTO_CLASSES, protoClass } from './decode.js';
+import { decode } from './decode.js';
+import { Decoded, PROTO_CLASSES, protoClass } from './decoded.js';
+import { fingerprintHex } from './fingerprint.js';
 import { DistinctCounter } from './distinct.js';
 import { linkTypeName } from './linktypes.js';
 import type { PcapReader } from './reader.js';

@@ -1,7 +1,6 @@
+import { fingerprintHex, natFingerprint } from './fingerprint.js';
 import {
   Decoded,
-  fingerprintHex,
-  natFingerprint,
   L3_ARP,
   L3_IPV4,
   L3_IPV6,
@@ -12,7 +11,7 @@ import {
   PROTO_TCP,
   PROTO_UDP,
   protoClass,
-} from './decode.js';
+} from './decoded.js';
 import { linkTypeName } from './linktypes.js';
 import { ipv6Text } from './reader.js';
 

@@ -1,0 +1,190 @@
+import { Decoded, L3_ARP, L3_IPV4, L3_IPV6, PROTO_ICMP, PROTO_ICMP6, PROTO_TCP, PROTO_UDP, VXLAN_PORT } from './decoded.js';
+
+const SEED_A = 0x9747b28c | 0;
+const SEED_B = 0x5bd1e995 | 0;
+
+const W = new Int32Array(64);
+const N = new Int32Array(64);
+
+function u32at(d: Uint8Array, o: number): number {
+  return (d[o]! << 24) | (d[o + 1]! << 16) | (d[o + 2]! << 8) | d[o + 3]!;
+}
+
+/** The first 8 bytes of data at [o, end) as 2 words, and how many there were (snaplen-cut payloads hash what was seen). */
+function payloadWords(d: Uint8Array, o: number, end: number, w: Int32Array, n: number): number {
+  const avail = end - o;
+  if (avail >= 8) {
+    w[n] = (d[o]! << 24) | (d[o + 1]! << 16) | (d[o + 2]! << 8) | d[o + 3]!;
+    w[n + 1] = (d[o + 4]! << 24) | (d[o + 5]! << 16) | (d[o + 6]! << 8) | d[o + 7]!;
+    w[n + 2] = 8;
+    return n + 3;
+  }
+  let x = 0;
+  let y = 0;
+  for (let k = 0; k < 8; k++) {
+    const v = k < avail ? d[o + k]! : 0;
+    if (k < 4) x = (x << 8) | v;
+    else y = (y << 8) | v;
+  }
+  w[n] = x;
+  w[n + 1] = y;
+  w[n + 2] = avail < 0 ? 0 : avail;
+  return n + 3;
+}
+
+/** The two hash lanes of the last murmur2 (a typed array: no number boxed per packet). */
+const LANES = new Uint32Array(2);
+let lastWords = 0;
+
+/**
+ * The words the last fingerprint() hashed (its exact identity before
+ * hashing): the benchmark compares these to measure collisions.
+ */
+export function lastIdentityWords(): number[] {
+  return Array.from(W.subarray(0, lastWords));
+}
+
+/** murmur3's 32-bit mixing over the words, two lanes (seeds) in one pass, into LANES. */
+function murmur2(words: Int32Array, n: number, seedA: number, seedB: number): void {
+  let a = seedA;
+  let b = seedB;
+  for (let i = 0; i < n; i++) {
+    let k = Math.imul(words[i]!, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, 0x1b873593);
+    a ^= k;
+    a = (a << 13) | (a >>> 19);
+    a = (Math.imul(a, 5) + 0xe6546b64) | 0;
+    b ^= k;
+    b = (b << 13) | (b >>> 19);
+    b = (Math.imul(b, 5) + 0xe6546b64) | 0;
+  }
+  a ^= n * 4;
+  a ^= a >>> 16;
+  a = Math.imul(a, 0x85ebca6b);
+  a ^= a >>> 13;
+  a = Math.imul(a, 0xc2b2ae35);
+  a ^= a >>> 16;
+  b ^= n * 4;
+  b ^= b >>> 16;
+  b = Math.imul(b, 0x85ebca6b);
+  b ^= b >>> 13;
+  b = Math.imul(b, 0xc2b2ae35);
+  b ^= b >>> 16;
+  LANES[0] = a;
+  LANES[1] = b;
+}
+
+/**
+ * The words that identify a packet. `nat`: leave out addresses and ports
+ * (the NAT-tolerant identity).
+ */
+function identityWords(out: Decoded, nat: boolean, w: Int32Array): number {
+  const d = out.data;
+  let n = 0;
+  const l3 = out.l3;
+  if (l3 === L3_IPV4 || l3 === L3_IPV6) {
+    const o = out.l3Off;
+    const head = (l3 << 24) | ((out.ipProto & 0xff) << 16);
+    if (l3 === L3_IPV4) {
+      w[n++] = head | out.ipId;
+      if (!nat) {
+        w[n++] = u32at(d, o + 12);
+        w[n++] = u32at(d, o + 16);
+      }
+    } else {
+      w[n++] = head;
+      w[n++] = out.flowLabel;
+      if (!nat) for (let i = 8; i < 40; i += 4) w[n++] = u32at(d, o + i);
+    }
+    if (out.fragment) {
+      w[n++] = (out.fragOffset << 1) | (out.moreFragments ? 1 : 0);
+      w[n++] = out.ip6FragId;
+    }
+    if (out.l4Off >= 0) {
+      const p = out.ipProto;
+      if (p === PROTO_TCP) {
+        if (!nat) w[n++] = (out.srcPort << 16) | out.dstPort;
+        w[n++] = out.seq;
+        w[n++] = out.ack;
+        w[n++] = out.tcpFlags;
+      } else if (p === PROTO_UDP) {
+        if (!nat) w[n++] = (out.srcPort << 16) | out.dstPort;
+        w[n++] = out.udpLen;
+      } else {
+        w[n++] = (out.icmpType << 8) | out.icmpCode;
+        w[n++] = (out.icmpId << 16) | (out.icmpSeq & 0xffff);
+      }
+      if (out.quotedOff >= 0) {
+        // An ICMP error: its identity is the packet it quotes (id and L4 start), not the NAT-able addresses.
+        const q = out.quotedOff;
+        const qv = q < out.l4End ? d[q]! >> 4 : 0;
+        if (qv === 4 && q + 20 <= out.l4End) {
+          const qi = q + (d[q]! & 0x0f) * 4;
+          w[n++] = u32at(d, q + 4);
+          if (qi + 8 <= out.l4End) w[n++] = u32at(d, qi + 4);
+        }
+        if (!nat) n = payloadWords(d, q, out.l4End, w, n);
+      } else {
+        n = payloadWords(d, out.payOff, out.l4End, w, n);
+      }
+    } else if (out.payOff >= 0) {
+      n = payloadWords(d, out.payOff, out.l4End, w, n);
+    }
+  } else if (l3 === L3_ARP && out.arpOff >= 0) {
+    const o = out.arpOff;
+    w[n++] = 0x0806_0000 | out.arpOp;
+    // sha (6) spa (4) tha (6) tpa (4) = 20 bytes = 5 words
+    for (let i = 8; i < 28; i += 4) w[n++] = u32at(d, o + i);
+  } else {
+    w[n++] = out.etherType | 0x7f000000;
+    const from = out.l3Off >= 0 ? out.l3Off : out.start;
+    const to = Math.min(out.end, from + 64);
+    for (let i = from; i + 4 <= to; i += 4) w[n++] = u32at(d, i);
+    w[n++] = to - from;
+  }
+  return n;
+}
+
+/**
+ * The identity of "the same packet" at different hops, from fields that do
+ * not change on the way: IP id / IPv6 flow label and fragment id, addresses,
+ * protocol, fragment offset, TCP ports/seq/ack/flags, UDP ports and length,
+ * ICMP type/code/id/seq, and the first 8 bytes of the L4 payload. Left
+ * out: TTL/hop limit, TOS, checksums, MACs, VLAN tags, TCP options (MSS
+ * clamping rewrites them), outer tunnel headers (VXLAN hashes its inner
+ * frame). ARP has its own identity (op, sender and target hardware/protocol
+ * addresses); other frames hash their first 64 bytes after the link header.
+ * decode() computes it for every packet; the NAT-tolerant one on demand.
+ */
+export function fingerprint(out: Decoded): void {
+  const n = identityWords(out, false, W);
+  lastWords = n;
+  murmur2(W, n, SEED_A, SEED_B);
+  out.fpHi = LANES[0]!;
+  out.fpLo = LANES[1]!;
+  out.natHi = -1;
+}
+
+/**
+ * The NAT-tolerant identity (addresses and ports left out), computed on the
+ * first call after decode() and kept in natHi/natLo. For ARP and non-IP
+ * frames it is the fingerprint itself.
+ */
+export function natFingerprint(out: Decoded): void {
+  if (out.natHi !== -1) return;
+  if (out.l3 !== L3_IPV4 && out.l3 !== L3_IPV6) {
+    if (out.fpHi === -1) fingerprint(out);
+    out.natHi = out.fpHi;
+    out.natLo = out.fpLo;
+    return;
+  }
+  const m = identityWords(out, true, N);
+  murmur2(N, m, SEED_A ^ 0x5a5a5a5a, SEED_B ^ 0x5a5a5a5a);
+  out.natHi = LANES[0]!;
+  out.natLo = LANES[1]!;
+}
+
+export function fingerprintHex(hi: number, lo: number): string {
+  return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
+}
