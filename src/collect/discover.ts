@@ -58,85 +58,115 @@ async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Prom
 export async function discover(options: DiscoverOptions): Promise<Topology> {
   const { host } = options;
   const warnings: string[] = [];
-  const namespaces: Namespace[] = [];
   // Which daemons run (OVS, Docker, libvirt): one walk of /proc for the whole discovery.
   const daemons = scanDaemons();
-
-  if (options.netns) {
-    await host.requireNetns(options.netns);
-    const root = options.netns;
-    const seen = new Set<string>([root]);
-    const pending: Array<Promise<Namespace>> = [collectNamespace({ host, netns: root, daemons, discoveryRoot: true }, root, root, true, warnings)];
-    // Peers are found with a quick link dump per namespace, so that every
-    // namespace's full collection starts as soon as it is known.
-    let frontier = [root];
-    let childScanDone = false;
-    while (frontier.length > 0 && seen.size < MAX_NAMESPACES) {
-      const next: string[] = [];
-      const peerLists = await Promise.all(frontier.map((ns) => peerNamespaces({ host, netns: ns }).catch(() => [])));
-      for (const name of peerLists.flat()) {
-        if (seen.has(name) || seen.size >= MAX_NAMESPACES) continue;
-        seen.add(name);
-        next.push(name);
-        pending.push(collectNamespace({ host, netns: name, daemons }, name, name, false, warnings));
-      }
-      frontier = next;
-      if (frontier.length === 0 && !childScanDone) {
-        // macvlan/ipvlan children moved into other namespaces (a Docker macvlan network's
-        // containers): their lower device here does not name them, so they are found from
-        // their side, named or (containers) unnamed.
-        childScanDone = true;
-        const children = (await childNamespaces(host, seen, options.unnamed !== false).catch(() => [])).filter((n) => !seen.has(n.id));
-        for (const child of children.slice(0, MAX_NAMESPACES - seen.size)) {
-          seen.add(child.id);
-          frontier.push(child.netns);
-          pending.push(collectNamespace({ host, netns: child.netns }, child.id, child.name, false, warnings));
-        }
-      }
-    }
-    namespaces.push(...(await Promise.all(pending)));
-    // Peers in namespaces without a name (a container started inside the lab's
-    // hypervisor): find them through their processes, keep the ones that link up.
-    const unresolved = namespaces.some((ns) => ns.interfaces.some((i) => i.peer && i.peer.netns === null));
-    if (unresolved && options.unnamed !== false) {
-      const extra = await mapLimited(unnamedNamespacePids(), PARALLEL_NAMESPACES, ({ pid }) =>
-        collectNamespace({ host, netns: `pid:${pid}`, daemons }, `pid:${pid}`, null, false, []),
-      );
-      // ifindexes are per namespace: two labs' containers can have the same ones.
-      // A container is ours when its veth pairs with one of our loose ends in both
-      // directions, and (where it can name it) its peer's namespace is one of ours.
-      const ends = new Map<string, string>();
-      for (const ns of namespaces) {
-        for (const i of ns.interfaces) if (i.peer?.netns === null) ends.set(`${i.peer.ifindex}:${i.ifindex}`, ns.id);
-      }
-      for (const ns of extra) {
-        const linked = ns.interfaces.some((i) => {
-          if (!i.peer) return false;
-          const end = ends.get(`${i.ifindex}:${i.peer.ifindex}`);
-          return end !== undefined && (i.peer.netns === null || i.peer.netns === end);
-        });
-        if (linked && !namespaces.some((n) => n.id === ns.id)) namespaces.push(ns);
-      }
-    }
-  } else {
-    const named = await host.listNetns();
-    const jobs: Array<{ id: string; netns: string | undefined; name: string | null; isRoot: boolean }> = [
-      { id: 'host', netns: undefined, name: null, isRoot: true },
-      ...named.map((name) => ({ id: name, netns: name, name, isRoot: false })),
-      ...(options.unnamed !== false ? unnamedNamespacePids().map(({ pid }) => ({ id: `pid:${pid}`, netns: `pid:${pid}`, name: null, isRoot: false })) : []),
-    ];
-    if (jobs.length > MAX_NAMESPACES) warnings.push(`stopped after ${MAX_NAMESPACES} namespaces`);
-    namespaces.push(
-      ...(await mapLimited(jobs.slice(0, MAX_NAMESPACES), PARALLEL_NAMESPACES, (j) =>
-        collectNamespace({ host, netns: j.netns, daemons, discoveryRoot: j.isRoot }, j.id, j.name, j.isRoot, warnings),
-      )),
-    );
-  }
-
+  const namespaces = options.netns ? await fromNamespace(options, options.netns, daemons, warnings) : await wholeHost(options, daemons, warnings);
   linkPeers(namespaces);
   linkLowers(namespaces);
   addUnreachedNamespaces(namespaces);
-  // libvirt: domains, and the guests seen through their agents, joined at their taps.
+  const platforms = await readPlatforms(options, namespaces, daemons, warnings);
+  return {
+    schemaVersion: 1,
+    host: hostname(),
+    collectedAt: new Date().toISOString(),
+    root: options.netns ?? '',
+    namespaces,
+    ...platforms,
+    warnings,
+  };
+}
+
+/**
+ * --netns: the namespace that stands in for the host and every namespace its veths lead to,
+ * found by following peers (a quick link dump each, so every full collection starts as soon as
+ * its namespace is known), then macvlan children moved elsewhere, then unnamed namespaces that
+ * link to a loose end.
+ */
+async function fromNamespace(options: DiscoverOptions, root: string, daemons: DaemonScan, warnings: string[]): Promise<Namespace[]> {
+  const { host } = options;
+  await host.requireNetns(root);
+  const seen = new Set<string>([root]);
+  const pending: Array<Promise<Namespace>> = [collectNamespace({ host, netns: root, daemons, discoveryRoot: true }, root, root, true, warnings)];
+  let frontier = [root];
+  let childScanDone = false;
+  while (frontier.length > 0 && seen.size < MAX_NAMESPACES) {
+    const next: string[] = [];
+    const peerLists = await Promise.all(frontier.map((ns) => peerNamespaces({ host, netns: ns }).catch(() => [])));
+    for (const name of peerLists.flat()) {
+      if (seen.has(name) || seen.size >= MAX_NAMESPACES) continue;
+      seen.add(name);
+      next.push(name);
+      pending.push(collectNamespace({ host, netns: name, daemons }, name, name, false, warnings));
+    }
+    frontier = next;
+    if (frontier.length === 0 && !childScanDone) {
+      // macvlan/ipvlan children moved into other namespaces (a Docker macvlan network's
+      // containers): their lower device here does not name them, so they are found from
+      // their side, named or (containers) unnamed.
+      childScanDone = true;
+      const children = (await childNamespaces(host, seen, options.unnamed !== false).catch(() => [])).filter((n) => !seen.has(n.id));
+      for (const child of children.slice(0, MAX_NAMESPACES - seen.size)) {
+        seen.add(child.id);
+        frontier.push(child.netns);
+        pending.push(collectNamespace({ host, netns: child.netns }, child.id, child.name, false, warnings));
+      }
+    }
+  }
+  const namespaces = await Promise.all(pending);
+  if (options.unnamed !== false) namespaces.push(...(await linkedUnnamed(host, namespaces, daemons)));
+  return namespaces;
+}
+
+/**
+ * Peers in namespaces without a name (a container started inside the hypervisor namespace): found
+ * through their processes; kept when they link up with one of `namespaces`' loose ends.
+ */
+async function linkedUnnamed(host: Host, namespaces: Namespace[], daemons: DaemonScan): Promise<Namespace[]> {
+  if (!namespaces.some((ns) => ns.interfaces.some((i) => i.peer && i.peer.netns === null))) return [];
+  const extra = await mapLimited(unnamedNamespacePids(), PARALLEL_NAMESPACES, ({ pid }) =>
+    collectNamespace({ host, netns: `pid:${pid}`, daemons }, `pid:${pid}`, null, false, []),
+  );
+  // ifindexes are per namespace: two hypervisor namespaces' containers can have the same ones.
+  // A container is ours when its veth pairs with one of our loose ends in both
+  // directions, and (where it can name it) its peer's namespace is one of ours.
+  const ends = new Map<string, string>();
+  for (const ns of namespaces) {
+    for (const i of ns.interfaces) if (i.peer?.netns === null) ends.set(`${i.peer.ifindex}:${i.ifindex}`, ns.id);
+  }
+  const found: Namespace[] = [];
+  for (const ns of extra) {
+    const linked = ns.interfaces.some((i) => {
+      if (!i.peer) return false;
+      const end = ends.get(`${i.ifindex}:${i.peer.ifindex}`);
+      return end !== undefined && (i.peer.netns === null || i.peer.netns === end);
+    });
+    if (linked && !namespaces.some((n) => n.id === ns.id) && !found.some((n) => n.id === ns.id)) found.push(ns);
+  }
+  return found;
+}
+
+/** Without --netns: the root namespace, every named one and (unless told not to) every unnamed one. */
+async function wholeHost(options: DiscoverOptions, daemons: DaemonScan, warnings: string[]): Promise<Namespace[]> {
+  const { host } = options;
+  const named = await host.listNetns();
+  const jobs: Array<{ id: string; netns: string | undefined; name: string | null; isRoot: boolean }> = [
+    { id: 'host', netns: undefined, name: null, isRoot: true },
+    ...named.map((name) => ({ id: name, netns: name, name, isRoot: false })),
+    ...(options.unnamed !== false ? unnamedNamespacePids().map(({ pid }) => ({ id: `pid:${pid}`, netns: `pid:${pid}`, name: null, isRoot: false })) : []),
+  ];
+  if (jobs.length > MAX_NAMESPACES) warnings.push(`stopped after ${MAX_NAMESPACES} namespaces`);
+  return mapLimited(jobs.slice(0, MAX_NAMESPACES), PARALLEL_NAMESPACES, (j) =>
+    collectNamespace({ host, netns: j.netns, daemons, discoveryRoot: j.isRoot }, j.id, j.name, j.isRoot, warnings),
+  );
+}
+
+/**
+ * What the platforms say about the namespaces: libvirt's domains (and the guests seen through
+ * their agents, added as namespaces), Docker's and Podman's containers and networks, and the
+ * guests their own files describe. Each is optional: a platform that cannot be read is a warning.
+ */
+async function readPlatforms(options: DiscoverOptions, namespaces: Namespace[], daemons: DaemonScan, warnings: string[]): Promise<Partial<Topology>> {
+  const { host } = options;
   const rootNs = namespaces.find((n) => n.isRoot);
   const libvirt = rootNs
     ? await discoverDomains(host, options.netns, rootNs, daemons).catch((err: unknown) => {
@@ -148,7 +178,6 @@ export async function discover(options: DiscoverOptions): Promise<Topology> {
     namespaces.push(...libvirt.guests);
     warnings.push(...libvirt.warnings);
   }
-  // Docker: containers and networks from the Engine API, joined to their namespaces.
   const dockerConn = dockerConnection(options.netns, daemons);
   const docker = dockerConn
     ? await readDocker(dockerConn).catch((err: unknown) => {
@@ -165,16 +194,10 @@ export async function discover(options: DiscoverOptions): Promise<Topology> {
   const explicitRoot = options.hostRoot ?? process.env['HOPDUMP_HOST_ROOT'];
   const guests = placeGuests(readGuests(hostRoot(options.hostRoot), warnings), namespaces, !options.netns, !options.netns || explicitRoot !== undefined);
   return {
-    schemaVersion: 1,
-    host: hostname(),
-    collectedAt: new Date().toISOString(),
-    root: options.netns ?? '',
-    namespaces,
     ...(libvirt ? { domains: libvirt.domains } : {}),
     ...(docker ? { docker } : {}),
     ...(podmanRead ? { podman: podmanRead.state } : {}),
     ...(guests.length ? { guests } : {}),
-    warnings,
   };
 }
 
