@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { HopdumpError } from '../errors.js';
+import { runAllCleanups } from '../host/cleanup.js';
 import type { CliIO, Command } from './command.js';
 import { version } from '../version.js';
 
@@ -62,14 +63,22 @@ export async function run(argv: string[], io: CliIO = defaultIO()): Promise<numb
   try {
     return await command.run(rest, io);
   } catch (err) {
-    if (err instanceof HopdumpError) {
-      io.stderr(`hopdump ${command.name}: ${err.oneLine()}\n`);
-      if (debug && err.stack) io.stderr(`${err.stack}\n`);
-      return err.kind === 'usage' ? EXIT.usage : EXIT.failed;
-    }
-    const msg = err instanceof Error ? err.message : String(err);
-    io.stderr(`hopdump ${command.name}: internal error: ${msg.split('\n')[0]} (re-run with --debug for details)\n`);
-    if (debug && err instanceof Error && err.stack) io.stderr(`${err.stack}\n`);
-    return EXIT.failed;
+    return reportError(command.name, err, io, debug);
+  } finally {
+    // Whatever a command started and did not undo (an error half-way, a forgotten stop) is undone
+    // here on every way out: normal exit and errors alike; signals run the same list (host/cleanup.ts).
+    for (const failure of await runAllCleanups()) io.stderr(`hopdump ${command.name}: cleanup failed: ${failure}\n`);
   }
+}
+
+function reportError(name: string, err: unknown, io: CliIO, debug: boolean): number {
+  if (err instanceof HopdumpError) {
+    io.stderr(`hopdump ${name}: ${err.oneLine()}\n`);
+    if (debug && err.stack) io.stderr(`${err.stack}\n`);
+    return err.kind === 'usage' ? EXIT.usage : EXIT.failed;
+  }
+  const msg = err instanceof Error ? err.message : String(err);
+  io.stderr(`hopdump ${name}: internal error: ${msg.split('\n')[0]} (re-run with --debug for details)\n`);
+  if (debug && err instanceof Error && err.stack) io.stderr(`${err.stack}\n`);
+  return EXIT.failed;
 }

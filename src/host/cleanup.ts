@@ -1,8 +1,9 @@
 /**
  * Every process or state change hopdump starts registers its undo here at the
- * moment it starts. The undos run on normal exit, on error, and on SIGINT /
- * SIGTERM / SIGHUP; what SIGKILL cannot run is bounded elsewhere (each child
- * has its own lifetime limit and its own process group).
+ * moment it starts. The CLI runs what is still pending when a command returns
+ * or throws (src/cli/main.ts), and the signal handlers below on SIGINT (exit
+ * 130), SIGTERM (143) and SIGHUP (129); what SIGKILL cannot run is bounded
+ * elsewhere (each child has its own lifetime limit and its own process group).
  */
 type Undo = () => void | Promise<void>;
 
@@ -58,7 +59,7 @@ function installHandlers(): void {
   installed = true;
   const onSignal = (signal: NodeJS.Signals) => {
     void runAllCleanups().finally(() => {
-      process.exitCode = signal === 'SIGINT' ? 130 : 143;
+      process.exitCode = 128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15);
       process.exit();
     });
   };

@@ -55,7 +55,7 @@ async function waitFor(what: string, fn: () => Promise<boolean>, ms: number): Pr
 }
 
 describe('capture lifecycle', { concurrency: true }, () => {
-  for (const signal of ['SIGKILL', 'SIGTERM', 'SIGINT'] as const) {
+  for (const signal of ['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     test(`${signal} of hopdump mid-capture leaves no tcpdump and no promiscuous interface`, async () => {
       await withLab({ topology: 'bridged', prefix: 'k' }, async (lab) => {
         const before = await promiscuity(lab.state.namespaces);
@@ -64,7 +64,7 @@ describe('capture lifecycle', { concurrency: true }, () => {
           ['diagnose', '--netns', lab.state.hypervisor, '--target', '192.0.2.11', '--passive', '--duration', '60', '--out', '-'],
           { stdio: 'ignore' },
         );
-        const exited = new Promise<void>((res) => child.on('exit', () => res()));
+        const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
         try {
           await waitFor('3 tcpdumps to start', async () => (await tcpdumpsIn(lab.state.namespaces)).length === 3, 15_000);
           // While capturing, -p keeps every interface's promiscuity as it was.
@@ -76,7 +76,9 @@ describe('capture lifecycle', { concurrency: true }, () => {
             return tracer.length === 1;
           }, 10_000);
           child.kill(signal);
-          await exited;
+          const code = await exited;
+          // The shell's convention: 128 + the signal's number (SIGKILL leaves no code of its own).
+          if (signal !== 'SIGKILL') assert.equal(code, 128 + { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 }[signal]);
           await waitFor('every tcpdump to end', async () => (await tcpdumpsIn(lab.state.namespaces)).length === 0, 5_000);
           await waitFor('the tracefs instance to be removed', async () => !(await traceInstances()).includes(tracer[0]!), 5_000);
           assert.deepEqual(await promiscuity(lab.state.namespaces), before);
