@@ -1,9 +1,8 @@
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { readHopPackets } from '../correlate/packets.js';
 import { diagnose } from '../diagnose/diagnose.js';
 import { usageError } from '../errors.js';
 import { localHost } from '../host/local.js';
+import { createRunDir, openNew, requireAbsent, runFile, writeNew } from '../report/files.js';
 import { writeCapture } from '../report/pcapng.js';
 import { ReportSchema } from '../model/report.js';
 import { renderReport } from '../report/text.js';
@@ -30,8 +29,9 @@ stop and explains why.
   --passive         send nothing; watch users' traffic for --duration seconds (default 10)
   --filter BPF      capture filter instead of "host T" (ARP for T is always added)
   --json            print the report as JSON (schema/report.schema.json)
-  --out DIR         write report.json, report.txt and capture.pcapng (mode 0600) to DIR
-                    (default ./hopdump-YYYYmmdd-HHMMSS/; --out - writes nothing)
+  --out DIR         write report.json, report.txt and capture.pcapng (mode 0600) to DIR,
+                    which may exist but not hold them (never overwritten, links never
+                    followed); default a new ./hopdump-YYYYmmdd-HHMMSS[-N]/; --out - writes nothing
   --no-color        no colour even on a terminal
   --promisc-test    opt-in experiment: send the probes again with the suspect device
                     promiscuous (ip link set DEV promisc on), then restore it, even if
@@ -39,11 +39,6 @@ stop and explains why.
 
 Exit codes: 0 ok, 1 degraded or broken, 2 usage, 3 could not diagnose.
 `;
-
-function defaultOutDir(now = new Date()): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `hopdump-${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
-}
 
 export const diagnoseCommand: Command = {
   name: 'diagnose',
@@ -78,6 +73,10 @@ export const diagnoseCommand: Command = {
     if (values.passive && values.probe?.length) throw usageError('--passive sends nothing: it does not go with --probe');
     const host = localHost();
     requireRoot(host, 'diagnose');
+    // The run's directory first: a planted link or an old report is refused before any capture.
+    const RUN_FILES = ['capture.pcapng', 'report.json', 'report.txt'];
+    const dir = values.out === '-' ? undefined : createRunDir(values.out);
+    if (dir) requireAbsent(dir, RUN_FILES);
     const color = io.isTTY && !values['no-color'] && !values.json && process.env.NO_COLOR === undefined;
     const progress = io.isTTY && !values.json ? (line: string) => io.stderr(`\r\x1b[2K${line}`) : undefined;
     const { report, packets } = await diagnose({
@@ -97,18 +96,11 @@ export const diagnoseCommand: Command = {
       ...(progress ? { progress } : {}),
     });
     if (progress) io.stderr('\r\x1b[2K');
-    if (values.out !== '-') {
-      const dir = values.out ?? defaultOutDir();
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      report.captureFile = join(dir, 'capture.pcapng');
-      writeCapture(report.captureFile, report, packets);
-      const write = (name: string, text: string) => {
-        const file = join(dir, name);
-        writeFileSync(file, text, { mode: 0o600 });
-        chmodSync(file, 0o600);
-      };
-      write('report.json', `${JSON.stringify(ReportSchema.parse(report), null, 2)}\n`);
-      write('report.txt', renderReport(report, { color: false }));
+    if (dir) {
+      report.captureFile = runFile(dir, 'capture.pcapng');
+      writeCapture(openNew(report.captureFile), report, packets);
+      writeNew(runFile(dir, 'report.json'), `${JSON.stringify(ReportSchema.parse(report), null, 2)}\n`);
+      writeNew(runFile(dir, 'report.txt'), renderReport(report, { color: false }));
     }
     io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report, { color }));
     return report.status === 'ok' ? 0 : 1;

@@ -1,4 +1,4 @@
-import { closeSync, fchmodSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, openSync, writeSync } from 'node:fs';
 
 /**
  * pcapng and classic pcap writers (little-endian), buffered, to a file
@@ -64,7 +64,8 @@ class Output {
 }
 
 function openPrivate(path: string): number {
-  const fd = openSync(path, 'w', 0o600);
+  // Never through a symbolic link planted where the file will be.
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
   // An existing file keeps its mode on open: make it private too.
   fchmodSync(fd, 0o600);
   return fd;

@@ -1,3 +1,4 @@
+import { closeSync } from 'node:fs';
 import type { HopPacket } from '../model/packet.js';
 import { PcapngWriter } from '../pcap/writer.js';
 import type { Report } from '../model/report.js';
@@ -6,10 +7,11 @@ import type { Report } from '../model/report.js';
  * capture.pcapng: one interface per hop (if_name "netns/ifname",
  * if_description = role), nanosecond timestamps, the verdict as the section
  * comment and as comments on the last packets seen before the break, so that
- * Wireshark shows the story. Written 0600: captures hold users' traffic.
+ * Wireshark shows the story. `fd` is a file opened 0600 (report/files.ts openNew): captures
+ * hold users' traffic. It is closed here.
  */
-export function writeCapture(file: string, report: Report, packets: HopPacket[]): void {
-  const w = new PcapngWriter(file);
+export function writeCapture(fd: number, report: Report, packets: HopPacket[]): void {
+  const w = new PcapngWriter({ fd });
   try {
     w.section({ comments: [sectionComment(report)], application: `hopdump ${report.tool.version}` });
     // One interface per hop that was captured (a bridge that does not see transit has none).
@@ -28,6 +30,7 @@ export function writeCapture(file: string, report: Report, packets: HopPacket[])
     }
   } finally {
     w.close();
+    closeSync(fd);
   }
 }
 
