@@ -1,3 +1,4 @@
+import { remark, sh, verbatim } from '../util/shell.js';
 import { danglingPatch } from '../model/topology.js';
 import type { Cause } from '../model/report.js';
 import { bridgeOf, vsctlCmd } from './ovs-util.js';
@@ -31,7 +32,7 @@ export const bridgePortMissing: Check = {
             `${before.ifname} ports: ${nsById(topology, before.netns)?.bridges.find((b) => b.ifname === before.ifname)?.ports.map((p) => p.ifname).join(', ') || 'none'}`,
             `${gap.ifname}: master ${iface?.master ?? 'none'}`,
           ],
-          fix: [inNetns(gap.netns, `ip link set ${gap.ifname} master ${before.ifname}`)],
+          fix: [inNetns(gap.netns, sh`ip link set ${gap.ifname} master ${before.ifname}`)],
         },
       ];
     }
@@ -50,7 +51,7 @@ export const bridgePortMissing: Check = {
             `${gap.ifname} ports: ${nsById(topology, gap.netns)?.bridges.find((b) => b.ifname === gap.ifname)?.ports.map((p) => p.ifname).join(', ') || 'none'}`,
             `${before.ifname}: ${iface.kind}, master none${peer ? `, veth peer ${peer.ifname}${peer.master ? ` on ${peer.master}` : ''}` : ''}`,
           ],
-          fix: [inNetns(before.netns, `ip link set ${before.ifname} master ${gap.ifname}`)],
+          fix: [inNetns(before.netns, sh`ip link set ${before.ifname} master ${gap.ifname}`)],
         },
       ];
     }
@@ -74,7 +75,7 @@ export const bridgePortMissing: Check = {
             `${vsctl} list Interface ${patch.name}: type patch, options:peer=${peer}, ofport ${patch.ofport}${patch.error ? `, error "${patch.error}"` : ''}`,
             `${before.ifname} ports: ${ports}`,
           ],
-          fix: [inNetns(gap.netns, `${vsctl} add-port ${before.ifname} ${peer} -- set Interface ${peer} type=patch options:peer=${patch.name}`)],
+          fix: [inNetns(gap.netns, sh`${verbatim(vsctl)} add-port ${before.ifname} ${peer} -- set Interface ${peer} type=patch ${`options:peer=${patch.name}`}`)],
         },
       ];
     }
@@ -95,9 +96,9 @@ export const bridgePortMissing: Check = {
           ...(id11 ? [`no Interface on any bridge has external_ids:iface-id starting ${id11} (the Neutron port in its name)`] : []),
         ],
         fix: [
-          inNetns(gap.netns, `${vsctl} --may-exist add-port ${before.ifname} ${gap.ifname}${tags.length === 1 ? ` tag=${tags[0]}` : ''}`),
+          inNetns(gap.netns, sh`${verbatim(vsctl)} --may-exist add-port ${before.ifname} ${gap.ifname}` + (tags.length === 1 ? ` tag=${tags[0]}` : '')),
           ...(id11
-            ? [`# and give it back its Neutron identity so the agent binds it: ${vsctl} set Interface ${gap.ifname} external_ids:iface-id=<port UUID ${id11}…> external_ids:attached-mac=<MAC> external_ids:vm-uuid=<instance> external_ids:iface-status=active`]
+            ? [remark(`and give it back its Neutron identity so the agent binds it: ${vsctl} set Interface ${gap.ifname} external_ids:iface-id=<port UUID ${id11}…> external_ids:attached-mac=<MAC> external_ids:vm-uuid=<instance> external_ids:iface-status=active`)]
             : []),
         ],
       },

@@ -1,3 +1,4 @@
+import { sh, withRemark } from '../util/shell.js';
 import type { Cause } from '../model/report.js';
 import type { Topology } from '../model/topology.js';
 import type { Path } from '../model/path.js';
@@ -34,7 +35,7 @@ export const deviceDrops: Check = {
         const d = q.drops - (old?.drops ?? 0);
         if (d > 0) {
           evidence.push(`qdisc ${q.kind} ${q.handle}: dropped ${old?.drops ?? 0} → ${q.drops} (+${d})${q.kind === 'tbf' ? `, rate ${String(q.options['rate'] ?? '?')}` : ''}`);
-          qdiscLine = `tc qdisc show dev ${hop.ifname}`;
+          qdiscLine = sh`tc -s qdisc show dev ${hop.ifname}`;
           total += d;
         }
       }
@@ -46,8 +47,8 @@ export const deviceDrops: Check = {
         summary: `${hop.netns}/${hop.ifname} dropped ${total} packets during the window`,
         evidence,
         fix: qdiscLine
-          ? [inNetns(hop.netns, `tc -s ${qdiscLine.slice(3)}`) + '    # then raise the limit/rate or remove it:', inNetns(hop.netns, `tc qdisc del dev ${hop.ifname} root`)]
-          : [inNetns(hop.netns, `ip -s -s link show ${hop.ifname}`), '# look at ring sizes (ethtool -g), backlog (net.core.netdev_max_backlog) and the driver log'],
+          ? [withRemark(inNetns(hop.netns, qdiscLine), 'then raise the limit/rate or remove it:'), inNetns(hop.netns, sh`tc qdisc del dev ${hop.ifname} root`)]
+          : [inNetns(hop.netns, sh`ip -s -s link show ${hop.ifname}`), '# look at ring sizes (ethtool -g), backlog (net.core.netdev_max_backlog) and the driver log'],
       });
     }
     causes.push(...ovsDatapathDrops(topology, after, path, correlation, ovsTraces !== undefined && ovsTraces.length > 0));
@@ -96,7 +97,7 @@ function ovsDatapathDrops(topology: Topology, after: Topology, path: Path, corre
       device: { netns, ifname: hop.ifname },
       summary: `Open vSwitch's datapath dropped ${total} packets during the window`,
       evidence,
-      fix: [inNetns(netns, `${appctlCmd(nsById(topology, netns))} coverage/show`) + '    # and: dpctl/show, ovs-vswitchd.log (upcall/handler limits, invalid packets)'],
+      fix: [withRemark(inNetns(netns, `${appctlCmd(nsById(topology, netns))} coverage/show`), 'and: dpctl/show, ovs-vswitchd.log (upcall/handler limits, invalid packets)')],
     });
   }
   return causes;

@@ -1,3 +1,4 @@
+import { iptablesWords, sh, verbatim } from '../util/shell.js';
 import type { Path } from '../model/path.js';
 import type { Cause, Loss } from '../model/report.js';
 import type { Check } from './types.js';
@@ -46,7 +47,7 @@ export const firewallDrop: Check = {
             device: at,
             summary: `${tool} ${chain.table}/${chain.chain} in ${id} ${verb} the traffic (${total} packets during the window)`,
             evidence: hits.map((h) => `${tool}-save -c: [${h.rule.packets}:${h.rule.bytes}] ${h.rule.spec}  (+${h.delta} packets)`),
-            fix: hits.map((h) => inNetns(id, `${tool} -t ${chain.table} ${h.rule.spec.replace(/^-A /, '-D ')}`)),
+            fix: hits.map((h) => inNetns(id, sh`${verbatim(tool)} -t ${chain.table} ${iptablesWords(h.rule.spec.replace(/^-A /, '-D '))}`)),
           });
         }
         if (chain.policy === 'DROP' && old) {
@@ -58,7 +59,7 @@ export const firewallDrop: Check = {
               device,
               summary: `${tool} ${chain.table}/${chain.chain} in ${id} has policy DROP and dropped ${delta} packets during the window`,
               evidence: [`:${chain.chain} DROP [${chain.packets}:${chain.bytes}] (+${delta} packets)`],
-              fix: [inNetns(id, `${tool} -t ${chain.table} -I ${chain.chain} <match for the flow> -j ACCEPT`)],
+              fix: [inNetns(id, sh`${verbatim(tool)} -t ${chain.table} -I ${chain.chain}` + ' <match for the flow> -j ACCEPT')],
             });
           }
         }
@@ -83,7 +84,7 @@ export const firewallDrop: Check = {
             device: at,
             summary: `nft ${chain.family} ${chain.table} ${chain.chain} in ${id} drops the traffic (${packets - (prev ?? 0)} packets during the window)`,
             evidence: [`nft -a list chain ${chain.family} ${chain.table} ${chain.chain}: rule handle ${rule.handle}: ${text.slice(0, 200)}`],
-            fix: [inNetns(id, `nft delete rule ${chain.family} ${chain.table} ${chain.chain} handle ${rule.handle}`)],
+            fix: [inNetns(id, sh`nft delete rule ${chain.family} ${chain.table} ${chain.chain} handle ${rule.handle}`)],
           });
         }
         // A drop policy on a base chain shows no counter: name it when the loss is in this namespace.
@@ -94,7 +95,7 @@ export const firewallDrop: Check = {
             device,
             summary: `nft ${chain.family} ${chain.table} ${chain.chain} in ${id} has policy drop (hook ${chain.hook}${chain.device ? ` on ${chain.device}` : ''})`,
             evidence: [`nft list chain ${chain.family} ${chain.table} ${chain.chain}: type ${chain.type ?? '?'} hook ${chain.hook} policy drop, ${chain.rules.length} rules`],
-            fix: [inNetns(id, `nft 'chain ${chain.family} ${chain.table} ${chain.chain} { policy accept; }'`)],
+            fix: [inNetns(id, sh`nft ${`chain ${chain.family} ${chain.table} ${chain.chain} { policy accept; }`}`)],
           });
         }
       }

@@ -1,3 +1,4 @@
+import { sh, withRemark } from '../util/shell.js';
 import type { Namespace } from '../model/topology.js';
 import { routeDev } from '../path/find.js';
 import type { Cause } from '../model/report.js';
@@ -44,8 +45,8 @@ function askingPeer({ correlation, path, targetAddresses }: CheckContext): Cause
           : `no ARP reply reached ${hopName(nic)}`,
       ],
       fix: [
-        inNetns(nic.netns, `ip neigh show dev ${nic.ifname}`) + '    # inside the guest: is the peer FAILED/INCOMPLETE?',
-        inNetns(nic.netns, `ip link set ${nic.ifname} down && ip link set ${nic.ifname} up`) + '    # inside the guest (seed 000)',
+        withRemark(inNetns(nic.netns, sh`ip neigh show dev ${nic.ifname}`), 'inside the guest: is the peer FAILED/INCOMPLETE?'),
+        withRemark(inNetns(nic.netns, sh`ip link set ${nic.ifname} down && ip link set ${nic.ifname} up`), 'inside the guest (seed 000)'),
         '# check ARP filtering inside the guest (nft list ruleset | grep -A3 "table arp"; arptables -L) and the NIC driver in dmesg',
       ],
     },
@@ -77,13 +78,13 @@ function unanswered({ correlation, path, topology, targetAddresses, sourceAddres
       ],
       fix: v6
         ? [
-            inNetns(nic.netns, `ip -6 addr show dev ${nic.ifname}`) + `    # inside the guest: does it hold ${addr}?`,
-            inNetns(nic.netns, 'nft list ruleset') + '    # inside the guest: an ip6/inet rule dropping icmpv6 nd-neighbor-solicit?',
+            withRemark(inNetns(nic.netns, sh`ip -6 addr show dev ${nic.ifname}`), `inside the guest: does it hold ${addr}?`),
+            withRemark(inNetns(nic.netns, 'nft list ruleset'), 'inside the guest: an ip6/inet rule dropping icmpv6 nd-neighbor-solicit?'),
           ]
         : [
-            inNetns(nic.netns, `ip -4 addr show dev ${nic.ifname}`) + `    # inside the guest: does it hold ${addr}?`,
-            inNetns(nic.netns, `sysctl net.ipv4.conf.all.arp_ignore net.ipv4.conf.${nic.ifname}.arp_ignore net.ipv4.conf.all.arp_filter`),
-            inNetns(nic.netns, 'nft list ruleset') + '    # inside the guest: a "table arp" chain dropping requests? (arptables -L)',
+            withRemark(inNetns(nic.netns, sh`ip -4 addr show dev ${nic.ifname}`), `inside the guest: does it hold ${addr}?`),
+            inNetns(nic.netns, sh`sysctl net.ipv4.conf.all.arp_ignore ${`net.ipv4.conf.${nic.ifname}.arp_ignore`} net.ipv4.conf.all.arp_filter`),
+            withRemark(inNetns(nic.netns, 'nft list ruleset'), 'inside the guest: a "table arp" chain dropping requests? (arptables -L)'),
           ],
     },
   ];

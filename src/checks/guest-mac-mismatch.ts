@@ -1,3 +1,4 @@
+import { remark, sh, withRemark } from '../util/shell.js';
 import type { Cause } from '../model/report.js';
 import type { Check } from './types.js';
 import { hopName, ifaceOf, inNetns } from './util.js';
@@ -60,11 +61,11 @@ export const guestMacMismatch: Check = {
           'a NIC takes frames for another MAC only while promiscuous: tcpdump without -p on it makes the fault disappear while it runs (seed 001)',
         ],
         fix: [
-          inNetns(nicHop.netns, `ip link set dev ${nicHop.ifname} address ${mac}`) + (nicHop.netns.startsWith('guest:') ? '' : '    # back to the MAC the others know'),
+          nicHop.netns.startsWith('guest:') ? inNetns(nicHop.netns, sh`ip link set dev ${nicHop.ifname} address ${mac}`) : withRemark(inNetns(nicHop.netns, sh`ip link set dev ${nicHop.ifname} address ${mac}`), 'back to the MAC the others know'),
           ...(domain
-            ? [`# or, if ${nicMac} is meant: virsh edit ${domain.d.name} (<mac address='${nicMac}'/>), then correct the neighbour entries`]
+            ? [remark(`or, if ${nicMac} is meant: virsh edit ${domain.d.name} (<mac address='${nicMac}'/>), then correct the neighbour entries`)]
             : []),
-          ...stale.filter((x) => x.n.state.includes('PERMANENT')).map((x) => inNetns(x.ns.id, `ip neigh replace ${x.n.dst} lladdr ${nicMac} dev ${x.n.dev}`) + `    # if ${nicMac} is meant`),
+          ...stale.filter((x) => x.n.state.includes('PERMANENT')).map((x) => withRemark(inNetns(x.ns.id, sh`ip neigh replace ${x.n.dst} lladdr ${nicMac} dev ${x.n.dev}`), `if ${nicMac} is meant`)),
         ],
       });
     }

@@ -1,3 +1,4 @@
+import { sh, withRemark } from '../util/shell.js';
 import type { Check } from './types.js';
 import { hopName, inNetns } from './util.js';
 
@@ -19,9 +20,9 @@ export const guestNoReply: Check = {
           `${t.requestsAtTargetNic} packets to ${targetAddresses[0]} reached ${hopName(nic)}; the target sent no IP packet and no ARP request`,
         ],
         fix: [
-          inNetns(nic.netns, `ip -s link show ${nic.ifname}`) + '    # from the guest console: is the NIC receiving?',
-          inNetns(nic.netns, 'ss -ltn') + '    # is the service alive and accepting?',
-          inNetns(nic.netns, 'sysctl net.ipv4.icmp_echo_ignore_all') + '    # and the guest firewall: nft list ruleset; iptables -S',
+          withRemark(inNetns(nic.netns, sh`ip -s link show ${nic.ifname}`), 'from the guest console: is the NIC receiving?'),
+          withRemark(inNetns(nic.netns, 'ss -ltn'), 'is the service alive and accepting?'),
+          withRemark(inNetns(nic.netns, 'sysctl net.ipv4.icmp_echo_ignore_all'), 'and the guest firewall: nft list ruleset; iptables -S'),
         ],
       },
     ];

@@ -1,3 +1,4 @@
+import { remark, sh, withRemark } from '../util/shell.js';
 import { targetMacOf } from '../model/topology.js';
 import type { Check } from './types.js';
 import { inNetns } from './util.js';
@@ -28,7 +29,7 @@ export const ipConflict: Check = {
           ...(answering.size > 1 ? [`ARP replies/announcements for ${addr} came from ${[...answering].join(' and ')} during the window`] : []),
           ...strangers.map(([mac, n]) => `${n} replies from ${addr} carried MAC ${mac}, not the target's ${ownMac}: another host answered`),
         ],
-        fix: other ? [inNetns(other.ns, `ip addr del ${addr}/PREFIX dev ${other.ifname}`) + '    # on the host that should not have it'] : ['# find the second host with: arping -d -c 3 ' + addr],
+        fix: other ? [withRemark(inNetns(other.ns, sh`ip addr del ${`${addr}/PREFIX`} dev ${other.ifname}`), 'on the host that should not have it')] : [remark(`find the second host with: arping -d -c 3 ${addr}`)],
       },
     ];
   },

@@ -1,3 +1,4 @@
+import { sh, withRemark } from '../util/shell.js';
 import type { Check } from './types.js';
 import { inNetns, nsById } from './util.js';
 
@@ -21,7 +22,7 @@ export const ipForwardDisabled: Check = {
         device: { netns: routed.netns, ifname: routed.ifname },
         summary: `${routed.netns} must route traffic to ${targetAddresses[0]} out of ${routed.ifname}, but ${key}=0`,
         evidence: [`${key} = 0 in ${routed.netns}`, `the path enters ${routed.ifname} by routing (hop ${path.hops.indexOf(routed) + 1})`],
-        fix: [inNetns(routed.netns, `sysctl -w ${key}=1`) + '    # and persist it in /etc/sysctl.d/'],
+        fix: [withRemark(inNetns(routed.netns, sh`sysctl -w ${`${key}=1`}`), 'and persist it in /etc/sysctl.d/')],
       },
     ];
   },

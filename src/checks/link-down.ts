@@ -1,3 +1,4 @@
+import { remark, sh, verbatim } from '../util/shell.js';
 import type { Cause } from '../model/report.js';
 import { ovsEnv } from './ovs-util.js';
 import type { Check } from './types.js';
@@ -27,7 +28,7 @@ export const linkDown: Check = {
             ifname: iface.ifname,
             evidence: `ovs-vsctl list Interface ${iface.ifname}: admin_state ${ovsIf.admin_state}, link_state ${ovsIf.link_state ?? '?'}, ofport ${ovsIf.ofport}`,
             text: `OVS port ${iface.ifname} on ${iface.ovsBridge} is administratively down (admin_state down)`,
-            fix: inNetns(hop.netns, `${env}ovs-ofctl mod-port ${iface.ovsBridge} ${iface.ifname} up`),
+            fix: inNetns(hop.netns, sh`${verbatim(env)}ovs-ofctl mod-port ${iface.ovsBridge} ${iface.ifname} up`),
           });
         } else if (ovsIf && ovsIf.ofport < 0) {
           problems.push({
@@ -35,17 +36,17 @@ export const linkDown: Check = {
             ifname: iface.ifname,
             evidence: `ovs-vsctl list Interface ${iface.ifname}: ofport -1${ovsIf.error ? `, error "${ovsIf.error}"` : ''}`,
             text: `OVS could not attach ${iface.ifname} to ${iface.ovsBridge} (ofport -1${ovsIf.error ? `: ${ovsIf.error}` : ''})`,
-            fix: `# ${ovsIf.error ?? 'check ovs-vswitchd.log'}`,
+            fix: remark(ovsIf.error ?? 'check ovs-vswitchd.log'),
           });
         }
       }
       // OVS sets the device down itself: its own state is the cause to name.
       if (problems.length === 0) {
         if (!iface.adminUp) {
-          problems.push({ netns: hop.netns, ifname: iface.ifname, text: `${hop.netns}/${iface.ifname} is administratively down (no UP flag)`, fix: inNetns(hop.netns, `ip link set ${iface.ifname} up`) });
+          problems.push({ netns: hop.netns, ifname: iface.ifname, text: `${hop.netns}/${iface.ifname} is administratively down (no UP flag)`, fix: inNetns(hop.netns, sh`ip link set ${iface.ifname} up`) });
         } else if (!iface.carrier && iface.kind !== 'bridge') {
           const why = peer && !peer.adminUp ? `its veth peer ${iface.peer!.netns}/${peer.ifname} is down` : 'no carrier';
-          problems.push({ netns: hop.netns, ifname: iface.ifname, text: `${hop.netns}/${iface.ifname} is up but has no carrier (operstate ${iface.operstate}): ${why}`, fix: peer && !peer.adminUp ? inNetns(iface.peer!.netns!, `ip link set ${peer.ifname} up`) : `# check the cable/peer of ${iface.ifname}` });
+          problems.push({ netns: hop.netns, ifname: iface.ifname, text: `${hop.netns}/${iface.ifname} is up but has no carrier (operstate ${iface.operstate}): ${why}`, fix: peer && !peer.adminUp ? inNetns(iface.peer!.netns!, sh`ip link set ${peer.ifname} up`) : remark(`check the cable/peer of ${iface.ifname}`) });
         }
       }
       for (const p of problems) {
@@ -61,7 +62,7 @@ export const linkDown: Check = {
               `${hop.netns.startsWith('guest:') ? 'guest agent: ' : ''}ip link show ${p.ifname}: flags ${iface.flags.join(',') || '-'}, operstate ${iface.operstate}`,
               ...(peer ? [`its backend ${iface.peer!.netns}/${peer.ifname} is ${peer.adminUp ? 'up' : 'down'}`] : []),
             ],
-            fix: [inNetns(hop.netns, `ip link set ${p.ifname} up`), `# or, as the guest's own tools do it: ifdown ${p.ifname}; ifup ${p.ifname}`],
+            fix: [inNetns(hop.netns, sh`ip link set ${p.ifname} up`), remark(`or, as the guest's own tools do it: ifdown ${p.ifname}; ifup ${p.ifname}`)],
           });
           continue;
         }

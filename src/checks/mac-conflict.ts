@@ -1,3 +1,4 @@
+import { sh, withRemark } from '../util/shell.js';
 import type { Cause } from '../model/report.js';
 import type { Check } from './types.js';
 import { ifaceOf, inNetns, nsById } from './util.js';
@@ -50,7 +51,7 @@ export const macConflict: Check = {
         ? `the target's MAC ${mac} is also on ${twin.ns.id}/${twin.iface.ifname}: frames for the target go wherever the bridge learned it last`
         : `${mac} is learned on the wrong bridge port`,
       evidence: [...twins.map((t) => `${t.ns.id}/${t.iface.ifname} has MAC ${t.iface.address} (the target is ${path.target.netns}/${nic.ifname})`), ...fdbMoves],
-      fix: twin ? [inNetns(twin.ns.id, `ip link set ${twin.iface.ifname} address 02:xx:xx:xx:xx:xx`) + '    # a unique MAC for the duplicate (for a VM: its <mac address> in the domain XML)'] : [],
+      fix: twin ? [withRemark(inNetns(twin.ns.id, sh`ip link set ${twin.iface.ifname} address 02:xx:xx:xx:xx:xx`), 'a unique MAC for the duplicate (for a VM: its <mac address> in the domain XML)')] : [],
     });
     return causes;
   },

@@ -1,3 +1,4 @@
+import { remark, sh, verbatim } from '../util/shell.js';
 import type { Cause } from '../model/report.js';
 import { appctlCmd, bridgeOf, decidingRule, describePort, requestTraces, targetOvsPort, traceLine } from './ovs-util.js';
 import type { Check } from './types.js';
@@ -39,8 +40,8 @@ export const macWrongPort: Check = {
           owner ? `${mac} is the attached-mac of ${describePort(ns, owner.name)}` : `the target is behind ${describePort(ns, exit.port)}`,
         ],
         fix: [
-          inNetns(exit.hop.netns, `${appctlCmd(ns)} fdb/del ${rule.bridge} ${wrong.vlan} ${mac}`),
-          `# if it comes back, something behind ${wrong.port} sends with ${mac}: ${inNetns(exit.hop.netns, `tcpdump -nn -e -p -i ${wrong.port} ether src ${mac}`)}`,
+          inNetns(exit.hop.netns, sh`${verbatim(appctlCmd(ns))} fdb/del ${rule.bridge} ${wrong.vlan} ${mac}`),
+          remark(`if it comes back, something behind ${wrong.port} sends with ${mac}: ${inNetns(exit.hop.netns, sh`tcpdump -nn -e -p -i ${wrong.port} -- ether src ${mac}`)}`),
         ],
       });
       break;

@@ -1,3 +1,4 @@
+import { remark, sh, withRemark } from '../util/shell.js';
 import { lowerOf, type Interface, type Namespace } from '../model/topology.js';
 import { routeDev } from '../path/find.js';
 import type { Cause } from '../model/report.js';
@@ -80,7 +81,7 @@ export const macvlanIsolation: Check = {
               .filter((i) => i.mode === mode)
               .map((i) => {
                 const ns = i === attachment ? childNs : sibling.ns;
-                return inNetns(ns.id, `ip link set dev ${i.ifname} type ${i.kind} mode bridge`) + '    # children in bridge mode reach each other inside the host';
+                return withRemark(inNetns(ns.id, sh`ip link set dev ${i.ifname} type ${i.kind} mode bridge`), 'children in bridge mode reach each other inside the host');
               }),
             '# Docker: docker network create -d macvlan -o parent=DEV -o macvlan_mode=bridge ...; libvirt: <source dev=... mode="bridge"/>',
             ...(mode === 'vepa' ? ['# or keep VEPA and enable hairpin (reflective relay) on the switch port behind the lower device'] : []),
@@ -102,10 +103,10 @@ function hostFix(ns: Namespace, lower: Interface, child: Interface, target: stri
   const v6 = target.includes(':');
   const prefix = lower.addresses.find((a) => a.local === src)?.prefixlen;
   return [
-    inNetns(ns.id, `ip link add mac0 link ${lower.ifname} type macvlan mode bridge`) + '    # a macvlan of the host, a sibling of the guests',
-    inNetns(ns.id, `ip addr add <a free address of the host's subnet>/${v6 ? 128 : 32} dev mac0`) + (prefix !== undefined ? `    # or move ${src}/${prefix} from ${lower.ifname} to mac0` : ''),
+    withRemark(inNetns(ns.id, sh`ip link add mac0 link ${lower.ifname} type macvlan mode bridge`), 'a macvlan of the host, a sibling of the guests'),
+    inNetns(ns.id, `ip addr add <a free address of the host's subnet>/${v6 ? 128 : 32} dev mac0`) + (prefix !== undefined ? `    ${remark(`or move ${src}/${prefix} from ${lower.ifname} to mac0`)}` : ''),
     inNetns(ns.id, 'ip link set mac0 up'),
-    inNetns(ns.id, `ip route add ${target}/${v6 ? 128 : 32} dev mac0`) + '    # or the guests\' whole range',
+    withRemark(inNetns(ns.id, sh`ip route add ${`${target}/${v6 ? 128 : 32}`} dev mac0`), "or the guests' whole range"),
     `# or attach the guest to a Linux bridge that holds the host's address instead of a direct ${child.kind} attachment (libvirt <interface type='bridge'>, Docker's bridge driver)`,
   ];
 }

@@ -1,3 +1,4 @@
+import { sh, withRemark } from '../util/shell.js';
 import type { Check } from './types.js';
 import { ifaceOf, inNetns, pathInterfaces } from './util.js';
 
@@ -34,7 +35,7 @@ export const mtuMismatch: Check = {
         device: { netns: smallest.hop.netns, ifname: smallest.hop.ifname },
         summary: `${smallest.name} has MTU ${smallest.mtu} on a path that carries ${max}-byte packets`,
         evidence,
-        fix: [inNetns(smallest.hop.netns, `ip link set ${smallest.hop.ifname} mtu ${max}`) + `    # or lower the MTU of the senders to ${smallest.mtu}`],
+        fix: [withRemark(inNetns(smallest.hop.netns, sh`ip link set ${smallest.hop.ifname} mtu ${max}`), `or lower the MTU of the senders to ${smallest.mtu}`)],
       },
     ];
   },

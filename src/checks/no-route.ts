@@ -1,3 +1,4 @@
+import { sh, withRemark } from '../util/shell.js';
 import { routeDev } from '../path/find.js';
 import type { Cause } from '../model/report.js';
 import type { Check } from './types.js';
@@ -29,7 +30,7 @@ export const noRoute: Check = {
         evidence: [
           `routes in ${target.netns}: ${tns.routes.filter((r) => r.table === 'main' && r.family === (v6 ? 'inet6' : 'inet')).map((r) => `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}`).join('; ') || 'none'}`,
         ],
-        fix: [inNetns(target.netns, `ip ${v6 ? '-6 ' : ''}route add default via GATEWAY dev ${target.ifname}`) + '    # the gateway of its subnet'],
+        fix: [withRemark(inNetns(target.netns, `ip ${v6 ? '-6 ' : ''}` + sh`route add default via GATEWAY dev ${target.ifname}`), 'the gateway of its subnet')],
       });
     }
     const dst = targetAddresses[0];
@@ -42,7 +43,7 @@ export const noRoute: Check = {
         device: { netns: root!.netns, ifname: root!.ifname },
         summary: `${root!.netns} has no route to ${dst}`,
         evidence: [`ip route get ${dst} in ${root!.netns}: no route`],
-        fix: [inNetns(root!.netns, `ip route add ${dst} dev DEVICE`)],
+        fix: [inNetns(root!.netns, sh`ip route add ${dst} dev DEVICE`)],
       });
     }
     return causes;

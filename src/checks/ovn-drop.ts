@@ -1,3 +1,4 @@
+import { sh, verbatim, withRemark } from '../util/shell.js';
 import type { Cause } from '../model/report.js';
 import type { Check } from './types.js';
 import { inNetns } from './util.js';
@@ -18,7 +19,7 @@ export const ovnDrop: Check = {
     const netns = path.hops.find((h) => h.kind === 'openvswitch')?.netns ?? path.hops[0]!.netns;
     const bridge = path.hops.find((h) => h.kind === 'openvswitch')?.ifname ?? 'br-int';
     const nbDb = ovnNb?.database;
-    const db = nbDb && !/^unix:\/(var\/)?run\/ovn\/ovnnb_db\.sock$/.test(nbDb) ? ` --db=${nbDb}` : '';
+    const db = verbatim(nbDb && !/^unix:\/(var\/)?run\/ovn\/ovnnb_db\.sock$/.test(nbDb) ? sh` ${`--db=${nbDb}`}` : '');
     for (const t of (ovnTraces ?? []).filter((x) => x.verdict === 'drop' && x.dropStage)) {
       const st = t.dropStage!;
       const key = `${st.pipeline}/${st.table}/${st.match}`;
@@ -36,8 +37,8 @@ export const ovnDrop: Check = {
           summary: `an OVN ACL on ${t.datapath} drops the ${t.direction === 'to-target' ? 'traffic to' : 'replies from'} ${path.target.query}${acl ? ` (${acl.direction} priority ${acl.priority} '${acl.match}' ${acl.action})` : ''}`,
           evidence: [...(acl ? [`ovn-nbctl acl-list ${t.datapath}: ${acl.direction} ${acl.priority} (${acl.match}) ${acl.action}${acl.name ? ` name=${acl.name}` : ''}`] : []), ...traceLines],
           fix: acl
-            ? [inNetns(netns, `ovn-nbctl${db} acl-del ${t.datapath} ${acl.direction} ${acl.priority} '${acl.match}'`)]
-            : [inNetns(netns, `ovn-nbctl${db} acl-list ${t.datapath}`) + '    # find the ACL of the stage above'],
+            ? [inNetns(netns, sh`ovn-nbctl${db} acl-del ${t.datapath} ${acl.direction} ${acl.priority} ${acl.match}`)]
+            : [withRemark(inNetns(netns, sh`ovn-nbctl${db} acl-list ${t.datapath}`), 'find the ACL of the stage above')],
         });
       } else if (/port_sec/.test(st.stage)) {
         // Ingress port security checks what a port sends, egress what it is sent.
@@ -52,7 +53,7 @@ export const ovnDrop: Check = {
           device: { netns, ifname: bridge },
           summary: `OVN port security of ${lport} drops what it ${egress ? 'is sent' : 'sends'}: it allows ${port?.portSecurity.join('; ') || '(none)'}, the packets ${egress ? 'go to' : 'come from'} ${mac} ${ip}`,
           evidence: [`ovn-nbctl lsp-get-port-security ${lport}: ${port?.portSecurity.join('; ') || '(none)'}`, `lsp addresses: ${port?.addresses.join('; ') || '(none)'}`, ...traceLines],
-          fix: [inNetns(netns, `ovn-nbctl${db} lsp-set-port-security ${lport} '${mac} ${ip}'`) + '    # or give the NIC the MAC OVN expects'],
+          fix: [withRemark(inNetns(netns, sh`ovn-nbctl${db} lsp-set-port-security ${lport} ${`${mac} ${ip}`}`), 'or give the NIC the MAC OVN expects')],
         });
       }
     }

@@ -1,3 +1,4 @@
+import { remark, sh, verbatim } from '../util/shell.js';
 import type { Cause } from '../model/report.js';
 import { appctlCmd, bridgeOf, decidingRule, flowOfRule, flowSpec, ovsEnv, traceLine } from './ovs-util.js';
 import type { Check } from './types.js';
@@ -43,8 +44,8 @@ export const ovsFlowDrop: Check = {
       ];
       const env = ovsEnv(ns);
       const fix = miss
-        ? [`# table ${rule.table} of ${rule.bridge} has no rule for this traffic: add one, e.g.`, inNetns(netns, `${env}ovs-ofctl add-flow ${rule.bridge} 'table=${rule.table},priority=1,actions=NORMAL'`)]
-        : [inNetns(netns, `${env}ovs-ofctl del-flows --strict ${rule.bridge} '${flowSpec({ table: rule.table, priority: rule.priority!, match: flow?.match ?? rule.match.replace(/"/g, '') })}'`)];
+        ? [remark(`table ${rule.table} of ${rule.bridge} has no rule for this traffic: add one, e.g.`), inNetns(netns, sh`${verbatim(env)}ovs-ofctl add-flow ${rule.bridge} ${`table=${rule.table},priority=1,actions=NORMAL`}`)]
+        : [inNetns(netns, sh`${verbatim(env)}ovs-ofctl del-flows --strict ${rule.bridge} ${flowSpec({ table: rule.table, priority: rule.priority!, match: flow?.match ?? rule.match.replace(/"/g, '') })}`)];
       const onLoss = correlation.loss?.direction === t.direction;
       causes.push({
         id: 'ovs-flow-drop',
@@ -75,7 +76,7 @@ export const ovsFlowDrop: Check = {
           device: { netns: hop.netns, ifname: hop.ifname },
           summary: `an OpenFlow rule on ${hop.ifname} drops the traffic (${delta} packets during the window)`,
           evidence: [`ovs-ofctl dump-flows ${hop.ifname}: ${flowSpec(flow)} actions=${flow.actions || '(none)'} n_packets=${flow.n_packets} (+${delta})`, ...coverageDelta(topology, after, hop.netns)],
-          fix: [inNetns(hop.netns, `${ovsEnv(nsById(topology, hop.netns))}ovs-ofctl del-flows --strict ${hop.ifname} '${flowSpec(flow)}'`)],
+          fix: [inNetns(hop.netns, sh`${verbatim(ovsEnv(nsById(topology, hop.netns)))}ovs-ofctl del-flows --strict ${hop.ifname} ${flowSpec(flow)}`)],
         });
       }
     }

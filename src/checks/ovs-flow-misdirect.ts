@@ -1,3 +1,4 @@
+import { sh, verbatim } from '../util/shell.js';
 import type { Cause } from '../model/report.js';
 import { bridgeOf, decidingRule, describePort, flowOfRule, flowSpec, ovsEnv, requestTraces, targetOvsPort, traceLine } from './ovs-util.js';
 import type { Check } from './types.js';
@@ -37,7 +38,7 @@ export const ovsFlowMisdirect: Check = {
           `it outputs to ${t.outputs.map((o) => describePort(ns, o)).join(', ')}`,
           `the target is behind ${describePort(ns, exit.port)}`,
         ],
-        fix: [inNetns(exit.hop.netns, `${ovsEnv(ns)}ovs-ofctl del-flows --strict ${rule.bridge} '${spec}'`)],
+        fix: [inNetns(exit.hop.netns, sh`${verbatim(ovsEnv(ns))}ovs-ofctl del-flows --strict ${rule.bridge} ${spec}`)],
       });
       break;
     }

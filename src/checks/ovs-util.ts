@@ -1,3 +1,4 @@
+import { sh } from '../util/shell.js';
 import type { Namespace, OvsBridge, OvsFlow, OvsPort } from '../model/topology.js';
 import type { Hop, Path } from '../model/path.js';
 import type { OvsTrace, OvsTraceRule } from '../model/report.js';
@@ -7,19 +8,19 @@ import type { OvsTrace, OvsTraceRule } from '../model/report.js';
 /** "env OVS_RUNDIR=… " when the bridges' sockets are not in the packaged default. */
 export function ovsEnv(ns: Namespace | undefined): string {
   const rundir = ns?.ovs?.rundir;
-  return rundir && !/^\/(var\/)?run\/openvswitch$/.test(rundir) ? `env OVS_RUNDIR=${rundir} ` : '';
+  return rundir && !/^\/(var\/)?run\/openvswitch$/.test(rundir) ? sh`env ${`OVS_RUNDIR=${rundir}`} ` : '';
 }
 
 /** ovs-vsctl with the database it was read from when that is not the default. */
 export function vsctlCmd(ns: Namespace | undefined): string {
   const db = ns?.ovs?.db;
-  return db && !/^unix:\/(var\/)?run\/openvswitch\/db\.sock$/.test(db) ? `ovs-vsctl --db=${db}` : 'ovs-vsctl';
+  return db && !/^unix:\/(var\/)?run\/openvswitch\/db\.sock$/.test(db) ? sh`ovs-vsctl ${`--db=${db}`}` : 'ovs-vsctl';
 }
 
 /** ovs-appctl with the control socket it was read from when that is not one ovs-appctl finds alone. */
 export function appctlCmd(ns: Namespace | undefined): string {
   const t = ns?.ovs?.appctl;
-  return t && !/^\/(var\/)?run\/openvswitch\/ovs-vswitchd\.\d+\.ctl$/.test(t) ? `ovs-appctl -t ${t}` : 'ovs-appctl';
+  return t && !/^\/(var\/)?run\/openvswitch\/ovs-vswitchd\.\d+\.ctl$/.test(t) ? sh`ovs-appctl -t ${t}` : 'ovs-appctl';
 }
 
 export function bridgeOf(ns: Namespace | undefined, name: string): OvsBridge | undefined {

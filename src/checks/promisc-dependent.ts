@@ -1,3 +1,4 @@
+import { sh, withRemark } from '../util/shell.js';
 import { lowerChildren } from '../model/topology.js';
 import type { Cause } from '../model/report.js';
 import type { Check } from './types.js';
@@ -45,7 +46,7 @@ export const promiscDependent: Check = {
           ...logLine(gw!.ifname),
           'tcpdump without -p would put the device in promiscuous mode and make the fault disappear while it runs',
         ],
-        fix: [inNetns(path.target.netns, `ip neigh replace ${n.dst} lladdr ${gwIf.address} dev ${path.target.ifname}`) + `    # or: ip neigh del ${n.dst} dev ${path.target.ifname}`],
+        fix: [withRemark(inNetns(path.target.netns, sh`ip neigh replace ${n.dst} lladdr ${gwIf.address ?? ""} dev ${path.target.ifname}`), `or: ip neigh del ${n.dst} dev ${path.target.ifname}`)],
       });
     }
     // Devices on the path left promiscuous although they are not bridge ports (nor the
@@ -60,7 +61,7 @@ export const promiscDependent: Check = {
         device: { netns: hop.netns, ifname: hop.ifname },
         summary: `${hop.netns}/${hop.ifname} is promiscuous (promiscuity ${iface.promiscuity ?? '?'}): what works now may stop when that ends`,
         evidence: [`/sys/class/net/${hop.ifname}/flags = 0x${(iface.sysfsFlags ?? 0).toString(16)} (IFF_PROMISC 0x100 set)`, ...logLine(hop.ifname)],
-        fix: [inNetns(hop.netns, `ip link set ${hop.ifname} promisc off`) + '    # after finding who set it (a stray tcpdump?)'],
+        fix: [withRemark(inNetns(hop.netns, sh`ip link set ${hop.ifname} promisc off`), 'after finding who set it (a stray tcpdump?)')],
       });
     }
     return causes;

@@ -1,3 +1,4 @@
+import { remark, sh } from '../util/shell.js';
 import type { Check } from './types.js';
 import { hopName, inNetns, servesFamily } from './util.js';
 
@@ -36,7 +37,7 @@ export const serviceNotListening: Check = {
         device: { netns: nic.netns, ifname: nic.ifname },
         summary: `${targetAddresses[0]} answers TCP port ${ports.join(', ')} with RST: nothing listens there`,
         evidence,
-        fix: ports.flatMap((port) => [inNetns(nic.netns, `ss -ltnp 'sport = :${port}'`), `# start the service that should listen on ${port}, or probe the right port`]),
+        fix: ports.flatMap((port) => [inNetns(nic.netns, sh`ss -ltnp ${`sport = :${port}`}`), remark(`start the service that should listen on ${port}, or probe the right port`)]),
       },
     ];
   },

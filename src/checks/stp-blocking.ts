@@ -1,3 +1,4 @@
+import { remark, sh } from '../util/shell.js';
 import type { Cause } from '../model/report.js';
 import type { Check } from './types.js';
 import { inNetns, nsById, pathInterfaces, proximity } from './util.js';
@@ -23,8 +24,8 @@ export const stpBlocking: Check = {
         ],
         fix: [
           bridge?.stp && (state === 'listening' || state === 'learning')
-            ? `# wait ${bridge.forward_delay * 2}s for STP, or: ${inNetns(hop.netns, `ip link set ${bridge.ifname} type bridge forward_delay 400`)}`
-            : inNetns(hop.netns, `bridge link set dev ${hop.ifname} state 3`),
+            ? remark(`wait ${bridge.forward_delay * 2}s for STP, or: ${inNetns(hop.netns, sh`ip link set ${bridge.ifname} type bridge forward_delay 400`)}`)
+            : inNetns(hop.netns, sh`bridge link set dev ${hop.ifname} state 3`),
         ],
       });
     }

@@ -1,3 +1,4 @@
+import { sh, verbatim } from '../util/shell.js';
 import type { Cause } from '../model/report.js';
 import type { Check } from './types.js';
 import { inNetns, nsById, proximity } from './util.js';
@@ -25,7 +26,7 @@ export const tcFilter: Check = {
           device: { netns: hop.netns, ifname: hop.ifname },
           summary: `a tc ${f.kind} filter on ${hop.netns}/${hop.ifname} (${f.direction}) ${bad.join(', ')}`,
           evidence: [`tc filter show dev ${hop.ifname} ${parent}: ${f.kind}${f.protocol ? ` protocol ${f.protocol}` : ''}${f.pref !== undefined ? ` pref ${f.pref}` : ''} → ${f.actions.join(', ')}`],
-          fix: [inNetns(hop.netns, `tc filter del dev ${hop.ifname} ${parent}${f.pref !== undefined ? ` pref ${f.pref}` : ''}`)],
+          fix: [inNetns(hop.netns, sh`tc filter del dev ${hop.ifname} ${verbatim(f.direction === 'ingress' || f.direction === 'egress' ? f.direction : sh`parent ${f.direction}`)}${verbatim(f.pref !== undefined ? sh` pref ${f.pref}` : '')}`)],
         });
       }
     }

@@ -1,3 +1,4 @@
+import { remark } from '../util/shell.js';
 import type { Check } from './types.js';
 import { hopName } from './util.js';
 
@@ -30,8 +31,8 @@ export const unknownLocated: Check = {
         ],
         fix: [
           loss.lastSeenHop
-            ? `# inspect what lies between ${hopName(loss.lastSeenHop)} and ${hopName(loss.firstMissingHop)}: firewall, tc, bridge state`
-            : `# inspect what lies before ${hopName(loss.firstMissingHop)}: firewall, tc, bridge state, and the sender`,
+            ? remark(`inspect what lies between ${hopName(loss.lastSeenHop)} and ${hopName(loss.firstMissingHop)}: firewall, tc, bridge state`)
+            : remark(`inspect what lies before ${hopName(loss.firstMissingHop)}: firewall, tc, bridge state, and the sender`),
         ],
       },
     ];

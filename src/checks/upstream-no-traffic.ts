@@ -1,3 +1,4 @@
+import { sh, withRemark } from '../util/shell.js';
 import type { Check } from './types.js';
 import { hopName } from './util.js';
 
@@ -27,8 +28,8 @@ export const upstreamNoTraffic: Check = {
           ...probes.map((p) => `probe from ${p.from}: ${p.command} → ${p.detail}`),
         ],
         fix: [
-          `ip route get ${addr}    # on the sender and on each router towards this host`,
-          `tcpdump -pni ${uplink.ifname} host ${addr}    # on the upstream switch/router port facing this host`,
+          withRemark(sh`ip route get ${addr}`, 'on the sender and on each router towards this host'),
+          withRemark(sh`tcpdump -pni ${uplink.ifname} -- host ${addr}`, 'on the upstream switch/router port facing this host'),
         ],
       },
     ];

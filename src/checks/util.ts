@@ -1,12 +1,16 @@
+import { sh, withRemark } from '../util/shell.js';
 import type { HopRef } from '../model/report.js';
 
 export const hopName = (h: Pick<HopRef, 'netns' | 'ifname'> | null | undefined): string => (h ? `${h.netns}/${h.ifname}` : 'nowhere');
 
-/** "ip netns exec NS CMD" when the device is in a named namespace other than the host's. */
-export function inNetns(netns: string, argv: string): string {
-  if (netns.startsWith('pid:')) return `nsenter --net=/proc/${netns.slice(4)}/ns/net ${argv}`;
-  if (netns.startsWith('guest:')) return `${argv}    # inside guest ${netns.slice(6)} (its console, ssh, or virsh qemu-agent-command guest-exec)`;
-  return netns === 'host' || netns.includes(':nsid:') ? argv : `ip netns exec ${netns} ${argv}`;
+/**
+ * The command (already written with sh``) run where the device is: "ip netns exec NS CMD" in a
+ * named namespace, nsenter for one entered through a process, a remark for a guest's inside.
+ */
+export function inNetns(netns: string, command: string): string {
+  if (netns.startsWith('pid:')) return sh`nsenter --net=${`/proc/${netns.slice(4)}/ns/net`} ` + command;
+  if (netns.startsWith('guest:')) return withRemark(command, `inside guest ${netns.slice(6)} (its console, ssh, or virsh qemu-agent-command guest-exec)`);
+  return netns === 'host' || netns.includes(':nsid:') ? command : sh`ip netns exec ${netns} ` + command;
 }
 
 import type { Interface, Namespace, Topology } from '../model/topology.js';

@@ -1,3 +1,4 @@
+import { sh, verbatim } from '../util/shell.js';
 import type { Cause } from '../model/report.js';
 import { appctlCmd, describePort, portOf, requestTraces, traceLine, vsctlCmd } from './ovs-util.js';
 import type { Check } from './types.js';
@@ -59,7 +60,7 @@ export const vlanMismatch: Check = {
           ...(fdb.length ? [`${appctlCmd(ns)} fdb/show ${bridge.name}: ${fdb.join('; ')}`] : []),
           ...(trace ? [traceLine(trace)] : []),
         ],
-        fix: [inNetns(hop.netns, `${vsctlCmd(ns)} set Port ${port.name} tag=${want}`)],
+        fix: [inNetns(hop.netns, sh`${verbatim(vsctlCmd(ns))} set Port ${port.name} ${`tag=${want}`}`)],
       });
     }
     // A trunk on the path that does not carry the VLAN of the target's port.
@@ -76,7 +77,7 @@ export const vlanMismatch: Check = {
           device: { netns: hop.netns, ifname: hop.ovs!.port!.name },
           summary: `trunk ${hop.ovs!.port!.name} on ${hop.ovs!.bridge} carries VLANs ${trunks.join(',')}, not ${vlan} of ${target!.ovs!.port!.name}`,
           evidence: [`${vsctlCmd(ns)} list Port ${hop.ovs!.port!.name}: trunks [${trunks.join(', ')}]`, `${target!.ovs!.port!.name}: tag ${vlan}`],
-          fix: [inNetns(hop.netns, `${vsctlCmd(ns)} set Port ${hop.ovs!.port!.name} trunks=${[...trunks, vlan].join(',')}`)],
+          fix: [inNetns(hop.netns, sh`${verbatim(vsctlCmd(ns))} set Port ${hop.ovs!.port!.name} ${`trunks=${[...trunks, vlan].join(',')}`}`)],
         });
       }
     }

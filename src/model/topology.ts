@@ -448,11 +448,6 @@ export function iptablesDnatRules(ns: Namespace): IptablesChain['rules'] {
   return (ns.firewall?.iptables ?? []).filter((c) => c.table === 'nat').flatMap((c) => c.rules.filter((r) => r.target === 'DNAT'));
 }
 
-/** Whether a DNAT rule maps `port` to one of `to` (any destination when `to` is empty). */
-export function dnatMaps(spec: string, port: number, to: string[]): boolean {
-  return spec.includes(`--dport ${port}`) && (to.length === 0 || to.some((a) => spec.includes(`--to-destination ${a}`)));
-}
-
 /** The macvlan, macvtap and ipvlan devices, in any namespace, whose lower device is `netns`'s device `ifindex`. */
 export function lowerChildren(topology: Pick<Topology, 'namespaces'>, netns: string, ifindex: number): Array<{ ns: Namespace; iface: Interface }> {
   return topology.namespaces.flatMap((ns) => ns.interfaces.filter((i) => i.lower?.netns === netns && i.lower.ifindex === ifindex).map((iface) => ({ ns, iface })));

@@ -1,6 +1,7 @@
+import { dnatMaps } from './dnat.js';
 import { prefixContains } from '../model/ip.js';
 import type { Interface, Namespace, Topology } from '../model/topology.js';
-import { danglingPatch, dnatMaps, iptablesDnatRules, lowerChildren, lowerOf, rootNamespace } from '../model/topology.js';
+import { danglingPatch, iptablesDnatRules, lowerChildren, lowerOf, rootNamespace } from '../model/topology.js';
 import { resolveTarget, type ResolvedTarget } from './resolve.js';
 import { pickCandidate } from './silent.js';
 import type { Hop, HopRole, OvsHop, OvsHopPort, Path } from '../model/path.js';
@@ -509,7 +510,7 @@ function publishedStep(
   notes: string[],
 ): NonNullable<Path['target']['published']> {
   const address = p.address ?? uplink.addresses.find((a) => a.family === 'inet')?.local ?? '';
-  const dnat = iptablesDnatRules(root).find((r) => dnatMaps(r.spec, p.port, targetAddress ? [targetAddress] : []));
+  const dnat = iptablesDnatRules(root).find((r) => dnatMaps(r.spec, { port: p.port, ...(p.proto === 'udp' || p.proto === 'tcp' ? { proto: p.proto } : {}), ...(p.address ? { destination: p.address } : {}) }, targetAddress ? [targetAddress] : []));
   notes.push(
     dnat
       ? `DNAT step in ${root.id}: ${address}:${p.port} -> ${targetAddress ?? '?'}:${p.containerPort} by iptables -t nat ${dnat.spec}`
