@@ -87,7 +87,7 @@ export function startGuestCapture(
   // TPACKET_V3 ring otherwise holds a block up to 1 s, and SIGINT drops it); -Z root: the guest may
   // have no tcpdump user.
   const argv = ['timeout', String(lifetimeS), 'tcpdump', '-p', '-n', '--immediate-mode', '-U', '-Z', 'root', '-i', ifname, '-s', String(options.snaplen ?? 262144), '-w', file];
-  if (filter) argv.push(filter);
+  if (filter) argv.push('--', filter);
   const started = guestExecStart(host, uri, domain, argv);
   const ready = (async () => {
     const pid = await started;

@@ -57,7 +57,8 @@ export function startCapture(host: Host, options: CaptureOptions): HopCapture {
     options.ifname,
     '-w',
     '-',
-    options.filter,
+    // "--": the filter is the expression, never an option, whatever it starts with.
+    ...(options.filter ? ['--', options.filter] : []),
   ];
   const child: Spawned = host.spawn(argv, { ...(options.netns ? { netns: options.netns } : {}), maxLifetimeMs: options.maxLifetimeMs });
   let stderr = '';

@@ -65,6 +65,8 @@ export async function discover(options: DiscoverOptions): Promise<Topology> {
   linkLowers(namespaces);
   addUnreachedNamespaces(namespaces);
   const platforms = await readPlatforms(options, namespaces, daemons, warnings);
+  // A firewall that could not be read (or read as garbage) must not pass for one without rules.
+  for (const ns of namespaces) for (const e of ns.firewall?.errors ?? []) warnings.push(`firewall of ${ns.id} not read: ${e}`);
   return {
     schemaVersion: 1,
     host: hostname(),
@@ -246,7 +248,7 @@ async function collectNamespace(
   const viaPid = ctx.netns?.match(/^pid:(\d+)$/)?.[1];
   const base = { id, name, isRoot, ...(viaPid ? { enteredVia: `nsenter --net=/proc/${viaPid}/ns/net` } : {}) };
   try {
-    const [{ links, addrs, routes, neighbours, nsids }, qdiscs, fw, ovs] = await Promise.all([
+    const [{ links, addrs, routes, neighbours, nsids, rejected }, qdiscs, fw, ovs] = await Promise.all([
       ipState(ctx),
       tcQdiscs(ctx),
       firewall(ctx),
@@ -255,6 +257,7 @@ async function collectNamespace(
         return undefined;
       }),
     ]);
+    if (rejected) warnings.push(`ip -j in ${id}: ${rejected} entries that are not interfaces, addresses or routes were left out`);
     // Only asked when there is something to ask about.
     const [sys, filters, fdb] = await Promise.all([
       readSysfs(

@@ -27,6 +27,7 @@ export async function guestView(host: Host, uri: string | undefined, domain: str
       return '';
     }
   };
+  if (state.rejected) errors.push(`ip -j in guest ${domain}: ${state.rejected} entries that are not interfaces, addresses or routes were left out`);
   const [nftText, v4] = [await optional(['nft', '-j', 'list', 'ruleset']), await optional(['iptables-save', '-c'])];
   const iptables = parseIptablesSave(v4, 'ipv4');
   // iptables-nft's tables also show in nft: they are left to the iptables side, as netfilter.ts does.
@@ -41,6 +42,6 @@ export async function guestView(host: Host, uri: string | undefined, domain: str
     bridges: [],
     routes: state.routes,
     neighbours: state.neighbours,
-    firewall: { iptables, nft: parseNftRuleset(nftText, managed), errors },
+    firewall: { iptables, nft: parseNftRuleset(nftText, managed, errors), errors },
   };
 }

@@ -1,6 +1,43 @@
 import type { Address, Counters, Interface, InterfaceKind, Neighbour, Peer, Route } from '../model/topology.js';
 import { BridgePortStateSchema } from '../model/topology.js';
+import { isIP } from 'node:net';
+import { z } from 'zod';
 import { parseJsonList, runIn, splitJsonDocuments, type CollectContext } from './context.js';
+
+/**
+ * The fields hopdump relies on, checked before anything reaches the model: `ip -j` output can come
+ * from a guest (through its agent) or a container, which are not trusted. An entry that does not
+ * fit is left out and counted (IpState.rejected), never passed on half-read. Interface names as
+ * Linux allows them (1-15 characters, no '/', ':' or white space); addresses must be addresses.
+ */
+const IfnameSchema = z.string().regex(/^[^/:\s]{1,15}$/u);
+const LinkSchema = z
+  .object({
+    ifindex: z.number().int().nonnegative(),
+    ifname: IfnameSchema,
+    flags: z.array(z.string()),
+    mtu: z.number().int().nonnegative(),
+    operstate: z.string(),
+    address: z.string().optional(),
+    master: IfnameSchema.optional(),
+    addr_info: z
+      .array(z.object({ family: z.string(), local: z.string().optional(), prefixlen: z.number().int().min(0).max(128).optional() }).passthrough())
+      .optional(),
+  })
+  .passthrough();
+const RouteSchema = z.object({ dst: z.string(), gateway: z.string().optional(), dev: IfnameSchema.optional(), metric: z.number().optional() }).passthrough();
+const NeighSchema = z.object({ dst: z.string().refine((a) => isIP(a) !== 0), dev: IfnameSchema, lladdr: z.string().optional(), state: z.array(z.string()).optional() }).passthrough();
+const NsidSchema = z.object({ nsid: z.number().int(), name: z.string().optional() }).passthrough();
+
+function valid<T>(list: unknown, schema: z.ZodType, counter: { rejected: number }): T[] {
+  if (!Array.isArray(list)) return [];
+  const out: T[] = [];
+  for (const item of list) {
+    if (schema.safeParse(item).success) out.push(item as T);
+    else counter.rejected++;
+  }
+  return out;
+}
 
 /** The subset of `ip -j -d -s link show` that hopdump reads. */
 export interface IpLink {
@@ -63,6 +100,8 @@ export interface IpState {
   routes: Route[];
   neighbours: Neighbour[];
   nsids: Map<number, string | null>;
+  /** Entries of ip's output that did not fit the schemas above and were left out. */
+  rejected: number;
 }
 
 /**
@@ -74,18 +113,24 @@ export async function ipState(ctx: CollectContext): Promise<IpState> {
   // With no -4/-6, `route show table all` dumps both families (iproute2 6.x).
   const commands = ['addr show', 'route show table all', 'neigh show', 'netns list-id'];
   const out = await runIn(ctx, ['ip', '-j', '-d', '-s', '-force', '-batch', '-'], undefined, `${commands.join('\n')}\n`);
-  const [links, routes, neigh, ids] = splitJsonDocuments(out, 'ip -j -batch') as [
-    (IpLink & IpAddr)[] | undefined,
-    IpRoute[] | undefined,
-    IpNeigh[] | undefined,
-    Array<{ nsid: number; name?: string }> | undefined,
-  ];
+  return parseIpBatch(out);
+}
+
+/** The four JSON documents of ipState's batch, validated (exported for tests of hostile output). */
+export function parseIpBatch(out: string): IpState {
+  const docs = splitJsonDocuments(out, 'ip -j -batch');
+  const counter = { rejected: 0 };
+  const links = valid<IpLink & IpAddr>(docs[0], LinkSchema, counter);
+  const routes = valid<IpRoute>(docs[1], RouteSchema, counter);
+  const neigh = valid<IpNeigh>(docs[2], NeighSchema, counter);
+  const ids = valid<{ nsid: number; name?: string }>(docs[3], NsidSchema, counter);
   return {
-    links: links ?? [],
-    addrs: addressesOf(links ?? []),
-    routes: toRoutes(routes ?? []),
-    neighbours: (neigh ?? []).map((n) => ({ dst: n.dst, dev: n.dev, state: n.state ?? [], ...(n.lladdr ? { lladdr: n.lladdr } : {}) })),
-    nsids: new Map((ids ?? []).map((e) => [e.nsid, e.name ?? null])),
+    links,
+    addrs: addressesOf(links, counter),
+    routes: toRoutes(routes, counter),
+    neighbours: neigh.map((n) => ({ dst: n.dst, dev: n.dev, state: n.state ?? [], ...(n.lladdr ? { lladdr: n.lladdr } : {}) })),
+    nsids: new Map(ids.map((e) => [e.nsid, e.name ?? null])),
+    rejected: counter.rejected,
   };
 }
 
@@ -94,12 +139,16 @@ export async function ipLinkCounters(ctx: CollectContext): Promise<IpLink[]> {
   return parseJsonList<IpLink>(await runIn(ctx, ['ip', '-j', '-s', 'link', 'show']), 'ip -j -s link show');
 }
 
-function addressesOf(list: IpAddr[]): Map<string, Address[]> {
+function addressesOf(list: IpAddr[], counter: { rejected: number }): Map<string, Address[]> {
   const byIf = new Map<string, Address[]>();
   for (const a of list) {
     const addrs: Address[] = [];
     for (const i of a.addr_info ?? []) {
       if (i.family !== 'inet' && i.family !== 'inet6') continue;
+      if (isIP(i.local) !== (i.family === 'inet' ? 4 : 6) || !Number.isInteger(i.prefixlen)) {
+        counter.rejected++;
+        continue;
+      }
       addrs.push({
         family: i.family,
         local: i.local,
@@ -113,10 +162,18 @@ function addressesOf(list: IpAddr[]): Map<string, Address[]> {
   return byIf;
 }
 
-function toRoutes(list: IpRoute[]): Route[] {
+function toRoutes(list: IpRoute[], counter: { rejected: number }): Route[] {
   const seen = new Set<string>();
   const routes: Route[] = [];
   for (const r of list) {
+    const [net, len] = r.dst.split('/');
+    const dstOk = r.dst === 'default' || (isIP(net ?? '') !== 0 && (len === undefined || /^\d{1,3}$/.test(len)));
+    if (!dstOk || (r.gateway !== undefined && isIP(r.gateway) === 0)) {
+      // Unreachable/multicast/broadcast routes with odd destinations are the host's own; a gateway must be an address.
+      if (r.dst !== 'default' && !dstOk && r.type && r.type !== 'unicast') continue;
+      counter.rejected++;
+      continue;
+    }
     const table = r.table ?? 'main';
     const family = r.dst.includes(':') || (r.gateway ?? '').includes(':') ? 'inet6' : 'inet';
     const key = `${family} ${table} ${r.type ?? 'unicast'} ${r.dst} ${r.dev ?? ''} ${r.gateway ?? ''} ${r.metric ?? ''}`;

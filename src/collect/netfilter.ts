@@ -1,6 +1,22 @@
 import type { Firewall, IptablesChain, NftChain } from '../model/topology.js';
 import { CommandError } from '../host/local.js';
+import { z } from 'zod';
 import { runIn, type CollectContext } from './context.js';
+
+/** The parts of nft's JSON that hopdump reads, checked before use (a guest's nft is not trusted). */
+const NftRulesetSchema = z.object({
+  nftables: z.array(
+    z
+      .object({
+        chain: z
+          .object({ family: z.string(), table: z.string(), name: z.string(), type: z.string().optional(), hook: z.string().optional(), dev: z.string().optional(), prio: z.number().optional(), policy: z.string().optional() })
+          .passthrough()
+          .optional(),
+        rule: z.object({ family: z.string(), table: z.string(), chain: z.string(), handle: z.number().int(), expr: z.array(z.unknown()).optional() }).passthrough().optional(),
+      })
+      .passthrough(),
+  ),
+});
 
 /**
  * Firewall state of a namespace: iptables and ip6tables through
@@ -29,7 +45,7 @@ export async function firewall(ctx: CollectContext): Promise<Firewall> {
   ]);
   const iptables = [...parseIptablesSave(v4, 'ipv4'), ...parseIptablesSave(v6, 'ipv6')];
   const managed = new Set(iptables.map((c) => `${c.family === 'ipv4' ? 'ip' : 'ip6'} ${c.table}`));
-  return { iptables, nft: parseNftRuleset(nftText, managed), errors };
+  return { iptables, nft: parseNftRuleset(nftText, managed, errors), errors };
 }
 
 function nftFamilies(text: string): Set<string> {
@@ -91,12 +107,23 @@ interface NftItem {
   rule?: { family: string; table: string; chain: string; handle: number; expr?: unknown[] };
 }
 
-export function parseNftRuleset(text: string, managedByIptables: Set<string>): NftChain[] {
+/**
+ * Native nft chains and their rules from `nft -j list ruleset`. Output that is not the JSON nft
+ * writes (a guest's or container's nft, a version that prints otherwise) is not taken as "no
+ * rules": it is said in `errors`, which discovery turns into a notice of the report.
+ */
+export function parseNftRuleset(text: string, managedByIptables: Set<string>, errors: string[] = []): NftChain[] {
   if (!text.trim()) return [];
   let items: NftItem[];
   try {
-    items = (JSON.parse(text) as { nftables?: NftItem[] }).nftables ?? [];
-  } catch {
+    const parsed = NftRulesetSchema.safeParse(JSON.parse(text));
+    if (!parsed.success) {
+      errors.push(`nft -j list ruleset: not the JSON nft writes (${parsed.error.issues[0]?.path.join('.') ?? ''}: ${parsed.error.issues[0]?.message ?? ''}): its rules were not read`);
+      return [];
+    }
+    items = parsed.data.nftables as NftItem[];
+  } catch (err) {
+    errors.push(`nft -j list ruleset: malformed JSON (${err instanceof Error ? err.message : String(err)}): its rules were not read`);
     return [];
   }
   const chains = new Map<string, NftChain>();
