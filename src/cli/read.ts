@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { environmentError, fileError, usageError } from '../errors.js';
 import { CaptureStats, Decoded, decode, epochText, forEachPacket, PcapFormatError, summarize, timeText, toJson, type PcapReader } from '../pcap/index.js';
+import { printable } from '../util/printable.js';
 import { parseCommandArgs, type Command } from './command.js';
 
 const FLUSH_AT = 1 << 18;
@@ -91,7 +92,7 @@ Exit codes: 0 read to the end, 2 usage, 3 a file missing, unreadable or malforme
         };
         line = `${JSON.stringify(obj)}\n`;
       } else {
-        const iface = multiIface ? `${r.interfaces[r.ifId]?.name ?? `if${r.ifId}`} ` : '';
+        const iface = multiIface ? `${printable(r.interfaces[r.ifId]?.name ?? `if${r.ifId}`)} ` : '';
         line = `${timeText(r.tsSec, r.tsNsec)} ${iface}${summarize(d, r.origLen, values.e)}\n`;
       }
       out.push(line);

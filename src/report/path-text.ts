@@ -1,7 +1,13 @@
+import { printableDeep } from '../util/printable.js';
 import type { Path } from '../model/path.js';
 
 /** `hopdump path` as a table, one row per hop, uplink first. */
 export function renderPath(path: Path, seenFrom: string): string {
+  // Names and strings from guests, containers and capture files: no control character reaches the terminal.
+  return renderPathUnsafe(printableDeep(path), seenFrom);
+}
+
+function renderPathUnsafe(path: Path, seenFrom: string): string {
   const t = path.target;
   const lines = [`path to ${t.query} (${t.netns}/${t.ifname}), from the uplink of ${seenFrom}`];
   const rows = path.hops.map((h, i) => [

@@ -1,3 +1,4 @@
+import { printableDeep } from '../util/printable.js';
 import type { Report } from '../model/report.js';
 
 export interface TextOptions {
@@ -12,6 +13,11 @@ const ANSI = { red: '\x1b[31m', green: '\x1b[32m', yellow: '\x1b[33m', bold: '\x
  * causes with evidence and fixes. Plain text that pastes into a ticket.
  */
 export function renderReport(r: Report, opts: TextOptions = { color: false }): string {
+  // Names and strings from guests, containers and capture files: no control character reaches the terminal.
+  return renderReportUnsafe(printableDeep(r), opts);
+}
+
+function renderReportUnsafe(r: Report, opts: TextOptions = { color: false }): string {
   const c = (code: keyof typeof ANSI, s: string) => (opts.color ? `${ANSI[code]}${s}${ANSI.reset}` : s);
   const lines: string[] = [];
   const status = r.status.toUpperCase();

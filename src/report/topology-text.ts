@@ -1,3 +1,4 @@
+import { printableDeep } from '../util/printable.js';
 import type { Interface, Namespace, Topology } from '../model/topology.js';
 
 /**
@@ -5,6 +6,11 @@ import type { Interface, Namespace, Topology } from '../model/topology.js';
  * port followed to its veth peer's namespace and address. Fits 100 columns.
  */
 export function renderTopology(topology: Topology): string {
+  // Names and strings from guests, containers and capture files: no control character reaches the terminal.
+  return renderTopologyUnsafe(printableDeep(topology));
+}
+
+function renderTopologyUnsafe(topology: Topology): string {
   const lines: string[] = [`${'  interface'.padEnd(20)} ${'kind'.padEnd(8)} ${'state'.padEnd(10)} ${'mtu'.padEnd(5)} ${'mac'.padEnd(17)} addresses`];
   const byId = new Map(topology.namespaces.map((n) => [n.id, n]));
   const owners = namespaceOwners(topology);

@@ -54,3 +54,31 @@ test('the text report prints notices and "causes: none" on an ok verdict', () =>
   assert.match(text, /causes: none/);
   assert.match(text, /notice: promisc-dependent at hv\/eth0 \(not a cause/);
 });
+
+test('strings from guests and capture files reach the terminal with their control characters escaped', () => {
+  const hostile: Cause = { ...promisc, summary: 'guest says \x1b]0;owned\x07 and \x1b[2J', evidence: ['line\rback'] };
+  const report = {
+    schemaVersion: 1,
+    tool: { name: 'hopdump', version: 'test' },
+    mode: 'diagnose',
+    startedAt: '2026-01-01T00:00:00Z',
+    target: { query: '192.0.2.11', netns: 'vm1', ifname: 'eth0' },
+    path: { hops: [] },
+    probes: [],
+    hops: [],
+    status: 'broken',
+    loss: null,
+    causes: [hostile],
+    instead: [],
+    traces: [],
+    captureFile: null,
+    notices: ['\x9b31m'],
+    timing: { discoverMs: 0, captureStartMs: 0, windowMs: 0, analysisMs: 0, totalMs: 0 },
+  } as never;
+  for (const color of [false, true]) {
+    const text = renderReport(report, { color });
+    assert.match(text, /guest says \\x1b\]0;owned\\x07 and \\x1b\[2J/);
+    assert.match(text, /line\\x0dback/);
+    assert.ok(!/\x07|\x9b|\r|\x1b\]|\x1b\[2J/.test(text), 'no raw control sequence from the report');
+  }
+});
