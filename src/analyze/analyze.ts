@@ -327,7 +327,7 @@ function streamPass(o: AnalyzeOptions, first: FirstLook, hops: Hop[]) {
         const p = fromDecoded(hop, r.tsNs(), d, r.origLen, false);
         p.data = EMPTY;
         correlator.add(p);
-      } else otherPerHop[hop]++;
+      } else otherPerHop[hop] = otherPerHop[hop]! + 1;
     }
   } finally {
     merged.close();

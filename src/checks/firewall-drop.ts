@@ -144,7 +144,7 @@ function physdevs(spec: string): string[] {
  * chain graph (Neutron: FORWARD → neutron-openvswi-sg-chain --physdev-out tapX
  * → neutron-openvswi-iX → neutron-openvswi-sg-fallback).
  */
-function reachedVia(chains: Array<{ table: string; family: string; chain: string; rules: Array<{ spec: string; target?: string }> }>, chain: { table: string; family: string; chain: string }): string[] {
+function reachedVia(chains: Array<{ table: string; family: string; chain: string; rules: Array<{ spec: string; target?: string | undefined }> }>, chain: { table: string; family: string; chain: string }): string[] {
   const out = new Set<string>();
   const seen = new Set<string>();
   const walk = (name: string, depth: number) => {

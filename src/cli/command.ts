@@ -38,7 +38,7 @@ export function parseCommandArgs<T extends Options>(
   try {
     return parseArgs({ args, options, allowPositionals, strict: true });
   } catch (err) {
-    const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    const msg = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
     throw usageError(`${msg.replace(/^Unknown option/, 'unknown option')}`, `see 'hopdump ${command} --help'`);
   }
 }

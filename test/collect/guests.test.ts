@@ -12,7 +12,7 @@ import { GuestNicSchema, type GuestNic } from '../../src/model/guests.js';
 
 const root = (platform: string) => fileURLToPath(new URL(`../../../test/fixtures/hosts/${platform}.recorded`, import.meta.url));
 const file = (platform: string, path: string) => readFileSync(`${root(platform)}/${path}`, 'utf8');
-const brief = (g: { source: string; mac?: string; ifname?: string; bridge?: string; addresses: string[] }) =>
+const brief = (g: { source: string; mac?: string | undefined; ifname?: string | undefined; bridge?: string | undefined; addresses: string[] }) =>
   [g.source, g.mac ?? '-', g.ifname ?? '-', g.bridge ?? '-', g.addresses.join(' ') || '-'].join(' ');
 
 describe('QEMU command lines', () => {

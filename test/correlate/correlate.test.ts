@@ -25,7 +25,7 @@ const HOPS: Hop[] = [
 const OBSERVED = [true, false, true, true];
 
 let clock = 1_700_000_000_000_000_000n;
-function pkt(h: number, fp: string, fields: Partial<HopPacket>): HopPacket {
+function pkt(h: number, fp: string, fields: { [K in keyof HopPacket]?: HopPacket[K] | undefined }): HopPacket {
   clock += 1000n;
   return {
     hop: h,
@@ -37,7 +37,8 @@ function pkt(h: number, fp: string, fields: Partial<HopPacket>): HopPacket {
     data: new Uint8Array(0),
     summary: fields.summary ?? fp,
     linkType: 1,
-    ...fields,
+    // Fields given as undefined are absent (exactOptionalPropertyTypes).
+    ...(Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Partial<HopPacket>),
   };
 }
 const req = (h: number, n: number) => pkt(h, `req${n}`, { src: '192.0.2.100', dst: '192.0.2.11', proto: 'icmp', icmpType: 8, ttl: 64 });
@@ -202,8 +203,8 @@ test('what the target sends to a group or to everyone (IGMP, mDNS, broadcast) is
   // query from its address stop at the host, as they should.
   const packets = [
     ...[0, 1, 2].flatMap((n) => [req(0, n), req(2, n), req(3, n)]),
-    pkt(3, 'igmp', { src: '192.0.2.11', dst: '224.0.0.22', proto: 'igmp' as HopPacket['proto'], ttl: 1 }),
-    pkt(2, 'igmp', { src: '192.0.2.11', dst: '224.0.0.22', proto: 'igmp' as HopPacket['proto'], ttl: 1 }),
+    pkt(3, 'igmp', { src: '192.0.2.11', dst: '224.0.0.22', proto: 'igmp' as NonNullable<HopPacket['proto']>, ttl: 1 }),
+    pkt(2, 'igmp', { src: '192.0.2.11', dst: '224.0.0.22', proto: 'igmp' as NonNullable<HopPacket['proto']>, ttl: 1 }),
     pkt(3, 'mdns', { src: '192.0.2.11', dst: '224.0.0.251', proto: 'udp', srcPort: 5353, dstPort: 5353, ttl: 255 }),
     pkt(3, 'bcast', { src: '192.0.2.11', dst: '255.255.255.255', proto: 'udp', srcPort: 68, dstPort: 67, ttl: 64 }),
   ];
