@@ -15,6 +15,8 @@ const runs = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) 
 const only = process.argv.find((a) => a.startsWith('--topology='))?.slice(11).split(',');
 /** --variants=N: every fault of the variant topologies on seeds 1..N instead (docs/lab.md, "Variants"). */
 const variants = Number(process.argv.find((a) => a.startsWith('--variants='))?.slice(11) ?? 0);
+/** --name=PREFIX: the labs' instance names start with it (default bf, bv), so that two benches can run side by side. */
+const prefix = process.argv.find((a) => a.startsWith('--name='))?.slice(7);
 
 interface Row {
   name: string;
@@ -26,7 +28,7 @@ interface Row {
 }
 
 async function one(topology: string, fault: string | undefined, i: number): Promise<{ report: Report; ms: number }> {
-  const instance = `bf${i}`;
+  const instance = `${prefix ?? 'bf'}${i}`;
   await labDown({ host, instance });
   const state = await labUp({ host, topology, instance, ...(fault ? { fault } : {}) });
   try {
@@ -105,7 +107,7 @@ async function fixedBench(): Promise<void> {
 
 /** One fault (or the healthy lab) on one variant: localized? right cause first (or, healthy, none)? */
 async function oneVariant(topology: string, fault: string | undefined, seed: number, i: number): Promise<{ localized: boolean; top: boolean; got: string }> {
-  const instance = `bv${i}`;
+  const instance = `${prefix ?? 'bv'}${i}`;
   await labDown({ host, instance });
   const state = await labUp({ host, topology, instance, variant: seed, ...(fault ? { fault } : {}) });
   try {

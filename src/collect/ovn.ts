@@ -126,11 +126,16 @@ export function ovnExpression(inport: string, f: OvnFlow): string {
   return parts.join(' && ');
 }
 
-/** `ovn-trace DATAPATH EXPRESSION`: the logical pipeline the packet takes, and where it ends. */
+/**
+ * `ovn-trace DATAPATH EXPRESSION`: the logical pipeline the packet takes, and where it ends.
+ * --no-friendly-names: by default ovn-trace shortens names that hold a UUID (Neutron's ports
+ * and neutron-<uuid> switches print as "c4468b") in its output, so the output port and the
+ * stage's match would not name the northbound rows they are compared with.
+ */
 export async function ovnTrace(host: Host, netns: string | undefined, sb: string, datapath: string, inport: string, flow: OvnFlow): Promise<OvnTraceResult> {
   if (!NAME.test(datapath)) throw new Error(`bad logical switch name ${datapath}`);
   const expression = ovnExpression(inport, flow);
-  const r = await host.run(['ovn-trace', `--db=${sb}`, datapath, expression], { ...(netns ? { netns } : {}), timeoutMs: 8000 });
+  const r = await host.run(['ovn-trace', `--db=${sb}`, '--no-friendly-names', datapath, expression], { ...(netns ? { netns } : {}), timeoutMs: 8000 });
   return { datapath, inport, expression, ...parseOvnTrace(r.stdout) };
 }
 

@@ -8,7 +8,8 @@ import type { LabBuilder } from './types.js';
  * A private Docker Engine for one lab namespace (docs/docker-notes.md):
  * dockerd entered with `nsenter --net` only (so it keeps the host's cgroup
  * mounts), with its own data-root, exec-root, pidfile, socket and config in
- * <lab daemon dir>/docker/<netns>/ (labDaemonDir, default /run/hopdump), containers under the cgroup parent /<netns>.
+ * <lab daemon dir>/docker/<netns>/ (lab.daemonDir: labDaemonDir(), default /run/hopdump, or
+ * a variant's own directory), containers under the cgroup parent /<netns>.
  * Its iptables rules land in the namespace's own nf_tables. The managed
  * containerd and the shims live in the namespace too (`lab down` kills
  * them); containers run in Docker's own (unnamed) network namespaces, and
@@ -24,15 +25,21 @@ export function dockerDir(netns: string, base: string = labDaemonDir()): string 
   return `${base}/docker/${netns}`;
 }
 
-export function dockerSocket(netns: string): string {
-  return `${dockerDir(netns)}/docker.sock`;
+export function dockerSocket(netns: string, base: string = labDaemonDir()): string {
+  return `${dockerDir(netns, base)}/docker.sock`;
 }
 
+/**
+ * daemon.json's network settings, in the lab's canonical terms: the file is written through the
+ * lab's translation, as everything it runs is (a variant's ranges and bridge name land in it).
+ */
 export interface StartDockerOptions {
-  /** docker0's address, e.g. 203.0.113.1/24. */
-  bip: string;
-  /** Pool for further networks, e.g. base=192.0.2.0/24,size=27. */
-  addressPool: string;
+  /** docker0's address ("bip"), e.g. 203.0.113.1/24. */
+  bip?: string;
+  /** An existing bridge for the default network instead of docker0 ("bridge"; its address is the gateway). */
+  bridge?: string;
+  /** Pool for further networks ("default-address-pools"), e.g. { base: '192.0.2.0/24', size: 27 }. */
+  addressPool: { base: string; size: number };
 }
 
 /** Fixed text; the dockerd argv follows as "$@" (its output goes to the log in the lab's directory). */
@@ -41,13 +48,18 @@ const START_SCRIPT = 'log=$1; shift; exec "$@" >"$log" 2>&1 </dev/null';
 /** Starts the role's dockerd and waits until /_ping answers OK. Returns the socket path. */
 export async function startDocker(lab: LabBuilder, role: string, options: StartDockerOptions): Promise<string> {
   const netns = lab.ns(role);
-  const dir = dockerDir(netns);
-  await removeDockerDirs(lab.host, [netns]);
+  const dir = dockerDir(netns, lab.daemonDir);
+  await removeDockerDirs(lab.host, [netns], lab.daemonDir);
   mkdirSync(`${dir}/data`, { recursive: true, mode: 0o700 });
   mkdirSync(`${dir}/exec`, { recursive: true, mode: 0o700 });
   mkdirSync(`${dir}/client`, { recursive: true, mode: 0o700 });
-  writeFileSync(`${dir}/daemon.json`, '{}\n', { mode: 0o600 });
-  const sock = dockerSocket(netns);
+  const config = {
+    ...(options.bip ? { bip: options.bip } : {}),
+    ...(options.bridge ? { bridge: options.bridge } : {}),
+    'default-address-pools': [options.addressPool],
+  };
+  writeFileSync(`${dir}/daemon.json`, `${lab.real(role, JSON.stringify(config, null, 2))}\n`, { mode: 0o600 });
+  const sock = dockerSocket(netns, lab.daemonDir);
   await lab.daemon(
     role,
     [
@@ -55,7 +67,6 @@ export async function startDocker(lab: LabBuilder, role: string, options: StartD
       'dockerd',
       `--config-file=${dir}/daemon.json`, `--data-root=${dir}/data`, `--exec-root=${dir}/exec`,
       `--pidfile=${dir}/docker.pid`, '-H', `unix://${sock}`, '--storage-driver=overlay2',
-      `--bip=${options.bip}`, '--default-address-pool', options.addressPool,
       '--iptables=true', '--ip-forward=true', '--userland-proxy=false', `--cgroup-parent=/${netns}`,
     ],
     { netOnly: true },
@@ -70,7 +81,10 @@ export async function startDocker(lab: LabBuilder, role: string, options: StartD
   throw environmentError(`dockerd did not answer on ${sock} within 30 s`, `see ${dir}/dockerd.log`);
 }
 
-/** The docker CLI (the 20.10 client) against the role's dockerd; runs in the root namespace over the unix socket. */
+/**
+ * The docker CLI (the 20.10 client) against the role's dockerd; runs in the root namespace over
+ * the unix socket. Its arguments are in the lab's canonical terms, rewritten as the role's.
+ */
 export function docker(
   lab: LabBuilder,
   role: string,
@@ -78,8 +92,9 @@ export function docker(
   options: { okCodes?: number[] | 'any'; timeoutMs?: number } = {},
 ): Promise<RunResult> {
   const netns = lab.ns(role);
+  const dir = dockerDir(netns, lab.daemonDir);
   return lab.host.run(
-    ['env', `DOCKER_CONFIG=${dockerDir(netns)}/client`, DOCKER_CLI, '-H', `unix://${dockerSocket(netns)}`, ...args],
+    ['env', `DOCKER_CONFIG=${dir}/client`, DOCKER_CLI, '-H', `unix://${dir}/docker.sock`, ...args.map((a) => lab.real(role, a))],
     { timeoutMs: 60_000, ...options },
   );
 }
@@ -89,7 +104,7 @@ export function docker(
  * /bin/busybox and one symlink per applet (`busybox --install -s`), no registry.
  */
 export async function importBusybox(lab: LabBuilder, role: string): Promise<void> {
-  const dir = dockerDir(lab.ns(role));
+  const dir = dockerDir(lab.ns(role), lab.daemonDir);
   const rootfs = `${dir}/rootfs`;
   rmSync(rootfs, { recursive: true, force: true });
   for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'etc', 'proc', 'sys', 'dev', 'tmp', 'www']) {

@@ -109,6 +109,7 @@ export function builder(host: Host, instance: string, plan?: VariantPlan, daemon
     instance,
     host,
     daemonDir,
+    ...(plan ? { variant: plan } : {}),
     ns,
     real: (role, canonical) => tr(role, canonical),
     run: (role, argv, options = {}) =>

@@ -1,22 +1,25 @@
 import { existsSync } from 'node:fs';
 import { environmentError } from '../errors.js';
+import { labDaemonDir } from './names.js';
 import { ovsDir, startOvs, vsctl } from './ovs.js';
 import type { LabBuilder } from './types.js';
 
 /**
  * OVN on the lab's private Open vSwitch: NB and SB ovsdb-servers, ovn-northd
  * and ovn-controller, all inside the hypervisor namespace, with their
- * databases and sockets in the same private directory as OVS (so `lab down`
- * ends them with the namespace and removes them with it). One chassis, so no
- * tunnel is ever used (geneve is not built into this kernel).
+ * databases and sockets in the same private directory as OVS (under
+ * lab.daemonDir, which a variant moves; so `lab down` ends them with the
+ * namespace and removes them with it). One chassis, so no tunnel is ever used
+ * (geneve is not built into this kernel).
  */
-export function ovnSockets(netns: string): { nb: string; sb: string } {
-  return { nb: `${ovsDir(netns)}/ovnnb_db.sock`, sb: `${ovsDir(netns)}/ovnsb_db.sock` };
+export function ovnSockets(netns: string, base: string = labDaemonDir()): { nb: string; sb: string } {
+  const dir = ovsDir(netns, base);
+  return { nb: `${dir}/ovnnb_db.sock`, sb: `${dir}/ovnsb_db.sock` };
 }
 
 export async function startOvn(lab: LabBuilder, role: string): Promise<void> {
   const dir = await startOvs(lab, role);
-  const { nb, sb } = ovnSockets(lab.ns(role));
+  const { nb, sb } = ovnSockets(lab.ns(role), lab.daemonDir);
   const env = ['env', `OVS_RUNDIR=${dir}`, `OVN_RUNDIR=${dir}`, `OVN_DBDIR=${dir}`, `OVN_LOGDIR=${dir}`];
   for (const [db, schema, sock] of [['ovnnb_db', 'ovn-nb', nb], ['ovnsb_db', 'ovn-sb', sb]] as const) {
     await lab.host.run(['ovsdb-tool', 'create', `${dir}/${db}.db`, `/usr/share/ovn/${schema}.ovsschema`]);
@@ -35,7 +38,7 @@ export async function startOvn(lab: LabBuilder, role: string): Promise<void> {
 
 /** ovn-nbctl against the lab's northbound database. */
 export function nbctl(lab: LabBuilder, role: string, args: string[], timeoutSeconds = 10): Promise<unknown> {
-  return lab.run(role, ['ovn-nbctl', `--db=unix:${ovnSockets(lab.ns(role)).nb}`, `--timeout=${timeoutSeconds}`, ...args]);
+  return lab.run(role, ['ovn-nbctl', `--db=unix:${ovnSockets(lab.ns(role), lab.daemonDir).nb}`, `--timeout=${timeoutSeconds}`, ...args]);
 }
 
 /**

@@ -12,8 +12,12 @@ import type { LabBuilder, LabTarget, LabTopology } from './types.js';
  * the canonical names) has to find everything on its own.
  */
 
-/** Topologies whose names and addresses are all the lab's own (no daemon names them). */
-export const VARIANT_TOPOLOGIES = ['bridged', 'routed', 'chain', 'macvlan', 'ovs', 'neutron'] as const;
+/**
+ * Topologies with variants: those whose names and addresses are the lab's own, and those whose
+ * daemons (Docker, Nova/Neutron, OVN) name some things themselves: those names stay as the daemon
+ * makes them, everything the operator chooses moves.
+ */
+export const VARIANT_TOPOLOGIES = ['bridged', 'routed', 'chain', 'macvlan', 'ovs', 'neutron', 'docker', 'ovn'] as const;
 
 /** The values each dimension can take; the coverage test draws seeds 0-99 and expects each one. */
 export const DIMENSIONS = {
@@ -41,6 +45,20 @@ export const DIMENSIONS = {
    * default, or a directory of the variant's own, so that discovery must find them by process.
    */
   daemonDir: ['default', '/run/<name>', '/var/lib/<name>', '/srv/<name>'],
+  /**
+   * How the cloud management system names OVN's logical switch and ports (ovn only): the lab's
+   * own (ls1, vm1), Neutron's (neutron-<network uuid>, <port uuid>) or ovn-kubernetes' (the node's
+   * switch, <namespace>_<pod> ports, k8s-<node> for the node's own port).
+   */
+  logicalNames: ['lab', 'neutron', 'ovn-kubernetes'],
+  /**
+   * Which network the docker lab's container is on (docker only): Docker's default network on
+   * docker0, a user-defined network (`docker network create`: a br-<12 hex> bridge; docker0 stays,
+   * empty, on a subnet of its own), or the default network on a bridge the operator made
+   * (daemon.json's "bridge": NAME, the name one of the bridge dimension's others). The bridge
+   * dimension then records the name this gives.
+   */
+  dockerNetwork: ['default', 'user-defined', 'own-bridge'],
 } as const;
 
 export type Dimension = keyof typeof DIMENSIONS;
@@ -54,9 +72,14 @@ export function dimensionsOf(topology: string): Dimension[] {
     if (d === 'bridge') return renamed?.bridge !== undefined;
     if (d === 'backend') return (renamed?.backends.length ?? 0) > 0;
     if (d === 'guestOui') return (renamed?.guestMacs.length ?? 0) > 0;
-    // A macvlan child as a bridge port: not a thing Docker or anyone builds.
-    if (d === 'guestBridge') return topology !== 'macvlan';
+    // Docker 20.10 names every container's NIC eth0 (its endpoint ifname option came with 27.0).
+    if (d === 'guestNic') return (renamed?.guestRoles.length ?? 0) > 0;
+    // A macvlan child as a bridge port: not a thing Docker or anyone builds. A Docker container
+    // is not a lab namespace (Docker's own sandbox): no bridge is built in it.
+    if (d === 'guestBridge') return topology !== 'macvlan' && (renamed?.guestRoles.length ?? 0) > 0;
     if (d === 'daemonDir') return renamed?.daemons === true;
+    if (d === 'logicalNames') return renamed?.logical !== undefined;
+    if (d === 'dockerNetwork') return topology === 'docker';
     return true;
   });
 }
@@ -82,6 +105,8 @@ export interface VariantPlan {
   guestBridges: Array<{ role: string; bridge: string }>;
   /** Where the lab's private daemons live, when the variant moved them (shared by labs of the same seed). */
   daemonDir?: string;
+  /** Which network the docker lab's container is on (the dockerNetwork dimension; docker only). */
+  dockerNetwork?: (typeof DIMENSIONS.dockerNetwork)[number];
   /**
    * role -> name of an extra hop -> the canonical hops around it on the way to the target: a loss
    * segment that starts or ends on an extra hop is the canonical segment between those two.
@@ -111,7 +136,17 @@ export function parseSeed(text: string): number {
 /** The canonical names of each topology that a variant renames, by the dimension that renames them. */
 const RENAMED: Record<
   string,
-  { uplink: string; bridge?: string; backends: string[]; guestRoles: string[]; guestMacs: string[]; libvirtTaps?: true; daemons?: true }
+  {
+    uplink: string;
+    bridge?: string;
+    backends: string[];
+    guestRoles: string[];
+    guestMacs: string[];
+    libvirtTaps?: true;
+    daemons?: true;
+    /** OVN's logical switch (first) and ports, as the management system names them. */
+    logical?: { switch: string; ports: string[] };
+  }
 > = {
   bridged: {
     uplink: 'eth0',
@@ -139,6 +174,21 @@ const RENAMED: Record<
   chain: { uplink: 'eth0', bridge: 'vmbr0', backends: ['tap100i0'], guestRoles: ['vm100'], guestMacs: ['bc:24:11:00:01:00'] },
   // The containers' macvlans are their own eth0: no bridge, no backend on the host.
   macvlan: { uplink: 'eth0', backends: [], guestRoles: ['ct1', 'ct2'], guestMacs: [] },
+  // A real dockerd: it names the veth (veth<7 hex>) and the container's eth0 and derives the MAC
+  // from the address; the bridge is the operator's choice (the default network's docker0, a
+  // user-defined network, or a bridge of their own), and so are the ranges, ports and where
+  // dockerd keeps its socket, data-root and exec-root.
+  docker: { uplink: 'eth0', bridge: 'docker0', backends: [], guestRoles: [], guestMacs: [], daemons: true },
+  // OVN: the OVS ports (iface-id), the guests' NICs and MACs and the logical names are what the
+  // management system chooses; br-int and OVN's own flows keep their names.
+  ovn: {
+    uplink: 'eth0',
+    backends: ['tapvm1', 'tapvm2'],
+    guestRoles: ['vm1', 'vm2'],
+    guestMacs: ['02:00:00:0a:00:11', '02:00:00:0a:00:12'],
+    daemons: true,
+    logical: { switch: 'ls1', ports: ['client', 'vm1', 'vm2'] },
+  },
 };
 
 /** Values of a dimension that a fault cannot be built with (its change would not break anything there). */
@@ -211,6 +261,13 @@ export function drawVariant(topology: string, seed: number, excludes: VariantExc
   drawn.guestBridge = pick(DIMENSIONS.guestBridge);
   drawn.daemonDir = pick(DIMENSIONS.daemonDir);
   const daemonBase = `lab-${hex(8)}`;
+  // Drawn after everything else, so that adding it left the other topologies' hosts as they were.
+  drawn.logicalNames = pick(DIMENSIONS.logicalNames);
+  const uuid = () => `${hex(8)}-${hex(4)}-4${hex(3)}-${(8 + Math.floor(rnd() * 4)).toString(16)}${hex(3)}-${hex(12)}`;
+  const node = `worker-${hex(5)}`;
+  drawn.dockerNetwork = pick(DIMENSIONS.dockerNetwork);
+  const ownBridge = pick(DIMENSIONS.bridge.filter((b) => b !== 'docker0' && b !== 'br-<hex>'));
+  const networkHex = hex(12);
   for (const dim of Object.keys(DIMENSIONS) as Dimension[]) {
     if (dim !== 'ranges' && !dimensionsOf(topology).includes(dim)) drawn[dim] = DIMENSIONS[dim][0];
   }
@@ -238,7 +295,27 @@ export function drawVariant(topology: string, seed: number, excludes: VariantExc
     }
   }
   const daemonDir = drawn.daemonDir === 'default' ? undefined : drawn.daemonDir.replace('<name>', daemonBase);
-  return { seed, topology, drawn, ifnames, v4, v6, macs, ports, firewallBridges, guestBridges, extraHops, ...(daemonDir ? { daemonDir } : {}) };
+  // Logical names are rewritten like interface names, in the hypervisor's argv (ovn-nbctl, iface-id).
+  if (renamed.logical && drawn.logicalNames !== 'lab') {
+    const { switch: ls, ports: lports } = renamed.logical;
+    const neutron = drawn.logicalNames === 'neutron';
+    hv[ls] = neutron ? `neutron-${uuid()}` : node;
+    for (const [i, lport] of lports.entries()) {
+      hv[lport] = neutron ? uuid() : i === 0 ? `k8s-${node}` : `default_${lport}-${hex(10)}-${hex(5)}`;
+    }
+  }
+  // Docker's bridge follows from the network the container is on.
+  let dockerNetwork: VariantPlan['dockerNetwork'];
+  if (topology === 'docker') {
+    dockerNetwork = drawn.dockerNetwork as VariantPlan['dockerNetwork'];
+    drawn.bridge = dockerNetwork === 'default' ? 'docker0' : dockerNetwork === 'user-defined' ? 'br-<hex>' : ownBridge;
+    hv[renamed.bridge!] = drawn.bridge === 'br-<hex>' ? `br-${networkHex}` : drawn.bridge;
+  }
+  return {
+    seed, topology, drawn, ifnames, v4, v6, macs, ports, firewallBridges, guestBridges, extraHops,
+    ...(daemonDir ? { daemonDir } : {}),
+    ...(dockerNetwork ? { dockerNetwork } : {}),
+  };
 }
 
 /**
@@ -304,7 +381,8 @@ export function translate(plan: VariantPlan, role: string, text: string): string
     out = out.replace(re, (m) => names[m] ?? m);
   }
   // After an IPv4 address ("A.B.C.D:PORT"), never inside a MAC ("..:00:80").
-  const ports = new RegExp(`(^|(?<=\\.\\d{1,3}):|\\]:|--dport |dport |sport |sport = :)(${Object.keys(plan.ports).join('|')})(?![\\w.])`, 'g');
+  // "A.B.C.D:PORT:PORT" (docker run -p) maps the container's port too.
+  const ports = new RegExp(`(^|(?<=\\.\\d{1,3}):|(?<=\\.\\d{1,3}:\\d{1,5}):|\\]:|--dport |dport |sport |sport = :)(${Object.keys(plan.ports).join('|')})(?![\\w.])`, 'g');
   out = out.replace(ports, (_m, lead: string, port: string) => `${lead}${plan.ports[port] ?? port}`);
   return out;
 }
@@ -339,7 +417,11 @@ export function canonicalIfname(
   name: string,
   at?: { end: 'last' | 'missing'; direction: 'to-target' | 'from-target' },
 ): string {
-  for (const [canonical, real] of Object.entries(plan?.ifnames[role] ?? {})) if (real === name) return canonical;
+  const names = plan?.ifnames[role] ?? {};
+  for (const [canonical, real] of Object.entries(names)) if (real === name) return canonical;
+  // A device that has a canonical name the variant gave to another one (the empty docker0 beside a
+  // user-defined network's bridge) is not the lab's: never let it pass for it.
+  if (names[name] !== undefined) return `${name} (not the lab's ${name})`;
   const extra = plan?.extraHops[role]?.[name];
   if (!extra || !at) return name;
   const forward = at.direction === 'to-target';
@@ -366,6 +448,9 @@ export function variantTopology(topology: LabTopology, plan: VariantPlan | undef
     ...topology,
     uplink: { ifname: tr(topology.hypervisor, topology.uplink.ifname), address: tr(topology.hypervisor, topology.uplink.address) },
     targets: topology.targets.map(target),
-    ...(topology.suggestedTarget ? { suggestedTarget: tr(topology.hypervisor, topology.suggestedTarget) } : {}),
+    // "ct1:9200" (a container and its port) has its port moved too.
+    ...(topology.suggestedTarget
+      ? { suggestedTarget: tr(topology.hypervisor, topology.suggestedTarget).replace(/:(\d+)$/, (m, p: string) => (plan.ports[p] ? `:${plan.ports[p]}` : m)) }
+      : {}),
   };
 }

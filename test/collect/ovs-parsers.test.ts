@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { flowText, outputsOf, parseTrace } from '../../src/capture/ovs-trace.js';
+import { ovnTrace } from '../../src/collect/ovn.js';
 import { parseDatapathStats, parseFdbShow } from '../../src/collect/ovs.js';
+import type { Host } from '../../src/host/host.js';
 
 /** Edge cases of OVS's text outputs (the lab tests read the real ones from a running ovs-vswitchd). */
 
@@ -80,4 +82,42 @@ test('the ofproto/trace flow for IPv6: icmp6/tcp6 with ipv6_src/ipv6_dst, echo r
   );
   assert.throws(() => flowText('eth0', { ...f, dst: '192.0.2.11' }));
   assert.throws(() => flowText('eth0', { ...f, proto: 'arp' }));
+});
+
+test('ovn-trace is asked for the names as the northbound database has them (Neutron UUIDs are not shortened)', async () => {
+  // ovn-trace 23.03 with --no-friendly-names on a Neutron-named switch (by default it prints "c4468b").
+  const port = 'c4468bd1-4d12-4b8f-8e57-75364589e7ff';
+  const client = '62bb090e-6dde-46b0-9e3b-1613c984fe89';
+  const dp = 'ae3ab9bc-277b-4910-a904-f995c27cf61a';
+  const text = [
+    '# icmp,reg14=0x1,vlan_tci=0x0000,dl_src=02:00:00:00:00:64,dl_dst=fa:16:3e:fb:ff:f3,nw_src=203.0.113.100,nw_dst=203.0.113.11',
+    '',
+    `ingress(dp="${dp}", inport="${client}")`,
+    '-----',
+    ' 0. ls_in_check_port_sec (northd.c:8432): 1, priority 50, uuid 09ad73af',
+    '    reg0[15] = check_in_port_sec();',
+    '    next;',
+    '25. ls_in_l2_lkup (northd.c:9122): eth.dst == fa:16:3e:fb:ff:f3, priority 50, uuid 29be2c9a',
+    `    outport = "${port}";`,
+    '    output;',
+    '',
+    `egress(dp="${dp}", inport="${client}", outport="${port}")`,
+    '-----',
+    ' 9. ls_out_apply_port_sec (northd.c:5775): reg0[15] == 1, priority 50, uuid cbb46ff3',
+    '    drop;',
+  ].join('\n');
+  const calls: string[][] = [];
+  const host = {
+    run: async (argv: string[]) => {
+      calls.push(argv);
+      return { argv, netns: undefined, stdout: text, stderr: '', code: 0 };
+    },
+  } as unknown as Host;
+  const ls = 'neutron-4e129bbe-296b-423d-8194-b8ec34858213';
+  const r = await ovnTrace(host, undefined, 'unix:/x/ovnsb_db.sock', ls, client, {
+    proto: 'icmp', ethSrc: '02:00:00:00:00:64', ethDst: 'fa:16:3e:fb:ff:f3', ipSrc: '203.0.113.100', ipDst: '203.0.113.11',
+  });
+  assert.ok(calls[0]!.includes('--no-friendly-names'), calls[0]!.join(' '));
+  assert.equal(calls[0]![calls[0]!.length - 2], ls);
+  assert.deepEqual([r.verdict, r.outport, r.dropStage?.stage], ['drop', port, 'ls_out_apply_port_sec']);
 });

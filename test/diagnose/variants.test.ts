@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FAULTS, labTopology, variantOf } from '../../src/lab/lab.js';
-import { VARIANT_TOPOLOGIES } from '../../src/lab/variant.js';
+import { VARIANT_TOPOLOGIES, variantIfname, type VariantPlan } from '../../src/lab/variant.js';
 import { ReportSchema } from '../../src/model/report.js';
 import { diagnoseLab } from '../helpers/diagnose.js';
 import { withLab } from '../helpers/lab.js';
@@ -12,6 +12,17 @@ import { canonicalHop, EXPECT, faultAddress, variantProbe } from './expectations
 // ports, drawn from the commit's seed (replay one with HOPDUMP_VARIANT=SEED or `lab up --variant SEED`).
 const seed = runSeed();
 const topologies: readonly string[] = VARIANT_TOPOLOGIES;
+
+/**
+ * What the top cause must name in its summary and fix: the target's OVN logical port as the
+ * northbound database names it (a Neutron port UUID, not ovn-trace's shortened one), the bridge
+ * that Docker's DNAT rule excludes.
+ */
+function namedByTopCause(fault: string, target: string, plan: VariantPlan): string | undefined {
+  if (fault === 'ovn-acl-drop' || fault === 'ovn-port-security') return variantIfname(plan, 'hv', target);
+  if (fault === 'docker-dnat-removed') return `! -i ${variantIfname(plan, 'hv', 'docker0')}`;
+  return undefined;
+}
 
 describe(`diagnose on lab variant ${seed}`, { concurrency: 4 }, () => {
   for (const fault of FAULTS.filter((f) => topologies.includes(f.topology))) {
@@ -41,6 +52,12 @@ describe(`diagnose on lab variant ${seed}`, { concurrency: 4 }, () => {
         assert.deepEqual(got, want.loss, story);
         assert.equal(report.causes[0]?.id, want.top, story);
         assert.ok([want.status].flat().includes(report.status), story);
+        // The top cause names what it blames as this host names it.
+        const named = namedByTopCause(fault.name, fault.target, plan);
+        if (named) {
+          const top = report.causes[0]!;
+          assert.ok(`${top.summary}\n${top.fix.join('\n')}`.includes(named), `${story}: the top cause names ${named}: ${top.summary} | ${top.fix.join(' | ')}`);
+        }
       });
     });
   }

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { dockerConnection, readDocker } from '../../src/collect/docker.js';
 import { docker, dockerDir } from '../../src/lab/docker.js';
+import { labDaemonDir } from '../../src/lab/names.js';
 import type { LabBuilder } from '../../src/lab/types.js';
 import { TopologySchema } from '../../src/model/topology.js';
 import { findPath } from '../../src/path/find.js';
@@ -10,8 +11,8 @@ import { renderTopology } from '../../src/report/topology-text.js';
 import { diagnoseLab } from '../helpers/diagnose.js';
 import { hopdump, host, ifOf, nsOf, withLab } from '../helpers/lab.js';
 
-/** Enough of a LabBuilder for the lab's docker() helper (it only needs the namespace name and the host). */
-const builder = (hv: string) => ({ ns: () => hv, host }) as unknown as LabBuilder;
+/** Enough of a LabBuilder for the lab's docker() helper: the namespace, the host, the daemons' directory, no variant. */
+const builder = (hv: string) => ({ ns: () => hv, host, daemonDir: labDaemonDir(), real: (_role: string, s: string) => s }) as unknown as LabBuilder;
 
 describe('docker lab (a real dockerd)', () => {
   test('Engine API discovery, container targets, the DNAT step, and nothing left after lab down', async () => {

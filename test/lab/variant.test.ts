@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { findTopology } from '../../src/lab/lab.js';
-import { DIMENSIONS, dimensionsOf, drawVariant, translate, variantTopology, VARIANT_TOPOLOGIES, type Dimension } from '../../src/lab/variant.js';
+import { canonicalIfname, DIMENSIONS, dimensionsOf, drawVariant, translate, variantTopology, VARIANT_TOPOLOGIES, type Dimension } from '../../src/lab/variant.js';
 
 describe('lab variants (root-free)', () => {
   for (const topology of VARIANT_TOPOLOGIES) {
@@ -57,6 +57,56 @@ describe('lab variants (root-free)', () => {
     assert.equal(translate(plan, 'hv', '02:00:00:00:80:80'), '02:00:00:00:80:80');
     assert.equal(translate(plan, 'hv', '2001:db8::11/64'), `2001:db8:${plan.v6}::11/64`);
     assert.equal(translate(plan, 'hv', '2001:db8:5100::1'), `2001:db8:${plan.v6}:5100::1`);
+  });
+
+  test("docker: the container's network decides the bridge; a published port maps both its ports", () => {
+    const seen = new Set<string>();
+    for (let seed = 0; seed < 100; seed++) {
+      const plan = drawVariant('docker', seed);
+      const bridge = plan.ifnames.hv!.docker0!;
+      seen.add(plan.dockerNetwork!);
+      if (plan.dockerNetwork === 'default') assert.equal(bridge, 'docker0');
+      else if (plan.dockerNetwork === 'user-defined') assert.match(bridge, /^br-[0-9a-f]{12}$/);
+      else assert.ok(!['docker0'].includes(bridge) && !bridge.startsWith('br-'), bridge);
+      assert.equal(plan.drawn.bridge, plan.dockerNetwork === 'user-defined' ? 'br-<hex>' : bridge);
+      assert.equal(plan.drawn.guestBridge, 'no', 'no bridge inside a Docker container');
+    }
+    assert.equal(seen.size, 3);
+    const plan = drawVariant('docker', 4);
+    plan.v4 = { '192.0.2': '203.0.113', '198.51.100': '192.0.2', '203.0.113': '198.51.100' };
+    plan.ports = { '80': '9200', '9200': '80' };
+    assert.equal(translate(plan, 'hv', '198.51.100.1:9200:9200'), '192.0.2.1:80:80', 'docker run -p HOST:PORT:PORT, each once');
+    assert.equal(translate(plan, 'hv', '{"bip": "203.0.113.1/24"}'), '{"bip": "198.51.100.1/24"}', "daemon.json's addresses too");
+    // The empty docker0 beside a user-defined network's bridge is not the lab's docker0.
+    plan.ifnames.hv = { eth0: 'ens3', docker0: 'br-0123456789ab' };
+    assert.equal(canonicalIfname(plan, 'hv', 'br-0123456789ab'), 'docker0');
+    assert.notEqual(canonicalIfname(plan, 'hv', 'docker0'), 'docker0');
+    assert.equal(variantTopology(findTopology('docker'), { ...plan, ports: { '9200': '5432' } }).suggestedTarget, 'ct1:5432');
+  });
+
+  test("ovn: the management system's logical names are rewritten in northbound commands and iface-ids", () => {
+    const names = new Set<string>();
+    for (let seed = 0; seed < 100; seed++) {
+      const plan = drawVariant('ovn', seed);
+      names.add(plan.drawn.logicalNames);
+      const hv = plan.ifnames.hv!;
+      if (plan.drawn.logicalNames === 'neutron') {
+        assert.match(hv.ls1!, /^neutron-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+        assert.match(hv.vm1!, /^[0-9a-f]{8}-/);
+      } else if (plan.drawn.logicalNames === 'ovn-kubernetes') {
+        assert.match(hv.vm1!, /^default_vm1-[0-9a-f]{10}-[0-9a-f]{5}$/);
+        assert.equal(hv.client, `k8s-${hv.ls1}`);
+      } else {
+        assert.equal(hv.ls1, undefined);
+      }
+      const acl = translate(plan, 'hv', 'outport == "vm1" && ip4');
+      assert.equal(acl, `outport == "${hv.vm1 ?? 'vm1'}" && ip4`);
+      assert.equal(translate(plan, 'hv', 'external_ids:iface-id=vm2'), `external_ids:iface-id=${hv.vm2 ?? 'vm2'}`);
+      // Namespace names and the lab's OVS ports are not logical names.
+      assert.equal(translate(plan, 'hv', 'hd-x-vm1'), 'hd-x-vm1');
+      assert.equal(translate(plan, 'vm1', 'vm1'), 'vm1');
+    }
+    assert.equal(names.size, 3);
   });
 
   test('the topology a variant builds names its targets in its own terms', () => {

@@ -10,10 +10,12 @@ export const dockerDnatRemoved: LabFault = {
   symptom: { kind: 'published-tcp-fails', target: 'ct1' },
   async apply(lab) {
     // Deleted by its own spec as dockerd wrote it (`iptables -S` prints it ready to reuse).
+    const port = lab.real('hv', '9200');
     const r = await lab.run('hv', ['iptables', '-t', 'nat', '-S', 'DOCKER']);
-    const rule = r.stdout.split('\n').find((l) => l.startsWith('-A DOCKER ') && l.includes('--dport 9200') && l.includes('DNAT'));
-    if (!rule) throw environmentError(`no DNAT rule for port 9200 in nat/DOCKER: ${r.stdout.trim()}`);
-    await lab.run('hv', ['iptables', '-t', 'nat', '-D', ...rule.split(' ').slice(1)]);
+    const rule = r.stdout.split('\n').find((l) => l.startsWith('-A DOCKER ') && l.includes(`--dport ${port} `) && l.includes('DNAT'));
+    if (!rule) throw environmentError(`no DNAT rule for port ${port} in nat/DOCKER: ${r.stdout.trim()}`);
+    // Read back in the lab's own terms already (a variant's addresses): run verbatim, not rewritten again.
+    await lab.host.run(['iptables', '-t', 'nat', '-D', ...rule.split(' ').slice(1)], { netns: lab.ns('hv') });
     // With --userland-proxy=false dockerd still binds 198.51.100.1:9200 to reserve the port and never
     // accepts: without DNAT the kernel completes the handshake there and `nc -z` succeeds. Destroy
     // that listener (SOCK_DESTROY, ss -K) so the port answers RST, as on a host without the reservation.

@@ -13,7 +13,7 @@ export const dockerNotListening: LabFault = {
     await docker(lab, 'hv', ['exec', 'ct1', 'killall', 'httpd']);
     for (let i = 0; i < 50; i++) {
       const r = await docker(lab, 'hv', ['exec', 'ct1', 'netstat', '-ltn'], { okCodes: 'any' });
-      if (!r.stdout.includes(':9200 ')) return;
+      if (!r.stdout.includes(`:${lab.real('hv', '9200')} `)) return;
       await new Promise((res) => setTimeout(res, 100));
     }
   },

@@ -9,6 +9,10 @@ import { addAddress, createNamespaces, up, vethPair } from './common.js';
  * httpd on 9200) publishes 198.51.100.1:9200. Docker writes the bridge, the
  * veth, the iptables rules (nft backend, inside the namespace) itself. The
  * container's network namespace is Docker's (unnamed, found as pid:N).
+ * A variant (docs/lab.md) may put the container on a user-defined network
+ * instead (its bridge br-<12 hex>; docker0 stays, empty, on 192.0.2.0/27), or
+ * the default network on a bridge the operator made ("bridge" in
+ * daemon.json): the 203.0.113.0/24 subnet is the container's either way.
  *
  *   client 198.51.100.100 ── eth0 [hv 198.51.100.1, docker0 203.0.113.1] vethXXXXXXX ── eth0 ct1 203.0.113.2
  */
@@ -29,8 +33,14 @@ const CT1: LabTarget = {
   published: { address: '198.51.100.1', port: 9200 },
 };
 
-/** PID 1 only sleeps; the listener is its child, so it can die while the container stays up. */
-export const CT1_COMMAND = ['sh', '-c', 'httpd -f -p 9200 -h /www & exec sleep 2147483647'];
+/**
+ * PID 1 only sleeps; the listener is its child, so it can die while the container stays up. The
+ * port is an argument of its own, so that a variant's port replaces it.
+ */
+export const CT1_COMMAND = ['sh', '-c', 'httpd -f -p "$1" -h /www & exec sleep 2147483647', 'ct1', '9200'];
+
+/** The user-defined network of a variant that puts the container on one (a Compose project's default network). */
+export const DOCKER_NETWORK = 'app_default';
 
 export const dockerTopology: LabTopology = {
   name: 'docker',
@@ -55,10 +65,31 @@ export const dockerTopology: LabTopology = {
     // (it sets DROP only when it turns forwarding on itself), so the container
     // subnet is routable from the client, not only the published port.
     await lab.run('hv', ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
-    await startDocker(lab, 'hv', { bip: '203.0.113.1/24', addressPool: 'base=192.0.2.0/24,size=27' });
+    const network = lab.variant?.dockerNetwork ?? 'default';
+    const addressPool = { base: '192.0.2.0/24', size: 27 };
+    if (network === 'own-bridge') {
+      // The operator's bridge (a variant names it): dockerd takes it and its address as the default network's.
+      await lab.run('hv', ['ip', 'link', 'add', 'docker0', 'type', 'bridge']);
+      await addAddress(lab, 'hv', 'docker0', '203.0.113.1/24');
+      await up(lab, 'hv', 'docker0');
+      await startDocker(lab, 'hv', { bridge: 'docker0', addressPool });
+    } else if (network === 'user-defined') {
+      // docker0 keeps a subnet of its own, out of the container's way; the network's bridge is named
+      // as Docker names it (br-<12 hex>), given by option so that the variant knows it.
+      await startDocker(lab, 'hv', { bip: '192.0.2.1/27', addressPool });
+    } else {
+      await startDocker(lab, 'hv', { bip: '203.0.113.1/24', addressPool });
+    }
     await importBusybox(lab, 'hv');
+    if (network === 'user-defined') {
+      await docker(lab, 'hv', [
+        'network', 'create', '--driver', 'bridge', '--subnet', '203.0.113.0/24', '--gateway', '203.0.113.1',
+        '-o', 'com.docker.network.bridge.name=docker0', DOCKER_NETWORK,
+      ]);
+    }
     await docker(lab, 'hv', [
       'run', '-d', '--name', DOCKER_CONTAINER, '-p', `${CT1.published!.address}:${CT1.published!.port}:${CT1.port}`,
+      ...(network === 'user-defined' ? ['--network', DOCKER_NETWORK] : []),
       BUSYBOX_IMAGE, ...CT1_COMMAND,
     ]);
     await lab.waitListening('client', CT1.published!.address, CT1.published!.port);
