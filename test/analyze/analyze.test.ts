@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ReportSchema, type Report } from '../../src/model/report.js';
 import { diagnoseLab } from '../helpers/diagnose.js';
-import { hopdump, host, runProgram, withLab } from '../helpers/lab.js';
+import { hopdump, host, tcpdumpListening, runProgram, withLab } from '../helpers/lab.js';
 import { pcapFile } from '../helpers/pcap.js';
 
 const short = (h: { netns: string; ifname: string } | null) => (h ? `${h.netns}/${h.ifname}` : null);
@@ -49,10 +49,10 @@ describe('analyze', { concurrency: true }, () => {
           { ns: lab.ns('vm1'), ifname: 'eth0', file: join(dir, 'guest.pcap') },
         ];
         const dumps = points.map((p) =>
-          spawn('ip', ['netns', 'exec', p.ns, 'tcpdump', '-p', '-U', '-n', '-i', p.ifname, '-w', p.file, 'host', '192.0.2.11', 'or', 'arp'], { stdio: 'ignore' }),
+          spawn('ip', ['netns', 'exec', p.ns, 'tcpdump', '-p', '-U', '-n', '-i', p.ifname, '-w', p.file, 'host', '192.0.2.11', 'or', 'arp'], { stdio: ['ignore', 'ignore', 'pipe'] }),
         );
         try {
-          await new Promise((r) => setTimeout(r, 1000));
+          await Promise.all(dumps.map((d) => tcpdumpListening(d)));
           await host.run(['ping', '-c', '3', '-i', '0.2', '-W', '1', '192.0.2.11'], { netns: lab.state.client, okCodes: 'any' });
           await new Promise((r) => setTimeout(r, 500));
         } finally {

@@ -87,3 +87,30 @@ export function leftoverNamespaces(instance: string): string[] {
 }
 
 export { findTopology };
+
+/** Resolves once a tcpdump child (stderr piped) says "listening on": readiness, not a guess of time. */
+export function tcpdumpListening(child: import('node:child_process').ChildProcess, timeoutMs = 10_000): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let err = '';
+    const t = setTimeout(() => reject(new Error(`tcpdump did not start: ${err}`)), timeoutMs);
+    child.stderr!.on('data', (c: Buffer) => {
+      err += c.toString();
+      if (err.includes('listening on')) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+    child.once('exit', () => reject(new Error(`tcpdump ended before listening: ${err}`)));
+  });
+}
+
+/** Resolves once something listens on TCP port in netns (ss -ltn), polled every 50 ms. */
+export async function portListening(netns: string, port: number, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const r = await host.run(['ss', '-Hltn', `sport = :${port}`], { netns, okCodes: 'any' });
+    if (r.stdout.trim()) return;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  throw new Error(`nothing listens on ${port} in ${netns} after ${timeoutMs} ms`);
+}

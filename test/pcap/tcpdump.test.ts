@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { generateCapture } from '../../bench/pcap/generate.js';
-import { hopdump, HOPDUMP, instanceName } from '../helpers/lab.js';
+import { hopdump, HOPDUMP, instanceName, portListening } from '../helpers/lab.js';
 
 /**
  * The engine against tcpdump on real captures: two namespaces joined by a
@@ -84,7 +84,7 @@ before(async () => {
   inNs(A, ['ping', '-6', '-c', '2', '-i', '0.2', '2001:db8::2']);
   inNs(A, ['ping', '-6', '-c', '1', '-s', '3000', '2001:db8::2']);
   const listener = spawn('ip', ['netns', 'exec', B, 'nc', '-l', '192.0.2.2', '8080'], { stdio: ['ignore', 'ignore', 'ignore'] });
-  await new Promise((r) => setTimeout(r, 300));
+  await portListening(B, 8080);
   execFileSync('ip', ['netns', 'exec', A, 'nc', '-N', '-w', '2', '192.0.2.2', '8080'], { input: 'hello\n', stdio: ['pipe', 'ignore', 'ignore'] });
   inNs(A, ['sh', '-c', 'echo datagram | nc -u -w 1 192.0.2.2 9999 || true']);
   listener.kill('SIGKILL');
