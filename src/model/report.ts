@@ -53,7 +53,11 @@ export const CauseSchema = z.object({
   device: z.object({ netns: z.string(), ifname: z.string() }).nullable(),
   summary: z.string(),
   evidence: z.array(z.string()),
-  /** Exact commands an operator could run; hopdump never runs them. */
+  /**
+   * What to do: commands an operator can paste (every name or address from the host quoted as one
+   * shell word, src/util/shell.ts), with remarks after `#`, or a remark alone where no exact
+   * command can be given (placeholders such as GATEWAY are in capitals). hopdump never runs them.
+   */
   fix: z.array(z.string()),
 });
 export type Cause = z.infer<typeof CauseSchema>;
