@@ -1,3 +1,4 @@
+import { lowerOf } from '../model/topology.js';
 import type { Cause } from '../report/schema.js';
 import { ovsEnv } from './ovs-util.js';
 import type { Check } from './types.js';
@@ -44,8 +45,26 @@ export const linkDown: Check = {
         if (!iface.adminUp) {
           problems.push({ netns: hop.netns, ifname: iface.ifname, text: `${hop.netns}/${iface.ifname} is administratively down (no UP flag)`, fix: inNetns(hop.netns, `ip link set ${iface.ifname} up`) });
         } else if (!iface.carrier && iface.kind !== 'bridge') {
-          const why = peer && !peer.adminUp ? `its veth peer ${iface.peer!.netns}/${peer.ifname} is down` : 'no carrier';
-          problems.push({ netns: hop.netns, ifname: iface.ifname, text: `${hop.netns}/${iface.ifname} is up but has no carrier (operstate ${iface.operstate}): ${why}`, fix: peer && !peer.adminUp ? inNetns(iface.peer!.netns!, `ip link set ${peer.ifname} up`) : `# check the cable/peer of ${iface.ifname}` });
+          // A macvlan/macvtap/ipvlan has the carrier of its lower device (operstate LOWERLAYERDOWN).
+          const lower = iface.lower ? lowerOf(topology, iface) : undefined;
+          const lowerName = lower ? `${lower.ns.id}/${lower.iface.ifname}` : '';
+          const why =
+            peer && !peer.adminUp
+              ? `its veth peer ${iface.peer!.netns}/${peer.ifname} is down`
+              : lower && !lower.iface.adminUp
+                ? `its lower device ${lowerName} is down`
+                : lower && !lower.iface.carrier
+                  ? `its lower device ${lowerName} has no carrier`
+                  : 'no carrier';
+          const fix =
+            peer && !peer.adminUp
+              ? inNetns(iface.peer!.netns!, `ip link set ${peer.ifname} up`)
+              : lower && !lower.iface.adminUp
+                ? inNetns(lower.ns.id, `ip link set ${lower.iface.ifname} up`)
+                : lower && !lower.iface.carrier
+                  ? `# ${lowerName} has no carrier: see it (its cable or veth peer)`
+                  : `# check the cable/peer of ${iface.ifname}`;
+          problems.push({ netns: hop.netns, ifname: iface.ifname, text: `${hop.netns}/${iface.ifname} is up but has no carrier (operstate ${iface.operstate}): ${why}`, fix });
         }
       }
       for (const p of problems) {
