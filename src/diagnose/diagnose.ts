@@ -8,6 +8,7 @@ import { runSession, type PacketReader } from '../capture/session.js';
 import { runChecks } from '../checks/index.js';
 import { servesFamily } from '../checks/util.js';
 import { discover, sampleCounters } from '../collect/discover.js';
+import { correlationNotices } from '../checks/notices.js';
 import { correlate } from '../correlate/correlate.js';
 import type { HopPacket } from '../correlate/types.js';
 import { environmentError, usageError } from '../errors.js';
@@ -240,7 +241,14 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
   });
   // Answers from a MAC that is not the target's are not good answers.
   const status = worst(statusOf(probeReports, correlation.loss !== null, o.passive, correlation), wrongHostAnswered(topology, path, correlation) ? 'degraded' : 'ok');
-  const verdict = settleVerdict(status, causes, [...topology.warnings, ...candidateNotices, ...session.notices, ...notices, ...experimentNotices]);
+  const verdict = settleVerdict(status, causes, [
+    ...topology.warnings,
+    ...candidateNotices,
+    ...session.notices,
+    ...correlationNotices(correlation, topology, path.hops, targetAddresses),
+    ...notices,
+    ...experimentNotices,
+  ]);
   const report: Report = {
     schemaVersion: 1,
     tool: { name: 'hopdump', version: version() },
