@@ -340,7 +340,8 @@ async function macvlanInsideGuest(lab: LabBuilder, role: string, child: string, 
   if (txOff) await run(['ethtool', '-K', child, 'tx', 'off']);
   // An ARP request for the guest's address arrives on the NIC as well as on the child, and Linux
   // answers for any of its addresses on any interface (arp_ignore=0): the NIC would answer with its
-  // own MAC first (its children get broadcasts after it). A host with a macvlan shim sets this.
+  // own MAC, often first (its children get broadcasts from a queue, after it). A host with a
+  // macvlan shim sets this.
   await run(['sysctl', '-q', '-w', `net.ipv4.conf.${nic}.arp_ignore=1`]);
   await run(['ip', 'link', 'set', child, 'up']);
   for (const a of addrs) {
