@@ -15,8 +15,13 @@ const runs = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) 
 const only = process.argv.find((a) => a.startsWith('--topology='))?.slice(11).split(',');
 /** --variants=N: every fault of the variant topologies on seeds 1..N instead (docs/lab.md, "Variants"). */
 const variants = Number(process.argv.find((a) => a.startsWith('--variants='))?.slice(11) ?? 0);
-/** --name=PREFIX: the labs' instance names start with it (default bf, bv), so that two benches can run side by side. */
+/** With --variants: --seeds=S[,S] runs those seeds instead of 1..N; --fault=NAME[,NAME] only those faults (`healthy`: the healthy lab). */
+const onlySeeds = process.argv.find((a) => a.startsWith('--seeds='))?.slice(8).split(',').map(Number);
+const onlyFaults = process.argv.find((a) => a.startsWith('--fault='))?.slice(8).split(',');
+/** --name=PREFIX: the labs' instance names (PREFIX0, PREFIX1, ...), so that the bench can run beside other labs. */
 const prefix = process.argv.find((a) => a.startsWith('--name='))?.slice(7);
+/** --verbose: with --variants, one line per case as it ends (the variant, the loss, the causes, the hops). */
+const verbose = process.argv.includes('--verbose');
 
 interface Row {
   name: string;
@@ -138,6 +143,11 @@ async function oneVariant(topology: string, fault: string | undefined, seed: num
           missing: canonicalHop(report.loss.firstMissingHop, topology, plan, { end: 'missing', direction: report.loss.direction }),
         }
       : null;
+    if (verbose) {
+      console.log(
+        `${topology} ${fault ?? 'healthy'} seed ${seed} (${JSON.stringify(plan.drawn)}): ${report.status} loss=${JSON.stringify(loss)} causes=${report.causes.map((c) => `${c.id}:${c.confidence.toFixed(2)}`).join(',')} hops=${report.hops.map((h) => `${h.ifname}:${h.toTarget}/${h.fromTarget}`).join(' ')} probes=${report.probes.map((p) => `${p.kind}${p.port ? `:${p.port}` : ''}:${p.answered}/${p.sent}`).join(' ')}`,
+      );
+    }
     return {
       localized: JSON.stringify(loss) === JSON.stringify(want?.loss ?? null),
       top: want ? report.causes[0]?.id === want.top : report.causes.length === 0 && report.status === 'ok',
@@ -149,7 +159,7 @@ async function oneVariant(topology: string, fault: string | undefined, seed: num
 }
 
 async function variantBench(n: number): Promise<void> {
-  const seeds = Array.from({ length: n }, (_, i) => i + 1);
+  const seeds = onlySeeds ?? Array.from({ length: n }, (_, i) => i + 1);
   const topologies = VARIANT_TOPOLOGIES.filter((t) => !only || only.includes(t));
   const lines: string[] = [];
   let failedCases = 0;
@@ -161,8 +171,9 @@ async function variantBench(n: number): Promise<void> {
     let top = 0;
     let healthy = 0;
     let faultRuns = 0;
+    let healthyRuns = 0;
     const failed = new Map<string, number[]>();
-    for (const fault of [undefined, ...faults.map((f) => f.name)]) {
+    for (const fault of [undefined, ...faults.map((f) => f.name)].filter((f) => !onlyFaults || onlyFaults.includes(f ?? 'healthy'))) {
       // Two labs at a time: the machine has two cores.
       for (let k = 0; k < seeds.length; k += 2) {
         const batch = seeds.slice(k, k + 2);
@@ -173,7 +184,10 @@ async function variantBench(n: number): Promise<void> {
             faultRuns++;
             if (r.localized) localized++;
             if (r.top) top++;
-          } else if (r.top && r.localized) healthy++;
+          } else {
+            healthyRuns++;
+            if (r.top && r.localized) healthy++;
+          }
           if (!(r.localized && r.top)) {
             failedCases++;
             const key = `${fault ?? 'healthy'} (${r.got})`;
@@ -183,7 +197,7 @@ async function variantBench(n: number): Promise<void> {
       }
     }
     lines.push(
-      `${topology}: ${faults.length} faults x ${n} variants: localized ${localized}/${faultRuns}, right cause first ${top}/${faultRuns}; healthy with no cause ${healthy}/${n}`,
+      `${topology}: ${faultRuns / seeds.length} faults x ${seeds.length} variants: localized ${localized}/${faultRuns}, right cause first ${top}/${faultRuns}; healthy with no cause ${healthy}/${healthyRuns}`,
     );
     for (const [what, s] of failed) lines.push(`  failed: ${what}: seeds ${s.join(' ')}`);
   }

@@ -1,3 +1,4 @@
+import { lowerOf } from '../model/topology.js';
 import { remark, sh, verbatim } from '../util/shell.js';
 import type { Cause } from '../model/report.js';
 import { ovsEnv } from './ovs-util.js';
@@ -45,8 +46,26 @@ export const linkDown: Check = {
         if (!iface.adminUp) {
           problems.push({ netns: hop.netns, ifname: iface.ifname, text: `${hop.netns}/${iface.ifname} is administratively down (no UP flag)`, fix: inNetns(hop.netns, sh`ip link set ${iface.ifname} up`) });
         } else if (!iface.carrier && iface.kind !== 'bridge') {
-          const why = peer && !peer.adminUp ? `its veth peer ${iface.peer!.netns}/${peer.ifname} is down` : 'no carrier';
-          problems.push({ netns: hop.netns, ifname: iface.ifname, text: `${hop.netns}/${iface.ifname} is up but has no carrier (operstate ${iface.operstate}): ${why}`, fix: peer && !peer.adminUp ? inNetns(iface.peer!.netns!, sh`ip link set ${peer.ifname} up`) : remark(`check the cable/peer of ${iface.ifname}`) });
+          // A macvlan/macvtap/ipvlan has the carrier of its lower device (operstate LOWERLAYERDOWN).
+          const lower = iface.lower ? lowerOf(topology, iface) : undefined;
+          const lowerName = lower ? `${lower.ns.id}/${lower.iface.ifname}` : '';
+          const why =
+            peer && !peer.adminUp
+              ? `its veth peer ${iface.peer!.netns}/${peer.ifname} is down`
+              : lower && !lower.iface.adminUp
+                ? `its lower device ${lowerName} is down`
+                : lower && !lower.iface.carrier
+                  ? `its lower device ${lowerName} has no carrier`
+                  : 'no carrier';
+          const fix =
+            peer && !peer.adminUp
+              ? inNetns(iface.peer!.netns!, sh`ip link set ${peer.ifname} up`)
+              : lower && !lower.iface.adminUp
+                ? inNetns(lower.ns.id, sh`ip link set ${lower.iface.ifname} up`)
+                : lower && !lower.iface.carrier
+                  ? remark(`${lowerName} has no carrier: see it (its cable or veth peer)`)
+                  : remark(`check the cable/peer of ${iface.ifname}`);
+          problems.push({ netns: hop.netns, ifname: iface.ifname, text: `${hop.netns}/${iface.ifname} is up but has no carrier (operstate ${iface.operstate}): ${why}`, fix });
         }
       }
       for (const p of problems) {

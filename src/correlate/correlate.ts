@@ -110,6 +110,12 @@ export interface TargetBehaviour {
    * own MAC means another host answered.
    */
   replyMacs: Map<string, number>;
+  /**
+   * Per hop index: requests taken up short of the target's device by the target's own namespace, at
+   * the lower device of the macvlan that holds the target's address, because they were addressed to
+   * the lower device's own MAC (the lower device answered ARP for its child's address: ARP flux).
+   */
+  takenUpAtLower: Map<number, number>;
 }
 
 export interface Correlation {
@@ -204,6 +210,7 @@ export class Correlator {
       arpClaims: new Map(),
       dstMacs: new Map(),
       replyMacs: new Map(),
+      takenUpAtLower: new Map(),
     };
     const lastRoute = cfg.hops.map((h) => h.via).lastIndexOf('route');
     this.l2Start = lastRoute < 0 ? 0 : lastRoute;
@@ -344,6 +351,11 @@ export class Correlator {
         this.complete[j.direction]++;
         return;
       }
+      if (j.kind === 'request' && this.takenUpAtLower(order[last]!, j)) {
+        this.complete[j.direction]++;
+        this.target.takenUpAtLower.set(order[last]!, (this.target.takenUpAtLower.get(order[last]!) ?? 0) + 1);
+        return;
+      }
       if (atEdge) return;
       this.incomplete[j.direction]++;
       const k = `${j.direction}:${order[last]}:${order[last + 1]}`;
@@ -375,6 +387,28 @@ export class Correlator {
       s.packets++;
       this.arpReplySegmentCount.set(k, s);
     }
+  }
+
+  /**
+   * A request last seen on the lower device of the macvlan (macvtap, ipvlan) that holds the target's
+   * address, in the target's own namespace, addressed to the lower device's own MAC: the macvlan's
+   * rx handler leaves it to the lower device, whose namespace takes it up there (Linux accepts a
+   * packet for any of its addresses on any of its interfaces). It arrived; it just never passes the
+   * child. Happens when the lower device answers ARP for its child's address (arp_ignore=0).
+   */
+  private takenUpAtLower(h: number, j: LiveJourney): boolean {
+    const hop = this.cfg.hops[h];
+    const child = this.cfg.hops[h + 1];
+    const target = this.cfg.hops[this.lastHop];
+    const dstMac = j.seen.get(h)?.dstMac?.toLowerCase();
+    return (
+      hop?.address !== undefined &&
+      dstMac === hop.address.toLowerCase() &&
+      child?.via === 'macvlan' &&
+      target?.isTarget === true &&
+      hop.netns === target.netns &&
+      child.netns === target.netns
+    );
   }
 
   /**
@@ -545,3 +579,4 @@ function notUnicast(addr: string): boolean {
   const first = Number(addr.slice(0, addr.indexOf('.')));
   return (first >= 224 && first <= 239) || addr === '255.255.255.255';
 }
+

@@ -8,6 +8,7 @@ import { runSession, type PacketReader, type SessionResult as Session } from '..
 import { runChecks } from '../checks/index.js';
 import { servesFamily } from '../checks/util.js';
 import { discover, sampleCounters } from '../collect/discover.js';
+import { correlationNotices } from '../checks/notices.js';
 import { correlate } from '../correlate/correlate.js';
 import type { HopPacket } from '../model/packet.js';
 import { environmentError, usageError } from '../errors.js';
@@ -151,7 +152,14 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
       return drops !== undefined ? { ...h, kernelDrops: drops } : h;
     }),
     causes,
-    notices: [...topology.warnings, ...located.notices, ...session.notices, ...notices, ...experimentNotices],
+    notices: [
+      ...topology.warnings,
+      ...located.notices,
+      ...session.notices,
+      ...correlationNotices(correlation, topology, path.hops, plan.targetAddresses),
+      ...notices,
+      ...experimentNotices,
+    ],
     ovsTraces: later.ovsTraces,
     ovnTraces: later.ovn.traces,
     timing: {

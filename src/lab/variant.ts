@@ -41,6 +41,14 @@ export const DIMENSIONS = {
    */
   guestBridge: ['no', 'br0', 'docker0', 'lxdbr0', 'virbr0'],
   /**
+   * A macvlan child (mode bridge) of the guest's NIC holding the guest's addresses, routes and MAC
+   * (a guest that is itself a Docker host with a macvlan network on its NIC, reaching its own
+   * containers through a "shim" macvlan, or an LXD host with nictype=macvlan): one more hop behind
+   * the guest's NIC, which gets another MAC. The value is the child's name. A guest has either this
+   * or a bridge inside, not both: where the seed draws both, the macvlan wins.
+   */
+  guestMacvlan: ['no', 'macvlan0', 'mac0', 'macvlan-shim'],
+  /**
    * Where the lab's private daemons (Open vSwitch) keep their database and sockets: the lab's own
    * default, or a directory of the variant's own, so that discovery must find them by process.
    */
@@ -74,9 +82,9 @@ export function dimensionsOf(topology: string): Dimension[] {
     if (d === 'guestOui') return (renamed?.guestMacs.length ?? 0) > 0;
     // Docker 20.10 names every container's NIC eth0 (its endpoint ifname option came with 27.0).
     if (d === 'guestNic') return (renamed?.guestRoles.length ?? 0) > 0;
-    // A macvlan child as a bridge port: not a thing Docker or anyone builds. A Docker container
-    // is not a lab namespace (Docker's own sandbox): no bridge is built in it.
-    if (d === 'guestBridge') return topology !== 'macvlan' && (renamed?.guestRoles.length ?? 0) > 0;
+    // A macvlan child as a bridge port, or a macvlan of a macvlan: not a thing Docker or anyone builds.
+    // A Docker container is not a lab namespace (Docker's own sandbox): nothing is built in it.
+    if (d === 'guestBridge' || d === 'guestMacvlan') return topology !== 'macvlan' && (renamed?.guestRoles.length ?? 0) > 0;
     if (d === 'daemonDir') return renamed?.daemons === true;
     if (d === 'logicalNames') return renamed?.logical !== undefined;
     if (d === 'dockerNetwork') return topology === 'docker';
@@ -103,6 +111,11 @@ export interface VariantPlan {
   firewallBridges: Array<{ backend: string; bridge: string; outer: string; inner: string }>;
   /** Bridges inside guests: the guest's NIC (canonical eth0) becomes their port, they hold its addresses. */
   guestBridges: Array<{ role: string; bridge: string }>;
+  /**
+   * Macvlans inside guests: a child of the guest's NIC (canonical eth0) named `child` takes over its
+   * addresses, routes and MAC; the NIC gets `nicMac`.
+   */
+  guestMacvlans: Array<{ role: string; child: string; nicMac: string }>;
   /** Where the lab's private daemons live, when the variant moved them (shared by labs of the same seed). */
   daemonDir?: string;
   /** Which network the docker lab's container is on (the dockerNetwork dimension; docker only). */
@@ -268,6 +281,13 @@ export function drawVariant(topology: string, seed: number, excludes: VariantExc
   drawn.dockerNetwork = pick(DIMENSIONS.dockerNetwork);
   const ownBridge = pick(DIMENSIONS.bridge.filter((b) => b !== 'docker0' && b !== 'br-<hex>'));
   const networkHex = hex(12);
+  // Drawn last, so that every other dimension of a seed stays what it was before it existed.
+  // Half the seeds: with a bridge inside the guest four values in five, it would be rare otherwise.
+  drawn.guestMacvlan = rnd() < 0.5 ? 'no' : pick(DIMENSIONS.guestMacvlan.slice(1));
+  // A locally administered unicast MAC for each guest NIC whose MAC goes to its macvlan child.
+  const nicMacs = renamed.guestRoles.map(() => `${(int(0, 63) * 4 + 2).toString(16).padStart(2, '0')}:${hex(2)}:${hex(2)}:${hex(2)}:${hex(2)}:${hex(2)}`);
+  // One or the other inside a guest: the macvlan wins (the seed's host is the same for every fault).
+  if (drawn.guestMacvlan !== 'no') drawn.guestBridge = 'no';
   for (const dim of Object.keys(DIMENSIONS) as Dimension[]) {
     if (dim !== 'ranges' && !dimensionsOf(topology).includes(dim)) drawn[dim] = DIMENSIONS[dim][0];
   }
@@ -294,6 +314,13 @@ export function drawVariant(topology: string, seed: number, excludes: VariantExc
       extraHops[role] = { [drawn.guestBridge]: { before: 'eth0', after: 'eth0' } };
     }
   }
+  const guestMacvlans: VariantPlan['guestMacvlans'] = [];
+  if (drawn.guestMacvlan !== 'no') {
+    renamed.guestRoles.forEach((role, i) => {
+      guestMacvlans.push({ role, child: drawn.guestMacvlan, nicMac: nicMacs[i]! });
+      extraHops[role] = { [drawn.guestMacvlan]: { before: 'eth0', after: 'eth0' } };
+    });
+  }
   const daemonDir = drawn.daemonDir === 'default' ? undefined : drawn.daemonDir.replace('<name>', daemonBase);
   // Logical names are rewritten like interface names, in the hypervisor's argv (ovn-nbctl, iface-id).
   if (renamed.logical && drawn.logicalNames !== 'lab') {
@@ -312,7 +339,7 @@ export function drawVariant(topology: string, seed: number, excludes: VariantExc
     hv[renamed.bridge!] = drawn.bridge === 'br-<hex>' ? `br-${networkHex}` : drawn.bridge;
   }
   return {
-    seed, topology, drawn, ifnames, v4, v6, macs, ports, firewallBridges, guestBridges, extraHops,
+    seed, topology, drawn, ifnames, v4, v6, macs, ports, firewallBridges, guestBridges, guestMacvlans, extraHops,
     ...(daemonDir ? { daemonDir } : {}),
     ...(dockerNetwork ? { dockerNetwork } : {}),
   };
@@ -334,11 +361,13 @@ export async function buildExtras(lab: LabBuilder, plan: VariantPlan): Promise<v
     for (const dev of [fw.bridge, fw.outer, fw.inner]) await lab.run('hv', ['ip', 'link', 'set', dev, 'up']);
   }
   for (const gb of plan.guestBridges) await bridgeInsideGuest(lab, gb.role, gb.bridge);
+  for (const gm of plan.guestMacvlans) await macvlanInsideGuest(lab, gm.role, gm.child, gm.nicMac);
 }
 
-/** Moves the guest NIC's global addresses and its routes onto a new bridge that the NIC joins. */
-async function bridgeInsideGuest(lab: LabBuilder, role: string, bridge: string): Promise<void> {
-  const addrs = JSON.parse((await lab.run(role, ['ip', '-j', 'addr', 'show', 'dev', 'eth0'])).stdout) as Array<{
+/** A guest's global addresses and default routes, read back from its namespace (in the variant's terms already). */
+async function guestAddressing(lab: LabBuilder, role: string, nic: string) {
+  const addrs = JSON.parse((await lab.host.run(['ip', '-j', 'addr', 'show', 'dev', nic], { netns: lab.ns(role) })).stdout) as Array<{
+    address: string;
     addr_info: Array<{ family: string; local: string; prefixlen: number; scope: string }>;
   }>;
   const routes: Array<{ family: string; gateway: string }> = [];
@@ -346,17 +375,56 @@ async function bridgeInsideGuest(lab: LabBuilder, role: string, bridge: string):
     const list = JSON.parse((await lab.run(role, ['ip', family, '-j', 'route', 'show', 'default'])).stdout) as Array<{ gateway?: string }>;
     for (const r of list) if (r.gateway) routes.push({ family, gateway: r.gateway });
   }
+  return { mac: addrs[0]!.address, addrs: addrs.flatMap((x) => x.addr_info).filter((a) => a.scope === 'global'), routes };
+}
+
+/** Moves the guest NIC's global addresses and its routes onto a new bridge that the NIC joins. */
+async function bridgeInsideGuest(lab: LabBuilder, role: string, bridge: string): Promise<void> {
+  const nic = lab.real(role, 'eth0');
+  const { addrs, routes } = await guestAddressing(lab, role, nic);
   // Names and addresses read back from the namespace are already the variant's: run them verbatim.
   const run = (argv: string[]) => lab.host.run(argv, { netns: lab.ns(role) });
-  const nic = lab.real(role, 'eth0');
   await run(['ip', 'link', 'add', bridge, 'type', 'bridge']);
   await run(['ip', 'addr', 'flush', 'dev', nic, 'scope', 'global']);
   await run(['ip', 'link', 'set', nic, 'master', bridge]);
   await run(['ip', 'link', 'set', bridge, 'up']);
-  for (const a of addrs.flatMap((x) => x.addr_info).filter((a) => a.scope === 'global')) {
+  for (const a of addrs) {
     await run(['ip', 'addr', 'add', `${a.local}/${a.prefixlen}`, 'dev', bridge, ...(a.family === 'inet6' ? ['nodad'] : [])]);
   }
   for (const r of routes) await run(['ip', r.family, 'route', 'replace', 'default', 'via', r.gateway, 'dev', bridge]);
+}
+
+/**
+ * Moves the guest NIC's global addresses, its routes and its MAC onto a new macvlan child of the
+ * NIC in bridge mode, as a Docker host does to reach its own containers on a macvlan network of
+ * that NIC (the "macvlan shim"): frames for the guest's MAC arrive on the NIC and go to the child.
+ * The NIC keeps working as the lower device, with a MAC of its own and no address.
+ */
+async function macvlanInsideGuest(lab: LabBuilder, role: string, child: string, nicMac: string): Promise<void> {
+  const nic = lab.real(role, 'eth0');
+  const { mac, addrs, routes } = await guestAddressing(lab, role, nic);
+  const run = (argv: string[]) => lab.host.run(argv, { netns: lab.ns(role) });
+  // Frames the NIC sends without the driver's checksum (the userspace OVS labs turn tx offload off
+  // on the guest's NIC): the child, which transmits through it, likewise.
+  const txOff = /^tx-checksumming: off/m.test((await run(['ethtool', '-k', nic])).stdout);
+  await run(['ip', 'addr', 'flush', 'dev', nic, 'scope', 'global']);
+  // The child takes the guest's MAC (a macvlan may not share its lower device's), the NIC another
+  // one; down and up, so that the NIC's link-local address follows its new MAC.
+  await run(['ip', 'link', 'set', nic, 'down']);
+  await run(['ip', 'link', 'set', nic, 'address', nicMac]);
+  await run(['ip', 'link', 'set', nic, 'up']);
+  await run(['ip', 'link', 'add', child, 'link', nic, 'address', mac, 'type', 'macvlan', 'mode', 'bridge']);
+  if (txOff) await run(['ethtool', '-K', child, 'tx', 'off']);
+  // An ARP request for the guest's address arrives on the NIC as well as on the child, and Linux
+  // answers for any of its addresses on any interface (arp_ignore=0): the NIC would answer with its
+  // own MAC, often first (its children get broadcasts from a queue, after it). A host with a
+  // macvlan shim sets this.
+  await run(['sysctl', '-q', '-w', `net.ipv4.conf.${nic}.arp_ignore=1`]);
+  await run(['ip', 'link', 'set', child, 'up']);
+  for (const a of addrs) {
+    await run(['ip', 'addr', 'add', `${a.local}/${a.prefixlen}`, 'dev', child, ...(a.family === 'inet6' ? ['nodad'] : [])]);
+  }
+  for (const r of routes) await run(['ip', r.family, 'route', 'replace', 'default', 'via', r.gateway, 'dev', child]);
 }
 
 const IPV4 = /\b(192\.0\.2|198\.51\.100|203\.0\.113)\.(\d{1,3})\b/g;

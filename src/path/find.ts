@@ -409,6 +409,11 @@ function toHop(node: Node, index: number, nodes: Node[]): Hop {
     role = 'backend';
   } else if (iface.master || iface.ovsBridge) {
     role = 'bridge-port';
+  } else if (next?.via === 'macvlan' && next.iface.lower?.netns === ns.id && next.iface.lower.ifindex === iface.ifindex) {
+    // The lower device of a macvlan/macvtap/ipvlan on the way (a guest's NIC whose child holds the
+    // guest's address): the child's rx handler takes the frames from it, as a bridge port hands them on.
+    role = 'bridge-port';
+    note = `lower device of ${next.iface.ifname} (${next.iface.kind} mode ${next.iface.mode ?? '?'}): frames for ${next.iface.address ?? "its MAC"} go on to it`;
   } else {
     role = 'router';
   }

@@ -69,3 +69,24 @@ test('macvlan-isolation: none between bridge-mode siblings, none from outside, n
   assert.deepEqual(run(ctx({ targetMode: 'private', siblingMode: 'private', source: '198.51.100.100' })), []);
   assert.deepEqual(run(ctx({ targetMode: 'bridge', siblingMode: 'bridge', source: '198.51.100.1', answered: 3 })), []);
 });
+
+test('macvlan-isolation: none for a macvlan inside the guest (its lower device the guest NIC) when the probes come from outside the guest', () => {
+  const hv = ns('host', [iface(2, 'eth0', 'veth', { master: 'br0' }), iface(3, 'br0', 'bridge', { addresses: addr('192.0.2.1') }), iface(4, 'vnet0', 'veth', { master: 'br0' })], [
+    { family: 'inet', dst: '192.0.2.0/24', dev: 'br0', table: 'main', type: 'unicast' },
+  ]);
+  const client = ns('client', [iface(2, 'eth0', 'veth', { addresses: addr('192.0.2.100') })], [{ family: 'inet', dst: '192.0.2.0/24', dev: 'eth0', table: 'main', type: 'unicast' }]);
+  const vm1 = ns('vm1', [
+    iface(2, 'ens3', 'veth', { promisc: true }),
+    iface(3, 'macvlan0', 'macvlan', { mode: 'bridge', lower: { netns: 'vm1', ifindex: 2, ifname: 'ens3' }, addresses: addr('192.0.2.11') }),
+  ], [{ family: 'inet', dst: '192.0.2.0/24', dev: 'macvlan0', table: 'main', type: 'unicast' }]);
+  const c = ctx({ targetMode: 'bridge', siblingMode: 'bridge', source: '192.0.2.100' });
+  c.topology.namespaces = [hv, client, vm1];
+  c.path.target = { query: '192.0.2.11', type: 'ip', netns: 'vm1', ifname: 'macvlan0', address: '192.0.2.11' };
+  c.path.hops = [
+    { netns: 'host', ifname: 'eth0', kind: 'veth', role: 'uplink', seesTransit: true, isTarget: false, via: 'start', mtu: 1500, addresses: [] },
+    { netns: 'host', ifname: 'vnet0', kind: 'veth', role: 'backend', seesTransit: true, isTarget: false, via: 'bridge', mtu: 1500, addresses: [] },
+    { netns: 'vm1', ifname: 'ens3', kind: 'veth', role: 'bridge-port', seesTransit: true, isTarget: false, via: 'veth', mtu: 1500, addresses: [] },
+    { netns: 'vm1', ifname: 'macvlan0', kind: 'macvlan', role: 'guest-nic', seesTransit: true, isTarget: true, via: 'macvlan', mtu: 1500, addresses: [] },
+  ];
+  assert.deepEqual(run(c), []);
+});

@@ -213,3 +213,31 @@ test('what the target sends to a group or to everyone (IGMP, mDNS, broadcast) is
   assert.equal(c.loss?.lastSeenHop, null, 'no reply was seen anywhere: the multicast is not one');
   assert.equal(c.hopCounts[3]!.fromTarget, 0);
 });
+
+test("a macvlan inside the guest: requests addressed to its lower device's own MAC are taken up there (ARP flux), not lost; others still are", async () => {
+  const { correlationNotices } = await import('../../src/checks/notices.js');
+  const hops: Hop[] = [
+    hop('hv', 'eth0', 'uplink'),
+    hop('hv', 'vnet0', 'backend'),
+    { ...hop('vm1', 'ens3', 'bridge-port'), address: 'a6:07:af:67:50:b6' },
+    { ...hop('vm1', 'macvlan0', 'guest-nic', true, true), kind: 'macvlan', via: 'macvlan', address: '52:54:00:00:00:11' },
+  ];
+  const observed = [true, true, true, true];
+  const nicMac = { dstMac: 'a6:07:af:67:50:b6' };
+  const toNic = (h: number, n: number) => ({ ...req(h, n), ...nicMac });
+  const packets = [0, 1, 2].flatMap((n) => [toNic(0, n), toNic(1, n), toNic(2, n), rep(3, n), rep(2, n), rep(1, n), rep(0, n)]);
+  const c = correlate({ ...base, hops, observed, packets });
+  assert.equal(c.loss, null);
+  assert.deepEqual(c.complete, { 'to-target': 3, 'from-target': 3 });
+  assert.deepEqual([...c.target.takenUpAtLower], [[2, 3]]);
+  const topology = {
+    schemaVersion: 1, host: 'h', collectedAt: '', root: '', warnings: [],
+    namespaces: [{ id: 'vm1', name: 'vm1', isRoot: false, collected: true, interfaces: [], bridges: [], routes: [], neighbours: [], sysctls: { ip_forward: 0, rp_filter: {}, arp_ignore: { all: 0, ens3: 0 }, arp_filter: {} } }],
+  } as unknown as Parameters<typeof correlationNotices>[1];
+  const [notice] = correlationNotices(c, topology, hops, ['192.0.2.11']);
+  assert.match(notice ?? '', /3 packets for 192\.0\.2\.11 came addressed to vm1\/ens3's own MAC .* never passing macvlan0.*arp_ignore=0: ARP flux.*net\.ipv4\.conf\.ens3\.arp_ignore=1/);
+  // Addressed to the macvlan's MAC and stopped at its lower device: lost there, as before.
+  const lost = correlate({ ...base, hops, observed, packets: [0, 1, 2].flatMap((n) => [req(0, n), req(1, n), req(2, n)]) });
+  assert.deepEqual([lost.loss?.lastSeenHop?.ifname, lost.loss?.firstMissingHop?.ifname], ['ens3', 'macvlan0']);
+  assert.equal(lost.target.takenUpAtLower.size, 0);
+});

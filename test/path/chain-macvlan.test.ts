@@ -78,3 +78,37 @@ test('Docker macvlan/ipvlan networks: the parent device and the mode (macvlan de
   const ipv = networkOf({ ...base, Name: 'l3', Driver: 'ipvlan', Options: { parent: 'eno1', ipvlan_mode: 'l3' }, IPAM: { Driver: 'default', Config: [] } } as never);
   assert.deepEqual([ipv.parent, ipv.mode], ['eno1', 'l3']);
 });
+
+test('path: a macvlan inside the guest holding its address is the guest NIC; the NIC, its lower device, a port on the way', () => {
+  const mk = (ifindex: number, ifname: string, kind: Interface['kind'], extra: Partial<Interface> = {}): Interface => ({
+    ifindex, ifname, kind, mtu: 1500, adminUp: true, operstate: 'UP', carrier: true, flags: [], promisc: false, addresses: [], ...extra,
+  });
+  const root = ns('host', [
+    mk(2, 'eth0', 'veth', { master: 'br0' }),
+    mk(3, 'br0', 'bridge', { addresses: [{ family: 'inet', local: '192.0.2.1', prefixlen: 24, scope: 'global' }] }),
+    mk(4, 'vnet0', 'veth', { master: 'br0', peer: { netns: 'vm1', ifindex: 2, ifname: 'ens3' } }),
+  ], { isRoot: true });
+  // The guest's NIC is promiscuous: the kernel makes a lower device without a unicast filter so for its children's MACs.
+  const vm1 = ns('vm1', [
+    mk(2, 'ens3', 'veth', { address: '06:11:22:33:44:55', promisc: true, peer: { netns: 'host', ifindex: 4, ifname: 'vnet0' } }),
+    mk(3, 'macvlan0', 'macvlan', {
+      address: '52:54:00:00:00:11',
+      mode: 'bridge',
+      lower: { netns: 'vm1', ifindex: 2, ifname: 'ens3' },
+      addresses: [{ family: 'inet', local: '192.0.2.11', prefixlen: 24, scope: 'global' }],
+    }),
+  ], {
+    routes: [
+      { family: 'inet', dst: 'default', gateway: '192.0.2.1', dev: 'macvlan0', table: 'main', type: 'unicast' },
+      { family: 'inet', dst: '192.0.2.0/24', dev: 'macvlan0', table: 'main', type: 'unicast' },
+    ],
+  });
+  const topology: Topology = { schemaVersion: 1, host: 'h', collectedAt: '', root: '', namespaces: [root, vm1], warnings: [] };
+  const path = findPath(topology, '192.0.2.11');
+  assert.deepEqual(
+    path.hops.map((h) => `${h.netns}/${h.ifname}:${h.role}:${h.via}`),
+    ['host/eth0:uplink:start', 'host/br0:bridge:bridge', 'host/vnet0:backend:bridge', 'vm1/ens3:bridge-port:veth', 'vm1/macvlan0:guest-nic:macvlan'],
+  );
+  assert.match(path.hops[3]!.note ?? '', /lower device of macvlan0 \(macvlan mode bridge\)/);
+  assert.equal(findPath(topology, '52:54:00:00:00:11').target.ifname, 'macvlan0', 'the MAC is the child\'s');
+});

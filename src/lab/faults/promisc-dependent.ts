@@ -35,8 +35,9 @@ export const promiscDependent: LabFault = {
   description: `ct1 sends to its gateway's old MAC ${OLD_GATEWAY_MAC}: works only while docker0 is promiscuous`,
   target: 'ct1',
   symptom: { kind: 'ping-fails', target: 'ct1' },
-  // The stale neighbour entry is on eth0: behind a bridge inside the container, routes use the bridge.
-  variantExcludes: { guestBridge: ['br0', 'docker0', 'lxdbr0', 'virbr0'] },
+  // The stale neighbour entry is on eth0: behind a bridge or a macvlan inside the container, routes
+  // use that device and its own neighbour table.
+  variantExcludes: { guestBridge: ['br0', 'docker0', 'lxdbr0', 'virbr0'], guestMacvlan: ['macvlan0', 'mac0', 'macvlan-shim'] },
   async apply(lab) {
     await lab.run('ct1', ['ip', 'neigh', 'replace', '203.0.113.1', 'lladdr', OLD_GATEWAY_MAC, 'dev', 'eth0', 'nud', 'permanent']);
     // The same stale MAC for the IPv6 gateway (a neighbour entry is a neighbour entry, ARP or NDP).
