@@ -9,7 +9,7 @@ APT_PACKAGES := tcpdump iproute2 iptables nftables ebtables iputils-ping arping 
 BENCH_PACKAGES := tcpreplay time
 HOPDUMP := bin/hopdump
 
-.PHONY: all setup deps bench-deps build guest-image demo test bench bench-pcap bench-faults fuzz clean lab-clean schema
+.PHONY: all setup deps bench-deps build guest-image demo test bench bench-pcap bench-faults fuzz clean lab-clean schema lint format
 
 all: build
 
@@ -56,6 +56,15 @@ fuzz: setup
 # VARIANTS=N: instead, every fault of the variant topologies on N randomized variants (seeds 1..N).
 bench-faults: setup
 	node dist/bench/faults.js --runs=3 $(if $(VARIANTS),--variants=$(VARIANTS))
+
+# Prettier (print width 120) and ESLint (typescript-eslint's recommended type-checked rules), both in
+# check mode; part of `make unit` and so of `make test`. `make format` rewrites the tree.
+lint: node_modules/.installed
+	npx eslint src test bench scripts eslint.config.js
+	npx prettier --check .
+
+format: node_modules/.installed
+	npx prettier --write .
 
 # Regenerates the published JSON Schemas from the zod schemas (a test checks they match).
 schema: build

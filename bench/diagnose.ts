@@ -21,7 +21,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function manual(hops: Array<[string, string]>, client: string): Promise<{ totalMs: number; probeMs: number }> {
   const t0 = Date.now();
   const dumps = hops.map(([ns, ifname]) => spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-p', '-U', '-n', '-i', ifname, '-w', '/dev/null', 'host', '192.0.2.11'], { stdio: ['ignore', 'ignore', 'pipe'] }));
-  await Promise.all(dumps.map((d) => new Promise<void>((res) => d.stderr!.on('data', (b: Buffer) => b.toString().includes('listening') && res()))));
+  await Promise.all(dumps.map((d) => new Promise<void>((res) => d.stderr.on('data', (b: Buffer) => b.toString().includes('listening') && res()))));
   const p0 = Date.now();
   await run('ip', ['netns', 'exec', client, 'ping', '-c', '1', '-W', '1', '192.0.2.11']);
   const probeMs = Date.now() - p0;

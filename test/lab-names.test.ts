@@ -56,7 +56,6 @@ export function codeLines(text: string): string[] {
       if (inBlock) {
         const end = rest.indexOf('*/');
         if (end < 0) {
-          rest = '';
           break;
         }
         rest = rest.slice(end + 2);

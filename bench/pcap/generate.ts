@@ -176,7 +176,10 @@ function frame(b: Buffer, off: number, snap: number, r: Xorshift, flows: Flow[],
       }
       t += optLen;
       headerLen = t;
-      if (payload > 0) hdr.writeUInt32BE(r.next(), t), hdr.writeUInt32BE(r.next(), t + 4);
+      if (payload > 0) {
+        hdr.writeUInt32BE(r.next(), t);
+        hdr.writeUInt32BE(r.next(), t + 4);
+      }
       if (payload > 0) headerLen = Math.min(t + Math.min(payload, 8), 96);
     } else if (kind < 85) {
       hdr[ip + 9] = 17;
@@ -277,5 +280,5 @@ export function generateCapture(file: string, o: GenerateOptions, view: HopView 
 
 /** The same traffic as seen at each hop of FOUR_HOPS (or the first `hops` of them). */
 export function generateHops(files: string[], o: GenerateOptions): number[] {
-  return files.map((f, i) => generateCapture(f, o, FOUR_HOPS[i % FOUR_HOPS.length]!));
+  return files.map((f, i) => generateCapture(f, o, FOUR_HOPS[i % FOUR_HOPS.length]));
 }

@@ -151,7 +151,7 @@ async function liveRun(source: string, pps: number, A: string, B: string, piped:
   if (replay.status !== 0) throw new Error(`tcpreplay failed: ${replay.stderr}`);
   await new Promise((r) => setTimeout(r, 1000));
   const tdDone = new Promise<void>((resolve) => td.on('exit', () => resolve()));
-  const readerDone = reader ? new Promise<void>((resolve) => reader!.on('exit', () => resolve())) : Promise.resolve();
+  const readerDone = reader ? new Promise<void>((resolve) => reader.on('exit', () => resolve())) : Promise.resolve();
   td.kill('SIGINT');
   await tdDone;
   await readerDone;

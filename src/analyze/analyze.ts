@@ -374,7 +374,7 @@ function aboutTarget(d: Decoded, t4: number, isV6: boolean): boolean {
 }
 
 function allTrafficNotice(journeys: number, duplicates: number, s: ReturnType<typeof matchSegments>, hops: Hop[]): string {
-  const name = (i: number) => (hops[i] ? `${hops[i]!.netns}/${hops[i]!.ifname}` : `hop ${i}`);
+  const name = (i: number) => (hops[i] ? `${hops[i].netns}/${hops[i].ifname}` : `hop ${i}`);
   const top = s.segments[0];
   const stop = top
     ? `; ${s.segments.reduce((n, x) => n + x.packets, 0)} stopped on the way, most (${top.packets}) ${top.direction === 'forward' ? 'towards the target' : 'back from it'} between ${name(top.lastSeen)} and ${name(top.firstMissing)}`

@@ -69,7 +69,7 @@ export function startDropTracer(host: Host, devices: string[], maxLifetimeMs: nu
       cleansUpOnStdinEof: true,
     });
   } catch (err) {
-    return { ready: Promise.resolve(`kernel drop reasons unavailable: ${(err as Error).message}`), stop: async () => [] };
+    return { ready: Promise.resolve(`kernel drop reasons unavailable: ${(err as Error).message}`), stop: () => Promise.resolve([]) };
   }
   let out = '';
   let err = '';

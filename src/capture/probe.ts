@@ -93,8 +93,8 @@ export async function runProbe(host: Host, spec: ProbeSpec, netns: string | unde
   }
   const r = await host.run(argv, opts);
   const out = `${r.stdout}\n${r.stderr}`;
-  let sent = spec.count;
-  let answered = 0;
+  let sent: number;
+  let answered: number;
   let outcome: ProbeOutcome;
   if (spec.kind === 'icmp') {
     const m = out.match(/(\d+) packets transmitted, (\d+) received/);

@@ -1,6 +1,5 @@
 import { remark, sh, verbatim } from '../util/shell.js';
 import { danglingPatch } from '../model/topology.js';
-import type { Cause } from '../model/report.js';
 import { bridgeOf, vsctlCmd } from './ovs-util.js';
 import type { Check } from './types.js';
 import { hopName, ifaceOf, inNetns, nsById } from './util.js';

@@ -34,7 +34,7 @@ export const deviceDrops: Check = {
         const old = qa.find((x) => x.handle === q.handle && x.kind === q.kind);
         const d = q.drops - (old?.drops ?? 0);
         if (d > 0) {
-          evidence.push(`qdisc ${q.kind} ${q.handle}: dropped ${old?.drops ?? 0} → ${q.drops} (+${d})${q.kind === 'tbf' ? `, rate ${String(q.options['rate'] ?? '?')}` : ''}`);
+          evidence.push(`qdisc ${q.kind} ${q.handle}: dropped ${old?.drops ?? 0} → ${q.drops} (+${d})${q.kind === 'tbf' ? `, rate ${JSON.stringify(q.options['rate'] ?? '?')}` : ''}`);
           qdiscLine = sh`tc -s qdisc show dev ${hop.ifname}`;
           total += d;
         }

@@ -30,7 +30,7 @@ export const firewallDrop: Check = {
         // One cause per chain, with every rule in it that dropped during the window.
         const hits = chain.rules.flatMap((rule, i) => {
           if (rule.target !== 'DROP' && rule.target !== 'REJECT') return [];
-          const delta = rule.packets - (old?.rules[i]?.spec === rule.spec ? old.rules[i]!.packets : 0);
+          const delta = rule.packets - (old?.rules[i]?.spec === rule.spec ? old.rules[i].packets : 0);
           return delta > 0 ? [{ rule, delta }] : [];
         });
         if (hits.length > 0) {
@@ -127,7 +127,7 @@ function nftDevices(expr: unknown[]): string[] {
     const m = (e as { match?: { left?: { meta?: { key?: string } }; right?: unknown } }).match;
     const key = m?.left?.meta?.key;
     if (!key || !['iifname', 'oifname', 'ibrname', 'obrname'].includes(key)) continue;
-    const right = m!.right;
+    const right = m.right;
     const names = typeof right === 'string' ? [right] : ((right as { set?: unknown[] })?.set ?? []).filter((x): x is string => typeof x === 'string');
     out.push(...names);
   }

@@ -1,7 +1,6 @@
 import { remark, sh, withRemark } from '../util/shell.js';
 import { lowerOf, type Interface, type Namespace } from '../model/topology.js';
 import { routeDev } from '../path/find.js';
-import type { Cause } from '../model/report.js';
 import type { Check } from './types.js';
 import { ifaceOf, inNetns } from './util.js';
 

@@ -38,7 +38,7 @@ const WANTED = new Set<string>(DAEMON_PROGRAMS);
 export function scanDaemons(): DaemonScan {
   const ownMounts = readlinkOr('/proc/self/ns/mnt');
   const processes: DaemonProcess[] = [];
-  let entries: string[] = [];
+  let entries: string[];
   try {
     entries = readdirSync('/proc');
   } catch {

@@ -1,3 +1,4 @@
+import type { FdbEntry } from '../model/topology.js';
 import { hostname } from 'node:os';
 import { environmentError, HopdumpError } from '../errors.js';
 import type { Host } from '../host/host.js';
@@ -56,7 +57,6 @@ async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Prom
  * its veth peers lead to, transitively.
  */
 export async function discover(options: DiscoverOptions): Promise<Topology> {
-  const { host } = options;
   const warnings: string[] = [];
   // Which daemons run (OVS, Docker, libvirt): one walk of /proc for the whole discovery.
   const daemons = scanDaemons();
@@ -220,7 +220,7 @@ async function peerNamespaces(ctx: CollectContext): Promise<string[]> {
  */
 async function childNamespaces(host: Host, ours: Set<string>, unnamed: boolean): Promise<Array<{ id: string; netns: string; name: string | null }>> {
   const candidates = [
-    ...(await host.listNetns()).filter((n) => !ours.has(n)).map((n) => ({ id: n, netns: n, name: n as string | null })),
+    ...(await host.listNetns()).filter((n) => !ours.has(n)).map((n) => ({ id: n, netns: n, name: n })),
     ...(unnamed ? unnamedNamespacePids().map(({ pid }) => ({ id: `pid:${pid}`, netns: `pid:${pid}`, name: null })) : []),
   ].filter((c) => !ours.has(c.id));
   const found = await mapLimited(candidates, PARALLEL_NAMESPACES, async (c) => {
@@ -265,7 +265,7 @@ async function collectNamespace(
         links.map((l) => l.ifname),
       ),
       tcFilters(ctx, qdiscs),
-      links.some((l) => l.linkinfo?.info_kind === 'bridge') ? bridgeFdb(ctx) : Promise.resolve(new Map()),
+      links.some((l) => l.linkinfo?.info_kind === 'bridge') ? bridgeFdb(ctx) : Promise.resolve(new Map<string, FdbEntry[]>()),
     ]);
     const ovsPortOf = new Map<string, string>();
     for (const br of ovs?.bridges ?? []) for (const p of br.ports) for (const i of p.interfaces) ovsPortOf.set(i.name, br.name);

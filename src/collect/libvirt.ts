@@ -200,7 +200,7 @@ function attr(n: XmlNode | undefined, name: string): string | undefined {
 
 /** An element's text: the parser gives a bare string, or '#text' beside attributes. */
 function text(v: unknown): string | undefined {
-  const first = Array.isArray(v) ? v[0] : v;
+  const first: unknown = Array.isArray(v) ? v[0] : v;
   if (typeof first === 'string') return first;
   const t = node(first)?.['#text'];
   return typeof t === 'string' ? t : undefined;

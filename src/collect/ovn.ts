@@ -1,4 +1,4 @@
-import type { OvnAcl, OvnNbState, OvnPort } from '../model/evidence.js';
+import type { OvnNbState } from '../model/evidence.js';
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Host } from '../host/host.js';

@@ -154,7 +154,7 @@ interface OvsdbTable {
 
 /** OVSDB JSON values: ["uuid", u], ["set", [...]], ["map", [[k, v]...]], or an atom. */
 function atoms(v: unknown): unknown[] {
-  if (Array.isArray(v) && v[0] === 'set') return (v[1] as unknown[]).map((x) => (Array.isArray(x) && x[0] === 'uuid' ? x[1] : x));
+  if (Array.isArray(v) && v[0] === 'set') return (v[1] as unknown[]).map((x) => (Array.isArray(x) && x[0] === 'uuid' ? (x[1] as unknown) : x));
   if (Array.isArray(v) && v[0] === 'uuid') return [v[1]];
   return [v];
 }
@@ -192,7 +192,7 @@ export async function ovsState(ctx: CollectContext): Promise<OvsState | undefine
       one<string>(r['_uuid']) ?? '',
       {
         name: String(r['name']),
-        type: String(r['type'] ?? '') || 'system',
+        type: (typeof r['type'] === 'string' ? r['type'] : '') || 'system',
         ofport: one<number>(r['ofport']) ?? -1,
         ...(one<string>(r['link_state']) ? { link_state: one<string>(r['link_state'])! } : {}),
         ...(one<string>(r['admin_state']) ? { admin_state: one<string>(r['admin_state'])! } : {}),
@@ -254,7 +254,7 @@ export async function ovsState(ctx: CollectContext): Promise<OvsState | undefine
       const byOfport = new Map(bridgePorts.flatMap((p) => p.interfaces.map((x) => [x.ofport, p.name] as const)));
       return {
         name: String(r['name']),
-        datapath_type: String(r['datapath_type'] ?? '') || 'system',
+        datapath_type: (typeof r['datapath_type'] === 'string' ? r['datapath_type'] : '') || 'system',
         ...(one<string>(r['fail_mode']) ? { fail_mode: one<string>(r['fail_mode'])! } : {}),
         ports: bridgePorts,
         flows: flows[i] ?? [],

@@ -462,7 +462,7 @@ export class Correlator {
     const hopCounts = this.hopCounts.map((h, i) => ({
       ...h,
       observed: this.cfg.observed[i] ?? false,
-      ...(this.cfg.notObservedReason?.[i] ? { notObservedReason: this.cfg.notObservedReason[i]! } : {}),
+      ...(this.cfg.notObservedReason?.[i] ? { notObservedReason: this.cfg.notObservedReason[i] } : {}),
     }));
     return {
       live: held,
@@ -500,7 +500,7 @@ export class Correlator {
     for (const [what, count] of this.arpRequestsFromSources) {
       if (!this.arpAnswered.has(what)) out.push(`ARP who-has ${what}: ${count} sightings, never answered`);
     }
-    const name = (i: number) => (this.cfg.hops[i] ? `${this.cfg.hops[i]!.netns}/${this.cfg.hops[i]!.ifname}` : `hop ${i}`);
+    const name = (i: number) => (this.cfg.hops[i] ? `${this.cfg.hops[i].netns}/${this.cfg.hops[i].ifname}` : `hop ${i}`);
     for (const s of this.arpReplySegmentCount.values()) {
       out.push(`${s.packets} ARP/NDP replies from ${this.cfg.targetAddresses[0] ?? 'the target'} seen at ${name(s.last)} never reached ${name(s.missing)}`);
     }

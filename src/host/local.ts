@@ -50,20 +50,21 @@ export class LocalHost implements Host {
     return typeof process.getuid === 'function' && process.getuid() === 0;
   }
 
-  async listNetns(): Promise<string[]> {
-    if (!existsSync(NETNS_RUN_DIR)) return [];
-    return readdirSync(NETNS_RUN_DIR).sort();
+  listNetns(): Promise<string[]> {
+    return Promise.resolve(existsSync(NETNS_RUN_DIR) ? readdirSync(NETNS_RUN_DIR).sort() : []);
   }
 
-  async requireNetns(netns: string): Promise<void> {
-    const pid = netns.match(/^pid:(\d+)$/)?.[1];
-    if (pid) {
-      if (!existsSync(`/proc/${pid}/ns/net`)) throw environmentError(`network namespace of process ${pid} not found`, 'the process has exited');
-      return;
-    }
-    if (!/^[\w.@:+-]+$/.test(netns) || !existsSync(`${NETNS_RUN_DIR}/${netns}`)) {
-      throw environmentError(`network namespace '${netns}' not found`, "see 'ip netns list'");
-    }
+  requireNetns(netns: string): Promise<void> {
+    // Thrown inside the executor: a rejection, as callers expect.
+    return new Promise<void>((resolve) => {
+      const pid = netns.match(/^pid:(\d+)$/)?.[1];
+      if (pid) {
+        if (!existsSync(`/proc/${pid}/ns/net`)) throw environmentError(`network namespace of process ${pid} not found`, 'the process has exited');
+      } else if (!/^[\w.@:+-]+$/.test(netns) || !existsSync(`${NETNS_RUN_DIR}/${netns}`)) {
+        throw environmentError(`network namespace '${netns}' not found`, "see 'ip netns list'");
+      }
+      resolve();
+    });
   }
 
   async run(argv: string[], options: RunOptions = {}): Promise<RunResult> {

@@ -187,7 +187,7 @@ function cgroupDirs(netns: string): string[] {
     for (const e of entries) walk(`${d}/${e}`);
     out.push(d);
   };
-  let controllers: string[] = [];
+  let controllers: string[];
   try {
     controllers = readdirSync(CGROUP_ROOT);
   } catch {
@@ -233,7 +233,7 @@ function processesUsing(dir: string): number[] {
 
 /** Mount points at or under dir, deepest first (from /proc/self/mountinfo, octal escapes decoded). */
 export function mountsUnder(dir: string): string[] {
-  let text = '';
+  let text: string;
   try {
     text = readFileSync('/proc/self/mountinfo', 'utf8');
   } catch {

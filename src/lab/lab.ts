@@ -91,7 +91,7 @@ export function readState(instance: string): LabState | undefined {
 }
 
 export function listStates(): LabState[] {
-  let names: string[] = [];
+  let names: string[];
   try {
     names = readdirSync(LAB_STATE_DIR).filter((n) => n.endsWith('.json'));
   } catch {

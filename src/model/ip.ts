@@ -15,7 +15,7 @@ export function parseIp(text: string): ParsedIp | undefined {
     return { family: 4, value: parts.reduce((acc, p) => (acc << 8n) | BigInt(p), 0n) };
   }
   if (family === 6) {
-    let [head, tail] = text.includes('::') ? (text.split('::') as [string, string]) : [text, undefined];
+    const [head, tail]: [string, string | undefined] = text.includes('::') ? (text.split('::') as [string, string]) : [text, undefined];
     const toGroups = (s: string | undefined): string[] => {
       if (!s) return [];
       const groups = s.split(':');
@@ -29,8 +29,7 @@ export function parseIp(text: string): ParsedIp | undefined {
     const h = toGroups(head);
     const t = toGroups(tail);
     const fill = tail === undefined ? [] : new Array(8 - h.length - t.length).fill('0');
-    const all = [...h, ...fill, ...t];
-    head = '';
+    const all: string[] = [...h, ...(fill as string[]), ...t];
     return { family: 6, value: all.reduce((acc, g) => (acc << 16n) | BigInt(Number.parseInt(g || '0', 16)), 0n) };
   }
   return undefined;

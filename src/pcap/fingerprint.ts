@@ -1,4 +1,4 @@
-import { Decoded, L3_ARP, L3_IPV4, L3_IPV6, PROTO_ICMP, PROTO_ICMP6, PROTO_TCP, PROTO_UDP, VXLAN_PORT } from './decoded.js';
+import { Decoded, L3_ARP, L3_IPV4, L3_IPV6, PROTO_TCP, PROTO_UDP } from './decoded.js';
 
 const SEED_A = 0x9747b28c | 0;
 const SEED_B = 0x5bd1e995 | 0;

@@ -88,10 +88,10 @@ export class CaptureStats {
       `bytes:        ${this.bytes} on the wire, ${this.captured} captured`,
       `protocols:    ${protos || '-'}`,
       `link types:   ${Object.entries(j.linkTypes as Record<string, number>).map(([k, v]) => `${k} ${v}`).join(', ') || '-'}`,
-      `fingerprints: ${j.distinctFingerprints} distinct${j.distinctExact ? '' : ' (estimate: more than the exact table holds)'}`,
+      `fingerprints: ${String(j.distinctFingerprints)} distinct${j.distinctExact ? '' : ' (estimate: more than the exact table holds)'}`,
       `first:        ${iso(j.first)}`,
       `last:         ${iso(j.last)}`,
-      `duration:     ${j.durationSeconds} s`,
+      `duration:     ${String(j.durationSeconds)} s`,
       '',
     ].join('\n');
   }

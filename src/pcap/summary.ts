@@ -267,7 +267,7 @@ export function linkText(p: Decoded, wireLength: number): string {
  * leaves out TCP options (reports, where lines must fit 100 columns).
  */
 export function summarize(p: Decoded, wireLength: number, link = false, compact = false): string {
-  let s = '';
+  let s: string;
   if (p.tunnel) {
     const outer = outerText(p);
     s = `${link ? `${linkText(p, wireLength)}: ` : ''}${outer}: VXLAN, flags [I] (0x08), vni ${p.vni}: `;

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { ReportSchema, type Report } from '../../src/model/report.js';
+import { ReportSchema } from '../../src/model/report.js';
 import { diagnoseLab } from '../helpers/diagnose.js';
 import { hopdump, host, tcpdumpListening, runProgram, withLab } from '../helpers/lab.js';
 import { pcapFile } from '../helpers/pcap.js';
@@ -18,9 +18,9 @@ describe('analyze', { concurrency: true }, () => {
       await withLab({ topology: 'bridged', fault: 'firewall-drop', prefix: 'a' }, async (lab) => {
         const r = await hopdump(['diagnose', '--netns', lab.state.hypervisor, '--from', `netns:${lab.state.client}`, '--target', '192.0.2.11', '--out', dir, '--json']);
         assert.equal(r.code, 1, r.stderr);
-        const live = ReportSchema.parse(JSON.parse(r.stdout)) as Report;
+        const live = ReportSchema.parse(JSON.parse(r.stdout));
         for (const f of ['report.json', 'report.txt', 'capture.pcapng']) assert.equal(statSync(join(dir, f)).mode & 0o777, 0o600, f);
-        assert.deepEqual(JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')).loss, live.loss);
+        assert.deepEqual(ReportSchema.parse(JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'))).loss, live.loss);
         const tshark = await runProgram('tshark', ['-n', '-r', join(dir, 'capture.pcapng'), '-T', 'fields', '-e', 'frame.interface_name', '-e', 'frame.comment']);
         assert.equal(tshark.code, 0, tshark.stderr);
         assert.match(tshark.stdout, new RegExp(`${lab.state.hypervisor}/eth0`));

@@ -32,14 +32,14 @@ function run(arpIgnore: number, extra: HopPacket[] = []): Cause[] {
 test('ARP requests for the target unanswered at its NIC: guest-arp-unresolved, with arp_ignore=8 as the reason', () => {
   const [cause] = run(8);
   assert.equal(cause?.id, 'guest-arp-unresolved');
-  assert.equal(cause!.confidence, 0.9);
-  assert.match(cause!.summary, /ARP requests for 192\.0\.2\.11 reached vm1\/eth0 and the target never answered: net\.ipv4\.conf\.all\.arp_ignore=8/);
+  assert.equal(cause.confidence, 0.9);
+  assert.match(cause.summary, /ARP requests for 192\.0\.2\.11 reached vm1\/eth0 and the target never answered: net\.ipv4\.conf\.all\.arp_ignore=8/);
 });
 
 test('nothing seen in the guest\'s state: still guest-arp-unresolved, less sure', () => {
   const [cause] = run(0);
   assert.equal(cause?.confidence, 0.7);
-  assert.equal(cause!.evidence.length, 1);
+  assert.equal(cause.evidence.length, 1);
 });
 
 test('the target sending IP of its own (an IGMP report) does not hide it', () => {

@@ -93,12 +93,11 @@ function agentHost(reply: (cmd: { execute: string; arguments?: Record<string, un
   return {
     calls,
     description: 'fake',
-    async run(argv: string[], _options?: RunOptions) {
+    run(argv: string[], _options?: RunOptions) {
       calls.push(argv);
       const cmd = JSON.parse(argv[argv.indexOf('--cmd') + 1]!) as { execute: string; arguments?: Record<string, unknown> };
       const r = reply(cmd);
-      if (r instanceof Error) throw r;
-      return r;
+      return r instanceof Error ? Promise.reject(r) : Promise.resolve(r);
     },
     spawn: () => {
       throw new Error('no');

@@ -108,9 +108,9 @@ test('ovn-trace is asked for the names as the northbound database has them (Neut
   ].join('\n');
   const calls: string[][] = [];
   const host = {
-    run: async (argv: string[]) => {
+    run: (argv: string[]) => {
       calls.push(argv);
-      return { argv, netns: undefined, stdout: text, stderr: '', code: 0 };
+      return Promise.resolve({ argv, netns: undefined, stdout: text, stderr: '', code: 0 });
     },
   } as unknown as Host;
   const ls = 'neutron-4e129bbe-296b-423d-8194-b8ec34858213';

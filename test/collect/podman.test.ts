@@ -15,7 +15,7 @@ function iface(ifindex: number, ifname: string, kind: Interface['kind'], extra: 
   return { ifindex, ifname, kind, mtu: 1500, adminUp: true, operstate: 'UP', carrier: true, flags: [], promisc: false, addresses: [], ...extra };
 }
 const ns = (id: string, name: string | null, interfaces: Interface[]): Namespace =>
-  ({ id, name, isRoot: id === 'host', collected: true, interfaces, bridges: [], routes: [], neighbours: [] }) as Namespace;
+  ({ id, name, isRoot: id === 'host', collected: true, interfaces, bridges: [], routes: [], neighbours: [] });
 
 describe('netavark network files', () => {
   test("a bridge network: its bridge is network_interface; a macvlan network's parent too; the built-in default podman0 added", () => {

@@ -28,7 +28,7 @@ describe('diagnose on the macvlan and chain labs', { concurrency: 2 }, () => {
         assert.deepEqual(got, want.loss, story);
         assert.equal(report.causes[0]?.id, want.top, story);
         assert.ok([want.status].flat().includes(report.status), story);
-        const top = report.causes[0]!;
+        const top = report.causes[0];
         assert.ok(top.evidence.length > 0 && top.fix.length > 0, 'the top cause has evidence and a fix');
         const at = shortHop(top.device, fault.topology);
         if (fault.topology === 'macvlan') {
@@ -95,8 +95,8 @@ describe('firewall attribution on a chain of bridges', { concurrency: 2 }, () =>
       assert.equal(report.status, 'broken');
       assert.deepEqual([shortHop(report.loss?.lastSeenHop, 'chain'), shortHop(report.loss?.firstMissingHop, 'chain')], ['hv/eth0', 'hv/fwpr100p0']);
       assert.equal(report.causes[0]?.id, 'firewall-drop', story);
-      assert.equal(shortHop(report.causes[0]!.device, 'chain'), 'hv/fwpr100p0', story);
-      assert.ok(report.causes[0]!.fix.some((f) => f.includes('nft delete rule bridge pvefw forward handle')));
+      assert.equal(shortHop(report.causes[0].device, 'chain'), 'hv/fwpr100p0', story);
+      assert.ok(report.causes[0].fix.some((f) => f.includes('nft delete rule bridge pvefw forward handle')));
     });
   });
 });
@@ -114,8 +114,8 @@ describe('bridge-port-missing on a chain of bridges', { concurrency: 2 }, () => 
       );
       assert.equal(report.status, 'broken');
       assert.equal(report.causes[0]?.id, 'bridge-port-missing', story);
-      assert.equal(shortHop(report.causes[0]!.device, 'chain'), 'hv/fwln100i0', story);
-      assert.ok(report.causes[0]!.fix.some((f) => f.endsWith('ip link set fwln100i0 master fwbr100i0')), report.causes[0]!.fix.join('\n'));
+      assert.equal(shortHop(report.causes[0].device, 'chain'), 'hv/fwln100i0', story);
+      assert.ok(report.causes[0].fix.some((f) => f.endsWith('ip link set fwln100i0 master fwbr100i0')), report.causes[0].fix.join('\n'));
     });
   });
 });
@@ -144,8 +144,8 @@ describe('a libvirt guest on a direct (macvtap) interface', { concurrency: 1 }, 
       const story = `${report.status} causes=${report.causes.map((c) => `${c.id}@${shortHop(c.device, 'vm-macvtap')}`).join(',')}`;
       assert.equal(report.status, 'broken', story);
       assert.equal(report.causes[0]?.id, 'macvlan-isolation', story);
-      assert.equal(shortHop(report.causes[0]!.device, 'vm-macvtap'), 'hv/eth0', story);
-      assert.ok(report.causes[0]!.evidence.some((e) => e.includes('macvtap mode bridge, lower device')), report.causes[0]!.evidence.join('\n'));
+      assert.equal(shortHop(report.causes[0].device, 'vm-macvtap'), 'hv/eth0', story);
+      assert.ok(report.causes[0].evidence.some((e) => e.includes('macvtap mode bridge, lower device')), report.causes[0].evidence.join('\n'));
     });
   });
 });

@@ -29,7 +29,7 @@ describe('diagnose on every lab fault', { concurrency: 4 }, () => {
         assert.deepEqual(got, want.loss, story);
         assert.equal(report.causes[0]?.id, want.top, story);
         assert.ok([want.status].flat().includes(report.status), story);
-        assert.ok(report.causes[0]!.evidence.length > 0 && report.causes[0]!.fix.length > 0, 'the top cause has evidence and a fix');
+        assert.ok(report.causes[0].evidence.length > 0 && report.causes[0].fix.length > 0, 'the top cause has evidence and a fix');
       });
     });
   }

@@ -45,7 +45,7 @@ describe(`a macvlan inside the guest (bridged, variant ${seed})`, { concurrency:
       const story = `${report.status} causes=${report.causes.map((c) => `${c.id}@${c.device?.ifname}: ${c.summary}`).join(' | ')}`;
       assert.equal(report.status, 'broken', story);
       assert.equal(report.causes[0]?.id, 'link-down', story);
-      assert.ok(report.causes[0]!.fix.some((f) => f.endsWith(`ip link set ${nic} up`)), story);
+      assert.ok(report.causes[0].fix.some((f) => f.endsWith(`ip link set ${nic} up`)), story);
       const onChild = report.causes.find((c) => c.device?.ifname === child);
       assert.ok(!onChild || (onChild.summary.includes(`its lower device ${lab.ns('vm1')}/${nic} is down`) && onChild.fix.some((f) => f.endsWith(`ip link set ${nic} up`))), story);
     });

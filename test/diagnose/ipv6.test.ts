@@ -93,7 +93,7 @@ async function faultOverIpv6(fault: (typeof FAULTS)[number], variant?: number): 
     assert.deepEqual(got, want.loss, where + story(report, got));
     assert.equal(report.causes[0]?.id, want.top, where + story(report, got));
     assert.ok([want.status].flat().includes(report.status), where + story(report, got));
-    const top = report.causes[0]!;
+    const top = report.causes[0];
     assert.ok(top.evidence.length > 0 && top.fix.length > 0, 'the top cause has evidence and a fix');
     if (want.evidence && !plan) assert.match(top.evidence.join('\n'), want.evidence);
   });
@@ -213,8 +213,8 @@ describe('the CLI with an IPv6 target', { concurrency: 2 }, () => {
       assert.equal(report.status, 'broken');
       assert.equal(shortHop(report.loss?.firstMissingHop, 'bridged'), 'hv/vnet0');
       assert.equal(report.causes[0]?.id, 'firewall-drop');
-      assert.match(report.causes[0]!.summary, /^ip6tables filter\/FORWARD/);
-      assert.ok(report.causes[0]!.fix.some((f) => f.includes('ip6tables -t filter -D FORWARD')), report.causes[0]!.fix.join('\n'));
+      assert.match(report.causes[0].summary, /^ip6tables filter\/FORWARD/);
+      assert.ok(report.causes[0].fix.some((f) => f.includes('ip6tables -t filter -D FORWARD')), report.causes[0].fix.join('\n'));
     });
   });
 
@@ -224,7 +224,7 @@ describe('the CLI with an IPv6 target', { concurrency: 2 }, () => {
       assert.equal(r.code, 1, r.stderr);
       const report = ReportSchema.parse(JSON.parse(r.stdout));
       assert.equal(report.causes[0]?.id, 'ip-forward-disabled');
-      assert.ok(report.causes[0]!.fix.some((f) => f.includes('sysctl -w net.ipv6.conf.all.forwarding=1')));
+      assert.ok(report.causes[0].fix.some((f) => f.includes('sysctl -w net.ipv6.conf.all.forwarding=1')));
     });
   });
 });

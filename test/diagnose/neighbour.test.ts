@@ -27,7 +27,7 @@ describe('ARP-only breaks (lab faults)', { concurrency: 1 }, () => {
         // No IP packet reached the target: the hop counts show ARP only.
         assert.ok(report.hops.every((h) => h.toTarget === 0), story);
         assert.doesNotMatch(renderReport(report), /nowhere/);
-        const top = report.causes[0]!;
+        const top = report.causes[0];
         if (fault === 'guest-drops-arp') assert.match(top.evidence.join('\n'), /nft -a list chain arp hd_guest input/, story);
         if (fault === 'guest-arp-ignore') assert.match(top.evidence.join('\n'), /arp_ignore=8/, story);
         if (fault === 'arp-reply-dropped') {
@@ -80,7 +80,7 @@ describe('NDP-only breaks (lab faults, IPv6 target)', { concurrency: 1 }, () => 
         // No IPv6 packet but NDP reached the target: the hop counts show neighbour discovery only.
         assert.ok(report.hops.every((h) => h.toTarget === 0), story);
         assert.doesNotMatch(renderReport(report), /nowhere/);
-        const top = report.causes[0]!;
+        const top = report.causes[0];
         if (fault === 'guest-drops-ns') {
           assert.match(top.summary, /nft ip6 hd_guest input/, story);
           assert.ok(report.causes.some((c) => c.id === 'guest-arp-unresolved'), story);

@@ -30,7 +30,7 @@ async function pathJson(lab: RunningLab, target: string, extra: string[] = [], e
 async function diagnoseCli(lab: RunningLab, target: string): Promise<{ code: number; report: Report }> {
   const r = await hopdump(['diagnose', '--netns', lab.state.hypervisor, '--from', `netns:${lab.state.client}`, '--target', target, '--probe', 'icmp', '--json', '--out', '-']);
   assert.ok(r.stdout.trim().startsWith('{'), `${r.code} ${r.stderr}`);
-  return { code: r.code, report: ReportSchema.parse(JSON.parse(r.stdout)) as Report };
+  return { code: r.code, report: ReportSchema.parse(JSON.parse(r.stdout)) };
 }
 
 const short = (s: string) => s.replace(/^hd-[a-z0-9]+-/, '');
@@ -47,7 +47,7 @@ describe('silent guests are targets', { concurrency: 2 }, () => {
       assert.deepEqual([short(a.target.netns), a.target.ifname, a.target.address], ['hv', 'br0', '192.0.2.11']);
       assert.deepEqual(a.hops.map((h) => `${short(h.netns)}/${h.ifname}`), ['hv/eth0', 'hv/br0']);
       assert.deepEqual(a.candidates?.map((c) => c.ifname), ['vnet0', 'vnet1']);
-      assert.match(a.candidates![0]!.why, /^port of br0; its veth peer hd-[a-z0-9]+-vm1\/eth0 \(52:54:00:00:00:11\) holds no address in 192\.0\.2\.0\/24$/);
+      assert.match(a.candidates[0]!.why, /^port of br0; its veth peer hd-[a-z0-9]+-vm1\/eth0 \(52:54:00:00:00:11\) holds no address in 192\.0\.2\.0\/24$/);
       assert.ok(a.notes.some((n) => /holds its prefix 192\.0\.2\.0\/24.*the path ends at br0/.test(n)), a.notes.join('\n'));
 
       // (c) a libvirt lease (leaseshelper's status JSON) names the MAC: narrowed to vnet0, the guest NIC behind it.
@@ -62,7 +62,7 @@ describe('silent guests are targets', { concurrency: 2 }, () => {
         assert.deepEqual([short(c.target.netns), c.target.ifname], ['vm1', 'eth0']);
         assert.deepEqual(c.hops.map((h) => `${short(h.netns)}/${h.ifname}`), ['hv/eth0', 'hv/br0', 'hv/vnet0', 'vm1/eth0']);
         assert.equal(c.candidates?.length, 1);
-        assert.match(c.candidates![0]!.why, /DHCP lease 192\.0\.2\.11 for 52:54:00:00:00:11 \(vm1\) in \/var\/lib\/libvirt\/dnsmasq\/br0\.status/);
+        assert.match(c.candidates[0]!.why, /DHCP lease 192\.0\.2\.11 for 52:54:00:00:00:11 \(vm1\) in \/var\/lib\/libvirt\/dnsmasq\/br0\.status/);
       } finally {
         rmSync(root, { recursive: true, force: true });
       }
@@ -81,7 +81,7 @@ describe('silent guests are targets', { concurrency: 2 }, () => {
       const bridge = d.report.path.hops.findIndex((h) => h.ifname === 'br0');
       assert.ok(at > bridge, `localized past br0, not at ${missing.netns}/${missing.ifname}`);
       assert.equal(d.report.causes[0]?.id, 'guest-arp-unresolved', JSON.stringify(d.report.causes));
-      assert.ok(d.report.causes[0]!.evidence.some((e) => /^followed candidate .*nothing in the window told the 2 candidates apart/.test(e)), d.report.causes[0]!.evidence.join('\n'));
+      assert.ok(d.report.causes[0].evidence.some((e) => /^followed candidate .*nothing in the window told the 2 candidates apart/.test(e)), d.report.causes[0].evidence.join('\n'));
 
       // (e) outside every prefix held in any collected namespace: "not found", exit 2.
       const e = await hopdump(['path', '--netns', lab.state.hypervisor, '--target', '198.51.100.7']);
@@ -161,14 +161,14 @@ describe('silent guests are targets', { concurrency: 2 }, () => {
       assert.deepEqual([short(b.target.netns), b.target.ifname], ['hv', tap]);
       assert.deepEqual(b.hops.map((h) => `${h.ifname}:${h.role}`), ['eth0:uplink', 'br0:bridge', `${tap}:backend`]);
       assert.equal(b.candidates?.length, 1);
-      assert.match(b.candidates![0]!.why, new RegExp(`QEMU pid ${pid} -netdev tap,id=n0,ifname=${tap},script=no,downscript=no -device virtio-net-pci,netdev=n0,mac=52:54:00:00:00:13`));
+      assert.match(b.candidates[0]!.why, new RegExp(`QEMU pid ${pid} -netdev tap,id=n0,ifname=${tap},script=no,downscript=no -device virtio-net-pci,netdev=n0,mac=52:54:00:00:00:13`));
 
       // diagnose: the paused guest never answers ARP: exit 1, localized at its tap.
       const d = await diagnoseCli(lab, '192.0.2.13');
       assert.equal(d.code, 1);
       assert.equal(d.report.loss?.firstMissingHop?.ifname, tap);
       assert.equal(d.report.causes[0]?.id, 'guest-arp-unresolved', JSON.stringify(d.report.causes));
-      assert.match(d.report.causes[0]!.evidence.join('\n'), new RegExp(`QEMU pid ${pid}`));
+      assert.match(d.report.causes[0].evidence.join('\n'), new RegExp(`QEMU pid ${pid}`));
     });
   });
 });

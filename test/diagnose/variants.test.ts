@@ -55,7 +55,7 @@ describe(`diagnose on lab variant ${seed}`, { concurrency: 4 }, () => {
         // The top cause names what it blames as this host names it.
         const named = namedByTopCause(fault.name, fault.target, plan);
         if (named) {
-          const top = report.causes[0]!;
+          const top = report.causes[0];
           assert.ok(`${top.summary}\n${top.fix.join('\n')}`.includes(named), `${story}: the top cause names ${named}: ${top.summary} | ${top.fix.join(' | ')}`);
         }
       });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { guestExec } from '../../src/host/guest-agent.js';
 import { libvirtUri } from '../../src/lab/libvirt.js';
-import { ReportSchema, type Report } from '../../src/model/report.js';
+import { ReportSchema } from '../../src/model/report.js';
 import { diagnoseLab } from '../helpers/diagnose.js';
 import { hopdump, host, withLab } from '../helpers/lab.js';
 
@@ -21,7 +21,7 @@ describe('diagnose a libvirt guest', { concurrency: 2, skip }, () => {
       const out = mkdtempSync(join(tmpdir(), 'hopdump-vm-'));
       try {
         const r = await hopdump(['diagnose', '--netns', lab.state.hypervisor, '--from', `netns:${lab.state.client}`, '--target', 'vm1', '--json', '--out', out]);
-        const report = ReportSchema.parse(JSON.parse(r.stdout)) as Report;
+        const report = ReportSchema.parse(JSON.parse(r.stdout));
         assert.equal(report.status, 'ok', r.stdout.slice(0, 2000));
         assert.equal(report.path.target.type, 'domain');
         assert.deepEqual(report.path.hops.map((h) => `${h.netns.replace(/^hd-[a-z0-9]+-/, '')}/${h.ifname}:${h.role}`), ['hv/eth0:uplink', 'hv/br0:bridge', 'hv/vnet0:backend', 'guest:vm1/eth0:guest-nic']);

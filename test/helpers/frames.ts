@@ -15,10 +15,10 @@ export function ip4(a: string): number[] {
 }
 
 export function ip6(a: string): number[] {
-  const [head, tail] = a.includes('::') ? a.split('::') : [a, undefined];
+  const [head, tail]: [string | undefined, string | undefined] = a.includes('::') ? [a.split('::')[0], a.split('::')[1]] : [a, undefined];
   const h = head ? head.split(':').filter(Boolean) : [];
   const t = tail ? tail.split(':').filter(Boolean) : [];
-  const groups = [...h, ...new Array(8 - h.length - t.length).fill('0'), ...t].map((g) => parseInt(g, 16));
+  const groups = [...h, ...(new Array(8 - h.length - t.length).fill('0') as string[]), ...t].map((g) => parseInt(g, 16));
   return groups.flatMap((g) => [g >> 8, g & 0xff]);
 }
 

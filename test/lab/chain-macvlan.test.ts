@@ -113,7 +113,7 @@ describe('a real Docker macvlan network', { concurrency: 1 }, () => {
       const { report } = await diagnoseLab(lab, 'mv1', { probes: ['icmp'], from: `netns:${lab.state.hypervisor}` });
       assert.equal(report.status, 'broken');
       assert.equal(report.causes[0]?.id, 'macvlan-isolation', JSON.stringify(report.causes.map((c) => c.id)));
-      assert.deepEqual(report.causes[0]!.device, { netns: lab.state.hypervisor, ifname: 'eth0' });
+      assert.deepEqual(report.causes[0].device, { netns: lab.state.hypervisor, ifname: 'eth0' });
     });
   });
 });

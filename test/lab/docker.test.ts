@@ -41,7 +41,7 @@ describe('docker lab (a real dockerd)', () => {
       assert.equal(veth.master, 'docker0');
       assert.equal(veth.peer?.ifindex, ifOf(t, ep.netns!, 'eth0').ifindex);
       assert.deepEqual(ct1.ports, [{ privatePort: 9200, publicPort: 9200, hostIp: '198.51.100.1', type: 'tcp' }]);
-      const net1 = t.docker!.networks.find((n) => n.name === 'net1')!;
+      const net1 = t.docker.networks.find((n) => n.name === 'net1')!;
       assert.equal(net1.bridge, `br-${net1.id.slice(0, 12)}`);
       assert.deepEqual(net1.subnets.map((s) => s.subnet), ['192.0.2.32/27']);
       assert.equal(by('ct2').endpoints[0]!.bridge, net1.bridge);

@@ -89,7 +89,7 @@ const SEEN_BY_DISCOVER: Record<string, (t: Topology, lab: RunningLab) => void> =
   'device-drops': (t, lab) => {
     const q = nsOf(t, lab.state.hypervisor).qdiscs!.find((x) => x.dev === 'vnet0' && x.root);
     assert.equal(q?.kind, 'tbf');
-    assert.ok(q!.drops > 0, 'the symptom check made the queue drop');
+    assert.ok(q.drops > 0, 'the symptom check made the queue drop');
   },
   'promisc-dependent': (t, lab) => {
     const n = nsOf(t, lab.ns('ct1')).neighbours.find((x) => x.dst === '203.0.113.1');

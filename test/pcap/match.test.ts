@@ -13,9 +13,15 @@ test('HopMatcher: complete, forward-lost, reverse-lost journeys and duplicates, 
   let t = 0;
   const at = (hop: number, key: number) => m.add(hop, SEC + Math.floor(t / 1e9), t % 1e9, key, key ^ 0x5555);
   // A: crosses every hop towards the target. B: stops after hop 1. C: the target's reply, seen at 3 and 2 only.
-  for (const h of [0, 1, 2, 3]) at(h, 0xa), (t += 1000);
-  for (const h of [0, 1]) at(h, 0xb), (t += 1000);
-  for (const h of [3, 2]) at(h, 0xc), (t += 1000);
+  const each = (hops: number[], key: number) => {
+    for (const h of hops) {
+      at(h, key);
+      t += 1000;
+    }
+  };
+  each([0, 1, 2, 3], 0xa);
+  each([0, 1], 0xb);
+  each([3, 2], 0xc);
   at(1, 0xa); // the same packet twice at one hop
   // Far later (past two windows): the same key is a new journey.
   t += 5e9;

@@ -59,7 +59,7 @@ before(async () => {
   ] as const;
   const procs = caps.map(([name, args]) => {
     files[name] = join(dir, name);
-    return spawn('ip', ['netns', 'exec', B, 'tcpdump', '-p', '-U', '-n', ...args, '-w', files[name]!], { stdio: ['ignore', 'ignore', 'pipe'] });
+    return spawn('ip', ['netns', 'exec', B, 'tcpdump', '-p', '-U', '-n', ...args, '-w', files[name]], { stdio: ['ignore', 'ignore', 'pipe'] });
   });
   // Wait until every tcpdump says it is listening.
   await Promise.all(
@@ -68,7 +68,7 @@ before(async () => {
         new Promise<void>((resolve, reject) => {
           let err = '';
           const t = setTimeout(() => reject(new Error(`tcpdump did not start: ${err}`)), 10_000);
-          p.stderr!.on('data', (c: Buffer) => {
+          p.stderr.on('data', (c: Buffer) => {
             err += c.toString();
             if (err.includes('listening on')) {
               clearTimeout(t);
@@ -121,7 +121,7 @@ test('every capture tcpdump can read: the same packet count and the same timesta
     assert.ok(ref.length > 0, `${name}: tcpdump read packets`);
     const stats = await hopdump(['read', '--stats', '--json', file]);
     assert.equal(stats.code, 0, stats.stderr);
-    assert.equal(JSON.parse(stats.stdout).packets, ref.length, `${name}: packet count`);
+    assert.equal((JSON.parse(stats.stdout) as { packets: number }).packets, ref.length, `${name}: packet count`);
     const mine = await hopdump(['read', file]);
     assert.equal(mine.code, 0, mine.stderr);
     const lines = mine.stdout.trim().split('\n');
@@ -174,13 +174,13 @@ test('the SLL/SLL2 captures of -i any give the same fingerprints as the Ethernet
 test('live: a tcpdump pipe (-w -) read from standard input while packets flow', async () => {
   const td = spawn('ip', ['netns', 'exec', B, 'tcpdump', '-p', '-U', '-n', '-i', 'b0', '-w', '-', 'icmp'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const reader = spawn(HOPDUMP, ['read', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  td.stdout!.pipe(reader.stdin!);
+  td.stdout.pipe(reader.stdin);
   let out = '';
-  reader.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  reader.stdout.on('data', (c: Buffer) => (out += c.toString()));
   await new Promise<void>((resolve, reject) => {
     let err = '';
     const t = setTimeout(() => reject(new Error(`tcpdump did not start: ${err}`)), 10_000);
-    td.stderr!.on('data', (c: Buffer) => {
+    td.stderr.on('data', (c: Buffer) => {
       err += c.toString();
       if (err.includes('listening on')) {
         clearTimeout(t);

@@ -79,6 +79,7 @@ test('strings from guests and capture files reach the terminal with their contro
     const text = renderReport(report, { color });
     assert.match(text, /guest says \\x1b\]0;owned\\x07 and \\x1b\[2J/);
     assert.match(text, /line\\x0dback/);
+    // eslint-disable-next-line no-control-regex -- the test looks for raw control characters
     assert.ok(!/\x07|\x9b|\r|\x1b\]|\x1b\[2J/.test(text), 'no raw control sequence from the report');
   }
 });

@@ -17,7 +17,7 @@ export function parseQemuOption(value: string, implied: string): Record<string, 
     try {
       const obj = JSON.parse(trimmed) as Record<string, unknown>;
       const out: Record<string, string> = {};
-      for (const [k, v] of Object.entries(obj)) if (v !== null && typeof v !== 'object') out[k] = String(v);
+      for (const [k, v] of Object.entries(obj)) if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
       if (out['driver'] && !out[implied]) out[implied] = out['driver'];
       return out;
     } catch {
