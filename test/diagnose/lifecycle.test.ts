@@ -66,7 +66,8 @@ describe('capture lifecycle', { concurrency: true }, () => {
         );
         const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
         try {
-          await waitFor('3 tcpdumps to start', async () => (await tcpdumpsIn(lab.state.namespaces)).length === 3, 15_000);
+          // A bound, not a pace: discovery on a loaded 2-core machine (four of these labs at once) can take long.
+          await waitFor('3 tcpdumps to start', async () => (await tcpdumpsIn(lab.state.namespaces)).length === 3, 60_000);
           // While capturing, -p keeps every interface's promiscuity as it was.
           assert.deepEqual(await promiscuity(lab.state.namespaces), before);
           // The tracer starts alongside the captures, so it may still be mounting tracefs.
