@@ -1,8 +1,8 @@
-import { basename, dirname, resolve } from 'node:path';
+import { lstatSync } from 'node:fs';
 import { readHopPackets } from '../correlate/packets.js';
 import { encodeFixture, type DiagnoseFixture } from '../checks/fixture.js';
 import { diagnose } from '../diagnose/diagnose.js';
-import { usageError } from '../errors.js';
+import { environmentError, usageError } from '../errors.js';
 import { localHost } from '../host/local.js';
 import { createRunDir, openNew, requireAbsent, runFile, writeNew } from '../report/files.js';
 import { writeCapture } from '../report/pcapng.js';
@@ -83,7 +83,9 @@ export const diagnoseCommand: Command = {
     const progress = io.isTTY && !values.json ? (line: string) => io.stderr(`\r\x1b[2K${line}`) : undefined;
     // HOPDUMP_RECORD_FIXTURE=FILE: the run's inputs and result as a fixture for tests to replay (docs/architecture.md, "Fixtures").
     const fixtureFile = process.env['HOPDUMP_RECORD_FIXTURE'] || undefined;
-    if (fixtureFile) requireAbsent(dirname(resolve(fixtureFile)), [basename(fixtureFile)]);
+    if (fixtureFile && lstatSync(fixtureFile, { throwIfNoEntry: false })) {
+      throw environmentError(`HOPDUMP_RECORD_FIXTURE: ${fixtureFile} already exists (not overwritten)`, 'name a new file');
+    }
     let fixture: DiagnoseFixture | undefined;
     const { report, packets } = await diagnose({
       host,
