@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { CHECKS, runChecks } from '../../src/checks/index.js';
+import { FAULTS, TOPOLOGIES } from '../../src/lab/lab.js';
 import type { Report } from '../../src/model/report.js';
 import { settleVerdict } from '../../src/verdict/settle.js';
 import { statusOf } from '../../src/verdict/assemble.js';
@@ -12,6 +13,15 @@ import { fixtureNames, loadFixture } from '../helpers/fixtures.js';
  * the verdict is the one it reported (an ok verdict with no causes).
  */
 const names = fixtureNames();
+
+test('every lab topology and fault has a fixture recorded from the lab, and every fixture a topology and fault that exist', () => {
+  const want = [...TOPOLOGIES.map((t) => `lab-${t.name}-healthy`), ...FAULTS.map((f) => `lab-${f.topology}-${f.name}`)];
+  const have = new Set(names);
+  const missing = want.filter((n) => !have.has(n));
+  assert.deepEqual(missing, [], `record them (root): node dist/scripts/record-fixtures.js --only=${missing.join(',')}`);
+  const known = new Set(want);
+  assert.deepEqual(names.filter((n) => !known.has(n.replace(/-v\d+$/, ''))), [], 'fixtures of a topology or fault the lab no longer has');
+});
 
 const ORDER: Array<Report['status']> = ['ok', 'degraded', 'broken'];
 const worst = (a: Report['status'], b: Report['status']) => (ORDER.indexOf(a) >= ORDER.indexOf(b) ? a : b);
