@@ -9,7 +9,7 @@ APT_PACKAGES := tcpdump iproute2 iptables nftables ebtables iputils-ping arping 
 BENCH_PACKAGES := tcpreplay time
 HOPDUMP := bin/hopdump
 
-.PHONY: all setup deps bench-deps build guest-image demo test bench bench-pcap bench-faults fuzz clean lab-clean schema lint format
+.PHONY: all setup deps bench-deps build guest-image demo test unit fixtures bench bench-pcap bench-faults fuzz clean lab-clean schema lint format
 
 all: build
 
@@ -40,6 +40,21 @@ demo: setup guest-image
 test: setup guest-image
 	node scripts/run-tests.mjs
 
+# The type-check and the root-free tests (scripts/run-tests.mjs --unit): no root, no namespaces,
+# nothing but Node and the node modules (npm ci, as any user); under a minute. make test runs it
+# as nobody too (test/unit-as-user.test.ts).
+unit:
+	@test -x node_modules/.bin/tsc || { echo 'make unit: no node modules: run npm ci first' >&2; exit 2; }
+	node_modules/.bin/tsc -p tsconfig.json
+	node_modules/.bin/eslint src test bench scripts eslint.config.js
+	node_modules/.bin/prettier --check .
+	node scripts/run-tests.mjs --unit
+
+# Root: every lab topology with every fault (and healthy), and a few variants, diagnosed and
+# written as fixtures to test/fixtures/diagnose/ (scripts/record-fixtures.ts), that make unit replays.
+fixtures: setup
+	node dist/scripts/record-fixtures.js
+
 bench: setup bench-deps
 	node dist/bench/run.js
 
@@ -60,11 +75,11 @@ bench-faults: setup
 # Prettier (print width 120) and ESLint (typescript-eslint's recommended type-checked rules), both in
 # check mode; part of `make unit` and so of `make test`. `make format` rewrites the tree.
 lint: node_modules/.installed
-	npx eslint src test bench scripts eslint.config.js
-	npx prettier --check .
+	node_modules/.bin/eslint src test bench scripts eslint.config.js
+	node_modules/.bin/prettier --check .
 
 format: node_modules/.installed
-	npx prettier --write .
+	node_modules/.bin/prettier --write .
 
 # Regenerates the published JSON Schemas from the zod schemas (a test checks they match).
 schema: build

@@ -9,7 +9,48 @@ import { spawn } from 'node:child_process';
 
 const root = new URL('..', import.meta.url).pathname;
 const testDir = join(root, 'dist', 'test');
-const filter = process.argv.slice(2);
+// --unit: only the root-free files below (`make unit`); the other arguments filter as before.
+const unit = process.argv.includes('--unit');
+const filter = process.argv.slice(2).filter((a) => a !== '--unit');
+
+/**
+ * The root-free test files (`make unit`): no root, no namespaces, no lab, no programs beyond
+ * Node (and the shell). Each was checked to pass as an unprivileged user; test/unit-as-user.test.ts
+ * (root) runs them as nobody. Every other file needs root (a lab, ip, tcpdump, tshark).
+ */
+const UNIT = [
+  'checks/fixtures.test.js',
+  'checks/guest-arp-unresolved.test.js',
+  'checks/macvlan-isolation.test.js',
+  'checks/rank.test.js',
+  'checks/service-not-listening.test.js',
+  'checks/unknown.test.js',
+  'checks/util-family.test.js',
+  'collect/daemons.test.js',
+  'collect/guests.test.js',
+  'collect/libvirt.test.js',
+  'collect/ovs-parsers.test.js',
+  'collect/parsers.test.js',
+  'collect/podman.test.js',
+  'collect/untrusted.test.js',
+  'correlate/correlate.test.js',
+  'correlate/packets.test.js',
+  'lab-names.test.js',
+  'lab/variant.test.js',
+  'layout.test.js',
+  'model/ip.test.js',
+  'path/chain-macvlan.test.js',
+  'path/dnat.test.js',
+  'path/fixtures.test.js',
+  'path/silent.test.js',
+  'pcap/decode.test.js',
+  'pcap/match.test.js',
+  'pcap/reader.test.js',
+  'report/files.test.js',
+  'util/shell.test.js',
+  'util/tagged-json.test.js',
+  'verdict/settle.test.js',
+];
 
 function walk(dir, out) {
   for (const name of readdirSync(dir)) {
@@ -21,6 +62,14 @@ function walk(dir, out) {
 }
 
 let files = walk(testDir, []).sort();
+if (unit) {
+  const missing = UNIT.filter((u) => !files.includes(join(testDir, u)));
+  if (missing.length) {
+    console.error(`unit test files not built: ${missing.join(', ')} (run: make build)`);
+    process.exit(1);
+  }
+  files = UNIT.map((u) => join(testDir, u));
+}
 if (filter.length) files = files.filter((f) => filter.some((s) => f.includes(s)));
 if (files.length === 0) {
   console.error('no test files found under dist/test (run: make build)');

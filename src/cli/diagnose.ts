@@ -1,6 +1,8 @@
+import { lstatSync } from 'node:fs';
 import { readHopPackets } from '../correlate/packets.js';
+import { encodeFixture, type DiagnoseFixture } from '../checks/fixture.js';
 import { diagnose } from '../diagnose/diagnose.js';
-import { usageError } from '../errors.js';
+import { environmentError, usageError } from '../errors.js';
 import { localHost } from '../host/local.js';
 import { createRunDir, openNew, requireAbsent, runFile, writeNew } from '../report/files.js';
 import { writeCapture } from '../report/pcapng.js';
@@ -79,6 +81,12 @@ export const diagnoseCommand: Command = {
     if (dir) requireAbsent(dir, RUN_FILES);
     const color = io.isTTY && !values['no-color'] && !values.json && process.env.NO_COLOR === undefined;
     const progress = io.isTTY && !values.json ? (line: string) => io.stderr(`\r\x1b[2K${line}`) : undefined;
+    // HOPDUMP_RECORD_FIXTURE=FILE: the run's inputs and result as a fixture for tests to replay (docs/architecture.md, "Fixtures").
+    const fixtureFile = process.env['HOPDUMP_RECORD_FIXTURE'] || undefined;
+    if (fixtureFile && lstatSync(fixtureFile, { throwIfNoEntry: false })) {
+      throw environmentError(`HOPDUMP_RECORD_FIXTURE: ${fixtureFile} already exists (not overwritten)`, 'name a new file');
+    }
+    let fixture: DiagnoseFixture | undefined;
     const { report, packets } = await diagnose({
       host,
       reader: readHopPackets,
@@ -94,7 +102,9 @@ export const diagnoseCommand: Command = {
       ...(values.uplink ? { uplink: values.uplink } : {}),
       ...(values['promisc-test'] ? { promiscTest: true } : {}),
       ...(progress ? { progress } : {}),
+      ...(fixtureFile ? { record: (f: DiagnoseFixture) => (fixture = f) } : {}),
     });
+    if (fixtureFile && fixture) writeNew(fixtureFile, encodeFixture(fixture));
     if (progress) io.stderr('\r\x1b[2K');
     if (dir) {
       report.captureFile = runFile(dir, 'capture.pcapng');

@@ -5,7 +5,9 @@ import { promiscLog } from '../collect/kernlog.js';
 import { traceOvnPath } from '../capture/ovn-trace.js';
 import { traceOvsPath } from '../capture/ovs-trace.js';
 import { runSession, type PacketReader, type SessionResult as Session } from '../capture/session.js';
+import { FIXTURE_FORMAT, type DiagnoseFixture } from '../checks/fixture.js';
 import { runChecks } from '../checks/index.js';
+import type { CheckContext } from '../checks/types.js';
 import { servesFamily } from '../checks/util.js';
 import { discover, sampleCounters } from '../collect/discover.js';
 import { correlationNotices } from '../checks/notices.js';
@@ -15,7 +17,7 @@ import { environmentError, usageError } from '../errors.js';
 import { missingProgramHint } from '../host/programs.js';
 import type { Host } from '../host/host.js';
 import { targetMacOf, type Topology } from '../model/topology.js';
-import { findPath } from '../path/find.js';
+import { findPath, type PathOptions } from '../path/find.js';
 import { resolveByArp } from '../capture/arp-resolve.js';
 import { candidateCaptureHops, chooseLead, remapSession } from './candidates.js';
 import { undecided } from '../path/silent.js';
@@ -47,6 +49,8 @@ export interface DiagnoseOptions {
    */
   promiscTest?: boolean;
   progress?: (line: string) => void;
+  /** Called once with the run's inputs and result as a fixture (checks/fixture.ts), for tests to replay. */
+  record?: (fixture: DiagnoseFixture) => void;
 }
 
 export interface DiagnoseResult {
@@ -69,7 +73,7 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
   const discoverMs = Date.now() - t0;
   const located = await locateTarget(o, topology);
   const plan = await planProbes(o, topology, located.path);
-  const { session, path } = await captureWindow(o, topology, located, plan);
+  const { session, path, backend } = await captureWindow(o, topology, located, plan);
 
   const tAnalysis = Date.now();
   const correlation = correlate({
@@ -108,7 +112,7 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
         detail: p.detail,
       }));
   const later = await readAfterWindow(o, topology, path, session, plan);
-  const { causes, notices } = await runChecks({
+  const context: CheckContext = {
     ...(later.after ? { after: later.after } : {}),
     topology,
     path,
@@ -125,11 +129,13 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
     sourceAddresses: o.passive
       ? [...new Set(session.packets.filter((p) => p.dst && plan.targetAddresses.includes(p.dst) && p.src).map((p) => p.src!))].slice(0, 8)
       : plan.sourceAddresses,
-  });
+  };
+  const { causes, notices } = await runChecks(context);
   const experimentNotices: string[] = [];
   if (o.promiscTest && plan.probes.length > 0) {
     experimentNotices.push(...(await promiscExperiment(o, topology, causes, plan.probes, plan.fromNetns)));
   }
+  const wrongHost = wrongHostAnswered(topology, path, correlation);
   const report = assembleReport({
     mode: 'diagnose',
     version: version(),
@@ -146,7 +152,7 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
     correlation,
     passive: o.passive,
     // Answers from a MAC that is not the target's are not good answers.
-    ...(wrongHostAnswered(topology, path, correlation) ? { atLeast: 'degraded' as const } : {}),
+    ...(wrongHost ? { atLeast: 'degraded' as const } : {}),
     hops: correlation.hopCounts.map((h, i) => {
       const drops = session.stats[i]?.droppedByKernel;
       return drops !== undefined ? { ...h, kernelDrops: drops } : h;
@@ -170,6 +176,22 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
       totalMs: Date.now() - t0,
     },
   });
+  o.record?.({
+    format: FIXTURE_FORMAT,
+    query: { target: o.target, ...(o.netns ? { netns: o.netns } : {}), ...(o.uplink ? { uplink: o.uplink } : {}), ...(backend ? { backend } : {}) },
+    request: {
+      probes: o.probes,
+      from: o.from,
+      count: o.count,
+      ...(o.size !== undefined ? { size: o.size } : {}),
+      passive: o.passive,
+      ...(o.durationSec !== undefined ? { durationSec: o.durationSec } : {}),
+      ...(o.promiscTest ? { promiscTest: true } : {}),
+    },
+    context,
+    ...(wrongHost ? { atLeast: 'degraded' as const } : {}),
+    result: { status: report.status, loss: report.loss, causes: report.causes.map((c) => ({ id: c.id, confidence: c.confidence, device: c.device })) },
+  });
   return { report, packets: session.packets, topology };
 }
 
@@ -178,6 +200,8 @@ interface Located {
   /** Where the guest is silent and its backend unknown: the candidates, each a group of hops to capture on. */
   groups: ReturnType<typeof candidateCaptureHops>;
   notices: string[];
+  /** The backend findPath was told to follow (a silent guest's, found by ARP). */
+  backend?: NonNullable<PathOptions['backend']>;
 }
 
 /** The path to the target; for a silent guest whose backend is not known, one ARP/NS first (not when passive). */
@@ -185,15 +209,19 @@ async function locateTarget(o: DiagnoseOptions, topology: Topology): Promise<Loc
   const uplink = o.uplink ? { uplink: o.uplink } : {};
   let path = findPath(topology, o.target, uplink);
   const notices: string[] = [];
+  let backend: Located['backend'];
   if (!o.passive && undecided(path) && path.target.address) {
     const arp = await resolveByArp(o.host, topology, path, path.target.address).catch((err: unknown) => ({
       backend: undefined,
       notice: `ARP: ${err instanceof Error ? err.message : String(err)}`,
     }));
     notices.push(arp.notice);
-    if (arp.backend) path = findPath(topology, o.target, { ...uplink, backend: arp.backend });
+    if (arp.backend) {
+      backend = arp.backend;
+      path = findPath(topology, o.target, { ...uplink, backend });
+    }
   }
-  return { path, groups: undecided(path) ? candidateCaptureHops(topology, path) : [], notices };
+  return { path, groups: undecided(path) ? candidateCaptureHops(topology, path) : [], notices, ...(backend ? { backend } : {}) };
 }
 
 interface ProbePlan {
@@ -264,9 +292,15 @@ async function planProbes(o: DiagnoseOptions, topology: Topology, path: Path): P
 }
 
 /** Captures on every hop (and every candidate's) while probing; then follows the candidate the window points at. */
-async function captureWindow(o: DiagnoseOptions, topology: Topology, located: Located, plan: ProbePlan): Promise<{ session: Session; path: Path }> {
+async function captureWindow(
+  o: DiagnoseOptions,
+  topology: Topology,
+  located: Located,
+  plan: ProbePlan,
+): Promise<{ session: Session; path: Path; backend: Located['backend'] }> {
   const capturedHops = [...located.path.hops, ...located.groups.flatMap((g) => g.hops)];
   let path = located.path;
+  let backend = located.backend;
   let session = await runSession({
     host: o.host,
     hops: capturedHops,
@@ -283,10 +317,11 @@ async function captureWindow(o: DiagnoseOptions, topology: Topology, located: Lo
     // Follow the candidate the window points at; the others' tallies are notices.
     const lead = chooseLead(session, path.hops.length, located.groups, path.target.address);
     located.notices.push(...lead.notices);
-    path = findPath(topology, o.target, { ...(o.uplink ? { uplink: o.uplink } : {}), backend: lead.backend });
+    backend = lead.backend;
+    path = findPath(topology, o.target, { ...(o.uplink ? { uplink: o.uplink } : {}), backend });
     session = remapSession(session, capturedHops, path.hops);
   }
-  return { session, path };
+  return { session, path, backend };
 }
 
 /** The host read again after the window: counters to compare, the kernel log, OpenFlow and OVN traces. */
