@@ -77,13 +77,13 @@ export function decodeFixture(text: string, name = 'fixture'): DiagnoseFixture {
   const json = JSON.parse(text) as { context?: { topology?: unknown; after?: unknown }; afterChanges?: JsonChange[] };
   const { afterChanges, ...rest } = json;
   if (afterChanges && rest.context) rest.context = { ...rest.context, after: applyJsonChanges(rest.context.topology, afterChanges) };
-  const raw = fromTaggedJson(rest) as DiagnoseFixture;
-  if (raw?.format !== FIXTURE_FORMAT) throw new Error(`${name}: format ${JSON.stringify(raw?.format)} is not ${FIXTURE_FORMAT}`);
+  const raw = fromTaggedJson(rest) as DiagnoseFixture | undefined;
+  if (raw?.format !== FIXTURE_FORMAT) throw new Error(`${name}: format ${JSON.stringify(raw?.format)} is not ${String(FIXTURE_FORMAT)}`);
   const at = <T>(what: string, parse: () => T): T => {
     try {
       return parse();
     } catch (err) {
-      throw new Error(`${name}: ${what} does not fit the model (record it again: make fixtures): ${err instanceof Error ? err.message : String(err)}`);
+      throw new Error(`${name}: ${what} does not fit the model (record it again: make fixtures): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
   };
   const c = raw.context;

@@ -65,7 +65,7 @@ export function fromTaggedJson(value: unknown, where = '$'): unknown {
         return new Uint8Array(Buffer.from(inner, 'base64'));
       case '$object':
         if (inner === null || typeof inner !== 'object' || Array.isArray(inner)) throw new Error(`${where}: $object is not an object`);
-        return decodeObject(inner, where);
+        return decodeObject(inner as object, where);
       default:
         throw new Error(`${where}: unknown tag ${tag}`);
     }
