@@ -1,5 +1,5 @@
 import type { Host, RunResult } from '../host/host.js';
-import type { VariantExcludes } from './variant.js';
+import type { VariantExcludes, VariantPlan } from './variant.js';
 
 /** A target that a lab topology offers to probe and diagnose. */
 export interface LabTarget {
@@ -78,6 +78,8 @@ export interface LabBuilder {
   readonly host: Host;
   /** Where this lab's private daemons keep their directories and sockets (labDaemonDir(), or a variant's). */
   readonly daemonDir: string;
+  /** The variant the lab is built as (undefined: the fixed lab), for what a topology builds differently (the kind of guest). */
+  readonly variant?: VariantPlan;
   /** hd-<instance>-<role> */
   ns(role: string): string;
   /** A canonical name, address or MAC ("vnet0") as this lab has it in that role (a variant renames it). */
