@@ -20,6 +20,8 @@ const variants = Number(process.argv.find((a) => a.startsWith('--variants='))?.s
  * the first K of the seeds only (default 6: two of each kind of guest on average).
  */
 const qemuVariants = Number(process.argv.find((a) => a.startsWith('--qemu-variants='))?.slice(16) ?? 6);
+/** --name=PREFIX: lab names PREFIX0, PREFIX1, ... (default bf for the fixed labs, bv for variants), so that runs side by side do not meet. */
+const namePrefix = process.argv.find((a) => a.startsWith('--name='))?.slice(7);
 /** --seeds=S,S,...: those seeds instead of 1..N (with --variants), for every topology. */
 const seedList = process.argv
   .find((a) => a.startsWith('--seeds='))
@@ -37,7 +39,7 @@ interface Row {
 }
 
 async function one(topology: string, fault: string | undefined, i: number): Promise<{ report: Report; ms: number }> {
-  const instance = `bf${i}`;
+  const instance = `${namePrefix ?? 'bf'}${i}`;
   await labDown({ host, instance });
   const state = await labUp({ host, topology, instance, ...(fault ? { fault } : {}) });
   try {
@@ -121,7 +123,7 @@ async function oneVariant(
   seed: number,
   i: number,
 ): Promise<{ localized: boolean; top: boolean; got: string; kind: string }> {
-  const instance = `bv${i}`;
+  const instance = `${namePrefix ?? 'bv'}${i}`;
   await labDown({ host, instance });
   const state = await labUp({ host, topology, instance, variant: seed, ...(fault ? { fault } : {}) });
   try {
