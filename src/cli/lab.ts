@@ -1,6 +1,6 @@
 import { usageError } from '../errors.js';
 import { localHost } from '../host/local.js';
-import { FAULTS, findFault, findTopology, labDown, labTopology, labUp, listStates, TOPOLOGIES } from '../lab/lab.js';
+import { FAULTS, findFault, findTopology, labDown, labTopology, labUp, listStates, TOPOLOGIES, variantOf, type LabState } from '../lab/lab.js';
 import { parseSeed, VARIANT_TOPOLOGIES } from '../lab/variant.js';
 import { DEFAULT_INSTANCE } from '../lab/names.js';
 import { checkSymptom } from '../lab/probe.js';
@@ -66,6 +66,7 @@ export const labCommand: Command = {
           `lab '${state.instance}' is up: ${topology.name}${state.fault ? ` with fault ${state.fault}` : ''}${state.variant !== undefined ? ` (variant ${state.variant})` : ''}`,
           `  hypervisor: ${state.hypervisor}  (uplink ${topology.uplink.ifname} ${topology.uplink.address})`,
           `  client:     ${state.client}`,
+          ...guestKindLine(state),
           ...topology.targets.map(
             (t) =>
               `  target ${t.name}: ${t.address}${t.address6 ? ` ${t.address6}` : ''} tcp/${t.port} ${topology.name === 'docker' ? `in Docker container ${t.name} on hd-${state.instance}-${t.role}` : `in hd-${state.instance}-${t.role}`}, backend ${t.backend}` +
@@ -155,3 +156,14 @@ export const labCommand: Command = {
     }
   },
 };
+
+/** The kind of a variant's QEMU guest (libvirt with or without its agent, or plain QEMU), for `lab up`. */
+function guestKindLine(state: LabState): string[] {
+  const kind = variantOf(state)?.drawn.guestKind;
+  const text: Record<string, string> = {
+    'libvirt+agent': 'libvirt domain with a guest agent',
+    libvirt: 'libvirt domain without a guest agent',
+    qemu: 'plain QEMU, no libvirt, no guest agent',
+  };
+  return kind && text[kind] ? [`  guest:      ${text[kind]}`] : [];
+}

@@ -447,6 +447,7 @@ export function variantTopology(topology: LabTopology, plan: VariantPlan | undef
     ...topology,
     uplink: { ifname: tr(topology.hypervisor, topology.uplink.ifname), address: tr(topology.hypervisor, topology.uplink.address) },
     targets: topology.targets.map(target),
-    ...(topology.suggestedTarget ? { suggestedTarget: tr(topology.hypervisor, topology.suggestedTarget) } : {}),
+    // A domain's name means nothing without libvirt: plain QEMU's guest is suggested by its address.
+    ...(topology.suggestedTarget && plan.drawn.guestKind !== 'qemu' ? { suggestedTarget: tr(topology.hypervisor, topology.suggestedTarget) } : {}),
   };
 }

@@ -113,9 +113,7 @@ export async function startGuest(lab: LabBuilder, image: GuestImage, attach: Gue
  * passed as fd 3 (as libvirt passes it).
  */
 async function startPlainQemu(lab: LabBuilder, image: GuestImage, attach: GuestAttachment): Promise<void> {
-  for (const program of ['qemu-system-x86_64']) {
-    if (!lab.host.hasProgram(program)) throw environmentError(`${program} not found`, 'make deps (apt-get install qemu-system-x86)');
-  }
+  if (!lab.host.hasProgram('qemu-system-x86_64')) throw environmentError('qemu-system-x86_64 not found', 'make deps (apt-get install qemu-system-x86)');
   const dir = makeQemuDir(lab.ns('hv'), lab.daemonDir);
   let tapDevice: string | undefined;
   if (attach.type === 'direct') {
