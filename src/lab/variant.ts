@@ -443,11 +443,12 @@ export function variantTopology(topology: LabTopology, plan: VariantPlan | undef
       ? { published: { address: tr(topology.hypervisor, t.published.address), port: Number(plan.ports[String(t.published.port)] ?? t.published.port) } }
       : {}),
   });
+  const { suggestedTarget, ...rest } = topology;
   return {
-    ...topology,
+    ...rest,
     uplink: { ifname: tr(topology.hypervisor, topology.uplink.ifname), address: tr(topology.hypervisor, topology.uplink.address) },
     targets: topology.targets.map(target),
     // A domain's name means nothing without libvirt: plain QEMU's guest is suggested by its address.
-    ...(topology.suggestedTarget && plan.drawn.guestKind !== 'qemu' ? { suggestedTarget: tr(topology.hypervisor, topology.suggestedTarget) } : {}),
+    ...(suggestedTarget && plan.drawn.guestKind !== 'qemu' ? { suggestedTarget: tr(topology.hypervisor, suggestedTarget) } : {}),
   };
 }

@@ -73,6 +73,12 @@ describe('lab variants (root-free)', () => {
       }
     }
     assert.equal(guestHasAgent(undefined), true, 'the fixed lab: libvirt with the agent');
+    // `lab up` suggests a libvirt guest by its domain name, a plain QEMU one by its address.
+    const suggested = (seed: number) => variantTopology(findTopology('vm'), drawVariant('vm', seed)).suggestedTarget;
+    assert.equal(drawVariant('vm', 0).drawn.guestKind, 'qemu');
+    assert.equal(suggested(0), undefined);
+    assert.equal(drawVariant('vm', 2).drawn.guestKind, 'libvirt+agent');
+    assert.equal(suggested(2), 'vm1');
   });
 
   test('the same seed draws the same host; another seed another one', () => {
