@@ -20,7 +20,9 @@ export const guestMacMismatch: Check = {
   run({ topology, path, correlation, targetAddresses }) {
     const loss = correlation.loss;
     const nicHop = path.hops[path.hops.length - 1]!;
-    if (!loss || loss.direction !== 'to-target' || !nicHop.isTarget) return [];
+    // Only the guest's own NIC: a path that ends at a bridge or a backend (a silent guest, one without
+    // an agent) has no NIC whose MAC is known, and a bridge's own MAC is no guest's.
+    if (!loss || loss.direction !== 'to-target' || !nicHop.isTarget || nicHop.role !== 'guest-nic') return [];
     if (loss.firstMissingHop?.netns !== nicHop.netns || loss.firstMissingHop.ifname !== nicHop.ifname) return [];
     const nic = ifaceOf(topology, nicHop.netns, nicHop.ifname);
     const nicMac = nic?.address?.toLowerCase();

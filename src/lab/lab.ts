@@ -6,6 +6,7 @@ import { DEFAULT_INSTANCE, instanceOf, LAB_PREFIX, labDaemonDir, labNetns, valid
 import { removeDockerDirs } from './docker.js';
 import { removeLibvirtDirs } from './libvirt.js';
 import { removeOvsDirs } from './ovs.js';
+import { removeQemuDirs } from './qemu.js';
 import { bridged } from './topologies/bridged.js';
 import { chain } from './topologies/chain.js';
 import { macvlan } from './topologies/macvlan.js';
@@ -31,6 +32,7 @@ export { FAULTS };
 const CLEANUPS: Array<(host: Host, netnsNames: string[], daemonDir: string) => Promise<void> | void> = [
   (_host, names, dir) => removeOvsDirs(names, dir),
   (_host, names, dir) => removeLibvirtDirs(names, dir),
+  (_host, names, dir) => removeQemuDirs(names, dir),
   (host, names, dir) => removeDockerDirs(host, names, dir),
 ];
 
@@ -239,7 +241,7 @@ export async function labDown(options: LabDownOptions): Promise<string[]> {
   // A variant's own daemon directory goes when no lab uses it any more (labs of one seed share it).
   for (const dir of daemonDirs) {
     if (dir === labDaemonDir()) continue;
-    for (const sub of ['ovs', 'docker', 'libvirt', '']) {
+    for (const sub of ['ovs', 'docker', 'libvirt', 'qemu', '']) {
       try {
         rmdirSync(`${dir}/${sub}`);
       } catch {

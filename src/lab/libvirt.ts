@@ -52,9 +52,9 @@ export function libvirtDir(netns: string, base: string = labDaemonDir()): string
   return `${base}/libvirt/${netns}`;
 }
 
-/** The URI of the lab namespace's libvirtd, for `virsh -c` or LIBVIRT_DEFAULT_URI. */
-export function libvirtUri(netns: string): string {
-  return `qemu+unix:///system?socket=${libvirtDir(netns)}/sock/libvirt-sock`;
+/** The URI of the lab namespace's libvirtd, for `virsh -c` or LIBVIRT_DEFAULT_URI (base: the lab's daemon directory). */
+export function libvirtUri(netns: string, base: string = labDaemonDir()): string {
+  return `qemu+unix:///system?socket=${libvirtDir(netns, base)}/sock/libvirt-sock`;
 }
 
 /** Starts the private libvirtd for a role's namespace and waits until it answers. Returns its URI. */
@@ -65,7 +65,7 @@ export async function startLibvirt(lab: LabBuilder, role: string): Promise<strin
     }
   }
   const netns = lab.ns(role);
-  const dir = libvirtDir(netns);
+  const dir = libvirtDir(netns, lab.daemonDir);
   rmSync(dir, { recursive: true, force: true });
   for (const [sub] of BOUND) mkdirSync(`${dir}/${sub}`, { recursive: true, mode: 0o700 });
   mkdirSync(`${dir}/sock`, { recursive: true, mode: 0o700 });
@@ -85,7 +85,7 @@ export async function startLibvirt(lab: LabBuilder, role: string): Promise<strin
     ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', START_SCRIPT, 'hopdump-libvirtd', dir, ...BOUND.flat()],
     { netOnly: true },
   );
-  const uri = libvirtUri(netns);
+  const uri = libvirtUri(netns, lab.daemonDir);
   for (let i = 0; i < 200; i++) {
     if (existsSync(`${dir}/sock/libvirt-sock`)) {
       const r = await lab.host.run(['virsh', '-q', '-c', uri, 'uri'], { okCodes: 'any', timeoutMs: 10_000 });
@@ -98,17 +98,18 @@ export async function startLibvirt(lab: LabBuilder, role: string): Promise<strin
 
 /** virsh against the lab namespace's own libvirtd. */
 export function virsh(lab: LabBuilder, role: string, args: string[], options: { okCodes?: number[] | 'any'; timeoutMs?: number } = {}): Promise<RunResult> {
-  return virshAt(lab.host, lab.ns(role), args, options);
+  return virshAt(lab.host, lab.ns(role), args, { ...options, base: lab.daemonDir });
 }
 
-/** The same, given the hypervisor namespace's name (for tests and cleanup). */
+/** The same, given the hypervisor namespace's name (for tests and cleanup) and the lab's daemon directory. */
 export function virshAt(
   host: Host,
   netns: string,
   args: string[],
-  options: { okCodes?: number[] | 'any'; timeoutMs?: number } = {},
+  options: { okCodes?: number[] | 'any'; timeoutMs?: number; base?: string } = {},
 ): Promise<RunResult> {
-  return host.run(['virsh', '-q', '-c', libvirtUri(netns), ...args], { timeoutMs: 30_000, ...options });
+  const { base, ...rest } = options;
+  return host.run(['virsh', '-q', '-c', libvirtUri(netns, base), ...args], { timeoutMs: 30_000, ...rest });
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Host } from '../host/host.js';
-import { findFault, labTopology, listStates, TOPOLOGIES, type LabState } from './lab.js';
+import { findFault, labTopology, listStates, TOPOLOGIES, variantOf, type LabState } from './lab.js';
 import { checkSymptom } from './probe.js';
 
 /** What `lab up` prints: the lab, its targets, and the commands to try on it. */
@@ -9,6 +9,7 @@ export function describeLab(state: LabState): string[] {
     `lab '${state.instance}' is up: ${topology.name}${state.fault ? ` with fault ${state.fault}` : ''}${state.variant !== undefined ? ` (variant ${state.variant})` : ''}`,
     `  hypervisor: ${state.hypervisor}  (uplink ${topology.uplink.ifname} ${topology.uplink.address})`,
     `  client:     ${state.client}`,
+    ...guestKindLine(state),
     ...topology.targets.map(
       (t) =>
         `  target ${t.name}: ${t.address}${t.address6 ? ` ${t.address6}` : ''} tcp/${t.port} ${topology.name === 'docker' ? `in Docker container ${t.name} on hd-${state.instance}-${t.role}` : `in hd-${state.instance}-${t.role}`}, backend ${t.backend}` +
@@ -94,4 +95,15 @@ export function statusLines(report: LabStatus[]): string[] {
     }
   }
   return lines;
+}
+
+/** The kind of a variant's QEMU guest (libvirt with or without its agent, or plain QEMU), for `lab up`. */
+function guestKindLine(state: LabState): string[] {
+  const kind = variantOf(state)?.drawn.guestKind;
+  const text: Record<string, string> = {
+    'libvirt+agent': 'libvirt domain with a guest agent',
+    libvirt: 'libvirt domain without a guest agent',
+    qemu: 'plain QEMU, no libvirt, no guest agent',
+  };
+  return kind && text[kind] ? [`  guest:      ${text[kind]}`] : [];
 }

@@ -79,8 +79,9 @@ export interface LabBuilder {
   /** Where this lab's private daemons keep their directories and sockets (labDaemonDir(), or a variant's). */
   readonly daemonDir: string;
   /**
-   * The variant being built, for the few structural choices a topology makes from it (which
-   * Docker network the container is on); names, addresses and ports are rewritten without it.
+   * The variant being built (undefined: the fixed lab), for the few structural choices a topology
+   * makes from it (which Docker network the container is on, the kind of guest); names, addresses
+   * and ports are rewritten without it.
    */
   readonly variant?: VariantPlan;
   /** hd-<instance>-<role> */

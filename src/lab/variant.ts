@@ -13,17 +13,24 @@ import type { LabBuilder, LabTarget, LabTopology } from './types.js';
  */
 
 /**
- * Topologies with variants: those whose names and addresses are the lab's own, and those whose
- * daemons (Docker, Nova/Neutron, OVN) name some things themselves: those names stay as the daemon
- * makes them, everything the operator chooses moves.
+ * Topologies with variants: those whose names and addresses are the lab's own, those whose
+ * daemons (Docker, Nova/Neutron, OVN) name some things themselves (those names stay as the daemon
+ * makes them, everything the operator chooses moves), and the QEMU guests.
  */
-export const VARIANT_TOPOLOGIES = ['bridged', 'routed', 'chain', 'macvlan', 'ovs', 'neutron', 'docker', 'ovn'] as const;
+export const VARIANT_TOPOLOGIES = ['bridged', 'routed', 'chain', 'macvlan', 'ovs', 'neutron', 'docker', 'ovn', 'vm', 'vm-macvtap'] as const;
+
+/**
+ * The variant topologies whose guest is a real QEMU guest (TCG: tens of seconds per lab), not a
+ * namespace: the slow ones, which the commit-seed test runs only in part (docs/lab.md).
+ */
+export const QEMU_VARIANT_TOPOLOGIES: readonly string[] = ['vm', 'vm-macvtap'];
 
 /** The values each dimension can take; the coverage test draws seeds 0-99 and expects each one. */
 export const DIMENSIONS = {
   uplink: ['eth0', 'ens3', 'enp1s0', 'eno1'],
   bridge: ['br0', 'virbr0', 'vmbr0', 'docker0', 'br-<hex>', 'cni0', 'lxdbr0'],
-  backend: ['vnetN', 'tapN', 'tap<vmid>i<n>', 'veth<hex>', 'qvo<id>'],
+  /** macvtapN: libvirt's own name for a direct interface's macvtap (vm-macvtap only). */
+  backend: ['vnetN', 'tapN', 'tap<vmid>i<n>', 'veth<hex>', 'qvo<id>', 'macvtapN'],
   guestNic: ['eth0', 'ens3', 'enp1s0'],
   guestOui: ['52:54:00', 'bc:24:11', 'fa:16:3e', '02:42'],
   /** Which documentation range each of the lab's canonical /24 prefixes becomes: a permutation. */
@@ -67,11 +74,18 @@ export const DIMENSIONS = {
    * dimension then records the name this gives.
    */
   dockerNetwork: ['default', 'user-defined', 'own-bridge'],
+  /**
+   * What the guest is and who runs it (issue 16): a network namespace (every namespace topology),
+   * or a QEMU guest run by libvirt with a guest agent, by libvirt without one (no
+   * org.qemu.guest_agent.0 channel), or by plain QEMU without libvirt (as Proxmox VE's qemu-server
+   * starts it, its tap put on the bridge by the lab).
+   */
+  guestKind: ['namespace', 'libvirt+agent', 'libvirt', 'qemu'],
 } as const;
 
 export type Dimension = keyof typeof DIMENSIONS;
 
-/** The dimensions a topology's variants draw (the others do not apply to it). */
+/** The dimensions a topology's variants draw (the others do not apply to it and keep their first value). */
 export function dimensionsOf(topology: string): Dimension[] {
   const all = Object.keys(DIMENSIONS) as Dimension[];
   const renamed = RENAMED[topology];
@@ -80,7 +94,8 @@ export function dimensionsOf(topology: string): Dimension[] {
     if (d === 'bridge') return renamed?.bridge !== undefined;
     if (d === 'backend') return (renamed?.backends.length ?? 0) > 0;
     if (d === 'guestOui') return (renamed?.guestMacs.length ?? 0) > 0;
-    // Docker 20.10 names every container's NIC eth0 (its endpoint ifname option came with 27.0).
+    // Docker 20.10 names every container's NIC eth0 (its endpoint ifname option came with 27.0);
+    // the QEMU guest's NIC is named by its kernel (eth0); its guests are not namespace roles.
     if (d === 'guestNic') return (renamed?.guestRoles.length ?? 0) > 0;
     // A macvlan child as a bridge port, or a macvlan of a macvlan: not a thing Docker or anyone builds.
     // A Docker container is not a lab namespace (Docker's own sandbox): nothing is built in it.
@@ -88,8 +103,34 @@ export function dimensionsOf(topology: string): Dimension[] {
     if (d === 'daemonDir') return renamed?.daemons === true;
     if (d === 'logicalNames') return renamed?.logical !== undefined;
     if (d === 'dockerNetwork') return topology === 'docker';
+    // A namespace topology's guests are namespaces: 'namespace', its first value, is all it can be.
+    if (d === 'guestKind') return renamed?.qemu !== undefined;
     return true;
   });
+}
+
+/**
+ * The values a dimension takes on a topology (those the coverage test expects for seeds 0-99): all
+ * of DIMENSIONS' except where the topology allows fewer. A QEMU guest's backend is a tap (libvirt's
+ * vnetN, a chosen tapN or Proxmox's tap<vmid>i<n>) or, on a direct interface, a macvtap (libvirt's
+ * macvtapN, or a chosen tapN); a namespace is not a kind of QEMU guest, nor a macvtap a backend of a
+ * namespace topology.
+ */
+export function valuesOf(topology: string, dim: Dimension): readonly string[] {
+  const all: readonly string[] = DIMENSIONS[dim];
+  const qemu = RENAMED[topology]?.qemu;
+  if (dim === 'backend') {
+    if (qemu === 'tap') return ['vnetN', 'tapN', 'tap<vmid>i<n>'];
+    if (qemu === 'macvtap') return ['macvtapN', 'tapN'];
+    return all.filter((v) => v !== 'macvtapN');
+  }
+  if (dim === 'guestKind') return qemu ? all.filter((v) => v !== 'namespace') : ['namespace'];
+  return all;
+}
+
+/** Whether a variant's QEMU guest has a guest agent that hopdump can use (the fixed lab's has). */
+export function guestHasAgent(plan: VariantPlan | undefined): boolean {
+  return !plan || plan.drawn.guestKind === 'libvirt+agent' || plan.drawn.guestKind === 'namespace';
 }
 
 export interface VariantPlan {
@@ -159,6 +200,8 @@ const RENAMED: Record<
     daemons?: true;
     /** OVN's logical switch (first) and ports, as the management system names them. */
     logical?: { switch: string; ports: string[] };
+    /** A QEMU guest, on a tap or on a macvtap: the kind of guest is drawn, and the backend names are a QEMU's. */
+    qemu?: 'tap' | 'macvtap';
   }
 > = {
   bridged: {
@@ -202,6 +245,20 @@ const RENAMED: Record<
     daemons: true,
     logical: { switch: 'ls1', ports: ['client', 'vm1', 'vm2'] },
   },
+  // A QEMU guest under the lab's libvirtd (whose directory moves) or plain QEMU; its NIC is the
+  // guest kernel's eth0, in no namespace role (the lab reaches inside through its own channel).
+  vm: {
+    uplink: 'eth0',
+    bridge: 'br0',
+    backends: ['vnet0'],
+    guestRoles: [],
+    guestMacs: ['52:54:00:00:00:11'],
+    libvirtTaps: true,
+    daemons: true,
+    qemu: 'tap',
+  },
+  // The same guest on a macvtap of the uplink: no bridge; the macvtap has the guest's MAC.
+  'vm-macvtap': { uplink: 'eth0', backends: ['macvtap0'], guestRoles: [], guestMacs: ['52:54:00:00:00:11'], daemons: true, qemu: 'macvtap' },
 };
 
 /** Values of a dimension that a fault cannot be built with (its change would not break anything there). */
@@ -220,7 +277,8 @@ export function drawVariant(topology: string, seed: number, excludes: VariantExc
   const drawn = {} as Record<Dimension, string>;
   drawn.uplink = pick(DIMENSIONS.uplink);
   drawn.bridge = pick(DIMENSIONS.bridge);
-  drawn.backend = pick(DIMENSIONS.backend);
+  // One draw each whatever the list: a topology's seeds stay the hosts they were when a dimension grew.
+  drawn.backend = pick(valuesOf(topology, 'backend'));
   drawn.guestNic = pick(DIMENSIONS.guestNic);
   drawn.guestOui = pick(DIMENSIONS.guestOui);
   drawn.servicePort = pick(DIMENSIONS.servicePort);
@@ -238,6 +296,8 @@ export function drawVariant(topology: string, seed: number, excludes: VariantExc
         return `tap${vmid + i}i0`;
       case 'veth<hex>':
         return `veth${hex(7)}`;
+      case 'macvtapN':
+        return `macvtap${firstIndex + i}`;
       default:
         return `qvo${hex(8)}-${hex(2)}`;
     }
@@ -288,13 +348,24 @@ export function drawVariant(topology: string, seed: number, excludes: VariantExc
   const nicMacs = renamed.guestRoles.map(() => `${(int(0, 63) * 4 + 2).toString(16).padStart(2, '0')}:${hex(2)}:${hex(2)}:${hex(2)}:${hex(2)}:${hex(2)}`);
   // One or the other inside a guest: the macvlan wins (the seed's host is the same for every fault).
   if (drawn.guestMacvlan !== 'no') drawn.guestBridge = 'no';
+  // Drawn last, so that the namespace topologies' seeds draw what they drew before it existed.
+  drawn.guestKind = pick(valuesOf(topology, 'guestKind'));
   for (const dim of Object.keys(DIMENSIONS) as Dimension[]) {
-    if (dim !== 'ranges' && !dimensionsOf(topology).includes(dim)) drawn[dim] = DIMENSIONS[dim][0];
+    if (dim !== 'ranges' && !dimensionsOf(topology).includes(dim)) drawn[dim] = valuesOf(topology, dim)[0]!;
   }
   // A fault that excludes a value takes the dimension's first value instead; everything else
   // stays as the seed drew it, so that the same seed is the same host for every fault.
   for (const [dim, values] of Object.entries(excludes) as Array<[Dimension, readonly string[]]>) {
-    if (values.includes(drawn[dim])) drawn[dim] = DIMENSIONS[dim][0];
+    if (values.includes(drawn[dim])) drawn[dim] = valuesOf(topology, dim)[0]!;
+  }
+  // libvirt names a tap vnetN and a macvtap macvtapN itself (a <target dev> with those prefixes is
+  // ignored) from 0 in its own daemon: the lab's one guest gets vnet0 or macvtap0. Plain QEMU is
+  // told its tap's name, and the lab names the macvtap it makes for it.
+  if (drawn.guestKind === 'libvirt+agent' || drawn.guestKind === 'libvirt') {
+    renamed.backends.forEach((b, i) => {
+      if (drawn.backend === 'vnetN') hv[b] = `vnet${i}`;
+      if (drawn.backend === 'macvtapN') hv[b] = `macvtap${i}`;
+    });
   }
   const firewallBridges: VariantPlan['firewallBridges'] = [];
   const extraHops: VariantPlan['extraHops'] = { hv: {} };
@@ -448,9 +519,9 @@ export function translate(plan: VariantPlan, role: string, text: string): string
     const re = new RegExp(`(?<![A-Za-z0-9_-])(${Object.keys(names).map(escape).join('|')})(?![A-Za-z0-9_-])`, 'g');
     out = out.replace(re, (m) => names[m] ?? m);
   }
-  // After an IPv4 address ("A.B.C.D:PORT"), never inside a MAC ("..:00:80").
-  // "A.B.C.D:PORT:PORT" (docker run -p) maps the container's port too.
-  const ports = new RegExp(`(^|(?<=\\.\\d{1,3}):|(?<=\\.\\d{1,3}:\\d{1,5}):|\\]:|--dport |dport |sport |sport = :)(${Object.keys(plan.ports).join('|')})(?![\\w.])`, 'g');
+  // After an IPv4 address ("A.B.C.D:PORT") or as port=PORT (the lab guest's kernel command line,
+  // hopdump.port=80), never inside a MAC ("..:00:80"). "A.B.C.D:PORT:PORT" (docker run -p) maps the container's port too.
+  const ports = new RegExp(`(^|(?<=\\.\\d{1,3}):|(?<=\\.\\d{1,3}:\\d{1,5}):|\\]:|--dport |dport |sport |sport = :|port=)(${Object.keys(plan.ports).join('|')})(?![\\w.])`, 'g');
   out = out.replace(ports, (_m, lead: string, port: string) => `${lead}${plan.ports[port] ?? port}`);
   return out;
 }
@@ -512,13 +583,15 @@ export function variantTopology(topology: LabTopology, plan: VariantPlan | undef
       ? { published: { address: tr(topology.hypervisor, t.published.address), port: Number(plan.ports[String(t.published.port)] ?? t.published.port) } }
       : {}),
   });
+  const { suggestedTarget, ...rest } = topology;
   return {
-    ...topology,
+    ...rest,
     uplink: { ifname: tr(topology.hypervisor, topology.uplink.ifname), address: tr(topology.hypervisor, topology.uplink.address) },
     targets: topology.targets.map(target),
-    // "ct1:9200" (a container and its port) has its port moved too.
-    ...(topology.suggestedTarget
-      ? { suggestedTarget: tr(topology.hypervisor, topology.suggestedTarget).replace(/:(\d+)$/, (m, p: string) => (plan.ports[p] ? `:${plan.ports[p]}` : m)) }
+    // "ct1:9200" (a container and its port) has its port moved too. A domain's name means nothing
+    // without libvirt: plain QEMU's guest is suggested by its address.
+    ...(suggestedTarget && plan.drawn.guestKind !== 'qemu'
+      ? { suggestedTarget: tr(topology.hypervisor, suggestedTarget).replace(/:(\d+)$/, (m, p: string) => (plan.ports[p] ? `:${plan.ports[p]}` : m)) }
       : {}),
   };
 }

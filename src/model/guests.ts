@@ -24,6 +24,12 @@ export const GuestNicSchema = z.object({
   bridge: z.string().optional(),
   /** The host-side device (tap, vnet, veth), when known. */
   ifname: z.string().optional(),
+  /**
+   * The host-side device's ifindex in the guest's namespace, when that is all the platform says
+   * (a macvtap passed to QEMU as an open /dev/tapIFINDEX); the device is named from it once the
+   * namespace is known.
+   */
+  ifindex: z.number().int().optional(),
   /** The guest's addresses the platform knows (without prefix length). */
   addresses: z.array(z.string()),
   /** The QEMU process. */

@@ -1,5 +1,5 @@
 import { parseIp, prefixContains } from '../model/ip.js';
-import type { Interface, Namespace, Topology } from '../model/topology.js';
+import { lowerChildren, type Interface, type Namespace, type Topology } from '../model/topology.js';
 import type { Candidate, Path } from '../model/path.js';
 
 /**
@@ -8,7 +8,9 @@ import type { Candidate, Path } from '../model/path.js';
  *  1. the bridge or routed device whose connected prefix holds it (longest
  *     prefix; the root namespace first on a tie), in any collected namespace;
  *  2. its ports (a routed device: itself) other than the uplink are the
- *     candidate backends;
+ *     candidate backends, and so is every macvtap of it (a libvirt direct
+ *     interface or a QEMU given a macvtap: the guest shares the subnet of the
+ *     device under it, the uplink's too);
  *  3. positive evidence narrows them: a MAC that a guest source gives this
  *     address (a lease, a Proxmox/LXC config, hopdump's own ARP answer)
  *     joined to a port by a guest source naming the port (QEMU's tap, libvirt's
@@ -94,6 +96,7 @@ interface PortEvidence {
   against: string[];
   /** The guest NIC behind it, when hopdump sees it (a veth peer in a collected namespace). */
   guest?: { ns: Namespace; iface: Interface };
+  positiveOnly?: boolean;
 }
 
 export function resolveFromPrefix(topology: Topology, address: string, uplink?: Interface): PrefixResolution | undefined {
@@ -109,6 +112,8 @@ export function resolveFromPrefix(topology: Topology, address: string, uplink?: 
     port: Interface;
     where: string;
     fdbOn: Array<{ bridge: string; ifname: string }>;
+    /** A tap on no bridge: a candidate only when a MAC joins the address to it. */
+    positiveOnly?: boolean;
   }
   let slots: Slot[];
   let where: string;
@@ -134,15 +139,38 @@ export function resolveFromPrefix(topology: Topology, address: string, uplink?: 
       .filter((i) => i.ovsBridge === device.ovsBridge && i !== device && i.kind !== 'openvswitch' && !uplinkish(i))
       .map((port) => ({ port, where, fdbOn: [] }));
   } else if (uplinkish(device)) {
-    // The uplink's own subnet: the address is on the wire outside this host.
+    // The uplink's own subnet: the address is on the wire outside this host, or a guest on a macvtap of it.
     where = `the uplink's subnet ${prefix}`;
     slots = [];
   } else {
     where = `routed device of ${prefix}`;
     slots = [{ port: device, where, fdbOn: [] }];
   }
+  // A tap on no bridge at all, whose guest a source names (its backend cut off from the bridge, as
+  // bridge-port-missing then says): a candidate of the bridge a source says it belongs on (libvirt's
+  // <source bridge>, a Proxmox/Incus config), or, when no source names a bridge, only if a MAC joins
+  // the address to it (a plain QEMU's -netdev tap,script=no names none).
+  if (device.kind === 'bridge') {
+    for (const tap of ns.interfaces.filter((i) => i.kind === 'tap' && !i.master && !i.ovsBridge && !slots.some((x) => x.port === i))) {
+      const meant = [
+        ...guests.filter((g) => g.ifname === tap.ifname && g.bridge).map((g) => ({ bridge: g.bridge!, why: g.why })),
+        ...(ns.isRoot ? topology.domains ?? [] : []).flatMap((d) =>
+          d.interfaces
+            .filter((x) => x.targetDev === tap.ifname && x.sourceBridge)
+            .map((x) => ({ bridge: x.sourceBridge!, why: `libvirt domain ${d.name} <source bridge='${x.sourceBridge}'/>` })),
+        ),
+      ];
+      const here = meant.find((m) => m.bridge === device.ifname);
+      if (here) slots.push({ port: tap, where: `on no bridge, meant for ${device.ifname} (${here.why})`, fdbOn: [] });
+      else if (meant.length === 0 && guests.some((g) => g.ifname === tap.ifname)) slots.push({ port: tap, where: 'on no bridge', fdbOn: [], positiveOnly: true });
+    }
+  }
+  // QEMU's macvtaps of the device (in its namespace, where QEMU opens them): guests on its subnet.
+  const macvtaps = lowerChildren(topology, ns.id, device.ifindex).filter((c) => c.ns === ns && c.iface.kind === 'macvtap');
+  slots.push(...macvtaps.map((c) => ({ port: c.iface, where: `macvtap of ${device.ifname}`, fdbOn: [] })));
+  const onUplink = uplinkish(device) && device.kind !== 'bridge' && !device.ovsBridge;
   const ports = slots.map((x) => x.port);
-  const evidence: PortEvidence[] = slots.map(({ port, where: slotWhere, fdbOn }) => {
+  const evidence: PortEvidence[] = slots.map(({ port, where: slotWhere, fdbOn, positiveOnly }) => {
     const macs = new Map<string, string>();
     const why: string[] = [];
     const against: string[] = [];
@@ -178,7 +206,7 @@ export function resolveFromPrefix(topology: Topology, address: string, uplink?: 
       const other = known.filter((g) => !g.addresses.includes(address) && g.addresses.some((a) => prefixContains(prefix, a).contains));
       if (other.length > 0 && !known.some((g) => g.addresses.includes(address))) against.push(...other.map((g) => g.why));
     }
-    return { port, where: slotWhere, macs, why, against, ...(guest ? { guest } : {}) };
+    return { port, where: slotWhere, macs, why, against, ...(positiveOnly ? { positiveOnly } : {}), ...(guest ? { guest } : {}) };
   });
 
   // MACs that something says this address has.
@@ -192,7 +220,8 @@ export function resolveFromPrefix(topology: Topology, address: string, uplink?: 
   const positive = evidence.filter((e) => [...addressMacs.keys()].some((m) => e.macs.has(m)));
   let chosen: PortEvidence[];
   let how: string;
-  const text = (e: PortEvidence, extra: string[] = []) => [e.where, ...extra, ...e.why].join('; ');
+  // A guest source that gave the MAC is named once.
+  const text = (e: PortEvidence, extra: string[] = []) => [e.where, ...extra, ...e.why.filter((w) => !extra.some((x) => x.includes(w)))].join('; ');
   let candidates: Candidate[];
   if (positive.length > 0) {
     chosen = positive;
@@ -201,8 +230,13 @@ export function resolveFromPrefix(topology: Topology, address: string, uplink?: 
       const mac = [...addressMacs.keys()].find((m) => e.macs.has(m))!;
       return { netns: ns.id, ifname: e.port.ifname, why: text(e, [`${addressMacs.get(mac)}`, `MAC ${mac}: ${e.macs.get(mac)}`]) };
     });
+  } else if (onUplink) {
+    // On the uplink's subnet only a MAC joins the address to a macvtap: it may as well be a machine on the wire.
+    chosen = [];
+    how = 'no MAC joins the address to one';
+    candidates = evidence.map((e) => ({ netns: ns.id, ifname: e.port.ifname, why: text(e, e.why.length === 0 ? ['no other evidence'] : []) }));
   } else {
-    const left = evidence.filter((e) => e.against.length === 0);
+    const left = evidence.filter((e) => e.against.length === 0 && !e.positiveOnly);
     // Every port's guest is known to hold other addresses: none of them is chosen.
     chosen = left;
     how =
@@ -225,6 +259,8 @@ export function resolveFromPrefix(topology: Topology, address: string, uplink?: 
   }
   if (ports.length === 0 && device.kind !== 'bridge' && !device.ovsBridge) {
     notes.push(`${head}, the uplink's own subnet: ${address} is outside this host, beyond ${device.ifname}`);
+  } else if (onUplink) {
+    notes.push(`${head}, the uplink's own subnet: ${address} is beyond ${device.ifname}, or a guest on its macvtap ${ports.map((p) => p.ifname).join(', ')} (${how}): the path ends at ${device.ifname}`);
   } else if (ports.length === 0) {
     notes.push(`${head}; ${device.ifname} has no port besides the uplink: the path ends at ${device.ifname}`);
   } else if (chosen.length === 0) {

@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
-import { placeGuests, readGuests } from '../../src/collect/guests/index.js';
+import { nameByIfindex, placeGuests, readGuests } from '../../src/collect/guests/index.js';
 import { parseIncusBackup, readIncusGuests } from '../../src/collect/guests/incus.js';
 import { parseDnsmasqLeases, parseDomainStatusXml, parseLeaseStatus } from '../../src/collect/guests/libvirt-files.js';
 import { parseLxcConfig } from '../../src/collect/guests/lxc.js';
 import { parseProxmoxLxcConf, parseProxmoxVmConf } from '../../src/collect/guests/proxmox.js';
-import { parseQemuCmdline, parseQemuOption, parseTunFdinfo, readQemuGuests } from '../../src/collect/guests/qemu.js';
+import { parseQemuCmdline, parseQemuOption, parseTapDevice, parseTunFdinfo, readQemuGuests } from '../../src/collect/guests/qemu.js';
+import type { Namespace } from '../../src/model/topology.js';
 import { GuestNicSchema, type GuestNic } from '../../src/model/guests.js';
 
 const root = (platform: string) => fileURLToPath(new URL(`../../../test/fixtures/hosts/${platform}.recorded`, import.meta.url));
@@ -53,12 +54,38 @@ describe('QEMU command lines', () => {
     assert.deepEqual(guests.map(brief).sort(), [
       'qemu 52:54:00:12:34:01 tap0 - -',
       'qemu 52:54:00:12:34:02 tap1 - -',
+      // A macvtap passed as fd 3: known by its ifindex until its namespace is (nameByIfindex).
+      'qemu 52:54:00:12:34:07 - - -',
       'qemu 52:54:00:6b:3c:58 vnet2 - -',
     ]);
     const web1 = guests.find((g) => g.ifname === 'vnet2')!;
     assert.equal(web1.pid, 5151);
     assert.equal(web1.name, 'web1');
     assert.match(web1.why, /^QEMU pid 5151 \(web1\) -netdev \{"type":"tap","fd":"33".*fd 33 is vnet2, \/proc\/5151\/fdinfo/);
+  });
+});
+
+describe('QEMU on a macvtap opened by file descriptor', () => {
+  test("fdinfo has no iff: line for a macvtap; the fd's link /dev/tapIFINDEX gives the ifindex", () => {
+    assert.equal(parseTunFdinfo(file('qemu', 'proc/6262/fdinfo/3')), undefined);
+    assert.equal(parseTapDevice('/dev/tap7'), 7);
+    assert.equal(parseTapDevice('/dev/net/tun'), undefined);
+    assert.equal(parseTapDevice('/dev/tap7x'), undefined);
+    const g = readQemuGuests(root('qemu')).find((x) => x.pid === 6262)!;
+    assert.equal(g.ifindex, 7);
+    assert.equal(g.ifname, undefined);
+    assert.match(g.why, /fd 3 is \/dev\/tap7: the macvtap with ifindex 7/);
+  });
+
+  test('named from the interface with that ifindex in the namespace QEMU runs in', () => {
+    const g = readQemuGuests(root('qemu')).find((x) => x.pid === 6262)!;
+    const ns = { id: 'hv', interfaces: [{ ifindex: 2, ifname: 'eno1' }, { ifindex: 7, ifname: 'macvtap3' }] } as unknown as Namespace;
+    const named = nameByIfindex(g, ns);
+    assert.equal(named.ifname, 'macvtap3');
+    assert.match(named.why, /ifindex 7\): macvtap3$/);
+    GuestNicSchema.parse(named);
+    // Another namespace, no such ifindex: left unnamed rather than guessed.
+    assert.equal(nameByIfindex(g, { id: 'x', interfaces: [] } as unknown as Namespace).ifname, undefined);
   });
 });
 

@@ -1,6 +1,6 @@
 import type { LabFault, LabTarget } from '../../src/lab/types.js';
 import type { Report } from '../../src/model/report.js';
-import { canonicalIfname, translate, type VariantPlan } from '../../src/lab/variant.js';
+import { canonicalIfname, guestHasAgent, translate, type VariantPlan } from '../../src/lab/variant.js';
 
 /**
  * What diagnose must say for every lab fault: the loss segment (roles of the
@@ -16,6 +16,13 @@ export interface Expectation {
   size?: number;
   /** The lab role the probes come from, when not the client (a fault only the host or a sibling sees). */
   from?: string;
+  /**
+   * A fault inside a QEMU guest, on a variant whose guest has no agent hopdump can use (guestKind
+   * libvirt or qemu; docs/lab.md "Variants"): hopdump cannot see inside, the path ends at the
+   * guest's backend, and the cause is the one that shows from outside (what reached the backend,
+   * what came back). Loss, top cause and status replace the ones above.
+   */
+  noAgent?: Pick<Expectation, 'status' | 'loss' | 'top'>;
 }
 
 export const EXPECT: Record<string, Expectation> = {
@@ -52,10 +59,32 @@ export const EXPECT: Record<string, Expectation> = {
   'neutron-patch-peer-missing': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/qvo3f2a9c1e-7b' }, top: 'bridge-port-missing' },
   'neutron-flow-wrong-port': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/qvo3f2a9c1e-7b' }, top: 'ovs-flow-misdirect' },
   'neutron-mac-wrong-port': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/qvo3f2a9c1e-7b' }, top: 'mac-wrong-port' },
-  'vm-guest-nic-down': { status: 'broken', loss: { direction: 'from-target', last: null, missing: 'hv/vnet0' }, top: 'guest-nic-down' },
-  'vm-guest-mac-mismatch': { status: 'broken', loss: { direction: 'to-target', last: 'hv/vnet0', missing: 'guest:vm1/eth0' }, top: 'guest-mac-mismatch' },
-  'vm-guest-firewall': { status: 'broken', loss: { direction: 'from-target', last: null, missing: 'guest:vm1/eth0' }, top: 'firewall-drop' },
-  'vm-guest-ignores-arp': { status: 'broken', loss: { direction: 'from-target', last: null, missing: 'guest:vm1/eth0' }, top: 'guest-arp-unresolved' },
+  // Without an agent the guest is a closed box behind vnet0: requests reach it and nothing comes back
+  // (guest-no-reply), or it keeps asking who-has and takes no reply (guest-arp-unresolved).
+  'vm-guest-nic-down': {
+    status: 'broken',
+    loss: { direction: 'from-target', last: null, missing: 'hv/vnet0' },
+    top: 'guest-nic-down',
+    noAgent: { status: 'broken', loss: { direction: 'from-target', last: null, missing: 'hv/vnet0' }, top: 'guest-no-reply' },
+  },
+  'vm-guest-mac-mismatch': {
+    status: 'broken',
+    loss: { direction: 'to-target', last: 'hv/vnet0', missing: 'guest:vm1/eth0' },
+    top: 'guest-mac-mismatch',
+    noAgent: { status: 'broken', loss: { direction: 'from-target', last: null, missing: 'hv/vnet0' }, top: 'guest-no-reply' },
+  },
+  'vm-guest-firewall': {
+    status: 'broken',
+    loss: { direction: 'from-target', last: null, missing: 'guest:vm1/eth0' },
+    top: 'firewall-drop',
+    noAgent: { status: 'broken', loss: { direction: 'from-target', last: null, missing: 'hv/vnet0' }, top: 'guest-no-reply' },
+  },
+  'vm-guest-ignores-arp': {
+    status: 'broken',
+    loss: { direction: 'from-target', last: null, missing: 'guest:vm1/eth0' },
+    top: 'guest-arp-unresolved',
+    noAgent: { status: 'broken', loss: { direction: 'from-target', last: null, missing: 'hv/vnet0' }, top: 'guest-arp-unresolved' },
+  },
   'vm-tap-detached': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/vnet0' }, top: 'bridge-port-missing' },
   'ovn-acl-drop': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/tapvm1' }, top: 'ovn-acl-drop' },
   'ovn-port-security': { status: 'broken', loss: { direction: 'to-target', last: 'hv/eth0', missing: 'hv/tapvm1' }, top: 'ovn-port-security' },
@@ -70,6 +99,13 @@ export const EXPECT: Record<string, Expectation> = {
   'guest-drops-ns': { status: 'broken', loss: { direction: 'from-target', last: null, missing: 'vm1/eth0' }, top: 'firewall-drop' },
   'ndp-reply-dropped': { status: 'broken', loss: { direction: 'from-target', last: 'hv/vnet0', missing: 'hv/eth0' }, top: 'firewall-drop' },
 };
+
+/** What diagnose must say for a fault on this lab (a variant's guest without an agent: its noAgent). */
+export function expectationFor(fault: string, plan: VariantPlan | undefined): Expectation | undefined {
+  const want = EXPECT[fault];
+  if (!want?.noAgent || guestHasAgent(plan)) return want;
+  return { ...want, ...want.noAgent };
+}
 
 /**
  * The address a fault is diagnosed at: its target's IPv6 address for a fault

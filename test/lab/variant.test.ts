@@ -1,7 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { findTopology } from '../../src/lab/lab.js';
-import { canonicalIfname, DIMENSIONS, dimensionsOf, drawVariant, translate, variantTopology, VARIANT_TOPOLOGIES, type Dimension } from '../../src/lab/variant.js';
+import {
+  canonicalIfname,
+  DIMENSIONS,
+  dimensionsOf,
+  drawVariant,
+  guestHasAgent,
+  translate,
+  valuesOf,
+  variantTopology,
+  VARIANT_TOPOLOGIES,
+  type Dimension,
+} from '../../src/lab/variant.js';
+
+/** drawVariant('bridged', 7) as the commit before the kind of guest drew it (and 'namespace' for it). */
+const BRIDGED_7 = ['eth0', 'br0', 'qvo<id>', 'qvo8b42c835-48', 'fa:16:3e', '5432', 'default', 'namespace'];
 
 describe('lab variants (root-free)', () => {
   for (const topology of VARIANT_TOPOLOGIES) {
@@ -16,14 +30,56 @@ describe('lab variants (root-free)', () => {
         }
         DIMENSIONS.ranges.forEach((r, i) => rangesAt[i]!.add(plan.v4[r]!));
       }
-      for (const dim of dimensionsOf(topology)) {
+      // Each value the topology allows (valuesOf: a QEMU guest's backend is a tap or a macvtap, its
+      // kind one of the three QEMU kinds); a dimension that does not apply keeps its one value.
+      for (const dim of Object.keys(DIMENSIONS) as Dimension[]) {
         if (dim === 'ranges') continue;
-        assert.deepEqual([...seen.get(dim)!].sort(), [...DIMENSIONS[dim]].sort(), `${topology}: dimension ${dim}`);
+        const want = dimensionsOf(topology).includes(dim) ? valuesOf(topology, dim) : valuesOf(topology, dim).slice(0, 1);
+        assert.deepEqual([...seen.get(dim)!].sort(), [...want].sort(), `${topology}: dimension ${dim}`);
       }
+      // The kind of guest: a namespace wherever the guests are namespaces, one of the QEMU kinds on the QEMU topologies.
+      if (['vm', 'vm-macvtap'].includes(topology)) assert.deepEqual([...seen.get('guestKind')!].sort(), ['libvirt', 'libvirt+agent', 'qemu']);
+      else assert.deepEqual([...seen.get('guestKind')!], ['namespace']);
       // Each canonical range becomes each documentation range for some seed.
       for (const s of rangesAt) assert.deepEqual([...s].sort(), [...DIMENSIONS.ranges].sort());
     });
   }
+
+  test('every value of every dimension is drawn on some topology', () => {
+    for (const dim of Object.keys(DIMENSIONS) as Dimension[]) {
+      const drawnSomewhere = new Set(VARIANT_TOPOLOGIES.flatMap((t) => (dimensionsOf(t).includes(dim) ? valuesOf(t, dim) : valuesOf(t, dim).slice(0, 1))));
+      assert.deepEqual([...drawnSomewhere].sort(), [...DIMENSIONS[dim]].sort(), dim);
+    }
+  });
+
+  test("the namespace topologies draw what they drew before the QEMU dimensions existed (seeds replay)", () => {
+    // Recorded before guestKind and macvtapN were added: a seed is the same host across commits.
+    const p = drawVariant('bridged', 7);
+    assert.deepEqual(
+      [p.drawn.uplink, p.drawn.bridge, p.drawn.backend, p.ifnames.hv!.vnet0, p.drawn.guestOui, p.ports['80'], p.drawn.daemonDir, p.drawn.guestKind],
+      BRIDGED_7,
+    );
+  });
+
+  test('a QEMU guest: libvirt names its own vnetN/macvtapN from 0, plain QEMU is told the drawn name; the agent only with libvirt+agent', () => {
+    for (let seed = 0; seed < 100; seed++) {
+      for (const topology of ['vm', 'vm-macvtap']) {
+        const p = drawVariant(topology, seed);
+        const canonical = topology === 'vm' ? 'vnet0' : 'macvtap0';
+        const name = p.ifnames.hv![canonical]!;
+        if (p.drawn.guestKind !== 'qemu' && ['vnetN', 'macvtapN'].includes(p.drawn.backend)) assert.equal(name, canonical, `${topology} ${seed}`);
+        if (p.drawn.backend === 'tapN') assert.match(name, /^tap\d+$/);
+        assert.equal(guestHasAgent(p), p.drawn.guestKind === 'libvirt+agent');
+        assert.equal(p.ifnames.vm1, undefined, "the guest's NIC is its kernel's eth0");
+      }
+    }
+    assert.equal(guestHasAgent(undefined), true, 'the fixed lab: libvirt with the agent');
+    // `lab up` suggests a libvirt guest by its domain name, a plain QEMU one by its address.
+    const suggested = (seed: number) => variantTopology(findTopology('vm'), drawVariant('vm', seed)).suggestedTarget;
+    const seedOf = (kind: string) => [...Array(100).keys()].find((s) => drawVariant('vm', s).drawn.guestKind === kind)!;
+    assert.equal(suggested(seedOf('qemu')), undefined);
+    assert.equal(suggested(seedOf('libvirt+agent')), 'vm1');
+  });
 
   test('the same seed draws the same host; another seed another one', () => {
     assert.deepEqual(drawVariant('bridged', 42), drawVariant('bridged', 42));
@@ -52,6 +108,9 @@ describe('lab variants (root-free)', () => {
     assert.equal(translate(plan, 'hv', '80'), '8080');
     assert.equal(translate(plan, 'hv', '198.51.100.96/28'), '192.0.2.96/28');
     assert.equal(translate(plan, 'hv', 'rate 80kbit'), 'rate 80kbit');
+    // The lab guest's kernel command line.
+    assert.equal(translate(plan, 'hv', 'hopdump.ip=198.51.100.11/24 hopdump.port=80 hopdump.qga=x'), 'hopdump.ip=192.0.2.11/24 hopdump.port=8080 hopdump.qga=x');
+    assert.equal(translate(plan, 'hv', "<target port='0'/>"), "<target port='0'/>");
     // Docker's MAC is 02:42 and the container's IPv4 address: it moves with the address.
     assert.equal(translate(plan, 'ct1', '02:42:cb:00:71:02'), '02:42:c6:33:64:02');
     assert.equal(translate(plan, 'hv', '02:00:00:00:80:80'), '02:00:00:00:80:80');

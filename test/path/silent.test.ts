@@ -211,3 +211,90 @@ describe('an Incus host: instances from backup.yaml narrow a silent guest', () =
     assert.equal(path.candidates!.length, 3);
   });
 });
+
+describe('a silent QEMU guest whose backend is not a bridge port (issue 16: libvirt without agent, plain QEMU)', () => {
+  const qemu = (ifname: string, mac: string, extra: Partial<GuestNic> = {}): GuestNic => ({
+    source: 'qemu',
+    mac,
+    ifname,
+    addresses: [],
+    pid: 4242,
+    why: `QEMU pid 4242 -netdev tap,id=net0,ifname=${ifname},script=no -device virtio-net-pci,netdev=net0,mac=${mac}`,
+    ...extra,
+  });
+  // The host's own entry, on the bridge that holds the prefix (the tap is off it: no FDB entry to follow).
+  const neighbour = (mac: string): Namespace['neighbours'] => [{ dst: '198.51.100.77', lladdr: mac, dev: 'vmbr0', state: ['REACHABLE'] }];
+  /** tap100i0 taken off vmbr0 (as after `ip link set tap100i0 nomaster`). */
+  function detached(guests: GuestNic[], neighbours: Namespace['neighbours'] = []): Topology {
+    const t = host(guests, [], neighbours);
+    const root = t.namespaces[0]!;
+    root.interfaces = root.interfaces.map((i) => (i.ifname === 'tap100i0' ? { ...i, master: undefined } : i));
+    root.bridges[0]!.ports = root.bridges[0]!.ports.filter((p) => p.ifname !== 'tap100i0');
+    return t;
+  }
+
+  test("libvirt's <source bridge> names the bridge a tap on no bridge belongs on: the path ends at it, with the gap", () => {
+    const t = detached([]);
+    t.domains = [
+      {
+        name: 'web1',
+        uuid: '00000000-0000-4000-8000-000000000001',
+        state: 'running',
+        guestAgentChannel: false,
+        interfaces: [{ type: 'bridge', targetDev: 'tap100i0', mac: '52:54:00:aa:00:01', sourceBridge: 'vmbr0' }],
+      },
+    ];
+    const path = findPath(t, '198.51.100.77', { backend: { netns: 'host', ifname: 'tap100i0', why: 'ARP answered from it' } });
+    assert.equal(path.target.ifname, 'tap100i0');
+    assert.deepEqual(path.hops.map((h) => `${h.ifname}:${h.via}`), ['eno1:start', 'vmbr0:bridge', 'tap100i0:gap']);
+    assert.match(path.candidates!.find((c) => c.ifname === 'tap100i0')!.why, /^on no bridge, meant for vmbr0 \(libvirt domain web1 <source bridge='vmbr0'\/>\)/);
+  });
+
+  test('a plain QEMU tap on no bridge (script=no names none): a candidate only when a MAC joins the address to it', () => {
+    const g = qemu('tap100i0', '52:54:00:aa:00:01');
+    const joined = findPath(detached([g], neighbour('52:54:00:aa:00:01')), '198.51.100.77');
+    assert.equal(joined.target.ifname, 'tap100i0');
+    assert.equal(joined.hops.at(-1)!.via, 'gap');
+    assert.match(joined.candidates![0]!.why, /^on no bridge; neighbour entry in host: 198\.51\.100\.77 lladdr 52:54:00:aa:00:01; MAC 52:54:00:aa:00:01: QEMU pid 4242/);
+    // Nothing joins it: the bridge's own ports stay the candidates, the loose tap is not guessed.
+    const loose = findPath(detached([g]), '198.51.100.77');
+    assert.equal(loose.target.ifname, 'vmbr0');
+    assert.deepEqual(loose.candidates!.map((c) => c.ifname), ['tap101i0', 'tap102i0']);
+  });
+});
+
+describe("a silent QEMU guest on a macvtap of the uplink (libvirt's direct interface, or plain QEMU given one)", () => {
+  /** eno1 holds 203.0.113.2/24 itself, macvtap0 is a macvtap of it (QEMU's, by fd). */
+  function direct(guests: GuestNic[], neighbours: Namespace['neighbours'] = []): Topology {
+    const t = host(guests, [], neighbours);
+    const root = t.namespaces[0]!;
+    root.interfaces = [
+      iface(1, 'lo', 'loopback'),
+      iface(2, 'eno1', 'physical', { address: '0c:c4:7a:00:00:01', addresses: [{ family: 'inet', local: '203.0.113.2', prefixlen: 24, scope: 'global' }] }),
+      iface(3, 'macvtap0', 'macvtap', { address: '52:54:00:aa:00:09', lower: { netns: 'host', ifindex: 2 }, mode: 'bridge' }),
+    ];
+    root.bridges = [];
+    root.routes = [{ family: 'inet', dst: 'default', gateway: '203.0.113.1', dev: 'eno1', table: 'main', type: 'unicast' }];
+    return t;
+  }
+  const g: GuestNic = { source: 'qemu', mac: '52:54:00:aa:00:09', ifindex: 3, ifname: 'macvtap0', addresses: [], netns: 'host', why: 'QEMU pid 6262 -netdev tap,id=net0,fd=3 (fd 3 is /dev/tap3: the macvtap with ifindex 3): macvtap0' };
+
+  test('a MAC joins the address to the macvtap (a lease): the target is the macvtap, reached from the uplink', () => {
+    // The host itself cannot reach its macvtap guest (no neighbour entry of its own): a lease names the MAC.
+    const lease: GuestNic = { source: 'libvirt-lease', mac: '52:54:00:aa:00:09', addresses: ['203.0.113.50'], why: 'DHCP lease 203.0.113.50 for 52:54:00:aa:00:09' };
+    const path = findPath(direct([g, lease]), '203.0.113.50');
+    assert.equal(path.target.ifname, 'macvtap0');
+    assert.deepEqual(path.hops.map((h) => `${h.ifname}:${h.role}`), ['eno1:uplink', 'macvtap0:backend']);
+    assert.match(path.candidates![0]!.why, /^macvtap of eno1; .*QEMU pid 6262/);
+  });
+
+  test('nothing joins it: the uplink subnet may be the wire too, the path ends at the uplink with the macvtap a candidate', () => {
+    const path = findPath(direct([g]), '203.0.113.50');
+    assert.deepEqual(path.hops.map((h) => h.ifname), ['eno1']);
+    assert.deepEqual(path.candidates!.map((c) => c.ifname), ['macvtap0']);
+    assert.match(path.notes[0]!, /the uplink's own subnet: 203\.0\.113\.50 is beyond eno1, or a guest on its macvtap macvtap0 \(no MAC joins the address to one\): the path ends at eno1/);
+    // diagnose's captures narrow it: the path then ends at the macvtap.
+    const followed = findPath(direct([g]), '203.0.113.50', { backend: { netns: 'host', ifname: 'macvtap0', why: 'traffic for it seen there' } });
+    assert.equal(followed.target.ifname, 'macvtap0');
+  });
+});

@@ -63,6 +63,15 @@ export function placeGuests(guests: GuestNic[], namespaces: Namespace[], selfNet
       return [rest];
     }
     const id = inodes.get(g.netnsInode);
-    return id ? [{ ...g, netns: id }] : [];
+    if (!id) return [];
+    const ns = namespaces.find((n) => n.id === id);
+    return [nameByIfindex({ ...g, netns: id }, ns)];
   });
+}
+
+/** A NIC known by its device's ifindex only (a macvtap QEMU opened by fd): named from its namespace. */
+export function nameByIfindex(g: GuestNic, ns: Namespace | undefined): GuestNic {
+  if (g.ifname || g.ifindex === undefined) return g;
+  const dev = ns?.interfaces.find((i) => i.ifindex === g.ifindex);
+  return dev ? { ...g, ifname: dev.ifname, why: `${g.why}: ${dev.ifname}` } : g;
 }

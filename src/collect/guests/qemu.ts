@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GuestNic } from '../../model/guests.js';
 
@@ -7,7 +7,11 @@ import type { GuestNic } from '../../model/guests.js';
  * process, its `-netdev`/`-nic`/`-device` options joined by netdev id, and a
  * tap opened by file descriptor (`-netdev tap,fd=N`, as libvirt does) named
  * through /proc/PID/fdinfo/N, whose `iff:` line the tun driver prints
- * (drivers/net/tun.c tun_chr_show_fdinfo).
+ * (drivers/net/tun.c tun_chr_show_fdinfo). A macvtap's character device has
+ * no such line (drivers/net/tap.c prints none): the fd is /dev/tapIFINDEX,
+ * the macvtap's ifindex in the namespace QEMU runs in (macvtap.c names its
+ * device "tap%d" after dev->ifindex), named once that namespace is known
+ * (placeGuests).
  */
 
 /** One QEMU option value: `tap,id=n0,ifname=tap0` or libvirt's JSON form `{"type":"tap",...}`. */
@@ -117,6 +121,12 @@ export function parseTunFdinfo(text: string): string | undefined {
   return text.match(/^iff:\s*(\S+)/m)?.[1];
 }
 
+/** The ifindex of the macvtap (or ipvtap) whose character device a file descriptor opened: /dev/tapIFINDEX. */
+export function parseTapDevice(link: string): number | undefined {
+  const m = link.match(/^\/dev\/tap(\d+)$/);
+  return m ? Number(m[1]) : undefined;
+}
+
 /** Every qemu-system-* process under `root`/proc and its tap NICs. */
 export function readQemuGuests(root: string): GuestNic[] {
   const proc = join(root, 'proc');
@@ -144,6 +154,7 @@ export function readQemuGuests(root: string): GuestNic[] {
     }
     for (const nic of parseQemuCmdline(argv)) {
       let ifname = nic.ifname;
+      let ifindex: number | undefined;
       let via = '';
       if (!ifname && nic.fd !== undefined) {
         try {
@@ -152,6 +163,15 @@ export function readQemuGuests(root: string): GuestNic[] {
         } catch {
           // The process ended, or fdinfo is not readable: the NIC stays without a tap.
         }
+        if (!ifname) {
+          try {
+            const link = readlinkSync(join(proc, pid, 'fd', String(nic.fd)));
+            ifindex = parseTapDevice(link);
+            if (ifindex !== undefined) via = ` (fd ${nic.fd} is ${link}: the macvtap with ifindex ${ifindex})`;
+          } catch {
+            // Not a link we may read (not root), or the process ended.
+          }
+        }
       }
       out.push({
         source: 'qemu',
@@ -159,6 +179,7 @@ export function readQemuGuests(root: string): GuestNic[] {
         ...(nic.mac ? { mac: nic.mac } : {}),
         ...(nic.bridge ? { bridge: nic.bridge } : {}),
         ...(ifname ? { ifname } : {}),
+        ...(ifindex !== undefined ? { ifindex } : {}),
         addresses: [],
         pid: Number(pid),
         ...(inode !== undefined ? { netnsInode: inode } : {}),

@@ -10,6 +10,7 @@ const VM1: LabTarget = { name: 'vm1', role: 'hv', address: '192.0.2.11', address
  * of the uplink eth0, which keeps the host's address, and QEMU opens its
  * /dev/tapN. No bridge: the client reaches the guest, the host cannot (by
  * design of macvtap: the test diagnoses it from the host as macvlan-isolation).
+ * A variant's plain QEMU guest gets the same macvtap from the lab, as fd 3.
  *
  *   client eth0 192.0.2.100 ── eth0 192.0.2.1 [hv] ≈ macvtap0 ══ virtio eth0 [vm1 192.0.2.11, tcp/80]
  */
@@ -32,11 +33,7 @@ export const vmMacvtap: LabTopology = {
     await addAddress(lab, 'client', 'eth0', '192.0.2.100/24');
     await addAddress(lab, 'client', 'eth0', '2001:db8::100/64');
     await lab.run('hv', ['ip', 'route', 'add', 'default', 'via', '192.0.2.100', 'dev', 'eth0']);
-    const nic = `<interface type='direct'>
-      <mac address='${VM1.mac}'/>
-      <source dev='eth0' mode='bridge'/>
-      <model type='virtio'/>
-    </interface>`;
-    await startGuest(lab, image, { interfaceXml: nic, gateway: '192.0.2.100' });
+    // libvirt names the macvtap itself (macvtap0, its own prefix) unless a variant names it.
+    await startGuest(lab, image, { type: 'direct', dev: 'eth0', backend: VM1.backend, gateway: '192.0.2.100' });
   },
 };
