@@ -20,8 +20,19 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 /** The manual way, scripted: one tcpdump per hop, wait until each listens, ping once, stop them. */
 async function manual(hops: Array<[string, string]>, client: string): Promise<{ totalMs: number; probeMs: number }> {
   const t0 = Date.now();
-  const dumps = hops.map(([ns, ifname]) => spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-p', '-U', '-n', '-i', ifname, '-w', '/dev/null', 'host', '192.0.2.11'], { stdio: ['ignore', 'ignore', 'pipe'] }));
-  await Promise.all(dumps.map((d) => new Promise<void>((res) => d.stderr.on('data', (b: Buffer) => b.toString().includes('listening') && res()))));
+  const dumps = hops.map(([ns, ifname]) =>
+    spawn(
+      'ip',
+      ['netns', 'exec', ns, 'tcpdump', '-p', '-U', '-n', '-i', ifname, '-w', '/dev/null', 'host', '192.0.2.11'],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    ),
+  );
+  await Promise.all(
+    dumps.map(
+      (d) =>
+        new Promise<void>((res) => d.stderr.on('data', (b: Buffer) => b.toString().includes('listening') && res())),
+    ),
+  );
   const p0 = Date.now();
   await run('ip', ['netns', 'exec', client, 'ping', '-c', '1', '-W', '1', '192.0.2.11']);
   const probeMs = Date.now() - p0;
@@ -42,13 +53,39 @@ export async function runDiagnoseBench(rounds = 5): Promise<DiagnoseBenchResult>
     let hops = 0;
     for (let i = 0; i < rounds; i++) {
       const t0 = Date.now();
-      const r = await run(hopdump, ['diagnose', '--netns', state.hypervisor, '--from', `netns:${state.client}`, '--target', '192.0.2.11', '--probe', 'icmp', '--count', '1', '--json', '--out', '-'], { maxBuffer: 64 << 20 });
+      const r = await run(
+        hopdump,
+        [
+          'diagnose',
+          '--netns',
+          state.hypervisor,
+          '--from',
+          `netns:${state.client}`,
+          '--target',
+          '192.0.2.11',
+          '--probe',
+          'icmp',
+          '--count',
+          '1',
+          '--json',
+          '--out',
+          '-',
+        ],
+        { maxBuffer: 64 << 20 },
+      );
       const wall = Date.now() - t0;
       const report = JSON.parse(r.stdout) as { timing: Record<string, number>; path: { hops: unknown[] } };
       timing = report.timing;
       hops = report.path.hops.length;
       ours.push(wall - report.timing['windowMs']!);
-      const m = await manual([[state.hypervisor, 'eth0'], [state.hypervisor, 'vnet0'], [`hd-${INSTANCE}-vm1`, 'eth0']], state.client);
+      const m = await manual(
+        [
+          [state.hypervisor, 'eth0'],
+          [state.hypervisor, 'vnet0'],
+          [`hd-${INSTANCE}-vm1`, 'eth0'],
+        ],
+        state.client,
+      );
       peer.push(m.totalMs - m.probeMs);
     }
     const overheadMs = median(ours);

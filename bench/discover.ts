@@ -68,7 +68,8 @@ export async function runDiscoverBench(rounds = 7): Promise<DiscoverBenchResult>
       ours.push(Number(process.hrtime.bigint() - t0) / 1e6);
       const rss = r.stderr.match(/maxrss_kb=(\d+)/);
       if (rss) peakRssMb = Math.max(peakRssMb, Number(rss[1]) / 1024);
-      interfaces = (JSON.parse(r.stdout) as { namespaces: Array<{ interfaces: unknown[] }> }).namespaces[0]!.interfaces.length;
+      interfaces = (JSON.parse(r.stdout) as { namespaces: Array<{ interfaces: unknown[] }> }).namespaces[0]!.interfaces
+        .length;
       // The peer: iproute2 alone dumping the same state, one command after another.
       let p = 0;
       p += await timed('ip', ['-n', NETNS, '-j', '-d', '-s', 'link', 'show']);

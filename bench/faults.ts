@@ -7,17 +7,34 @@ import { localHost } from '../src/host/local.js';
 import { FAULTS, findTopology, labDown, labTopology, labUp, variantOf } from '../src/lab/lab.js';
 import { QEMU_VARIANT_TOPOLOGIES, VARIANT_TOPOLOGIES } from '../src/lab/variant.js';
 import type { Report } from '../src/model/report.js';
-import { canonicalHop, EXPECT, expectationFor, faultAddress, shortHop, variantProbe } from '../test/diagnose/expectations.js';
+import {
+  canonicalHop,
+  EXPECT,
+  expectationFor,
+  faultAddress,
+  shortHop,
+  variantProbe,
+} from '../test/diagnose/expectations.js';
 
 const host = localHost();
 const runs = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 3);
 /** --topology=NAME[,NAME]: only those labs' cases. */
-const only = process.argv.find((a) => a.startsWith('--topology='))?.slice(11).split(',');
+const only = process.argv
+  .find((a) => a.startsWith('--topology='))
+  ?.slice(11)
+  .split(',');
 /** --variants=N: every fault of the variant topologies on seeds 1..N instead (docs/lab.md, "Variants"). */
 const variants = Number(process.argv.find((a) => a.startsWith('--variants='))?.slice(11) ?? 0);
 /** With --variants: --seeds=S[,S] runs those seeds instead of 1..N; --fault=NAME[,NAME] only those faults (`healthy`: the healthy lab). */
-const onlySeeds = process.argv.find((a) => a.startsWith('--seeds='))?.slice(8).split(',').map(Number);
-const onlyFaults = process.argv.find((a) => a.startsWith('--fault='))?.slice(8).split(',');
+const onlySeeds = process.argv
+  .find((a) => a.startsWith('--seeds='))
+  ?.slice(8)
+  .split(',')
+  .map(Number);
+const onlyFaults = process.argv
+  .find((a) => a.startsWith('--fault='))
+  ?.slice(8)
+  .split(',');
 /** --name=PREFIX: the labs' instance names (PREFIX0, PREFIX1, ...), so that the bench can run beside other labs. */
 const prefix = process.argv.find((a) => a.startsWith('--name='))?.slice(7);
 /** --verbose: with --variants, one line per case as it ends (the variant, the loss, the causes, the hops). */
@@ -94,7 +111,11 @@ async function fixedBench(): Promise<void> {
         times.push(ms);
         const want = c.fault ? EXPECT[c.fault] : undefined;
         const loss = report.loss
-          ? { direction: report.loss.direction, last: shortHop(report.loss.lastSeenHop, c.topology), missing: shortHop(report.loss.firstMissingHop, c.topology) }
+          ? {
+              direction: report.loss.direction,
+              last: shortHop(report.loss.lastSeenHop, c.topology),
+              missing: shortHop(report.loss.firstMissingHop, c.topology),
+            }
           : null;
         if (JSON.stringify(loss) === JSON.stringify(want?.loss ?? null)) localized++;
         if (want ? report.causes[0]?.id === want.top : report.causes.length === 0 && report.status === 'ok') topCause++;
@@ -108,7 +129,9 @@ async function fixedBench(): Promise<void> {
   const w = Math.max(...rows.map((r) => r.name.length));
   console.log(`${'case'.padEnd(w)}  localized  top cause  median time to verdict  last verdict`);
   for (const r of rows) {
-    console.log(`${r.name.padEnd(w)}  ${`${r.localized}/${r.runs}`.padStart(9)}  ${`${r.topCause}/${r.runs}`.padStart(9)}  ${`${(r.medianMs / 1000).toFixed(1)} s`.padStart(22)}  ${r.got}`);
+    console.log(
+      `${r.name.padEnd(w)}  ${`${r.localized}/${r.runs}`.padStart(9)}  ${`${r.topCause}/${r.runs}`.padStart(9)}  ${`${(r.medianMs / 1000).toFixed(1)} s`.padStart(22)}  ${r.got}`,
+    );
   }
   const passed = rows.filter((r) => r.localized === r.runs && r.topCause === r.runs).length;
   console.log(`${passed} passed, ${rows.length - passed} failed`);
@@ -150,8 +173,14 @@ async function oneVariant(
     const loss = report.loss
       ? {
           direction: report.loss.direction,
-          last: canonicalHop(report.loss.lastSeenHop, topology, plan, { end: 'last', direction: report.loss.direction }),
-          missing: canonicalHop(report.loss.firstMissingHop, topology, plan, { end: 'missing', direction: report.loss.direction }),
+          last: canonicalHop(report.loss.lastSeenHop, topology, plan, {
+            end: 'last',
+            direction: report.loss.direction,
+          }),
+          missing: canonicalHop(report.loss.firstMissingHop, topology, plan, {
+            end: 'missing',
+            direction: report.loss.direction,
+          }),
         }
       : null;
     if (verbose) {
@@ -189,13 +218,18 @@ async function variantBench(n: number): Promise<void> {
     const qemu = QEMU_VARIANT_TOPOLOGIES.includes(topology);
     const width = qemu ? 1 : 2;
     const these = qemu && !onlySeeds ? seeds.slice(0, qemuVariants) : seeds;
-    for (const fault of [undefined, ...faults.map((f) => f.name)].filter((f) => !onlyFaults || onlyFaults.includes(f ?? 'healthy'))) {
+    for (const fault of [undefined, ...faults.map((f) => f.name)].filter(
+      (f) => !onlyFaults || onlyFaults.includes(f ?? 'healthy'),
+    )) {
       for (let k = 0; k < these.length; k += width) {
         const batch = these.slice(k, k + width);
         const results = await Promise.all(batch.map((seed) => oneVariant(topology, fault, seed, idx++)));
         results.forEach((r, j) => {
           cases++;
-          if (width === 1) console.log(`${topology} seed ${batch[j]} (${r.kind}): ${fault ?? 'healthy'}: ${r.localized && r.top ? 'ok' : 'FAILED'} (${r.got})`);
+          if (width === 1)
+            console.log(
+              `${topology} seed ${batch[j]} (${r.kind}): ${fault ?? 'healthy'}: ${r.localized && r.top ? 'ok' : 'FAILED'} (${r.got})`,
+            );
           if (fault) {
             faultRuns++;
             if (r.localized) localized++;

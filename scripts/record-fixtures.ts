@@ -19,7 +19,8 @@ import type { Report } from '../src/model/report.js';
 import { version } from '../src/version.js';
 import { canonicalHop, EXPECT, faultAddress, variantProbe, type Expectation } from '../test/diagnose/expectations.js';
 
-const arg = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const arg = (name: string): string | undefined =>
+  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const OUT = arg('out') ?? join(ROOT, 'test', 'fixtures', 'diagnose');
 /** Lab instance names PREFIX1..PREFIXn (one per job). */
@@ -44,7 +45,12 @@ interface Case {
 function cases(): Case[] {
   const out: Case[] = [];
   const add = (topology: string, fault: string | undefined, seed?: number) =>
-    out.push({ stem: `lab-${topology}-${fault ?? 'healthy'}${seed !== undefined ? `-v${seed}` : ''}`, topology, ...(fault ? { fault } : {}), ...(seed !== undefined ? { seed } : {}) });
+    out.push({
+      stem: `lab-${topology}-${fault ?? 'healthy'}${seed !== undefined ? `-v${seed}` : ''}`,
+      topology,
+      ...(fault ? { fault } : {}),
+      ...(seed !== undefined ? { seed } : {}),
+    });
   for (const t of TOPOLOGIES.filter((t) => !SKIPPED_TOPOLOGIES.includes(t.name))) {
     add(t.name, undefined);
     for (const f of FAULTS.filter((f) => f.topology === t.name)) add(t.name, f.name);
@@ -70,7 +76,13 @@ interface Outcome {
 /** One lab up, diagnosed as the lab tests do, and down again. */
 async function record(c: Case, instance: string): Promise<Outcome> {
   await labDown({ host, instance });
-  const state = await labUp({ host, topology: c.topology, instance, ...(c.fault ? { fault: c.fault } : {}), ...(c.seed !== undefined ? { variant: c.seed } : {}) });
+  const state = await labUp({
+    host,
+    topology: c.topology,
+    instance,
+    ...(c.fault ? { fault: c.fault } : {}),
+    ...(c.seed !== undefined ? { variant: c.seed } : {}),
+  });
   try {
     const plan = variantOf(state);
     const fault = FAULTS.find((f) => f.name === c.fault);
@@ -102,15 +114,26 @@ async function record(c: Case, instance: string): Promise<Outcome> {
       const loss = report.loss
         ? {
             direction: report.loss.direction,
-            last: canonicalHop(report.loss.lastSeenHop, c.topology, plan, { end: 'last', direction: report.loss.direction }),
-            missing: canonicalHop(report.loss.firstMissingHop, c.topology, plan, { end: 'missing', direction: report.loss.direction }),
+            last: canonicalHop(report.loss.lastSeenHop, c.topology, plan, {
+              end: 'last',
+              direction: report.loss.direction,
+            }),
+            missing: canonicalHop(report.loss.firstMissingHop, c.topology, plan, {
+              end: 'missing',
+              direction: report.loss.direction,
+            }),
           }
         : null;
-      if (JSON.stringify(loss) !== JSON.stringify(want.loss)) mismatch.push(`loss ${JSON.stringify(loss)}, expected ${JSON.stringify(want.loss)}`);
-      if (report.causes[0]?.id !== want.top) mismatch.push(`top cause ${report.causes[0]?.id ?? 'none'}, expected ${want.top}`);
-      if (![want.status].flat().includes(report.status)) mismatch.push(`status ${report.status}, expected ${[want.status].flat().join('|')}`);
+      if (JSON.stringify(loss) !== JSON.stringify(want.loss))
+        mismatch.push(`loss ${JSON.stringify(loss)}, expected ${JSON.stringify(want.loss)}`);
+      if (report.causes[0]?.id !== want.top)
+        mismatch.push(`top cause ${report.causes[0]?.id ?? 'none'}, expected ${want.top}`);
+      if (![want.status].flat().includes(report.status))
+        mismatch.push(`status ${report.status}, expected ${[want.status].flat().join('|')}`);
     } else if (report.status !== 'ok' || report.causes.length > 0) {
-      mismatch.push(`status ${report.status} causes ${report.causes.map((x) => x.id).join(',') || 'none'}, expected ok with none`);
+      mismatch.push(
+        `status ${report.status} causes ${report.causes.map((x) => x.id).join(',') || 'none'}, expected ok with none`,
+      );
     }
     return { fixture, report, mismatch };
   } finally {
@@ -120,7 +143,11 @@ async function record(c: Case, instance: string): Promise<Outcome> {
 
 function commit(): string | undefined {
   try {
-    return execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     return undefined;
   }
@@ -134,7 +161,9 @@ async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
   const todo = cases();
   const head = commit();
-  console.log(`recording ${todo.length} diagnose fixtures into ${OUT}, ${JOBS} labs at a time${SKIPPED_TOPOLOGIES.length ? ` (skipped: ${SKIPPED_TOPOLOGIES.join(', ')})` : ''}`);
+  console.log(
+    `recording ${todo.length} diagnose fixtures into ${OUT}, ${JOBS} labs at a time${SKIPPED_TOPOLOGIES.length ? ` (skipped: ${SKIPPED_TOPOLOGIES.join(', ')})` : ''}`,
+  );
   const failed: string[] = [];
   const mismatched: string[] = [];
   let next = 0;
@@ -159,7 +188,9 @@ async function main(): Promise<void> {
       const secs = ((Date.now() - t0) / 1000).toFixed(1);
       if (!outcome) {
         failed.push(`${c.stem}: ${error instanceof Error ? error.message : String(error)}`);
-        console.log(`[${done}/${todo.length}] ${c.stem}: FAILED (${secs} s): ${error instanceof Error ? error.message : String(error)}`);
+        console.log(
+          `[${done}/${todo.length}] ${c.stem}: FAILED (${secs} s): ${error instanceof Error ? error.message : String(error)}`,
+        );
         continue;
       }
       const { fixture, report, mismatch } = outcome;
@@ -183,9 +214,12 @@ async function main(): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: JOBS }, (_, j) => worker(j)));
-  for (const m of mismatched) console.log(`not as expected after ${ATTEMPTS} attempts (written, source.expected false): ${m}`);
+  for (const m of mismatched)
+    console.log(`not as expected after ${ATTEMPTS} attempts (written, source.expected false): ${m}`);
   for (const f of failed) console.log(`failed: ${f}`);
-  console.log(`${todo.length - failed.length - mismatched.length} recorded as expected, ${mismatched.length} not as expected, ${failed.length} failed`);
+  console.log(
+    `${todo.length - failed.length - mismatched.length} recorded as expected, ${mismatched.length} not as expected, ${failed.length} failed`,
+  );
   process.exitCode = failed.length || mismatched.length ? 1 : 0;
 }
 

@@ -82,7 +82,12 @@ export function codeLines(text: string): string[] {
 }
 
 test('comments are told from code the way the lab-names rule needs', () => {
-  assert.deepEqual(codeLines("a = 'x'; // vnet0\n/** br0\n * 192.0.2.1 */ b = 1;\nc = 'unix://x'"), ["a = 'x';", '', ' b = 1;', "c = 'unix://x'"]);
+  assert.deepEqual(codeLines("a = 'x'; // vnet0\n/** br0\n * 192.0.2.1 */ b = 1;\nc = 'unix://x'"), [
+    "a = 'x';",
+    '',
+    ' b = 1;',
+    "c = 'unix://x'",
+  ]);
 });
 
 test('src/ outside the lab names no path, interface, address or MAC that only the lab uses', () => {
@@ -102,8 +107,16 @@ test('src/ outside the lab names no path, interface, address or MAC that only th
 });
 
 test('the rule catches what it is meant to catch', () => {
-  const sample = ["const d = '/run/hopdump/ovs';", "if (ns === 'hd-lab-hv') x();", "const dev = 'vnet0';", "route('198.51.100.0/24');", "// vnet0 in a comment is an example"];
+  const sample = [
+    "const d = '/run/hopdump/ovs';",
+    "if (ns === 'hd-lab-hv') x();",
+    "const dev = 'vnet0';",
+    "route('198.51.100.0/24');",
+    '// vnet0 in a comment is an example',
+  ];
   const code = codeLines(sample.join('\n'));
-  const hits = sample.map((line, i) => [...ANYWHERE.filter(([re]) => re.test(line)), ...IN_CODE.filter(([re]) => re.test(code[i]!))].length);
+  const hits = sample.map(
+    (line, i) => [...ANYWHERE.filter(([re]) => re.test(line)), ...IN_CODE.filter(([re]) => re.test(code[i]!))].length,
+  );
   assert.deepEqual(hits, [1, 1, 1, 1, 0]);
 });

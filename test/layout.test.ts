@@ -57,12 +57,12 @@ test('every folder of src/ has a layer rule, and every layer exists', () => {
 });
 
 test('the specifier scan sees static, re-exported and dynamic imports', () => {
-  assert.deepEqual(specifiers("import { a } from '../x/a.js';\nexport * from './b.js';\nconst m = await import('../y/c.js');\nimport 'side';"), [
-    '../x/a.js',
-    './b.js',
-    'side',
-    '../y/c.js',
-  ]);
+  assert.deepEqual(
+    specifiers(
+      "import { a } from '../x/a.js';\nexport * from './b.js';\nconst m = await import('../y/c.js');\nimport 'side';",
+    ),
+    ['../x/a.js', './b.js', 'side', '../y/c.js'],
+  );
 });
 
 for (const [layer, allowed] of Object.entries(LAYERS)) {
@@ -84,7 +84,8 @@ for (const [layer, allowed] of Object.entries(LAYERS)) {
         const top = target.split('/')[0]!;
         if (!target.includes('/')) {
           if (!ROOT_FILES.includes(top.replace(/\.js$/, '.ts'))) bad.push(`${where} imports ${spec}`);
-          if (LEAF_PACKAGES[layer] && layer !== 'util' && layer !== 'model') bad.push(`${where} (a leaf) imports ${spec}`);
+          if (LEAF_PACKAGES[layer] && layer !== 'util' && layer !== 'model')
+            bad.push(`${where} (a leaf) imports ${spec}`);
           continue;
         }
         if (top === layer || allowed.includes('*') || allowed.includes(top)) continue;

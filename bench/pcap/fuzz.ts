@@ -18,7 +18,25 @@ export interface FuzzResult {
   firstCrash: string | undefined;
 }
 
-const INTERESTING = [0, 1, 4, 11, 12, 16, 20, 24, 28, 0x7fffffff, 0xffffffff, 0x0a0d0d0a, 0x1a2b3c4d, 0xa1b2c3d4, 262144, 262145, 16 * 1024 * 1024 + 4];
+const INTERESTING = [
+  0,
+  1,
+  4,
+  11,
+  12,
+  16,
+  20,
+  24,
+  28,
+  0x7fffffff,
+  0xffffffff,
+  0x0a0d0d0a,
+  0x1a2b3c4d,
+  0xa1b2c3d4,
+  262144,
+  262145,
+  16 * 1024 * 1024 + 4,
+];
 
 function mutate(seed: Buffer, other: Buffer, r: Xorshift): Buffer {
   let b = Buffer.from(seed);

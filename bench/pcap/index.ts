@@ -22,8 +22,14 @@ interface Timed {
 function timed(cmd: string, args: string[], okCodes = [0]): Timed {
   const r = spawnSync('/usr/bin/time', ['-f', 'TIME %e %M', cmd, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
   const m = /TIME ([\d.]+) (\d+)\s*$/.exec(r.stderr ?? '');
-  if (!m || !okCodes.includes(r.status ?? -1)) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${(r.stderr ?? '').slice(-500)}`);
-  return { seconds: Number(m[1]), rssKb: Number(m[2]), stdout: r.stdout, stderr: r.stderr.replace(/TIME [\d.]+ \d+\s*$/, '') };
+  if (!m || !okCodes.includes(r.status ?? -1))
+    throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${(r.stderr ?? '').slice(-500)}`);
+  return {
+    seconds: Number(m[1]),
+    rssKb: Number(m[2]),
+    stdout: r.stdout,
+    stderr: r.stderr.replace(/TIME [\d.]+ \d+\s*$/, ''),
+  };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -35,7 +41,9 @@ function cached(name: string, make: (file: string) => void): string {
   if (!existsSync(file)) {
     const t = Date.now();
     make(file);
-    console.log(`  generated ${name} (${(statSync(file).size / 1e9).toFixed(2)} GB) in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    console.log(
+      `  generated ${name} (${(statSync(file).size / 1e9).toFixed(2)} GB) in ${((Date.now() - t) / 1000).toFixed(1)} s`,
+    );
   }
   return file;
 }
@@ -89,7 +97,11 @@ function matchBench(files: string[], packets: number, runs: number): MatchBench 
   for (let i = 0; i < runs; i++) {
     m.push(timed('mergecap', ['-w', '/dev/null', ...files]));
     // Exit 1 is analyze finding loss (the generated last hop loses 1 % of packets).
-    const run = timed(HOPDUMP, ['analyze', '--order', 'given', '--target', '192.0.2.10', '--window', '1', '--json', ...files], [0, 1]);
+    const run = timed(
+      HOPDUMP,
+      ['analyze', '--order', 'given', '--target', '192.0.2.10', '--window', '1', '--json', ...files],
+      [0, 1],
+    );
     const report = JSON.parse(run.stdout) as { notices: string[] };
     notice = report.notices.find((n) => n.startsWith('all traffic')) ?? '';
     a.push(run);
@@ -123,7 +135,11 @@ export interface LiveBench {
 
 /** One replay at a fixed rate into a veth; tcpdump on its peer writes to /dev/null or pipes into hopdump. */
 async function liveRun(source: string, pps: number, A: string, B: string, piped: boolean): Promise<LiveRun> {
-  const td = spawn('ip', ['netns', 'exec', B, 'tcpdump', '-p', '-n', '-i', 'r1', '-B', '32768', '-w', piped ? '-' : '/dev/null'], { stdio: ['ignore', piped ? 'pipe' : 'ignore', 'pipe'] });
+  const td = spawn(
+    'ip',
+    ['netns', 'exec', B, 'tcpdump', '-p', '-n', '-i', 'r1', '-B', '32768', '-w', piped ? '-' : '/dev/null'],
+    { stdio: ['ignore', piped ? 'pipe' : 'ignore', 'pipe'] },
+  );
   let reader: ReturnType<typeof spawn> | undefined;
   let out = '';
   if (piped) {
@@ -147,7 +163,9 @@ async function liveRun(source: string, pps: number, A: string, B: string, piped:
       check();
     });
   });
-  const replay = spawnSync('ip', ['netns', 'exec', A, 'tcpreplay', '-q', '-i', 'r0', `--pps=${pps}`, source], { encoding: 'utf8' });
+  const replay = spawnSync('ip', ['netns', 'exec', A, 'tcpreplay', '-q', '-i', 'r0', `--pps=${pps}`, source], {
+    encoding: 'utf8',
+  });
   if (replay.status !== 0) throw new Error(`tcpreplay failed: ${replay.stderr}`);
   await new Promise((r) => setTimeout(r, 1000));
   const tdDone = new Promise<void>((resolve) => td.on('exit', () => resolve()));
@@ -157,7 +175,11 @@ async function liveRun(source: string, pps: number, A: string, B: string, piped:
   await readerDone;
   const captured = Number(/(\d+) packets? captured/.exec(tdErr)?.[1] ?? -1);
   const dropped = Number(/(\d+) packets? dropped by kernel/.exec(tdErr)?.[1] ?? -1);
-  return { captured, droppedByKernel: dropped, ...(piped ? { read: (JSON.parse(out) as { packets: number }).packets } : {}) };
+  return {
+    captured,
+    droppedByKernel: dropped,
+    ...(piped ? { read: (JSON.parse(out) as { packets: number }).packets } : {}),
+  };
 }
 
 async function liveBench(packets: number, pps: number): Promise<LiveBench> {
@@ -189,8 +211,12 @@ export interface PcapBenchResult {
 }
 
 export function formatPcapBench(r: PcapBenchResult): string {
-  const lines = ['pcap engine (hopdump read --stats vs tcpdump -nn -r FILE -w /dev/null, same files, same run, medians):'];
-  lines.push('  file                         packets     GB   tcpdump Mpps   hopdump Mpps   ratio   RSS tcpdump/hopdump');
+  const lines = [
+    'pcap engine (hopdump read --stats vs tcpdump -nn -r FILE -w /dev/null, same files, same run, medians):',
+  ];
+  lines.push(
+    '  file                         packets     GB   tcpdump Mpps   hopdump Mpps   ratio   RSS tcpdump/hopdump',
+  );
   for (const b of r.reads) {
     const name = b.file.split('/').pop()!;
     lines.push(
@@ -213,7 +239,9 @@ export function formatPcapBench(r: PcapBenchResult): string {
     } else lines.push(`  live: ${l.note ?? 'not measured'}`);
   }
   const f = r.fuzz;
-  lines.push(`  fuzz: ${f.inputs} mutated inputs (stream and file mode): ${f.clean} read cleanly, ${f.formatErrors} clear format errors, ${f.crashes} crashes, slowest ${f.slowestMs.toFixed(1)} ms`);
+  lines.push(
+    `  fuzz: ${f.inputs} mutated inputs (stream and file mode): ${f.clean} read cleanly, ${f.formatErrors} clear format errors, ${f.crashes} crashes, slowest ${f.slowestMs.toFixed(1)} ms`,
+  );
   const c = r.collisions;
   lines.push(
     `  fingerprint collisions on ${c.packets} mixed packets (${c.distinctIdentities} distinct identities): 64-bit ${c.collisions64}, 32-bit halves ${c.collisions32} (expected ≈${c.expected32.toFixed(0)} by the birthday bound)`,
@@ -226,12 +254,22 @@ export async function runPcapBench(o: { quick: boolean }): Promise<PcapBenchResu
     const perHop = o.quick ? 1_000_000 : 10_000_000;
     const hopFiles = [0, 1, 2, 3].map((i) => join(DATA, `hop${i}-${perHop / 1e6}m.pcap`));
     const match = matchBench(hopFiles, perHop * 4, 1);
-    console.log(formatPcapBench({ reads: [], match, fuzz: emptyFuzz, collisions: emptyCollisions }).split('\n').slice(2, -2).join('\n'));
+    console.log(
+      formatPcapBench({ reads: [], match, fuzz: emptyFuzz, collisions: emptyCollisions })
+        .split('\n')
+        .slice(2, -2)
+        .join('\n'),
+    );
     return { reads: [], match, fuzz: emptyFuzz, collisions: emptyCollisions };
   }
   if (process.env.HOPDUMP_BENCH_PART === 'live') {
     const live = await liveBench(o.quick ? 200_000 : 1_000_000, 100_000);
-    console.log(formatPcapBench({ reads: [], live, fuzz: emptyFuzz, collisions: emptyCollisions }).split('\n').slice(2, -2).join('\n'));
+    console.log(
+      formatPcapBench({ reads: [], live, fuzz: emptyFuzz, collisions: emptyCollisions })
+        .split('\n')
+        .slice(2, -2)
+        .join('\n'),
+    );
     return { reads: [], live, fuzz: emptyFuzz, collisions: emptyCollisions };
   }
   const big = o.quick ? 2_000_000 : 10_000_000;
@@ -245,9 +283,13 @@ export async function runPcapBench(o: { quick: boolean }): Promise<PcapBenchResu
   ];
   const reads: ReadBench[] = [];
   for (const f of files) {
-    const file = cached(f.name, (p) => generateCapture(p, { packets: f.packets, format: f.format, ...(f.snaplen ? { snaplen: f.snaplen } : {}) }));
+    const file = cached(f.name, (p) =>
+      generateCapture(p, { packets: f.packets, format: f.format, ...(f.snaplen ? { snaplen: f.snaplen } : {}) }),
+    );
     reads.push(readBench(file, f.packets, runs));
-    console.log(formatPcapBench({ reads: [reads.at(-1)!], fuzz: emptyFuzz, collisions: emptyCollisions }).split('\n')[2]);
+    console.log(
+      formatPcapBench({ reads: [reads.at(-1)!], fuzz: emptyFuzz, collisions: emptyCollisions }).split('\n')[2],
+    );
   }
   const perHop = o.quick ? 1_000_000 : 10_000_000;
   const hopFiles = [0, 1, 2, 3].map((i) => join(DATA, `hop${i}-${perHop / 1e6}m.pcap`));
@@ -256,7 +298,11 @@ export async function runPcapBench(o: { quick: boolean }): Promise<PcapBenchResu
     generateHops(hopFiles, { packets: perHop, snaplen: 128, rate: 100_000, flows: 20_000 });
     console.log(`  generated 4 hop files in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   }
-  const hopPackets = hopFiles.reduce((n, f) => n + Number(execFileSync('capinfos', ['-M', '-c', '-r', '-T', f], { encoding: 'utf8' }).trim().split('\t').pop()), 0);
+  const hopPackets = hopFiles.reduce(
+    (n, f) =>
+      n + Number(execFileSync('capinfos', ['-M', '-c', '-r', '-T', f], { encoding: 'utf8' }).trim().split('\t').pop()),
+    0,
+  );
   const match = matchBench(hopFiles, hopPackets, runs);
   let live: LiveBench | undefined;
   try {
@@ -264,7 +310,12 @@ export async function runPcapBench(o: { quick: boolean }): Promise<PcapBenchResu
   } catch (err) {
     live = { pps: 100_000, sent: 0, note: `not measured: ${(err as Error).message.split('\n')[0]}` };
   }
-  console.log(formatPcapBench({ reads: [], match, live, fuzz: emptyFuzz, collisions: emptyCollisions }).split('\n').slice(2, -2).join('\n'));
+  console.log(
+    formatPcapBench({ reads: [], match, live, fuzz: emptyFuzz, collisions: emptyCollisions })
+      .split('\n')
+      .slice(2, -2)
+      .join('\n'),
+  );
   const fuzz = runFuzz(o.quick ? 20_000 : 100_000);
   const collisions = collisionRate(join(DATA, files[0]!.name));
   const result = { reads, match, live, fuzz, collisions };
@@ -273,5 +324,10 @@ export async function runPcapBench(o: { quick: boolean }): Promise<PcapBenchResu
 }
 
 const emptyFuzz: FuzzResult = { inputs: 0, clean: 0, formatErrors: 0, crashes: 0, slowestMs: 0, firstCrash: undefined };
-const emptyCollisions: CollisionResult = { packets: 0, distinctIdentities: 0, collisions64: 0, collisions32: 0, expected32: 0 };
-
+const emptyCollisions: CollisionResult = {
+  packets: 0,
+  distinctIdentities: 0,
+  collisions64: 0,
+  collisions32: 0,
+  expected32: 0,
+};

@@ -95,7 +95,10 @@ function eachMerged(
 function inferTarget(packets: HopPacket[]): string | undefined {
   const votes = new Map<string, number>();
   for (const p of packets) {
-    const starter = (p.proto === 'tcp' && p.tcpFlags === 'S') || (p.proto === 'icmp' && p.icmpType === 8) || (p.proto === 'icmp6' && p.icmpType === 128);
+    const starter =
+      (p.proto === 'tcp' && p.tcpFlags === 'S') ||
+      (p.proto === 'icmp' && p.icmpType === 8) ||
+      (p.proto === 'icmp6' && p.icmpType === 128);
     if (starter && p.dst) votes.set(p.dst, (votes.get(p.dst) ?? 0) + 1);
   }
   return [...votes.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
@@ -129,7 +132,14 @@ function inferOrder(packets: HopPacket[], hopCount: number, target: string): num
   return [...Array(hopCount).keys()].sort((x, y) => wins[y]! - wins[x]! || x - y);
 }
 
-const EMPTY_TOPOLOGY: Topology = { schemaVersion: 1, host: 'capture files', collectedAt: new Date(0).toISOString(), root: '', namespaces: [], warnings: [] };
+const EMPTY_TOPOLOGY: Topology = {
+  schemaVersion: 1,
+  host: 'capture files',
+  collectedAt: new Date(0).toISOString(),
+  root: '',
+  namespaces: [],
+  warnings: [],
+};
 
 /**
  * `hopdump analyze`: the same correlation and loss verdict as diagnose, on
@@ -146,7 +156,16 @@ export async function analyze(o: AnalyzeOptions): Promise<Report> {
   const pass = streamPass(o, first, path.hops);
   const { correlation } = pass;
   const { causes, notices } = await runChecks(
-    { topology: EMPTY_TOPOLOGY, path, correlation, probes: [], targetAddresses: [first.target], probesFromOutside: true, passive: true, sourceAddresses: [] },
+    {
+      topology: EMPTY_TOPOLOGY,
+      path,
+      correlation,
+      probes: [],
+      targetAddresses: [first.target],
+      probesFromOutside: true,
+      passive: true,
+      sourceAddresses: [],
+    },
     [upstreamNoTraffic, serviceNotListening, guestArpUnresolved, guestNoReply, unknownLocated],
   );
   return assembleReport({
@@ -169,7 +188,9 @@ export async function analyze(o: AnalyzeOptions): Promise<Report> {
     notices: [
       ...notices,
       allTrafficNotice(pass.allJourneys, pass.allDuplicates, pass.allTraffic, path.hops),
-      ...(pass.skipped ? [`${pass.skipped} packets on interfaces that first appeared late were not placed on the path`] : []),
+      ...(pass.skipped
+        ? [`${pass.skipped} packets on interfaces that first appeared late were not placed on the path`]
+        : []),
     ],
     timing: { discoverMs: 0, captureStartMs: 0, windowMs: 0, analysisMs: Date.now() - t0, totalMs: Date.now() - t0 },
   });
@@ -201,7 +222,9 @@ function samplePass(o: AnalyzeOptions): FirstLook {
   const SAMPLE = o.target ? 20_000 : 50_000;
   // Named target and given order: the sample only checks the target appears, a short look suffices.
   const SCAN = o.order === 'given' ? 200_000 : 2_000_000;
-  const given = o.target ? { t4: o.target.includes(':') ? -1 : ipv4Number(o.target), v6: o.target.includes(':') } : undefined;
+  const given = o.target
+    ? { t4: o.target.includes(':') ? -1 : ipv4Number(o.target), v6: o.target.includes(':') }
+    : undefined;
   const d = new Decoded();
   let scanned = 0;
   eachMerged(o.files, hopOf, (hop, m, i) => {
@@ -239,7 +262,11 @@ function guessPath(o: AnalyzeOptions, first: FirstLook): Path {
     const named = info?.name?.includes('/') ? info.name.split('/') : undefined;
     return {
       netns: named ? named[0]! : 'file',
-      ifname: named ? named.slice(1).join('/') : info?.name && info.name !== fileName ? `${fileName}:${info.name}` : fileName,
+      ifname: named
+        ? named.slice(1).join('/')
+        : info?.name && info.name !== fileName
+          ? `${fileName}:${info.name}`
+          : fileName,
       kind: 'other',
       role,
       seesTransit: true,
@@ -251,10 +278,20 @@ function guessPath(o: AnalyzeOptions, first: FirstLook): Path {
     };
   });
   return {
-    target: { query: first.target, type: 'ip', netns: hops.at(-1)!.netns, ifname: hops.at(-1)!.ifname, address: first.target },
+    target: {
+      query: first.target,
+      type: 'ip',
+      netns: hops.at(-1)!.netns,
+      ifname: hops.at(-1)!.ifname,
+      address: first.target,
+    },
     hops,
     complete: true,
-    notes: [o.order === 'given' ? 'hop order as given on the command line' : 'hop order inferred from timestamps and TTLs of packets to the target'],
+    notes: [
+      o.order === 'given'
+        ? 'hop order as given on the command line'
+        : 'hop order inferred from timestamps and TTLs of packets to the target',
+    ],
   };
 }
 
@@ -373,7 +410,12 @@ function aboutTarget(d: Decoded, t4: number, isV6: boolean): boolean {
   return false;
 }
 
-function allTrafficNotice(journeys: number, duplicates: number, s: ReturnType<typeof matchSegments>, hops: Hop[]): string {
+function allTrafficNotice(
+  journeys: number,
+  duplicates: number,
+  s: ReturnType<typeof matchSegments>,
+  hops: Hop[],
+): string {
   const name = (i: number) => (hops[i] ? `${hops[i].netns}/${hops[i].ifname}` : `hop ${i}`);
   const top = s.segments[0];
   const stop = top

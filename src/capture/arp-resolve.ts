@@ -20,18 +20,29 @@ export interface ArpResolution {
  * prints the answering MAC only. NS: the kernel's own, triggered by one ping
  * from that device (no NDP tool is assumed), read back from the neighbour table.
  */
-export async function resolveByArp(host: Host, topology: Topology, path: Path, address: string): Promise<ArpResolution> {
+export async function resolveByArp(
+  host: Host,
+  topology: Topology,
+  path: Path,
+  address: string,
+): Promise<ArpResolution> {
   const ns = topology.namespaces.find((n) => n.id === path.target.netns);
   const dev = ns?.interfaces.find((i) => i.ifname === path.target.ifname);
   if (!ns || !dev) return { notice: `ARP: ${path.target.netns}/${path.target.ifname} not found; nothing sent` };
-  const netns = ns.isRoot ? topology.root || undefined : ns.name ?? (ns.id.startsWith('pid:') ? ns.id : undefined);
+  const netns = ns.isRoot ? topology.root || undefined : (ns.name ?? (ns.id.startsWith('pid:') ? ns.id : undefined));
   const opts = { ...(netns ? { netns } : {}), okCodes: 'any' as const, timeoutMs: 5000 };
   const v6 = address.includes(':');
-  const own = dev.addresses.find((a) => (a.family === 'inet6') === v6 && a.scope !== 'link' && prefixContains(`${a.local}/${a.prefixlen}`, address).contains)?.local;
+  const own = dev.addresses.find(
+    (a) =>
+      (a.family === 'inet6') === v6 &&
+      a.scope !== 'link' &&
+      prefixContains(`${a.local}/${a.prefixlen}`, address).contains,
+  )?.local;
   let mac: string | undefined;
   let sent: string;
   if (!v6) {
-    if (!host.hasProgram('arping')) return { notice: 'ARP: arping is not installed; no ARP request sent (apt install arping)' };
+    if (!host.hasProgram('arping'))
+      return { notice: 'ARP: arping is not installed; no ARP request sent (apt install arping)' };
     const argv = ['arping', '-r', '-c', '1', '-w', '2', '-i', dev.ifname, ...(own ? ['-S', own] : ['-0']), address];
     const r = await host.run(argv, opts);
     mac = r.stdout.match(/([0-9a-f]{2}(?::[0-9a-f]{2}){5})/i)?.[1]?.toLowerCase();
@@ -47,13 +58,27 @@ export async function resolveByArp(host: Host, topology: Topology, path: Path, a
   let port: string | undefined;
   if (dev.kind === 'bridge') {
     const r = await host.run(['bridge', '-j', 'fdb', 'show', 'br', dev.ifname], opts);
-    const fdb = JSON.parse(r.stdout.trim() || '[]') as Array<{ mac: string; ifname: string; state?: string; flags?: string[] }>;
-    port = fdb.find((e) => e.mac.toLowerCase() === mac && e.state !== 'permanent' && !(e.flags ?? []).includes('self'))?.ifname;
+    const fdb = JSON.parse(r.stdout.trim() || '[]') as Array<{
+      mac: string;
+      ifname: string;
+      state?: string;
+      flags?: string[];
+    }>;
+    port = fdb.find(
+      (e) => e.mac.toLowerCase() === mac && e.state !== 'permanent' && !(e.flags ?? []).includes('self'),
+    )?.ifname;
   } else {
     port = dev.ifname;
   }
   const candidate = port ? path.candidates?.find((c) => c.netns === ns.id && c.ifname === port) : undefined;
   const answer = `answered by ${mac}${port ? `, learned by ${dev.ifname} on ${port}` : `, which ${dev.ifname}'s FDB does not have`}`;
   if (!candidate) return { notice: `${sent}: ${answer}${port ? ' (not one of the candidates)' : ''}` };
-  return { backend: { netns: ns.id, ifname: port!, why: `${address} answered ARP/NS from ${mac}, learned by ${dev.ifname} on ${port}` }, notice: `${sent}: ${answer}` };
+  return {
+    backend: {
+      netns: ns.id,
+      ifname: port!,
+      why: `${address} answered ARP/NS from ${mac}, learned by ${dev.ifname} on ${port}`,
+    },
+    notice: `${sent}: ${answer}`,
+  };
 }

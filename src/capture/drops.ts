@@ -64,12 +64,30 @@ export function startDropTracer(host: Host, devices: string[], maxLifetimeMs: nu
   const instance = `hopdump-${++tracers}-${process.pid}`;
   let child: Spawned;
   try {
-    child = host.spawn(['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', TRACER, 'hopdump-tracer', instance, deviceFilter(devices)], {
-      maxLifetimeMs,
-      cleansUpOnStdinEof: true,
-    });
+    child = host.spawn(
+      [
+        'unshare',
+        '--mount',
+        '--propagation',
+        'private',
+        '--',
+        'sh',
+        '-c',
+        TRACER,
+        'hopdump-tracer',
+        instance,
+        deviceFilter(devices),
+      ],
+      {
+        maxLifetimeMs,
+        cleansUpOnStdinEof: true,
+      },
+    );
   } catch (err) {
-    return { ready: Promise.resolve(`kernel drop reasons unavailable: ${(err as Error).message}`), stop: () => Promise.resolve([]) };
+    return {
+      ready: Promise.resolve(`kernel drop reasons unavailable: ${(err as Error).message}`),
+      stop: () => Promise.resolve([]),
+    };
   }
   let out = '';
   let err = '';
@@ -83,7 +101,8 @@ export function startDropTracer(host: Host, devices: string[], maxLifetimeMs: nu
       if (err.includes('hopdump-tracer: ready')) resolve(undefined);
     });
     void child.exited.then(() => {
-      const why = err.split('\n').find((l) => l.startsWith('hopdump-tracer:')) ?? err.trim().split('\n')[0] ?? 'tracer ended';
+      const why =
+        err.split('\n').find((l) => l.startsWith('hopdump-tracer:')) ?? err.trim().split('\n')[0] ?? 'tracer ended';
       resolve(`kernel drop reasons unavailable: ${why.replace(/^hopdump-tracer:\s*/, '') || 'tracer ended'}`);
     });
   });
@@ -112,7 +131,13 @@ export function parseTrace(text: string): DropEvent[] {
     const device = devOf.get(m[1]!);
     const location = m[3]!.replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+$/, '');
     const key = `${m[4]} ${location} ${device ?? ''} ${m[2]}`;
-    const c = counts.get(key) ?? { reason: m[4]!, location, protocol: Number(m[2]), count: 0, ...(device ? { device } : {}) };
+    const c = counts.get(key) ?? {
+      reason: m[4]!,
+      location,
+      protocol: Number(m[2]),
+      count: 0,
+      ...(device ? { device } : {}),
+    };
     c.count++;
     counts.set(key, c);
   }

@@ -17,7 +17,12 @@ echo "hopdump-promisc: on" >&2
 cat > /dev/null
 `;
 
-export async function withPromiscuous<T>(host: Host, netns: string | undefined, ifname: string, fn: () => Promise<T>): Promise<T> {
+export async function withPromiscuous<T>(
+  host: Host,
+  netns: string | undefined,
+  ifname: string,
+  fn: () => Promise<T>,
+): Promise<T> {
   if (!/^[\w.:@-]{1,15}$/.test(ifname)) throw environmentError(`not an interface name: ${ifname}`);
   const guardian = host.spawn(['sh', '-c', GUARDIAN, 'hopdump-promisc', ifname], {
     ...(netns ? { netns } : {}),
@@ -33,7 +38,8 @@ export async function withPromiscuous<T>(host: Host, netns: string | undefined, 
     void guardian.exited.then(() => resolve(false));
   });
   try {
-    if (!on) throw environmentError(`could not make ${ifname} promiscuous: ${err.trim().split('\n')[0] ?? 'guardian ended'}`);
+    if (!on)
+      throw environmentError(`could not make ${ifname} promiscuous: ${err.trim().split('\n')[0] ?? 'guardian ended'}`);
     return await fn();
   } finally {
     await guardian.stop(3000);

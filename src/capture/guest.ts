@@ -1,6 +1,15 @@
 import { PassThrough } from 'node:stream';
 import { libvirtConnection } from '../collect/domains.js';
-import { agentCommand, guestCloseFile, guestExecStart, guestExecStatus, guestKill, guestReadFile, guestTryOpen, type GuestExecResult } from '../host/guest-agent.js';
+import {
+  agentCommand,
+  guestCloseFile,
+  guestExecStart,
+  guestExecStatus,
+  guestKill,
+  guestReadFile,
+  guestTryOpen,
+  type GuestExecResult,
+} from '../host/guest-agent.js';
 import { shiftPcap } from '../pcap/shift.js';
 import { sleep } from '../util/sleep.js';
 import { randomBytes } from 'node:crypto';
@@ -15,7 +24,14 @@ import type { HopCapture } from './tcpdump.js';
  * guest's NIC becomes one more interface of capture.pcapng. `hypervisor` is
  * the namespace the lab's libvirtd belongs to (undefined = the host's).
  */
-export function startGuestHopCapture(host: Host, hypervisor: string | undefined, netns: string, ifname: string, filter: string, maxLifetimeMs: number): HopCapture {
+export function startGuestHopCapture(
+  host: Host,
+  hypervisor: string | undefined,
+  netns: string,
+  ifname: string,
+  filter: string,
+  maxLifetimeMs: number,
+): HopCapture {
   const domain = netns.slice('guest:'.length);
   const uri = libvirtConnection(hypervisor)?.uri;
   const stream = new PassThrough();
@@ -86,7 +102,23 @@ export function startGuestCapture(
   // -p: never promiscuous; --immediate-mode and -U: each packet reaches the file at once (libpcap's
   // TPACKET_V3 ring otherwise holds a block up to 1 s, and SIGINT drops it); -Z root: the guest may
   // have no tcpdump user.
-  const argv = ['timeout', String(lifetimeS), 'tcpdump', '-p', '-n', '--immediate-mode', '-U', '-Z', 'root', '-i', ifname, '-s', String(options.snaplen ?? 262144), '-w', file];
+  const argv = [
+    'timeout',
+    String(lifetimeS),
+    'tcpdump',
+    '-p',
+    '-n',
+    '--immediate-mode',
+    '-U',
+    '-Z',
+    'root',
+    '-i',
+    ifname,
+    '-s',
+    String(options.snaplen ?? 262144),
+    '-w',
+    file,
+  ];
   if (filter) argv.push('--', filter);
   const started = guestExecStart(host, uri, domain, argv);
   const ready = (async () => {
@@ -99,8 +131,12 @@ export function startGuestCapture(
         return;
       }
       const done = await guestExecStatus(host, uri, domain, pid);
-      if (done) throw environmentError(`tcpdump in guest ${domain} ended at once: ${done.stderr.toString('utf8').trim().split('\n').pop() ?? ''}`);
-      if (Date.now() > deadline) throw environmentError(`tcpdump in guest ${domain} did not open ${ifname} within 10 s`);
+      if (done)
+        throw environmentError(
+          `tcpdump in guest ${domain} ended at once: ${done.stderr.toString('utf8').trim().split('\n').pop() ?? ''}`,
+        );
+      if (Date.now() > deadline)
+        throw environmentError(`tcpdump in guest ${domain} did not open ${ifname} within 10 s`);
       await sleep(50);
     }
   })();

@@ -10,13 +10,19 @@ import type { OvnTrace, OvsTrace } from '../model/report.js';
  * ofproto/trace was given, `ovn-trace` of the same packet on the logical
  * switch of the port it enters by (the Interface's external_ids:iface-id).
  */
-export async function traceOvnPath(host: Host, topology: Topology, ovsTraces: OvsTrace[], hypervisor: string | undefined): Promise<{ traces: OvnTrace[]; nb?: OvnNbState }> {
+export async function traceOvnPath(
+  host: Host,
+  topology: Topology,
+  ovsTraces: OvsTrace[],
+  hypervisor: string | undefined,
+): Promise<{ traces: OvnTrace[]; nb?: OvnNbState }> {
   const dbs = ovnDatabases(hypervisor);
   if (!dbs || ovsTraces.length === 0) return { traces: [] };
   const nb = { ...(await ovnNbState(host, hypervisor, dbs.nb)), database: dbs.nb };
   const root = topology.namespaces.find((n) => n.isRoot);
   const lportOf = (ifname: string) =>
-    root?.ovs?.bridges.flatMap((b) => b.ports.flatMap((p) => p.interfaces)).find((i) => i.name === ifname)?.external_ids['iface-id'];
+    root?.ovs?.bridges.flatMap((b) => b.ports.flatMap((p) => p.interfaces)).find((i) => i.name === ifname)
+      ?.external_ids['iface-id'];
   const out: OvnTrace[] = [];
   for (const t of ovsTraces) {
     if (t.proto === 'arp') continue;
@@ -40,7 +46,13 @@ function flowOf(t: OvsTrace): OvnFlow | undefined {
   const proto = t.flow.split(',')[0];
   if (proto !== 'icmp' && proto !== 'tcp' && proto !== 'udp') return undefined;
   const num = (k: string) => (get(k) !== undefined ? Number(get(k)) : undefined);
-  const f: OvnFlow = { proto, ethSrc: get('dl_src') ?? '', ethDst: get('dl_dst') ?? '', ipSrc: get('nw_src') ?? '', ipDst: get('nw_dst') ?? '' };
+  const f: OvnFlow = {
+    proto,
+    ethSrc: get('dl_src') ?? '',
+    ethDst: get('dl_dst') ?? '',
+    ipSrc: get('nw_src') ?? '',
+    ipDst: get('nw_dst') ?? '',
+  };
   const ttl = num('nw_ttl');
   if (ttl !== undefined) f.ttl = ttl;
   const it = num('icmp_type');

@@ -53,11 +53,18 @@ export function flowText(inPort: string, f: FlowFields): string {
   if (!PORT_NAME.test(inPort)) throw new Error(`bad OVS port name ${inPort}`);
   // ARP is IPv4's; an IP flow is IPv4 or IPv6 by its addresses (both the same family).
   const family = isIP(f.src);
-  if (!isMac(f.dlSrc) || !isMac(f.dlDst) || (family !== 4 && family !== 6) || isIP(f.dst) !== family || (f.proto === 'arp' && family !== 4)) {
+  if (
+    !isMac(f.dlSrc) ||
+    !isMac(f.dlDst) ||
+    (family !== 4 && family !== 6) ||
+    isIP(f.dst) !== family ||
+    (f.proto === 'arp' && family !== 4)
+  ) {
     throw new Error('bad flow fields');
   }
   const v6 = family === 6;
-  const n = (v: number | undefined, max: number) => (v !== undefined && Number.isInteger(v) && v >= 0 && v <= max ? v : undefined);
+  const n = (v: number | undefined, max: number) =>
+    v !== undefined && Number.isInteger(v) && v >= 0 && v <= max ? v : undefined;
   const parts = [`in_port=${inPort}`];
   const vlan = n(f.vlan, 4095);
   if (vlan !== undefined && vlan > 0) parts.push(`dl_vlan=${vlan}`);
@@ -71,8 +78,13 @@ export function flowText(inPort: string, f: FlowFields): string {
   // icmpv6_type/icmpv6_code (icmp_type is refused: "prerequisites not met").
   const icmp = v6 ? 'icmpv6' : 'icmp';
   parts.unshift(v6 ? `${f.proto === 'icmp' ? 'icmp' : f.proto}6` : f.proto);
-  parts.push(v6 ? `ipv6_src=${f.src}` : `nw_src=${f.src}`, v6 ? `ipv6_dst=${f.dst}` : `nw_dst=${f.dst}`, `nw_ttl=${n(f.ttl, 255) ?? 64}`);
-  if (f.proto === 'icmp') parts.push(`${icmp}_type=${n(f.icmpType, 255) ?? (v6 ? 128 : 8)}`, `${icmp}_code=${n(f.icmpCode, 255) ?? 0}`);
+  parts.push(
+    v6 ? `ipv6_src=${f.src}` : `nw_src=${f.src}`,
+    v6 ? `ipv6_dst=${f.dst}` : `nw_dst=${f.dst}`,
+    `nw_ttl=${n(f.ttl, 255) ?? 64}`,
+  );
+  if (f.proto === 'icmp')
+    parts.push(`${icmp}_type=${n(f.icmpType, 255) ?? (v6 ? 128 : 8)}`, `${icmp}_code=${n(f.icmpCode, 255) ?? 0}`);
   else parts.push(`tp_src=${n(f.sport, 65535) ?? 40000}`, `tp_dst=${n(f.dport, 65535) ?? 80}`);
   return parts.join(',');
 }
@@ -81,7 +93,15 @@ function fieldsOf(p: HopPacket): FlowFields | undefined {
   if (!p.srcMac || !p.dstMac) return undefined;
   if (p.kind === 'arp') {
     if (!p.arpSenderIp || !p.arpTargetIp) return undefined;
-    return { proto: 'arp', dlSrc: p.srcMac, dlDst: p.dstMac, src: p.arpSenderIp, dst: p.arpTargetIp, ...(p.arpOp ? { arpOp: p.arpOp } : {}), ...(p.vlan ? { vlan: p.vlan } : {}) };
+    return {
+      proto: 'arp',
+      dlSrc: p.srcMac,
+      dlDst: p.dstMac,
+      src: p.arpSenderIp,
+      dst: p.arpTargetIp,
+      ...(p.arpOp ? { arpOp: p.arpOp } : {}),
+      ...(p.vlan ? { vlan: p.vlan } : {}),
+    };
   }
   if ((p.kind !== 'ipv4' && p.kind !== 'ipv6') || !p.src || !p.dst) return undefined;
   const proto = p.proto === 'icmp6' ? 'icmp' : p.proto;
@@ -120,7 +140,12 @@ function mirror(f: FlowFields, targetMac: string | undefined): FlowFields {
 }
 
 /** Parses ofproto/trace's text: per bridge, the rules hit (table, match, priority, actions), and the datapath actions. */
-export function parseTrace(text: string): { rules: OvsTraceRule[]; datapathActions: string; flooded: boolean; excerpt: string[] } {
+export function parseTrace(text: string): {
+  rules: OvsTraceRule[];
+  datapathActions: string;
+  flooded: boolean;
+  excerpt: string[];
+} {
   const rules: OvsTraceRule[] = [];
   let bridge = '';
   let datapathActions = '';
@@ -146,7 +171,9 @@ export function parseTrace(text: string): { rules: OvsTraceRule[]; datapathActio
       rules.push({
         bridge,
         table: Number(rule[1]),
-        ...(pm ? { priority: Number(pm[2]), match: pm[1] ?? '' } : { match: body === 'No match.' ? '(no match: table miss)' : body }),
+        ...(pm
+          ? { priority: Number(pm[2]), match: pm[1] ?? '' }
+          : { match: body === 'No match.' ? '(no match: table miss)' : body }),
         actions: [],
       });
       excerpt.push(line);
@@ -181,32 +208,67 @@ export function outputsOf(actions: string): string[] {
     } else cur += ch;
   }
   if (cur.trim()) tokens.push(cur.trim());
-  return tokens.filter((t) => t !== 'drop' && !t.includes('(') && !/^(pop_vlan|push_vlan|recirc|ct_clear|set|userspace|trunc|hash|sample)$/.test(t)).map((t) => t.replace(/^"|"$/g, ''));
+  return tokens
+    .filter(
+      (t) =>
+        t !== 'drop' &&
+        !t.includes('(') &&
+        !/^(pop_vlan|push_vlan|recirc|ct_clear|set|userspace|trunc|hash|sample)$/.test(t),
+    )
+    .map((t) => t.replace(/^"|"$/g, ''));
 }
 
 export async function traceOvsPath(input: TraceInput): Promise<OvsTrace[]> {
   const { path, topology } = input;
   const out: OvsTrace[] = [];
   const targets = new Set(input.targetAddresses);
-  const protocols = [...new Set(input.probes.map((p) => p.kind).filter((p) => p === 'icmp' || p === 'tcp' || p === 'udp' || p === 'arp'))];
+  const protocols = [
+    ...new Set(
+      input.probes.map((p) => p.kind).filter((p) => p === 'icmp' || p === 'tcp' || p === 'udp' || p === 'arp'),
+    ),
+  ];
   const portOf = (proto: string) => input.probes.find((p) => p.kind === proto)?.port;
   for (const [index, hop] of path.hops.entries()) {
     if (hop.kind !== 'openvswitch' || !hop.ovs) continue;
     const ovs = topology.namespaces.find((n) => n.id === hop.netns)?.ovs;
     if (!ovs?.appctl) continue;
     // The request as last seen before this bridge, the reply as first seen after it.
-    const before = input.packets.filter((p) => p.hop < index && p.dst !== undefined && targets.has(p.dst)).sort((a, b) => b.hop - a.hop);
-    const beforeArp = input.packets.filter((p) => p.hop < index && p.kind === 'arp' && p.arpTargetIp && targets.has(p.arpTargetIp)).sort((a, b) => b.hop - a.hop);
-    const after = input.packets.filter((p) => p.hop > index && p.src !== undefined && targets.has(p.src)).sort((a, b) => a.hop - b.hop);
-    const wanted = protocols.length ? protocols : [...new Set(before.map((p) => (p.proto === 'icmp6' ? 'icmp' : p.proto)).filter((x): x is 'icmp' | 'tcp' | 'udp' => x === 'icmp' || x === 'tcp' || x === 'udp'))];
+    const before = input.packets
+      .filter((p) => p.hop < index && p.dst !== undefined && targets.has(p.dst))
+      .sort((a, b) => b.hop - a.hop);
+    const beforeArp = input.packets
+      .filter((p) => p.hop < index && p.kind === 'arp' && p.arpTargetIp && targets.has(p.arpTargetIp))
+      .sort((a, b) => b.hop - a.hop);
+    const after = input.packets
+      .filter((p) => p.hop > index && p.src !== undefined && targets.has(p.src))
+      .sort((a, b) => a.hop - b.hop);
+    const wanted = protocols.length
+      ? protocols
+      : [
+          ...new Set(
+            before
+              .map((p) => (p.proto === 'icmp6' ? 'icmp' : p.proto))
+              .filter((x): x is 'icmp' | 'tcp' | 'udp' => x === 'icmp' || x === 'tcp' || x === 'udp'),
+          ),
+        ];
     // ARP first when the captures saw the sender ask for the target: it is what actually crossed OVS.
     const kinds = [...(beforeArp.length ? ['arp'] : []), ...wanted.filter((k) => k !== 'arp')];
     for (const proto of kinds) {
-      const isProto = (p: HopPacket) => p.proto === proto || (proto === 'icmp' && p.proto === 'icmp6' && (p.icmpType === 128 || p.icmpType === 129));
-      const reqPacket = proto === 'arp' ? beforeArp[0] : before.find((p) => isProto(p) && (proto !== 'tcp' || p.tcpFlags === 'S'));
+      const isProto = (p: HopPacket) =>
+        p.proto === proto || (proto === 'icmp' && p.proto === 'icmp6' && (p.icmpType === 128 || p.icmpType === 129));
+      const reqPacket =
+        proto === 'arp' ? beforeArp[0] : before.find((p) => isProto(p) && (proto !== 'tcp' || p.tcpFlags === 'S'));
       let req = reqPacket ? fieldsOf(reqPacket) : undefined;
       const arp = beforeArp[0];
-      if (!req && proto !== 'arp' && arp?.arpSenderMac && arp.arpSenderIp && arp.arpTargetIp && input.targetMac && isMac(input.targetMac)) {
+      if (
+        !req &&
+        proto !== 'arp' &&
+        arp?.arpSenderMac &&
+        arp.arpSenderIp &&
+        arp.arpTargetIp &&
+        input.targetMac &&
+        isMac(input.targetMac)
+      ) {
         // The request never left the sender (its ARP went unanswered): the flow it would be.
         const port = portOf(proto);
         req = {
@@ -237,10 +299,35 @@ export async function traceOvsPath(input: TraceInput): Promise<OvsTrace[]> {
         } catch {
           continue;
         }
-        const argv = ['ovs-appctl', `--target=${ovs.appctl}`, '--timeout=5', 'ofproto/trace', '--names', hop.ifname, flow];
-        const r = await input.host.run(argv, { ...(hop.netns === 'host' ? {} : { netns: hop.netns }), okCodes: 'any', timeoutMs: 8000 });
+        const argv = [
+          'ovs-appctl',
+          `--target=${ovs.appctl}`,
+          '--timeout=5',
+          'ofproto/trace',
+          '--names',
+          hop.ifname,
+          flow,
+        ];
+        const r = await input.host.run(argv, {
+          ...(hop.netns === 'host' ? {} : { netns: hop.netns }),
+          okCodes: 'any',
+          timeoutMs: 8000,
+        });
         if (r.code !== 0) {
-          out.push({ bridge: hop.ifname, direction, proto, inPort, flow, synthesized, verdict: 'error', datapathActions: '', outputs: [], rules: [], flooded: false, excerpt: [(r.stderr || r.stdout).trim().split('\n')[0] ?? 'ofproto/trace failed'] });
+          out.push({
+            bridge: hop.ifname,
+            direction,
+            proto,
+            inPort,
+            flow,
+            synthesized,
+            verdict: 'error',
+            datapathActions: '',
+            outputs: [],
+            rules: [],
+            flooded: false,
+            excerpt: [(r.stderr || r.stdout).trim().split('\n')[0] ?? 'ofproto/trace failed'],
+          });
           continue;
         }
         const parsed = parseTrace(r.stdout);

@@ -63,7 +63,17 @@ export async function runProbe(host: Host, spec: ProbeSpec, netns: string | unde
       let refused = 0;
       let unreachable = 0;
       const details: string[] = [];
-      const base = ['nc', '-v', '-n', ...(spec.kind === 'udp' ? ['-u'] : []), '-w', '2', '-z', spec.address, String(spec.port)];
+      const base = [
+        'nc',
+        '-v',
+        '-n',
+        ...(spec.kind === 'udp' ? ['-u'] : []),
+        '-w',
+        '2',
+        '-z',
+        spec.address,
+        String(spec.port),
+      ];
       const results = await Promise.all(
         Array.from({ length: spec.count }, async (_, i) => {
           await new Promise((res) => setTimeout(res, i * 100));
@@ -100,7 +110,14 @@ export async function runProbe(host: Host, spec: ProbeSpec, netns: string | unde
     const m = out.match(/(\d+) packets transmitted, (\d+) received/);
     sent = m ? Number(m[1]) : 0;
     answered = m ? Number(m[2]) : 0;
-    outcome = answered > 0 ? 'answered' : /Unreachable|Frag needed|too long/i.test(out) ? 'unreachable' : m ? 'timeout' : 'error';
+    outcome =
+      answered > 0
+        ? 'answered'
+        : /Unreachable|Frag needed|too long/i.test(out)
+          ? 'unreachable'
+          : m
+            ? 'timeout'
+            : 'error';
   } else {
     const m = out.match(/(\d+) packets transmitted, (\d+) packets received/);
     sent = m ? Number(m[1]) : spec.count;

@@ -9,7 +9,11 @@ import { startGuestHopCapture } from './guest.js';
 import { startCapture, type CaptureStats, type HopCapture } from './tcpdump.js';
 
 /** Turns one hop's pcap stream into packets; resolves when the stream ends. */
-export type PacketReader = (stream: NodeJS.ReadableStream, hop: number, onPacket: (p: HopPacket) => void) => Promise<void>;
+export type PacketReader = (
+  stream: NodeJS.ReadableStream,
+  hop: number,
+  onPacket: (p: HopPacket) => void,
+) => Promise<void>;
 
 export interface SessionOptions {
   host: Host;
@@ -65,7 +69,11 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   const observed = o.hops.map(() => false);
   const failedMidway = o.hops.map(() => false);
   const notObservedReason: Array<string | undefined> = o.hops.map((h) =>
-    h.seesTransit ? undefined : h.kind === 'openvswitch' ? 'inside Open vSwitch: not capturable' : 'bridged frames are not seen on the bridge device',
+    h.seesTransit
+      ? undefined
+      : h.kind === 'openvswitch'
+        ? 'inside Open vSwitch: not capturable'
+        : 'bridged frames are not seen on the bridge device',
   );
   const notices: string[] = [];
   const maxLifetimeMs = 30_000 + (o.durationMs ?? 0) + o.probes.reduce((s, p) => s + p.count * 3000, 0);
@@ -93,9 +101,17 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   }
   const tStart = Date.now();
   let tracer: DropTracer | undefined;
-  if (o.traceDrops !== false) tracer = startDropTracer(o.host, o.hops.map((h) => h.ifname), maxLifetimeMs);
+  if (o.traceDrops !== false)
+    tracer = startDropTracer(
+      o.host,
+      o.hops.map((h) => h.ifname),
+      maxLifetimeMs,
+    );
   try {
-    const [started, tracerNotice] = await Promise.all([Promise.allSettled(captures.map((c) => c.cap.listening)), tracer?.ready]);
+    const [started, tracerNotice] = await Promise.all([
+      Promise.allSettled(captures.map((c) => c.cap.listening)),
+      tracer?.ready,
+    ]);
     if (tracerNotice) {
       notices.push(tracerNotice);
       await tracer?.stop();
@@ -113,13 +129,18 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
       const duration = o.durationMs ?? 5000;
       const end = t0 + duration;
       while (Date.now() < end) {
-        o.progress?.(`watching ${Math.ceil((end - Date.now()) / 1000)}s more, ${packets.length} packets on ${observed.filter(Boolean).length} hops`);
+        o.progress?.(
+          `watching ${Math.ceil((end - Date.now()) / 1000)}s more, ${packets.length} packets on ${observed.filter(Boolean).length} hops`,
+        );
         await sleep(Math.min(500, end - Date.now()));
       }
     } else {
       // Every probe series at once: the window is as long as the slowest one.
       const names = o.probes.map((s) => `${s.kind}${s.port ? `:${s.port}` : ''}`).join(', ');
-      const ticker = setInterval(() => o.progress?.(`probing ${names}, ${packets.length} packets captured so far`), 250);
+      const ticker = setInterval(
+        () => o.progress?.(`probing ${names}, ${packets.length} packets captured so far`),
+        250,
+      );
       try {
         probeResults.push(...(await Promise.all(o.probes.map((spec) => runProbe(o.host, spec, o.fromNetns)))));
       } finally {
@@ -145,9 +166,25 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     const drops = tracer ? await tracer.stop() : undefined;
     tracer = undefined;
     if (packetsDropped > 0) notices.push(`${packetsDropped} packets beyond the first ${max} were not kept`);
-    return { packets, observed, failedMidway, notObservedReason, stats, probes: probeResults, packetsDropped, drops, captureStartMs, windowStartedAt: t0, windowMs, notices };
+    return {
+      packets,
+      observed,
+      failedMidway,
+      notObservedReason,
+      stats,
+      probes: probeResults,
+      packetsDropped,
+      drops,
+      captureStartMs,
+      windowStartedAt: t0,
+      windowMs,
+      notices,
+    };
   } finally {
-    await Promise.all([...captures.map((c) => c.cap.stop().catch(() => undefined)), tracer?.stop().catch(() => undefined)]);
+    await Promise.all([
+      ...captures.map((c) => c.cap.stop().catch(() => undefined)),
+      tracer?.stop().catch(() => undefined),
+    ]);
   }
 }
 

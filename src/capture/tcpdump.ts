@@ -60,7 +60,10 @@ export function startCapture(host: Host, options: CaptureOptions): HopCapture {
     // "--": the filter is the expression, never an option, whatever it starts with.
     ...(options.filter ? ['--', options.filter] : []),
   ];
-  const child: Spawned = host.spawn(argv, { ...(options.netns ? { netns: options.netns } : {}), maxLifetimeMs: options.maxLifetimeMs });
+  const child: Spawned = host.spawn(argv, {
+    ...(options.netns ? { netns: options.netns } : {}),
+    maxLifetimeMs: options.maxLifetimeMs,
+  });
   let stderr = '';
   let failure: string | undefined;
   let resolveListening!: () => void;

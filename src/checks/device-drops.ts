@@ -34,7 +34,9 @@ export const deviceDrops: Check = {
         const old = qa.find((x) => x.handle === q.handle && x.kind === q.kind);
         const d = q.drops - (old?.drops ?? 0);
         if (d > 0) {
-          evidence.push(`qdisc ${q.kind} ${q.handle}: dropped ${old?.drops ?? 0} → ${q.drops} (+${d})${q.kind === 'tbf' ? `, rate ${JSON.stringify(q.options['rate'] ?? '?')}` : ''}`);
+          evidence.push(
+            `qdisc ${q.kind} ${q.handle}: dropped ${old?.drops ?? 0} → ${q.drops} (+${d})${q.kind === 'tbf' ? `, rate ${JSON.stringify(q.options['rate'] ?? '?')}` : ''}`,
+          );
           qdiscLine = sh`tc -s qdisc show dev ${hop.ifname}`;
           total += d;
         }
@@ -47,11 +49,19 @@ export const deviceDrops: Check = {
         summary: `${hop.netns}/${hop.ifname} dropped ${total} packets during the window`,
         evidence,
         fix: qdiscLine
-          ? [withRemark(inNetns(hop.netns, qdiscLine), 'then raise the limit/rate or remove it:'), inNetns(hop.netns, sh`tc qdisc del dev ${hop.ifname} root`)]
-          : [inNetns(hop.netns, sh`ip -s -s link show ${hop.ifname}`), '# look at ring sizes (ethtool -g), backlog (net.core.netdev_max_backlog) and the driver log'],
+          ? [
+              withRemark(inNetns(hop.netns, qdiscLine), 'then raise the limit/rate or remove it:'),
+              inNetns(hop.netns, sh`tc qdisc del dev ${hop.ifname} root`),
+            ]
+          : [
+              inNetns(hop.netns, sh`ip -s -s link show ${hop.ifname}`),
+              '# look at ring sizes (ethtool -g), backlog (net.core.netdev_max_backlog) and the driver log',
+            ],
       });
     }
-    causes.push(...ovsDatapathDrops(topology, after, path, correlation, ovsTraces !== undefined && ovsTraces.length > 0));
+    causes.push(
+      ...ovsDatapathDrops(topology, after, path, correlation, ovsTraces !== undefined && ovsTraces.length > 0),
+    );
     return causes;
   },
 };
@@ -62,7 +72,13 @@ export const deviceDrops: Check = {
  * (datapath_drop_*, drop_action_*). OpenFlow drop actions are ovs-flow-drop's
  * when a trace shows them; the rest is the datapath's own.
  */
-function ovsDatapathDrops(topology: Topology, after: Topology, path: Path, correlation: CheckContext['correlation'], traced: boolean): Cause[] {
+function ovsDatapathDrops(
+  topology: Topology,
+  after: Topology,
+  path: Path,
+  correlation: CheckContext['correlation'],
+  traced: boolean,
+): Cause[] {
   const causes: Cause[] = [];
   for (const netns of [...new Set(path.hops.filter((h) => h.kind === 'openvswitch').map((h) => h.netns))]) {
     const a = nsById(topology, netns)?.ovs?.stats;
@@ -97,7 +113,12 @@ function ovsDatapathDrops(topology: Topology, after: Topology, path: Path, corre
       device: { netns, ifname: hop.ifname },
       summary: `Open vSwitch's datapath dropped ${total} packets during the window`,
       evidence,
-      fix: [withRemark(inNetns(netns, `${appctlCmd(nsById(topology, netns))} coverage/show`), 'and: dpctl/show, ovs-vswitchd.log (upcall/handler limits, invalid packets)')],
+      fix: [
+        withRemark(
+          inNetns(netns, `${appctlCmd(nsById(topology, netns))} coverage/show`),
+          'and: dpctl/show, ovs-vswitchd.log (upcall/handler limits, invalid packets)',
+        ),
+      ],
     });
   }
   return causes;

@@ -16,7 +16,12 @@ export const firewallDrop: Check = {
     if (!after) return [];
     // Nothing broke: a rule dropping other traffic meanwhile (IGMP reports flooded to a
     // Neutron port, scans) is no cause of anything.
-    if (!correlation.loss && probes.length > 0 && probes.every((p) => p.outcome === 'answered' && p.answered === p.sent)) return [];
+    if (
+      !correlation.loss &&
+      probes.length > 0 &&
+      probes.every((p) => p.outcome === 'answered' && p.answered === p.sent)
+    )
+      return [];
     const causes: Cause[] = [];
     const namespaces = [...new Set(path.hops.map((h) => h.netns))];
     for (const id of namespaces) {
@@ -25,7 +30,9 @@ export const firewallDrop: Check = {
       if (!before || !now) continue;
       const device = pickDevice(path, id, correlation.loss);
       for (const chain of now.iptables) {
-        const old = before.iptables.find((c) => c.family === chain.family && c.table === chain.table && c.chain === chain.chain);
+        const old = before.iptables.find(
+          (c) => c.family === chain.family && c.table === chain.table && c.chain === chain.chain,
+        );
         const tool = chain.family === 'ipv4' ? 'iptables' : 'ip6tables';
         // One cause per chain, with every rule in it that dropped during the window.
         const hits = chain.rules.flatMap((rule, i) => {
@@ -46,8 +53,12 @@ export const firewallDrop: Check = {
             confidence: (elsewhere ? 0.3 : 0.95) * proximity(path, correlation.loss, at.netns, at.ifname),
             device: at,
             summary: `${tool} ${chain.table}/${chain.chain} in ${id} ${verb} the traffic (${total} packets during the window)`,
-            evidence: hits.map((h) => `${tool}-save -c: [${h.rule.packets}:${h.rule.bytes}] ${h.rule.spec}  (+${h.delta} packets)`),
-            fix: hits.map((h) => inNetns(id, sh`${verbatim(tool)} -t ${chain.table} ${iptablesWords(h.rule.spec.replace(/^-A /, '-D '))}`)),
+            evidence: hits.map(
+              (h) => `${tool}-save -c: [${h.rule.packets}:${h.rule.bytes}] ${h.rule.spec}  (+${h.delta} packets)`,
+            ),
+            fix: hits.map((h) =>
+              inNetns(id, sh`${verbatim(tool)} -t ${chain.table} ${iptablesWords(h.rule.spec.replace(/^-A /, '-D '))}`),
+            ),
           });
         }
         if (chain.policy === 'DROP' && old) {
@@ -59,13 +70,20 @@ export const firewallDrop: Check = {
               device,
               summary: `${tool} ${chain.table}/${chain.chain} in ${id} has policy DROP and dropped ${delta} packets during the window`,
               evidence: [`:${chain.chain} DROP [${chain.packets}:${chain.bytes}] (+${delta} packets)`],
-              fix: [inNetns(id, sh`${verbatim(tool)} -t ${chain.table} -I ${chain.chain}` + ' <match for the flow> -j ACCEPT')],
+              fix: [
+                inNetns(
+                  id,
+                  sh`${verbatim(tool)} -t ${chain.table} -I ${chain.chain}` + ' <match for the flow> -j ACCEPT',
+                ),
+              ],
             });
           }
         }
       }
       for (const chain of now.nft) {
-        const old = before.nft.find((c) => c.family === chain.family && c.table === chain.table && c.chain === chain.chain);
+        const old = before.nft.find(
+          (c) => c.family === chain.family && c.table === chain.table && c.chain === chain.chain,
+        );
         for (const rule of chain.rules) {
           const text = JSON.stringify(rule.expr);
           if (!/"(drop|reject)"/.test(text)) continue;
@@ -83,18 +101,27 @@ export const firewallDrop: Check = {
             confidence: (elsewhere ? 0.3 : 0.95) * proximity(path, correlation.loss, at.netns, at.ifname),
             device: at,
             summary: `nft ${chain.family} ${chain.table} ${chain.chain} in ${id} drops the traffic (${packets - (prev ?? 0)} packets during the window)`,
-            evidence: [`nft -a list chain ${chain.family} ${chain.table} ${chain.chain}: rule handle ${rule.handle}: ${text.slice(0, 200)}`],
+            evidence: [
+              `nft -a list chain ${chain.family} ${chain.table} ${chain.chain}: rule handle ${rule.handle}: ${text.slice(0, 200)}`,
+            ],
             fix: [inNetns(id, sh`nft delete rule ${chain.family} ${chain.table} ${chain.chain} handle ${rule.handle}`)],
           });
         }
         // A drop policy on a base chain shows no counter: name it when the loss is in this namespace.
-        if (chain.policy === 'drop' && chain.hook && correlation.loss && [correlation.loss.firstMissingHop, correlation.loss.lastSeenHop].some((h) => h?.netns === id)) {
+        if (
+          chain.policy === 'drop' &&
+          chain.hook &&
+          correlation.loss &&
+          [correlation.loss.firstMissingHop, correlation.loss.lastSeenHop].some((h) => h?.netns === id)
+        ) {
           causes.push({
             id: 'firewall-drop',
             confidence: 0.6 * proximity(path, correlation.loss, device.netns, device.ifname),
             device,
             summary: `nft ${chain.family} ${chain.table} ${chain.chain} in ${id} has policy drop (hook ${chain.hook}${chain.device ? ` on ${chain.device}` : ''})`,
-            evidence: [`nft list chain ${chain.family} ${chain.table} ${chain.chain}: type ${chain.type ?? '?'} hook ${chain.hook} policy drop, ${chain.rules.length} rules`],
+            evidence: [
+              `nft list chain ${chain.family} ${chain.table} ${chain.chain}: type ${chain.type ?? '?'} hook ${chain.hook} policy drop, ${chain.rules.length} rules`,
+            ],
             fix: [inNetns(id, sh`nft ${`chain ${chain.family} ${chain.table} ${chain.chain} { policy accept; }`}`)],
           });
         }
@@ -114,8 +141,8 @@ function counterOf(expr: unknown[]): number | undefined {
 
 /** The device a namespace's firewall acts for: the loss hop in it, else its first hop on the path. */
 function pickDevice(p: Path, id: string, loss: Loss | null): { netns: string; ifname: string } {
-
-  for (const h of [loss?.firstMissingHop, loss?.lastSeenHop]) if (h && h.netns === id) return { netns: h.netns, ifname: h.ifname };
+  for (const h of [loss?.firstMissingHop, loss?.lastSeenHop])
+    if (h && h.netns === id) return { netns: h.netns, ifname: h.ifname };
   const hop = p.hops.find((h) => h.netns === id)!;
   return { netns: hop.netns, ifname: hop.ifname };
 }
@@ -128,7 +155,10 @@ function nftDevices(expr: unknown[]): string[] {
     const key = m?.left?.meta?.key;
     if (!key || !['iifname', 'oifname', 'ibrname', 'obrname'].includes(key)) continue;
     const right = m.right;
-    const names = typeof right === 'string' ? [right] : ((right as { set?: unknown[] })?.set ?? []).filter((x): x is string => typeof x === 'string');
+    const names =
+      typeof right === 'string'
+        ? [right]
+        : ((right as { set?: unknown[] })?.set ?? []).filter((x): x is string => typeof x === 'string');
     out.push(...names);
   }
   return out;
@@ -144,7 +174,15 @@ function physdevs(spec: string): string[] {
  * chain graph (Neutron: FORWARD → neutron-openvswi-sg-chain --physdev-out tapX
  * → neutron-openvswi-iX → neutron-openvswi-sg-fallback).
  */
-function reachedVia(chains: Array<{ table: string; family: string; chain: string; rules: Array<{ spec: string; target?: string | undefined }> }>, chain: { table: string; family: string; chain: string }): string[] {
+function reachedVia(
+  chains: Array<{
+    table: string;
+    family: string;
+    chain: string;
+    rules: Array<{ spec: string; target?: string | undefined }>;
+  }>,
+  chain: { table: string; family: string; chain: string },
+): string[] {
   const out = new Set<string>();
   const seen = new Set<string>();
   const walk = (name: string, depth: number) => {

@@ -2,9 +2,25 @@ import type { Correlation } from '../correlate/correlate.js';
 import type { HopPacket } from '../model/packet.js';
 import type { Candidate } from '../model/path.js';
 import { PathSchema } from '../model/path.js';
-import { CauseIdSchema, LossSchema, OvnTraceSchema, OvsTraceSchema, ProbeReportSchema, type CauseId, type Loss, type Report } from '../model/report.js';
+import {
+  CauseIdSchema,
+  LossSchema,
+  OvnTraceSchema,
+  OvsTraceSchema,
+  ProbeReportSchema,
+  type CauseId,
+  type Loss,
+  type Report,
+} from '../model/report.js';
 import { TopologySchema } from '../model/topology.js';
-import { applyJsonChanges, fromTaggedJson, jsonChanges, toTaggedJson, writeJson, type JsonChange } from '../util/tagged-json.js';
+import {
+  applyJsonChanges,
+  fromTaggedJson,
+  jsonChanges,
+  toTaggedJson,
+  writeJson,
+  type JsonChange,
+} from '../util/tagged-json.js';
 import type { CheckContext } from './types.js';
 
 /**
@@ -29,7 +45,15 @@ export interface DiagnoseFixture {
     backend?: Candidate;
   };
   /** How diagnose was asked to probe (with --promisc-test, result's causes are the experiment's, not only the checks'). */
-  request: { probes: string[]; from: string; count: number; size?: number; passive: boolean; durationSec?: number; promiscTest?: boolean };
+  request: {
+    probes: string[];
+    from: string;
+    count: number;
+    size?: number;
+    passive: boolean;
+    durationSec?: number;
+    promiscTest?: boolean;
+  };
   /** Everything the checks read; its path is the one diagnose followed. */
   context: CheckContext;
   /** A worse status than the probes say (answers from the wrong host), as diagnose found it. */
@@ -53,7 +77,15 @@ function withoutBytes(p: HopPacket): HopPacket {
  * reads them: they are the packets again) nor the bytes of the RSTs and ICMP errors it kept.
  */
 export function fixtureCorrelation(c: Correlation): Correlation {
-  return { ...c, live: [], target: { ...c.target, rstFromTarget: c.target.rstFromTarget.map(withoutBytes), icmpErrors: c.target.icmpErrors.map(withoutBytes) } };
+  return {
+    ...c,
+    live: [],
+    target: {
+      ...c.target,
+      rstFromTarget: c.target.rstFromTarget.map(withoutBytes),
+      icmpErrors: c.target.icmpErrors.map(withoutBytes),
+    },
+  };
 }
 
 /**
@@ -63,7 +95,10 @@ export function fixtureCorrelation(c: Correlation): Correlation {
  */
 export function encodeFixture(f: DiagnoseFixture): string {
   const { after, ...context } = f.context;
-  const tagged = toTaggedJson({ ...f, context: { ...context, correlation: fixtureCorrelation(context.correlation) } }) as { context: { topology: unknown } };
+  const tagged = toTaggedJson({
+    ...f,
+    context: { ...context, correlation: fixtureCorrelation(context.correlation) },
+  }) as { context: { topology: unknown } };
   const afterChanges = after ? jsonChanges(tagged.context.topology, toTaggedJson(after)) : undefined;
   return `${writeJson({ ...tagged, ...(afterChanges ? { afterChanges } : {}) }, 5, '')}\n`;
 }
@@ -76,14 +111,19 @@ export function encodeFixture(f: DiagnoseFixture): string {
 export function decodeFixture(text: string, name = 'fixture'): DiagnoseFixture {
   const json = JSON.parse(text) as { context?: { topology?: unknown; after?: unknown }; afterChanges?: JsonChange[] };
   const { afterChanges, ...rest } = json;
-  if (afterChanges && rest.context) rest.context = { ...rest.context, after: applyJsonChanges(rest.context.topology, afterChanges) };
+  if (afterChanges && rest.context)
+    rest.context = { ...rest.context, after: applyJsonChanges(rest.context.topology, afterChanges) };
   const raw = fromTaggedJson(rest) as DiagnoseFixture | undefined;
-  if (raw?.format !== FIXTURE_FORMAT) throw new Error(`${name}: format ${JSON.stringify(raw?.format)} is not ${String(FIXTURE_FORMAT)}`);
+  if (raw?.format !== FIXTURE_FORMAT)
+    throw new Error(`${name}: format ${JSON.stringify(raw?.format)} is not ${String(FIXTURE_FORMAT)}`);
   const at = <T>(what: string, parse: () => T): T => {
     try {
       return parse();
     } catch (err) {
-      throw new Error(`${name}: ${what} does not fit the model (record it again: make fixtures): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new Error(
+        `${name}: ${what} does not fit the model (record it again: make fixtures): ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
     }
   };
   const c = raw.context;

@@ -45,8 +45,14 @@ function askingPeer({ correlation, path, targetAddresses }: CheckContext): Cause
           : `no ARP reply reached ${hopName(nic)}`,
       ],
       fix: [
-        withRemark(inNetns(nic.netns, sh`ip neigh show dev ${nic.ifname}`), 'inside the guest: is the peer FAILED/INCOMPLETE?'),
-        withRemark(inNetns(nic.netns, sh`ip link set ${nic.ifname} down && ip link set ${nic.ifname} up`), 'inside the guest (seed 000)'),
+        withRemark(
+          inNetns(nic.netns, sh`ip neigh show dev ${nic.ifname}`),
+          'inside the guest: is the peer FAILED/INCOMPLETE?',
+        ),
+        withRemark(
+          inNetns(nic.netns, sh`ip link set ${nic.ifname} down && ip link set ${nic.ifname} up`),
+          'inside the guest (seed 000)',
+        ),
         '# check ARP filtering inside the guest (nft list ruleset | grep -A3 "table arp"; arptables -L) and the NIC driver in dmesg',
       ],
     },
@@ -58,7 +64,8 @@ function unanswered({ correlation, path, topology, targetAddresses, sourceAddres
   // No IP towards the target at all: the sender is stuck resolving it. (What the
   // target sends on its own, an IGMP report from its address, says nothing about that.)
   const toTarget = correlation.complete['to-target'] + correlation.incomplete['to-target'];
-  if (t.arpRequestsForTargetAtEnd === 0 || t.arpRepliesFromTarget > 0 || toTarget > 0 || t.requestsAtTargetNic > 0) return [];
+  if (t.arpRequestsForTargetAtEnd === 0 || t.arpRepliesFromTarget > 0 || toTarget > 0 || t.requestsAtTargetNic > 0)
+    return [];
   const nic = path.hops[path.hops.length - 1]!;
   const reached = correlation.loss?.firstMissingHop ?? nic;
   const addr = targetAddresses[0] ?? path.target.query;
@@ -78,13 +85,28 @@ function unanswered({ correlation, path, topology, targetAddresses, sourceAddres
       ],
       fix: v6
         ? [
-            withRemark(inNetns(nic.netns, sh`ip -6 addr show dev ${nic.ifname}`), `inside the guest: does it hold ${addr}?`),
-            withRemark(inNetns(nic.netns, 'nft list ruleset'), 'inside the guest: an ip6/inet rule dropping icmpv6 nd-neighbor-solicit?'),
+            withRemark(
+              inNetns(nic.netns, sh`ip -6 addr show dev ${nic.ifname}`),
+              `inside the guest: does it hold ${addr}?`,
+            ),
+            withRemark(
+              inNetns(nic.netns, 'nft list ruleset'),
+              'inside the guest: an ip6/inet rule dropping icmpv6 nd-neighbor-solicit?',
+            ),
           ]
         : [
-            withRemark(inNetns(nic.netns, sh`ip -4 addr show dev ${nic.ifname}`), `inside the guest: does it hold ${addr}?`),
-            inNetns(nic.netns, sh`sysctl net.ipv4.conf.all.arp_ignore ${`net.ipv4.conf.${nic.ifname}.arp_ignore`} net.ipv4.conf.all.arp_filter`),
-            withRemark(inNetns(nic.netns, 'nft list ruleset'), 'inside the guest: a "table arp" chain dropping requests? (arptables -L)'),
+            withRemark(
+              inNetns(nic.netns, sh`ip -4 addr show dev ${nic.ifname}`),
+              `inside the guest: does it hold ${addr}?`,
+            ),
+            inNetns(
+              nic.netns,
+              sh`sysctl net.ipv4.conf.all.arp_ignore ${`net.ipv4.conf.${nic.ifname}.arp_ignore`} net.ipv4.conf.all.arp_filter`,
+            ),
+            withRemark(
+              inNetns(nic.netns, 'nft list ruleset'),
+              'inside the guest: a "table arp" chain dropping requests? (arptables -L)',
+            ),
           ],
     },
   ];
@@ -97,20 +119,33 @@ function guestReasons(ns: Namespace, ifname: string, addr: string, sources: stri
   if (iface && !iface.adminUp) out.push(`${ns.id}/${ifname} is administratively down`);
   const onNic = iface?.addresses.some((a) => a.local === addr) ?? false;
   const holder = ns.interfaces.find((i) => i.addresses.some((a) => a.local === addr));
-  if (iface && !onNic) out.push(holder ? `${addr} is on ${ns.id}/${holder.ifname}, not on ${ifname}` : `${addr} is not configured in ${ns.id}`);
+  if (iface && !onNic)
+    out.push(
+      holder ? `${addr} is on ${ns.id}/${holder.ifname}, not on ${ifname}` : `${addr} is not configured in ${ns.id}`,
+    );
   if (!addr.includes(':') && ns.sysctls) {
     // The effective arp_ignore is the maximum of conf/all and conf/DEV; arp_filter is their OR.
     const ignore = Math.max(ns.sysctls.arp_ignore['all'] ?? 0, ns.sysctls.arp_ignore[ifname] ?? 0);
     const filter = (ns.sysctls.arp_filter['all'] ?? 0) | (ns.sysctls.arp_filter[ifname] ?? 0);
-    if (ignore === 8) out.push(`net.ipv4.conf.${ns.sysctls.arp_ignore[ifname] === 8 ? ifname : 'all'}.arp_ignore=8: the guest answers no ARP request at all`);
-    else if (ignore >= 1 && ignore <= 3 && !onNic && holder) out.push(`arp_ignore=${ignore}: the guest answers only for addresses on the receiving NIC, and ${addr} is on ${holder.ifname}`);
+    if (ignore === 8)
+      out.push(
+        `net.ipv4.conf.${ns.sysctls.arp_ignore[ifname] === 8 ? ifname : 'all'}.arp_ignore=8: the guest answers no ARP request at all`,
+      );
+    else if (ignore >= 1 && ignore <= 3 && !onNic && holder)
+      out.push(
+        `arp_ignore=${ignore}: the guest answers only for addresses on the receiving NIC, and ${addr} is on ${holder.ifname}`,
+      );
     const back = sources.find((s) => !s.includes(':'));
     const backDev = back ? routeDev(ns, back) : undefined;
-    if (filter && back && backDev && backDev !== ifname) out.push(`arp_filter=1 and the route back to ${back} goes out of ${backDev}, not ${ifname}: the guest ignores the request`);
+    if (filter && back && backDev && backDev !== ifname)
+      out.push(
+        `arp_filter=1 and the route back to ${back} goes out of ${backDev}, not ${ifname}: the guest ignores the request`,
+      );
   }
   for (const chain of ns.firewall?.nft ?? []) {
     if (!(v6Family(addr) ? ['ip6', 'inet', 'netdev'] : ['arp']).includes(chain.family)) continue;
-    if (chain.policy === 'drop' && chain.hook) out.push(`nft ${chain.family} ${chain.table} ${chain.chain} in ${ns.id} has policy drop (hook ${chain.hook})`);
+    if (chain.policy === 'drop' && chain.hook)
+      out.push(`nft ${chain.family} ${chain.table} ${chain.chain} in ${ns.id} has policy drop (hook ${chain.hook})`);
   }
   return out;
 }
@@ -122,13 +157,20 @@ const v6Family = (addr: string) => addr.includes(':');
  * requests for its address reach its backend and nothing answers, and no IP
  * packet is seen from it. Nothing better is known from outside the guest.
  */
-function silentGuest(path: CheckContext['path'], correlation: CheckContext['correlation'], address: string | undefined): Cause | undefined {
+function silentGuest(
+  path: CheckContext['path'],
+  correlation: CheckContext['correlation'],
+  address: string | undefined,
+): Cause | undefined {
   if (!path.candidates || !address) return undefined;
   const last = correlation.hopCounts.length - 1;
   const end = correlation.hopCounts[last];
-  if (!end || !end.observed || end.arpRequests === 0 || end.arpReplies > 0 || correlation.target.ipFromTarget > 0) return undefined;
-  if (correlation.loss?.direction !== 'from-target' || correlation.loss.firstMissingHop?.ifname !== end.ifname) return undefined;
-  const onPath = (c: { netns: string; ifname: string }) => path.hops.some((h) => h.netns === c.netns && h.ifname === c.ifname);
+  if (!end || !end.observed || end.arpRequests === 0 || end.arpReplies > 0 || correlation.target.ipFromTarget > 0)
+    return undefined;
+  if (correlation.loss?.direction !== 'from-target' || correlation.loss.firstMissingHop?.ifname !== end.ifname)
+    return undefined;
+  const onPath = (c: { netns: string; ifname: string }) =>
+    path.hops.some((h) => h.netns === c.netns && h.ifname === c.ifname);
   const others = path.candidates.filter((c) => !onPath(c));
   return {
     id: 'guest-arp-unresolved',

@@ -30,7 +30,9 @@ export const guestMacMismatch: Check = {
     const backend = path.hops[path.hops.length - 2];
     // Where a sender's idea of the target's MAC comes from: the domain XML, and neighbour entries.
     const domain = backend
-      ? (topology.domains ?? []).flatMap((d) => d.interfaces.map((i) => ({ d, i }))).find((x) => x.i.targetDev === backend.ifname)
+      ? (topology.domains ?? [])
+          .flatMap((d) => d.interfaces.map((i) => ({ d, i })))
+          .find((x) => x.i.targetDev === backend.ifname)
       : undefined;
     const sources = new Map<string, string[]>();
     const add = (mac: string | undefined, why: string) => {
@@ -38,10 +40,15 @@ export const guestMacMismatch: Check = {
       if (!m || m === nicMac || !isUnicast(m)) return;
       sources.set(m, [...(sources.get(m) ?? []), why]);
     };
-    if (domain) add(domain.i.mac, `domain ${domain.d.name}'s XML gives its NIC on ${domain.i.targetDev} the MAC ${domain.i.mac} (<mac address=>)`);
+    if (domain)
+      add(
+        domain.i.mac,
+        `domain ${domain.d.name}'s XML gives its NIC on ${domain.i.targetDev} the MAC ${domain.i.mac} (<mac address=>)`,
+      );
     for (const ns of topology.namespaces) {
       for (const n of ns.neighbours) {
-        if (targetAddresses.includes(n.dst)) add(n.lladdr, `ip neigh in ${ns.id}: ${n.dst} lladdr ${n.lladdr} dev ${n.dev} ${n.state.join(',')}`);
+        if (targetAddresses.includes(n.dst))
+          add(n.lladdr, `ip neigh in ${ns.id}: ${n.dst} lladdr ${n.lladdr} dev ${n.dev} ${n.state.join(',')}`);
       }
     }
     const causes: Cause[] = [];
@@ -49,7 +56,9 @@ export const guestMacMismatch: Check = {
       const frames = correlation.target.dstMacs.get(mac) ?? 0;
       if (frames === 0) continue;
       const stale = topology.namespaces.flatMap((ns) =>
-        ns.neighbours.filter((n) => targetAddresses.includes(n.dst) && n.lladdr?.toLowerCase() === mac).map((n) => ({ ns, n })),
+        ns.neighbours
+          .filter((n) => targetAddresses.includes(n.dst) && n.lladdr?.toLowerCase() === mac)
+          .map((n) => ({ ns, n })),
       );
       causes.push({
         id: 'guest-mac-mismatch',
@@ -63,11 +72,27 @@ export const guestMacMismatch: Check = {
           'a NIC takes frames for another MAC only while promiscuous: tcpdump without -p on it makes the fault disappear while it runs (seed 001)',
         ],
         fix: [
-          nicHop.netns.startsWith('guest:') ? inNetns(nicHop.netns, sh`ip link set dev ${nicHop.ifname} address ${mac}`) : withRemark(inNetns(nicHop.netns, sh`ip link set dev ${nicHop.ifname} address ${mac}`), 'back to the MAC the others know'),
+          nicHop.netns.startsWith('guest:')
+            ? inNetns(nicHop.netns, sh`ip link set dev ${nicHop.ifname} address ${mac}`)
+            : withRemark(
+                inNetns(nicHop.netns, sh`ip link set dev ${nicHop.ifname} address ${mac}`),
+                'back to the MAC the others know',
+              ),
           ...(domain
-            ? [remark(`or, if ${nicMac} is meant: virsh edit ${domain.d.name} (<mac address='${nicMac}'/>), then correct the neighbour entries`)]
+            ? [
+                remark(
+                  `or, if ${nicMac} is meant: virsh edit ${domain.d.name} (<mac address='${nicMac}'/>), then correct the neighbour entries`,
+                ),
+              ]
             : []),
-          ...stale.filter((x) => x.n.state.includes('PERMANENT')).map((x) => withRemark(inNetns(x.ns.id, sh`ip neigh replace ${x.n.dst} lladdr ${nicMac} dev ${x.n.dev}`), `if ${nicMac} is meant`)),
+          ...stale
+            .filter((x) => x.n.state.includes('PERMANENT'))
+            .map((x) =>
+              withRemark(
+                inNetns(x.ns.id, sh`ip neigh replace ${x.n.dst} lladdr ${nicMac} dev ${x.n.dev}`),
+                `if ${nicMac} is meant`,
+              ),
+            ),
         ],
       });
     }

@@ -22,18 +22,28 @@ export const guestNoReply: Check = {
         evidence: [
           `${t.requestsAtTargetNic} packets to ${targetAddresses[0]} reached ${hopName(nic)}; the target sent no IP packet and no ARP request`,
           ...(closed
-            ? [`hopdump cannot look inside the guest behind ${hopName(nic)} (no guest agent): its NIC, firewall and services are seen only from its console`]
+            ? [
+                `hopdump cannot look inside the guest behind ${hopName(nic)} (no guest agent): its NIC, firewall and services are seen only from its console`,
+              ]
             : []),
         ],
         fix: closed
           ? [
-              remark("from the guest's console (virsh console, qm terminal, the VNC/serial console): ip -s link   # is its NIC up and receiving?"),
+              remark(
+                "from the guest's console (virsh console, qm terminal, the VNC/serial console): ip -s link   # is its NIC up and receiving?",
+              ),
               remark('then: ss -ltn; sysctl net.ipv4.icmp_echo_ignore_all; nft list ruleset; iptables -S'),
             ]
           : [
-              withRemark(inNetns(nic.netns, sh`ip -s link show ${nic.ifname}`), 'from the guest console: is the NIC receiving?'),
+              withRemark(
+                inNetns(nic.netns, sh`ip -s link show ${nic.ifname}`),
+                'from the guest console: is the NIC receiving?',
+              ),
               withRemark(inNetns(nic.netns, 'ss -ltn'), 'is the service alive and accepting?'),
-              withRemark(inNetns(nic.netns, 'sysctl net.ipv4.icmp_echo_ignore_all'), 'and the guest firewall: nft list ruleset; iptables -S'),
+              withRemark(
+                inNetns(nic.netns, 'sysctl net.ipv4.icmp_echo_ignore_all'),
+                'and the guest firewall: nft list ruleset; iptables -S',
+              ),
             ],
       },
     ];

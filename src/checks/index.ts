@@ -66,7 +66,10 @@ export const CHECKS: Check[] = [
  * the symptoms they explain (rank.ts), then higher confidence first;
  * `unknown` only when nothing else was found.
  */
-export async function runChecks(ctx: CheckContext, checks: Check[] = CHECKS): Promise<{ causes: Cause[]; notices: string[] }> {
+export async function runChecks(
+  ctx: CheckContext,
+  checks: Check[] = CHECKS,
+): Promise<{ causes: Cause[]; notices: string[] }> {
   const notices: string[] = [];
   const results = await Promise.all(
     checks.map(async (c) => {
@@ -86,7 +89,8 @@ export async function runChecks(ctx: CheckContext, checks: Check[] = CHECKS): Pr
   const segment = [ctx.correlation.loss?.lastSeenHop, ctx.correlation.loss?.firstMissingHop];
   for (const k of kernel) {
     const host = others.find((c) => c.id === k.id);
-    const onSegment = k.device !== null && segment.some((h) => h?.netns === k.device!.netns && h.ifname === k.device!.ifname);
+    const onSegment =
+      k.device !== null && segment.some((h) => h?.netns === k.device!.netns && h.ifname === k.device!.ifname);
     if (host) {
       host.evidence.push(...k.evidence);
       host.confidence = Math.min(1, host.confidence + 0.03);
@@ -96,7 +100,8 @@ export async function runChecks(ctx: CheckContext, checks: Check[] = CHECKS): Pr
   // Fallbacks stand only when nothing better is known: `unknown` (located) and
   // `guest-no-reply` (the guest is silent and no check says why).
   const FALLBACK = new Set(['unknown', 'guest-no-reply']);
-  if (causes.some((c) => !FALLBACK.has(c.id) && c.confidence >= 0.5)) causes = causes.filter((c) => !FALLBACK.has(c.id));
+  if (causes.some((c) => !FALLBACK.has(c.id) && c.confidence >= 0.5))
+    causes = causes.filter((c) => !FALLBACK.has(c.id));
   else if (causes.some((c) => c.id !== 'unknown')) causes = causes.filter((c) => c.id !== 'unknown');
   // Root causes before their symptoms (rank.ts, docs/causes.md "How ranking works").
   const targetMac = targetMacOf(ctx.topology, ctx.path.target.netns, ctx.path.target.ifname);

@@ -21,7 +21,10 @@ export const ipForwardDisabled: Check = {
         confidence: 0.95,
         device: { netns: routed.netns, ifname: routed.ifname },
         summary: `${routed.netns} must route traffic to ${targetAddresses[0]} out of ${routed.ifname}, but ${key}=0`,
-        evidence: [`${key} = 0 in ${routed.netns}`, `the path enters ${routed.ifname} by routing (hop ${path.hops.indexOf(routed) + 1})`],
+        evidence: [
+          `${key} = 0 in ${routed.netns}`,
+          `the path enters ${routed.ifname} by routing (hop ${path.hops.indexOf(routed) + 1})`,
+        ],
         fix: [withRemark(inNetns(routed.netns, sh`sysctl -w ${`${key}=1`}`), 'and persist it in /etc/sysctl.d/')],
       },
     ];

@@ -14,7 +14,8 @@ export const linkDown: Check = {
     for (const { hop, iface } of pathInterfaces(topology, path)) {
       // An OVS bridge hop is the datapath, not its internal port of the same name.
       if (hop.kind === 'openvswitch') continue;
-      const peer = iface.peer?.netns && iface.peer.ifname ? ifaceOf(topology, iface.peer.netns, iface.peer.ifname) : undefined;
+      const peer =
+        iface.peer?.netns && iface.peer.ifname ? ifaceOf(topology, iface.peer.netns, iface.peer.ifname) : undefined;
       const problems: Array<{ netns: string; ifname: string; text: string; fix: string; evidence?: string }> = [];
       // An Open vSwitch port: OVSDB's view (admin_state, link_state, ofport -1, error).
       if (iface.ovsBridge) {
@@ -44,7 +45,12 @@ export const linkDown: Check = {
       // OVS sets the device down itself: its own state is the cause to name.
       if (problems.length === 0) {
         if (!iface.adminUp) {
-          problems.push({ netns: hop.netns, ifname: iface.ifname, text: `${hop.netns}/${iface.ifname} is administratively down (no UP flag)`, fix: inNetns(hop.netns, sh`ip link set ${iface.ifname} up`) });
+          problems.push({
+            netns: hop.netns,
+            ifname: iface.ifname,
+            text: `${hop.netns}/${iface.ifname} is administratively down (no UP flag)`,
+            fix: inNetns(hop.netns, sh`ip link set ${iface.ifname} up`),
+          });
         } else if (!iface.carrier && iface.kind !== 'bridge') {
           // A macvlan/macvtap/ipvlan has the carrier of its lower device (operstate LOWERLAYERDOWN).
           const lower = iface.lower ? lowerOf(topology, iface) : undefined;
@@ -65,12 +71,22 @@ export const linkDown: Check = {
                 : lower && !lower.iface.carrier
                   ? remark(`${lowerName} has no carrier: see it (its cable or veth peer)`)
                   : remark(`check the cable/peer of ${iface.ifname}`);
-          problems.push({ netns: hop.netns, ifname: iface.ifname, text: `${hop.netns}/${iface.ifname} is up but has no carrier (operstate ${iface.operstate}): ${why}`, fix });
+          problems.push({
+            netns: hop.netns,
+            ifname: iface.ifname,
+            text: `${hop.netns}/${iface.ifname} is up but has no carrier (operstate ${iface.operstate}): ${why}`,
+            fix,
+          });
         }
       }
       for (const p of problems) {
         // The target's own NIC down inside its guest: nothing on the host can fix that (seed 000: ifdown/ifup in the guest).
-        const guestNic = hop.isTarget && hop.role === 'guest-nic' && p.netns === hop.netns && p.ifname === hop.ifname && !iface.adminUp;
+        const guestNic =
+          hop.isTarget &&
+          hop.role === 'guest-nic' &&
+          p.netns === hop.netns &&
+          p.ifname === hop.ifname &&
+          !iface.adminUp;
         if (guestNic) {
           causes.push({
             id: 'guest-nic-down',
@@ -81,7 +97,10 @@ export const linkDown: Check = {
               `${hop.netns.startsWith('guest:') ? 'guest agent: ' : ''}ip link show ${p.ifname}: flags ${iface.flags.join(',') || '-'}, operstate ${iface.operstate}`,
               ...(peer ? [`its backend ${iface.peer!.netns}/${peer.ifname} is ${peer.adminUp ? 'up' : 'down'}`] : []),
             ],
-            fix: [inNetns(hop.netns, sh`ip link set ${p.ifname} up`), remark(`or, as the guest's own tools do it: ifdown ${p.ifname}; ifup ${p.ifname}`)],
+            fix: [
+              inNetns(hop.netns, sh`ip link set ${p.ifname} up`),
+              remark(`or, as the guest's own tools do it: ifdown ${p.ifname}; ifup ${p.ifname}`),
+            ],
           });
           continue;
         }
@@ -90,7 +109,10 @@ export const linkDown: Check = {
           confidence: 0.95 * proximity(path, correlation.loss, hop.netns, hop.ifname),
           device: { netns: p.netns, ifname: p.ifname },
           summary: p.text,
-          evidence: [p.evidence ?? `ip link show ${p.ifname}: flags ${iface.flags.join(',') || '-'}, operstate ${iface.operstate}, carrier ${iface.carrier ? 1 : 0}`],
+          evidence: [
+            p.evidence ??
+              `ip link show ${p.ifname}: flags ${iface.flags.join(',') || '-'}, operstate ${iface.operstate}, carrier ${iface.carrier ? 1 : 0}`,
+          ],
           fix: [p.fix],
         });
       }

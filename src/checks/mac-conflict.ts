@@ -33,11 +33,15 @@ export const macConflict: Check = {
       // The port the path leaves this bridge by: the backend on the last bridge, and on a
       // bridge of a chain the port towards the next bridge (Proxmox's fwprNpM, Neutron's
       // qvb, a veth into a nested bridge), where the guest's MAC is rightly learned.
-      const exit = path.hops.slice(index + 1).find((h) => h.netns === hop.netns && ifaceOf(topology, h.netns, h.ifname)?.master === hop.ifname);
+      const exit = path.hops
+        .slice(index + 1)
+        .find((h) => h.netns === hop.netns && ifaceOf(topology, h.netns, h.ifname)?.master === hop.ifname);
       if (!bridge || !exit) continue;
       for (const e of bridge.fdb) {
         if (e.mac.toLowerCase() === mac && e.ifname !== exit.ifname && e.state !== 'permanent') {
-          fdbMoves.push(`${bridge.ifname} learned ${mac} on ${e.ifname}, not on ${exit.ifname}, its port towards the target${exit.role === 'backend' ? ' (the backend)' : ''}`);
+          fdbMoves.push(
+            `${bridge.ifname} learned ${mac} on ${e.ifname}, not on ${exit.ifname}, its port towards the target${exit.role === 'backend' ? ' (the backend)' : ''}`,
+          );
         }
       }
     }
@@ -46,12 +50,27 @@ export const macConflict: Check = {
     causes.push({
       id: 'mac-conflict',
       confidence: 0.9,
-      device: twin ? { netns: twin.ns.id, ifname: twin.iface.ifname } : { netns: path.target.netns, ifname: nic.ifname },
+      device: twin
+        ? { netns: twin.ns.id, ifname: twin.iface.ifname }
+        : { netns: path.target.netns, ifname: nic.ifname },
       summary: twin
         ? `the target's MAC ${mac} is also on ${twin.ns.id}/${twin.iface.ifname}: frames for the target go wherever the bridge learned it last`
         : `${mac} is learned on the wrong bridge port`,
-      evidence: [...twins.map((t) => `${t.ns.id}/${t.iface.ifname} has MAC ${t.iface.address} (the target is ${path.target.netns}/${nic.ifname})`), ...fdbMoves],
-      fix: twin ? [withRemark(inNetns(twin.ns.id, sh`ip link set ${twin.iface.ifname} address 02:xx:xx:xx:xx:xx`), 'a unique MAC for the duplicate (for a VM: its <mac address> in the domain XML)')] : [],
+      evidence: [
+        ...twins.map(
+          (t) =>
+            `${t.ns.id}/${t.iface.ifname} has MAC ${t.iface.address} (the target is ${path.target.netns}/${nic.ifname})`,
+        ),
+        ...fdbMoves,
+      ],
+      fix: twin
+        ? [
+            withRemark(
+              inNetns(twin.ns.id, sh`ip link set ${twin.iface.ifname} address 02:xx:xx:xx:xx:xx`),
+              'a unique MAC for the duplicate (for a VM: its <mac address> in the domain XML)',
+            ),
+          ]
+        : [],
     });
     return causes;
   },

@@ -1,6 +1,14 @@
 import { remark, sh, verbatim } from '../util/shell.js';
 import type { Cause } from '../model/report.js';
-import { appctlCmd, bridgeOf, decidingRule, describePort, requestTraces, targetOvsPort, traceLine } from './ovs-util.js';
+import {
+  appctlCmd,
+  bridgeOf,
+  decidingRule,
+  describePort,
+  requestTraces,
+  targetOvsPort,
+  traceLine,
+} from './ovs-util.js';
 import type { Check } from './types.js';
 import { inNetns, nsById } from './util.js';
 
@@ -27,7 +35,9 @@ export const macWrongPort: Check = {
       const entries = (br?.fdb ?? []).filter((e) => e.mac === mac);
       const wrong = entries.find((e) => e.port !== exit.port);
       if (!mac || !wrong) continue;
-      const owner = ns?.ovs?.bridges.flatMap((b) => b.ports).find((p) => p.interfaces.some((i) => i.external_ids['attached-mac']?.toLowerCase() === mac));
+      const owner = ns?.ovs?.bridges
+        .flatMap((b) => b.ports)
+        .find((p) => p.interfaces.some((i) => i.external_ids['attached-mac']?.toLowerCase() === mac));
       causes.push({
         id: 'mac-wrong-port',
         confidence: 0.95,
@@ -37,11 +47,15 @@ export const macWrongPort: Check = {
           `${appctlCmd(ns)} fdb/show ${rule.bridge}: ${mac} VLAN ${wrong.vlan} on port ${wrong.ofport} (${wrong.port}), age ${wrong.age}`,
           traceLine(t),
           `${wrong.port} is ${describePort(ns, wrong.port)}`,
-          owner ? `${mac} is the attached-mac of ${describePort(ns, owner.name)}` : `the target is behind ${describePort(ns, exit.port)}`,
+          owner
+            ? `${mac} is the attached-mac of ${describePort(ns, owner.name)}`
+            : `the target is behind ${describePort(ns, exit.port)}`,
         ],
         fix: [
           inNetns(exit.hop.netns, sh`${verbatim(appctlCmd(ns))} fdb/del ${rule.bridge} ${wrong.vlan} ${mac}`),
-          remark(`if it comes back, something behind ${wrong.port} sends with ${mac}: ${inNetns(exit.hop.netns, sh`tcpdump -nn -e -p -i ${wrong.port} -- ether src ${mac}`)}`),
+          remark(
+            `if it comes back, something behind ${wrong.port} sends with ${mac}: ${inNetns(exit.hop.netns, sh`tcpdump -nn -e -p -i ${wrong.port} -- ether src ${mac}`)}`,
+          ),
         ],
       });
       break;

@@ -39,9 +39,13 @@ export const macvlanIsolation: Check = {
     const probeText = `probes from ${[...new Set(probes.map((p) => p.from))].join(', ')}: ${answered} of ${sent} answered`;
     const device = { netns: lower.ns.id, ifname: lower.iface.ifname };
     for (const src of sourceAddresses) {
-      const holders = topology.namespaces.flatMap((ns) => ns.interfaces.filter((i) => i.addresses.some((a) => a.local === src)).map((iface) => ({ ns, iface })));
+      const holders = topology.namespaces.flatMap((ns) =>
+        ns.interfaces.filter((i) => i.addresses.some((a) => a.local === src)).map((iface) => ({ ns, iface })),
+      );
       // The host itself: a source in the lower device's namespace whose route to the target leaves by the lower device.
-      const host = holders.find((h) => h.ns === lower.ns && target !== undefined && routeDev(h.ns, target) === lower.iface.ifname);
+      const host = holders.find(
+        (h) => h.ns === lower.ns && target !== undefined && routeDev(h.ns, target) === lower.iface.ifname,
+      );
       if (host) {
         return [
           {
@@ -59,7 +63,9 @@ export const macvlanIsolation: Check = {
         ];
       }
       // A sibling: another child of the same lower device.
-      const sibling = holders.find((h) => DIRECT.has(h.iface.kind) && h.iface !== attachment && sameLower(topology, h.iface, lower));
+      const sibling = holders.find(
+        (h) => DIRECT.has(h.iface.kind) && h.iface !== attachment && sameLower(topology, h.iface, lower),
+      );
       if (!sibling || attachment.kind === 'ipvlan') continue;
       const modes = [attachment.mode, sibling.iface.mode];
       const mode = modes.includes('private') ? 'private' : modes.includes('vepa') ? 'vepa' : undefined;
@@ -80,10 +86,15 @@ export const macvlanIsolation: Check = {
               .filter((i) => i.mode === mode)
               .map((i) => {
                 const ns = i === attachment ? childNs : sibling.ns;
-                return withRemark(inNetns(ns.id, sh`ip link set dev ${i.ifname} type ${i.kind} mode bridge`), 'children in bridge mode reach each other inside the host');
+                return withRemark(
+                  inNetns(ns.id, sh`ip link set dev ${i.ifname} type ${i.kind} mode bridge`),
+                  'children in bridge mode reach each other inside the host',
+                );
               }),
             '# Docker: docker network create -d macvlan -o parent=DEV -o macvlan_mode=bridge ...; libvirt: <source dev=... mode="bridge"/>',
-            ...(mode === 'vepa' ? ['# or keep VEPA and enable hairpin (reflective relay) on the switch port behind the lower device'] : []),
+            ...(mode === 'vepa'
+              ? ['# or keep VEPA and enable hairpin (reflective relay) on the switch port behind the lower device']
+              : []),
           ],
         },
       ];
@@ -92,7 +103,11 @@ export const macvlanIsolation: Check = {
   },
 };
 
-function sameLower(topology: Parameters<typeof lowerOf>[0], iface: Interface, lower: { ns: Namespace; iface: Interface }): boolean {
+function sameLower(
+  topology: Parameters<typeof lowerOf>[0],
+  iface: Interface,
+  lower: { ns: Namespace; iface: Interface },
+): boolean {
   const l = lowerOf(topology, iface);
   return l !== undefined && l.ns === lower.ns && l.iface === lower.iface;
 }
@@ -102,8 +117,12 @@ function hostFix(ns: Namespace, lower: Interface, child: Interface, target: stri
   const v6 = target.includes(':');
   const prefix = lower.addresses.find((a) => a.local === src)?.prefixlen;
   return [
-    withRemark(inNetns(ns.id, sh`ip link add mac0 link ${lower.ifname} type macvlan mode bridge`), 'a macvlan of the host, a sibling of the guests'),
-    inNetns(ns.id, `ip addr add <a free address of the host's subnet>/${v6 ? 128 : 32} dev mac0`) + (prefix !== undefined ? `    ${remark(`or move ${src}/${prefix} from ${lower.ifname} to mac0`)}` : ''),
+    withRemark(
+      inNetns(ns.id, sh`ip link add mac0 link ${lower.ifname} type macvlan mode bridge`),
+      'a macvlan of the host, a sibling of the guests',
+    ),
+    inNetns(ns.id, `ip addr add <a free address of the host's subnet>/${v6 ? 128 : 32} dev mac0`) +
+      (prefix !== undefined ? `    ${remark(`or move ${src}/${prefix} from ${lower.ifname} to mac0`)}` : ''),
     inNetns(ns.id, 'ip link set mac0 up'),
     withRemark(inNetns(ns.id, sh`ip route add ${`${target}/${v6 ? 128 : 32}`} dev mac0`), "or the guests' whole range"),
     `# or attach the guest to a Linux bridge that holds the host's address instead of a direct ${child.kind} attachment (libvirt <interface type='bridge'>, Docker's bridge driver)`,

@@ -12,7 +12,9 @@ export const natMissing: Check = {
   name: 'nat-missing',
   raises: ['nat-missing'],
   run({ topology, path, probes, targetAddresses }) {
-    const published = probes.filter((p) => p.port !== undefined && !targetAddresses.includes(p.address) && p.kind !== 'passive');
+    const published = probes.filter(
+      (p) => p.port !== undefined && !targetAddresses.includes(p.address) && p.kind !== 'passive',
+    );
     if (published.length === 0) return [];
     const root = path.hops[0]!;
     const ns = nsById(topology, root.netns);
@@ -21,16 +23,30 @@ export const natMissing: Check = {
     const nftDnat = ns.firewall.nft.flatMap((c) => c.rules.filter((r) => JSON.stringify(r.expr).includes('"dnat"')));
     return published.flatMap((p) => {
       // Only rules for this probe's destination count: another port's or another address's rule maps nothing here.
-      const query = { port: p.port!, destination: p.address, ...(p.kind === 'tcp' || p.kind === 'udp' ? { proto: p.kind } : {}) };
+      const query = {
+        port: p.port!,
+        destination: p.address,
+        ...(p.kind === 'tcp' || p.kind === 'udp' ? { proto: p.kind } : {}),
+      };
       const maps = targetAddresses.length ? dnatRules.filter((spec) => dnatMaps(spec, query, targetAddresses)) : [];
       if (maps.length > 0 || nftDnat.some((r) => nftDnatMaps(r.expr, query))) return [];
       // Docker says it publishes this port: the rule dockerd wrote is gone (flushed, or an iptables restore).
       const owner = (topology.docker?.containers ?? []).flatMap((c) =>
         c.ports
-          .filter((x) => x.publicPort === p.port && (!x.hostIp || x.hostIp === '0.0.0.0' || x.hostIp === '::' || x.hostIp === p.address))
-          .map((x) => ({ c, x, ep: c.endpoints.find((e) => e.ipAddress && targetAddresses.includes(e.ipAddress)) ?? c.endpoints[0] })),
+          .filter(
+            (x) =>
+              x.publicPort === p.port &&
+              (!x.hostIp || x.hostIp === '0.0.0.0' || x.hostIp === '::' || x.hostIp === p.address),
+          )
+          .map((x) => ({
+            c,
+            x,
+            ep: c.endpoints.find((e) => e.ipAddress && targetAddresses.includes(e.ipAddress)) ?? c.endpoints[0],
+          })),
       )[0];
-      const to = owner ? `${owner.ep?.ipAddress ?? targetAddresses[0]}:${owner.x.privatePort}` : `${targetAddresses[0]}:${p.port}`;
+      const to = owner
+        ? `${owner.ep?.ipAddress ?? targetAddresses[0]}:${owner.x.privatePort}`
+        : `${targetAddresses[0]}:${p.port}`;
       const bridge = owner?.ep?.bridge ?? 'docker0';
       return [
         {
@@ -42,7 +58,9 @@ export const natMissing: Check = {
             `iptables -t nat DNAT rules in ${root.netns}: ${dnatRules.length ? dnatRules.join(' | ') : 'none'}`,
             `probe ${p.command}: ${p.answered}/${p.sent} answered (${p.outcome})`,
             ...(owner
-              ? [`Docker (${topology.docker!.endpoint}) publishes ${owner.x.hostIp ?? '0.0.0.0'}:${owner.x.publicPort}->${owner.x.privatePort}/${owner.x.type} for container ${owner.c.name}: its DNAT rule is missing from nat/DOCKER`]
+              ? [
+                  `Docker (${topology.docker!.endpoint}) publishes ${owner.x.hostIp ?? '0.0.0.0'}:${owner.x.publicPort}->${owner.x.privatePort}/${owner.x.type} for container ${owner.c.name}: its DNAT rule is missing from nat/DOCKER`,
+                ]
               : []),
           ],
           fix: [
@@ -51,7 +69,10 @@ export const natMissing: Check = {
               sh`iptables -t nat -A DOCKER${verbatim(p.address ? sh` -d ${`${p.address}/32`}` : '')} ! -i ${bridge} -p ${p.kind === 'udp' ? 'udp' : 'tcp'} -m ${p.kind === 'udp' ? 'udp' : 'tcp'} --dport ${p.port!} -j DNAT --to-destination ${to}`,
             ),
             owner
-              ? withRemark(sh`docker${verbatim(topology.docker!.endpoint === 'unix:///var/run/docker.sock' ? '' : sh` -H ${topology.docker!.endpoint}`)} restart ${owner.c.name}`, "dockerd writes the port's rules again when the container starts")
+              ? withRemark(
+                  sh`docker${verbatim(topology.docker!.endpoint === 'unix:///var/run/docker.sock' ? '' : sh` -H ${topology.docker!.endpoint}`)} restart ${owner.c.name}`,
+                  "dockerd writes the port's rules again when the container starts",
+                )
               : '# on a Docker host: recreate the container with -p, or restart dockerd to restore its rules',
           ],
         },

@@ -28,9 +28,19 @@ export const noRoute: Check = {
         device: { netns: target.netns, ifname: target.ifname },
         summary: `${target.netns} has no route back to ${src}: the target cannot send its replies`,
         evidence: [
-          `routes in ${target.netns}: ${tns.routes.filter((r) => r.table === 'main' && r.family === (v6 ? 'inet6' : 'inet')).map((r) => `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}`).join('; ') || 'none'}`,
+          `routes in ${target.netns}: ${
+            tns.routes
+              .filter((r) => r.table === 'main' && r.family === (v6 ? 'inet6' : 'inet'))
+              .map((r) => `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}`)
+              .join('; ') || 'none'
+          }`,
         ],
-        fix: [withRemark(inNetns(target.netns, `ip ${v6 ? '-6 ' : ''}` + sh`route add default via GATEWAY dev ${target.ifname}`), 'the gateway of its subnet')],
+        fix: [
+          withRemark(
+            inNetns(target.netns, `ip ${v6 ? '-6 ' : ''}` + sh`route add default via GATEWAY dev ${target.ifname}`),
+            'the gateway of its subnet',
+          ),
+        ],
       });
     }
     const dst = targetAddresses[0];

@@ -9,7 +9,12 @@ import { inNetns, nsById } from './util.js';
  * why senders address the lower device: it answers ARP for its child's address (arp_ignore=0, the
  * kernel's default: ARP flux), or a neighbour entry says so.
  */
-export function correlationNotices(correlation: Pick<Correlation, 'target'>, topology: Topology, hops: Hop[], targetAddresses: string[]): string[] {
+export function correlationNotices(
+  correlation: Pick<Correlation, 'target'>,
+  topology: Topology,
+  hops: Hop[],
+  targetAddresses: string[],
+): string[] {
   const out: string[] = [];
   const target = hops[hops.length - 1];
   for (const [h, packets] of correlation.target.takenUpAtLower) {
@@ -18,9 +23,13 @@ export function correlationNotices(correlation: Pick<Correlation, 'target'>, top
     const mac = lower.address?.toLowerCase();
     const address = targetAddresses[0] ?? 'the target';
     const sysctls = nsById(topology, lower.netns)?.sysctls;
-    const arpIgnore = sysctls ? Math.max(sysctls.arp_ignore['all'] ?? 0, sysctls.arp_ignore[lower.ifname] ?? 0) : undefined;
+    const arpIgnore = sysctls
+      ? Math.max(sysctls.arp_ignore['all'] ?? 0, sysctls.arp_ignore[lower.ifname] ?? 0)
+      : undefined;
     const entries = topology.namespaces.flatMap((ns) =>
-      ns.neighbours.filter((n) => targetAddresses.includes(n.dst) && n.lladdr?.toLowerCase() === mac).map((n) => `${ns.id}: ${n.dst} lladdr ${n.lladdr} ${n.state.join(',')}`),
+      ns.neighbours
+        .filter((n) => targetAddresses.includes(n.dst) && n.lladdr?.toLowerCase() === mac)
+        .map((n) => `${ns.id}: ${n.dst} lladdr ${n.lladdr} ${n.state.join(',')}`),
     );
     const why =
       arpIgnore === 0
@@ -29,7 +38,9 @@ export function correlationNotices(correlation: Pick<Correlation, 'target'>, top
     out.push(
       `${packets} packet${packets === 1 ? '' : 's'} for ${address} came addressed to ${lower.netns}/${lower.ifname}'s own MAC ${lower.address ?? '?'} and ${packets === 1 ? 'was' : 'were'} taken up there, never passing ${target.ifname}, which holds the address (MAC ${target.address ?? '?'}): ${why}; filters and captures on ${target.ifname} miss them` +
         (entries.length ? `. Neighbour entries: ${entries.join('; ')}` : '') +
-        (arpIgnore === 0 ? `. Only ${target.ifname} answers with: ${inNetns(lower.netns, `sysctl -w net.ipv4.conf.${lower.ifname}.arp_ignore=1`)}` : ''),
+        (arpIgnore === 0
+          ? `. Only ${target.ifname} answers with: ${inNetns(lower.netns, `sysctl -w net.ipv4.conf.${lower.ifname}.arp_ignore=1`)}`
+          : ''),
     );
   }
   return out;

@@ -26,19 +26,39 @@ export const ovnDrop: Check = {
       if (seen.has(key)) continue;
       seen.add(key);
       const confidence = correlation.loss?.direction === t.direction ? 0.98 : 0.88;
-      const traceLines = [`ovn-trace ${t.datapath} '${t.expression}': dropped at ${st.pipeline} table ${st.table} ${st.stage}`, ...t.excerpt.slice(0, 12).map((l) => `trace: ${l}`)];
+      const traceLines = [
+        `ovn-trace ${t.datapath} '${t.expression}': dropped at ${st.pipeline} table ${st.table} ${st.stage}`,
+        ...t.excerpt.slice(0, 12).map((l) => `trace: ${l}`),
+      ];
       if (/acl/.test(st.stage)) {
-        const acl = ovnNb?.acls.find((a) => a.logicalSwitch === t.datapath && /drop|reject/.test(a.action) && st.match.replace(/\s+/g, '') === a.match.replace(/\s+/g, ''))
-          ?? ovnNb?.acls.find((a) => a.logicalSwitch === t.datapath && /drop|reject/.test(a.action));
+        const acl =
+          ovnNb?.acls.find(
+            (a) =>
+              a.logicalSwitch === t.datapath &&
+              /drop|reject/.test(a.action) &&
+              st.match.replace(/\s+/g, '') === a.match.replace(/\s+/g, ''),
+          ) ?? ovnNb?.acls.find((a) => a.logicalSwitch === t.datapath && /drop|reject/.test(a.action));
         causes.push({
           id: 'ovn-acl-drop',
           confidence,
           device: { netns, ifname: bridge },
           summary: `an OVN ACL on ${t.datapath} drops the ${t.direction === 'to-target' ? 'traffic to' : 'replies from'} ${path.target.query}${acl ? ` (${acl.direction} priority ${acl.priority} '${acl.match}' ${acl.action})` : ''}`,
-          evidence: [...(acl ? [`ovn-nbctl acl-list ${t.datapath}: ${acl.direction} ${acl.priority} (${acl.match}) ${acl.action}${acl.name ? ` name=${acl.name}` : ''}`] : []), ...traceLines],
+          evidence: [
+            ...(acl
+              ? [
+                  `ovn-nbctl acl-list ${t.datapath}: ${acl.direction} ${acl.priority} (${acl.match}) ${acl.action}${acl.name ? ` name=${acl.name}` : ''}`,
+                ]
+              : []),
+            ...traceLines,
+          ],
           fix: acl
             ? [inNetns(netns, sh`ovn-nbctl${db} acl-del ${t.datapath} ${acl.direction} ${acl.priority} ${acl.match}`)]
-            : [withRemark(inNetns(netns, sh`ovn-nbctl${db} acl-list ${t.datapath}`), 'find the ACL of the stage above')],
+            : [
+                withRemark(
+                  inNetns(netns, sh`ovn-nbctl${db} acl-list ${t.datapath}`),
+                  'find the ACL of the stage above',
+                ),
+              ],
         });
       } else if (/port_sec/.test(st.stage)) {
         // Ingress port security checks what a port sends, egress what it is sent.
@@ -52,8 +72,17 @@ export const ovnDrop: Check = {
           confidence,
           device: { netns, ifname: bridge },
           summary: `OVN port security of ${lport} drops what it ${egress ? 'is sent' : 'sends'}: it allows ${port?.portSecurity.join('; ') || '(none)'}, the packets ${egress ? 'go to' : 'come from'} ${mac} ${ip}`,
-          evidence: [`ovn-nbctl lsp-get-port-security ${lport}: ${port?.portSecurity.join('; ') || '(none)'}`, `lsp addresses: ${port?.addresses.join('; ') || '(none)'}`, ...traceLines],
-          fix: [withRemark(inNetns(netns, sh`ovn-nbctl${db} lsp-set-port-security ${lport} ${`${mac} ${ip}`}`), 'or give the NIC the MAC OVN expects')],
+          evidence: [
+            `ovn-nbctl lsp-get-port-security ${lport}: ${port?.portSecurity.join('; ') || '(none)'}`,
+            `lsp addresses: ${port?.addresses.join('; ') || '(none)'}`,
+            ...traceLines,
+          ],
+          fix: [
+            withRemark(
+              inNetns(netns, sh`ovn-nbctl${db} lsp-set-port-security ${lport} ${`${mac} ${ip}`}`),
+              'or give the NIC the MAC OVN expects',
+            ),
+          ],
         });
       }
     }

@@ -23,7 +23,8 @@ export const ovsFlowDrop: Check = {
       const rule = decidingRule(t);
       // Only a rule that drops (no actions, "drop") or a table miss; NORMAL with nowhere to go is not a drop rule.
       const actions = rule?.actions.filter((a) => !a.startsWith('->')) ?? [];
-      if (!rule || (rule.priority !== undefined && !(actions.length === 0 || actions.every((a) => a === 'drop')))) continue;
+      if (!rule || (rule.priority !== undefined && !(actions.length === 0 || actions.every((a) => a === 'drop'))))
+        continue;
       const hop = path.hops.find((h) => h.kind === 'openvswitch' && h.ifname === rule.bridge);
       const netns = hop?.netns ?? path.hops.find((h) => h.kind === 'openvswitch')!.netns;
       const ns = nsById(topology, netns);
@@ -39,17 +40,33 @@ export const ovsFlowDrop: Check = {
         miss
           ? `${rule.bridge} table ${rule.table}: no rule matches (table miss): drop`
           : `rule: ${rule.bridge} ${flowSpec({ table: rule.table, priority: rule.priority!, match: flow?.match ?? rule.match })} actions=${flow?.actions ?? rule.actions.join(',')}${flow ? ` n_packets=${now?.n_packets ?? flow.n_packets}${delta !== undefined ? ` (+${delta} during the window)` : ''}` : ''}`,
-        ...t.excerpt.filter((l) => l.trim()).slice(0, 12).map((l) => `trace: ${l}`),
+        ...t.excerpt
+          .filter((l) => l.trim())
+          .slice(0, 12)
+          .map((l) => `trace: ${l}`),
         ...coverageDelta(topology, after, netns),
       ];
       const env = ovsEnv(ns);
       const fix = miss
-        ? [remark(`table ${rule.table} of ${rule.bridge} has no rule for this traffic: add one, e.g.`), inNetns(netns, sh`${verbatim(env)}ovs-ofctl add-flow ${rule.bridge} ${`table=${rule.table},priority=1,actions=NORMAL`}`)]
-        : [inNetns(netns, sh`${verbatim(env)}ovs-ofctl del-flows --strict ${rule.bridge} ${flowSpec({ table: rule.table, priority: rule.priority!, match: flow?.match ?? rule.match.replace(/"/g, '') })}`)];
+        ? [
+            remark(`table ${rule.table} of ${rule.bridge} has no rule for this traffic: add one, e.g.`),
+            inNetns(
+              netns,
+              sh`${verbatim(env)}ovs-ofctl add-flow ${rule.bridge} ${`table=${rule.table},priority=1,actions=NORMAL`}`,
+            ),
+          ]
+        : [
+            inNetns(
+              netns,
+              sh`${verbatim(env)}ovs-ofctl del-flows --strict ${rule.bridge} ${flowSpec({ table: rule.table, priority: rule.priority!, match: flow?.match ?? rule.match.replace(/"/g, '') })}`,
+            ),
+          ];
       const onLoss = correlation.loss?.direction === t.direction;
       causes.push({
         id: 'ovs-flow-drop',
-        confidence: (onLoss ? 0.97 : 0.85) * (hop ? Math.max(0.8, proximity(path, correlation.loss, hop.netns, hop.ifname)) : 0.9),
+        confidence:
+          (onLoss ? 0.97 : 0.85) *
+          (hop ? Math.max(0.8, proximity(path, correlation.loss, hop.netns, hop.ifname)) : 0.9),
         device: { netns, ifname: rule.bridge },
         summary: miss
           ? `OpenFlow on ${rule.bridge} drops the ${t.direction === 'to-target' ? 'traffic to' : 'replies from'} ${path.target.query}: no rule of table ${rule.table} matches it`
@@ -67,7 +84,9 @@ export const ovsFlowDrop: Check = {
       for (const flow of now.flows) {
         if (flow.actions !== 'drop' && flow.actions !== '') continue;
         if (!targetAddresses.some((a) => flow.match.includes(a))) continue;
-        const old = before.flows.find((f) => f.table === flow.table && f.priority === flow.priority && f.match === flow.match);
+        const old = before.flows.find(
+          (f) => f.table === flow.table && f.priority === flow.priority && f.match === flow.match,
+        );
         const delta = flow.n_packets - (old?.n_packets ?? 0);
         if (delta <= 0) continue;
         causes.push({
@@ -75,8 +94,16 @@ export const ovsFlowDrop: Check = {
           confidence: 0.9,
           device: { netns: hop.netns, ifname: hop.ifname },
           summary: `an OpenFlow rule on ${hop.ifname} drops the traffic (${delta} packets during the window)`,
-          evidence: [`ovs-ofctl dump-flows ${hop.ifname}: ${flowSpec(flow)} actions=${flow.actions || '(none)'} n_packets=${flow.n_packets} (+${delta})`, ...coverageDelta(topology, after, hop.netns)],
-          fix: [inNetns(hop.netns, sh`${verbatim(ovsEnv(nsById(topology, hop.netns)))}ovs-ofctl del-flows --strict ${hop.ifname} ${flowSpec(flow)}`)],
+          evidence: [
+            `ovs-ofctl dump-flows ${hop.ifname}: ${flowSpec(flow)} actions=${flow.actions || '(none)'} n_packets=${flow.n_packets} (+${delta})`,
+            ...coverageDelta(topology, after, hop.netns),
+          ],
+          fix: [
+            inNetns(
+              hop.netns,
+              sh`${verbatim(ovsEnv(nsById(topology, hop.netns)))}ovs-ofctl del-flows --strict ${hop.ifname} ${flowSpec(flow)}`,
+            ),
+          ],
         });
       }
     }
@@ -85,10 +112,18 @@ export const ovsFlowDrop: Check = {
 };
 
 /** OVS's own count of packets dropped by OpenFlow actions during the window. */
-function coverageDelta(topology: Parameters<Check['run']>[0]['topology'], after: Parameters<Check['run']>[0]['after'], netns: string): string[] {
+function coverageDelta(
+  topology: Parameters<Check['run']>[0]['topology'],
+  after: Parameters<Check['run']>[0]['after'],
+  netns: string,
+): string[] {
   const a = nsById(topology, netns)?.ovs?.stats?.dropCounters['drop_action_of_pipeline'];
   const b = after ? nsById(after, netns)?.ovs?.stats?.dropCounters['drop_action_of_pipeline'] : undefined;
   if (a === undefined && b === undefined) return [];
   const d = (b ?? 0) - (a ?? 0);
-  return d > 0 ? [`${appctlCmd(nsById(topology, netns))} coverage/show: drop_action_of_pipeline ${a ?? 0} → ${b} (+${d} during the window)`] : [];
+  return d > 0
+    ? [
+        `${appctlCmd(nsById(topology, netns))} coverage/show: drop_action_of_pipeline ${a ?? 0} → ${b} (+${d} during the window)`,
+      ]
+    : [];
 }

@@ -1,6 +1,16 @@
 import { sh, verbatim } from '../util/shell.js';
 import type { Cause } from '../model/report.js';
-import { bridgeOf, decidingRule, describePort, flowOfRule, flowSpec, ovsEnv, requestTraces, targetOvsPort, traceLine } from './ovs-util.js';
+import {
+  bridgeOf,
+  decidingRule,
+  describePort,
+  flowOfRule,
+  flowSpec,
+  ovsEnv,
+  requestTraces,
+  targetOvsPort,
+  traceLine,
+} from './ovs-util.js';
 import type { Check } from './types.js';
 import { inNetns, nsById } from './util.js';
 
@@ -21,12 +31,17 @@ export const ovsFlowMisdirect: Check = {
     for (const t of requestTraces(ovsTraces)) {
       if (t.verdict !== 'output' || t.outputs.includes(exit.port)) continue;
       const rule = decidingRule(t);
-      if (!rule || rule.priority === undefined || rule.actions.some((a) => /^NORMAL$|learned port|flooding/.test(a))) continue;
+      if (!rule || rule.priority === undefined || rule.actions.some((a) => /^NORMAL$|learned port|flooding/.test(a)))
+        continue;
       const ns = nsById(topology, exit.hop.netns);
       const flow = flowOfRule(bridgeOf(ns, rule.bridge), rule);
       const now = flow && after ? flowOfRule(bridgeOf(nsById(after, exit.hop.netns), rule.bridge), rule) : undefined;
       const delta = flow && now ? now.n_packets - flow.n_packets : undefined;
-      const spec = flowSpec({ table: rule.table, priority: rule.priority, match: flow?.match ?? rule.match.replace(/"/g, '') });
+      const spec = flowSpec({
+        table: rule.table,
+        priority: rule.priority,
+        match: flow?.match ?? rule.match.replace(/"/g, ''),
+      });
       causes.push({
         id: 'ovs-flow-misdirect',
         confidence: 0.96,

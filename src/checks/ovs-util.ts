@@ -50,10 +50,13 @@ export function describePort(ns: Namespace | undefined, name: string): string {
 export const normMatch = (m: string) => m.replace(/"/g, '').replace(/\s+/g, '');
 
 export function flowOfRule(bridge: OvsBridge | undefined, rule: OvsTraceRule): OvsFlow | undefined {
-  return bridge?.flows.find((f) => f.table === rule.table && f.priority === rule.priority && normMatch(f.match) === normMatch(rule.match));
+  return bridge?.flows.find(
+    (f) => f.table === rule.table && f.priority === rule.priority && normMatch(f.match) === normMatch(rule.match),
+  );
 }
 
-export const flowSpec = (f: Pick<OvsFlow, 'table' | 'priority' | 'match'>) => `table=${f.table},priority=${f.priority}${f.match ? `,${f.match}` : ''}`;
+export const flowSpec = (f: Pick<OvsFlow, 'table' | 'priority' | 'match'>) =>
+  `table=${f.table},priority=${f.priority}${f.match ? `,${f.match}` : ''}`;
 
 /** The OVS port where the path leaves Open vSwitch towards the target, and the bridge hop it is on. */
 export function targetOvsPort(path: Path): { hop: Hop; port: string } | undefined {

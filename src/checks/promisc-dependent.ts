@@ -24,7 +24,8 @@ export const promiscDependent: Check = {
       ];
     };
     const macsOnPath = new Set<string>();
-    for (const ns of topology.namespaces) for (const i of ns.interfaces) if (i.address) macsOnPath.add(i.address.toLowerCase());
+    for (const ns of topology.namespaces)
+      for (const i of ns.interfaces) if (i.address) macsOnPath.add(i.address.toLowerCase());
     // A neighbour entry on the target side that points at a MAC nobody here has.
     const tns = nsById(topology, path.target.netns);
     for (const n of tns?.neighbours ?? []) {
@@ -46,7 +47,15 @@ export const promiscDependent: Check = {
           ...logLine(gw!.ifname),
           'tcpdump without -p would put the device in promiscuous mode and make the fault disappear while it runs',
         ],
-        fix: [withRemark(inNetns(path.target.netns, sh`ip neigh replace ${n.dst} lladdr ${gwIf.address ?? ""} dev ${path.target.ifname}`), `or: ip neigh del ${n.dst} dev ${path.target.ifname}`)],
+        fix: [
+          withRemark(
+            inNetns(
+              path.target.netns,
+              sh`ip neigh replace ${n.dst} lladdr ${gwIf.address ?? ''} dev ${path.target.ifname}`,
+            ),
+            `or: ip neigh del ${n.dst} dev ${path.target.ifname}`,
+          ),
+        ],
       });
     }
     // Devices on the path left promiscuous although they are not bridge ports (nor the
@@ -54,14 +63,27 @@ export const promiscDependent: Check = {
     for (const hop of path.hops) {
       const iface = ifaceOf(topology, hop.netns, hop.ifname);
       if (!iface || !iface.promisc || iface.master || iface.ovsBridge) continue;
-      if (lowerChildren(topology, hop.netns, iface.ifindex).some((c) => c.iface.kind === 'macvlan' || c.iface.kind === 'macvtap')) continue;
+      if (
+        lowerChildren(topology, hop.netns, iface.ifindex).some(
+          (c) => c.iface.kind === 'macvlan' || c.iface.kind === 'macvtap',
+        )
+      )
+        continue;
       causes.push({
         id: 'promisc-dependent',
         confidence: 0.4,
         device: { netns: hop.netns, ifname: hop.ifname },
         summary: `${hop.netns}/${hop.ifname} is promiscuous (promiscuity ${iface.promiscuity ?? '?'}): what works now may stop when that ends`,
-        evidence: [`/sys/class/net/${hop.ifname}/flags = 0x${(iface.sysfsFlags ?? 0).toString(16)} (IFF_PROMISC 0x100 set)`, ...logLine(hop.ifname)],
-        fix: [withRemark(inNetns(hop.netns, sh`ip link set ${hop.ifname} promisc off`), 'after finding who set it (a stray tcpdump?)')],
+        evidence: [
+          `/sys/class/net/${hop.ifname}/flags = 0x${(iface.sysfsFlags ?? 0).toString(16)} (IFF_PROMISC 0x100 set)`,
+          ...logLine(hop.ifname),
+        ],
+        fix: [
+          withRemark(
+            inNetns(hop.netns, sh`ip link set ${hop.ifname} promisc off`),
+            'after finding who set it (a stray tcpdump?)',
+          ),
+        ],
       });
     }
     return causes;

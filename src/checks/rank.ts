@@ -54,7 +54,11 @@ export const EXPLAINS: Explains[] = [
     root: ['ip-conflict'],
     symptom: 'service-not-listening',
     why: "the reset came from a MAC that is not the target's while another host claims its address",
-    applies: (_root, _symptom, ctx) => !ctx.targetMac || !ctx.rstMacs || ctx.rstMacs.length === 0 || ctx.rstMacs.some((m) => m.toLowerCase() !== ctx.targetMac!.toLowerCase()),
+    applies: (_root, _symptom, ctx) =>
+      !ctx.targetMac ||
+      !ctx.rstMacs ||
+      ctx.rstMacs.length === 0 ||
+      ctx.rstMacs.some((m) => m.toLowerCase() !== ctx.targetMac!.toLowerCase()),
   },
 ];
 
@@ -72,7 +76,8 @@ export function beside(a: Device, b: Device, ctx: RankContext): boolean {
   const ia = hops.findIndex((h) => h.netns === a.netns && h.ifname === a.ifname);
   const ib = hops.findIndex((h) => h.netns === b.netns && h.ifname === b.ifname);
   if (ia >= 0 && ib >= 0 && Math.abs(ia - ib) <= 1) return true;
-  const iface = (d: NonNullable<Device>) => ctx.topology?.namespaces.find((n) => n.id === d.netns)?.interfaces.find((i) => i.ifname === d.ifname);
+  const iface = (d: NonNullable<Device>) =>
+    ctx.topology?.namespaces.find((n) => n.id === d.netns)?.interfaces.find((i) => i.ifname === d.ifname);
   const related = (x: NonNullable<Device>, y: NonNullable<Device>) => {
     const i = iface(x);
     if (!i) return false;
@@ -93,7 +98,8 @@ export function rankCauses(causes: Cause[], ctx: RankContext = {}, relations: Ex
       const roots = causes.filter((c) => c !== symptom && rel.root.includes(c.id) && rel.applies(c, symptom, ctx));
       if (roots.length === 0) continue;
       const root = roots.reduce((a, b) => (b.confidence > a.confidence ? b : a));
-      if (symptom.confidence >= root.confidence) symptom.confidence = Math.max(0, Math.round((root.confidence - 0.01) * 1000) / 1000);
+      if (symptom.confidence >= root.confidence)
+        symptom.confidence = Math.max(0, Math.round((root.confidence - 0.01) * 1000) / 1000);
       const where = root.device ? ` at ${root.device.netns}/${root.device.ifname}` : '';
       symptom.evidence.push(`ranked below ${root.id}${where}, which explains it: ${rel.why}`);
     }

@@ -44,8 +44,16 @@ export const rpFilterDrop: Check = {
           `ip route get ${src} in ${ingress.netns}: ${back ? `dev ${back}${route ? ` (${route})` : ''}` : 'no route'}; packets from it arrive on ${ingress.ifname}`,
         ],
         fix: [
-          remark(back ? `fix the asymmetric route to ${src} in ${ingress.netns}, or:` : `add a route back to ${src}, or:`),
-          withRemark(inNetns(ingress.netns, sh`sysctl -w net.ipv4.conf.all.rp_filter=2 ${`net.ipv4.conf.${ingress.ifname}.rp_filter=2`}`), 'loose mode'),
+          remark(
+            back ? `fix the asymmetric route to ${src} in ${ingress.netns}, or:` : `add a route back to ${src}, or:`,
+          ),
+          withRemark(
+            inNetns(
+              ingress.netns,
+              sh`sysctl -w net.ipv4.conf.all.rp_filter=2 ${`net.ipv4.conf.${ingress.ifname}.rp_filter=2`}`,
+            ),
+            'loose mode',
+          ),
         ],
       },
     ];

@@ -20,11 +20,15 @@ export const stpBlocking: Check = {
         summary: `bridge port ${hop.netns}/${hop.ifname} is in STP state ${state}, not forwarding`,
         evidence: [
           `bridge link show dev ${hop.ifname}: state ${state}`,
-          bridge ? `${bridge.ifname}: STP ${bridge.stp ? 'on' : 'off'} (stp_state ${bridge.stp_state}), forward delay ${bridge.forward_delay}s` : `master ${iface.master}`,
+          bridge
+            ? `${bridge.ifname}: STP ${bridge.stp ? 'on' : 'off'} (stp_state ${bridge.stp_state}), forward delay ${bridge.forward_delay}s`
+            : `master ${iface.master}`,
         ],
         fix: [
           bridge?.stp && (state === 'listening' || state === 'learning')
-            ? remark(`wait ${bridge.forward_delay * 2}s for STP, or: ${inNetns(hop.netns, sh`ip link set ${bridge.ifname} type bridge forward_delay 400`)}`)
+            ? remark(
+                `wait ${bridge.forward_delay * 2}s for STP, or: ${inNetns(hop.netns, sh`ip link set ${bridge.ifname} type bridge forward_delay 400`)}`,
+              )
             : inNetns(hop.netns, sh`bridge link set dev ${hop.ifname} state 3`),
         ],
       });

@@ -19,14 +19,22 @@ export const tcFilter: Check = {
       for (const f of filters) {
         const bad = f.actions.filter((a) => HARMFUL.test(a));
         if (bad.length === 0 || f.protocol === otherFamily) continue;
-        const parent = f.direction === 'ingress' ? 'ingress' : f.direction === 'egress' ? 'egress' : `parent ${f.direction}`;
+        const parent =
+          f.direction === 'ingress' ? 'ingress' : f.direction === 'egress' ? 'egress' : `parent ${f.direction}`;
         causes.push({
           id: 'tc-filter',
           confidence: 0.9 * proximity(path, correlation.loss, hop.netns, hop.ifname),
           device: { netns: hop.netns, ifname: hop.ifname },
           summary: `a tc ${f.kind} filter on ${hop.netns}/${hop.ifname} (${f.direction}) ${bad.join(', ')}`,
-          evidence: [`tc filter show dev ${hop.ifname} ${parent}: ${f.kind}${f.protocol ? ` protocol ${f.protocol}` : ''}${f.pref !== undefined ? ` pref ${f.pref}` : ''} → ${f.actions.join(', ')}`],
-          fix: [inNetns(hop.netns, sh`tc filter del dev ${hop.ifname} ${verbatim(f.direction === 'ingress' || f.direction === 'egress' ? f.direction : sh`parent ${f.direction}`)}${verbatim(f.pref !== undefined ? sh` pref ${f.pref}` : '')}`)],
+          evidence: [
+            `tc filter show dev ${hop.ifname} ${parent}: ${f.kind}${f.protocol ? ` protocol ${f.protocol}` : ''}${f.pref !== undefined ? ` pref ${f.pref}` : ''} → ${f.actions.join(', ')}`,
+          ],
+          fix: [
+            inNetns(
+              hop.netns,
+              sh`tc filter del dev ${hop.ifname} ${verbatim(f.direction === 'ingress' || f.direction === 'egress' ? f.direction : sh`parent ${f.direction}`)}${verbatim(f.pref !== undefined ? sh` pref ${f.pref}` : '')}`,
+            ),
+          ],
         });
       }
     }

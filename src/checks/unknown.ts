@@ -13,7 +13,8 @@ export const unknownLocated: Check = {
     const loss = correlation.loss;
     if (!loss) return [];
     const device = loss.firstMissingHop ?? loss.lastSeenHop;
-    const what = loss.direction === 'to-target' ? `packets to ${targetAddresses[0]}` : `replies from ${targetAddresses[0]}`;
+    const what =
+      loss.direction === 'to-target' ? `packets to ${targetAddresses[0]}` : `replies from ${targetAddresses[0]}`;
     const seg = correlation.segments[0];
     return [
       {
@@ -31,8 +32,12 @@ export const unknownLocated: Check = {
         ],
         fix: [
           loss.lastSeenHop
-            ? remark(`inspect what lies between ${hopName(loss.lastSeenHop)} and ${hopName(loss.firstMissingHop)}: firewall, tc, bridge state`)
-            : remark(`inspect what lies before ${hopName(loss.firstMissingHop)}: firewall, tc, bridge state, and the sender`),
+            ? remark(
+                `inspect what lies between ${hopName(loss.lastSeenHop)} and ${hopName(loss.firstMissingHop)}: firewall, tc, bridge state`,
+              )
+            : remark(
+                `inspect what lies before ${hopName(loss.firstMissingHop)}: firewall, tc, bridge state, and the sender`,
+              ),
         ],
       },
     ];

@@ -29,7 +29,10 @@ export const upstreamNoTraffic: Check = {
         ],
         fix: [
           withRemark(sh`ip route get ${addr}`, 'on the sender and on each router towards this host'),
-          withRemark(sh`tcpdump -pni ${uplink.ifname} -- host ${addr}`, 'on the upstream switch/router port facing this host'),
+          withRemark(
+            sh`tcpdump -pni ${uplink.ifname} -- host ${addr}`,
+            'on the upstream switch/router port facing this host',
+          ),
         ],
       },
     ];

@@ -1,7 +1,8 @@
 import { sh, withRemark } from '../util/shell.js';
 import type { HopRef } from '../model/report.js';
 
-export const hopName = (h: Pick<HopRef, 'netns' | 'ifname'> | null | undefined): string => (h ? `${h.netns}/${h.ifname}` : 'nowhere');
+export const hopName = (h: Pick<HopRef, 'netns' | 'ifname'> | null | undefined): string =>
+  h ? `${h.netns}/${h.ifname}` : 'nowhere';
 
 /**
  * The command (already written with sh``) run where the device is: "ip netns exec NS CMD" in a
@@ -9,7 +10,11 @@ export const hopName = (h: Pick<HopRef, 'netns' | 'ifname'> | null | undefined):
  */
 export function inNetns(netns: string, command: string): string {
   if (netns.startsWith('pid:')) return sh`nsenter --net=${`/proc/${netns.slice(4)}/ns/net`} ` + command;
-  if (netns.startsWith('guest:')) return withRemark(command, `inside guest ${netns.slice(6)} (its console, ssh, or virsh qemu-agent-command guest-exec)`);
+  if (netns.startsWith('guest:'))
+    return withRemark(
+      command,
+      `inside guest ${netns.slice(6)} (its console, ssh, or virsh qemu-agent-command guest-exec)`,
+    );
   return netns === 'host' || netns.includes(':nsid:') ? command : sh`ip netns exec ${netns} ` + command;
 }
 

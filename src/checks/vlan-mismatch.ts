@@ -28,26 +28,35 @@ export const vlanMismatch: Check = {
       const say = (vlan: number, why: string) => expected.set(vlan, [...(expected.get(vlan) ?? []), why]);
       const net = p.other_config['net_uuid'];
       if (net) {
-        for (const q of bridge.ports.filter((x) => x !== p && x.other_config['net_uuid'] === net && x.tag !== undefined)) {
+        for (const q of bridge.ports.filter(
+          (x) => x !== p && x.other_config['net_uuid'] === net && x.tag !== undefined,
+        )) {
           say(q.tag!, `${describePort(ns, q.name)} on the same network ${net} has tag ${q.tag}`);
         }
       }
       const recorded = Number(p.other_config['tag']);
-      if (p.other_config['tag'] !== undefined && Number.isInteger(recorded)) say(recorded, `the agent recorded other_config:tag=${recorded} for ${port.name}`);
+      if (p.other_config['tag'] !== undefined && Number.isInteger(recorded))
+        say(recorded, `the agent recorded other_config:tag=${recorded} for ${port.name}`);
       // The VLAN the flows put on traffic entering this bridge on the path.
       const entry = path.hops.find((h) => h.kind === 'openvswitch' && h.ifname === bridge.name)?.ovs?.in;
       if (entry) {
         for (const f of bridge.flows) {
           const m = f.actions.match(/mod_vlan_vid:(\d+)/);
           if (m && new RegExp(`in_port="?${entry.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"?(,|$)`).test(f.match)) {
-            say(Number(m[1]), `${bridge.name} ${`table=${f.table},priority=${f.priority},${f.match}`} gives traffic from ${entry.name} VLAN ${m[1]} (actions=${f.actions})`);
+            say(
+              Number(m[1]),
+              `${bridge.name} ${`table=${f.table},priority=${f.priority},${f.match}`} gives traffic from ${entry.name} VLAN ${m[1]} (actions=${f.actions})`,
+            );
           }
         }
       }
       const other = [...expected.entries()].filter(([v]) => v !== tag);
       if (other.length === 0) continue;
       const [want, why] = other.sort((a, b) => b[1].length - a[1].length)[0]!;
-      const fdb = bridge.fdb.filter((e) => e.port === port.name || e.vlan === want).slice(0, 6).map((e) => `${e.mac} VLAN ${e.vlan} on ${e.port}`);
+      const fdb = bridge.fdb
+        .filter((e) => e.port === port.name || e.vlan === want)
+        .slice(0, 6)
+        .map((e) => `${e.mac} VLAN ${e.vlan} on ${e.port}`);
       const trace = requestTraces(ovsTraces).find((t) => !t.outputs.includes(port.name));
       causes.push({
         id: 'vlan-mismatch',
@@ -67,7 +76,9 @@ export const vlanMismatch: Check = {
     const target = [...path.hops].reverse().find((h) => h.ovs?.port?.vlan.startsWith('access'));
     const vlan = target ? Number(target.ovs!.port!.vlan.split(' ')[1]) : undefined;
     if (vlan !== undefined) {
-      for (const hop of path.hops.filter((h) => h.ovs?.port?.vlan.startsWith('trunk ') && !h.ovs.port.vlan.includes('all'))) {
+      for (const hop of path.hops.filter(
+        (h) => h.ovs?.port?.vlan.startsWith('trunk ') && !h.ovs.port.vlan.includes('all'),
+      )) {
         const trunks = hop.ovs!.port!.vlan.slice('trunk '.length).split(',').map(Number);
         if (trunks.includes(vlan) || hop.ovs!.bridge !== target!.ovs!.bridge) continue;
         const ns = nsById(topology, hop.netns);
@@ -76,8 +87,16 @@ export const vlanMismatch: Check = {
           confidence: 0.9,
           device: { netns: hop.netns, ifname: hop.ovs!.port!.name },
           summary: `trunk ${hop.ovs!.port!.name} on ${hop.ovs!.bridge} carries VLANs ${trunks.join(',')}, not ${vlan} of ${target!.ovs!.port!.name}`,
-          evidence: [`${vsctlCmd(ns)} list Port ${hop.ovs!.port!.name}: trunks [${trunks.join(', ')}]`, `${target!.ovs!.port!.name}: tag ${vlan}`],
-          fix: [inNetns(hop.netns, sh`${verbatim(vsctlCmd(ns))} set Port ${hop.ovs!.port!.name} ${`trunks=${[...trunks, vlan].join(',')}`}`)],
+          evidence: [
+            `${vsctlCmd(ns)} list Port ${hop.ovs!.port!.name}: trunks [${trunks.join(', ')}]`,
+            `${target!.ovs!.port!.name}: tag ${vlan}`,
+          ],
+          fix: [
+            inNetns(
+              hop.netns,
+              sh`${verbatim(vsctlCmd(ns))} set Port ${hop.ovs!.port!.name} ${`trunks=${[...trunks, vlan].join(',')}`}`,
+            ),
+          ],
         });
       }
     }

@@ -36,9 +36,11 @@ Exit codes: 0 nothing lost, 1 loss found, 2 usage, 3 a file could not be read.
       true,
     );
     if (positionals.length === 0) throw usageError('analyze needs capture files', "see 'hopdump analyze --help'");
-    if (values.order !== 'given' && values.order !== 'auto') throw usageError(`--order ${values.order} is neither given nor auto`);
+    if (values.order !== 'given' && values.order !== 'auto')
+      throw usageError(`--order ${values.order} is neither given nor auto`);
     const window = values.window === undefined ? undefined : Number(values.window);
-    if (window !== undefined && !(window > 0 && window <= 3600)) throw usageError(`--window ${values.window} is not a number of seconds`);
+    if (window !== undefined && !(window > 0 && window <= 3600))
+      throw usageError(`--window ${values.window} is not a number of seconds`);
     const report = await analyze({
       files: positionals,
       order: values.order,

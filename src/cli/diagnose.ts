@@ -65,14 +65,17 @@ export const diagnoseCommand: Command = {
     });
     if (!values.target) throw usageError('diagnose needs --target T', "see 'hopdump diagnose --help'");
     const count = Number(values.count);
-    if (!Number.isInteger(count) || count < 1 || count > 1000) throw usageError(`--count ${values.count} is not a number from 1 to 1000`);
+    if (!Number.isInteger(count) || count < 1 || count > 1000)
+      throw usageError(`--count ${values.count} is not a number from 1 to 1000`);
     const size = values.size === undefined ? undefined : Number(values.size);
-    if (size !== undefined && (!Number.isInteger(size) || size < 0 || size > 65507)) throw usageError(`--size ${values.size} is not a payload size`);
+    if (size !== undefined && (!Number.isInteger(size) || size < 0 || size > 65507))
+      throw usageError(`--size ${values.size} is not a payload size`);
     const duration = values.duration === undefined ? undefined : Number(values.duration);
     if (duration !== undefined && (!Number.isFinite(duration) || duration <= 0 || duration > 3600)) {
       throw usageError(`--duration ${values.duration} is not a number of seconds up to 3600`);
     }
-    if (values.passive && values.probe?.length) throw usageError('--passive sends nothing: it does not go with --probe');
+    if (values.passive && values.probe?.length)
+      throw usageError('--passive sends nothing: it does not go with --probe');
     const host = localHost();
     requireRoot(host, 'diagnose');
     // The run's directory first: a planted link or an old report is refused before any capture.
@@ -84,7 +87,10 @@ export const diagnoseCommand: Command = {
     // HOPDUMP_RECORD_FIXTURE=FILE: the run's inputs and result as a fixture for tests to replay (docs/architecture.md, "Fixtures").
     const fixtureFile = process.env['HOPDUMP_RECORD_FIXTURE'] || undefined;
     if (fixtureFile && lstatSync(fixtureFile, { throwIfNoEntry: false })) {
-      throw environmentError(`HOPDUMP_RECORD_FIXTURE: ${fixtureFile} already exists (not overwritten)`, 'name a new file');
+      throw environmentError(
+        `HOPDUMP_RECORD_FIXTURE: ${fixtureFile} already exists (not overwritten)`,
+        'name a new file',
+      );
     }
     let fixture: DiagnoseFixture | undefined;
     const { report, packets } = await diagnose({

@@ -42,7 +42,10 @@ export const labCommand: Command = {
       case 'status':
         return status(rest, io);
       default:
-        throw usageError(sub ? `unknown lab command '${sub}'` : 'lab needs a command', 'one of: up, down, list, status');
+        throw usageError(
+          sub ? `unknown lab command '${sub}'` : 'lab needs a command',
+          'one of: up, down, list, status',
+        );
     }
   },
 };
@@ -68,7 +71,8 @@ async function up(rest: string[], io: Io): Promise<number> {
     true,
   );
   const variant = values.variant === undefined ? undefined : parseSeed(values.variant);
-  if (positionals.length !== 1) throw usageError('lab up needs one TOPOLOGY', `choose one of: ${TOPOLOGIES.map((t) => t.name).join(', ')}`);
+  if (positionals.length !== 1)
+    throw usageError('lab up needs one TOPOLOGY', `choose one of: ${TOPOLOGIES.map((t) => t.name).join(', ')}`);
   findTopology(positionals[0]!);
   requireRoot(host, 'lab up');
   const state = await labUp({

@@ -6,7 +6,6 @@ import { version } from '../version.js';
 
 export const EXIT = { ok: 0, problemFound: 1, usage: 2, failed: 3 } as const;
 
-
 function topHelp(list: Command[]): string {
   const width = Math.max(...list.map((c) => c.name.length));
   return [

@@ -1,6 +1,17 @@
 import { basename } from 'node:path';
 import { environmentError, fileError, usageError } from '../errors.js';
-import { CaptureStats, Decoded, decode, epochText, forEachPacket, PcapFormatError, summarize, timeText, toJson, type PcapReader } from '../pcap/index.js';
+import {
+  CaptureStats,
+  Decoded,
+  decode,
+  epochText,
+  forEachPacket,
+  PcapFormatError,
+  summarize,
+  timeText,
+  toJson,
+  type PcapReader,
+} from '../pcap/index.js';
 import { printable } from '../util/printable.js';
 import { parseCommandArgs, type Command } from './command.js';
 
@@ -42,10 +53,12 @@ Exit codes: 0 read to the end, 2 usage, 3 a file missing, unreadable or malforme
       },
       true,
     );
-    if (positionals.length === 0) throw usageError('read needs capture files (or - for standard input)', "see 'hopdump read --help'");
+    if (positionals.length === 0)
+      throw usageError('read needs capture files (or - for standard input)', "see 'hopdump read --help'");
     if (positionals.filter((p) => p === '-').length > 1) throw usageError('standard input (-) can be read only once');
     const limit = values.c === undefined ? Infinity : Number(values.c);
-    if (!(limit > 0) || (limit !== Infinity && !Number.isInteger(limit))) throw usageError(`-c ${values.c} is not a positive count`);
+    if (!(limit > 0) || (limit !== Infinity && !Number.isInteger(limit)))
+      throw usageError(`-c ${values.c} is not a positive count`);
 
     const stats = values.stats ? new CaptureStats() : undefined;
     const perFile: Array<{ file: string; stats: CaptureStats }> = [];
@@ -111,10 +124,15 @@ Exit codes: 0 read to the end, 2 usage, 3 a file missing, unreadable or malforme
     flush();
     if (stats) {
       if (values.json) {
-        const j = { ...stats.toJSON(), ...(several ? { files: perFile.map((f) => ({ file: f.file, ...f.stats.toJSON() })) } : {}) };
+        const j = {
+          ...stats.toJSON(),
+          ...(several ? { files: perFile.map((f) => ({ file: f.file, ...f.stats.toJSON() })) } : {}),
+        };
         io.stdout(`${JSON.stringify(j, null, 2)}\n`);
       } else {
-        const lines = several ? perFile.map((f) => `${basename(f.file)}: ${f.stats.packets} packets, ${f.stats.bytes} bytes\n`).join('') : '';
+        const lines = several
+          ? perFile.map((f) => `${basename(f.file)}: ${f.stats.packets} packets, ${f.stats.bytes} bytes\n`).join('')
+          : '';
         io.stdout(lines + stats.text());
       }
     }
@@ -126,4 +144,3 @@ function commentsOf(r: PcapReader): { comments?: string[] } {
   const c = r.comments();
   return c.length ? { comments: c } : {};
 }
-

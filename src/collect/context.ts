@@ -19,7 +19,12 @@ export interface CollectContext {
 }
 
 /** Runs argv in the collector's namespace, whichever way it is entered. */
-export async function runIn(ctx: CollectContext, argv: string[], okCodes?: number[] | 'any', input?: string): Promise<string> {
+export async function runIn(
+  ctx: CollectContext,
+  argv: string[],
+  okCodes?: number[] | 'any',
+  input?: string,
+): Promise<string> {
   const extra = { ...(okCodes ? { okCodes } : {}), ...(input !== undefined ? { input } : {}) };
   const r = await ctx.host.run(argv, { ...(ctx.netns ? { netns: ctx.netns } : {}), ...extra });
   return r.stdout;

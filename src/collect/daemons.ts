@@ -13,7 +13,15 @@ import { NETNS_RUN_DIR } from '../host/local.js';
  */
 
 /** Programs looked for, by /proc/PID/comm (at most 15 characters, as the kernel keeps it). */
-export const DAEMON_PROGRAMS = ['ovsdb-server', 'ovs-vswitchd', 'dockerd', 'podman', 'conmon', 'libvirtd', 'virtqemud'] as const;
+export const DAEMON_PROGRAMS = [
+  'ovsdb-server',
+  'ovs-vswitchd',
+  'dockerd',
+  'podman',
+  'conmon',
+  'libvirtd',
+  'virtqemud',
+] as const;
 export type DaemonProgram = (typeof DAEMON_PROGRAMS)[number];
 
 export interface DaemonProcess {
@@ -178,7 +186,10 @@ export function optionValues(argv: string[], names: string[]): string[] {
  * Which daemon among `processes` listens on `socket` (a path hopdump can open):
  * the one one of whose own socket paths is the same file.
  */
-export function ownerOf<T extends DaemonProcess>(socket: string, processes: Array<{ process: T; sockets: string[] }>): T | undefined {
+export function ownerOf<T extends DaemonProcess>(
+  socket: string,
+  processes: Array<{ process: T; sockets: string[] }>,
+): T | undefined {
   const id = fileIdentity(socket);
   if (!id) return undefined;
   return processes.find((p) => p.sockets.some((s) => fileIdentity(s) === id))?.process;

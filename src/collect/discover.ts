@@ -60,13 +60,16 @@ export async function discover(options: DiscoverOptions): Promise<Topology> {
   const warnings: string[] = [];
   // Which daemons run (OVS, Docker, libvirt): one walk of /proc for the whole discovery.
   const daemons = scanDaemons();
-  const namespaces = options.netns ? await fromNamespace(options, options.netns, daemons, warnings) : await wholeHost(options, daemons, warnings);
+  const namespaces = options.netns
+    ? await fromNamespace(options, options.netns, daemons, warnings)
+    : await wholeHost(options, daemons, warnings);
   linkPeers(namespaces);
   linkLowers(namespaces);
   addUnreachedNamespaces(namespaces);
   const platforms = await readPlatforms(options, namespaces, daemons, warnings);
   // A firewall that could not be read (or read as garbage) must not pass for one without rules.
-  for (const ns of namespaces) for (const e of ns.firewall?.errors ?? []) warnings.push(`firewall of ${ns.id} not read: ${e}`);
+  for (const ns of namespaces)
+    for (const e of ns.firewall?.errors ?? []) warnings.push(`firewall of ${ns.id} not read: ${e}`);
   return {
     schemaVersion: 1,
     host: hostname(),
@@ -84,11 +87,18 @@ export async function discover(options: DiscoverOptions): Promise<Topology> {
  * its namespace is known), then macvlan children moved elsewhere, then unnamed namespaces that
  * link to a loose end.
  */
-async function fromNamespace(options: DiscoverOptions, root: string, daemons: DaemonScan, warnings: string[]): Promise<Namespace[]> {
+async function fromNamespace(
+  options: DiscoverOptions,
+  root: string,
+  daemons: DaemonScan,
+  warnings: string[],
+): Promise<Namespace[]> {
   const { host } = options;
   await host.requireNetns(root);
   const seen = new Set<string>([root]);
-  const pending: Array<Promise<Namespace>> = [collectNamespace({ host, netns: root, daemons, discoveryRoot: true }, root, root, true, warnings)];
+  const pending: Array<Promise<Namespace>> = [
+    collectNamespace({ host, netns: root, daemons, discoveryRoot: true }, root, root, true, warnings),
+  ];
   let frontier = [root];
   let childScanDone = false;
   while (frontier.length > 0 && seen.size < MAX_NAMESPACES) {
@@ -106,7 +116,9 @@ async function fromNamespace(options: DiscoverOptions, root: string, daemons: Da
       // containers): their lower device here does not name them, so they are found from
       // their side, named or (containers) unnamed.
       childScanDone = true;
-      const children = (await childNamespaces(host, seen, options.unnamed !== false).catch(() => [])).filter((n) => !seen.has(n.id));
+      const children = (await childNamespaces(host, seen, options.unnamed !== false).catch(() => [])).filter(
+        (n) => !seen.has(n.id),
+      );
       for (const child of children.slice(0, MAX_NAMESPACES - seen.size)) {
         seen.add(child.id);
         frontier.push(child.netns);
@@ -154,7 +166,9 @@ async function wholeHost(options: DiscoverOptions, daemons: DaemonScan, warnings
   const jobs: Array<{ id: string; netns: string | undefined; name: string | null; isRoot: boolean }> = [
     { id: 'host', netns: undefined, name: null, isRoot: true },
     ...named.map((name) => ({ id: name, netns: name, name, isRoot: false })),
-    ...(options.unnamed !== false ? unnamedNamespacePids().map(({ pid }) => ({ id: `pid:${pid}`, netns: `pid:${pid}`, name: null, isRoot: false })) : []),
+    ...(options.unnamed !== false
+      ? unnamedNamespacePids().map(({ pid }) => ({ id: `pid:${pid}`, netns: `pid:${pid}`, name: null, isRoot: false }))
+      : []),
   ];
   if (jobs.length > MAX_NAMESPACES) warnings.push(`stopped after ${MAX_NAMESPACES} namespaces`);
   return mapLimited(jobs.slice(0, MAX_NAMESPACES), PARALLEL_NAMESPACES, (j) =>
@@ -167,7 +181,12 @@ async function wholeHost(options: DiscoverOptions, daemons: DaemonScan, warnings
  * their agents, added as namespaces), Docker's and Podman's containers and networks, and the
  * guests their own files describe. Each is optional: a platform that cannot be read is a warning.
  */
-async function readPlatforms(options: DiscoverOptions, namespaces: Namespace[], daemons: DaemonScan, warnings: string[]): Promise<Partial<Topology>> {
+async function readPlatforms(
+  options: DiscoverOptions,
+  namespaces: Namespace[],
+  daemons: DaemonScan,
+  warnings: string[],
+): Promise<Partial<Topology>> {
   const { host } = options;
   const rootNs = namespaces.find((n) => n.isRoot);
   const libvirt = rootNs
@@ -183,18 +202,28 @@ async function readPlatforms(options: DiscoverOptions, namespaces: Namespace[], 
   const dockerConn = dockerConnection(options.netns, daemons);
   const docker = dockerConn
     ? await readDocker(dockerConn).catch((err: unknown) => {
-        warnings.push(`Docker Engine at ${dockerConn.endpoint} could not be read: ${err instanceof Error ? err.message : String(err)}`);
+        warnings.push(
+          `Docker Engine at ${dockerConn.endpoint} could not be read: ${err instanceof Error ? err.message : String(err)}`,
+        );
         return undefined;
       })
     : undefined;
   if (docker) joinContainers(docker, namespaces);
   // Podman's own networks and containers (it has no daemon): unless the Engine asked above is
   // Podman's Docker-compatible service, which already lists them.
-  const podmanRead = dockerConn && /podman/i.test(dockerConn.source) ? undefined : readPodman(daemons, warnings, options.netns ? { netnsIdentity: netnsIdentity(options.netns) } : {});
+  const podmanRead =
+    dockerConn && /podman/i.test(dockerConn.source)
+      ? undefined
+      : readPodman(daemons, warnings, options.netns ? { netnsIdentity: netnsIdentity(options.netns) } : {});
   if (podmanRead) joinPodman(podmanRead, namespaces);
   // Guests as their platforms describe them: what a silent guest's address is resolved with.
   const explicitRoot = options.hostRoot ?? process.env['HOPDUMP_HOST_ROOT'];
-  const guests = placeGuests(readGuests(hostRoot(options.hostRoot), warnings), namespaces, !options.netns, !options.netns || explicitRoot !== undefined);
+  const guests = placeGuests(
+    readGuests(hostRoot(options.hostRoot), warnings),
+    namespaces,
+    !options.netns,
+    !options.netns || explicitRoot !== undefined,
+  );
   return {
     ...(libvirt ? { domains: libvirt.domains } : {}),
     ...(docker ? { docker } : {}),
@@ -206,7 +235,10 @@ async function readPlatforms(options: DiscoverOptions, namespaces: Namespace[], 
 /** Names of the namespaces this one's veths lead to (`ip -j link` + `ip netns list-id`). */
 async function peerNamespaces(ctx: CollectContext): Promise<string[]> {
   const out = await runIn(ctx, ['ip', '-j', '-force', '-batch', '-'], undefined, 'link show\nnetns list-id\n');
-  const [links, ids] = splitJsonDocuments(out, 'ip -j -batch') as [Array<{ link_netnsid?: number }>?, Array<{ nsid: number; name?: string }>?];
+  const [links, ids] = splitJsonDocuments(out, 'ip -j -batch') as [
+    Array<{ link_netnsid?: number }>?,
+    Array<{ nsid: number; name?: string }>?,
+  ];
   const names = new Map((ids ?? []).map((e) => [e.nsid, e.name]));
   const wanted = new Set((links ?? []).map((l) => l.link_netnsid).filter((x): x is number => x !== undefined));
   return [...wanted].map((id) => names.get(id)).filter((n): n is string => typeof n === 'string');
@@ -218,13 +250,24 @@ async function peerNamespaces(ctx: CollectContext): Promise<string[]> {
  * named ones, and with `unnamed` those entered through a process (Docker's
  * containers on a macvlan network). One quick `ip -j -d link` each.
  */
-async function childNamespaces(host: Host, ours: Set<string>, unnamed: boolean): Promise<Array<{ id: string; netns: string; name: string | null }>> {
+async function childNamespaces(
+  host: Host,
+  ours: Set<string>,
+  unnamed: boolean,
+): Promise<Array<{ id: string; netns: string; name: string | null }>> {
   const candidates = [
     ...(await host.listNetns()).filter((n) => !ours.has(n)).map((n) => ({ id: n, netns: n, name: n })),
-    ...(unnamed ? unnamedNamespacePids().map(({ pid }) => ({ id: `pid:${pid}`, netns: `pid:${pid}`, name: null })) : []),
+    ...(unnamed
+      ? unnamedNamespacePids().map(({ pid }) => ({ id: `pid:${pid}`, netns: `pid:${pid}`, name: null }))
+      : []),
   ].filter((c) => !ours.has(c.id));
   const found = await mapLimited(candidates, PARALLEL_NAMESPACES, async (c) => {
-    const out = await runIn({ host, netns: c.netns }, ['ip', '-j', '-d', '-force', '-batch', '-'], undefined, 'link show\nnetns list-id\n').catch(() => '');
+    const out = await runIn(
+      { host, netns: c.netns },
+      ['ip', '-j', '-d', '-force', '-batch', '-'],
+      undefined,
+      'link show\nnetns list-id\n',
+    ).catch(() => '');
     if (!out) return false;
     const [links, ids] = splitJsonDocuments(out, 'ip -j -batch') as [
       Array<{ link_netnsid?: number; linkinfo?: { info_kind?: string } }>?,
@@ -232,7 +275,10 @@ async function childNamespaces(host: Host, ours: Set<string>, unnamed: boolean):
     ];
     const names = new Map((ids ?? []).map((e) => [e.nsid, e.name]));
     return (links ?? []).some(
-      (l) => ['macvlan', 'macvtap', 'ipvlan'].includes(l.linkinfo?.info_kind ?? '') && l.link_netnsid !== undefined && ours.has(names.get(l.link_netnsid) ?? ''),
+      (l) =>
+        ['macvlan', 'macvtap', 'ipvlan'].includes(l.linkinfo?.info_kind ?? '') &&
+        l.link_netnsid !== undefined &&
+        ours.has(names.get(l.link_netnsid) ?? ''),
     );
   });
   return candidates.filter((_, i) => found[i]);
@@ -257,7 +303,8 @@ async function collectNamespace(
         return undefined;
       }),
     ]);
-    if (rejected) warnings.push(`ip -j in ${id}: ${rejected} entries that are not interfaces, addresses or routes were left out`);
+    if (rejected)
+      warnings.push(`ip -j in ${id}: ${rejected} entries that are not interfaces, addresses or routes were left out`);
     // Only asked when there is something to ask about.
     const [sys, filters, fdb] = await Promise.all([
       readSysfs(
@@ -265,13 +312,18 @@ async function collectNamespace(
         links.map((l) => l.ifname),
       ),
       tcFilters(ctx, qdiscs),
-      links.some((l) => l.linkinfo?.info_kind === 'bridge') ? bridgeFdb(ctx) : Promise.resolve(new Map<string, FdbEntry[]>()),
+      links.some((l) => l.linkinfo?.info_kind === 'bridge')
+        ? bridgeFdb(ctx)
+        : Promise.resolve(new Map<string, FdbEntry[]>()),
     ]);
     const ovsPortOf = new Map<string, string>();
-    for (const br of ovs?.bridges ?? []) for (const p of br.ports) for (const i of p.interfaces) ovsPortOf.set(i.name, br.name);
+    for (const br of ovs?.bridges ?? [])
+      for (const p of br.ports) for (const i of p.interfaces) ovsPortOf.set(i.name, br.name);
     const ifindexByName = new Map(links.map((l) => [l.ifname, l.ifindex]));
     const interfaces: Interface[] = links.map((l) => {
-      const iface = toInterface(l, addrs.get(l.ifname) ?? [], sys.flags.get(l.ifname), nsids, id, (n) => ifindexByName.get(n));
+      const iface = toInterface(l, addrs.get(l.ifname) ?? [], sys.flags.get(l.ifname), nsids, id, (n) =>
+        ifindexByName.get(n),
+      );
       const bridge = ovsPortOf.get(l.ifname);
       return bridge ? { ...iface, ovsBridge: bridge } : iface;
     });
@@ -347,7 +399,13 @@ export function linkLowers(namespaces: Namespace[]): void {
       const lower = iface.lower;
       if (!lower) continue;
       let where = lower.netns !== null ? byId.get(lower.netns) : undefined;
-      if (!where && root && root !== ns && root.interfaces.some((i) => i.ifindex === lower.ifindex && i.kind !== 'loopback')) where = root;
+      if (
+        !where &&
+        root &&
+        root !== ns &&
+        root.interfaces.some((i) => i.ifindex === lower.ifindex && i.kind !== 'loopback')
+      )
+        where = root;
       const dev = where?.interfaces.find((i) => i.ifindex === lower.ifindex);
       if (where && dev) {
         lower.netns = where.id;
@@ -400,11 +458,20 @@ export async function sampleCounters(host: Host, topology: Topology): Promise<To
         return guestView(host, uri, ns.id.slice('guest:'.length), { timeoutMs: 8000 })
           .then((g) => {
             const stats = new Map(g.interfaces.map((x) => [x.ifname, x.stats]));
-            return { ...ns, interfaces: ns.interfaces.map((i) => (stats.get(i.ifname) ? { ...i, stats: stats.get(i.ifname)! } : i)), firewall: g.firewall ?? ns.firewall };
+            return {
+              ...ns,
+              interfaces: ns.interfaces.map((i) => (stats.get(i.ifname) ? { ...i, stats: stats.get(i.ifname)! } : i)),
+              firewall: g.firewall ?? ns.firewall,
+            };
           })
           .catch(() => ns);
       }
-      const ctx: CollectContext = { host, netns: ns.name ?? (ns.id.startsWith('pid:') ? ns.id : undefined), daemons, discoveryRoot: ns.isRoot };
+      const ctx: CollectContext = {
+        host,
+        netns: ns.name ?? (ns.id.startsWith('pid:') ? ns.id : undefined),
+        daemons,
+        discoveryRoot: ns.isRoot,
+      };
       try {
         const [links, qdiscs, fw, ovs] = await Promise.all([
           ipLinkCounters(ctx),

@@ -4,7 +4,16 @@ import { homedir } from 'node:os';
 import Docker from 'dockerode';
 import type { Container, DockerNetwork, DockerPort, DockerState } from '../model/docker.js';
 import { vethPeerOf, type Namespace } from '../model/topology.js';
-import { daemonPath, netnsIdentity, optionValues, ownerOf, pickSocket, scanDaemons, type DaemonProcess, type DaemonScan } from './daemons.js';
+import {
+  daemonPath,
+  netnsIdentity,
+  optionValues,
+  ownerOf,
+  pickSocket,
+  scanDaemons,
+  type DaemonProcess,
+  type DaemonScan,
+} from './daemons.js';
 
 /** The Docker Engine's default socket (the docker CLI's default host; systemd's docker.socket listens there). */
 const DEFAULT_SOCKET = '/var/run/docker.sock';
@@ -32,7 +41,9 @@ export function dockerdSockets(argv: string[], readConfig: (path: string) => str
     }
   }
   if (hosts.length === 0) hosts = [`unix://${DEFAULT_SOCKET}`];
-  return hosts.flatMap((h) => (h.startsWith('unix://') ? [h.slice('unix://'.length)] : h.startsWith('fd://') ? [DEFAULT_SOCKET] : []));
+  return hosts.flatMap((h) =>
+    h.startsWith('unix://') ? [h.slice('unix://'.length)] : h.startsWith('fd://') ? [DEFAULT_SOCKET] : [],
+  );
 }
 
 /** The socket of `podman system service [URI]` (default: the system one). */
@@ -58,7 +69,10 @@ function readText(path: string): string | undefined {
  * contexts/meta/<sha256 of the name>/meta.json (Endpoints.docker.Host).
  * undefined for the "default" context (the CLI's own default host).
  */
-export function dockerContextHost(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): { context: string; host: string } | undefined {
+export function dockerContextHost(
+  env: NodeJS.ProcessEnv = process.env,
+  home: string = homedir(),
+): { context: string; host: string } | undefined {
   const dir = env['DOCKER_CONFIG'] || `${home}/.docker`;
   let context = env['DOCKER_CONTEXT'];
   if (!context) {
@@ -71,7 +85,9 @@ export function dockerContextHost(env: NodeJS.ProcessEnv = process.env, home: st
   if (!context || context === 'default') return undefined;
   const hash = createHash('sha256').update(context).digest('hex');
   try {
-    const meta = JSON.parse(readText(`${dir}/contexts/meta/${hash}/meta.json`) ?? '{}') as { Endpoints?: { docker?: { Host?: string } } };
+    const meta = JSON.parse(readText(`${dir}/contexts/meta/${hash}/meta.json`) ?? '{}') as {
+      Endpoints?: { docker?: { Host?: string } };
+    };
     const host = meta.Endpoints?.docker?.Host;
     return host ? { context, host } : undefined;
   } catch {
@@ -84,8 +100,16 @@ function optionsFor(host: string): Docker.DockerOptions | undefined {
   if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length), timeout: API_TIMEOUT_MS };
   try {
     const u = new URL(host);
-    if (u.protocol === 'tcp:') return { protocol: 'http', host: u.hostname, port: Number(u.port || 2375), timeout: API_TIMEOUT_MS };
-    if (u.protocol === 'ssh:') return { protocol: 'ssh', host: u.hostname, ...(u.port ? { port: Number(u.port) } : {}), ...(u.username ? { username: u.username } : {}), timeout: API_TIMEOUT_MS };
+    if (u.protocol === 'tcp:')
+      return { protocol: 'http', host: u.hostname, port: Number(u.port || 2375), timeout: API_TIMEOUT_MS };
+    if (u.protocol === 'ssh:')
+      return {
+        protocol: 'ssh',
+        host: u.hostname,
+        ...(u.port ? { port: Number(u.port) } : {}),
+        ...(u.username ? { username: u.username } : {}),
+        timeout: API_TIMEOUT_MS,
+      };
   } catch {
     /* not a URL */
   }
@@ -104,7 +128,10 @@ function optionsFor(host: string): Docker.DockerOptions | undefined {
  * that daemon runs in (so with --netns it is that namespace's dockerd).
  * undefined = no Docker to ask.
  */
-export function dockerConnection(netns: string | undefined, scan: DaemonScan = scanDaemons()): DockerConnection | undefined {
+export function dockerConnection(
+  netns: string | undefined,
+  scan: DaemonScan = scanDaemons(),
+): DockerConnection | undefined {
   const env = process.env['DOCKER_HOST'];
   if (env) return { endpoint: env, options: { timeout: API_TIMEOUT_MS }, source: 'DOCKER_HOST' };
   const ctx = dockerContextHost();
@@ -114,7 +141,10 @@ export function dockerConnection(netns: string | undefined, scan: DaemonScan = s
     .filter((p) => p.program === 'dockerd' || p.program === 'podman')
     .map((p) => ({
       process: p,
-      sockets: (p.program === 'dockerd' ? dockerdSockets(p.argv, (f) => readText(daemonPath(p, f))) : podmanSockets(p.argv)).map((s) => daemonPath(p, s)),
+      sockets: (p.program === 'dockerd'
+        ? dockerdSockets(p.argv, (f) => readText(daemonPath(p, f)))
+        : podmanSockets(p.argv)
+      ).map((s) => daemonPath(p, s)),
     }));
   const candidates: Array<{ socket: string; explicit?: boolean; owner?: DaemonProcess | undefined; source: string }> = [
     { socket: DEFAULT_SOCKET, source: 'default socket' },
@@ -123,11 +153,19 @@ export function dockerConnection(netns: string | undefined, scan: DaemonScan = s
   // A rootless dockerd runs in rootlesskit's own network namespace: its socket is the user's, not a namespace's.
   if (xdg && !netns) candidates.push({ socket: `${xdg}/docker.sock`, explicit: true, source: 'rootless socket' });
   candidates.push({ socket: PODMAN_SOCKET, source: 'Podman socket' });
-  for (const d of daemons) for (const socket of d.sockets) candidates.push({ socket, owner: d.process, source: `${d.process.program} pid ${d.process.pid}` });
-  const existing = candidates.filter((c) => existsSync(c.socket)).map((c) => (c.owner || c.explicit ? c : { ...c, owner: ownerOf(c.socket, daemons) }));
+  for (const d of daemons)
+    for (const socket of d.sockets)
+      candidates.push({ socket, owner: d.process, source: `${d.process.program} pid ${d.process.pid}` });
+  const existing = candidates
+    .filter((c) => existsSync(c.socket))
+    .map((c) => (c.owner || c.explicit ? c : { ...c, owner: ownerOf(c.socket, daemons) }));
   const chosen = pickSocket(existing, netnsIdentity(netns), !netns);
   if (!chosen) return undefined;
-  return { endpoint: `unix://${chosen.socket}`, options: { socketPath: chosen.socket, timeout: API_TIMEOUT_MS }, source: chosen.source };
+  return {
+    endpoint: `unix://${chosen.socket}`,
+    options: { socketPath: chosen.socket, timeout: API_TIMEOUT_MS },
+    source: chosen.source,
+  };
 }
 
 /** Containers (all, running or not) and networks from the Engine API. Read-only calls only. */
@@ -139,7 +177,14 @@ export async function readDocker(conn: Pick<DockerConnection, 'endpoint' | 'opti
     docker.listNetworks(),
   ]);
   const inspected = await Promise.all(
-    list.map((c) => (c.State === 'running' ? docker.getContainer(c.Id).inspect().catch(() => undefined) : Promise.resolve(undefined))),
+    list.map((c) =>
+      c.State === 'running'
+        ? docker
+            .getContainer(c.Id)
+            .inspect()
+            .catch(() => undefined)
+        : Promise.resolve(undefined),
+    ),
   );
   return {
     endpoint: conn.endpoint,
@@ -154,8 +199,18 @@ export function containerOf(c: Docker.ContainerInfo, inspect: Docker.ContainerIn
   for (const p of c.Ports ?? []) {
     const type = (['tcp', 'udp', 'sctp'] as const).find((t) => t === p.Type) ?? 'tcp';
     // The API lists a port once per host address family (0.0.0.0 and ::): keep one of each binding.
-    if (ports.some((x) => x.privatePort === p.PrivatePort && x.publicPort === p.PublicPort && x.type === type && x.hostIp === p.IP)) continue;
-    ports.push({ privatePort: p.PrivatePort, ...(p.PublicPort ? { publicPort: p.PublicPort } : {}), ...(p.IP ? { hostIp: p.IP } : {}), type });
+    if (
+      ports.some(
+        (x) => x.privatePort === p.PrivatePort && x.publicPort === p.PublicPort && x.type === type && x.hostIp === p.IP,
+      )
+    )
+      continue;
+    ports.push({
+      privatePort: p.PrivatePort,
+      ...(p.PublicPort ? { publicPort: p.PublicPort } : {}),
+      ...(p.IP ? { hostIp: p.IP } : {}),
+      type,
+    });
   }
   const networks = c.NetworkSettings?.Networks ?? {};
   return {
@@ -177,11 +232,17 @@ export function containerOf(c: Docker.ContainerInfo, inspect: Docker.ContainerIn
 }
 
 export function networkOf(n: Docker.NetworkInspectInfo): DockerNetwork {
-  const bridge = n.Driver === 'bridge' ? (n.Options?.['com.docker.network.bridge.name'] ?? `br-${n.Id.slice(0, 12)}`) : undefined;
+  const bridge =
+    n.Driver === 'bridge' ? (n.Options?.['com.docker.network.bridge.name'] ?? `br-${n.Id.slice(0, 12)}`) : undefined;
   // macvlan's mode defaults to bridge, ipvlan's to l2 (docker network create -o macvlan_mode / ipvlan_mode).
   const direct = n.Driver === 'macvlan' || n.Driver === 'ipvlan';
   const parent = direct ? n.Options?.['parent'] : undefined;
-  const mode = n.Driver === 'macvlan' ? (n.Options?.['macvlan_mode'] ?? 'bridge') : n.Driver === 'ipvlan' ? (n.Options?.['ipvlan_mode'] ?? 'l2') : undefined;
+  const mode =
+    n.Driver === 'macvlan'
+      ? (n.Options?.['macvlan_mode'] ?? 'bridge')
+      : n.Driver === 'ipvlan'
+        ? (n.Options?.['ipvlan_mode'] ?? 'l2')
+        : undefined;
   return {
     id: n.Id,
     name: n.Name,
@@ -189,7 +250,9 @@ export function networkOf(n: Docker.NetworkInspectInfo): DockerNetwork {
     ...(bridge ? { bridge } : {}),
     ...(parent ? { parent } : {}),
     ...(mode ? { mode } : {}),
-    subnets: (n.IPAM?.Config ?? []).filter((x) => x.Subnet).map((x) => ({ subnet: x.Subnet!, ...(x.Gateway ? { gateway: x.Gateway } : {}) })),
+    subnets: (n.IPAM?.Config ?? [])
+      .filter((x) => x.Subnet)
+      .map((x) => ({ subnet: x.Subnet!, ...(x.Gateway ? { gateway: x.Gateway } : {}) })),
   };
 }
 
@@ -205,7 +268,9 @@ export function joinContainers(state: DockerState, namespaces: Namespace[]): voi
       for (const ns of namespaces) {
         if (ns.isRoot) continue;
         const nic = ns.interfaces.find(
-          (i) => i.address?.toLowerCase() === e.macAddress && (!e.ipAddress || i.addresses.some((a) => a.local === e.ipAddress)),
+          (i) =>
+            i.address?.toLowerCase() === e.macAddress &&
+            (!e.ipAddress || i.addresses.some((a) => a.local === e.ipAddress)),
         );
         if (!nic) continue;
         e.netns = ns.id;

@@ -2,7 +2,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Host } from '../host/host.js';
 import type { Domain } from '../model/libvirt.js';
 import type { Namespace } from '../model/topology.js';
-import { daemonPath, netnsIdentity, optionValues, ownerOf, pickSocket, scanDaemons, type DaemonProcess, type DaemonScan } from './daemons.js';
+import {
+  daemonPath,
+  netnsIdentity,
+  optionValues,
+  ownerOf,
+  pickSocket,
+  scanDaemons,
+  type DaemonProcess,
+  type DaemonScan,
+} from './daemons.js';
 import { guestHost } from '../host/guest-agent.js';
 import { guestView } from './guest-agent.js';
 import { parseProcNetTcp } from './sysfs.js';
@@ -16,7 +25,11 @@ const SYSTEM_SOCKETS = ['/run/libvirt/libvirt-sock', '/run/libvirt/virtqemud-soc
  * unix_sock_dir of its configuration file (--config/-f, else the system one
  * under /etc/libvirt), else /run/libvirt; libvirt-sock or virtqemud-sock in it.
  */
-export function libvirtdSocket(argv: string[], program: 'libvirtd' | 'virtqemud', readConfig: (path: string) => string | undefined): string {
+export function libvirtdSocket(
+  argv: string[],
+  program: 'libvirtd' | 'virtqemud',
+  readConfig: (path: string) => string | undefined,
+): string {
   const config = optionValues(argv, ['--config', '-f'])[0] ?? `/etc/libvirt/${program}.conf`;
   const dir = readConfig(config)?.match(/^\s*unix_sock_dir\s*=\s*"([^"]+)"/m)?.[1] ?? '/run/libvirt';
   return `${dir}/${program === 'libvirtd' ? 'libvirt-sock' : 'virtqemud-sock'}`;
@@ -42,22 +55,45 @@ export interface LibvirtConnection {
  * namespace that daemon runs in. Never qemu:///session as root: virsh would
  * start a session daemon for it. undefined = no libvirt to ask.
  */
-export function libvirtConnection(netns: string | undefined, scan: DaemonScan = scanDaemons()): LibvirtConnection | undefined {
+export function libvirtConnection(
+  netns: string | undefined,
+  scan: DaemonScan = scanDaemons(),
+): LibvirtConnection | undefined {
   const env = process.env['LIBVIRT_DEFAULT_URI'];
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
   if (env && !(root && isSessionUri(env))) return { uri: env, source: 'LIBVIRT_DEFAULT_URI' };
   const daemons = scan.processes
-    .filter((p): p is DaemonProcess & { program: 'libvirtd' | 'virtqemud' } => p.program === 'libvirtd' || p.program === 'virtqemud')
-    .map((p) => ({ process: p, sockets: [daemonPath(p, libvirtdSocket(p.argv, p.program, (f) => readText(daemonPath(p, f))))] }));
-  const candidates: Array<{ socket: string; owner?: DaemonProcess | undefined; uri: string; source: string }> = SYSTEM_SOCKETS.map((socket) => ({
-    socket,
-    uri: 'qemu:///system',
-    source: 'qemu:///system',
-  }));
+    .filter(
+      (p): p is DaemonProcess & { program: 'libvirtd' | 'virtqemud' } =>
+        p.program === 'libvirtd' || p.program === 'virtqemud',
+    )
+    .map((p) => ({
+      process: p,
+      sockets: [
+        daemonPath(
+          p,
+          libvirtdSocket(p.argv, p.program, (f) => readText(daemonPath(p, f))),
+        ),
+      ],
+    }));
+  const candidates: Array<{ socket: string; owner?: DaemonProcess | undefined; uri: string; source: string }> =
+    SYSTEM_SOCKETS.map((socket) => ({
+      socket,
+      uri: 'qemu:///system',
+      source: 'qemu:///system',
+    }));
   for (const d of daemons) {
-    for (const socket of d.sockets) candidates.push({ socket, owner: d.process, uri: `qemu+unix:///system?socket=${socket}`, source: `${d.process.program} pid ${d.process.pid}` });
+    for (const socket of d.sockets)
+      candidates.push({
+        socket,
+        owner: d.process,
+        uri: `qemu+unix:///system?socket=${socket}`,
+        source: `${d.process.program} pid ${d.process.pid}`,
+      });
   }
-  const existing = candidates.filter((c) => existsSync(c.socket)).map((c) => (c.owner ? c : { ...c, owner: ownerOf(c.socket, daemons) }));
+  const existing = candidates
+    .filter((c) => existsSync(c.socket))
+    .map((c) => (c.owner ? c : { ...c, owner: ownerOf(c.socket, daemons) }));
   const chosen = pickSocket(existing, netnsIdentity(netns), !netns);
   return chosen ? { uri: chosen.uri, source: chosen.source } : undefined;
 }
@@ -85,12 +121,19 @@ export interface DomainDiscovery {
  * The guest's NIC is joined to its tap like a veth to its peer: the domain
  * XML's MAC names the NIC on both sides.
  */
-export async function discoverDomains(host: Host, netns: string | undefined, root: Namespace, scan?: DaemonScan): Promise<DomainDiscovery | undefined> {
+export async function discoverDomains(
+  host: Host,
+  netns: string | undefined,
+  root: Namespace,
+  scan?: DaemonScan,
+): Promise<DomainDiscovery | undefined> {
   const conn = libvirtConnection(netns, scan);
   const warnings: string[] = [];
   const env = process.env['LIBVIRT_DEFAULT_URI'];
-  if (env && isSessionUri(env) && conn?.uri !== env) warnings.push(`LIBVIRT_DEFAULT_URI=${env} not used: a session URI as root would start a session daemon`);
-  if (!conn || !host.hasProgram('virsh')) return warnings.length ? { domains: [], guests: [], uri: undefined, warnings } : undefined;
+  if (env && isSessionUri(env) && conn?.uri !== env)
+    warnings.push(`LIBVIRT_DEFAULT_URI=${env} not used: a session URI as root would start a session daemon`);
+  if (!conn || !host.hasProgram('virsh'))
+    return warnings.length ? { domains: [], guests: [], uri: undefined, warnings } : undefined;
   const domains = await listDomains(host, { ...(conn.uri ? { uri: conn.uri } : {}), timeoutMs: 10_000 });
   const guests: Namespace[] = [];
   await Promise.all(
@@ -105,13 +148,21 @@ export async function discoverDomains(host: Host, netns: string | undefined, roo
       try {
         guest = await guestView(host, conn.uri, d.name, { timeoutMs: 8000 });
       } catch (err) {
-        warnings.push(`guest agent of ${d.name} not responding (${err instanceof Error ? err.message.split('\n')[0] : String(err)}): its path stops at its tap`);
+        warnings.push(
+          `guest agent of ${d.name} not responding (${err instanceof Error ? err.message.split('\n')[0] : String(err)}): its path stops at its tap`,
+        );
         return;
       }
       // Listening sockets, so that diagnose probes the guest's services by default.
       try {
-        const r = await guestHost(host, conn.uri, d.name).run(['grep', '-H', '.', '/proc/net/tcp', '/proc/net/tcp6'], { okCodes: 'any', timeoutMs: 5000 });
-        guest.listeners = r.stdout.split('\n').map(parseProcNetTcp).filter((l): l is NonNullable<typeof l> => l !== undefined);
+        const r = await guestHost(host, conn.uri, d.name).run(['grep', '-H', '.', '/proc/net/tcp', '/proc/net/tcp6'], {
+          okCodes: 'any',
+          timeoutMs: 5000,
+        });
+        guest.listeners = r.stdout
+          .split('\n')
+          .map(parseProcNetTcp)
+          .filter((l): l is NonNullable<typeof l> => l !== undefined);
       } catch {
         /* no listeners known */
       }
@@ -119,7 +170,8 @@ export async function discoverDomains(host: Host, netns: string | undefined, roo
         const mac = nic.mac?.toLowerCase();
         // By the MAC libvirt gave the NIC; a NIC whose MAC was changed inside the guest still has it as permaddr.
         const inGuest =
-          guest.interfaces.find((i) => i.address?.toLowerCase() === mac) ?? guest.interfaces.find((i) => i.permaddr?.toLowerCase() === mac);
+          guest.interfaces.find((i) => i.address?.toLowerCase() === mac) ??
+          guest.interfaces.find((i) => i.permaddr?.toLowerCase() === mac);
         const tap = root.interfaces.find((x) => x.ifname === nic.targetDev)!;
         if (!inGuest) {
           warnings.push(`domain ${d.name}: no NIC with MAC ${mac} inside the guest (its tap is ${tap.ifname})`);

@@ -11,11 +11,18 @@ import { parseIptablesSave, parseNftRuleset } from './netfilter.js';
  * the guest has it), so the path and the checks can treat the guest's NIC
  * like any other namespace's. id is `guest:DOMAIN`.
  */
-export async function guestView(host: Host, uri: string | undefined, domain: string, options: { timeoutMs?: number } = {}): Promise<Namespace> {
+export async function guestView(
+  host: Host,
+  uri: string | undefined,
+  domain: string,
+  options: { timeoutMs?: number } = {},
+): Promise<Namespace> {
   const guest = guestHost(host, uri, domain);
   const ctx = { host: guest, netns: undefined };
   const state = await ipState(ctx);
-  const interfaces: Interface[] = state.links.map((l) => toInterface(l, state.addrs.get(l.ifname) ?? [], undefined, state.nsids, null));
+  const interfaces: Interface[] = state.links.map((l) =>
+    toInterface(l, state.addrs.get(l.ifname) ?? [], undefined, state.nsids, null),
+  );
   const errors: string[] = [];
   const optional = async (argv: string[]): Promise<string> => {
     try {
@@ -27,7 +34,10 @@ export async function guestView(host: Host, uri: string | undefined, domain: str
       return '';
     }
   };
-  if (state.rejected) errors.push(`ip -j in guest ${domain}: ${state.rejected} entries that are not interfaces, addresses or routes were left out`);
+  if (state.rejected)
+    errors.push(
+      `ip -j in guest ${domain}: ${state.rejected} entries that are not interfaces, addresses or routes were left out`,
+    );
   const [nftText, v4] = [await optional(['nft', '-j', 'list', 'ruleset']), await optional(['iptables-save', '-c'])];
   const iptables = parseIptablesSave(v4, 'ipv4');
   // iptables-nft's tables also show in nft: they are left to the iptables side, as netfilter.ts does.

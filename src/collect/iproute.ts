@@ -21,12 +21,34 @@ const LinkSchema = z
     address: z.string().optional(),
     master: IfnameSchema.optional(),
     addr_info: z
-      .array(z.object({ family: z.string(), local: z.string().optional(), prefixlen: z.number().int().min(0).max(128).optional() }).passthrough())
+      .array(
+        z
+          .object({
+            family: z.string(),
+            local: z.string().optional(),
+            prefixlen: z.number().int().min(0).max(128).optional(),
+          })
+          .passthrough(),
+      )
       .optional(),
   })
   .passthrough();
-const RouteSchema = z.object({ dst: z.string(), gateway: z.string().optional(), dev: IfnameSchema.optional(), metric: z.number().optional() }).passthrough();
-const NeighSchema = z.object({ dst: z.string().refine((a) => isIP(a) !== 0), dev: IfnameSchema, lladdr: z.string().optional(), state: z.array(z.string()).optional() }).passthrough();
+const RouteSchema = z
+  .object({
+    dst: z.string(),
+    gateway: z.string().optional(),
+    dev: IfnameSchema.optional(),
+    metric: z.number().optional(),
+  })
+  .passthrough();
+const NeighSchema = z
+  .object({
+    dst: z.string().refine((a) => isIP(a) !== 0),
+    dev: IfnameSchema,
+    lladdr: z.string().optional(),
+    state: z.array(z.string()).optional(),
+  })
+  .passthrough();
 const NsidSchema = z.object({ nsid: z.number().int(), name: z.string().optional() }).passthrough();
 
 function valid<T>(list: unknown, schema: z.ZodType, counter: { rejected: number }): T[] {
@@ -112,7 +134,12 @@ export interface IpState {
 export async function ipState(ctx: CollectContext): Promise<IpState> {
   // With no -4/-6, `route show table all` dumps both families (iproute2 6.x).
   const commands = ['addr show', 'route show table all', 'neigh show', 'netns list-id'];
-  const out = await runIn(ctx, ['ip', '-j', '-d', '-s', '-force', '-batch', '-'], undefined, `${commands.join('\n')}\n`);
+  const out = await runIn(
+    ctx,
+    ['ip', '-j', '-d', '-s', '-force', '-batch', '-'],
+    undefined,
+    `${commands.join('\n')}\n`,
+  );
   return parseIpBatch(out);
 }
 
@@ -128,7 +155,12 @@ export function parseIpBatch(out: string): IpState {
     links,
     addrs: addressesOf(links, counter),
     routes: toRoutes(routes, counter),
-    neighbours: neigh.map((n) => ({ dst: n.dst, dev: n.dev, state: n.state ?? [], ...(n.lladdr ? { lladdr: n.lladdr } : {}) })),
+    neighbours: neigh.map((n) => ({
+      dst: n.dst,
+      dev: n.dev,
+      state: n.state ?? [],
+      ...(n.lladdr ? { lladdr: n.lladdr } : {}),
+    })),
     nsids: new Map(ids.map((e) => [e.nsid, e.name ?? null])),
     rejected: counter.rejected,
   };
@@ -273,8 +305,14 @@ export function toInterface(
       peer = { netns: ownName, ifindex: link.link_index, ...(link.link ? { ifname: link.link } : {}) };
     }
   }
-  const lower = kind === 'macvlan' || kind === 'macvtap' || kind === 'ipvlan' ? lowerOf(link, nsidNames, ownName, ifindexOf) : undefined;
-  const mode = lower || kind === 'macvlan' || kind === 'macvtap' || kind === 'ipvlan' ? link.linkinfo?.info_data?.['mode'] : undefined;
+  const lower =
+    kind === 'macvlan' || kind === 'macvtap' || kind === 'ipvlan'
+      ? lowerOf(link, nsidNames, ownName, ifindexOf)
+      : undefined;
+  const mode =
+    lower || kind === 'macvlan' || kind === 'macvtap' || kind === 'ipvlan'
+      ? link.linkinfo?.info_data?.['mode']
+      : undefined;
   const slave = link.linkinfo?.info_slave_kind === 'bridge' ? link.linkinfo.info_slave_data : undefined;
   const portState = BridgePortStateSchema.safeParse(slave?.['state']);
   const counters = countersOf(link);
@@ -326,7 +364,11 @@ function lowerOf(
   ifindexOf?: (ifname: string) => number | undefined,
 ): Peer | undefined {
   if (link.link_netnsid !== undefined && link.link_index !== undefined) {
-    return { netns: nsidNames.get(link.link_netnsid) ?? null, link_netnsid: link.link_netnsid, ifindex: link.link_index };
+    return {
+      netns: nsidNames.get(link.link_netnsid) ?? null,
+      link_netnsid: link.link_netnsid,
+      ifindex: link.link_index,
+    };
   }
   const index = link.link_index ?? (link.link ? ifindexOf?.(link.link) : undefined);
   if (index === undefined) return undefined;

@@ -50,11 +50,15 @@ export async function listDomains(host: Host, options: LibvirtOptions = {}): Pro
   const domains = await Promise.all(
     uuids.map(async (uuid) => {
       try {
-        const [xml, state] = await Promise.all([run(['dumpxml', '--domain', uuid]), run(['domstate', '--domain', uuid])]);
+        const [xml, state] = await Promise.all([
+          run(['dumpxml', '--domain', uuid]),
+          run(['domstate', '--domain', uuid]),
+        ]);
         return parseDomainXml(xml.stdout, parseDomainState(state.stdout));
       } catch (err) {
         // Undefined between list and dumpxml (a transient domain that stopped): not an error.
-        if (err instanceof CommandError && /failed to get domain|Domain not found/i.test(err.result?.stderr ?? '')) return undefined;
+        if (err instanceof CommandError && /failed to get domain|Domain not found/i.test(err.result?.stderr ?? ''))
+          return undefined;
         throw err;
       }
     }),
@@ -104,7 +108,9 @@ export function parseDomainXml(xml: string, state: DomainState = 'unknown'): Dom
     ...(virtType ? { virtType } : {}),
     state,
     interfaces: list(devices['interface']).map(toInterface),
-    guestAgentChannel: list(devices['channel']).some((c) => attr(node(node(c)?.['target']), 'name') === GUEST_AGENT_CHANNEL),
+    guestAgentChannel: list(devices['channel']).some(
+      (c) => attr(node(node(c)?.['target']), 'name') === GUEST_AGENT_CHANNEL,
+    ),
     ...(nova ? { nova } : {}),
   };
 }
@@ -134,7 +140,12 @@ function toInterface(raw: unknown): DomainInterface {
     ...put('sourceMode', attr(source, 'mode')),
     ...put('sourcePath', attr(source, 'path')),
     ...(virtualport
-      ? { virtualport: { type: attr(virtualport, 'type') ?? 'unknown', ...put('interfaceId', attr(vportParams, 'interfaceid')) } }
+      ? {
+          virtualport: {
+            type: attr(virtualport, 'type') ?? 'unknown',
+            ...put('interfaceId', attr(vportParams, 'interfaceid')),
+          },
+        }
       : {}),
     ...(tags.length > 0 ? { vlanTags: tags } : {}),
     ...(Number.isInteger(mtu) && mtu > 0 ? { mtu } : {}),
@@ -156,7 +167,8 @@ function novaMetadata(metadata: XmlNode | undefined, domainUuid: string): NovaMe
     if (!instance) continue;
     const ns = attr(instance, prefix ? `xmlns:${prefix}` : 'xmlns');
     if (!ns?.startsWith(NOVA_NS_PREFIX)) continue;
-    const el = (parent: XmlNode | undefined, name: string) => (parent ? parent[prefix ? `${prefix}:${name}` : name] : undefined);
+    const el = (parent: XmlNode | undefined, name: string) =>
+      parent ? parent[prefix ? `${prefix}:${name}` : name] : undefined;
     const owner = node(el(instance, 'owner'));
     const ports = list(el(node(el(instance, 'ports')), 'port')).map((p) => {
       const port = node(p) ?? {};

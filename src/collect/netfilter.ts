@@ -9,10 +9,28 @@ const NftRulesetSchema = z.object({
     z
       .object({
         chain: z
-          .object({ family: z.string(), table: z.string(), name: z.string(), type: z.string().optional(), hook: z.string().optional(), dev: z.string().optional(), prio: z.number().optional(), policy: z.string().optional() })
+          .object({
+            family: z.string(),
+            table: z.string(),
+            name: z.string(),
+            type: z.string().optional(),
+            hook: z.string().optional(),
+            dev: z.string().optional(),
+            prio: z.number().optional(),
+            policy: z.string().optional(),
+          })
           .passthrough()
           .optional(),
-        rule: z.object({ family: z.string(), table: z.string(), chain: z.string(), handle: z.number().int(), expr: z.array(z.unknown()).optional() }).passthrough().optional(),
+        rule: z
+          .object({
+            family: z.string(),
+            table: z.string(),
+            chain: z.string(),
+            handle: z.number().int(),
+            expr: z.array(z.unknown()).optional(),
+          })
+          .passthrough()
+          .optional(),
       })
       .passthrough(),
   ),
@@ -103,7 +121,16 @@ export function parseIptablesSave(text: string, family: 'ipv4' | 'ipv6'): Iptabl
 }
 
 interface NftItem {
-  chain?: { family: string; table: string; name: string; type?: string; hook?: string; dev?: string; prio?: number; policy?: string };
+  chain?: {
+    family: string;
+    table: string;
+    name: string;
+    type?: string;
+    hook?: string;
+    dev?: string;
+    prio?: number;
+    policy?: string;
+  };
   rule?: { family: string; table: string; chain: string; handle: number; expr?: unknown[] };
 }
 
@@ -118,12 +145,16 @@ export function parseNftRuleset(text: string, managedByIptables: Set<string>, er
   try {
     const parsed = NftRulesetSchema.safeParse(JSON.parse(text));
     if (!parsed.success) {
-      errors.push(`nft -j list ruleset: not the JSON nft writes (${parsed.error.issues[0]?.path.join('.') ?? ''}: ${parsed.error.issues[0]?.message ?? ''}): its rules were not read`);
+      errors.push(
+        `nft -j list ruleset: not the JSON nft writes (${parsed.error.issues[0]?.path.join('.') ?? ''}: ${parsed.error.issues[0]?.message ?? ''}): its rules were not read`,
+      );
       return [];
     }
     items = parsed.data.nftables as NftItem[];
   } catch (err) {
-    errors.push(`nft -j list ruleset: malformed JSON (${err instanceof Error ? err.message : String(err)}): its rules were not read`);
+    errors.push(
+      `nft -j list ruleset: malformed JSON (${err instanceof Error ? err.message : String(err)}): its rules were not read`,
+    );
     return [];
   }
   const chains = new Map<string, NftChain>();

@@ -17,7 +17,10 @@ const OVN_DEFAULT_RUNDIR = '/var/run/ovn';
  * ovsdb-servers found by process that serve OVN_Northbound and
  * OVN_Southbound in that namespace. undefined = no OVN here.
  */
-export function ovnDatabases(netns: string | undefined, scan: DaemonScan = scanDaemons()): { nb: string; sb: string } | undefined {
+export function ovnDatabases(
+  netns: string | undefined,
+  scan: DaemonScan = scanDaemons(),
+): { nb: string; sb: string } | undefined {
   const want = netnsIdentity(netns);
   const one = (envDb: string, file: string, schema: string): string | undefined => {
     const explicit = process.env[envDb];
@@ -28,7 +31,9 @@ export function ovnDatabases(netns: string | undefined, scan: DaemonScan = scanD
     if (rundir) candidates.push({ socket: `${rundir}/${file}`, explicit: true });
     candidates.push({ socket: `${OVN_DEFAULT_RUNDIR}/${file}` });
     for (const s of servers) for (const socket of s.sockets) candidates.push({ socket, owner: s.process });
-    const existing = candidates.filter((c) => existsSync(c.socket)).map((c) => (c.owner || c.explicit ? c : { ...c, owner: ownerOf(c.socket, servers) }));
+    const existing = candidates
+      .filter((c) => existsSync(c.socket))
+      .map((c) => (c.owner || c.explicit ? c : { ...c, owner: ownerOf(c.socket, servers) }));
     const chosen = pickSocket(existing, want, !netns);
     return chosen ? `unix:${chosen.socket}` : undefined;
   };
@@ -37,23 +42,42 @@ export function ovnDatabases(netns: string | undefined, scan: DaemonScan = scanD
   return nb && sb ? { nb, sb } : undefined;
 }
 
-
 interface Table {
   data: unknown[][];
   headings: string[];
 }
-const rows = (t: Table | undefined) => (t?.data ?? []).map((r) => Object.fromEntries(t!.headings.map((h, i) => [h, r[i]])));
-const set = (v: unknown): unknown[] => (Array.isArray(v) && v[0] === 'set' ? (v[1] as unknown[]) : Array.isArray(v) && v[0] === 'uuid' ? [v] : v === undefined ? [] : [v]);
+const rows = (t: Table | undefined) =>
+  (t?.data ?? []).map((r) => Object.fromEntries(t!.headings.map((h, i) => [h, r[i]])));
+const set = (v: unknown): unknown[] =>
+  Array.isArray(v) && v[0] === 'set'
+    ? (v[1] as unknown[])
+    : Array.isArray(v) && v[0] === 'uuid'
+      ? [v]
+      : v === undefined
+        ? []
+        : [v];
 const uuid = (v: unknown) => (Array.isArray(v) && v[0] === 'uuid' ? String(v[1]) : String(v));
 
 /** Logical switches' ports (addresses, port_security) and ACLs, as JSON from the northbound database. */
 export async function ovnNbState(host: Host, netns: string | undefined, nb: string): Promise<OvnNbState> {
   const r = await host.run(
     [
-      'ovn-nbctl', `--db=${nb}`, '--timeout=5', '--format=json',
-      '--', '--columns=name,ports,acls', 'list', 'Logical_Switch',
-      '--', '--columns=_uuid,name,addresses,port_security', 'list', 'Logical_Switch_Port',
-      '--', '--columns=_uuid,direction,priority,match,action,name', 'list', 'ACL',
+      'ovn-nbctl',
+      `--db=${nb}`,
+      '--timeout=5',
+      '--format=json',
+      '--',
+      '--columns=name,ports,acls',
+      'list',
+      'Logical_Switch',
+      '--',
+      '--columns=_uuid,name,addresses,port_security',
+      'list',
+      'Logical_Switch_Port',
+      '--',
+      '--columns=_uuid,direction,priority,match,action,name',
+      'list',
+      'ACL',
     ],
     { ...(netns ? { netns } : {}), timeoutMs: 8000 },
   );
@@ -118,9 +142,18 @@ const NAME = /^[\w.:-]{1,64}$/;
 
 /** The ovn-trace microflow expression, from validated fields only. */
 export function ovnExpression(inport: string, f: OvnFlow): string {
-  if (!NAME.test(inport) || !isMac(f.ethSrc) || !isMac(f.ethDst) || isIP(f.ipSrc) !== 4 || isIP(f.ipDst) !== 4) throw new Error('bad ovn-trace fields');
-  const n = (v: number | undefined, d: number, max: number) => (v !== undefined && Number.isInteger(v) && v >= 0 && v <= max ? v : d);
-  const parts = [`inport == "${inport}"`, `eth.src == ${f.ethSrc}`, `eth.dst == ${f.ethDst}`, `ip4.src == ${f.ipSrc}`, `ip4.dst == ${f.ipDst}`, `ip.ttl == ${n(f.ttl, 64, 255)}`];
+  if (!NAME.test(inport) || !isMac(f.ethSrc) || !isMac(f.ethDst) || isIP(f.ipSrc) !== 4 || isIP(f.ipDst) !== 4)
+    throw new Error('bad ovn-trace fields');
+  const n = (v: number | undefined, d: number, max: number) =>
+    v !== undefined && Number.isInteger(v) && v >= 0 && v <= max ? v : d;
+  const parts = [
+    `inport == "${inport}"`,
+    `eth.src == ${f.ethSrc}`,
+    `eth.dst == ${f.ethDst}`,
+    `ip4.src == ${f.ipSrc}`,
+    `ip4.dst == ${f.ipDst}`,
+    `ip.ttl == ${n(f.ttl, 64, 255)}`,
+  ];
   if (f.proto === 'icmp') parts.push(`icmp4.type == ${n(f.icmpType, 8, 255)}`);
   else parts.push(`${f.proto}.src == ${n(f.sport, 40000, 65535)}`, `${f.proto}.dst == ${n(f.dport, 80, 65535)}`);
   return parts.join(' && ');
@@ -132,10 +165,20 @@ export function ovnExpression(inport: string, f: OvnFlow): string {
  * and neutron-<uuid> switches print as "c4468b") in its output, so the output port and the
  * stage's match would not name the northbound rows they are compared with.
  */
-export async function ovnTrace(host: Host, netns: string | undefined, sb: string, datapath: string, inport: string, flow: OvnFlow): Promise<OvnTraceResult> {
+export async function ovnTrace(
+  host: Host,
+  netns: string | undefined,
+  sb: string,
+  datapath: string,
+  inport: string,
+  flow: OvnFlow,
+): Promise<OvnTraceResult> {
   if (!NAME.test(datapath)) throw new Error(`bad logical switch name ${datapath}`);
   const expression = ovnExpression(inport, flow);
-  const r = await host.run(['ovn-trace', `--db=${sb}`, '--no-friendly-names', datapath, expression], { ...(netns ? { netns } : {}), timeoutMs: 8000 });
+  const r = await host.run(['ovn-trace', `--db=${sb}`, '--no-friendly-names', datapath, expression], {
+    ...(netns ? { netns } : {}),
+    timeoutMs: 8000,
+  });
   return { datapath, inport, expression, ...parseOvnTrace(r.stdout) };
 }
 
@@ -154,7 +197,14 @@ export function parseOvnTrace(text: string): Omit<OvnTraceResult, 'datapath' | '
     }
     const st = line.match(/^\s*(\d+)\. (\w+) \([^)]*\): (.*?)(?:, priority (\d+))?(?:, uuid \w+)?$/);
     if (st) {
-      stages.push({ pipeline, table: Number(st[1]), stage: st[2]!, match: st[3]!, ...(st[4] ? { priority: Number(st[4]) } : {}), actions: [] });
+      stages.push({
+        pipeline,
+        table: Number(st[1]),
+        stage: st[2]!,
+        match: st[3]!,
+        ...(st[4] ? { priority: Number(st[4]) } : {}),
+        actions: [],
+      });
       excerpt.push(line);
       continue;
     }

@@ -2,17 +2,41 @@ import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs
 import { dirname, isAbsolute } from 'node:path';
 import type { OvsDatapathStats, OvsFdbEntry, OvsFlow, OvsState } from '../model/topology.js';
 import { runIn, splitJsonDocuments, type CollectContext } from './context.js';
-import { daemonPath, fileIdentity, netnsIdentity, optionValues, ownerOf, pickSocket, scanDaemons, type DaemonProcess, type DaemonScan } from './daemons.js';
+import {
+  daemonPath,
+  fileIdentity,
+  netnsIdentity,
+  optionValues,
+  ownerOf,
+  pickSocket,
+  scanDaemons,
+  type DaemonProcess,
+  type DaemonScan,
+} from './daemons.js';
 
 /** Where a packaged Open vSwitch keeps its sockets when OVS_RUNDIR is not set (Debian, Red Hat, Kolla). */
 export const OVS_DEFAULT_RUNDIR = '/var/run/openvswitch';
 
 /** ovsdb-server options that take their value as the next argument (so it is not a database file). */
-const OVSDB_VALUE_OPTIONS = new Set(['--remote', '--unixctl', '--private-key', '--certificate', '--ca-cert', '--user', '--sync-from', '--run', '-p', '-c', '-C']);
+const OVSDB_VALUE_OPTIONS = new Set([
+  '--remote',
+  '--unixctl',
+  '--private-key',
+  '--certificate',
+  '--ca-cert',
+  '--user',
+  '--sync-from',
+  '--run',
+  '-p',
+  '-c',
+  '-C',
+]);
 
 /** The unix sockets an ovsdb-server listens on, as it was told: every `--remote=punix:PATH`. */
 export function ovsdbSockets(argv: string[]): string[] {
-  return optionValues(argv, ['--remote']).filter((r) => r.startsWith('punix:')).map((r) => r.slice('punix:'.length));
+  return optionValues(argv, ['--remote'])
+    .filter((r) => r.startsWith('punix:'))
+    .map((r) => r.slice('punix:'.length));
 }
 
 /** The database files on an ovsdb-server's command line (none = OVS_DBDIR/conf.db, Open_vSwitch's). */
@@ -105,11 +129,14 @@ export function findOvs(ctx: CollectContext): OvsEndpoints | undefined {
   const scan = ctx.daemons ?? scanDaemons();
   const root = ctx.discoveryRoot ?? !ctx.netns;
   const servers = ovsdbServers(scan, 'Open_vSwitch');
-  const candidates: Array<{ socket: string; explicit?: boolean; owner?: DaemonProcess | undefined; source: string }> = [];
+  const candidates: Array<{ socket: string; explicit?: boolean; owner?: DaemonProcess | undefined; source: string }> =
+    [];
   const env = process.env['OVS_RUNDIR'];
   if (root && env) candidates.push({ socket: `${env}/db.sock`, explicit: true, source: 'OVS_RUNDIR' });
   candidates.push({ socket: `${OVS_DEFAULT_RUNDIR}/db.sock`, source: 'default run directory' });
-  for (const s of servers) for (const socket of s.sockets) candidates.push({ socket, owner: s.process, source: `ovsdb-server pid ${s.process.pid}` });
+  for (const s of servers)
+    for (const socket of s.sockets)
+      candidates.push({ socket, owner: s.process, source: `ovsdb-server pid ${s.process.pid}` });
   const existing = candidates
     .filter((c) => existsSync(c.socket))
     .map((c) => (c.owner || c.explicit ? c : { ...c, owner: ownerOf(c.socket, servers) }));
@@ -136,7 +163,9 @@ function vswitchdOf(scan: DaemonScan, socket: string): { rundir: string; appctl?
     if (fileIdentity(daemonPath(p, dbArg.slice('unix:'.length))) !== want) continue;
     const rundir = daemonPath(p, ownRundir);
     const unixctl = optionValues(p.argv, ['--unixctl'])[0];
-    const ctl = unixctl ? daemonPath(p, isAbsolute(unixctl) ? unixctl : `${ownRundir}/${unixctl}`) : `${rundir}/ovs-vswitchd.${p.pid}.ctl`;
+    const ctl = unixctl
+      ? daemonPath(p, isAbsolute(unixctl) ? unixctl : `${ownRundir}/${unixctl}`)
+      : `${rundir}/ovs-vswitchd.${p.pid}.ctl`;
     return { rundir, ...(existsSync(ctl) ? { appctl: ctl } : {}) };
   }
   return undefined;
@@ -154,13 +183,15 @@ interface OvsdbTable {
 
 /** OVSDB JSON values: ["uuid", u], ["set", [...]], ["map", [[k, v]...]], or an atom. */
 function atoms(v: unknown): unknown[] {
-  if (Array.isArray(v) && v[0] === 'set') return (v[1] as unknown[]).map((x) => (Array.isArray(x) && x[0] === 'uuid' ? (x[1] as unknown) : x));
+  if (Array.isArray(v) && v[0] === 'set')
+    return (v[1] as unknown[]).map((x) => (Array.isArray(x) && x[0] === 'uuid' ? (x[1] as unknown) : x));
   if (Array.isArray(v) && v[0] === 'uuid') return [v[1]];
   return [v];
 }
 
 function map(v: unknown): Record<string, string> {
-  if (Array.isArray(v) && v[0] === 'map') return Object.fromEntries((v[1] as Array<[string, string]>).map(([k, val]) => [k, String(val)]));
+  if (Array.isArray(v) && v[0] === 'map')
+    return Object.fromEntries((v[1] as Array<[string, string]>).map(([k, val]) => [k, String(val)]));
   return {};
 }
 
@@ -180,11 +211,26 @@ export async function ovsState(ctx: CollectContext): Promise<OvsState | undefine
   if (!found) return undefined;
   const { db } = found;
   const out = await runIn(ctx, [
-    'ovs-vsctl', `--db=${db}`, '--timeout=5', '--format=json',
-    '--', '--columns=name,datapath_type,fail_mode,ports,mirrors', 'list', 'Bridge',
-    '--', '--columns=_uuid,name,tag,trunks,other_config,external_ids,interfaces', 'list', 'Port',
-    '--', '--columns=_uuid,name,type,ofport,link_state,admin_state,error,mac_in_use,options,external_ids', 'list', 'Interface',
-    '--', '--columns=_uuid,name,select_all,select_src_port,select_dst_port,output_port,output_vlan', 'list', 'Mirror',
+    'ovs-vsctl',
+    `--db=${db}`,
+    '--timeout=5',
+    '--format=json',
+    '--',
+    '--columns=name,datapath_type,fail_mode,ports,mirrors',
+    'list',
+    'Bridge',
+    '--',
+    '--columns=_uuid,name,tag,trunks,other_config,external_ids,interfaces',
+    'list',
+    'Port',
+    '--',
+    '--columns=_uuid,name,type,ofport,link_state,admin_state,error,mac_in_use,options,external_ids',
+    'list',
+    'Interface',
+    '--',
+    '--columns=_uuid,name,select_all,select_src_port,select_dst_port,output_port,output_vlan',
+    'list',
+    'Mirror',
   ]);
   const [bridgesT, portsT, ifacesT, mirrorsT] = splitJsonDocuments(out, 'ovs-vsctl --format=json') as OvsdbTable[];
   const ifaces = new Map(
@@ -258,7 +304,10 @@ export async function ovsState(ctx: CollectContext): Promise<OvsState | undefine
         ...(one<string>(r['fail_mode']) ? { fail_mode: one<string>(r['fail_mode'])! } : {}),
         ports: bridgePorts,
         flows: flows[i] ?? [],
-        fdb: (fdbs[i] ?? []).map((e) => ({ ...e, port: e.ofport === 'LOCAL' ? String(r['name']) : (byOfport.get(e.ofport) ?? `ofport ${e.ofport}`) })),
+        fdb: (fdbs[i] ?? []).map((e) => ({
+          ...e,
+          port: e.ofport === 'LOCAL' ? String(r['name']) : (byOfport.get(e.ofport) ?? `ofport ${e.ofport}`),
+        })),
         mirrors: atoms(r['mirrors']).flatMap((u) => {
           const m = mirrors.get(String(u));
           return m ? [m] : [];
@@ -277,7 +326,8 @@ export async function ovsState(ctx: CollectContext): Promise<OvsState | undefine
 export function appctlTarget(rundir: string): string | undefined {
   try {
     const pid = readFileSync(`${rundir}/ovs-vswitchd.pid`, 'utf8').trim();
-    if (/^\d+$/.test(pid) && existsSync(`${rundir}/ovs-vswitchd.${pid}.ctl`)) return `${rundir}/ovs-vswitchd.${pid}.ctl`;
+    if (/^\d+$/.test(pid) && existsSync(`${rundir}/ovs-vswitchd.${pid}.ctl`))
+      return `${rundir}/ovs-vswitchd.${pid}.ctl`;
   } catch {
     /* no pidfile */
   }
@@ -285,7 +335,11 @@ export function appctlTarget(rundir: string): string | undefined {
 }
 
 /** `ovs-appctl fdb/show BRIDGE`: " port  VLAN  MAC                Age" then one line per entry. */
-export async function ovsFdb(ctx: CollectContext, appctl: string, bridge: string): Promise<Array<Omit<OvsFdbEntry, 'port'>>> {
+export async function ovsFdb(
+  ctx: CollectContext,
+  appctl: string,
+  bridge: string,
+): Promise<Array<Omit<OvsFdbEntry, 'port'>>> {
   return parseFdbShow(await runIn(ctx, ['ovs-appctl', `--target=${appctl}`, '--timeout=5', 'fdb/show', bridge]));
 }
 
@@ -344,7 +398,8 @@ export function parseFlows(text: string): OvsFlow[] {
     if (!m) continue;
     const fields = m[1]!.split(/,\s*/);
     const get = (k: string) => fields.find((f) => f.startsWith(`${k}=`))?.slice(k.length + 1);
-    const skip = /^(duration|table|n_packets|n_bytes|idle_age|hard_age|idle_timeout|hard_timeout|priority|reset_counts|send_flow_rem|cookie)=/;
+    const skip =
+      /^(duration|table|n_packets|n_bytes|idle_age|hard_age|idle_timeout|hard_timeout|priority|reset_counts|send_flow_rem|cookie)=/;
     flows.push({
       table: Number(get('table') ?? 0),
       priority: Number(get('priority') ?? 32768),

@@ -56,7 +56,9 @@ export function parseNetavarkNetwork(text: string): DockerNetwork | undefined {
     ...(n.driver === 'bridge' && n.network_interface ? { bridge: n.network_interface } : {}),
     ...(direct && n.network_interface ? { parent: n.network_interface } : {}),
     ...(direct ? { mode: n.options?.['mode'] ?? (n.driver === 'macvlan' ? 'bridge' : 'l2') } : {}),
-    subnets: (n.subnets ?? []).filter((s) => s.subnet).map((s) => ({ subnet: s.subnet!, ...(s.gateway ? { gateway: s.gateway } : {}) })),
+    subnets: (n.subnets ?? [])
+      .filter((s) => s.subnet)
+      .map((s) => ({ subnet: s.subnet!, ...(s.gateway ? { gateway: s.gateway } : {}) })),
   };
 }
 
@@ -65,7 +67,9 @@ export function readNetavarkNetworks(dir: string, warnings: string[]): DockerNet
   const out: DockerNetwork[] = [];
   let files: string[] = [];
   try {
-    files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+    files = readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
   } catch {
     // No directory: only the default network.
   }
@@ -74,7 +78,9 @@ export function readNetavarkNetworks(dir: string, warnings: string[]): DockerNet
       const n = parseNetavarkNetwork(readFileSync(join(dir, f), 'utf8'));
       if (n) out.push(n);
     } catch (err) {
-      warnings.push(`Podman network ${join(dir, f)} could not be read: ${err instanceof Error ? err.message : String(err)}`);
+      warnings.push(
+        `Podman network ${join(dir, f)} could not be read: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
   if (!out.some((n) => n.name === DEFAULT_NETWORK.name)) out.unshift(DEFAULT_NETWORK);
@@ -166,7 +172,8 @@ export function readPodman(
   }
   const networks: DockerNetwork[] = [];
   for (const dir of dirs) {
-    for (const n of readNetavarkNetworks(dir, warnings)) if (!networks.some((x) => x.id === n.id && x.bridge === n.bridge)) networks.push(n);
+    for (const n of readNetavarkNetworks(dir, warnings))
+      if (!networks.some((x) => x.id === n.id && x.bridge === n.bridge)) networks.push(n);
   }
   const netnsPaths = new Map<string, string>();
   const containers = conmons.map(({ process, container }) => {
@@ -206,14 +213,20 @@ export function joinPodman(read: PodmanRead, namespaces: Namespace[]): void {
   for (const c of state.containers) {
     const path = read.netnsPaths.get(c.id);
     const name = path?.match(/^\/run\/netns\/([^/]+)$/)?.[1];
-    const ns = namespaces.find((n) => !n.isRoot && ((name && n.name === name) || (c.pid > 0 && n.id === `pid:${c.pid}`)));
+    const ns = namespaces.find(
+      (n) => !n.isRoot && ((name && n.name === name) || (c.pid > 0 && n.id === `pid:${c.pid}`)),
+    );
     if (!ns) continue;
     for (const nic of ns.interfaces) {
       if (nic.kind === 'loopback') continue;
       const veth = vethPeerOf(namespaces, ns, nic);
-      const net = state.networks.find((n) => (veth?.master && n.bridge === veth.master) || (nic.lower?.ifname && n.parent === nic.lower.ifname));
+      const net = state.networks.find(
+        (n) => (veth?.master && n.bridge === veth.master) || (nic.lower?.ifname && n.parent === nic.lower.ifname),
+      );
       if (!net) continue;
-      const inNet = nic.addresses.find((a) => a.family === 'inet' && a.scope !== 'link') ?? nic.addresses.find((a) => a.scope !== 'link');
+      const inNet =
+        nic.addresses.find((a) => a.family === 'inet' && a.scope !== 'link') ??
+        nic.addresses.find((a) => a.scope !== 'link');
       c.endpoints.push({
         network: net.name,
         networkId: net.id,

@@ -72,7 +72,10 @@ export async function readSysfs(ctx: CollectContext, ifnames: string[]): Promise
  */
 export function parseProcNetTcp(line: string): Listener | undefined {
   const six = line.startsWith('/proc/net/tcp6:');
-  const fields = line.slice(line.indexOf(':') + 1).trim().split(/\s+/);
+  const fields = line
+    .slice(line.indexOf(':') + 1)
+    .trim()
+    .split(/\s+/);
   if (fields.length < 5 || fields[3] !== '0A') return undefined;
   const [addrHex, portHex] = fields[1]!.split(':') as [string, string];
   const rxq = fields[4]!.split(':')[1] ?? '0';

@@ -61,7 +61,10 @@ export async function tcFilters(ctx: CollectContext, qdiscs: Qdisc[]): Promise<T
   for (const q of qdiscs) {
     if (q.kind === 'ingress') hooks.push({ dev: q.dev, direction: 'ingress', argv: ['ingress'] });
     else if (q.kind === 'clsact') {
-      hooks.push({ dev: q.dev, direction: 'ingress', argv: ['ingress'] }, { dev: q.dev, direction: 'egress', argv: ['egress'] });
+      hooks.push(
+        { dev: q.dev, direction: 'ingress', argv: ['ingress'] },
+        { dev: q.dev, direction: 'egress', argv: ['egress'] },
+      );
     } else if (q.root && ['prio', 'htb', 'hfsc', 'cbq', 'drr', 'qfq', 'ets'].includes(q.kind)) {
       hooks.push({ dev: q.dev, direction: q.handle, argv: ['parent', q.handle] });
     }
@@ -74,25 +77,26 @@ export async function tcFilters(ctx: CollectContext, qdiscs: Qdisc[]): Promise<T
       );
       // tc lists a filter's chain head and hash table before the entries with actions.
       return list
-        .filter((f) => f.options && (f.options.actions || Object.keys(f.options).some((k) => k === 'match' || k === 'keys')))
-        .map(
-          (f): TcFilter => ({
-            dev: h.dev,
-            direction: h.direction,
-            kind: f.kind,
-            ...(f.protocol ? { protocol: f.protocol } : {}),
-            ...(f.pref !== undefined ? { pref: f.pref } : {}),
-            actions: (f.options?.actions ?? []).map(describeAction),
-            raw: f,
-          }),
-        );
+        .filter(
+          (f) => f.options && (f.options.actions || Object.keys(f.options).some((k) => k === 'match' || k === 'keys')),
+        )
+        .map((f): TcFilter => ({
+          dev: h.dev,
+          direction: h.direction,
+          kind: f.kind,
+          ...(f.protocol ? { protocol: f.protocol } : {}),
+          ...(f.pref !== undefined ? { pref: f.pref } : {}),
+          actions: (f.options?.actions ?? []).map(describeAction),
+          raw: f,
+        }));
     }),
   );
   return results.flat();
 }
 
 export function describeAction(a: TcActionJson): string {
-  if (a.kind === 'mirred') return `mirred ${a.direction ?? ''} ${a.mirred_action ?? ''} dev ${a.to_dev ?? '?'}`.replace(/\s+/g, ' ');
+  if (a.kind === 'mirred')
+    return `mirred ${a.direction ?? ''} ${a.mirred_action ?? ''} dev ${a.to_dev ?? '?'}`.replace(/\s+/g, ' ');
   if (a.kind === 'gact') return `gact ${a.control_action?.type ?? ''}`.trim();
   return a.control_action?.type ? `${a.kind} ${a.control_action.type}` : a.kind;
 }

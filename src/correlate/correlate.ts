@@ -142,7 +142,9 @@ function hopRef(h: Hop): HopRef {
 const fmtTs = (ns: bigint) => {
   const ms = Number(ns / 1_000_000n);
   const d = new Date(ms);
-  return `${d.toISOString().slice(11, 23)}${String(Number(ns % 1_000_000n)).padStart(6, '0').slice(0, 3)}`;
+  return `${d.toISOString().slice(11, 23)}${String(Number(ns % 1_000_000n))
+    .padStart(6, '0')
+    .slice(0, 3)}`;
 };
 
 const MAX_KEPT = 16;
@@ -162,7 +164,10 @@ export class Correlator {
   private readonly target: TargetBehaviour;
   private readonly complete: Record<Direction, number> = { 'to-target': 0, 'from-target': 0 };
   private readonly incomplete: Record<Direction, number> = { 'to-target': 0, 'from-target': 0 };
-  private readonly segmentCount = new Map<string, { direction: Direction; last: number; missing: number; packets: number }>();
+  private readonly segmentCount = new Map<
+    string,
+    { direction: Direction; last: number; missing: number; packets: number }
+  >();
   private readonly arpSegmentCount = new Map<string, { last: number; missing: number; packets: number }>();
   private readonly arpReplySegmentCount = new Map<string, { last: number; missing: number; packets: number }>();
   /**
@@ -218,7 +223,12 @@ export class Correlator {
 
   /** Live captures learn which hops were observed only when they stop. */
   setObserved(observed: boolean[], failedMidway?: boolean[], notObservedReason?: Array<string | undefined>): void {
-    this.cfg = { ...this.cfg, observed, ...(failedMidway ? { failedMidway } : {}), ...(notObservedReason ? { notObservedReason } : {}) };
+    this.cfg = {
+      ...this.cfg,
+      observed,
+      ...(failedMidway ? { failedMidway } : {}),
+      ...(notObservedReason ? { notObservedReason } : {}),
+    };
   }
 
   private classify(p: HopPacket): { direction: Direction | 'other'; kind: JourneyKind } {
@@ -227,7 +237,8 @@ export class Correlator {
       const request = p.arpOp === 1;
       const kind = request ? 'arp-request' : 'arp-reply';
       if (p.arpSenderIp && targets.has(p.arpSenderIp)) return { direction: 'from-target', kind };
-      if (p.arpTargetIp && (targets.has(p.arpTargetIp) || probes.has(p.arpTargetIp))) return { direction: 'to-target', kind };
+      if (p.arpTargetIp && (targets.has(p.arpTargetIp) || probes.has(p.arpTargetIp)))
+        return { direction: 'to-target', kind };
       // The sender resolving its next hop towards the target, and the answer to it.
       if (request && p.arpSenderIp && sources.has(p.arpSenderIp)) return { direction: 'to-target', kind };
       if (!request && p.arpTargetIp && sources.has(p.arpTargetIp)) return { direction: 'from-target', kind };
@@ -271,7 +282,8 @@ export class Correlator {
       else if (direction === 'from-target') counts.fromTarget++;
       else counts.other++;
     }
-    if (p.dstMac && (t.dstMacs.has(p.dstMac) || t.dstMacs.size < 256)) t.dstMacs.set(p.dstMac, (t.dstMacs.get(p.dstMac) ?? 0) + 1);
+    if (p.dstMac && (t.dstMacs.has(p.dstMac) || t.dstMacs.size < 256))
+      t.dstMacs.set(p.dstMac, (t.dstMacs.get(p.dstMac) ?? 0) + 1);
     if (kind === 'request' && p.hop === this.lastHop && this.cfg.hops[this.lastHop]?.isTarget) t.requestsAtTargetNic++;
     if ((kind === 'reply' || kind === 'error') && p.src && this.targets.has(p.src)) {
       t.ipFromTarget++;
@@ -279,10 +291,17 @@ export class Correlator {
         t.replyMacs.set(p.srcMac.toLowerCase(), (t.replyMacs.get(p.srcMac.toLowerCase()) ?? 0) + 1);
       }
     }
-    if (kind === 'reply' && p.proto === 'tcp' && p.tcpFlags?.includes('R') && p.src && (this.targets.has(p.src) || this.probes.has(p.src))) {
+    if (
+      kind === 'reply' &&
+      p.proto === 'tcp' &&
+      p.tcpFlags?.includes('R') &&
+      p.src &&
+      (this.targets.has(p.src) || this.probes.has(p.src))
+    ) {
       if (t.rstFromTarget.length < MAX_KEPT && !t.rstFromTarget.some((x) => x.fp === p.fp)) t.rstFromTarget.push(p);
     }
-    if (kind === 'error' && t.icmpErrors.length < MAX_KEPT && !t.icmpErrors.some((x) => x.fp === p.fp)) t.icmpErrors.push(p);
+    if (kind === 'error' && t.icmpErrors.length < MAX_KEPT && !t.icmpErrors.some((x) => x.fp === p.fp))
+      t.icmpErrors.push(p);
     if (p.arpOp !== undefined) {
       if (kind === 'arp-request' && direction === 'from-target' && p.arpTargetIp && p.arpTargetIp !== p.arpSenderIp) {
         if (p.hop === this.lastHop || !this.cfg.observed[this.lastHop]) {
@@ -291,7 +310,8 @@ export class Correlator {
       }
       if (kind === 'arp-reply' && direction === 'to-target' && p.hop === this.lastHop) t.arpRepliesToTargetAtNic++;
       // Who claims a target address: replies, and gratuitous announcements (sender = target ip).
-      const claimed = p.arpSenderIp && this.targets.has(p.arpSenderIp) && (p.arpOp === 2 || p.arpTargetIp === p.arpSenderIp);
+      const claimed =
+        p.arpSenderIp && this.targets.has(p.arpSenderIp) && (p.arpOp === 2 || p.arpTargetIp === p.arpSenderIp);
       if (claimed && p.arpSenderMac) {
         const set = t.arpClaims.get(p.arpSenderIp!) ?? new Set<string>();
         set.add(p.arpSenderMac.toLowerCase());
@@ -301,7 +321,8 @@ export class Correlator {
         const k = `${p.arpTargetIp} tell ${p.arpSenderIp}`;
         this.arpRequestsFromSources.set(k, (this.arpRequestsFromSources.get(k) ?? 0) + 1);
       }
-      if (p.arpOp === 2 && p.arpTargetIp && this.sources.has(p.arpTargetIp)) this.arpAnswered.add(`${p.arpSenderIp} tell ${p.arpTargetIp}`);
+      if (p.arpOp === 2 && p.arpTargetIp && this.sources.has(p.arpTargetIp))
+        this.arpAnswered.add(`${p.arpSenderIp} tell ${p.arpTargetIp}`);
     }
 
     const key = `${kind}:${this.cfg.nat ? p.natFp : p.fp}`;
@@ -322,7 +343,9 @@ export class Correlator {
   }
 
   private orderOf(d: Direction): number[] {
-    const idx = [...Array(this.cfg.hops.length).keys()].filter((i) => this.cfg.observed[i] || this.cfg.failedMidway?.[i]);
+    const idx = [...Array(this.cfg.hops.length).keys()].filter(
+      (i) => this.cfg.observed[i] || this.cfg.failedMidway?.[i],
+    );
     return d === 'to-target' ? idx : idx.reverse();
   }
 
@@ -359,7 +382,12 @@ export class Correlator {
       if (atEdge) return;
       this.incomplete[j.direction]++;
       const k = `${j.direction}:${order[last]}:${order[last + 1]}`;
-      const s = this.segmentCount.get(k) ?? { direction: j.direction, last: order[last]!, missing: order[last + 1]!, packets: 0 };
+      const s = this.segmentCount.get(k) ?? {
+        direction: j.direction,
+        last: order[last]!,
+        missing: order[last + 1]!,
+        packets: 0,
+      };
       s.packets++;
       this.segmentCount.set(k, s);
     } else if (j.kind === 'arp-request' && j.direction === 'to-target') {
@@ -421,7 +449,8 @@ export class Correlator {
     const nat = trace.changes.some((c) => c.includes('NAT-ed'));
     const keys = [`${j.kind}:${j.direction}:${j.proto}`];
     if (nat) keys.unshift(`nat:${j.direction}`);
-    if ((j.kind === 'request' && !j.seen.has(this.lastHop)) || (j.kind === 'reply' && !j.seen.has(0))) keys.push(`lost:${j.direction}:${this.drawnCandidates.size}`);
+    if ((j.kind === 'request' && !j.seen.has(this.lastHop)) || (j.kind === 'reply' && !j.seen.has(0)))
+      keys.push(`lost:${j.direction}:${this.drawnCandidates.size}`);
     for (const k of keys) if (!this.drawnCandidates.has(k)) this.drawnCandidates.set(k, trace);
   }
 
@@ -431,7 +460,12 @@ export class Correlator {
     const hops = this.cfg.hops;
     const segments = [...this.segmentCount.values()]
       .sort((a, b) => b.packets - a.packets || (a.direction === 'to-target' ? -1 : 1))
-      .map((s) => ({ direction: s.direction, lastSeenHop: hopRef(hops[s.last]!), firstMissingHop: hopRef(hops[s.missing]!), packets: s.packets }));
+      .map((s) => ({
+        direction: s.direction,
+        lastSeenHop: hopRef(hops[s.last]!),
+        firstMissingHop: hopRef(hops[s.missing]!),
+        packets: s.packets,
+      }));
     const toTargetSeen = this.complete['to-target'] + this.incomplete['to-target'];
     const fromTargetSeen = this.complete['from-target'] + this.incomplete['from-target'];
     // No IP packet towards the target anywhere: the sender may be stuck resolving
@@ -441,9 +475,21 @@ export class Correlator {
     let unansweredAtEnd = false;
     if (toTargetSeen === 0) {
       const top = [...this.arpSegmentCount.values()].sort((a, b) => b.packets - a.packets)[0];
-      if (top) segments.push({ direction: 'to-target', lastSeenHop: hopRef(hops[top.last]!), firstMissingHop: hopRef(hops[top.missing]!), packets: top.packets });
+      if (top)
+        segments.push({
+          direction: 'to-target',
+          lastSeenHop: hopRef(hops[top.last]!),
+          firstMissingHop: hopRef(hops[top.missing]!),
+          packets: top.packets,
+        });
       const back = [...this.arpReplySegmentCount.values()].sort((a, b) => b.packets - a.packets)[0];
-      if (back) segments.push({ direction: 'from-target', lastSeenHop: hopRef(hops[back.last]!), firstMissingHop: hopRef(hops[back.missing]!), packets: back.packets });
+      if (back)
+        segments.push({
+          direction: 'from-target',
+          lastSeenHop: hopRef(hops[back.last]!),
+          firstMissingHop: hopRef(hops[back.missing]!),
+          packets: back.packets,
+        });
       // Requests for the target reached the last observed hop and nothing answered them anywhere.
       unansweredAtEnd = !back && [...this.unansweredAskers.keys()].some((a) => !this.answeredAskers.has(a));
     }
@@ -457,7 +503,11 @@ export class Correlator {
     } else if (toTargetSeen === 0 && firstObserved !== undefined) {
       loss = { direction: 'to-target', lastSeenHop: null, firstMissingHop: hopRef(hops[firstObserved]!) };
     } else if (fromTargetSeen === 0 && toTargetSeen > 0) {
-      loss = { direction: 'from-target', lastSeenHop: null, firstMissingHop: firstFrom === undefined ? null : hopRef(hops[firstFrom]!) };
+      loss = {
+        direction: 'from-target',
+        lastSeenHop: null,
+        firstMissingHop: firstFrom === undefined ? null : hopRef(hops[firstFrom]!),
+      };
     }
     const hopCounts = this.hopCounts.map((h, i) => ({
       ...h,
@@ -472,11 +522,7 @@ export class Correlator {
       instead: this.describeInstead(),
       // The telling ones first: translated on the way, then lost, then one of each kind.
       journeys: [
-        ...new Set(
-          [...this.drawnCandidates.entries()]
-            .sort(([a], [b]) => rank(a) - rank(b))
-            .map(([, t]) => t),
-        ),
+        ...new Set([...this.drawnCandidates.entries()].sort(([a], [b]) => rank(a) - rank(b)).map(([, t]) => t)),
       ].slice(0, 10),
       target: this.target,
       complete: this.complete,
@@ -492,26 +538,40 @@ export class Correlator {
       const h = this.cfg.hops[p.hop];
       return h ? `${h.netns}/${h.ifname}` : `hop ${p.hop}`;
     };
-    for (const p of t.rstFromTarget) out.push(`TCP RST from ${p.src}:${p.srcPort} (MAC ${p.srcMac ?? '?'}) to ${p.dst}:${p.dstPort}, seen at ${where(p)}`);
+    for (const p of t.rstFromTarget)
+      out.push(
+        `TCP RST from ${p.src}:${p.srcPort} (MAC ${p.srcMac ?? '?'}) to ${p.dst}:${p.dstPort}, seen at ${where(p)}`,
+      );
     for (const p of t.icmpErrors) {
-      const q = p.quoted ? ` about ${p.quoted.src ?? '?'} > ${p.quoted.dst ?? '?'}${p.quoted.proto ? ` ${p.quoted.proto}` : ''}` : '';
-      out.push(`ICMP${p.proto === 'icmp6' ? 'v6' : ''} type ${p.icmpType} code ${p.icmpCode} from ${p.src}${q}, seen at ${where(p)}`);
+      const q = p.quoted
+        ? ` about ${p.quoted.src ?? '?'} > ${p.quoted.dst ?? '?'}${p.quoted.proto ? ` ${p.quoted.proto}` : ''}`
+        : '';
+      out.push(
+        `ICMP${p.proto === 'icmp6' ? 'v6' : ''} type ${p.icmpType} code ${p.icmpCode} from ${p.src}${q}, seen at ${where(p)}`,
+      );
     }
     for (const [what, count] of this.arpRequestsFromSources) {
       if (!this.arpAnswered.has(what)) out.push(`ARP who-has ${what}: ${count} sightings, never answered`);
     }
-    const name = (i: number) => (this.cfg.hops[i] ? `${this.cfg.hops[i].netns}/${this.cfg.hops[i].ifname}` : `hop ${i}`);
+    const name = (i: number) =>
+      this.cfg.hops[i] ? `${this.cfg.hops[i].netns}/${this.cfg.hops[i].ifname}` : `hop ${i}`;
     for (const s of this.arpReplySegmentCount.values()) {
-      out.push(`${s.packets} ARP/NDP replies from ${this.cfg.targetAddresses[0] ?? 'the target'} seen at ${name(s.last)} never reached ${name(s.missing)}`);
+      out.push(
+        `${s.packets} ARP/NDP replies from ${this.cfg.targetAddresses[0] ?? 'the target'} seen at ${name(s.last)} never reached ${name(s.missing)}`,
+      );
     }
     if (this.target.arpRequestsForTargetAtEnd > 0 && this.target.arpRepliesFromTarget === 0) {
       const end = this.orderOf('to-target').at(-1);
-      out.push(`ARP/NDP requests for ${this.cfg.targetAddresses[0] ?? 'the target'} (${this.target.arpRequestsForTargetAtEnd} distinct) reached ${end === undefined ? 'the last hop' : name(end)}; the target never answered`);
+      out.push(
+        `ARP/NDP requests for ${this.cfg.targetAddresses[0] ?? 'the target'} (${this.target.arpRequestsForTargetAtEnd} distinct) reached ${end === undefined ? 'the last hop' : name(end)}; the target never answered`,
+      );
     }
     for (const [asked, count] of t.arpAskedByTarget) {
       out.push(
         `ARP who-has ${asked} tell ${this.cfg.targetAddresses[0] ?? 'target'}: ${count} request${count === 1 ? '' : 's'} from the target` +
-          (t.arpRepliesToTargetAtNic > 0 ? `, ${t.arpRepliesToTargetAtNic} replies reached its NIC but it kept asking` : ', no reply reached its NIC'),
+          (t.arpRepliesToTargetAtNic > 0
+            ? `, ${t.arpRepliesToTargetAtNic} replies reached its NIC but it kept asking`
+            : ', no reply reached its NIC'),
       );
     }
     return out;
@@ -547,9 +607,12 @@ function drawJourney(j: LiveJourney, hops: Hop[]): Journey {
     const b = j.seen.get(order[i]!)!;
     const at = `${hops[order[i - 1]!]?.ifname}→${hops[order[i]!]?.ifname}`;
     if (a.ttl !== undefined && b.ttl !== undefined && a.ttl !== b.ttl) changes.push(`${at}: TTL ${a.ttl}→${b.ttl}`);
-    if (a.srcMac !== b.srcMac || a.dstMac !== b.dstMac) changes.push(`${at}: MAC ${a.srcMac}>${a.dstMac} became ${b.srcMac}>${b.dstMac}`);
-    if (a.dst !== b.dst || a.dstPort !== b.dstPort) changes.push(`${at}: destination ${a.dst}:${a.dstPort ?? ''} NAT-ed to ${b.dst}:${b.dstPort ?? ''}`);
-    if (a.src !== b.src || a.srcPort !== b.srcPort) changes.push(`${at}: source ${a.src}:${a.srcPort ?? ''} NAT-ed to ${b.src}:${b.srcPort ?? ''}`);
+    if (a.srcMac !== b.srcMac || a.dstMac !== b.dstMac)
+      changes.push(`${at}: MAC ${a.srcMac}>${a.dstMac} became ${b.srcMac}>${b.dstMac}`);
+    if (a.dst !== b.dst || a.dstPort !== b.dstPort)
+      changes.push(`${at}: destination ${a.dst}:${a.dstPort ?? ''} NAT-ed to ${b.dst}:${b.dstPort ?? ''}`);
+    if (a.src !== b.src || a.srcPort !== b.srcPort)
+      changes.push(`${at}: source ${a.src}:${a.srcPort ?? ''} NAT-ed to ${b.src}:${b.srcPort ?? ''}`);
     if (a.vlan !== b.vlan) changes.push(`${at}: VLAN ${a.vlan ?? 'none'}→${b.vlan ?? 'none'}`);
     if (a.length !== b.length && a.kind === b.kind) changes.push(`${at}: length ${a.length}→${b.length}`);
   }
@@ -579,4 +642,3 @@ function notUnicast(addr: string): boolean {
   const first = Number(addr.slice(0, addr.indexOf('.')));
   return (first >= 224 && first <= 239) || addr === '255.255.255.255';
 }
-

@@ -32,7 +32,11 @@ import {
 const shared = new Decoded();
 
 /** Reads a tcpdump pipe (`-w -`) to its end; a record cut short when tcpdump stopped is dropped. */
-export async function readHopPackets(stream: NodeJS.ReadableStream, hop: number, onPacket: (p: HopPacket) => void): Promise<void> {
+export async function readHopPackets(
+  stream: NodeJS.ReadableStream,
+  hop: number,
+  onPacket: (p: HopPacket) => void,
+): Promise<void> {
   const reader = new PcapReader('capture');
   await readStream(stream, reader, (r) => onPacket(hopPacketOf(hop, r)), { strict: false });
 }
@@ -44,7 +48,13 @@ export function hopPacketOf(hop: number, r: PcapReader, d: Decoded = shared): Ho
 }
 
 /** Decodes one captured frame (tests, tools). */
-export function decodePacket(hop: number, tsNs: bigint, data: Uint8Array, wireLength: number, linkType: number): HopPacket {
+export function decodePacket(
+  hop: number,
+  tsNs: bigint,
+  data: Uint8Array,
+  wireLength: number,
+  linkType: number,
+): HopPacket {
   decode(data, 0, data.length, linkType, shared);
   return fromDecoded(hop, tsNs, shared, wireLength, false);
 }
@@ -75,7 +85,16 @@ export function fromDecoded(hop: number, tsNs: bigint, d: Decoded, wireLength: n
     p.ttl = d.ttl;
     if (d.l4Off >= 0) {
       const proto = d.ipProto;
-      p.proto = proto === PROTO_TCP ? 'tcp' : proto === PROTO_UDP ? 'udp' : proto === PROTO_ICMP ? 'icmp' : proto === PROTO_ICMP6 ? 'icmp6' : 'other';
+      p.proto =
+        proto === PROTO_TCP
+          ? 'tcp'
+          : proto === PROTO_UDP
+            ? 'udp'
+            : proto === PROTO_ICMP
+              ? 'icmp'
+              : proto === PROTO_ICMP6
+                ? 'icmp6'
+                : 'other';
       if (proto === PROTO_TCP || proto === PROTO_UDP) {
         p.srcPort = d.srcPort;
         p.dstPort = d.dstPort;
@@ -96,7 +115,13 @@ export function fromDecoded(hop: number, tsNs: bigint, d: Decoded, wireLength: n
     p.arpSenderMac = arp.senderMac;
     p.arpTargetIp = arp.targetIp;
   }
-  if (d.l3 === L3_IPV6 && d.ipProto === PROTO_ICMP6 && (d.icmpType === 135 || d.icmpType === 136) && d.ndTargetOff >= 0 && d.ndTargetOff + 16 <= d.l4End) {
+  if (
+    d.l3 === L3_IPV6 &&
+    d.ipProto === PROTO_ICMP6 &&
+    (d.icmpType === 135 || d.icmpType === 136) &&
+    d.ndTargetOff >= 0 &&
+    d.ndTargetOff + 16 <= d.l4End
+  ) {
     // NDP is IPv6's ARP (RFC 4861): a neighbour solicitation asks who has the
     // target address, an advertisement answers for it. Put into the ARP fields
     // so that loss localization and the checks treat both alike.

@@ -36,7 +36,8 @@ export function candidateCaptureHops(topology: Topology, path: Path): CandidateG
     });
     const hops = [hop(ns.id, port, 'backend', 'bridge')];
     const peerNs = port.peer?.netns ? topology.namespaces.find((n) => n.id === port.peer!.netns) : undefined;
-    const peer = peerNs?.collected && peerNs !== ns ? peerNs.interfaces.find((i) => i.ifindex === port.peer!.ifindex) : undefined;
+    const peer =
+      peerNs?.collected && peerNs !== ns ? peerNs.interfaces.find((i) => i.ifindex === port.peer!.ifindex) : undefined;
     if (peerNs && peer) hops.push(hop(peerNs.id, peer, 'guest-nic', 'veth'));
     groups.push({ candidate: c, hops });
   }
@@ -54,7 +55,12 @@ export interface LeadChoice {
  * bridge forwarded unicast frames for it to (its FDB knows the MAC there),
  * else the first (nothing told them apart: said so).
  */
-export function chooseLead(session: SessionResult, first: number, groups: CandidateGroup[], address: string): LeadChoice {
+export function chooseLead(
+  session: SessionResult,
+  first: number,
+  groups: CandidateGroup[],
+  address: string,
+): LeadChoice {
   let index = first;
   const tallies = groups.map((g) => {
     const idx = g.hops.map(() => index++);
@@ -107,7 +113,7 @@ export function remapSession(session: SessionResult, captured: Hop[], hops: Hop[
             : 'bridged frames are not seen on the bridge device'
           : from[j]! < 0
             ? 'not captured (the backend was chosen after the window)'
-            : session.notObservedReason[from[j]!] ?? 'not captured',
+            : (session.notObservedReason[from[j]!] ?? 'not captured'),
     ),
     stats: hops.map((_, j) => (from[j]! >= 0 ? session.stats[from[j]!] : undefined)),
   };

@@ -61,7 +61,6 @@ export interface DiagnoseResult {
 
 const WELL_KNOWN = [22, 80, 443];
 
-
 /** discover → path → capture + probe → correlate → checks → report. */
 export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
   const startedAt = new Date().toISOString();
@@ -127,7 +126,11 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
     ...(later.ovn.traces.length ? { ovnTraces: later.ovn.traces } : {}),
     ...(later.ovn.nb ? { ovnNb: later.ovn.nb } : {}),
     sourceAddresses: o.passive
-      ? [...new Set(session.packets.filter((p) => p.dst && plan.targetAddresses.includes(p.dst) && p.src).map((p) => p.src!))].slice(0, 8)
+      ? [
+          ...new Set(
+            session.packets.filter((p) => p.dst && plan.targetAddresses.includes(p.dst) && p.src).map((p) => p.src!),
+          ),
+        ].slice(0, 8)
       : plan.sourceAddresses,
   };
   const { causes, notices } = await runChecks(context);
@@ -178,7 +181,12 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
   });
   o.record?.({
     format: FIXTURE_FORMAT,
-    query: { target: o.target, ...(o.netns ? { netns: o.netns } : {}), ...(o.uplink ? { uplink: o.uplink } : {}), ...(backend ? { backend } : {}) },
+    query: {
+      target: o.target,
+      ...(o.netns ? { netns: o.netns } : {}),
+      ...(o.uplink ? { uplink: o.uplink } : {}),
+      ...(backend ? { backend } : {}),
+    },
     request: {
       probes: o.probes,
       from: o.from,
@@ -190,7 +198,11 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
     },
     context,
     ...(wrongHost ? { atLeast: 'degraded' as const } : {}),
-    result: { status: report.status, loss: report.loss, causes: report.causes.map((c) => ({ id: c.id, confidence: c.confidence, device: c.device })) },
+    result: {
+      status: report.status,
+      loss: report.loss,
+      causes: report.causes.map((c) => ({ id: c.id, confidence: c.confidence, device: c.device })),
+    },
   });
   return { report, packets: session.packets, topology };
 }
@@ -221,7 +233,12 @@ async function locateTarget(o: DiagnoseOptions, topology: Topology): Promise<Loc
       path = findPath(topology, o.target, { ...uplink, backend });
     }
   }
-  return { path, groups: undecided(path) ? candidateCaptureHops(topology, path) : [], notices, ...(backend ? { backend } : {}) };
+  return {
+    path,
+    groups: undecided(path) ? candidateCaptureHops(topology, path) : [],
+    notices,
+    ...(backend ? { backend } : {}),
+  };
 }
 
 interface ProbePlan {
@@ -270,18 +287,29 @@ async function planProbes(o: DiagnoseOptions, topology: Topology, path: Path): P
 
   const probes: ProbeSpec[] = [];
   if (!o.passive) {
-    if (!primary) throw usageError(`target ${o.target} has no IPv4 or global IPv6 address to probe`, 'use --passive, or name an address');
+    if (!primary)
+      throw usageError(
+        `target ${o.target} has no IPv4 or global IPv6 address to probe`,
+        'use --passive, or name an address',
+      );
     // fe80::/10 is valid on one link only: a socket needs its zone (the sender's interface),
     // which hopdump cannot know for a sender on another link (nc without one just times out).
     if (/^fe[89ab][0-9a-f]:/i.test(primary)) {
-      throw usageError(`target ${primary} is an IPv6 link-local address: probes cannot reach it without its link`, 'name its global address, or use --passive');
+      throw usageError(
+        `target ${primary} is an IPv6 link-local address: probes cannot reach it without its link`,
+        'name its global address, or use --passive',
+      );
     }
     const raw = o.probes.length > 0 ? o.probes : defaultProbes(topology, path, fromNetns === o.netns, primary);
     for (const text of raw) {
       const spec = parseProbe(text, primary, o.count, text === 'icmp' ? o.size : undefined);
       if (!spec) throw usageError(`--probe '${text}' is not icmp, tcp:PORT[@ADDR], udp:PORT[@ADDR] or arp`);
       // arping speaks ARP only; IPv6's neighbour solicitations show in the capture of any probe.
-      if (spec.kind === 'arp' && spec.address.includes(':')) throw usageError(`--probe arp is IPv4 only; ${spec.address} is IPv6`, 'use --probe icmp: its neighbour solicitations are captured');
+      if (spec.kind === 'arp' && spec.address.includes(':'))
+        throw usageError(
+          `--probe arp is IPv4 only; ${spec.address} is IPv6`,
+          'use --probe icmp: its neighbour solicitations are captured',
+        );
       probes.push(spec);
     }
   }
@@ -336,7 +364,9 @@ async function readAfterWindow(o: DiagnoseOptions, topology: Topology, path: Pat
       path,
       packets: session.packets,
       targetAddresses: plan.targetAddresses,
-      probes: o.passive ? [] : plan.probes.map((p) => ({ kind: p.kind, ...(p.port !== undefined ? { port: p.port } : {}) })),
+      probes: o.passive
+        ? []
+        : plan.probes.map((p) => ({ kind: p.kind, ...(p.port !== undefined ? { port: p.port } : {}) })),
       ...(targetMac ? { targetMac } : {}),
     }).catch((err: unknown) => {
       session.notices.push(`ofproto/trace: ${err instanceof Error ? err.message : String(err)}`);
@@ -358,13 +388,18 @@ async function readAfterWindow(o: DiagnoseOptions, topology: Topology, path: Pat
  */
 function defaultProbes(topology: Topology, path: Path, fromDockerHost: boolean, address: string): string[] {
   const pub = path.target.published;
-  if (pub && pub.address) return [...(fromDockerHost ? ['icmp'] : []), `${pub.proto === 'udp' ? 'udp' : 'tcp'}:${pub.port}@${pub.address}`];
+  if (pub && pub.address)
+    return [...(fromDockerHost ? ['icmp'] : []), `${pub.proto === 'udp' ? 'udp' : 'tcp'}:${pub.port}@${pub.address}`];
   const ns = topology.namespaces.find((n) => n.id === path.target.netns);
   const ports = ns?.isRoot
     ? []
-    : [...new Set((ns?.listeners ?? []).filter((l) => !l.address.startsWith('127.') && l.address !== '::1' && servesFamily(l, address)).map((l) => l.port))].sort(
-        (a, b) => a - b,
-      );
+    : [
+        ...new Set(
+          (ns?.listeners ?? [])
+            .filter((l) => !l.address.startsWith('127.') && l.address !== '::1' && servesFamily(l, address))
+            .map((l) => l.port),
+        ),
+      ].sort((a, b) => a - b);
   const chosen = ports.length > 0 ? ports.slice(0, 2) : ns?.collected ? [] : WELL_KNOWN.slice(0, 1);
   return ['icmp', ...chosen.map((p) => `tcp:${p}`)];
 }
@@ -395,12 +430,16 @@ async function promiscExperiment(
   const suspectCause = causes.find((c) => c.id === 'promisc-dependent' && c.device);
   const device = suspectCause?.device ?? null;
   if (!device) return ['--promisc-test: no suspect device (no promisc-dependent evidence); nothing changed'];
-  const iface = topology.namespaces.find((n) => n.id === device.netns)?.interfaces.find((i) => i.ifname === device.ifname);
+  const iface = topology.namespaces
+    .find((n) => n.id === device.netns)
+    ?.interfaces.find((i) => i.ifname === device.ifname);
   if (!iface || iface.promisc || (iface.promiscuity ?? 0) > 0) {
     return [`--promisc-test: ${device.netns}/${device.ifname} is already promiscuous; nothing to compare`];
   }
   const netns = device.netns === 'host' ? undefined : device.netns;
-  const withPromisc = await withPromiscuous(o.host, netns, device.ifname, () => Promise.all(probes.map((p) => runProbe(o.host, p, fromNetns))));
+  const withPromisc = await withPromiscuous(o.host, netns, device.ifname, () =>
+    Promise.all(probes.map((p) => runProbe(o.host, p, fromNetns))),
+  );
   const without = await Promise.all(probes.map((p) => runProbe(o.host, p, fromNetns)));
   const a = withPromisc.reduce((s, r) => s + r.answered, 0);
   const b = without.reduce((s, r) => s + r.answered, 0);
@@ -409,7 +448,9 @@ async function promiscExperiment(
   if (suspectCause) {
     if (a > b) {
       suspectCause.confidence = 0.99;
-      suspectCause.evidence.push(`${line}: reachability depends on promiscuous mode (proved; the device is back to non-promiscuous)`);
+      suspectCause.evidence.push(
+        `${line}: reachability depends on promiscuous mode (proved; the device is back to non-promiscuous)`,
+      );
     } else {
       suspectCause.confidence = Math.min(suspectCause.confidence, 0.2);
       suspectCause.evidence.push(`${line}: promiscuous mode makes no difference (refuted)`);
@@ -420,9 +461,12 @@ async function promiscExperiment(
 }
 
 /** Replies from the target's address with a MAC that is not the target's: answered by the wrong host. */
-function wrongHostAnswered(topology: Topology, path: ReturnType<typeof findPath>, correlation: ReturnType<typeof correlate>): boolean {
+function wrongHostAnswered(
+  topology: Topology,
+  path: ReturnType<typeof findPath>,
+  correlation: ReturnType<typeof correlate>,
+): boolean {
   const own = targetMacOf(topology, path.target.netns, path.target.ifname);
   if (!own) return false;
   return [...correlation.target.replyMacs.keys()].some((mac) => mac !== own);
 }
-

@@ -43,7 +43,15 @@ export async function agentCommand(
   command: { execute: string; arguments?: Record<string, unknown> },
   timeoutS = AGENT_CALL_TIMEOUT_S,
 ): Promise<unknown> {
-  const argv = virshArgv(uri, ['qemu-agent-command', '--domain', domain, '--cmd', JSON.stringify(command), '--timeout', String(timeoutS)]);
+  const argv = virshArgv(uri, [
+    'qemu-agent-command',
+    '--domain',
+    domain,
+    '--cmd',
+    JSON.stringify(command),
+    '--timeout',
+    String(timeoutS),
+  ]);
   let r: RunResult;
   try {
     r = await host.run(argv, { timeoutMs: timeoutS * 1000 + 10_000 });
@@ -55,7 +63,11 @@ export async function agentCommand(
     if (reply.error) throw new Error(reply.error.desc ?? 'error');
     return reply.return;
   } catch (err) {
-    throw environmentError(`guest agent on ${domain}: ${command.execute} gave no answer hopdump can read`, String(err), err);
+    throw environmentError(
+      `guest agent on ${domain}: ${command.execute} gave no answer hopdump can read`,
+      String(err),
+      err,
+    );
   }
 }
 
@@ -63,7 +75,11 @@ function agentError(domain: string, execute: string, err: unknown): Error {
   const stderr = err instanceof CommandError ? (err.result?.stderr ?? '') : '';
   const first = stderr.trim().split('\n')[0] ?? '';
   if (/failed to get domain|Domain not found/i.test(stderr)) {
-    return environmentError(`libvirt domain '${domain}' not found`, 'see virsh list --all (and LIBVIRT_DEFAULT_URI)', err);
+    return environmentError(
+      `libvirt domain '${domain}' not found`,
+      'see virsh list --all (and LIBVIRT_DEFAULT_URI)',
+      err,
+    );
   }
   // virsh itself missing: that error already says what to install.
   if (err instanceof CommandError && !err.result) return err;
@@ -76,12 +92,27 @@ function agentError(domain: string, execute: string, err: unknown): Error {
     );
   }
   // qemu-ga's own errors (a program not found for guest-exec, a file that does not open) come through virsh.
-  return environmentError(`guest agent on ${domain}: ${execute} failed: ${first.replace(/^error: /, '') || 'no message'}`, undefined, err);
+  return environmentError(
+    `guest agent on ${domain}: ${execute} failed: ${first.replace(/^error: /, '') || 'no message'}`,
+    undefined,
+    err,
+  );
 }
 
 /** Throws "guest agent not responding on DOMAIN" unless guest-ping answers within timeoutMs. */
-export async function guestPing(host: Host, uri: string | undefined, domain: string, options: { timeoutMs?: number } = {}): Promise<void> {
-  await agentCommand(host, uri, domain, { execute: 'guest-ping' }, Math.max(1, Math.ceil((options.timeoutMs ?? 5000) / 1000)));
+export async function guestPing(
+  host: Host,
+  uri: string | undefined,
+  domain: string,
+  options: { timeoutMs?: number } = {},
+): Promise<void> {
+  await agentCommand(
+    host,
+    uri,
+    domain,
+    { execute: 'guest-ping' },
+    Math.max(1, Math.ceil((options.timeoutMs ?? 5000) / 1000)),
+  );
 }
 
 /** Runs argv in the guest and waits for it: no shell, the program is argv[0] (found on the guest's PATH). */
@@ -132,7 +163,12 @@ export async function guestExecStart(
 }
 
 /** The finished program's result, or undefined while it still runs. */
-export async function guestExecStatus(host: Host, uri: string | undefined, domain: string, pid: number): Promise<GuestExecResult | undefined> {
+export async function guestExecStatus(
+  host: Host,
+  uri: string | undefined,
+  domain: string,
+  pid: number,
+): Promise<GuestExecResult | undefined> {
   const s = (await agentCommand(host, uri, domain, { execute: 'guest-exec-status', arguments: { pid } })) as {
     exited?: boolean;
     exitcode?: number;
@@ -153,7 +189,13 @@ export async function guestExecStatus(host: Host, uri: string | undefined, domai
 }
 
 /** Best effort: a guest program that overran its time is signalled (through the guest's own kill). */
-export async function guestKill(host: Host, uri: string | undefined, domain: string, pid: number, signal: 'INT' | 'TERM' | 'KILL'): Promise<void> {
+export async function guestKill(
+  host: Host,
+  uri: string | undefined,
+  domain: string,
+  pid: number,
+  signal: 'INT' | 'TERM' | 'KILL',
+): Promise<void> {
   try {
     await guestExecStart(host, uri, domain, ['kill', `-${signal}`, String(pid)]);
   } catch {
@@ -175,11 +217,21 @@ export function guestHost(host: Host, uri: string | undefined, domain: string): 
         ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
         ...(options.input !== undefined ? { input: options.input } : {}),
       });
-      const result: RunResult = { argv, netns: undefined, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), code: r.code };
+      const result: RunResult = {
+        argv,
+        netns: undefined,
+        stdout: r.stdout.toString('utf8'),
+        stderr: r.stderr.toString('utf8'),
+        code: r.code,
+      };
       const ok = options.okCodes === 'any' || (options.okCodes ?? [0]).includes(r.code);
       if (!ok) {
         const first = result.stderr.trim().split('\n')[0] || 'no message';
-        throw new CommandError(`${showArgv(argv)} in guest ${domain} failed (exit ${r.code}): ${first}`, undefined, result);
+        throw new CommandError(
+          `${showArgv(argv)} in guest ${domain} failed (exit ${r.code}): ${first}`,
+          undefined,
+          result,
+        );
       }
       return result;
     },
@@ -197,14 +249,30 @@ export function guestHost(host: Host, uri: string | undefined, domain: string): 
 }
 
 /** Reads a whole file from the guest (guest-file-open/read/close, base64 chunks). */
-export async function guestReadFile(host: Host, uri: string | undefined, domain: string, path: string, maxBytes = 256 << 20): Promise<Buffer> {
-  const handle = (await agentCommand(host, uri, domain, { execute: 'guest-file-open', arguments: { path, mode: 'r' } })) as number;
-  if (typeof handle !== 'number') throw environmentError(`guest agent on ${domain}: guest-file-open ${path} returned no handle`);
+export async function guestReadFile(
+  host: Host,
+  uri: string | undefined,
+  domain: string,
+  path: string,
+  maxBytes = 256 << 20,
+): Promise<Buffer> {
+  const handle = (await agentCommand(host, uri, domain, {
+    execute: 'guest-file-open',
+    arguments: { path, mode: 'r' },
+  })) as number;
+  if (typeof handle !== 'number')
+    throw environmentError(`guest agent on ${domain}: guest-file-open ${path} returned no handle`);
   const chunks: Buffer[] = [];
   let total = 0;
   try {
     for (;;) {
-      const r = (await agentCommand(host, uri, domain, { execute: 'guest-file-read', arguments: { handle, count: 4 << 20 } }, 30)) as {
+      const r = (await agentCommand(
+        host,
+        uri,
+        domain,
+        { execute: 'guest-file-read', arguments: { handle, count: 4 << 20 } },
+        30,
+      )) as {
         count: number;
         'buf-b64': string;
         eof: boolean;
@@ -221,7 +289,12 @@ export async function guestReadFile(host: Host, uri: string | undefined, domain:
   return Buffer.concat(chunks);
 }
 
-export async function guestTryOpen(host: Host, uri: string | undefined, domain: string, path: string): Promise<number | undefined> {
+export async function guestTryOpen(
+  host: Host,
+  uri: string | undefined,
+  domain: string,
+  path: string,
+): Promise<number | undefined> {
   try {
     const h = await agentCommand(host, uri, domain, { execute: 'guest-file-open', arguments: { path, mode: 'r' } });
     return typeof h === 'number' ? h : undefined;
@@ -231,6 +304,11 @@ export async function guestTryOpen(host: Host, uri: string | undefined, domain: 
   }
 }
 
-export async function guestCloseFile(host: Host, uri: string | undefined, domain: string, handle: number): Promise<void> {
+export async function guestCloseFile(
+  host: Host,
+  uri: string | undefined,
+  domain: string,
+  handle: number,
+): Promise<void> {
   await agentCommand(host, uri, domain, { execute: 'guest-file-close', arguments: { handle } }).catch(() => undefined);
 }

@@ -59,7 +59,8 @@ export class LocalHost implements Host {
     return new Promise<void>((resolve) => {
       const pid = netns.match(/^pid:(\d+)$/)?.[1];
       if (pid) {
-        if (!existsSync(`/proc/${pid}/ns/net`)) throw environmentError(`network namespace of process ${pid} not found`, 'the process has exited');
+        if (!existsSync(`/proc/${pid}/ns/net`))
+          throw environmentError(`network namespace of process ${pid} not found`, 'the process has exited');
       } else if (!/^[\w.@:+-]+$/.test(netns) || !existsSync(`${NETNS_RUN_DIR}/${netns}`)) {
         throw environmentError(`network namespace '${netns}' not found`, "see 'ip netns list'");
       }
@@ -107,7 +108,9 @@ export class LocalHost implements Host {
           code: code ?? -1,
         };
         if (timedOut) {
-          reject(new CommandError(`${showArgv(argv)}${where} did not finish within ${timeoutMs} ms`, undefined, result));
+          reject(
+            new CommandError(`${showArgv(argv)}${where} did not finish within ${timeoutMs} ms`, undefined, result),
+          );
           return;
         }
         // `ip netns exec` reports a missing program itself (exit 255).
@@ -118,7 +121,9 @@ export class LocalHost implements Host {
         const ok = options.okCodes === 'any' || (options.okCodes ?? [0]).includes(result.code);
         if (!ok) {
           const firstLine = result.stderr.trim().split('\n')[0] || (signal ? `killed by ${signal}` : 'no message');
-          reject(new CommandError(`${showArgv(argv)}${where} failed (exit ${result.code}): ${firstLine}`, undefined, result));
+          reject(
+            new CommandError(`${showArgv(argv)}${where} failed (exit ${result.code}): ${firstLine}`, undefined, result),
+          );
           return;
         }
         resolve(result);
@@ -156,7 +161,10 @@ export class LocalHost implements Host {
   spawn(argv: string[], options: SpawnOptions): Spawned {
     // setpriv --pdeathsig: the kernel kills the program if hopdump dies, even
     // by SIGKILL (prctl PR_SET_PDEATHSIG survives the execs that follow).
-    const full = wrapForNetns(options.cleansUpOnStdinEof ? argv : ['setpriv', '--pdeathsig', 'KILL', '--', ...argv], options.netns);
+    const full = wrapForNetns(
+      options.cleansUpOnStdinEof ? argv : ['setpriv', '--pdeathsig', 'KILL', '--', ...argv],
+      options.netns,
+    );
     const child = spawnChild(full[0]!, full.slice(1), {
       stdio: [options.cleansUpOnStdinEof ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       detached: true,
@@ -210,7 +218,9 @@ export class LocalHost implements Host {
 }
 
 function onPath(program: string): boolean {
-  const candidates = program.includes('/') ? [program] : (process.env.PATH ?? '').split(delimiter).map((d) => join(d, program));
+  const candidates = program.includes('/')
+    ? [program]
+    : (process.env.PATH ?? '').split(delimiter).map((d) => join(d, program));
   return candidates.some((c) => {
     try {
       accessSync(c, constants.X_OK);

@@ -1,4 +1,15 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, rmdirSync, statSync, symlinkSync, copyFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  rmdirSync,
+  statSync,
+  symlinkSync,
+  copyFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { environmentError } from '../errors.js';
 import type { Host, RunResult } from '../host/host.js';
 import { labDaemonDir } from './names.js';
@@ -63,17 +74,31 @@ export async function startDocker(lab: LabBuilder, role: string, options: StartD
   await lab.daemon(
     role,
     [
-      'sh', '-c', START_SCRIPT, 'hopdump-dockerd', `${dir}/dockerd.log`,
+      'sh',
+      '-c',
+      START_SCRIPT,
+      'hopdump-dockerd',
+      `${dir}/dockerd.log`,
       'dockerd',
-      `--config-file=${dir}/daemon.json`, `--data-root=${dir}/data`, `--exec-root=${dir}/exec`,
-      `--pidfile=${dir}/docker.pid`, '-H', `unix://${sock}`, '--storage-driver=overlay2',
-      '--iptables=true', '--ip-forward=true', '--userland-proxy=false', `--cgroup-parent=/${netns}`,
+      `--config-file=${dir}/daemon.json`,
+      `--data-root=${dir}/data`,
+      `--exec-root=${dir}/exec`,
+      `--pidfile=${dir}/docker.pid`,
+      '-H',
+      `unix://${sock}`,
+      '--storage-driver=overlay2',
+      '--iptables=true',
+      '--ip-forward=true',
+      '--userland-proxy=false',
+      `--cgroup-parent=/${netns}`,
     ],
     { netOnly: true },
   );
   for (let i = 0; i < 300; i++) {
     if (existsSync(sock)) {
-      const r = await lab.host.run(['curl', '-s', '-m', '2', '--unix-socket', sock, 'http://localhost/_ping'], { okCodes: 'any' });
+      const r = await lab.host.run(['curl', '-s', '-m', '2', '--unix-socket', sock, 'http://localhost/_ping'], {
+        okCodes: 'any',
+      });
       if (r.code === 0 && r.stdout.trim() === 'OK') return sock;
     }
     await new Promise((res) => setTimeout(res, 100));
@@ -94,7 +119,14 @@ export function docker(
   const netns = lab.ns(role);
   const dir = dockerDir(netns, lab.daemonDir);
   return lab.host.run(
-    ['env', `DOCKER_CONFIG=${dir}/client`, DOCKER_CLI, '-H', `unix://${dir}/docker.sock`, ...args.map((a) => lab.real(role, a))],
+    [
+      'env',
+      `DOCKER_CONFIG=${dir}/client`,
+      DOCKER_CLI,
+      '-H',
+      `unix://${dir}/docker.sock`,
+      ...args.map((a) => lab.real(role, a)),
+    ],
     { timeoutMs: 60_000, ...options },
   );
 }
@@ -114,7 +146,10 @@ export async function importBusybox(lab: LabBuilder, role: string): Promise<void
   if (!busybox) throw environmentError('busybox not found', 'apt-get install busybox-static');
   copyFileSync(busybox, `${rootfs}/bin/busybox`);
   const list = await lab.host.run([busybox, '--list-full']);
-  for (const path of list.stdout.split('\n').map((l) => l.trim()).filter(Boolean)) {
+  for (const path of list.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)) {
     if (path === 'bin/busybox' || existsSync(`${rootfs}/${path}`)) continue;
     symlinkSync('/bin/busybox', `${rootfs}/${path}`);
   }
@@ -123,7 +158,13 @@ export async function importBusybox(lab: LabBuilder, role: string): Promise<void
   writeFileSync(`${rootfs}/etc/group`, 'root:x:0:\n');
   await lab.host.run(['tar', '-C', rootfs, '-cf', `${dir}/busybox.tar`, '.']);
   // An imported image has no Env: without PATH, `docker exec ct1 CMD` fails with exit 126.
-  await docker(lab, role, ['import', '--change', 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin', `${dir}/busybox.tar`, BUSYBOX_IMAGE]);
+  await docker(lab, role, [
+    'import',
+    '--change',
+    'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin',
+    `${dir}/busybox.tar`,
+    BUSYBOX_IMAGE,
+  ]);
   rmSync(rootfs, { recursive: true, force: true });
   rmSync(`${dir}/busybox.tar`, { force: true });
 }
@@ -180,7 +221,9 @@ function cgroupDirs(netns: string): string[] {
   const walk = (d: string) => {
     let entries: string[];
     try {
-      entries = readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+      entries = readdirSync(d, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name);
     } catch {
       return;
     }

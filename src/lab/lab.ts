@@ -20,7 +20,18 @@ import { vmMacvtap } from './topologies/vm-macvtap.js';
 import type { LabBuilder, LabFault, LabTopology } from './types.js';
 import { buildExtras, drawVariant, translate, variantTopology, type VariantPlan } from './variant.js';
 
-export const TOPOLOGIES: LabTopology[] = [bridged, routed, ovs, neutron, vm, ovn, dockerTopology, macvlan, chain, vmMacvtap];
+export const TOPOLOGIES: LabTopology[] = [
+  bridged,
+  routed,
+  ovs,
+  neutron,
+  vm,
+  ovn,
+  dockerTopology,
+  macvlan,
+  chain,
+  vmMacvtap,
+];
 export { FAULTS };
 
 /**
@@ -67,7 +78,8 @@ export function labTopology(state: LabState): LabTopology {
 
 export function findTopology(name: string): LabTopology {
   const t = TOPOLOGIES.find((x) => x.name === name);
-  if (!t) throw usageError(`unknown lab topology '${name}'`, `choose one of: ${TOPOLOGIES.map((x) => x.name).join(', ')}`);
+  if (!t)
+    throw usageError(`unknown lab topology '${name}'`, `choose one of: ${TOPOLOGIES.map((x) => x.name).join(', ')}`);
   return t;
 }
 
@@ -75,7 +87,10 @@ export function findFault(name: string, topology?: string): LabFault {
   const f = FAULTS.find((x) => x.name === name);
   if (!f) throw usageError(`unknown lab fault '${name}'`, "see 'hopdump lab list'");
   if (topology && f.topology !== topology) {
-    throw usageError(`fault '${name}' belongs to the ${f.topology} topology, not ${topology}`, `hopdump lab up ${f.topology} --fault ${name}`);
+    throw usageError(
+      `fault '${name}' belongs to the ${f.topology} topology, not ${topology}`,
+      `hopdump lab up ${f.topology} --fault ${name}`,
+    );
   }
   return f;
 }
@@ -102,7 +117,12 @@ export function listStates(): LabState[] {
   return names.map((n) => readState(n.slice(0, -5))).filter((s): s is LabState => s !== undefined);
 }
 
-export function builder(host: Host, instance: string, plan?: VariantPlan, daemonDir: string = labDaemonDir()): LabBuilder {
+export function builder(
+  host: Host,
+  instance: string,
+  plan?: VariantPlan,
+  daemonDir: string = labDaemonDir(),
+): LabBuilder {
   const ns = (role: string) => labNetns(instance, role);
   // A variant rewrites the canonical names in everything the lab runs (src/lab/variant.ts).
   const tr = (role: string, text: string) => (plan ? translate(plan, role, text) : text);
@@ -167,9 +187,13 @@ export async function labUp(options: LabUpOptions): Promise<LabState> {
   const fault = options.fault ? findFault(options.fault, topology.name) : undefined;
   const existing = (await host.listNetns()).filter((n) => instanceOf(n) === instance);
   if (readState(instance) || existing.length > 0) {
-    throw environmentError(`lab '${instance}' is already up`, `hopdump lab down${instance === DEFAULT_INSTANCE ? '' : ` --name ${instance}`}`);
+    throw environmentError(
+      `lab '${instance}' is already up`,
+      `hopdump lab down${instance === DEFAULT_INSTANCE ? '' : ` --name ${instance}`}`,
+    );
   }
-  const plan = options.variant === undefined ? undefined : drawVariant(topology.name, options.variant, fault?.variantExcludes);
+  const plan =
+    options.variant === undefined ? undefined : drawVariant(topology.name, options.variant, fault?.variantExcludes);
   // A variant draws where the lab's daemons live too; otherwise HOPDUMP_LAB_DAEMON_DIR or the default.
   const daemonDir = plan?.daemonDir ?? labDaemonDir();
   const lab = builder(host, instance, plan, daemonDir);

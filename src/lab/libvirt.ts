@@ -61,7 +61,10 @@ export function libvirtUri(netns: string, base: string = labDaemonDir()): string
 export async function startLibvirt(lab: LabBuilder, role: string): Promise<string> {
   for (const program of ['libvirtd', 'virsh', 'qemu-system-x86_64', 'unshare']) {
     if (!lab.host.hasProgram(program)) {
-      throw environmentError(`${program} not found`, 'make deps (apt-get install qemu-system-x86 libvirt-daemon-system libvirt-clients)');
+      throw environmentError(
+        `${program} not found`,
+        'make deps (apt-get install qemu-system-x86 libvirt-daemon-system libvirt-clients)',
+      );
     }
   }
   const netns = lab.ns(role);
@@ -82,7 +85,19 @@ export async function startLibvirt(lab: LabBuilder, role: string): Promise<strin
   writeFileSync(`${dir}/etc/qemu.conf`, QEMU_CONF, { mode: 0o600 });
   await lab.daemon(
     role,
-    ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', START_SCRIPT, 'hopdump-libvirtd', dir, ...BOUND.flat()],
+    [
+      'unshare',
+      '--mount',
+      '--propagation',
+      'private',
+      '--',
+      'sh',
+      '-c',
+      START_SCRIPT,
+      'hopdump-libvirtd',
+      dir,
+      ...BOUND.flat(),
+    ],
     { netOnly: true },
   );
   const uri = libvirtUri(netns, lab.daemonDir);
@@ -97,7 +112,12 @@ export async function startLibvirt(lab: LabBuilder, role: string): Promise<strin
 }
 
 /** virsh against the lab namespace's own libvirtd. */
-export function virsh(lab: LabBuilder, role: string, args: string[], options: { okCodes?: number[] | 'any'; timeoutMs?: number } = {}): Promise<RunResult> {
+export function virsh(
+  lab: LabBuilder,
+  role: string,
+  args: string[],
+  options: { okCodes?: number[] | 'any'; timeoutMs?: number } = {},
+): Promise<RunResult> {
   return virshAt(lab.host, lab.ns(role), args, { ...options, base: lab.daemonDir });
 }
 

@@ -21,24 +21,71 @@ export async function startOvn(lab: LabBuilder, role: string): Promise<void> {
   const dir = await startOvs(lab, role);
   const { nb, sb } = ovnSockets(lab.ns(role), lab.daemonDir);
   const env = ['env', `OVS_RUNDIR=${dir}`, `OVN_RUNDIR=${dir}`, `OVN_DBDIR=${dir}`, `OVN_LOGDIR=${dir}`];
-  for (const [db, schema, sock] of [['ovnnb_db', 'ovn-nb', nb], ['ovnsb_db', 'ovn-sb', sb]] as const) {
+  for (const [db, schema, sock] of [
+    ['ovnnb_db', 'ovn-nb', nb],
+    ['ovnsb_db', 'ovn-sb', sb],
+  ] as const) {
     await lab.host.run(['ovsdb-tool', 'create', `${dir}/${db}.db`, `/usr/share/ovn/${schema}.ovsschema`]);
-    await lab.daemon(role, [...env, 'ovsdb-server', `${dir}/${db}.db`, `--remote=punix:${sock}`, `--pidfile=${dir}/${db}.pid`, `--unixctl=${dir}/${db}.ctl`, `--log-file=${dir}/${db}.log`]);
+    await lab.daemon(role, [
+      ...env,
+      'ovsdb-server',
+      `${dir}/${db}.db`,
+      `--remote=punix:${sock}`,
+      `--pidfile=${dir}/${db}.pid`,
+      `--unixctl=${dir}/${db}.ctl`,
+      `--log-file=${dir}/${db}.log`,
+    ]);
     await waitFor(sock);
   }
   await vsctl(lab, role, [
-    '--', '--may-exist', 'add-br', 'br-int', '--', 'set', 'bridge', 'br-int', 'datapath_type=netdev', 'fail_mode=secure',
-    '--', 'set', 'open', '.', 'external_ids:system-id=hv1', `external_ids:ovn-remote=unix:${sb}`, 'external_ids:ovn-encap-type=geneve', 'external_ids:ovn-encap-ip=127.0.0.1',
+    '--',
+    '--may-exist',
+    'add-br',
+    'br-int',
+    '--',
+    'set',
+    'bridge',
+    'br-int',
+    'datapath_type=netdev',
+    'fail_mode=secure',
+    '--',
+    'set',
+    'open',
+    '.',
+    'external_ids:system-id=hv1',
+    `external_ids:ovn-remote=unix:${sb}`,
+    'external_ids:ovn-encap-type=geneve',
+    'external_ids:ovn-encap-ip=127.0.0.1',
   ]);
-  await lab.daemon(role, [...env, 'ovn-northd', `--ovnnb-db=unix:${nb}`, `--ovnsb-db=unix:${sb}`, `--pidfile=${dir}/ovn-northd.pid`, `--unixctl=${dir}/ovn-northd.ctl`, `--log-file=${dir}/ovn-northd.log`]);
+  await lab.daemon(role, [
+    ...env,
+    'ovn-northd',
+    `--ovnnb-db=unix:${nb}`,
+    `--ovnsb-db=unix:${sb}`,
+    `--pidfile=${dir}/ovn-northd.pid`,
+    `--unixctl=${dir}/ovn-northd.ctl`,
+    `--log-file=${dir}/ovn-northd.log`,
+  ]);
   // --monitor: ovn-controller 23.03 sometimes dies of SIGSEGV in its first
   // seconds (docs/ovn-notes.md); its monitor process starts it again.
-  await lab.daemon(role, [...env, 'ovn-controller', `unix:${dir}/db.sock`, '--monitor', `--pidfile=${dir}/ovn-controller.pid`, `--log-file=${dir}/ovn-controller.log`]);
+  await lab.daemon(role, [
+    ...env,
+    'ovn-controller',
+    `unix:${dir}/db.sock`,
+    '--monitor',
+    `--pidfile=${dir}/ovn-controller.pid`,
+    `--log-file=${dir}/ovn-controller.log`,
+  ]);
 }
 
 /** ovn-nbctl against the lab's northbound database. */
 export function nbctl(lab: LabBuilder, role: string, args: string[], timeoutSeconds = 10): Promise<unknown> {
-  return lab.run(role, ['ovn-nbctl', `--db=unix:${ovnSockets(lab.ns(role), lab.daemonDir).nb}`, `--timeout=${timeoutSeconds}`, ...args]);
+  return lab.run(role, [
+    'ovn-nbctl',
+    `--db=unix:${ovnSockets(lab.ns(role), lab.daemonDir).nb}`,
+    `--timeout=${timeoutSeconds}`,
+    ...args,
+  ]);
 }
 
 /**

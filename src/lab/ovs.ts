@@ -22,14 +22,21 @@ export async function startOvs(lab: LabBuilder, role: string): Promise<string> {
   const env = ['env', `OVS_RUNDIR=${dir}`, `OVS_DBDIR=${dir}`, `OVS_LOGDIR=${dir}`];
   await lab.daemon(role, [
     ...env,
-    'ovsdb-server', `${dir}/conf.db`, `--remote=punix:${dir}/db.sock`, `--pidfile=${dir}/ovsdb-server.pid`,
-    `--unixctl=${dir}/ovsdb-server.ctl`, `--log-file=${dir}/ovsdb-server.log`,
+    'ovsdb-server',
+    `${dir}/conf.db`,
+    `--remote=punix:${dir}/db.sock`,
+    `--pidfile=${dir}/ovsdb-server.pid`,
+    `--unixctl=${dir}/ovsdb-server.ctl`,
+    `--log-file=${dir}/ovsdb-server.log`,
   ]);
   await waitFor(`${dir}/db.sock`);
   await lab.run(role, ['ovs-vsctl', `--db=unix:${dir}/db.sock`, '--no-wait', 'init']);
   await lab.daemon(role, [
     ...env,
-    'ovs-vswitchd', `unix:${dir}/db.sock`, `--pidfile=${dir}/ovs-vswitchd.pid`, `--unixctl=${dir}/ovs-vswitchd.ctl`,
+    'ovs-vswitchd',
+    `unix:${dir}/db.sock`,
+    `--pidfile=${dir}/ovs-vswitchd.pid`,
+    `--unixctl=${dir}/ovs-vswitchd.ctl`,
     `--log-file=${dir}/ovs-vswitchd.log`,
   ]);
   await waitFor(`${dir}/ovs-vswitchd.ctl`);
@@ -38,7 +45,12 @@ export async function startOvs(lab: LabBuilder, role: string): Promise<string> {
 
 /** ovs-vsctl against the lab namespace's own database. */
 export function vsctl(lab: LabBuilder, role: string, args: string[]): Promise<unknown> {
-  return lab.run(role, ['ovs-vsctl', `--db=unix:${ovsDir(lab.ns(role), lab.daemonDir)}/db.sock`, '--timeout=10', ...args]);
+  return lab.run(role, [
+    'ovs-vsctl',
+    `--db=unix:${ovsDir(lab.ns(role), lab.daemonDir)}/db.sock`,
+    '--timeout=10',
+    ...args,
+  ]);
 }
 
 /** ovs-ofctl against a bridge of the lab's OVS, through its management socket in the lab's directory. */

@@ -32,7 +32,22 @@ export async function checkSymptom(
       return { present: r.code !== 0, detail: lossLine(r.stdout) };
     }
     case 'large-ping-fails': {
-      const r = await run(['ping', '-n', '-q', '-c', '3', '-i', '0.2', '-W', '1', '-M', 'do', '-s', String(symptom.size), address]);
+      const r = await run([
+        'ping',
+        '-n',
+        '-q',
+        '-c',
+        '3',
+        '-i',
+        '0.2',
+        '-W',
+        '1',
+        '-M',
+        'do',
+        '-s',
+        String(symptom.size),
+        address,
+      ]);
       return { present: r.code !== 0, detail: `${symptom.size}-byte payload, DF: ${lossLine(r.stdout)}` };
     }
     case 'ping-loss': {

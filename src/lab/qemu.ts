@@ -29,7 +29,12 @@ export function removeQemuDirs(netnsNames: string[], base: string = labDaemonDir
       try {
         const pid = Number(readFileSync(`${dir}/${f}`, 'utf8').trim());
         // A pid file can outlive its process and the pid be reused: only a QEMU is killed.
-        if (Number.isInteger(pid) && pid > 1 && readFileSync(`/proc/${pid}/comm`, 'utf8').trim().startsWith('qemu-system')) process.kill(pid, 'SIGKILL');
+        if (
+          Number.isInteger(pid) &&
+          pid > 1 &&
+          readFileSync(`/proc/${pid}/comm`, 'utf8').trim().startsWith('qemu-system')
+        )
+          process.kill(pid, 'SIGKILL');
       } catch {
         /* gone already */
       }

@@ -22,7 +22,10 @@ class QgaConnection {
   private synced = false;
   private failed: Error | undefined;
 
-  private constructor(private readonly socket: Socket, private readonly path: string) {
+  private constructor(
+    private readonly socket: Socket,
+    private readonly path: string,
+  ) {
     socket.on('data', (d: Buffer) => {
       this.buf = Buffer.concat([this.buf, d]);
       this.drain();
@@ -112,7 +115,11 @@ class QgaConnection {
   }
 }
 
-async function withChannel<T>(path: string, timeoutMs: number, fn: (c: QgaConnection, deadline: number) => Promise<T>): Promise<T> {
+async function withChannel<T>(
+  path: string,
+  timeoutMs: number,
+  fn: (c: QgaConnection, deadline: number) => Promise<T>,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   const c = await QgaConnection.open(path, timeoutMs);
   try {
@@ -131,7 +138,11 @@ export function qgaPing(path: string, timeoutMs: number): Promise<void> {
 }
 
 /** Runs argv in the guest (no shell) and waits for it: its status and output. */
-export function qgaExec(path: string, argv: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<GuestExecResult> {
+export function qgaExec(
+  path: string,
+  argv: string[],
+  options: { input?: string; timeoutMs?: number } = {},
+): Promise<GuestExecResult> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   return withChannel(path, timeoutMs, async (c, deadline) => {
     const started = (await c.command(
@@ -163,7 +174,8 @@ export function qgaExec(path: string, argv: string[], options: { input?: string;
           truncated: Boolean(s['out-truncated'] || s['err-truncated']),
         };
       }
-      if (Date.now() > deadline) throw environmentError(`${argv.join(' ')} did not finish in the guest within ${timeoutMs / 1000} s`);
+      if (Date.now() > deadline)
+        throw environmentError(`${argv.join(' ')} did not finish in the guest within ${timeoutMs / 1000} s`);
       await new Promise((r) => setTimeout(r, 50));
     }
   });

@@ -21,12 +21,16 @@ export function describeLab(state: LabState): string[] {
   // A fault only a sender inside the host sees (macvlan isolation): probe from there.
   if (fault?.symptom.from) {
     const t = topology.targets.find((x) => x.name === fault.target)!;
-    lines.push(`     hopdump diagnose --netns ${state.hypervisor} --target ${t.address} --from netns:hd-${state.instance}-${fault.symptom.from}`);
+    lines.push(
+      `     hopdump diagnose --netns ${state.hypervisor} --target ${t.address} --from netns:hd-${state.instance}-${fault.symptom.from}`,
+    );
   }
   // A fault that breaks IPv6 only (NDP): it shows at the target's IPv6 address.
   if (fault?.family === 6) {
     const t = topology.targets.find((x) => x.name === fault.target)!;
-    lines.push(`     hopdump diagnose --netns ${state.hypervisor} --target ${t.address6}   # ${fault.name} breaks IPv6 only`);
+    lines.push(
+      `     hopdump diagnose --netns ${state.hypervisor} --target ${t.address6}   # ${fault.name} breaks IPv6 only`,
+    );
   }
   return lines;
 }
@@ -50,14 +54,24 @@ export async function labStatus(host: Host): Promise<LabStatus[]> {
       const missing = s.namespaces.filter((n) => !present.has(n));
       // A lab made by another hopdump version may have a topology this one does not know.
       if (!TOPOLOGIES.some((t) => t.name === s.topology)) {
-        return { ...s, missingNamespaces: missing, targets: [], note: `topology '${s.topology}' is unknown to this hopdump` };
+        return {
+          ...s,
+          missingNamespaces: missing,
+          targets: [],
+          note: `topology '${s.topology}' is unknown to this hopdump`,
+        };
       }
       let topology: ReturnType<typeof labTopology>;
       try {
         topology = labTopology(s);
       } catch (err) {
         // A lab made by another hopdump version (a variant this one cannot draw, say): listed, not probed.
-        return { ...s, missingNamespaces: missing, targets: [], note: err instanceof Error ? err.message : String(err) };
+        return {
+          ...s,
+          missingNamespaces: missing,
+          targets: [],
+          note: err instanceof Error ? err.message : String(err),
+        };
       }
       if (missing.length) return { ...s, missingNamespaces: missing, targets: [] };
       const targets = await Promise.all(
@@ -66,7 +80,9 @@ export async function labStatus(host: Host): Promise<LabStatus[]> {
             checkSymptom(host, topology, s.client, { kind: 'ping-fails', target: t.name }),
             checkSymptom(host, topology, s.client, { kind: 'tcp-fails', target: t.name }),
             // An IPv6-only fault (NDP) shows only here.
-            t.address6 ? checkSymptom(host, topology, s.client, { kind: 'ping-fails', target: t.name, family: 6 }) : undefined,
+            t.address6
+              ? checkSymptom(host, topology, s.client, { kind: 'ping-fails', target: t.name, family: 6 })
+              : undefined,
           ]);
           return {
             name: t.name,
@@ -86,7 +102,9 @@ export function statusLines(report: LabStatus[]): string[] {
   if (report.length === 0) return ['no lab is up (hopdump lab up bridged)'];
   const lines: string[] = [];
   for (const r of report) {
-    lines.push(`lab '${r.instance}': ${r.topology}${r.fault ? `, fault ${r.fault}` : ''}${r.variant !== undefined ? `, variant ${r.variant}` : ''}, up since ${r.createdAt}`);
+    lines.push(
+      `lab '${r.instance}': ${r.topology}${r.fault ? `, fault ${r.fault}` : ''}${r.variant !== undefined ? `, variant ${r.variant}` : ''}, up since ${r.createdAt}`,
+    );
     if (r.missingNamespaces.length) lines.push(`  missing namespaces: ${r.missingNamespaces.join(' ')}`);
     if (r.note) lines.push(`  ${r.note}`);
     for (const t of r.targets) {

@@ -88,7 +88,11 @@ export interface LabBuilder {
   ns(role: string): string;
   /** A canonical name, address or MAC ("vnet0") as this lab has it in that role (a variant renames it). */
   real(role: string, canonical: string): string;
-  run(role: string, argv: string[], options?: { okCodes?: number[] | 'any'; timeoutMs?: number; input?: string }): Promise<RunResult>;
+  run(
+    role: string,
+    argv: string[],
+    options?: { okCodes?: number[] | 'any'; timeoutMs?: number; input?: string },
+  ): Promise<RunResult>;
   /** Starts a long-running process in the role's namespace; `lab down` ends it. */
   daemon(role: string, argv: string[], options?: { netOnly?: boolean }): Promise<number>;
   /**

@@ -17,7 +17,18 @@ import type { LabBuilder, LabTarget, LabTopology } from './types.js';
  * daemons (Docker, Nova/Neutron, OVN) name some things themselves (those names stay as the daemon
  * makes them, everything the operator chooses moves), and the QEMU guests.
  */
-export const VARIANT_TOPOLOGIES = ['bridged', 'routed', 'chain', 'macvlan', 'ovs', 'neutron', 'docker', 'ovn', 'vm', 'vm-macvtap'] as const;
+export const VARIANT_TOPOLOGIES = [
+  'bridged',
+  'routed',
+  'chain',
+  'macvlan',
+  'ovs',
+  'neutron',
+  'docker',
+  'ovn',
+  'vm',
+  'vm-macvtap',
+] as const;
 
 /**
  * The variant topologies whose guest is a real QEMU guest (TCG: tens of seconds per lab), not a
@@ -99,7 +110,8 @@ export function dimensionsOf(topology: string): Dimension[] {
     if (d === 'guestNic') return (renamed?.guestRoles.length ?? 0) > 0;
     // A macvlan child as a bridge port, or a macvlan of a macvlan: not a thing Docker or anyone builds.
     // A Docker container is not a lab namespace (Docker's own sandbox): nothing is built in it.
-    if (d === 'guestBridge' || d === 'guestMacvlan') return topology !== 'macvlan' && (renamed?.guestRoles.length ?? 0) > 0;
+    if (d === 'guestBridge' || d === 'guestMacvlan')
+      return topology !== 'macvlan' && (renamed?.guestRoles.length ?? 0) > 0;
     if (d === 'daemonDir') return renamed?.daemons === true;
     if (d === 'logicalNames') return renamed?.logical !== undefined;
     if (d === 'dockerNetwork') return topology === 'docker';
@@ -227,7 +239,13 @@ const RENAMED: Record<
   // guest an fa:16:3e MAC: those stay; where the private OVS lives, the ranges and ports move.
   neutron: { uplink: 'eth0', backends: [], guestRoles: ['vm1', 'vm2'], guestMacs: [], daemons: true },
   // Proxmox's chain keeps its own fwbr/fwpr/fwln names: they are the chain being tested.
-  chain: { uplink: 'eth0', bridge: 'vmbr0', backends: ['tap100i0'], guestRoles: ['vm100'], guestMacs: ['bc:24:11:00:01:00'] },
+  chain: {
+    uplink: 'eth0',
+    bridge: 'vmbr0',
+    backends: ['tap100i0'],
+    guestRoles: ['vm100'],
+    guestMacs: ['bc:24:11:00:01:00'],
+  },
   // The containers' macvlans are their own eth0: no bridge, no backend on the host.
   macvlan: { uplink: 'eth0', backends: [], guestRoles: ['ct1', 'ct2'], guestMacs: [] },
   // A real dockerd: it names the veth (veth<7 hex>) and the container's eth0 and derives the MAC
@@ -258,7 +276,14 @@ const RENAMED: Record<
     qemu: 'tap',
   },
   // The same guest on a macvtap of the uplink: no bridge; the macvtap has the guest's MAC.
-  'vm-macvtap': { uplink: 'eth0', backends: ['macvtap0'], guestRoles: [], guestMacs: ['52:54:00:00:00:11'], daemons: true, qemu: 'macvtap' },
+  'vm-macvtap': {
+    uplink: 'eth0',
+    backends: ['macvtap0'],
+    guestRoles: [],
+    guestMacs: ['52:54:00:00:00:11'],
+    daemons: true,
+    qemu: 'macvtap',
+  },
 };
 
 /** Values of a dimension that a fault cannot be built with (its change would not break anything there). */
@@ -267,7 +292,10 @@ export type VariantExcludes = Partial<Record<Dimension, readonly string[]>>;
 export function drawVariant(topology: string, seed: number, excludes: VariantExcludes = {}): VariantPlan {
   const renamed = RENAMED[topology];
   if (!renamed) {
-    throw usageError(`the ${topology} topology has no variants`, `variants exist for: ${VARIANT_TOPOLOGIES.join(', ')}`);
+    throw usageError(
+      `the ${topology} topology has no variants`,
+      `variants exist for: ${VARIANT_TOPOLOGIES.join(', ')}`,
+    );
   }
   const rnd = prng(seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rnd() * list.length)]!;
@@ -302,7 +330,10 @@ export function drawVariant(topology: string, seed: number, excludes: VariantExc
         return `qvo${hex(8)}-${hex(2)}`;
     }
   };
-  const hv: Record<string, string> = { [renamed.uplink]: drawn.uplink, ...(renamed.bridge ? { [renamed.bridge]: bridge } : {}) };
+  const hv: Record<string, string> = {
+    [renamed.uplink]: drawn.uplink,
+    ...(renamed.bridge ? { [renamed.bridge]: bridge } : {}),
+  };
   renamed.backends.forEach((b, i) => (hv[b] = backendName(i)));
   const ifnames: Record<string, Record<string, string>> = { hv };
   for (const role of renamed.guestRoles) ifnames[role] = { eth0: drawn.guestNic };
@@ -328,7 +359,9 @@ export function drawVariant(topology: string, seed: number, excludes: VariantExc
   }
   const ports: Record<string, string> = {};
   for (const p of ['80', '9200']) {
-    ports[p] = String(drawn.servicePort === 'well-known' ? pick([80, 443, 8080, 8443, 3306, 5432, 6379]) : int(1025, 49151));
+    ports[p] = String(
+      drawn.servicePort === 'well-known' ? pick([80, 443, 8080, 8443, 3306, 5432, 6379]) : int(1025, 49151),
+    );
   }
   drawn.firewallBridge = pick(DIMENSIONS.firewallBridge);
   drawn.guestBridge = pick(DIMENSIONS.guestBridge);
@@ -345,7 +378,9 @@ export function drawVariant(topology: string, seed: number, excludes: VariantExc
   // Half the seeds: with a bridge inside the guest four values in five, it would be rare otherwise.
   drawn.guestMacvlan = rnd() < 0.5 ? 'no' : pick(DIMENSIONS.guestMacvlan.slice(1));
   // A locally administered unicast MAC for each guest NIC whose MAC goes to its macvlan child.
-  const nicMacs = renamed.guestRoles.map(() => `${(int(0, 63) * 4 + 2).toString(16).padStart(2, '0')}:${hex(2)}:${hex(2)}:${hex(2)}:${hex(2)}:${hex(2)}`);
+  const nicMacs = renamed.guestRoles.map(
+    () => `${(int(0, 63) * 4 + 2).toString(16).padStart(2, '0')}:${hex(2)}:${hex(2)}:${hex(2)}:${hex(2)}:${hex(2)}`,
+  );
   // One or the other inside a guest: the macvlan wins (the seed's host is the same for every fault).
   if (drawn.guestMacvlan !== 'no') drawn.guestBridge = 'no';
   // Drawn last, so that the namespace topologies' seeds draw what they drew before it existed.
@@ -410,7 +445,18 @@ export function drawVariant(topology: string, seed: number, excludes: VariantExc
     hv[renamed.bridge!] = drawn.bridge === 'br-<hex>' ? `br-${networkHex}` : drawn.bridge;
   }
   return {
-    seed, topology, drawn, ifnames, v4, v6, macs, ports, firewallBridges, guestBridges, guestMacvlans, extraHops,
+    seed,
+    topology,
+    drawn,
+    ifnames,
+    v4,
+    v6,
+    macs,
+    ports,
+    firewallBridges,
+    guestBridges,
+    guestMacvlans,
+    extraHops,
     ...(daemonDir ? { daemonDir } : {}),
     ...(dockerNetwork ? { dockerNetwork } : {}),
   };
@@ -437,16 +483,24 @@ export async function buildExtras(lab: LabBuilder, plan: VariantPlan): Promise<v
 
 /** A guest's global addresses and default routes, read back from its namespace (in the variant's terms already). */
 async function guestAddressing(lab: LabBuilder, role: string, nic: string) {
-  const addrs = JSON.parse((await lab.host.run(['ip', '-j', 'addr', 'show', 'dev', nic], { netns: lab.ns(role) })).stdout) as Array<{
+  const addrs = JSON.parse(
+    (await lab.host.run(['ip', '-j', 'addr', 'show', 'dev', nic], { netns: lab.ns(role) })).stdout,
+  ) as Array<{
     address: string;
     addr_info: Array<{ family: string; local: string; prefixlen: number; scope: string }>;
   }>;
   const routes: Array<{ family: string; gateway: string }> = [];
   for (const family of ['-4', '-6']) {
-    const list = JSON.parse((await lab.run(role, ['ip', family, '-j', 'route', 'show', 'default'])).stdout) as Array<{ gateway?: string }>;
+    const list = JSON.parse((await lab.run(role, ['ip', family, '-j', 'route', 'show', 'default'])).stdout) as Array<{
+      gateway?: string;
+    }>;
     for (const r of list) if (r.gateway) routes.push({ family, gateway: r.gateway });
   }
-  return { mac: addrs[0]!.address, addrs: addrs.flatMap((x) => x.addr_info).filter((a) => a.scope === 'global'), routes };
+  return {
+    mac: addrs[0]!.address,
+    addrs: addrs.flatMap((x) => x.addr_info).filter((a) => a.scope === 'global'),
+    routes,
+  };
 }
 
 /** Moves the guest NIC's global addresses and its routes onto a new bridge that the NIC joins. */
@@ -460,7 +514,15 @@ async function bridgeInsideGuest(lab: LabBuilder, role: string, bridge: string):
   await run(['ip', 'link', 'set', nic, 'master', bridge]);
   await run(['ip', 'link', 'set', bridge, 'up']);
   for (const a of addrs) {
-    await run(['ip', 'addr', 'add', `${a.local}/${a.prefixlen}`, 'dev', bridge, ...(a.family === 'inet6' ? ['nodad'] : [])]);
+    await run([
+      'ip',
+      'addr',
+      'add',
+      `${a.local}/${a.prefixlen}`,
+      'dev',
+      bridge,
+      ...(a.family === 'inet6' ? ['nodad'] : []),
+    ]);
   }
   for (const r of routes) await run(['ip', r.family, 'route', 'replace', 'default', 'via', r.gateway, 'dev', bridge]);
 }
@@ -493,7 +555,15 @@ async function macvlanInsideGuest(lab: LabBuilder, role: string, child: string, 
   await run(['sysctl', '-q', '-w', `net.ipv4.conf.${nic}.arp_ignore=1`]);
   await run(['ip', 'link', 'set', child, 'up']);
   for (const a of addrs) {
-    await run(['ip', 'addr', 'add', `${a.local}/${a.prefixlen}`, 'dev', child, ...(a.family === 'inet6' ? ['nodad'] : [])]);
+    await run([
+      'ip',
+      'addr',
+      'add',
+      `${a.local}/${a.prefixlen}`,
+      'dev',
+      child,
+      ...(a.family === 'inet6' ? ['nodad'] : []),
+    ]);
   }
   for (const r of routes) await run(['ip', r.family, 'route', 'replace', 'default', 'via', r.gateway, 'dev', child]);
 }
@@ -521,7 +591,10 @@ export function translate(plan: VariantPlan, role: string, text: string): string
   }
   // After an IPv4 address ("A.B.C.D:PORT") or as port=PORT (the lab guest's kernel command line,
   // hopdump.port=80), never inside a MAC ("..:00:80"). "A.B.C.D:PORT:PORT" (docker run -p) maps the container's port too.
-  const ports = new RegExp(`(^|(?<=\\.\\d{1,3}):|(?<=\\.\\d{1,3}:\\d{1,5}):|\\]:|--dport |dport |sport |sport = :|port=)(${Object.keys(plan.ports).join('|')})(?![\\w.])`, 'g');
+  const ports = new RegExp(
+    `(^|(?<=\\.\\d{1,3}):|(?<=\\.\\d{1,3}:\\d{1,5}):|\\]:|--dport |dport |sport |sport = :|port=)(${Object.keys(plan.ports).join('|')})(?![\\w.])`,
+    'g',
+  );
   out = out.replace(ports, (_m, lead: string, port: string) => `${lead}${plan.ports[port] ?? port}`);
   return out;
 }
@@ -535,7 +608,11 @@ function mapMac(plan: VariantPlan, mac: string): string {
   if (m) {
     const prefix = [m[1], m[2], m[3]].map((h) => parseInt(h!, 16)).join('.');
     const mapped = plan.v4[prefix];
-    if (mapped) return `02:42:${mapped.split('.').map((n) => Number(n).toString(16).padStart(2, '0')).join(':')}:${m[4]}`;
+    if (mapped)
+      return `02:42:${mapped
+        .split('.')
+        .map((n) => Number(n).toString(16).padStart(2, '0'))
+        .join(':')}:${m[4]}`;
   }
   return mac;
 }
@@ -580,18 +657,30 @@ export function variantTopology(topology: LabTopology, plan: VariantPlan | undef
     backend: RENAMED[topology.name]?.backends.length === 0 ? tr(t.role, t.backend) : tr(topology.hypervisor, t.backend),
     port: Number(plan.ports[String(t.port)] ?? t.port),
     ...(t.published
-      ? { published: { address: tr(topology.hypervisor, t.published.address), port: Number(plan.ports[String(t.published.port)] ?? t.published.port) } }
+      ? {
+          published: {
+            address: tr(topology.hypervisor, t.published.address),
+            port: Number(plan.ports[String(t.published.port)] ?? t.published.port),
+          },
+        }
       : {}),
   });
   const { suggestedTarget, ...rest } = topology;
   return {
     ...rest,
-    uplink: { ifname: tr(topology.hypervisor, topology.uplink.ifname), address: tr(topology.hypervisor, topology.uplink.address) },
+    uplink: {
+      ifname: tr(topology.hypervisor, topology.uplink.ifname),
+      address: tr(topology.hypervisor, topology.uplink.address),
+    },
     targets: topology.targets.map(target),
     // "ct1:9200" (a container and its port) has its port moved too. A domain's name means nothing
     // without libvirt: plain QEMU's guest is suggested by its address.
     ...(suggestedTarget && plan.drawn.guestKind !== 'qemu'
-      ? { suggestedTarget: tr(topology.hypervisor, suggestedTarget).replace(/:(\d+)$/, (m, p: string) => (plan.ports[p] ? `:${plan.ports[p]}` : m)) }
+      ? {
+          suggestedTarget: tr(topology.hypervisor, suggestedTarget).replace(/:(\d+)$/, (m, p: string) =>
+            plan.ports[p] ? `:${plan.ports[p]}` : m,
+          ),
+        }
       : {}),
   };
 }

@@ -15,7 +15,9 @@ export function parseIp(text: string): ParsedIp | undefined {
     return { family: 4, value: parts.reduce((acc, p) => (acc << 8n) | BigInt(p), 0n) };
   }
   if (family === 6) {
-    const [head, tail]: [string, string | undefined] = text.includes('::') ? (text.split('::') as [string, string]) : [text, undefined];
+    const [head, tail]: [string, string | undefined] = text.includes('::')
+      ? (text.split('::') as [string, string])
+      : [text, undefined];
     const toGroups = (s: string | undefined): string[] => {
       if (!s) return [];
       const groups = s.split(':');

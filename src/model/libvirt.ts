@@ -73,7 +73,17 @@ export const NovaMetadataSchema = z.object({
 export type NovaMetadata = z.infer<typeof NovaMetadataSchema>;
 
 /** `virsh domstate` words. */
-export const DomainStateSchema = z.enum(['running', 'idle', 'paused', 'in shutdown', 'shut off', 'crashed', 'pmsuspended', 'no state', 'unknown']);
+export const DomainStateSchema = z.enum([
+  'running',
+  'idle',
+  'paused',
+  'in shutdown',
+  'shut off',
+  'crashed',
+  'pmsuspended',
+  'no state',
+  'unknown',
+]);
 export type DomainState = z.infer<typeof DomainStateSchema>;
 
 export const DomainSchema = z.object({

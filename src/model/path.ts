@@ -35,7 +35,14 @@ export const OvsHopSchema = z.object({
   in: OvsHopPortSchema.optional(),
   out: OvsHopPortSchema.optional(),
   /** Interface external_ids as Nova/Neutron set them. */
-  neutron: z.object({ portId: z.string(), vmUuid: z.string().optional(), attachedMac: z.string().optional(), status: z.string().optional() }).optional(),
+  neutron: z
+    .object({
+      portId: z.string(),
+      vmUuid: z.string().optional(),
+      attachedMac: z.string().optional(),
+      status: z.string().optional(),
+    })
+    .optional(),
 });
 export type OvsHop = z.infer<typeof OvsHopSchema>;
 
@@ -81,7 +88,13 @@ export const PathSchema = z.object({
     container: z.object({ id: z.string(), name: z.string() }).optional(),
     /** CONTAINER:PORT: the host address and port it is published on, and the DNAT rule that maps it (if any). */
     published: z
-      .object({ address: z.string(), port: z.number().int(), containerPort: z.number().int(), proto: z.enum(['tcp', 'udp', 'sctp']), dnat: z.string().optional() })
+      .object({
+        address: z.string(),
+        port: z.number().int(),
+        containerPort: z.number().int(),
+        proto: z.enum(['tcp', 'udp', 'sctp']),
+        dnat: z.string().optional(),
+      })
       .optional(),
   }),
   hops: z.array(HopSchema),

@@ -421,7 +421,10 @@ export function targetMacOf(topology: Topology, netns: string, ifname: string): 
   if (!ns || !iface) return undefined;
   if (ns.isRoot && (iface.kind === 'tap' || iface.master || iface.ovsBridge)) {
     return (
-      topology.domains?.flatMap((d) => d.interfaces).find((i) => i.targetDev === ifname)?.mac?.toLowerCase() ??
+      topology.domains
+        ?.flatMap((d) => d.interfaces)
+        .find((i) => i.targetDev === ifname)
+        ?.mac?.toLowerCase() ??
       // A guest outside libvirt: the MAC its QEMU command line or platform config gives it.
       topology.guests?.find((g) => g.ifname === ifname && g.mac && (g.netns ?? netns) === netns)?.mac
     );
@@ -445,16 +448,29 @@ export function danglingPatch(ns: Namespace, bridge: string): OvsInterface | und
 
 /** The iptables nat table's DNAT rules of the namespace. */
 export function iptablesDnatRules(ns: Namespace): IptablesChain['rules'] {
-  return (ns.firewall?.iptables ?? []).filter((c) => c.table === 'nat').flatMap((c) => c.rules.filter((r) => r.target === 'DNAT'));
+  return (ns.firewall?.iptables ?? [])
+    .filter((c) => c.table === 'nat')
+    .flatMap((c) => c.rules.filter((r) => r.target === 'DNAT'));
 }
 
 /** The macvlan, macvtap and ipvlan devices, in any namespace, whose lower device is `netns`'s device `ifindex`. */
-export function lowerChildren(topology: Pick<Topology, 'namespaces'>, netns: string, ifindex: number): Array<{ ns: Namespace; iface: Interface }> {
-  return topology.namespaces.flatMap((ns) => ns.interfaces.filter((i) => i.lower?.netns === netns && i.lower.ifindex === ifindex).map((iface) => ({ ns, iface })));
+export function lowerChildren(
+  topology: Pick<Topology, 'namespaces'>,
+  netns: string,
+  ifindex: number,
+): Array<{ ns: Namespace; iface: Interface }> {
+  return topology.namespaces.flatMap((ns) =>
+    ns.interfaces
+      .filter((i) => i.lower?.netns === netns && i.lower.ifindex === ifindex)
+      .map((iface) => ({ ns, iface })),
+  );
 }
 
 /** The lower device of a macvlan, macvtap or ipvlan, with its namespace, when the model has it. */
-export function lowerOf(topology: Pick<Topology, 'namespaces'>, iface: Interface): { ns: Namespace; iface: Interface } | undefined {
+export function lowerOf(
+  topology: Pick<Topology, 'namespaces'>,
+  iface: Interface,
+): { ns: Namespace; iface: Interface } | undefined {
   const lower = iface.lower;
   const ns = lower?.netns ? topology.namespaces.find((n) => n.id === lower.netns) : undefined;
   const dev = ns?.interfaces.find((i) => i.ifindex === lower!.ifindex);

@@ -21,7 +21,8 @@ interface Node {
 }
 
 /** Graph node key; an Open vSwitch bridge is a node of its own, apart from its internal port's device. */
-const key = (ns: Namespace, ifname: string, kind?: string) => `${ns.id}\u0000${kind === 'openvswitch' ? 'ovs:' : ''}${ifname}`;
+const key = (ns: Namespace, ifname: string, kind?: string) =>
+  `${ns.id}\u0000${kind === 'openvswitch' ? 'ovs:' : ''}${ifname}`;
 
 /** An OVS bridge as a path node: it has no Linux device of its own in the userspace datapath. */
 function ovsBridgeNode(ns: Namespace, name: string): Interface {
@@ -51,7 +52,10 @@ export function findPath(topology: Topology, query: string, options: PathOptions
   const root = rootNamespace(topology);
   const uplink = findUplink(root, options.uplink);
   const resolved = resolveTarget(topology, query, { uplink });
-  const target = options.backend && resolved.candidates ? { ...resolved, ...pickCandidate(topology, resolved, options.backend) } : resolved;
+  const target =
+    options.backend && resolved.candidates
+      ? { ...resolved, ...pickCandidate(topology, resolved, options.backend) }
+      : resolved;
   const byId = new Map(topology.namespaces.map((n) => [n.id, n]));
   const notes = [...target.notes];
 
@@ -96,18 +100,22 @@ function neighbours(byId: Map<string, Namespace>, node: Node, targetAddress: str
     if (master) out.push({ ns, iface: master, via: 'bridge' });
   }
   if (iface.kind === 'bridge') {
-    for (const port of ns.interfaces.filter((i) => i.master === iface.ifname)) out.push({ ns, iface: port, via: 'bridge' });
+    for (const port of ns.interfaces.filter((i) => i.master === iface.ifname))
+      out.push({ ns, iface: port, via: 'bridge' });
   }
   // Open vSwitch: a port leads to its bridge, a bridge to its ports and, through
   // patch port pairs, to the bridge on the other side.
   if (iface.ovsBridge) out.push({ ns, iface: ovsBridgeNode(ns, iface.ovsBridge), via: 'bridge' });
   if (iface.kind === 'openvswitch') {
-    for (const port of ns.interfaces.filter((i) => i.ovsBridge === iface.ifname)) out.push({ ns, iface: port, via: 'bridge' });
+    for (const port of ns.interfaces.filter((i) => i.ovsBridge === iface.ifname))
+      out.push({ ns, iface: port, via: 'bridge' });
     const bridge = ns.ovs?.bridges.find((b) => b.name === iface.ifname);
     for (const p of bridge?.ports ?? []) {
       for (const i of p.interfaces) {
         const peer = i.type === 'patch' ? i.options['peer'] : undefined;
-        const other = peer ? ns.ovs!.bridges.find((b) => b.ports.some((q) => q.interfaces.some((x) => x.name === peer))) : undefined;
+        const other = peer
+          ? ns.ovs!.bridges.find((b) => b.ports.some((q) => q.interfaces.some((x) => x.name === peer)))
+          : undefined;
         if (other) out.push({ ns, iface: ovsBridgeNode(ns, other.name), via: 'patch' });
       }
     }
@@ -135,7 +143,8 @@ function macvlanLinks(byId: Map<string, Namespace>, node: Node): Node[] {
   const out: Node[] = [];
   const lower = node.iface.lower ? lowerOf(topology, node.iface) : undefined;
   if (lower) out.push({ ns: lower.ns, iface: lower.iface, via: 'macvlan' });
-  for (const child of lowerChildren(topology, node.ns.id, node.iface.ifindex)) out.push({ ns: child.ns, iface: child.iface, via: 'macvlan' });
+  for (const child of lowerChildren(topology, node.ns.id, node.iface.ifindex))
+    out.push({ ns: child.ns, iface: child.iface, via: 'macvlan' });
   return out;
 }
 
@@ -236,7 +245,8 @@ function gapPath(
   }
   const chain: Node[] = [];
   if (looseKey) {
-    for (let cur: string | null = looseKey; cur !== null; cur = parent.get(cur)!.prev) chain.push({ ...parent.get(cur)!.node });
+    for (let cur: string | null = looseKey; cur !== null; cur = parent.get(cur)!.prev)
+      chain.push({ ...parent.get(cur)!.node });
   } else {
     // No loose end found: the target's chain of veth peers back into the root namespace.
     chain.push(targetNode);
@@ -260,7 +270,12 @@ function gapPath(
   if (attach) {
     const walk = bfs(byId, side[0]!, root, attach, targetAddress);
     if (walk) side = walk;
-    else side.push({ ns: root, iface: attach, via: uplink.master === attach.ifname || uplink.ovsBridge === attach.ifname ? 'bridge' : 'route' });
+    else
+      side.push({
+        ns: root,
+        iface: attach,
+        via: uplink.master === attach.ifname || uplink.ovsBridge === attach.ifname ? 'bridge' : 'route',
+      });
   }
   first.via = 'gap';
   const end = side[side.length - 1]!.iface;
@@ -270,8 +285,14 @@ function gapPath(
       `patch port ${patch.name} on ${first.iface.ifname} has peer ${patch.options['peer'] ?? '(none)'}, which is not a patch port of any bridge${patch.error ? ` (${patch.error})` : ''}`,
     );
   } else if (first.ns === root) {
-    const where = first.iface.master ? `enslaved to ${first.iface.master}` : first.iface.ovsBridge ? `a port of ${first.iface.ovsBridge}` : 'not a port of any bridge';
-    notes.push(`${first.iface.ifname} is ${where}${end.kind === 'bridge' || end.kind === 'openvswitch' ? `; the path needs it on ${end.ifname}` : ''}`);
+    const where = first.iface.master
+      ? `enslaved to ${first.iface.master}`
+      : first.iface.ovsBridge
+        ? `a port of ${first.iface.ovsBridge}`
+        : 'not a port of any bridge';
+    notes.push(
+      `${first.iface.ifname} is ${where}${end.kind === 'bridge' || end.kind === 'openvswitch' ? `; the path needs it on ${end.ifname}` : ''}`,
+    );
   } else {
     notes.push(`no link found from ${end.ifname} in ${root.id} to ${first.ns.id}/${first.iface.ifname}`);
   }
@@ -301,7 +322,14 @@ function chainCut(
   });
   if (!bridgeKey) return undefined;
   const loose = root.interfaces.filter((i) => {
-    if (i.kind !== 'veth' || i.master || i.ovsBridge || i.peer?.netns !== root.id || !reachable.has(key(root, i.ifname))) return false;
+    if (
+      i.kind !== 'veth' ||
+      i.master ||
+      i.ovsBridge ||
+      i.peer?.netns !== root.id ||
+      !reachable.has(key(root, i.ifname))
+    )
+      return false;
     const peer = root.interfaces.find((x) => x.ifindex === i.peer!.ifindex);
     return peer?.master !== undefined;
   });
@@ -309,7 +337,8 @@ function chainCut(
   const side = bfs(byId, { ns: root, iface: uplink, via: 'start' }, root, loose[0]!, targetAddress);
   if (!side) return undefined;
   const chain: Node[] = [];
-  for (let cur: string | null = bridgeKey; cur !== null; cur = parent.get(cur)!.prev) chain.push({ ...parent.get(cur)!.node });
+  for (let cur: string | null = bridgeKey; cur !== null; cur = parent.get(cur)!.prev)
+    chain.push({ ...parent.get(cur)!.node });
   for (let i = 1; i < chain.length; i++) chain[i]!.via = linkVia(chain[i - 1]!, chain[i]!);
   chain[0]!.via = 'gap';
   notes.push(`${loose[0]!.ifname} is not a port of any bridge; the path needs it on ${chain[0]!.iface.ifname}`);
@@ -340,7 +369,12 @@ function linkVia(a: Node, b: Node): Hop['via'] {
 }
 
 /** Where the loose end of the target's piece should be attached on the uplink's side. */
-function expectedAttachment(root: Namespace, uplink: Interface, loose: Node, targetAddress: string | undefined): Interface | undefined {
+function expectedAttachment(
+  root: Namespace,
+  uplink: Interface,
+  loose: Node,
+  targetAddress: string | undefined,
+): Interface | undefined {
   const bridges = root.ovs?.bridges ?? [];
   if (loose.iface.kind === 'openvswitch') {
     // A patch pair cut: its peer's name usually names the other bridge (phy-br-ex ↔ br-ex).
@@ -354,14 +388,21 @@ function expectedAttachment(root: Namespace, uplink: Interface, loose: Node, tar
   // Neutron's qvo end belongs on the integration bridge: the one with the other qvo/iface-id ports.
   if (/^qvo/.test(loose.iface.ifname) && bridges.length > 0) {
     const integration =
-      bridges.find((b) => b.ports.some((p) => /^qvo/.test(p.name) || p.interfaces.some((i) => i.external_ids['iface-id']))) ??
-      bridges.find((b) => b.name === 'br-int');
+      bridges.find((b) =>
+        b.ports.some((p) => /^qvo/.test(p.name) || p.interfaces.some((i) => i.external_ids['iface-id'])),
+      ) ?? bridges.find((b) => b.name === 'br-int');
     if (integration) return ovsBridgeNode(root, integration.name);
   }
   if (uplink.master) return root.interfaces.find((i) => i.ifname === uplink.master);
   if (uplink.ovsBridge) {
     // Siblings of the loose device (other taps/vnets) show which OVS bridge guests live on.
-    const sibling = root.interfaces.find((i) => i.ovsBridge && i !== loose.iface && i.kind === loose.iface.kind && i.ifname.slice(0, 3) === loose.iface.ifname.slice(0, 3));
+    const sibling = root.interfaces.find(
+      (i) =>
+        i.ovsBridge &&
+        i !== loose.iface &&
+        i.kind === loose.iface.kind &&
+        i.ifname.slice(0, 3) === loose.iface.ifname.slice(0, 3),
+    );
     return ovsBridgeNode(root, sibling?.ovsBridge ?? uplink.ovsBridge);
   }
   if (targetAddress) {
@@ -409,15 +450,21 @@ function toHop(node: Node, index: number, nodes: Node[]): Hop {
     role = 'backend';
   } else if (iface.master || iface.ovsBridge) {
     role = 'bridge-port';
-  } else if (next?.via === 'macvlan' && next.iface.lower?.netns === ns.id && next.iface.lower.ifindex === iface.ifindex) {
+  } else if (
+    next?.via === 'macvlan' &&
+    next.iface.lower?.netns === ns.id &&
+    next.iface.lower.ifindex === iface.ifindex
+  ) {
     // The lower device of a macvlan/macvtap/ipvlan on the way (a guest's NIC whose child holds the
     // guest's address): the child's rx handler takes the frames from it, as a bridge port hands them on.
     role = 'bridge-port';
-    note = `lower device of ${next.iface.ifname} (${next.iface.kind} mode ${next.iface.mode ?? '?'}): frames for ${next.iface.address ?? "its MAC"} go on to it`;
+    note = `lower device of ${next.iface.ifname} (${next.iface.kind} mode ${next.iface.mode ?? '?'}): frames for ${next.iface.address ?? 'its MAC'} go on to it`;
   } else {
     role = 'router';
   }
-  const addr = iface.addresses.filter((a) => a.scope !== 'link' && a.scope !== 'host').map((a) => `${a.local}/${a.prefixlen}`);
+  const addr = iface.addresses
+    .filter((a) => a.scope !== 'link' && a.scope !== 'host')
+    .map((a) => `${a.local}/${a.prefixlen}`);
   const ovs = ovsHop(node, nodes[index - 1], next);
   if (ovs) note = [ovsNote(ovs, iface.kind === 'openvswitch'), note].filter(Boolean).join('; ');
   return {
@@ -440,13 +487,28 @@ function toHop(node: Node, index: number, nodes: Node[]): Hop {
 function hopPort(ns: Namespace, bridge: string, name: string): OvsHopPort | undefined {
   const bridges = ns.ovs?.bridges ?? [];
   const br = bridges.find((b) => b.name === bridge);
-  const port = br?.ports.find((p) => p.name === name) ?? br?.ports.find((p) => p.interfaces.some((i) => i.name === name));
+  const port =
+    br?.ports.find((p) => p.name === name) ?? br?.ports.find((p) => p.interfaces.some((i) => i.name === name));
   const i = port?.interfaces.find((x) => x.name === name) ?? port?.interfaces[0];
   if (!port || !i) return undefined;
-  const vlan = port.tag !== undefined ? `access ${port.tag}` : port.trunks.length ? `trunk ${port.trunks.join(',')}` : 'trunk (all VLANs)';
+  const vlan =
+    port.tag !== undefined
+      ? `access ${port.tag}`
+      : port.trunks.length
+        ? `trunk ${port.trunks.join(',')}`
+        : 'trunk (all VLANs)';
   const peer = i.type === 'patch' ? i.options['peer'] : undefined;
-  const peerBridge = peer ? bridges.find((b) => b.ports.some((p) => p.interfaces.some((x) => x.name === peer && x.type === 'patch')))?.name : undefined;
-  return { name: port.name, ofport: i.ofport, type: i.type, vlan, ...(peer ? { peer } : {}), ...(peerBridge ? { peerBridge } : {}) };
+  const peerBridge = peer
+    ? bridges.find((b) => b.ports.some((p) => p.interfaces.some((x) => x.name === peer && x.type === 'patch')))?.name
+    : undefined;
+  return {
+    name: port.name,
+    ofport: i.ofport,
+    type: i.type,
+    vlan,
+    ...(peer ? { peer } : {}),
+    ...(peerBridge ? { peerBridge } : {}),
+  };
 }
 
 /** The patch port of `bridge` whose peer is on `other`. */
@@ -478,7 +540,9 @@ function ovsHop(node: Node, prev: Node | undefined, next: Node | undefined): Ovs
   }
   if (!iface.ovsBridge) return undefined;
   const port = hopPort(ns, iface.ovsBridge, iface.ifname);
-  const ids = ns.ovs.bridges.flatMap((b) => b.ports.flatMap((p) => p.interfaces)).find((i) => i.name === iface.ifname)?.external_ids ?? {};
+  const ids =
+    ns.ovs.bridges.flatMap((b) => b.ports.flatMap((p) => p.interfaces)).find((i) => i.name === iface.ifname)
+      ?.external_ids ?? {};
   const neutron = ids['iface-id']
     ? {
         portId: ids['iface-id'],
@@ -515,11 +579,27 @@ function publishedStep(
   notes: string[],
 ): NonNullable<Path['target']['published']> {
   const address = p.address ?? uplink.addresses.find((a) => a.family === 'inet')?.local ?? '';
-  const dnat = iptablesDnatRules(root).find((r) => dnatMaps(r.spec, { port: p.port, ...(p.proto === 'udp' || p.proto === 'tcp' ? { proto: p.proto } : {}), ...(p.address ? { destination: p.address } : {}) }, targetAddress ? [targetAddress] : []));
+  const dnat = iptablesDnatRules(root).find((r) =>
+    dnatMaps(
+      r.spec,
+      {
+        port: p.port,
+        ...(p.proto === 'udp' || p.proto === 'tcp' ? { proto: p.proto } : {}),
+        ...(p.address ? { destination: p.address } : {}),
+      },
+      targetAddress ? [targetAddress] : [],
+    ),
+  );
   notes.push(
     dnat
       ? `DNAT step in ${root.id}: ${address}:${p.port} -> ${targetAddress ?? '?'}:${p.containerPort} by iptables -t nat ${dnat.spec}`
       : `DNAT step in ${root.id}: no iptables nat rule maps ${address}:${p.port} to ${targetAddress ?? 'the container'}`,
   );
-  return { address, port: p.port, containerPort: p.containerPort, proto: p.proto, ...(dnat ? { dnat: dnat.spec } : {}) };
+  return {
+    address,
+    port: p.port,
+    containerPort: p.containerPort,
+    proto: p.proto,
+    ...(dnat ? { dnat: dnat.spec } : {}),
+  };
 }

@@ -40,8 +40,9 @@ export function resolveTarget(topology: Topology, query: string, options: Resolv
     const ns = namespaces.find((n) => n.id === name || n.name === name);
     if (!ns) throw usageError(`target ${query} not found`, "no such namespace here; see 'ip netns list'");
     const iface =
-      ns.interfaces.find((i) => i.kind !== 'loopback' && i.addresses.some((a) => a.scope !== 'link' && a.scope !== 'host')) ??
-      ns.interfaces.find((i) => i.kind !== 'loopback');
+      ns.interfaces.find(
+        (i) => i.kind !== 'loopback' && i.addresses.some((a) => a.scope !== 'link' && a.scope !== 'host'),
+      ) ?? ns.interfaces.find((i) => i.kind !== 'loopback');
     if (!iface) throw usageError(`target ${query} has no network interface besides lo`);
     const addr = iface.addresses.find((a) => a.family === 'inet') ?? iface.addresses[0];
     return { type: 'netns', ns, iface, ...(addr ? { address: addr.local } : {}), notes: [] };
@@ -51,7 +52,12 @@ export function resolveTarget(topology: Topology, query: string, options: Resolv
     for (const ns of ordered) {
       for (const iface of ns.interfaces) {
         const idx = iface.addresses.findIndex((a) => a.local === query);
-        if (idx >= 0) holders.push({ ns, iface, first: idx === iface.addresses.findIndex((a) => a.family === iface.addresses[idx]!.family) });
+        if (idx >= 0)
+          holders.push({
+            ns,
+            iface,
+            first: idx === iface.addresses.findIndex((a) => a.family === iface.addresses[idx]!.family),
+          });
       }
     }
     if (holders.length === 0) {
@@ -59,8 +65,13 @@ export function resolveTarget(topology: Topology, query: string, options: Resolv
       // neighbour entry for it to the bridge port that learned its MAC.
       for (const n of root.neighbours.filter((x) => x.dst === query && x.lladdr)) {
         // A direct (macvtap) guest: no bridge learns its MAC, its macvtap carries it.
-        const macvtap = root.interfaces.find((i) => i.kind === 'macvtap' && i.address?.toLowerCase() === n.lladdr!.toLowerCase());
-        const port = learnedPort(root, n.lladdr!) ?? macvtap ?? root.interfaces.find((i) => i.ifname === n.dev && i.kind !== 'bridge');
+        const macvtap = root.interfaces.find(
+          (i) => i.kind === 'macvtap' && i.address?.toLowerCase() === n.lladdr!.toLowerCase(),
+        );
+        const port =
+          learnedPort(root, n.lladdr!) ??
+          macvtap ??
+          root.interfaces.find((i) => i.ifname === n.dev && i.kind !== 'bridge');
         if (port) {
           return {
             type: 'ip',
@@ -74,7 +85,14 @@ export function resolveTarget(topology: Topology, query: string, options: Resolv
       // A silent guest: from the prefix that holds it (docs/targets.md).
       const fromPrefix = resolveFromPrefix(topology, query, options.uplink);
       if (fromPrefix) {
-        return { type: 'ip', ns: fromPrefix.ns, iface: fromPrefix.iface, address: query, notes: fromPrefix.notes, candidates: fromPrefix.candidates };
+        return {
+          type: 'ip',
+          ns: fromPrefix.ns,
+          iface: fromPrefix.iface,
+          address: query,
+          notes: fromPrefix.notes,
+          candidates: fromPrefix.candidates,
+        };
       }
       throw usageError(
         `target ${query} not found`,
@@ -89,9 +107,14 @@ export function resolveTarget(topology: Topology, query: string, options: Resolv
   }
   if (isMac(query)) {
     const mac = query.toLowerCase();
-    const holders = ordered.flatMap((ns) => ns.interfaces.filter((i) => i.address?.toLowerCase() === mac).map((iface) => ({ ns, iface })));
+    const holders = ordered.flatMap((ns) =>
+      ns.interfaces.filter((i) => i.address?.toLowerCase() === mac).map((iface) => ({ ns, iface })),
+    );
     // A bridge's own MAC is shared with a port; the port side is the more specific answer.
-    const best = holders.find((h) => h.iface.kind !== 'bridge' && !h.ns.isRoot) ?? holders.find((h) => h.iface.kind !== 'bridge') ?? holders[0];
+    const best =
+      holders.find((h) => h.iface.kind !== 'bridge' && !h.ns.isRoot) ??
+      holders.find((h) => h.iface.kind !== 'bridge') ??
+      holders[0];
     if (best) {
       const notes = holders
         .filter((h) => h !== best && h.iface.kind !== 'bridge' && h.iface.master === undefined)
@@ -101,7 +124,12 @@ export function resolveTarget(topology: Topology, query: string, options: Resolv
     }
     const port = learnedPort(root, mac);
     if (port) {
-      return { type: 'mac', ns: root, iface: port, notes: [`${query} is not a local interface; ${port.master} learned it on ${port.ifname}`] };
+      return {
+        type: 'mac',
+        ns: root,
+        iface: port,
+        notes: [`${query} is not a local interface; ${port.master} learned it on ${port.ifname}`],
+      };
     }
     throw usageError(`target ${query} not found`, 'no interface has that MAC and no bridge has learned it');
   }
@@ -115,7 +143,9 @@ export function resolveTarget(topology: Topology, query: string, options: Resolv
   }
   if (/^[\w.:@+-]+(\/[\w.:@+-]{1,15})?$/.test(query)) {
     const [nsPart, ifPart] = query.includes('/') ? (query.split('/') as [string, string]) : [undefined, query];
-    const search = nsPart ? namespaces.filter((n) => n.id === nsPart || n.name === nsPart) : [root, ...ordered.filter((n) => !n.isRoot)];
+    const search = nsPart
+      ? namespaces.filter((n) => n.id === nsPart || n.name === nsPart)
+      : [root, ...ordered.filter((n) => !n.isRoot)];
     for (const ns of search) {
       const iface = ns.interfaces.find((i) => i.ifname === ifPart);
       if (iface) {
@@ -123,7 +153,10 @@ export function resolveTarget(topology: Topology, query: string, options: Resolv
         return { type: 'ifname', ns, iface, ...(addr ? { address: addr.local } : {}), notes: [] };
       }
     }
-    throw usageError(`target ${query} not found`, 'no interface of that name here (name it as NETNS/IFNAME for a namespace)');
+    throw usageError(
+      `target ${query} not found`,
+      'no interface of that name here (name it as NETNS/IFNAME for a namespace)',
+    );
   }
   throw usageError(`target '${query}' is not an address, a MAC, an interface or netns:NAME`);
 }
@@ -145,7 +178,8 @@ export function learnedPort(ns: Namespace, mac: string): Interface | undefined {
     const seen = new Set([bridge.ifname]);
     while (port && port.kind === 'veth' && port.peer?.netns === ns.id) {
       const peer = ns.interfaces.find((i) => i.ifindex === port!.peer!.ifindex);
-      const next = peer?.master && !seen.has(peer.master) ? ns.bridges.find((b) => b.ifname === peer.master) : undefined;
+      const next =
+        peer?.master && !seen.has(peer.master) ? ns.bridges.find((b) => b.ifname === peer.master) : undefined;
       const further = next ? learnedOn(next) : undefined;
       if (!next || !further) break;
       seen.add(next.ifname);
@@ -166,7 +200,11 @@ export function learnedPort(ns: Namespace, mac: string): Interface | undefined {
  */
 function resolveNeutron(namespaces: Namespace[], root: Namespace, query: string): ResolvedTarget | undefined {
   const ports = namespaces.flatMap((ns) =>
-    (ns.ovs?.bridges ?? []).flatMap((b) => b.ports.flatMap((p) => p.interfaces.filter((i) => i.external_ids['iface-id']).map((i) => ({ ns, bridge: b.name, i })))),
+    (ns.ovs?.bridges ?? []).flatMap((b) =>
+      b.ports.flatMap((p) =>
+        p.interfaces.filter((i) => i.external_ids['iface-id']).map((i) => ({ ns, bridge: b.name, i })),
+      ),
+    ),
   );
   let type: ResolvedTarget['type'] = 'neutron-port';
   let hits = ports.filter((p) => p.i.external_ids['iface-id']!.toLowerCase().startsWith(query));
@@ -178,18 +216,32 @@ function resolveNeutron(namespaces: Namespace[], root: Namespace, query: string)
   const notes: string[] = [];
   if (hits.length > 1) {
     const ids = hits.map((h) => h.i.external_ids['iface-id']!);
-    if (type === 'neutron-port') throw usageError(`target ${query} matches ${hits.length} Neutron ports (${ids.join(', ')})`, 'give more of the port UUID');
-    notes.push(`instance ${query} has ${hits.length} ports (${ids.join(', ')}); following the first, name a port UUID for another`);
+    if (type === 'neutron-port')
+      throw usageError(
+        `target ${query} matches ${hits.length} Neutron ports (${ids.join(', ')})`,
+        'give more of the port UUID',
+      );
+    notes.push(
+      `instance ${query} has ${hits.length} ports (${ids.join(', ')}); following the first, name a port UUID for another`,
+    );
   }
   const hit = hits[0]!;
   const portId = hit.i.external_ids['iface-id']!;
   const mac = hit.i.external_ids['attached-mac']?.toLowerCase();
-  notes.push(`Neutron port ${portId}${hit.i.external_ids['vm-uuid'] ? ` of instance ${hit.i.external_ids['vm-uuid']}` : ''} is ${hit.i.name} on ${hit.bridge}`);
+  notes.push(
+    `Neutron port ${portId}${hit.i.external_ids['vm-uuid'] ? ` of instance ${hit.i.external_ids['vm-uuid']}` : ''} is ${hit.i.name} on ${hit.bridge}`,
+  );
   const ns = hit.ns;
-  const tap = ns.interfaces.find((x) => x.ifname === `tap${portId.slice(0, 11)}`) ?? ns.interfaces.find((x) => x.ifname === hit.i.name);
-  if (!tap) throw usageError(`Neutron port ${portId}: neither tap${portId.slice(0, 11)} nor ${hit.i.name} exists in ${ns.id}`);
+  const tap =
+    ns.interfaces.find((x) => x.ifname === `tap${portId.slice(0, 11)}`) ??
+    ns.interfaces.find((x) => x.ifname === hit.i.name);
+  if (!tap)
+    throw usageError(`Neutron port ${portId}: neither tap${portId.slice(0, 11)} nor ${hit.i.name} exists in ${ns.id}`);
   const behind = behindTap(namespaces, root, ns, tap, mac);
-  if (!behind.guest && !behind.address) notes.push(`no neighbour entry for ${mac ?? 'its MAC'}: the guest's address is unknown, give it with --target ADDRESS`);
+  if (!behind.guest && !behind.address)
+    notes.push(
+      `no neighbour entry for ${mac ?? 'its MAC'}: the guest's address is unknown, give it with --target ADDRESS`,
+    );
   return { type, ns: behind.ns, iface: behind.iface, ...(behind.address ? { address: behind.address } : {}), notes };
 }
 
@@ -198,7 +250,13 @@ function resolveNeutron(namespaces: Namespace[], root: Namespace, query: string)
  * veth peer, or the NIC a guest agent showed), else the tap itself with the
  * address the guest's MAC has in the host's neighbour table.
  */
-function behindTap(namespaces: Namespace[], root: Namespace, tapNs: Namespace, tap: Interface, mac: string | undefined): { ns: Namespace; iface: Interface; address?: string; guest: boolean } {
+function behindTap(
+  namespaces: Namespace[],
+  root: Namespace,
+  tapNs: Namespace,
+  tap: Interface,
+  mac: string | undefined,
+): { ns: Namespace; iface: Interface; address?: string; guest: boolean } {
   const guestNs = tap.peer?.netns ? namespaces.find((n) => n.id === tap.peer!.netns) : undefined;
   const guest = guestNs?.interfaces.find((x) => x.ifindex === tap.peer!.ifindex);
   if (guestNs && guest && guestNs !== tapNs) {
@@ -215,25 +273,52 @@ function behindTap(namespaces: Namespace[], root: Namespace, tapNs: Namespace, t
  * else the tap itself with the address the NIC's MAC has in the host's
  * neighbour table.
  */
-function resolveDomain(topology: Topology, namespaces: Namespace[], root: Namespace, query: string): ResolvedTarget | undefined {
+function resolveDomain(
+  topology: Topology,
+  namespaces: Namespace[],
+  root: Namespace,
+  query: string,
+): ResolvedTarget | undefined {
   const domains = topology.domains ?? [];
   if (domains.length === 0) return undefined;
   const m = query.match(/^(.+?):((?:[0-9a-f]{2}:){5}[0-9a-f]{2})$/i);
   const name = m ? m[1]! : query;
-  const d = domains.find((x) => x.name === name || x.uuid.toLowerCase() === name.toLowerCase() || x.nova?.instanceUuid === name.toLowerCase());
+  const d = domains.find(
+    (x) =>
+      x.name === name || x.uuid.toLowerCase() === name.toLowerCase() || x.nova?.instanceUuid === name.toLowerCase(),
+  );
   if (!d) return undefined;
   const nics = d.interfaces.filter((i) => !m || i.mac?.toLowerCase() === m[2]!.toLowerCase());
-  if (nics.length === 0) throw usageError(`domain ${d.name} has no NIC with MAC ${m?.[2] ?? '?'}`, `its NICs: ${d.interfaces.map((i) => i.mac).join(', ')}`);
+  if (nics.length === 0)
+    throw usageError(
+      `domain ${d.name} has no NIC with MAC ${m?.[2] ?? '?'}`,
+      `its NICs: ${d.interfaces.map((i) => i.mac).join(', ')}`,
+    );
   const notes: string[] = [];
-  if (nics.length > 1) notes.push(`domain ${d.name} has ${nics.length} NICs (${nics.map((i) => i.mac).join(', ')}); following the first, name one as ${d.name}:MAC`);
+  if (nics.length > 1)
+    notes.push(
+      `domain ${d.name} has ${nics.length} NICs (${nics.map((i) => i.mac).join(', ')}); following the first, name one as ${d.name}:MAC`,
+    );
   const nic = nics[0]!;
-  if (d.state !== 'running' || !nic.targetDev) throw usageError(`domain ${d.name} is ${d.state}: its NIC has no tap to follow`, `virsh start ${d.name}`);
+  if (d.state !== 'running' || !nic.targetDev)
+    throw usageError(`domain ${d.name} is ${d.state}: its NIC has no tap to follow`, `virsh start ${d.name}`);
   const tap = root.interfaces.find((i) => i.ifname === nic.targetDev);
   if (!tap) throw usageError(`domain ${d.name}: its tap ${nic.targetDev} is not in ${root.id}`);
-  notes.push(`domain ${d.name} (${d.uuid}) NIC ${nic.mac ?? '?'} is ${tap.ifname}${nic.sourceBridge ? ` on ${nic.sourceBridge}` : ''}`);
+  notes.push(
+    `domain ${d.name} (${d.uuid}) NIC ${nic.mac ?? '?'} is ${tap.ifname}${nic.sourceBridge ? ` on ${nic.sourceBridge}` : ''}`,
+  );
   const behind = behindTap(namespaces, root, root, tap, nic.mac?.toLowerCase());
-  if (!behind.guest) notes.push(`no guest agent view of ${d.name}: the path stops at its tap${behind.address ? '' : ', and its address is unknown (give it with --target ADDRESS)'}`);
-  return { type: 'domain', ns: behind.ns, iface: behind.iface, ...(behind.address ? { address: behind.address } : {}), notes };
+  if (!behind.guest)
+    notes.push(
+      `no guest agent view of ${d.name}: the path stops at its tap${behind.address ? '' : ', and its address is unknown (give it with --target ADDRESS)'}`,
+    );
+  return {
+    type: 'domain',
+    ns: behind.ns,
+    iface: behind.iface,
+    ...(behind.address ? { address: behind.address } : {}),
+    notes,
+  };
 }
 
 /**
@@ -249,9 +334,14 @@ function resolveContainer(topology: Topology, namespaces: Namespace[], query: st
   const m = query.match(/^(.+):(\d{1,5})$/);
   const name = (m ? m[1]! : query).replace(/^\//, '');
   let hits = containers.filter((c) => c.name === name);
-  if (hits.length === 0 && /^[0-9a-f]{4,64}$/i.test(name)) hits = containers.filter((c) => c.id.startsWith(name.toLowerCase()));
+  if (hits.length === 0 && /^[0-9a-f]{4,64}$/i.test(name))
+    hits = containers.filter((c) => c.id.startsWith(name.toLowerCase()));
   if (hits.length === 0) return undefined;
-  if (hits.length > 1) throw usageError(`target ${name} matches ${hits.length} containers (${hits.map((c) => c.name).join(', ')})`, 'give more of the container ID, or its name');
+  if (hits.length > 1)
+    throw usageError(
+      `target ${name} matches ${hits.length} containers (${hits.map((c) => c.name).join(', ')})`,
+      'give more of the container ID, or its name',
+    );
   let c = hits[0]!;
   const via: string[] = [];
   // --network container:OTHER: it lives in the other container's namespace.
@@ -259,34 +349,65 @@ function resolveContainer(topology: Topology, namespaces: Namespace[], query: st
     const other = c.networkMode.slice('container:'.length);
     const o = containers.find((x) => x.id === other || x.id.startsWith(other) || x.name === other);
     if (!o) break;
-    via.push(`container ${c.name} shares the network namespace of ${o.name} (--network container:${other.slice(0, 12)})`);
+    via.push(
+      `container ${c.name} shares the network namespace of ${o.name} (--network container:${other.slice(0, 12)})`,
+    );
     c = o;
   }
-  if (c.state !== 'running') throw usageError(`container ${c.name} is ${c.state}: it has no network namespace to follow`, `docker start ${c.name}`);
-  if (c.networkMode === 'host') throw usageError(`container ${c.name} uses the host's network (--network host): there is no container datapath`, 'target the host address and port instead');
+  if (c.state !== 'running')
+    throw usageError(
+      `container ${c.name} is ${c.state}: it has no network namespace to follow`,
+      `docker start ${c.name}`,
+    );
+  if (c.networkMode === 'host')
+    throw usageError(
+      `container ${c.name} uses the host's network (--network host): there is no container datapath`,
+      'target the host address and port instead',
+    );
   const eps = c.endpoints.filter((e) => e.netns && e.ifname);
   const e = eps[0];
   const ns = e && namespaces.find((n) => n.id === e.netns);
   const iface = ns?.interfaces.find((i) => i.ifname === e!.ifname);
   if (!e || !ns || !iface) {
-    throw usageError(`container ${c.name}: none of its endpoints (${c.endpoints.map((x) => `${x.network} ${x.macAddress ?? '-'}`).join(', ') || 'none'}) was found in a namespace here`, 'run as root on the Docker host (with --netns, the namespace dockerd runs in)');
+    throw usageError(
+      `container ${c.name}: none of its endpoints (${c.endpoints.map((x) => `${x.network} ${x.macAddress ?? '-'}`).join(', ') || 'none'}) was found in a namespace here`,
+      'run as root on the Docker host (with --netns, the namespace dockerd runs in)',
+    );
   }
   const notes = [
     ...via,
-    `container ${c.name} (${c.id.slice(0, 12)}${c.image ? `, ${c.image}` : ''}) ${e.ifname} ${e.ipAddress ?? ''} on network ${e.network}${e.hostVeth ? `; host side ${e.hostVeth}${e.bridge ? ` on ${e.bridge}` : ''}` : ''}`.replace('  ', ' '),
+    `container ${c.name} (${c.id.slice(0, 12)}${c.image ? `, ${c.image}` : ''}) ${e.ifname} ${e.ipAddress ?? ''} on network ${e.network}${e.hostVeth ? `; host side ${e.hostVeth}${e.bridge ? ` on ${e.bridge}` : ''}` : ''}`.replace(
+      '  ',
+      ' ',
+    ),
   ];
-  if (eps.length > 1) notes.push(`container ${c.name} is on ${eps.length} networks (${eps.map((x) => x.network).join(', ')}); following ${e.network}`);
+  if (eps.length > 1)
+    notes.push(
+      `container ${c.name} is on ${eps.length} networks (${eps.map((x) => x.network).join(', ')}); following ${e.network}`,
+    );
   let published: ResolvedTarget['published'];
   if (m) {
     const port = Number(m[2]);
     const mapped = c.ports.filter((p) => p.publicPort !== undefined);
     const p = mapped.find((x) => x.privatePort === port) ?? mapped.find((x) => x.publicPort === port);
     if (!p) {
-      throw usageError(`container ${c.name} publishes no port ${port}`, mapped.length ? `its published ports: ${mapped.map((x) => `${x.hostIp ?? '0.0.0.0'}:${x.publicPort}->${x.privatePort}/${x.type}`).join(' ')}` : 'it publishes no port (docker run -p)');
+      throw usageError(
+        `container ${c.name} publishes no port ${port}`,
+        mapped.length
+          ? `its published ports: ${mapped.map((x) => `${x.hostIp ?? '0.0.0.0'}:${x.publicPort}->${x.privatePort}/${x.type}`).join(' ')}`
+          : 'it publishes no port (docker run -p)',
+      );
     }
     const anyAddress = !p.hostIp || p.hostIp === '0.0.0.0' || p.hostIp === '::';
-    published = { ...(anyAddress ? {} : { address: p.hostIp! }), port: p.publicPort!, containerPort: p.privatePort, proto: p.type };
-    notes.push(`published ${p.hostIp ?? '0.0.0.0'}:${p.publicPort} -> ${e.ipAddress ?? c.name}:${p.privatePort}/${p.type}`);
+    published = {
+      ...(anyAddress ? {} : { address: p.hostIp! }),
+      port: p.publicPort!,
+      containerPort: p.privatePort,
+      proto: p.type,
+    };
+    notes.push(
+      `published ${p.hostIp ?? '0.0.0.0'}:${p.publicPort} -> ${e.ipAddress ?? c.name}:${p.privatePort}/${p.type}`,
+    );
   }
   return {
     type: 'container',

@@ -77,13 +77,16 @@ function networkOf(local: string, prefixlen: number): string {
   const groups = Array.from({ length: 8 }, (_, i) => ((net >> BigInt(112 - 16 * i)) & 0xffffn).toString(16));
   // RFC 5952: the longest run of two or more zero groups becomes "::".
   let best = { at: -1, len: 0 };
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     let j = i;
     while (j < 8 && groups[j] === '0') j++;
     if (j - i > best.len && j - i >= 2) best = { at: i, len: j - i };
     i = j === i ? i + 1 : j;
   }
-  const text = best.at < 0 ? groups.join(':') : `${groups.slice(0, best.at).join(':')}::${groups.slice(best.at + best.len).join(':')}`;
+  const text =
+    best.at < 0
+      ? groups.join(':')
+      : `${groups.slice(0, best.at).join(':')}::${groups.slice(best.at + best.len).join(':')}`;
   return `${text}/${prefixlen}`;
 }
 
@@ -99,14 +102,21 @@ interface PortEvidence {
   positiveOnly?: boolean;
 }
 
-export function resolveFromPrefix(topology: Topology, address: string, uplink?: Interface): PrefixResolution | undefined {
+export function resolveFromPrefix(
+  topology: Topology,
+  address: string,
+  uplink?: Interface,
+): PrefixResolution | undefined {
   const namespaces = topology.namespaces;
   const holder = prefixHolder(namespaces, address);
   if (!holder) return undefined;
   const { ns, device, prefix } = holder;
   const guests = (topology.guests ?? []).filter((g) => (g.netns ? g.netns === ns.id : ns.isRoot));
   const byId = new Map(namespaces.map((n) => [n.id, n]));
-  const uplinkish = (i: Interface) => i === uplink || (ns.isRoot && i.ifname === uplink?.ifname) || ['physical', 'bond', 'vlan', 'vxlan', 'geneve'].includes(i.kind);
+  const uplinkish = (i: Interface) =>
+    i === uplink ||
+    (ns.isRoot && i.ifname === uplink?.ifname) ||
+    ['physical', 'bond', 'vlan', 'vxlan', 'geneve'].includes(i.kind);
   // Each candidate port, what it is a port of, and the bridge ports its guest's MAC may be learned on.
   interface Slot {
     port: Interface;
@@ -119,14 +129,29 @@ export function resolveFromPrefix(topology: Topology, address: string, uplink?: 
   let where: string;
   // A chain of bridges (Proxmox's fwbr<vmid>i<n> for a NIC with firewall=1, Neutron's qbr): a veth pair
   // from this bridge to another bridge in the same namespace leads to that bridge's ports.
-  const expand = (bridge: string, text: string, fdbOn: Slot['fdbOn'], exclude: Interface | undefined, depth: number): Slot[] =>
+  const expand = (
+    bridge: string,
+    text: string,
+    fdbOn: Slot['fdbOn'],
+    exclude: Interface | undefined,
+    depth: number,
+  ): Slot[] =>
     ns.interfaces
       .filter((i) => i.master === bridge && i !== exclude && !uplinkish(i))
       .flatMap((p) => {
-        const peer = p.kind === 'veth' && p.peer?.netns === ns.id ? ns.interfaces.find((i) => i.ifindex === p.peer!.ifindex) : undefined;
+        const peer =
+          p.kind === 'veth' && p.peer?.netns === ns.id
+            ? ns.interfaces.find((i) => i.ifindex === p.peer!.ifindex)
+            : undefined;
         const on = [...fdbOn, { bridge, ifname: p.ifname }];
         if (peer?.master && peer.master !== bridge && depth < 4) {
-          return expand(peer.master, `port of ${peer.master}, behind ${bridge} through ${p.ifname}⇄${peer.ifname}`, on, peer, depth + 1);
+          return expand(
+            peer.master,
+            `port of ${peer.master}, behind ${bridge} through ${p.ifname}⇄${peer.ifname}`,
+            on,
+            peer,
+            depth + 1,
+          );
         }
         return [{ port: p, where: text, fdbOn: on }];
       });
@@ -151,22 +176,30 @@ export function resolveFromPrefix(topology: Topology, address: string, uplink?: 
   // <source bridge>, a Proxmox/Incus config), or, when no source names a bridge, only if a MAC joins
   // the address to it (a plain QEMU's -netdev tap,script=no names none).
   if (device.kind === 'bridge') {
-    for (const tap of ns.interfaces.filter((i) => i.kind === 'tap' && !i.master && !i.ovsBridge && !slots.some((x) => x.port === i))) {
+    for (const tap of ns.interfaces.filter(
+      (i) => i.kind === 'tap' && !i.master && !i.ovsBridge && !slots.some((x) => x.port === i),
+    )) {
       const meant = [
         ...guests.filter((g) => g.ifname === tap.ifname && g.bridge).map((g) => ({ bridge: g.bridge!, why: g.why })),
-        ...(ns.isRoot ? topology.domains ?? [] : []).flatMap((d) =>
+        ...(ns.isRoot ? (topology.domains ?? []) : []).flatMap((d) =>
           d.interfaces
             .filter((x) => x.targetDev === tap.ifname && x.sourceBridge)
-            .map((x) => ({ bridge: x.sourceBridge!, why: `libvirt domain ${d.name} <source bridge='${x.sourceBridge}'/>` })),
+            .map((x) => ({
+              bridge: x.sourceBridge!,
+              why: `libvirt domain ${d.name} <source bridge='${x.sourceBridge}'/>`,
+            })),
         ),
       ];
       const here = meant.find((m) => m.bridge === device.ifname);
       if (here) slots.push({ port: tap, where: `on no bridge, meant for ${device.ifname} (${here.why})`, fdbOn: [] });
-      else if (meant.length === 0 && guests.some((g) => g.ifname === tap.ifname)) slots.push({ port: tap, where: 'on no bridge', fdbOn: [], positiveOnly: true });
+      else if (meant.length === 0 && guests.some((g) => g.ifname === tap.ifname))
+        slots.push({ port: tap, where: 'on no bridge', fdbOn: [], positiveOnly: true });
     }
   }
   // QEMU's macvtaps of the device (in its namespace, where QEMU opens them): guests on its subnet.
-  const macvtaps = lowerChildren(topology, ns.id, device.ifindex).filter((c) => c.ns === ns && c.iface.kind === 'macvtap');
+  const macvtaps = lowerChildren(topology, ns.id, device.ifindex).filter(
+    (c) => c.ns === ns && c.iface.kind === 'macvtap',
+  );
   slots.push(...macvtaps.map((c) => ({ port: c.iface, where: `macvtap of ${device.ifname}`, fdbOn: [] })));
   const onUplink = uplinkish(device) && device.kind !== 'bridge' && !device.ovsBridge;
   const ports = slots.map((x) => x.port);
@@ -179,34 +212,52 @@ export function resolveFromPrefix(topology: Topology, address: string, uplink?: 
       if (g.mac) macs.set(g.mac, g.why);
       why.push(g.why);
     }
-    for (const d of ns.isRoot ? topology.domains ?? [] : []) {
+    for (const d of ns.isRoot ? (topology.domains ?? []) : []) {
       for (const nic of d.interfaces.filter((x) => x.targetDev === port.ifname && x.mac)) {
         macs.set(nic.mac!.toLowerCase(), `libvirt domain ${d.name} NIC ${nic.mac}`);
         why.push(`libvirt domain ${d.name} NIC ${nic.mac!.toLowerCase()} is ${port.ifname}`);
       }
     }
     const peerNs = port.peer?.netns ? byId.get(port.peer.netns) : undefined;
-    const peer = peerNs?.collected && peerNs !== ns ? peerNs.interfaces.find((i) => i.ifindex === port.peer!.ifindex) : undefined;
+    const peer =
+      peerNs?.collected && peerNs !== ns ? peerNs.interfaces.find((i) => i.ifindex === port.peer!.ifindex) : undefined;
     if (peerNs && peer) {
       guest = { ns: peerNs, iface: peer };
       if (peer.address) macs.set(peer.address.toLowerCase(), `its veth peer ${peerNs.id}/${peer.ifname}`);
       const same = peer.addresses.filter((a) => prefixContains(prefix, a.local).contains).map((a) => a.local);
-      if (same.length > 0) against.push(`its guest NIC ${peerNs.id}/${peer.ifname} holds ${same.join(', ')}, not ${address}`);
-      else why.push(`its veth peer ${peerNs.id}/${peer.ifname} (${peer.address ?? 'no MAC'}) holds no address in ${prefix}`);
+      if (same.length > 0)
+        against.push(`its guest NIC ${peerNs.id}/${peer.ifname} holds ${same.join(', ')}, not ${address}`);
+      else
+        why.push(
+          `its veth peer ${peerNs.id}/${peer.ifname} (${peer.address ?? 'no MAC'}) holds no address in ${prefix}`,
+        );
     }
     for (const on of fdbOn) {
       const fdb = ns.bridges.find((b) => b.ifname === on.bridge)?.fdb ?? [];
-      for (const e of fdb.filter((x) => x.ifname === on.ifname && x.state !== 'permanent' && !x.flags.includes('self'))) {
+      for (const e of fdb.filter(
+        (x) => x.ifname === on.ifname && x.state !== 'permanent' && !x.flags.includes('self'),
+      )) {
         macs.set(e.mac.toLowerCase(), `${on.bridge} learned ${e.mac.toLowerCase()} on ${on.ifname}`);
       }
     }
     // A guest source that gives this port's guest other addresses, and not this one.
     for (const [mac] of macs) {
       const known = (topology.guests ?? []).filter((g) => g.mac === mac && g.addresses.length > 0);
-      const other = known.filter((g) => !g.addresses.includes(address) && g.addresses.some((a) => prefixContains(prefix, a).contains));
-      if (other.length > 0 && !known.some((g) => g.addresses.includes(address))) against.push(...other.map((g) => g.why));
+      const other = known.filter(
+        (g) => !g.addresses.includes(address) && g.addresses.some((a) => prefixContains(prefix, a).contains),
+      );
+      if (other.length > 0 && !known.some((g) => g.addresses.includes(address)))
+        against.push(...other.map((g) => g.why));
     }
-    return { port, where: slotWhere, macs, why, against, ...(positiveOnly ? { positiveOnly } : {}), ...(guest ? { guest } : {}) };
+    return {
+      port,
+      where: slotWhere,
+      macs,
+      why,
+      against,
+      ...(positiveOnly ? { positiveOnly } : {}),
+      ...(guest ? { guest } : {}),
+    };
   });
 
   // MACs that something says this address has.
@@ -215,41 +266,66 @@ export function resolveFromPrefix(topology: Topology, address: string, uplink?: 
     if (g.mac && g.addresses.includes(address)) addressMacs.set(g.mac, g.why);
   }
   for (const n of namespaces) {
-    for (const x of n.neighbours) if (x.dst === address && x.lladdr) addressMacs.set(x.lladdr.toLowerCase(), `neighbour entry in ${n.id}: ${address} lladdr ${x.lladdr}`);
+    for (const x of n.neighbours)
+      if (x.dst === address && x.lladdr)
+        addressMacs.set(x.lladdr.toLowerCase(), `neighbour entry in ${n.id}: ${address} lladdr ${x.lladdr}`);
   }
   const positive = evidence.filter((e) => [...addressMacs.keys()].some((m) => e.macs.has(m)));
   let chosen: PortEvidence[];
   let how: string;
   // A guest source that gave the MAC is named once.
-  const text = (e: PortEvidence, extra: string[] = []) => [e.where, ...extra, ...e.why.filter((w) => !extra.some((x) => x.includes(w)))].join('; ');
+  const text = (e: PortEvidence, extra: string[] = []) =>
+    [e.where, ...extra, ...e.why.filter((w) => !extra.some((x) => x.includes(w)))].join('; ');
   let candidates: Candidate[];
   if (positive.length > 0) {
     chosen = positive;
     how = 'narrowed by MAC';
     candidates = positive.map((e) => {
       const mac = [...addressMacs.keys()].find((m) => e.macs.has(m))!;
-      return { netns: ns.id, ifname: e.port.ifname, why: text(e, [`${addressMacs.get(mac)}`, `MAC ${mac}: ${e.macs.get(mac)}`]) };
+      return {
+        netns: ns.id,
+        ifname: e.port.ifname,
+        why: text(e, [`${addressMacs.get(mac)}`, `MAC ${mac}: ${e.macs.get(mac)}`]),
+      };
     });
   } else if (onUplink) {
     // On the uplink's subnet only a MAC joins the address to a macvtap: it may as well be a machine on the wire.
     chosen = [];
     how = 'no MAC joins the address to one';
-    candidates = evidence.map((e) => ({ netns: ns.id, ifname: e.port.ifname, why: text(e, e.why.length === 0 ? ['no other evidence'] : []) }));
+    candidates = evidence.map((e) => ({
+      netns: ns.id,
+      ifname: e.port.ifname,
+      why: text(e, e.why.length === 0 ? ['no other evidence'] : []),
+    }));
   } else {
     const left = evidence.filter((e) => e.against.length === 0 && !e.positiveOnly);
     // Every port's guest is known to hold other addresses: none of them is chosen.
     chosen = left;
     how =
-      evidence.length === 1 ? `the only ${where.replace(/ of .*/, '')}` : left.length > 0 && left.length < evidence.length ? 'by elimination' : 'nothing tells them apart';
+      evidence.length === 1
+        ? `the only ${where.replace(/ of .*/, '')}`
+        : left.length > 0 && left.length < evidence.length
+          ? 'by elimination'
+          : 'nothing tells them apart';
     candidates = (left.length > 0 ? left : evidence).map((e) => ({
       netns: ns.id,
       ifname: e.port.ifname,
-      why: text(e, e.why.length === 0 && e.against.length === 0 ? ['no other evidence'] : e.against.length ? [`(${e.against.join('; ')})`] : []),
+      why: text(
+        e,
+        e.why.length === 0 && e.against.length === 0
+          ? ['no other evidence']
+          : e.against.length
+            ? [`(${e.against.join('; ')})`]
+            : [],
+      ),
     }));
   }
   const head = `${address} is held by no interface here and no neighbour entry names it; ${ns.id}/${device.ifname} holds its prefix ${prefix}`;
   // The host's LAN address on the bridge: the address may also be a machine beyond the uplink.
-  const lan = device.kind === 'bridge' && uplink && ns.isRoot && uplink.master === device.ifname ? ` (or a machine beyond the uplink ${uplink.ifname})` : '';
+  const lan =
+    device.kind === 'bridge' && uplink && ns.isRoot && uplink.master === device.ifname
+      ? ` (or a machine beyond the uplink ${uplink.ifname})`
+      : '';
   const notes: string[] = [];
   if (chosen.length === 1) {
     const e = chosen[0]!;
@@ -260,17 +336,22 @@ export function resolveFromPrefix(topology: Topology, address: string, uplink?: 
   if (ports.length === 0 && device.kind !== 'bridge' && !device.ovsBridge) {
     notes.push(`${head}, the uplink's own subnet: ${address} is outside this host, beyond ${device.ifname}`);
   } else if (onUplink) {
-    notes.push(`${head}, the uplink's own subnet: ${address} is beyond ${device.ifname}, or a guest on its macvtap ${ports.map((p) => p.ifname).join(', ')} (${how}): the path ends at ${device.ifname}`);
+    notes.push(
+      `${head}, the uplink's own subnet: ${address} is beyond ${device.ifname}, or a guest on its macvtap ${ports.map((p) => p.ifname).join(', ')} (${how}): the path ends at ${device.ifname}`,
+    );
   } else if (ports.length === 0) {
     notes.push(`${head}; ${device.ifname} has no port besides the uplink: the path ends at ${device.ifname}`);
   } else if (chosen.length === 0) {
-    notes.push(`${head}; the guest behind each of its ports is known to hold other addresses, not ${address}${lan}: the path ends at ${device.ifname}`);
+    notes.push(
+      `${head}; the guest behind each of its ports is known to hold other addresses, not ${address}${lan}: the path ends at ${device.ifname}`,
+    );
   } else {
-    notes.push(`${head}; the guest may be behind any of ${chosen.map((e) => e.port.ifname).join(', ')} (${how})${lan}: the path ends at ${device.ifname}`);
+    notes.push(
+      `${head}; the guest may be behind any of ${chosen.map((e) => e.port.ifname).join(', ')} (${how})${lan}: the path ends at ${device.ifname}`,
+    );
   }
   return { ns, iface: device, notes, candidates };
 }
-
 
 /**
  * The target narrowed to one of its candidate backends (what diagnose learns
@@ -287,8 +368,12 @@ export function pickCandidate(
   const port = ns?.interfaces.find((i) => i.ifname === backend.ifname);
   if (!c || !ns || !port) return resolved;
   const peerNs = port.peer?.netns ? topology.namespaces.find((n) => n.id === port.peer!.netns) : undefined;
-  const peer = peerNs?.collected && peerNs !== ns ? peerNs.interfaces.find((i) => i.ifindex === port.peer!.ifindex) : undefined;
-  const notes = [...resolved.notes.map((n) => n.replace(/: the path ends at \S+$/, '')), `followed candidate ${ns.id}/${port.ifname}: ${backend.why}`];
+  const peer =
+    peerNs?.collected && peerNs !== ns ? peerNs.interfaces.find((i) => i.ifindex === port.peer!.ifindex) : undefined;
+  const notes = [
+    ...resolved.notes.map((n) => n.replace(/: the path ends at \S+$/, '')),
+    `followed candidate ${ns.id}/${port.ifname}: ${backend.why}`,
+  ];
   return peerNs && peer ? { ns: peerNs, iface: peer, notes } : { ns, iface: port, notes };
 }
 

@@ -22,7 +22,8 @@ export function findUplink(root: Namespace, override?: string): Interface {
     if (!dev) continue;
     // The host's address on a macvlan of its own uplink (the usual way for the host to
     // reach its macvlan guests): traffic from outside enters by the lower device.
-    if (dev.lower && dev.lower.netns === root.id) dev = root.interfaces.find((i) => i.ifindex === dev!.lower!.ifindex) ?? dev;
+    if (dev.lower && dev.lower.netns === root.id)
+      dev = root.interfaces.find((i) => i.ifindex === dev!.lower!.ifindex) ?? dev;
     // The host address on an OVS internal port: the uplink is that bridge's outside port.
     if (dev.ovsBridge && dev.kind === 'tap') {
       const port = bestPort(root.interfaces.filter((i) => i.ovsBridge === dev.ovsBridge && i !== dev));
@@ -36,7 +37,10 @@ export function findUplink(root: Namespace, override?: string): Interface {
   const candidates = root.interfaces.filter((i) => i.kind !== 'loopback' && i.kind !== 'bridge');
   const guess = candidates.find((i) => i.kind === 'physical') ?? candidates.find((i) => UPLINK_NAME.test(i.ifname));
   if (guess) return guess;
-  throw environmentError(`could not tell the uplink of ${root.id}: it has no default route and no physical NIC`, 'name it with --uplink IF');
+  throw environmentError(
+    `could not tell the uplink of ${root.id}: it has no default route and no physical NIC`,
+    'name it with --uplink IF',
+  );
 }
 
 function bestPort(ports: Interface[]): Interface | undefined {

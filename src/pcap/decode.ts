@@ -10,7 +10,18 @@ import {
   LINKTYPE_RAW_BSD,
   LINKTYPE_RAW_OPENBSD,
 } from './linktypes.js';
-import { Decoded, L3_ARP, L3_IPV4, L3_IPV6, L3_OTHER, PROTO_ICMP, PROTO_ICMP6, PROTO_TCP, PROTO_UDP, VXLAN_PORT } from './decoded.js';
+import {
+  Decoded,
+  L3_ARP,
+  L3_IPV4,
+  L3_IPV6,
+  L3_OTHER,
+  PROTO_ICMP,
+  PROTO_ICMP6,
+  PROTO_TCP,
+  PROTO_UDP,
+  VXLAN_PORT,
+} from './decoded.js';
 import { fingerprint } from './fingerprint.js';
 
 /**
@@ -27,7 +38,14 @@ import { fingerprint } from './fingerprint.js';
  * its fingerprint (unless `withFingerprint` is false: a caller that wants
  * only the NAT-tolerant one, or none, skips the work).
  */
-export function decode(data: Uint8Array, start: number, length: number, linkType: number, out: Decoded, withFingerprint = true): Decoded {
+export function decode(
+  data: Uint8Array,
+  start: number,
+  length: number,
+  linkType: number,
+  out: Decoded,
+  withFingerprint = true,
+): Decoded {
   const end = Math.min(data.length, start + length);
   out.reset(data, start, end, linkType);
   switch (linkType) {
@@ -44,7 +62,8 @@ export function decode(data: Uint8Array, start: number, length: number, linkType
       break;
     case LINKTYPE_LINUX_SLL2:
       if (end - start >= 20) {
-        out.sllIfindex = ((data[start + 4]! << 24) | (data[start + 5]! << 16) | (data[start + 6]! << 8) | data[start + 7]!) >>> 0;
+        out.sllIfindex =
+          ((data[start + 4]! << 24) | (data[start + 5]! << 16) | (data[start + 6]! << 8) | data[start + 7]!) >>> 0;
         out.sllPktType = data[start + 10]!;
         out.sllAddrLen = Math.min(8, data[start + 11]!);
         out.sllAddrOff = start + 12;
@@ -265,14 +284,17 @@ function transport(out: Decoded, d: Uint8Array, o: number, end: number, proto: n
     out.icmpCode = d[o + 1]!;
     out.payOff = o + 8;
     out.payLen = Math.max(0, out.l4Len - 8);
-    const echo = proto === PROTO_ICMP ? type === 0 || type === 8 || type === 13 || type === 14 : type === 128 || type === 129;
+    const echo =
+      proto === PROTO_ICMP ? type === 0 || type === 8 || type === 13 || type === 14 : type === 128 || type === 129;
     if (echo && o + 8 <= end) {
       out.icmpId = (d[o + 4]! << 8) | d[o + 5]!;
       out.icmpSeq = (d[o + 6]! << 8) | d[o + 7]!;
     }
-    const error = proto === PROTO_ICMP ? type === 3 || type === 4 || type === 5 || type === 11 || type === 12 : type < 128;
+    const error =
+      proto === PROTO_ICMP ? type === 3 || type === 4 || type === 5 || type === 11 || type === 12 : type < 128;
     if (error && o + 8 < end) out.quotedOff = o + 8;
-    if (proto === PROTO_ICMP6 && (type === 135 || type === 136 || type === 137) && o + 24 <= end) out.ndTargetOff = o + 8;
+    if (proto === PROTO_ICMP6 && (type === 135 || type === 136 || type === 137) && o + 24 <= end)
+      out.ndTargetOff = o + 8;
   } else {
     // Another protocol (GRE, ESP, SCTP, ...): its first bytes identify it.
     out.payOff = o;

@@ -147,7 +147,18 @@ export class Decoded {
 }
 
 /** Protocol classes counted by statistics, indexed by protoClass(). */
-export const PROTO_CLASSES = ['tcp', 'udp', 'icmp', 'icmp6', 'arp', 'ip-fragment', 'ip-other', 'other', 'undecoded', 'vxlan'] as const;
+export const PROTO_CLASSES = [
+  'tcp',
+  'udp',
+  'icmp',
+  'icmp6',
+  'arp',
+  'ip-fragment',
+  'ip-other',
+  'other',
+  'undecoded',
+  'vxlan',
+] as const;
 
 /** Index into PROTO_CLASSES (the innermost packet's protocol for a tunnel). */
 export function protoClass(p: Decoded): number {

@@ -301,7 +301,12 @@ export function segments(result: MatchResult, order: number[]): { complete: numb
       continue;
     }
     const k = `${reverse ? 'r' : 'f'}:${p}`;
-    const s = counts.get(k) ?? { lastSeen: p, firstMissing: p + step, direction: reverse ? 'reverse' : 'forward', packets: 0 };
+    const s = counts.get(k) ?? {
+      lastSeen: p,
+      firstMissing: p + step,
+      direction: reverse ? 'reverse' : 'forward',
+      packets: 0,
+    };
     s.packets += n;
     counts.set(k, s);
   }

@@ -121,7 +121,9 @@ export class PcapReader {
   // --- what the file declared ------------------------------------------------
   format: 'pcap' | 'pcapng' | undefined;
   /** Classic pcap header fields. */
-  pcapHeader: { littleEndian: boolean; nanos: boolean; major: number; minor: number; snaplen: number; linkType: number } | undefined;
+  pcapHeader:
+    | { littleEndian: boolean; nanos: boolean; major: number; minor: number; snaplen: number; linkType: number }
+    | undefined;
   sections: PcapSection[] = [];
   /** Interfaces of the current section. */
   interfaces: PcapInterface[] = [];
@@ -267,15 +269,20 @@ export class PcapReader {
   end(strict = true): void {
     this.eof = true;
     if (this.state === STATE_MAGIC || (this.state === STATE_PCAP && !this.pcapHeader)) {
-      this.fail(this.base + this.pos, this.lim - this.pos === 0 && this.base + this.pos === 0 ? 'empty file' : 'truncated file header');
+      this.fail(
+        this.base + this.pos,
+        this.lim - this.pos === 0 && this.base + this.pos === 0 ? 'empty file' : 'truncated file header',
+      );
     }
     if (strict && this.leftover > 0) this.truncated();
   }
 
   private truncated(): never {
     const have = this.leftover;
-    const what = this.need > 0 && this.need < Number.MAX_SAFE_INTEGER ? ` (${have} of ${this.need} bytes)` : ` (${have} bytes)`;
-    if (this.state === STATE_MAGIC || (this.state === STATE_PCAP && !this.pcapHeader)) this.fail(this.base + this.pos, 'truncated file header');
+    const what =
+      this.need > 0 && this.need < Number.MAX_SAFE_INTEGER ? ` (${have} of ${this.need} bytes)` : ` (${have} bytes)`;
+    if (this.state === STATE_MAGIC || (this.state === STATE_PCAP && !this.pcapHeader))
+      this.fail(this.base + this.pos, 'truncated file header');
     this.fail(this.base + this.pos, `truncated record${what}`);
   }
 
@@ -345,7 +352,9 @@ export class PcapReader {
   }
 
   private u32(b: Buffer, o: number): number {
-    return this.le ? (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0 : (((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0);
+    return this.le
+      ? (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0
+      : ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
   }
 
   private u16(b: Buffer, o: number): number {
@@ -364,20 +373,29 @@ export class PcapReader {
       }
       const le = this.le;
       // Byte arithmetic rather than Buffer.readUInt32*: this is the per-packet path.
-      const incl = le ? (b[pos + 8]! | (b[pos + 9]! << 8) | (b[pos + 10]! << 16) | (b[pos + 11]! << 24)) >>> 0 : (((b[pos + 8]! << 24) | (b[pos + 9]! << 16) | (b[pos + 10]! << 8) | b[pos + 11]!) >>> 0);
-      if (incl > MAX_PACKET) this.fail(this.base + pos, `record claims ${incl} captured bytes (more than ${MAX_PACKET})`);
+      const incl = le
+        ? (b[pos + 8]! | (b[pos + 9]! << 8) | (b[pos + 10]! << 16) | (b[pos + 11]! << 24)) >>> 0
+        : ((b[pos + 8]! << 24) | (b[pos + 9]! << 16) | (b[pos + 10]! << 8) | b[pos + 11]!) >>> 0;
+      if (incl > MAX_PACKET)
+        this.fail(this.base + pos, `record claims ${incl} captured bytes (more than ${MAX_PACKET})`);
       if (avail < 16 + incl) {
         this.need = 16 + incl;
         return NEED;
       }
-      const sec = le ? (b[pos]! | (b[pos + 1]! << 8) | (b[pos + 2]! << 16) | (b[pos + 3]! << 24)) >>> 0 : (((b[pos]! << 24) | (b[pos + 1]! << 16) | (b[pos + 2]! << 8) | b[pos + 3]!) >>> 0);
-      const frac = le ? (b[pos + 4]! | (b[pos + 5]! << 8) | (b[pos + 6]! << 16) | (b[pos + 7]! << 24)) >>> 0 : (((b[pos + 4]! << 24) | (b[pos + 5]! << 16) | (b[pos + 6]! << 8) | b[pos + 7]!) >>> 0);
+      const sec = le
+        ? (b[pos]! | (b[pos + 1]! << 8) | (b[pos + 2]! << 16) | (b[pos + 3]! << 24)) >>> 0
+        : ((b[pos]! << 24) | (b[pos + 1]! << 16) | (b[pos + 2]! << 8) | b[pos + 3]!) >>> 0;
+      const frac = le
+        ? (b[pos + 4]! | (b[pos + 5]! << 8) | (b[pos + 6]! << 16) | (b[pos + 7]! << 24)) >>> 0
+        : ((b[pos + 4]! << 24) | (b[pos + 5]! << 16) | (b[pos + 6]! << 8) | b[pos + 7]!) >>> 0;
       this.tsHi = sec;
       this.tsLo = frac;
       this.tsSec = sec;
       this.tsNsec = this.nanos ? frac : frac * 1000;
       this.caplen = incl;
-      this.origLen = le ? (b[pos + 12]! | (b[pos + 13]! << 8) | (b[pos + 14]! << 16) | (b[pos + 15]! << 24)) >>> 0 : (((b[pos + 12]! << 24) | (b[pos + 13]! << 16) | (b[pos + 14]! << 8) | b[pos + 15]!) >>> 0);
+      this.origLen = le
+        ? (b[pos + 12]! | (b[pos + 13]! << 8) | (b[pos + 14]! << 16) | (b[pos + 15]! << 24)) >>> 0
+        : ((b[pos + 12]! << 24) | (b[pos + 13]! << 16) | (b[pos + 14]! << 8) | b[pos + 15]!) >>> 0;
       this.dataOff = pos + 16;
       this.recordOffset = this.base + pos;
       this.pos = pos + 16 + incl;
@@ -419,7 +437,14 @@ export class PcapReader {
     // The link type is the low 16 bits; the upper bits may carry the FCS length (LINKTYPE_FCS).
     const lt = this.u32(b, pos + 20);
     const linkType = lt & 0x0fffffff & 0xffff;
-    this.pcapHeader = { littleEndian: le, nanos: this.nanos, major: this.u16(b, pos + 4), minor: this.u16(b, pos + 6), snaplen, linkType };
+    this.pcapHeader = {
+      littleEndian: le,
+      nanos: this.nanos,
+      major: this.u16(b, pos + 4),
+      minor: this.u16(b, pos + 6),
+      snaplen,
+      linkType,
+    };
     const fcsBits = (lt >>> 28) & 0x1 ? ((lt >>> 29) & 0x7) * 2 : undefined;
     const iface: PcapInterface = {
       id: 0,
@@ -452,7 +477,8 @@ export class PcapReader {
       const bom = b.readUInt32LE(pos + 8);
       if (bom === 0x1a2b3c4d) this.le = true;
       else if (bom === 0x4d3c2b1a) this.le = false;
-      else this.fail(this.base + pos, `section header with a bad byte-order magic 0x${bom.toString(16).padStart(8, '0')}`);
+      else
+        this.fail(this.base + pos, `section header with a bad byte-order magic 0x${bom.toString(16).padStart(8, '0')}`);
     } else if (this.sections.length === 0) {
       this.fail(this.base + pos, 'pcapng block before the first section header');
     }
@@ -463,7 +489,11 @@ export class PcapReader {
       this.need = len;
       return NEED;
     }
-    if (this.u32(b, pos + len - 4) !== len) this.fail(this.base + pos + len - 4, `block length mismatch (${len} before, ${this.u32(b, pos + len - 4)} after)`);
+    if (this.u32(b, pos + len - 4) !== len)
+      this.fail(
+        this.base + pos + len - 4,
+        `block length mismatch (${len} before, ${this.u32(b, pos + len - 4)} after)`,
+      );
     const body = pos + 8;
     const bodyEnd = pos + len - 4;
     this.pos = pos + len;
@@ -528,7 +558,17 @@ export class PcapReader {
     }
   }
 
-  private fillPacket(b: Buffer, iface: PcapInterface, tsAt: number, dataAt: number, cap: number, orig: number, bodyEnd: number, pos: number, type: number): void {
+  private fillPacket(
+    b: Buffer,
+    iface: PcapInterface,
+    tsAt: number,
+    dataAt: number,
+    cap: number,
+    orig: number,
+    bodyEnd: number,
+    pos: number,
+    type: number,
+  ): void {
     const hi = this.u32(b, tsAt);
     const lo = this.u32(b, tsAt + 4);
     this.tsHi = hi;
@@ -608,7 +648,8 @@ export class PcapReader {
         iface.tsresol = r;
         const exp = r & 0x7f;
         const units = r & 0x80 ? 2 ** exp : 10 ** exp;
-        if (!Number.isFinite(units) || units < 1 || exp > 63) this.fail(this.base + pos, `if_tsresol ${r} is impossible`);
+        if (!Number.isFinite(units) || units < 1 || exp > 63)
+          this.fail(this.base + pos, `if_tsresol ${r} is impossible`);
         iface.unitsPerSec = units;
       } else if (code === 14 && len >= 8) {
         iface.tsoffset = Number(this.le ? b.readBigInt64LE(start) : b.readBigInt64BE(start));
@@ -634,7 +675,8 @@ export class PcapReader {
       else if (code === 7) stats.osDrop = u64(start);
       else if (code === 8) stats.delivered = u64(start);
     }
-    if (stats.ifDrop !== undefined || stats.osDrop !== undefined) stats.dropped = (stats.ifDrop ?? 0n) + (stats.osDrop ?? 0n);
+    if (stats.ifDrop !== undefined || stats.osDrop !== undefined)
+      stats.dropped = (stats.ifDrop ?? 0n) + (stats.osDrop ?? 0n);
     iface.stats = stats;
   }
 
@@ -678,7 +720,7 @@ export function ipv6Text(d: Uint8Array, o: number): string {
   for (let i = 0; i < 8; i++) g.push((d[o + 2 * i]! << 8) | d[o + 2 * i + 1]!);
   let bestAt = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (g[i] !== 0) {
       i++;
       continue;
@@ -691,7 +733,11 @@ export function ipv6Text(d: Uint8Array, o: number): string {
     }
     i = j;
   }
-  const hex = (a: number, z: number) => g.slice(a, z).map((x) => x.toString(16)).join(':');
+  const hex = (a: number, z: number) =>
+    g
+      .slice(a, z)
+      .map((x) => x.toString(16))
+      .join(':');
   if (bestAt < 0) return hex(0, 8);
   return `${hex(0, bestAt)}::${hex(bestAt + bestLen, 8)}`;
 }

@@ -15,7 +15,7 @@ export function shiftPcap(buf: Buffer, offsetNs: bigint): Buffer {
   const out = Buffer.from(buf);
   const r32 = (o: number) => (le ? out.readUInt32LE(o) : out.readUInt32BE(o));
   const w32 = (o: number, v: number) => (le ? out.writeUInt32LE(v, o) : out.writeUInt32BE(v, o));
-  for (let o = 24; o + 16 <= out.length; ) {
+  for (let o = 24; o + 16 <= out.length;) {
     const t = BigInt(r32(o)) * unit + BigInt(r32(o + 4)) - shift;
     w32(o, Number(t / unit));
     w32(o + 4, Number(t % unit));

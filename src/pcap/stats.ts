@@ -78,7 +78,10 @@ export class CaptureStats {
 
   text(): string {
     const j = this.toJSON();
-    const iso = (t: unknown) => (typeof t === 'string' ? new Date(Number(t.split('.')[0]) * 1000).toISOString().replace('.000Z', `.${t.split('.')[1]}Z`) : '-');
+    const iso = (t: unknown) =>
+      typeof t === 'string'
+        ? new Date(Number(t.split('.')[0]) * 1000).toISOString().replace('.000Z', `.${t.split('.')[1]}Z`)
+        : '-';
     const protos = Object.entries(j.protocols as Record<string, number>)
       .sort((a, b) => b[1] - a[1])
       .map(([k, v]) => `${k} ${v}`)
@@ -87,7 +90,11 @@ export class CaptureStats {
       `packets:      ${this.packets}`,
       `bytes:        ${this.bytes} on the wire, ${this.captured} captured`,
       `protocols:    ${protos || '-'}`,
-      `link types:   ${Object.entries(j.linkTypes as Record<string, number>).map(([k, v]) => `${k} ${v}`).join(', ') || '-'}`,
+      `link types:   ${
+        Object.entries(j.linkTypes as Record<string, number>)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ') || '-'
+      }`,
       `fingerprints: ${String(j.distinctFingerprints)} distinct${j.distinctExact ? '' : ' (estimate: more than the exact table holds)'}`,
       `first:        ${iso(j.first)}`,
       `last:         ${iso(j.last)}`,

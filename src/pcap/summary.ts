@@ -38,11 +38,19 @@ export function ipAddresses(p: Decoded): { src: string; dst: string } | undefine
   return undefined;
 }
 
-export function arpFields(p: Decoded): { op: number; senderMac: string; senderIp: string; targetMac: string; targetIp: string } | undefined {
+export function arpFields(
+  p: Decoded,
+): { op: number; senderMac: string; senderIp: string; targetMac: string; targetIp: string } | undefined {
   if (p.l3 !== L3_ARP || p.arpOff < 0) return undefined;
   const d = p.data;
   const o = p.arpOff;
-  return { op: p.arpOp, senderMac: macText(d, o + 8), senderIp: ip4Text(d, o + 14), targetMac: macText(d, o + 18), targetIp: ip4Text(d, o + 24) };
+  return {
+    op: p.arpOp,
+    senderMac: macText(d, o + 8),
+    senderIp: ip4Text(d, o + 14),
+    targetMac: macText(d, o + 18),
+    targetIp: ip4Text(d, o + 24),
+  };
 }
 
 const TCP_FLAG_CHARS: Array<[number, string]> = [
@@ -123,8 +131,26 @@ export function tcpOptions(p: Decoded): TcpOptions {
   return out;
 }
 
-const ICMP4_NAMES: Record<number, string> = { 0: 'echo reply', 8: 'echo request', 3: 'unreachable', 11: 'time exceeded in-transit', 5: 'redirect', 12: 'parameter problem', 13: 'time stamp request', 14: 'time stamp reply' };
-const UNREACH4: Record<number, string> = { 0: 'net', 1: 'host', 2: 'protocol', 3: 'port', 4: 'need to frag', 9: 'net prohibited', 10: 'host prohibited', 13: 'admin prohibited' };
+const ICMP4_NAMES: Record<number, string> = {
+  0: 'echo reply',
+  8: 'echo request',
+  3: 'unreachable',
+  11: 'time exceeded in-transit',
+  5: 'redirect',
+  12: 'parameter problem',
+  13: 'time stamp request',
+  14: 'time stamp reply',
+};
+const UNREACH4: Record<number, string> = {
+  0: 'net',
+  1: 'host',
+  2: 'protocol',
+  3: 'port',
+  4: 'need to frag',
+  9: 'net prohibited',
+  10: 'host prohibited',
+  13: 'admin prohibited',
+};
 const ICMP6_NAMES: Record<number, string> = {
   1: 'destination unreachable',
   2: 'packet too big',
@@ -170,7 +196,8 @@ function l4Text(p: Decoded, src: string, dst: string, compact = false): string {
   const v6frag = p.fragment && p.l3 === L3_IPV6 ? ` frag (${p.fragOffset}|${p.l4Len})` : '';
   const frag = `${p.hopByHop ? ' HBH' : ''}${v6frag}`;
   if (p.l4Off < 0) {
-    if (p.fragment && p.fragOffset > 0) return p.l3 === L3_IPV6 ? `${ip} ${src} > ${dst}:${frag}` : `${ip} ${src} > ${dst}: ip-proto-${p.ipProto}`;
+    if (p.fragment && p.fragOffset > 0)
+      return p.l3 === L3_IPV6 ? `${ip} ${src} > ${dst}:${frag}` : `${ip} ${src} > ${dst}: ip-proto-${p.ipProto}`;
     return `${ip} ${src} > ${dst}:${frag} ip-proto-${p.ipProto} ${p.l4Len}`;
   }
   switch (p.ipProto) {
@@ -187,7 +214,8 @@ function l4Text(p: Decoded, src: string, dst: string, compact = false): string {
       return `${ip} ${src}.${p.srcPort} > ${dst}.${p.dstPort}:${frag} UDP, length ${Math.max(0, p.udpLen - 8)}`;
     case PROTO_ICMP: {
       const name = ICMP4_NAMES[p.icmpType] ?? `type ${p.icmpType}`;
-      if (p.icmpId >= 0) return `${ip} ${src} > ${dst}:${frag} ICMP ${name}, id ${p.icmpId}, seq ${p.icmpSeq}, length ${p.l4Len}`;
+      if (p.icmpId >= 0)
+        return `${ip} ${src} > ${dst}:${frag} ICMP ${name}, id ${p.icmpId}, seq ${p.icmpSeq}, length ${p.l4Len}`;
       if (p.icmpType === 3) {
         const q = quotedText(p);
         return `${ip} ${src} > ${dst}: ICMP ${q ? q.split(':')[0]!.split(' > ')[1] : dst} ${UNREACH4[p.icmpCode] ?? `code ${p.icmpCode}`} unreachable, length ${p.l4Len}`;
@@ -203,7 +231,8 @@ function l4Text(p: Decoded, src: string, dst: string, compact = false): string {
         extra = `, ${n} group record(s)`;
       }
       if (p.icmpId >= 0) extra = `, id ${p.icmpId}, seq ${p.icmpSeq}`;
-      else if (p.ndTargetOff >= 0 && p.ndTargetOff + 16 <= p.l4End) extra = `, ${p.icmpType === 136 ? 'tgt is' : 'who has'} ${ipv6Text(p.data, p.ndTargetOff)}`;
+      else if (p.ndTargetOff >= 0 && p.ndTargetOff + 16 <= p.l4End)
+        extra = `, ${p.icmpType === 136 ? 'tgt is' : 'who has'} ${ipv6Text(p.data, p.ndTargetOff)}`;
       else if (p.quotedOff >= 0) {
         const q = quotedText(p);
         if (q) extra = ` (${q})`;
@@ -215,7 +244,14 @@ function l4Text(p: Decoded, src: string, dst: string, compact = false): string {
   }
 }
 
-const ETHERTYPE_NAMES: Record<number, string> = { 0x0800: 'IPv4', 0x86dd: 'IPv6', 0x0806: 'ARP', 0x8100: '802.1Q', 0x88a8: '802.1Q-QinQ', 0x88cc: 'LLDP' };
+const ETHERTYPE_NAMES: Record<number, string> = {
+  0x0800: 'IPv4',
+  0x86dd: 'IPv6',
+  0x0806: 'ARP',
+  0x8100: '802.1Q',
+  0x88a8: '802.1Q-QinQ',
+  0x88cc: 'LLDP',
+};
 
 function ethertypeText(et: number): string {
   return `ethertype ${ETHERTYPE_NAMES[et] ?? 'Unknown'} (0x${et.toString(16).padStart(4, '0')})`;
@@ -271,17 +307,21 @@ export function summarize(p: Decoded, wireLength: number, link = false, compact 
   if (p.tunnel) {
     const outer = outerText(p);
     s = `${link ? `${linkText(p, wireLength)}: ` : ''}${outer}: VXLAN, flags [I] (0x08), vni ${p.vni}: `;
-    if (link && p.ethOff >= 0) s += `${macText(p.data, p.ethOff + 6)} > ${macText(p.data, p.ethOff)}, ${ethertypeText(p.etherType)}: `;
+    if (link && p.ethOff >= 0)
+      s += `${macText(p.data, p.ethOff + 6)} > ${macText(p.data, p.ethOff)}, ${ethertypeText(p.etherType)}: `;
     return s + networkText(p, wireLength, compact);
   }
   if (link) {
     const l = linkText(p, wireLength);
     // After "ethertype IPv4 (0x0800)" tcpdump -e leaves out "IP " (and "ARP, ").
-    const n = p.etherType ? networkText(p, wireLength, compact).replace(/^(IP6?|ARP,) /, '') : networkText(p, wireLength, compact);
+    const n = p.etherType
+      ? networkText(p, wireLength, compact).replace(/^(IP6?|ARP,) /, '')
+      : networkText(p, wireLength, compact);
     if (p.vlanCount > 0 && p.ethOff >= 0) return `${l}, ${n}`;
     return `${l}: ${n}`;
   }
-  if (p.vlanCount > 0) return `vlan ${p.vlan0}${p.vlanCount > 1 ? `, vlan ${p.vlan1}` : ''}: ${networkText(p, wireLength, compact)}`;
+  if (p.vlanCount > 0)
+    return `vlan ${p.vlan0}${p.vlanCount > 1 ? `, vlan ${p.vlan1}` : ''}: ${networkText(p, wireLength, compact)}`;
   return networkText(p, wireLength, compact);
 }
 
@@ -311,7 +351,11 @@ export function epochText(sec: number, nsec: number): string {
 /** The decoded fields as a plain object (for --json), only what the packet has. */
 export function toJson(p: Decoded, wireLength: number): Record<string, unknown> {
   const d = p.data;
-  const o: Record<string, unknown> = { linkType: linkTypeName(p.linkType), length: wireLength, caplen: p.end - p.start };
+  const o: Record<string, unknown> = {
+    linkType: linkTypeName(p.linkType),
+    length: wireLength,
+    caplen: p.end - p.start,
+  };
   if (p.tunnel) {
     const l4 = p.outerL4Off;
     o.tunnel = {
@@ -332,7 +376,12 @@ export function toJson(p: Decoded, wireLength: number): Record<string, unknown> 
       ...(p.vlanCount > 0 ? { vlan: p.vlanCount > 1 ? [p.vlan0, p.vlan1] : [p.vlan0] } : {}),
     };
   } else if (p.sllAddrOff >= 0) {
-    o.sll = { packetType: p.sllPktType, address: macText(d, p.sllAddrOff, p.sllAddrLen), type: p.etherType, ...(p.sllIfindex >= 0 ? { ifindex: p.sllIfindex } : {}) };
+    o.sll = {
+      packetType: p.sllPktType,
+      address: macText(d, p.sllAddrOff, p.sllAddrLen),
+      type: p.etherType,
+      ...(p.sllIfindex >= 0 ? { ifindex: p.sllIfindex } : {}),
+    };
   }
   const a = ipAddresses(p);
   if (a) {
@@ -343,8 +392,14 @@ export function toJson(p: Decoded, wireLength: number): Record<string, unknown> 
       ttl: p.ttl,
       proto: p.ipProto,
       length: p.ipTotalLen,
-      ...(p.l3 === L3_IPV4 ? { id: p.ipId, options: p.ipHdrLen > 20 ? p.ipHdrLen - 20 : 0 } : { flowLabel: p.flowLabel, extensionHeaders: p.extHeaders }),
-      ...(p.fragment ? { fragment: { offset: p.fragOffset, more: p.moreFragments, ...(p.l3 === L3_IPV6 ? { id: p.ip6FragId } : {}) } } : {}),
+      ...(p.l3 === L3_IPV4
+        ? { id: p.ipId, options: p.ipHdrLen > 20 ? p.ipHdrLen - 20 : 0 }
+        : { flowLabel: p.flowLabel, extensionHeaders: p.extHeaders }),
+      ...(p.fragment
+        ? {
+            fragment: { offset: p.fragOffset, more: p.moreFragments, ...(p.l3 === L3_IPV6 ? { id: p.ip6FragId } : {}) },
+          }
+        : {}),
     };
   }
   if (p.l4Off >= 0) {
@@ -358,7 +413,13 @@ export function toJson(p: Decoded, wireLength: number): Record<string, unknown> 
         ack: p.ack,
         window: p.window,
         payload: p.payLen,
-        options: { ...(t.mss !== undefined ? { mss: t.mss } : {}), ...(t.wscale !== undefined ? { wscale: t.wscale } : {}), ...(t.sackOK ? { sackOK: true } : {}), ...(t.sack ? { sack: t.sack } : {}), ...(t.tsval !== undefined ? { tsval: t.tsval, tsecr: t.tsecr } : {}) },
+        options: {
+          ...(t.mss !== undefined ? { mss: t.mss } : {}),
+          ...(t.wscale !== undefined ? { wscale: t.wscale } : {}),
+          ...(t.sackOK ? { sackOK: true } : {}),
+          ...(t.sack ? { sack: t.sack } : {}),
+          ...(t.tsval !== undefined ? { tsval: t.tsval, tsecr: t.tsecr } : {}),
+        },
       };
     } else if (p.ipProto === PROTO_UDP) {
       o.udp = { srcPort: p.srcPort, dstPort: p.dstPort, length: p.udpLen };

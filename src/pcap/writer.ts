@@ -33,7 +33,10 @@ class Output {
   private used = 0;
   private closed = false;
 
-  constructor(private readonly fd: number, private readonly own: boolean) {}
+  constructor(
+    private readonly fd: number,
+    private readonly own: boolean,
+  ) {}
 
   ensure(n: number): void {
     if (this.used + n <= this.buf.length) return;
@@ -162,7 +165,15 @@ export class PcapngWriter {
   }
 
   /** An enhanced packet block with the timestamp in the interface's raw units (high, low 32 bits). */
-  packetRaw(ifId: number, tsHi: number, tsLo: number, data: Uint8Array, wireLength: number, comments: string[] = [], flags?: number): void {
+  packetRaw(
+    ifId: number,
+    tsHi: number,
+    tsLo: number,
+    data: Uint8Array,
+    wireLength: number,
+    comments: string[] = [],
+    flags?: number,
+  ): void {
     const fixed = Buffer.alloc(20);
     fixed.writeUInt32LE(ifId, 0);
     fixed.writeUInt32LE(tsHi >>> 0, 4);
@@ -175,7 +186,12 @@ export class PcapngWriter {
       v.writeUInt32LE(flags >>> 0);
       opts.push(option(2, v));
     }
-    this.block(0x00000006, [fixed, Buffer.from(data.buffer, data.byteOffset, data.length), Buffer.alloc(pad4(data.length)), ...withEnd(opts)]);
+    this.block(0x00000006, [
+      fixed,
+      Buffer.from(data.buffer, data.byteOffset, data.length),
+      Buffer.alloc(pad4(data.length)),
+      ...withEnd(opts),
+    ]);
   }
 
   /** A packet with its time in nanoseconds since the epoch (converted to the interface's resolution). */

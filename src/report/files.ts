@@ -15,7 +15,8 @@ import { environmentError, fileError } from '../errors.js';
 export function createRunDir(out: string | undefined, now = new Date()): string {
   if (out !== undefined) {
     const existing = lstatOrUndefined(out);
-    if (existing?.isSymbolicLink()) throw environmentError(`cannot write into ${out}: it is a symbolic link (refused)`, 'name the real directory');
+    if (existing?.isSymbolicLink())
+      throw environmentError(`cannot write into ${out}: it is a symbolic link (refused)`, 'name the real directory');
     if (existing && !existing.isDirectory()) throw environmentError(`cannot write into ${out}: it is not a directory`);
     if (existing) return out;
     makeParents(dirname(resolve(out)));
@@ -52,7 +53,7 @@ export function writeNew(file: string, text: string): void {
   const fd = openNew(file);
   try {
     const buf = Buffer.from(text, 'utf8');
-    for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
+    for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off, buf.length - off);
   } finally {
     closeSync(fd);
   }
@@ -66,8 +67,13 @@ export function runFile(dir: string, name: string): string {
 export function requireAbsent(dir: string, names: string[]): void {
   for (const name of names) {
     const st = lstatOrUndefined(join(dir, name));
-    if (st?.isSymbolicLink()) throw environmentError(`cannot write ${join(dir, name)}: it is a symbolic link (refused)`);
-    if (st) throw environmentError(`cannot write ${join(dir, name)}: it already exists (not overwritten)`, 'choose another --out DIR');
+    if (st?.isSymbolicLink())
+      throw environmentError(`cannot write ${join(dir, name)}: it is a symbolic link (refused)`);
+    if (st)
+      throw environmentError(
+        `cannot write ${join(dir, name)}: it already exists (not overwritten)`,
+        'choose another --out DIR',
+      );
   }
 }
 
@@ -90,7 +96,8 @@ function makeParents(abs: string): void {
       mkdirNew(at);
       continue;
     }
-    if (st.isSymbolicLink() && st.uid !== 0) throw environmentError(`cannot write under ${at}: it is a symbolic link owned by uid ${st.uid} (refused)`);
+    if (st.isSymbolicLink() && st.uid !== 0)
+      throw environmentError(`cannot write under ${at}: it is a symbolic link owned by uid ${st.uid} (refused)`);
   }
 }
 

@@ -12,7 +12,19 @@ function renderPathUnsafe(path: Path, seenFrom: string): string {
   const lines = [`path to ${t.query} (${t.netns}/${t.ifname}), from the uplink of ${seenFrom}`];
   const rows = path.hops.map((h, i) => [
     String(i + 1),
-    h.via === 'gap' ? '✗' : h.via === 'start' ? '' : h.via === 'veth' ? '⇄' : h.via === 'route' ? '→' : h.via === 'patch' ? '═' : h.via === 'macvlan' ? '≈' : '─',
+    h.via === 'gap'
+      ? '✗'
+      : h.via === 'start'
+        ? ''
+        : h.via === 'veth'
+          ? '⇄'
+          : h.via === 'route'
+            ? '→'
+            : h.via === 'patch'
+              ? '═'
+              : h.via === 'macvlan'
+                ? '≈'
+                : '─',
     h.netns,
     h.ifname,
     h.kind,
@@ -32,6 +44,8 @@ function renderPathUnsafe(path: Path, seenFrom: string): string {
   if (!path.complete) lines.push('  path is broken at ✗: the target is not connected the way it should be');
   for (const n of path.notes) lines.push(`  note: ${n}`);
   for (const c of path.candidates ?? []) lines.push(`  candidate backend ${c.netns}/${c.ifname}: ${c.why}`);
-  lines.push('  via: ⇄ veth peer, ─ bridge, ═ OVS patch port, ≈ macvlan/macvtap on its lower device, → routed; capture: whether tcpdump there sees the transit traffic');
+  lines.push(
+    '  via: ⇄ veth peer, ─ bridge, ═ OVS patch port, ≈ macvlan/macvtap on its lower device, → routed; capture: whether tcpdump there sees the transit traffic',
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -15,7 +15,9 @@ export function writeCapture(fd: number, report: Report, packets: HopPacket[]): 
   try {
     w.section({ comments: [sectionComment(report)], application: `hopdump ${report.tool.version}` });
     // One interface per hop that was captured (a bridge that does not see transit has none).
-    const hopsWithPackets = report.hops.map((_, i) => i).filter((i) => report.hops[i]!.observed || packets.some((p) => p.hop === i));
+    const hopsWithPackets = report.hops
+      .map((_, i) => i)
+      .filter((i) => report.hops[i]!.observed || packets.some((p) => p.hop === i));
     const ifIndex = new Map<number, number>();
     for (const i of hopsWithPackets) {
       const h = report.hops[i]!;
@@ -48,10 +50,11 @@ function annotations(r: Report, packets: HopPacket[]): Map<HopPacket, string> {
   const last = r.loss?.lastSeenHop;
   if (!r.loss || !last) return out;
   const hopIdx = r.hops.findIndex((h) => h.netns === last.netns && h.ifname === last.ifname);
-  const missing = r.loss.firstMissingHop ? `${r.loss.firstMissingHop.netns}/${r.loss.firstMissingHop.ifname}` : 'the next hop';
+  const missing = r.loss.firstMissingHop
+    ? `${r.loss.firstMissingHop.netns}/${r.loss.firstMissingHop.ifname}`
+    : 'the next hop';
   const cause = r.causes[0] ? ` (${r.causes[0].id})` : '';
   const here = packets.filter((p) => p.hop === hopIdx && p.kind !== 'arp').slice(-3);
   for (const p of here) out.set(p, `hopdump: last seen here; never reached ${missing}${cause}`);
   return out;
 }
-

@@ -11,7 +11,9 @@ export function renderTopology(topology: Topology): string {
 }
 
 function renderTopologyUnsafe(topology: Topology): string {
-  const lines: string[] = [`${'  interface'.padEnd(20)} ${'kind'.padEnd(8)} ${'state'.padEnd(10)} ${'mtu'.padEnd(5)} ${'mac'.padEnd(17)} addresses`];
+  const lines: string[] = [
+    `${'  interface'.padEnd(20)} ${'kind'.padEnd(8)} ${'state'.padEnd(10)} ${'mtu'.padEnd(5)} ${'mac'.padEnd(17)} addresses`,
+  ];
   const byId = new Map(topology.namespaces.map((n) => [n.id, n]));
   const owners = namespaceOwners(topology);
   for (const ns of topology.namespaces) {
@@ -43,13 +45,20 @@ function renderTopologyUnsafe(topology: Topology): string {
     const routes = ns.routes.filter((r) => r.table === 'main' && r.family === 'inet');
     if (routes.length > 0) {
       const text = routes.map(
-        (r) => `${r.type !== 'unicast' ? `${r.type} ` : ''}${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}`,
+        (r) =>
+          `${r.type !== 'unicast' ? `${r.type} ` : ''}${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}`,
       );
       lines.push(...wrap('  routes: ', text.join('; '), 100));
     }
     const neigh = ns.neighbours.filter((n) => n.state.includes('PERMANENT'));
     if (neigh.length > 0) {
-      lines.push(...wrap('  static neighbours: ', neigh.map((n) => `${n.dst} lladdr ${n.lladdr ?? '-'} dev ${n.dev}`).join('; '), 100));
+      lines.push(
+        ...wrap(
+          '  static neighbours: ',
+          neigh.map((n) => `${n.dst} lladdr ${n.lladdr ?? '-'} dev ${n.dev}`).join('; '),
+          100,
+        ),
+      );
     }
     lines.push(...extras(ns));
     lines.push('');
@@ -78,7 +87,9 @@ function domainLines(topology: Topology): string[] {
     const nics = d.interfaces.map(
       (i) =>
         `${i.type} ${i.targetDev ?? '-'} ${i.mac ?? '-'}${i.sourceBridge ? ` on ${i.sourceBridge}` : i.sourceNetwork ? ` network ${i.sourceNetwork}` : ''}` +
-        (i.type === 'direct' && i.sourceDev ? ` ≈ macvtap on ${i.sourceDev}${i.sourceMode ? ` mode ${i.sourceMode}` : ''}` : ''),
+        (i.type === 'direct' && i.sourceDev
+          ? ` ≈ macvtap on ${i.sourceDev}${i.sourceMode ? ` mode ${i.sourceMode}` : ''}`
+          : ''),
     );
     out.push(...wrap(`  ${d.name} ${d.state} ${d.uuid}: `, nics.join('; ') || 'no NIC', 100));
   }
@@ -113,9 +124,14 @@ function podmanLines(topology: Topology): string[] {
   const p = topology.podman;
   if (!p) return [];
   const nets = p.networks.map(
-    (n) => `${n.name} ${n.driver}${n.bridge ? ` ${n.bridge}` : ''}${n.parent ? ` on ${n.parent}` : ''} ${n.subnets.map((s) => s.subnet).join(' ') || '-'}`,
+    (n) =>
+      `${n.name} ${n.driver}${n.bridge ? ` ${n.bridge}` : ''}${n.parent ? ` on ${n.parent}` : ''} ${n.subnets.map((s) => s.subnet).join(' ') || '-'}`,
   );
-  return [...wrap('podman networks: ', nets.join('; '), 100), '', ...containerLines(p, `podman containers (${p.endpoint}):`)];
+  return [
+    ...wrap('podman networks: ', nets.join('; '), 100),
+    '',
+    ...containerLines(p, `podman containers (${p.endpoint}):`),
+  ];
 }
 
 /** Docker containers: state, each network endpoint with its host veth and bridge, published ports. */
@@ -136,9 +152,19 @@ function containerLines(d: NonNullable<Topology['docker']>, title: string): stri
         (e.hostVeth ? ` ⇄ ${e.hostVeth}${e.bridge ? ` on ${e.bridge}` : ''}` : '') +
         (e.lowerDevice ? ` ≈ ${e.lowerDevice}${e.mode ? ` (mode ${e.mode})` : ''}` : ''),
     );
-    const ports = c.ports.map((p) => (p.publicPort ? `${p.hostIp ?? '0.0.0.0'}:${p.publicPort}->${p.privatePort}/${p.type}` : `${p.privatePort}/${p.type}`));
+    const ports = c.ports.map((p) =>
+      p.publicPort
+        ? `${p.hostIp ?? '0.0.0.0'}:${p.publicPort}->${p.privatePort}/${p.type}`
+        : `${p.privatePort}/${p.type}`,
+    );
     const mode = c.networkMode.replace(/^container:([0-9a-f]{12})[0-9a-f]+$/, 'container:$1');
-    out.push(...wrap(`  ${c.name} ${c.id.slice(0, 12)} `, `${c.state}${c.pid ? ` pid ${c.pid}` : ''}${c.image ? ` image ${c.image}` : ''} network ${mode}`, 100));
+    out.push(
+      ...wrap(
+        `  ${c.name} ${c.id.slice(0, 12)} `,
+        `${c.state}${c.pid ? ` pid ${c.pid}` : ''}${c.image ? ` image ${c.image}` : ''} network ${mode}`,
+        100,
+      ),
+    );
     if (eps.length) out.push(...wrap('    endpoints: ', eps.join('; '), 100));
     if (ports.length) out.push(...wrap('    ports: ', ports.join(' '), 100));
   }
@@ -150,11 +176,16 @@ function containerLines(d: NonNullable<Topology['docker']>, title: string): stri
 function extras(ns: Namespace): string[] {
   const out: string[] = [];
   if (ns.listeners?.length) {
-    const l = ns.listeners.map((x) => `${x.family === 'inet6' ? `[${x.address}]` : x.address}:${x.port}${x.acceptQueue ? ` (accept queue ${x.acceptQueue})` : ''}`);
+    const l = ns.listeners.map(
+      (x) =>
+        `${x.family === 'inet6' ? `[${x.address}]` : x.address}:${x.port}${x.acceptQueue ? ` (accept queue ${x.acceptQueue})` : ''}`,
+    );
     out.push(...wrap('  listening tcp: ', l.join(' '), 100));
   }
   for (const f of ns.tcFilters ?? []) {
-    out.push(`  tc filter: dev ${f.dev} ${f.direction} ${f.kind}${f.protocol ? ` protocol ${f.protocol}` : ''} → ${f.actions.join(', ') || 'no action'}`);
+    out.push(
+      `  tc filter: dev ${f.dev} ${f.direction} ${f.kind}${f.protocol ? ` protocol ${f.protocol}` : ''} → ${f.actions.join(', ') || 'no action'}`,
+    );
   }
   for (const q of ns.qdiscs ?? []) {
     if (q.kind === 'noqueue' || q.kind === 'ingress' || q.kind === 'clsact') continue;
@@ -177,12 +208,24 @@ function extras(ns: Namespace): string[] {
       ].filter(Boolean);
       return `${p.name}#${i?.ofport ?? '?'}${extra.length ? `(${extra.join(', ')})` : ''}`;
     });
-    out.push(...wrap(`  ovs ${br.name} [${br.datapath_type}${br.fail_mode ? `, fail_mode ${br.fail_mode}` : ''}]: `, ports.join(' '), 100));
-    const fdb = br.fdb.filter((e) => e.ofport !== 'LOCAL').map((e) => `${e.mac}@${e.port}${e.vlan ? `/vlan${e.vlan}` : ''}${e.age === 'static' ? '(static)' : ''}`);
+    out.push(
+      ...wrap(
+        `  ovs ${br.name} [${br.datapath_type}${br.fail_mode ? `, fail_mode ${br.fail_mode}` : ''}]: `,
+        ports.join(' '),
+        100,
+      ),
+    );
+    const fdb = br.fdb
+      .filter((e) => e.ofport !== 'LOCAL')
+      .map((e) => `${e.mac}@${e.port}${e.vlan ? `/vlan${e.vlan}` : ''}${e.age === 'static' ? '(static)' : ''}`);
     if (fdb.length) out.push(...wrap(`    fdb: `, fdb.join(' '), 100));
     for (const m of br.mirrors) {
-      const sel = m.select_all ? 'all' : `src ${m.select_src_port.join(',') || '-'} dst ${m.select_dst_port.join(',') || '-'}`;
-      out.push(`    mirror ${m.name}: ${sel} → ${m.output_port ?? (m.output_vlan !== undefined ? `vlan ${m.output_vlan}` : '?')}`);
+      const sel = m.select_all
+        ? 'all'
+        : `src ${m.select_src_port.join(',') || '-'} dst ${m.select_dst_port.join(',') || '-'}`;
+      out.push(
+        `    mirror ${m.name}: ${sel} → ${m.output_port ?? (m.output_vlan !== undefined ? `vlan ${m.output_vlan}` : '?')}`,
+      );
     }
   }
   for (const d of ns.ovs?.stats?.datapaths ?? []) {
@@ -193,11 +236,15 @@ function extras(ns: Namespace): string[] {
     for (const c of fw.iptables) {
       const interesting = c.rules.filter((r) => r.target === 'DROP' || r.target === 'REJECT');
       if (c.policy === 'DROP' || interesting.length > 0) {
-        out.push(`  ${c.family === 'ipv4' ? 'iptables' : 'ip6tables'} ${c.table}/${c.chain}: policy ${c.policy ?? '-'}, ${c.rules.length} rules, ${interesting.length} DROP/REJECT`);
+        out.push(
+          `  ${c.family === 'ipv4' ? 'iptables' : 'ip6tables'} ${c.table}/${c.chain}: policy ${c.policy ?? '-'}, ${c.rules.length} rules, ${interesting.length} DROP/REJECT`,
+        );
       }
     }
     for (const c of fw.nft) {
-      out.push(`  nft ${c.family} ${c.table} ${c.chain}${c.hook ? ` (hook ${c.hook}${c.device ? ` device ${c.device}` : ''}${c.policy ? `, policy ${c.policy}` : ''})` : ''}: ${c.rules.length} rules`);
+      out.push(
+        `  nft ${c.family} ${c.table} ${c.chain}${c.hook ? ` (hook ${c.hook}${c.device ? ` device ${c.device}` : ''}${c.policy ? `, policy ${c.policy}` : ''})` : ''}: ${c.rules.length} rules`,
+      );
     }
     for (const e of fw.errors) out.push(`  firewall not read: ${e}`);
   }
@@ -230,25 +277,46 @@ function ifaceLine(prefix: string, iface: Interface, byId: Map<string, Namespace
   const addrs = iface.addresses.filter((a) => a.scope !== 'link').map((a) => `${a.local}/${a.prefixlen}`);
   const extra: string[] = [];
   if (iface.bridgePort && iface.bridgePort.state !== 'forwarding') extra.push(iface.bridgePort.state.toUpperCase());
-  const children = [...byId.values()].flatMap((n) => n.interfaces.filter((i) => i.lower && i.lower.ifindex === iface.ifindex && byId.get(i.lower.netns ?? '')?.interfaces.includes(iface)).map((i) => `${n.id}/${i.ifname}`));
+  const children = [...byId.values()].flatMap((n) =>
+    n.interfaces
+      .filter(
+        (i) =>
+          i.lower && i.lower.ifindex === iface.ifindex && byId.get(i.lower.netns ?? '')?.interfaces.includes(iface),
+      )
+      .map((i) => `${n.id}/${i.ifname}`),
+  );
   // Bridge and OVS ports are promiscuous by design, and so is a macvlan's lower device; anything else is worth a look.
   if (iface.promisc && !iface.master && !iface.ovsBridge && children.length === 0) extra.push('PROMISC');
   if (iface.ovsBridge && iface.kind !== 'tap') extra.push(`ovs ${iface.ovsBridge}`);
   if (iface.peer) {
     const peerNs = iface.peer.netns ? byId.get(iface.peer.netns) : undefined;
     const peerIf = peerNs?.interfaces.find((i) => i.ifindex === iface.peer!.ifindex);
-    const peerAddrs = peerIf?.addresses.filter((a) => a.scope !== 'link' && a.family === 'inet').map((a) => a.local) ?? [];
+    const peerAddrs =
+      peerIf?.addresses.filter((a) => a.scope !== 'link' && a.family === 'inet').map((a) => a.local) ?? [];
     const where = iface.peer.netns === null ? `nsid ${iface.peer.link_netnsid ?? '?'}` : iface.peer.netns;
-    extra.push(`⇄ ${where}/${iface.peer.ifname ?? `if${iface.peer.ifindex}`}${peerAddrs.length ? ` ${peerAddrs.join(',')}` : ''}`);
+    extra.push(
+      `⇄ ${where}/${iface.peer.ifname ?? `if${iface.peer.ifindex}`}${peerAddrs.length ? ` ${peerAddrs.join(',')}` : ''}`,
+    );
   }
   if (iface.lower) {
     const where = iface.lower.netns === null ? `nsid ${iface.lower.link_netnsid ?? '?'}` : iface.lower.netns;
-    extra.push(`${iface.mode ? `mode ${iface.mode} ` : ''}≈ lower ${where}/${iface.lower.ifname ?? `if${iface.lower.ifindex}`}`);
+    extra.push(
+      `${iface.mode ? `mode ${iface.mode} ` : ''}≈ lower ${where}/${iface.lower.ifname ?? `if${iface.lower.ifindex}`}`,
+    );
   }
-  if (children.length) extra.push(`≈ ${children.join(',').length <= 40 ? children.join(',') : `lower of ${children.length} macvlan/macvtap/ipvlan`}`);
+  if (children.length)
+    extra.push(
+      `≈ ${children.join(',').length <= 40 ? children.join(',') : `lower of ${children.length} macvlan/macvtap/ipvlan`}`,
+    );
   // Keep within 100 columns: addresses that do not fit the column (dual stack) go on lines of
   // their own under it, and what follows the addresses on a line of its own.
-  const head = [name, iface.kind.padEnd(8), state(iface).padEnd(10), String(iface.mtu).padEnd(5), (iface.address ?? '').padEnd(17)].join(' ');
+  const head = [
+    name,
+    iface.kind.padEnd(8),
+    state(iface).padEnd(10),
+    String(iface.mtu).padEnd(5),
+    (iface.address ?? '').padEnd(17),
+  ].join(' ');
   const addrLines: string[] = [];
   for (const a of addrs) {
     const last = addrLines.length - 1;

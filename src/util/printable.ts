@@ -14,7 +14,8 @@ export function printable(text: string): string {
 export function printableDeep<T>(value: T): T {
   if (typeof value === 'string') return printable(value) as T;
   if (Array.isArray(value)) return (value as unknown[]).map((v) => printableDeep(v)) as T;
-  if (value instanceof Map) return new Map([...(value as Map<unknown, unknown>)].map(([k, v]) => [printableDeep(k), printableDeep(v)])) as T;
+  if (value instanceof Map)
+    return new Map([...(value as Map<unknown, unknown>)].map(([k, v]) => [printableDeep(k), printableDeep(v)])) as T;
   if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, printableDeep(v)])) as T;
   }

@@ -20,10 +20,17 @@ export function toTaggedJson(value: unknown, where = '$'): unknown {
   if (typeof value === 'bigint') return { $bigint: value.toString() };
   if (value === undefined) return { $undefined: true };
   if (Array.isArray(value)) return value.map((v, i) => toTaggedJson(v, `${where}[${i}]`));
-  if (value instanceof Map) return { $map: [...value].map(([k, v], i) => [toTaggedJson(k, `${where}<key ${i}>`), toTaggedJson(v, `${where}<${i}>`)]) };
+  if (value instanceof Map)
+    return {
+      $map: [...value].map(([k, v], i) => [toTaggedJson(k, `${where}<key ${i}>`), toTaggedJson(v, `${where}<${i}>`)]),
+    };
   if (value instanceof Set) return { $set: [...value].map((v, i) => toTaggedJson(v, `${where}{${i}}`)) };
-  if (value instanceof Uint8Array) return { $bytes: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') };
-  if (typeof value === 'object' && (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null)) {
+  if (value instanceof Uint8Array)
+    return { $bytes: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') };
+  if (
+    typeof value === 'object' &&
+    (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null)
+  ) {
     const out: Record<string, unknown> = {};
     let tagged = false;
     for (const [k, v] of Object.entries(value)) {
@@ -33,7 +40,9 @@ export function toTaggedJson(value: unknown, where = '$'): unknown {
     }
     return tagged ? { $object: out } : out;
   }
-  throw new Error(`${where}: a ${typeof value === 'object' ? (value.constructor?.name ?? 'object') : typeof value} has no JSON form`);
+  throw new Error(
+    `${where}: a ${typeof value === 'object' ? (value.constructor?.name ?? 'object') : typeof value} has no JSON form`,
+  );
 }
 
 /** The inverse of toTaggedJson. */
@@ -45,7 +54,8 @@ export function fromTaggedJson(value: unknown, where = '$'): unknown {
   if (tag !== undefined && tag.startsWith('$')) {
     switch (tag) {
       case '$bigint':
-        if (typeof inner !== 'string' || !/^-?\d+$/.test(inner)) throw new Error(`${where}: $bigint ${JSON.stringify(inner)} is not an integer`);
+        if (typeof inner !== 'string' || !/^-?\d+$/.test(inner))
+          throw new Error(`${where}: $bigint ${JSON.stringify(inner)} is not an integer`);
         return BigInt(inner);
       case '$undefined':
         return undefined;
@@ -64,7 +74,8 @@ export function fromTaggedJson(value: unknown, where = '$'): unknown {
         if (typeof inner !== 'string') throw new Error(`${where}: $bytes is not base64 text`);
         return new Uint8Array(Buffer.from(inner, 'base64'));
       case '$object':
-        if (inner === null || typeof inner !== 'object' || Array.isArray(inner)) throw new Error(`${where}: $object is not an object`);
+        if (inner === null || typeof inner !== 'object' || Array.isArray(inner))
+          throw new Error(`${where}: $object is not an object`);
         return decodeObject(inner as object, where);
       default:
         throw new Error(`${where}: unknown tag ${tag}`);
@@ -110,7 +121,8 @@ export type JsonChange = [path: Array<string | number>] | [path: Array<string | 
  */
 export function jsonChanges(a: unknown, b: unknown, path: Array<string | number> = []): JsonChange[] {
   if (a === b) return [];
-  const bothObjects = a !== null && b !== null && typeof a === 'object' && typeof b === 'object' && Array.isArray(a) === Array.isArray(b);
+  const bothObjects =
+    a !== null && b !== null && typeof a === 'object' && typeof b === 'object' && Array.isArray(a) === Array.isArray(b);
   if (!bothObjects || (Array.isArray(a) && a.length !== (b as unknown[]).length)) {
     return JSON.stringify(a) === JSON.stringify(b) ? [] : [[path, b]];
   }
@@ -118,7 +130,8 @@ export function jsonChanges(a: unknown, b: unknown, path: Array<string | number>
   const ao = a as Record<string, unknown>;
   const bo = b as Record<string, unknown>;
   const out: JsonChange[] = [];
-  for (const k of Object.keys(ao)) out.push(...(k in bo ? jsonChanges(ao[k], bo[k], [...path, k]) : [[[...path, k]] as JsonChange]));
+  for (const k of Object.keys(ao))
+    out.push(...(k in bo ? jsonChanges(ao[k], bo[k], [...path, k]) : [[[...path, k]] as JsonChange]));
   for (const k of Object.keys(bo)) if (!(k in ao)) out.push([[...path, k], bo[k]]);
   return out;
 }
@@ -134,10 +147,12 @@ export function applyJsonChanges(a: unknown, changes: JsonChange[]): unknown {
     }
     let at: unknown = root;
     for (const key of path.slice(0, -1)) {
-      if (at === null || typeof at !== 'object') throw new Error(`change at ${path.join('.')}: ${key} is not in the value`);
+      if (at === null || typeof at !== 'object')
+        throw new Error(`change at ${path.join('.')}: ${key} is not in the value`);
       at = (at as Record<string | number, unknown>)[key];
     }
-    if (at === null || typeof at !== 'object') throw new Error(`change at ${path.join('.')}: its parent is not an object or array`);
+    if (at === null || typeof at !== 'object')
+      throw new Error(`change at ${path.join('.')}: its parent is not an object or array`);
     const last = path[path.length - 1]!;
     if (change.length === 2) (at as Record<string | number, unknown>)[last] = structuredClone(change[1]);
     else delete (at as Record<string | number, unknown>)[last];

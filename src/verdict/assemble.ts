@@ -53,7 +53,10 @@ export function assembleReport(p: ReportParts): Report {
 }
 
 /** The probe report of a passive run (users' traffic watched, or capture files read). */
-export function passiveProbeReport(correlation: Correlation, o: { address: string; command: string; from: string; detail: string }): ProbeReport {
+export function passiveProbeReport(
+  correlation: Correlation,
+  o: { address: string; command: string; from: string; detail: string },
+): ProbeReport {
   return {
     kind: 'passive',
     address: o.address,

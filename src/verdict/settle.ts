@@ -7,7 +7,11 @@ import type { Cause, Report } from '../model/report.js';
  * dropped someone else's packets) is an oddity worth telling, not a cause: it
  * goes to `notices`, one line each, with the cause id it would have had.
  */
-export function settleVerdict(status: Report['status'], causes: Cause[], notices: string[]): { causes: Cause[]; notices: string[] } {
+export function settleVerdict(
+  status: Report['status'],
+  causes: Cause[],
+  notices: string[],
+): { causes: Cause[]; notices: string[] } {
   if (status !== 'ok' || causes.length === 0) return { causes, notices };
   return {
     causes: [],
@@ -15,7 +19,10 @@ export function settleVerdict(status: Report['status'], causes: Cause[], notices
       ...notices,
       ...causes
         .filter((c) => c.id !== 'unknown')
-        .map((c) => `${c.id}${c.device ? ` at ${c.device.netns}/${c.device.ifname}` : ''} (not a cause: the path works): ${c.summary}`),
+        .map(
+          (c) =>
+            `${c.id}${c.device ? ` at ${c.device.netns}/${c.device.ifname}` : ''} (not a cause: the path works): ${c.summary}`,
+        ),
     ],
   };
 }

@@ -16,16 +16,49 @@ describe('analyze', { concurrency: true }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'hopdump-an-'));
     try {
       await withLab({ topology: 'bridged', fault: 'firewall-drop', prefix: 'a' }, async (lab) => {
-        const r = await hopdump(['diagnose', '--netns', lab.state.hypervisor, '--from', `netns:${lab.state.client}`, '--target', '192.0.2.11', '--out', dir, '--json']);
+        const r = await hopdump([
+          'diagnose',
+          '--netns',
+          lab.state.hypervisor,
+          '--from',
+          `netns:${lab.state.client}`,
+          '--target',
+          '192.0.2.11',
+          '--out',
+          dir,
+          '--json',
+        ]);
         assert.equal(r.code, 1, r.stderr);
         const live = ReportSchema.parse(JSON.parse(r.stdout));
-        for (const f of ['report.json', 'report.txt', 'capture.pcapng']) assert.equal(statSync(join(dir, f)).mode & 0o777, 0o600, f);
-        assert.deepEqual(ReportSchema.parse(JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'))).loss, live.loss);
-        const tshark = await runProgram('tshark', ['-n', '-r', join(dir, 'capture.pcapng'), '-T', 'fields', '-e', 'frame.interface_name', '-e', 'frame.comment']);
+        for (const f of ['report.json', 'report.txt', 'capture.pcapng'])
+          assert.equal(statSync(join(dir, f)).mode & 0o777, 0o600, f);
+        assert.deepEqual(
+          ReportSchema.parse(JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'))).loss,
+          live.loss,
+        );
+        const tshark = await runProgram('tshark', [
+          '-n',
+          '-r',
+          join(dir, 'capture.pcapng'),
+          '-T',
+          'fields',
+          '-e',
+          'frame.interface_name',
+          '-e',
+          'frame.comment',
+        ]);
         assert.equal(tshark.code, 0, tshark.stderr);
         assert.match(tshark.stdout, new RegExp(`${lab.state.hypervisor}/eth0`));
         assert.match(tshark.stdout, /hopdump: last seen here; never reached .*vnet0 \(firewall-drop\)/);
-        const offline = await hopdump(['analyze', '--order', 'given', '--target', '192.0.2.11', join(dir, 'capture.pcapng'), '--json']);
+        const offline = await hopdump([
+          'analyze',
+          '--order',
+          'given',
+          '--target',
+          '192.0.2.11',
+          join(dir, 'capture.pcapng'),
+          '--json',
+        ]);
         assert.equal(offline.code, 1, offline.stderr);
         const a = ReportSchema.parse(JSON.parse(offline.stdout));
         assert.equal(a.mode, 'analyze');
@@ -49,11 +82,34 @@ describe('analyze', { concurrency: true }, () => {
           { ns: lab.ns('vm1'), ifname: 'eth0', file: join(dir, 'guest.pcap') },
         ];
         const dumps = points.map((p) =>
-          spawn('ip', ['netns', 'exec', p.ns, 'tcpdump', '-p', '-U', '-n', '-i', p.ifname, '-w', p.file, 'host', '192.0.2.11', 'or', 'arp'], { stdio: ['ignore', 'ignore', 'pipe'] }),
+          spawn(
+            'ip',
+            [
+              'netns',
+              'exec',
+              p.ns,
+              'tcpdump',
+              '-p',
+              '-U',
+              '-n',
+              '-i',
+              p.ifname,
+              '-w',
+              p.file,
+              'host',
+              '192.0.2.11',
+              'or',
+              'arp',
+            ],
+            { stdio: ['ignore', 'ignore', 'pipe'] },
+          ),
         );
         try {
           await Promise.all(dumps.map((d) => tcpdumpListening(d)));
-          await host.run(['ping', '-c', '3', '-i', '0.2', '-W', '1', '192.0.2.11'], { netns: lab.state.client, okCodes: 'any' });
+          await host.run(['ping', '-c', '3', '-i', '0.2', '-W', '1', '192.0.2.11'], {
+            netns: lab.state.client,
+            okCodes: 'any',
+          });
           await new Promise((r) => setTimeout(r, 500));
         } finally {
           for (const d of dumps) d.kill('SIGINT');
@@ -62,9 +118,16 @@ describe('analyze', { concurrency: true }, () => {
         const r = await hopdump(['analyze', '--json', points[2]!.file, points[0]!.file, points[1]!.file]);
         assert.equal(r.code, 1, r.stderr);
         const a = ReportSchema.parse(JSON.parse(r.stdout));
-        assert.deepEqual(a.path.hops.map((h) => h.ifname), ['uplink.pcap', 'vnet0.pcap', 'guest.pcap'], 'order inferred from the evidence');
+        assert.deepEqual(
+          a.path.hops.map((h) => h.ifname),
+          ['uplink.pcap', 'vnet0.pcap', 'guest.pcap'],
+          'order inferred from the evidence',
+        );
         assert.equal(a.target.address, '192.0.2.11', 'target inferred from the probes');
-        assert.deepEqual([a.loss?.direction, a.loss?.lastSeenHop?.ifname, a.loss?.firstMissingHop?.ifname], ['from-target', 'vnet0.pcap', 'uplink.pcap']);
+        assert.deepEqual(
+          [a.loss?.direction, a.loss?.lastSeenHop?.ifname, a.loss?.firstMissingHop?.ifname],
+          ['from-target', 'vnet0.pcap', 'uplink.pcap'],
+        );
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -96,7 +159,12 @@ describe('analyze', { concurrency: true }, () => {
     await withLab({ topology: 'bridged', prefix: 'c' }, async (lab) => {
       const { report } = await diagnoseLab(lab, '192.0.2.12', { probes: ['icmp'], count: 2 });
       assert.equal(report.status, 'ok');
-      assert.ok(report.traces.some((t) => /IP 192\.0\.2\.100 > 192\.0\.2\.12: ICMP echo request, id \d+, seq \d+, length 64/.test(t.summary)), report.traces.map((t) => t.summary).join('\n'));
+      assert.ok(
+        report.traces.some((t) =>
+          /IP 192\.0\.2\.100 > 192\.0\.2\.12: ICMP echo request, id \d+, seq \d+, length 64/.test(t.summary),
+        ),
+        report.traces.map((t) => t.summary).join('\n'),
+      );
     });
   });
 });

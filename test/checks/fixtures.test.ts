@@ -20,7 +20,11 @@ test('every lab topology and fault has a fixture recorded from the lab, and ever
   const missing = want.filter((n) => !have.has(n));
   assert.deepEqual(missing, [], `record them (root): node dist/scripts/record-fixtures.js --only=${missing.join(',')}`);
   const known = new Set(want);
-  assert.deepEqual(names.filter((n) => !known.has(n.replace(/-v\d+$/, ''))), [], 'fixtures of a topology or fault the lab no longer has');
+  assert.deepEqual(
+    names.filter((n) => !known.has(n.replace(/-v\d+$/, ''))),
+    [],
+    'fixtures of a topology or fault the lab no longer has',
+  );
 });
 
 const ORDER: Array<Report['status']> = ['ok', 'degraded', 'broken'];
@@ -32,7 +36,11 @@ describe('checks on recorded diagnoses', () => {
       const f = loadFixture(name);
       const { context: ctx, result } = f;
       const { causes, notices } = await runChecks(ctx);
-      assert.deepEqual(notices.filter((n) => n.startsWith('check ')), [], 'no check failed');
+      assert.deepEqual(
+        notices.filter((n) => n.startsWith('check ')),
+        [],
+        'no check failed',
+      );
       const status = worst(statusOf(ctx.probes, ctx.correlation, ctx.passive), f.atLeast ?? 'ok');
       assert.equal(status, result.status);
       const verdict = settleVerdict(status, causes, []);
@@ -52,15 +60,47 @@ describe('checks on recorded diagnoses', () => {
 const TABLE: Record<string, { fires: string[]; silent: string[] }> = {
   'upstream-no-traffic': {
     fires: ['lab-bridged-upstream-no-traffic', 'lab-bridged-upstream-no-traffic-v1'],
-    silent: ['lab-bridged-arp-reply-dropped', 'lab-bridged-healthy', 'lab-bridged-healthy-v1', 'lab-bridged-healthy-v2'],
+    silent: [
+      'lab-bridged-arp-reply-dropped',
+      'lab-bridged-healthy',
+      'lab-bridged-healthy-v1',
+      'lab-bridged-healthy-v2',
+    ],
   },
   'service-not-listening': {
-    fires: ['lab-bridged-service-not-listening', 'lab-bridged-service-not-listening-v1', 'lab-docker-docker-not-listening', 'lab-docker-docker-not-listening-v1'],
-    silent: ['lab-bridged-arp-reply-dropped', 'lab-bridged-healthy', 'lab-bridged-healthy-v1', 'lab-bridged-healthy-v2', 'lab-docker-docker-dnat-removed', 'lab-docker-healthy', 'lab-docker-healthy-v1', 'lab-docker-healthy-v2'],
+    fires: [
+      'lab-bridged-service-not-listening',
+      'lab-bridged-service-not-listening-v1',
+      'lab-docker-docker-not-listening',
+      'lab-docker-docker-not-listening-v1',
+    ],
+    silent: [
+      'lab-bridged-arp-reply-dropped',
+      'lab-bridged-healthy',
+      'lab-bridged-healthy-v1',
+      'lab-bridged-healthy-v2',
+      'lab-docker-docker-dnat-removed',
+      'lab-docker-healthy',
+      'lab-docker-healthy-v1',
+      'lab-docker-healthy-v2',
+    ],
   },
   'guest-arp-unresolved': {
-    fires: ['lab-bridged-guest-arp-ignore', 'lab-bridged-guest-arp-ignore-v1', 'lab-bridged-guest-arp-unresolved', 'lab-bridged-guest-arp-unresolved-v1', 'lab-vm-vm-guest-ignores-arp'],
-    silent: ['lab-bridged-arp-reply-dropped', 'lab-bridged-healthy', 'lab-bridged-healthy-v1', 'lab-bridged-healthy-v2', 'lab-vm-healthy', 'lab-vm-vm-guest-firewall'],
+    fires: [
+      'lab-bridged-guest-arp-ignore',
+      'lab-bridged-guest-arp-ignore-v1',
+      'lab-bridged-guest-arp-unresolved',
+      'lab-bridged-guest-arp-unresolved-v1',
+      'lab-vm-vm-guest-ignores-arp',
+    ],
+    silent: [
+      'lab-bridged-arp-reply-dropped',
+      'lab-bridged-healthy',
+      'lab-bridged-healthy-v1',
+      'lab-bridged-healthy-v2',
+      'lab-vm-healthy',
+      'lab-vm-vm-guest-firewall',
+    ],
   },
   'guest-mac-mismatch': {
     fires: ['lab-vm-vm-guest-mac-mismatch'],
@@ -68,43 +108,165 @@ const TABLE: Record<string, { fires: string[]; silent: string[] }> = {
   },
   'guest-no-reply': {
     fires: ['lab-bridged-guest-no-reply', 'lab-bridged-guest-no-reply-v1'],
-    silent: ['lab-bridged-arp-reply-dropped', 'lab-bridged-healthy', 'lab-bridged-healthy-v1', 'lab-bridged-healthy-v2'],
+    silent: [
+      'lab-bridged-arp-reply-dropped',
+      'lab-bridged-healthy',
+      'lab-bridged-healthy-v1',
+      'lab-bridged-healthy-v2',
+    ],
   },
   'firewall-drop': {
-    fires: ['lab-bridged-arp-reply-dropped', 'lab-bridged-arp-reply-dropped-v1', 'lab-bridged-firewall-drop', 'lab-bridged-firewall-drop-v1', 'lab-bridged-guest-drops-arp', 'lab-bridged-guest-drops-arp-v1', 'lab-bridged-guest-drops-ns', 'lab-bridged-guest-drops-ns-v1', 'lab-bridged-guest-firewall', 'lab-bridged-guest-firewall-v1', 'lab-bridged-ndp-reply-dropped', 'lab-bridged-ndp-reply-dropped-v1', 'lab-chain-chain-firewall-drop', 'lab-chain-chain-firewall-drop-v1', 'lab-docker-docker-user-drop', 'lab-docker-docker-user-drop-v1', 'lab-vm-vm-guest-firewall'],
-    silent: ['lab-bridged-bridge-port-missing', 'lab-bridged-healthy', 'lab-bridged-healthy-v1', 'lab-bridged-healthy-v2', 'lab-chain-chain-stp-blocking', 'lab-chain-healthy', 'lab-chain-healthy-v1', 'lab-chain-healthy-v2', 'lab-docker-docker-dnat-removed', 'lab-docker-healthy', 'lab-docker-healthy-v1', 'lab-docker-healthy-v2', 'lab-vm-healthy', 'lab-vm-vm-guest-mac-mismatch'],
+    fires: [
+      'lab-bridged-arp-reply-dropped',
+      'lab-bridged-arp-reply-dropped-v1',
+      'lab-bridged-firewall-drop',
+      'lab-bridged-firewall-drop-v1',
+      'lab-bridged-guest-drops-arp',
+      'lab-bridged-guest-drops-arp-v1',
+      'lab-bridged-guest-drops-ns',
+      'lab-bridged-guest-drops-ns-v1',
+      'lab-bridged-guest-firewall',
+      'lab-bridged-guest-firewall-v1',
+      'lab-bridged-ndp-reply-dropped',
+      'lab-bridged-ndp-reply-dropped-v1',
+      'lab-chain-chain-firewall-drop',
+      'lab-chain-chain-firewall-drop-v1',
+      'lab-docker-docker-user-drop',
+      'lab-docker-docker-user-drop-v1',
+      'lab-vm-vm-guest-firewall',
+    ],
+    silent: [
+      'lab-bridged-bridge-port-missing',
+      'lab-bridged-healthy',
+      'lab-bridged-healthy-v1',
+      'lab-bridged-healthy-v2',
+      'lab-chain-chain-stp-blocking',
+      'lab-chain-healthy',
+      'lab-chain-healthy-v1',
+      'lab-chain-healthy-v2',
+      'lab-docker-docker-dnat-removed',
+      'lab-docker-healthy',
+      'lab-docker-healthy-v1',
+      'lab-docker-healthy-v2',
+      'lab-vm-healthy',
+      'lab-vm-vm-guest-mac-mismatch',
+    ],
   },
   'link-down': {
-    fires: ['lab-bridged-link-down', 'lab-bridged-link-down-v1', 'lab-ovs-ovs-port-down', 'lab-ovs-ovs-port-down-v1', 'lab-vm-vm-guest-nic-down'],
-    silent: ['lab-bridged-arp-reply-dropped', 'lab-bridged-healthy', 'lab-bridged-healthy-v1', 'lab-bridged-healthy-v2', 'lab-ovs-healthy', 'lab-ovs-healthy-v1', 'lab-ovs-healthy-v2', 'lab-ovs-ovs-flow-drop', 'lab-vm-healthy', 'lab-vm-vm-guest-firewall'],
+    fires: [
+      'lab-bridged-link-down',
+      'lab-bridged-link-down-v1',
+      'lab-ovs-ovs-port-down',
+      'lab-ovs-ovs-port-down-v1',
+      'lab-vm-vm-guest-nic-down',
+    ],
+    silent: [
+      'lab-bridged-arp-reply-dropped',
+      'lab-bridged-healthy',
+      'lab-bridged-healthy-v1',
+      'lab-bridged-healthy-v2',
+      'lab-ovs-healthy',
+      'lab-ovs-healthy-v1',
+      'lab-ovs-healthy-v2',
+      'lab-ovs-ovs-flow-drop',
+      'lab-vm-healthy',
+      'lab-vm-vm-guest-firewall',
+    ],
   },
   'bridge-port-missing': {
-    fires: ['lab-bridged-bridge-port-missing', 'lab-bridged-bridge-port-missing-v1', 'lab-neutron-neutron-patch-peer-missing', 'lab-neutron-neutron-patch-peer-missing-v1', 'lab-neutron-neutron-qvo-missing', 'lab-neutron-neutron-qvo-missing-v1', 'lab-vm-vm-tap-detached'],
-    silent: ['lab-bridged-arp-reply-dropped', 'lab-bridged-healthy', 'lab-bridged-healthy-v1', 'lab-bridged-healthy-v2', 'lab-neutron-healthy', 'lab-neutron-healthy-v1', 'lab-neutron-healthy-v2', 'lab-neutron-neutron-flow-drop', 'lab-vm-healthy', 'lab-vm-vm-guest-firewall'],
+    fires: [
+      'lab-bridged-bridge-port-missing',
+      'lab-bridged-bridge-port-missing-v1',
+      'lab-neutron-neutron-patch-peer-missing',
+      'lab-neutron-neutron-patch-peer-missing-v1',
+      'lab-neutron-neutron-qvo-missing',
+      'lab-neutron-neutron-qvo-missing-v1',
+      'lab-vm-vm-tap-detached',
+    ],
+    silent: [
+      'lab-bridged-arp-reply-dropped',
+      'lab-bridged-healthy',
+      'lab-bridged-healthy-v1',
+      'lab-bridged-healthy-v2',
+      'lab-neutron-healthy',
+      'lab-neutron-healthy-v1',
+      'lab-neutron-healthy-v2',
+      'lab-neutron-neutron-flow-drop',
+      'lab-vm-healthy',
+      'lab-vm-vm-guest-firewall',
+    ],
   },
   'stp-blocking': {
-    fires: ['lab-bridged-stp-blocking', 'lab-bridged-stp-blocking-v1', 'lab-chain-chain-stp-blocking', 'lab-chain-chain-stp-blocking-v1'],
-    silent: ['lab-bridged-arp-reply-dropped', 'lab-bridged-healthy', 'lab-bridged-healthy-v1', 'lab-bridged-healthy-v2', 'lab-chain-chain-firewall-drop', 'lab-chain-healthy', 'lab-chain-healthy-v1', 'lab-chain-healthy-v2'],
+    fires: [
+      'lab-bridged-stp-blocking',
+      'lab-bridged-stp-blocking-v1',
+      'lab-chain-chain-stp-blocking',
+      'lab-chain-chain-stp-blocking-v1',
+    ],
+    silent: [
+      'lab-bridged-arp-reply-dropped',
+      'lab-bridged-healthy',
+      'lab-bridged-healthy-v1',
+      'lab-bridged-healthy-v2',
+      'lab-chain-chain-firewall-drop',
+      'lab-chain-healthy',
+      'lab-chain-healthy-v1',
+      'lab-chain-healthy-v2',
+    ],
   },
   'mac-conflict': {
     fires: ['lab-bridged-mac-conflict', 'lab-bridged-mac-conflict-v1'],
-    silent: ['lab-bridged-arp-reply-dropped', 'lab-bridged-healthy', 'lab-bridged-healthy-v1', 'lab-bridged-healthy-v2'],
+    silent: [
+      'lab-bridged-arp-reply-dropped',
+      'lab-bridged-healthy',
+      'lab-bridged-healthy-v1',
+      'lab-bridged-healthy-v2',
+    ],
   },
   'ip-conflict': {
     fires: ['lab-bridged-ip-conflict', 'lab-bridged-ip-conflict-v1'],
-    silent: ['lab-bridged-arp-reply-dropped', 'lab-bridged-healthy', 'lab-bridged-healthy-v1', 'lab-bridged-healthy-v2'],
+    silent: [
+      'lab-bridged-arp-reply-dropped',
+      'lab-bridged-healthy',
+      'lab-bridged-healthy-v1',
+      'lab-bridged-healthy-v2',
+    ],
   },
   'mtu-mismatch': {
     fires: ['lab-bridged-mtu-mismatch', 'lab-bridged-mtu-mismatch-v1'],
-    silent: ['lab-bridged-arp-reply-dropped', 'lab-bridged-healthy', 'lab-bridged-healthy-v1', 'lab-bridged-healthy-v2'],
+    silent: [
+      'lab-bridged-arp-reply-dropped',
+      'lab-bridged-healthy',
+      'lab-bridged-healthy-v1',
+      'lab-bridged-healthy-v2',
+    ],
   },
   'tc-filter': {
     fires: ['lab-bridged-tc-filter', 'lab-bridged-tc-filter-v1'],
-    silent: ['lab-bridged-arp-reply-dropped', 'lab-bridged-healthy', 'lab-bridged-healthy-v1', 'lab-bridged-healthy-v2'],
+    silent: [
+      'lab-bridged-arp-reply-dropped',
+      'lab-bridged-healthy',
+      'lab-bridged-healthy-v1',
+      'lab-bridged-healthy-v2',
+    ],
   },
   'promisc-dependent': {
-    fires: ['lab-docker-docker-promisc', 'lab-docker-docker-promisc-v1', 'lab-routed-promisc-dependent', 'lab-routed-promisc-dependent-v1'],
-    silent: ['lab-docker-docker-dnat-removed', 'lab-docker-healthy', 'lab-docker-healthy-v1', 'lab-docker-healthy-v2', 'lab-routed-healthy', 'lab-routed-healthy-v1', 'lab-routed-healthy-v2', 'lab-routed-ip-forward-disabled'],
+    fires: [
+      'lab-docker-docker-promisc',
+      'lab-docker-docker-promisc-v1',
+      'lab-routed-promisc-dependent',
+      'lab-routed-promisc-dependent-v1',
+    ],
+    silent: [
+      'lab-docker-docker-dnat-removed',
+      'lab-docker-healthy',
+      'lab-docker-healthy-v1',
+      'lab-docker-healthy-v2',
+      'lab-routed-healthy',
+      'lab-routed-healthy-v1',
+      'lab-routed-healthy-v2',
+      'lab-routed-ip-forward-disabled',
+    ],
   },
   'ip-forward-disabled': {
     fires: ['lab-routed-ip-forward-disabled', 'lab-routed-ip-forward-disabled-v1'],
@@ -115,8 +277,22 @@ const TABLE: Record<string, { fires: string[]; silent: string[] }> = {
     silent: ['lab-routed-healthy', 'lab-routed-healthy-v1', 'lab-routed-healthy-v2', 'lab-routed-ip-forward-disabled'],
   },
   'nat-missing': {
-    fires: ['lab-docker-docker-dnat-removed', 'lab-docker-docker-dnat-removed-v1', 'lab-routed-nat-missing', 'lab-routed-nat-missing-v1'],
-    silent: ['lab-docker-docker-not-listening', 'lab-docker-healthy', 'lab-docker-healthy-v1', 'lab-docker-healthy-v2', 'lab-routed-healthy', 'lab-routed-healthy-v1', 'lab-routed-healthy-v2', 'lab-routed-ip-forward-disabled'],
+    fires: [
+      'lab-docker-docker-dnat-removed',
+      'lab-docker-docker-dnat-removed-v1',
+      'lab-routed-nat-missing',
+      'lab-routed-nat-missing-v1',
+    ],
+    silent: [
+      'lab-docker-docker-not-listening',
+      'lab-docker-healthy',
+      'lab-docker-healthy-v1',
+      'lab-docker-healthy-v2',
+      'lab-routed-healthy',
+      'lab-routed-healthy-v1',
+      'lab-routed-healthy-v2',
+      'lab-routed-ip-forward-disabled',
+    ],
   },
   'no-route': {
     fires: ['lab-routed-no-route', 'lab-routed-no-route-v1'],
@@ -124,41 +300,129 @@ const TABLE: Record<string, { fires: string[]; silent: string[] }> = {
   },
   'device-drops': {
     fires: ['lab-bridged-device-drops', 'lab-bridged-device-drops-v1'],
-    silent: ['lab-bridged-arp-reply-dropped', 'lab-bridged-healthy', 'lab-bridged-healthy-v1', 'lab-bridged-healthy-v2'],
+    silent: [
+      'lab-bridged-arp-reply-dropped',
+      'lab-bridged-healthy',
+      'lab-bridged-healthy-v1',
+      'lab-bridged-healthy-v2',
+    ],
   },
   'ovs-flow-drop': {
-    fires: ['lab-neutron-neutron-flow-drop', 'lab-neutron-neutron-flow-drop-v1', 'lab-ovs-ovs-flow-drop', 'lab-ovs-ovs-flow-drop-v1'],
-    silent: ['lab-neutron-healthy', 'lab-neutron-healthy-v1', 'lab-neutron-healthy-v2', 'lab-neutron-neutron-flow-wrong-port', 'lab-ovs-healthy', 'lab-ovs-healthy-v1', 'lab-ovs-healthy-v2', 'lab-ovs-ovs-port-down'],
+    fires: [
+      'lab-neutron-neutron-flow-drop',
+      'lab-neutron-neutron-flow-drop-v1',
+      'lab-ovs-ovs-flow-drop',
+      'lab-ovs-ovs-flow-drop-v1',
+    ],
+    silent: [
+      'lab-neutron-healthy',
+      'lab-neutron-healthy-v1',
+      'lab-neutron-healthy-v2',
+      'lab-neutron-neutron-flow-wrong-port',
+      'lab-ovs-healthy',
+      'lab-ovs-healthy-v1',
+      'lab-ovs-healthy-v2',
+      'lab-ovs-ovs-port-down',
+    ],
   },
   'ovn-drop': {
-    fires: ['lab-ovn-ovn-acl-drop', 'lab-ovn-ovn-acl-drop-v1', 'lab-ovn-ovn-port-security', 'lab-ovn-ovn-port-security-v1'],
+    fires: [
+      'lab-ovn-ovn-acl-drop',
+      'lab-ovn-ovn-acl-drop-v1',
+      'lab-ovn-ovn-port-security',
+      'lab-ovn-ovn-port-security-v1',
+    ],
     silent: ['lab-ovn-healthy', 'lab-ovn-healthy-v1', 'lab-ovn-healthy-v2'],
   },
   'ovs-flow-misdirect': {
     fires: ['lab-neutron-neutron-flow-wrong-port', 'lab-neutron-neutron-flow-wrong-port-v1'],
-    silent: ['lab-neutron-healthy', 'lab-neutron-healthy-v1', 'lab-neutron-healthy-v2', 'lab-neutron-neutron-flow-drop'],
+    silent: [
+      'lab-neutron-healthy',
+      'lab-neutron-healthy-v1',
+      'lab-neutron-healthy-v2',
+      'lab-neutron-neutron-flow-drop',
+    ],
   },
   'mac-wrong-port': {
     fires: ['lab-neutron-neutron-mac-wrong-port', 'lab-neutron-neutron-mac-wrong-port-v1'],
-    silent: ['lab-neutron-healthy', 'lab-neutron-healthy-v1', 'lab-neutron-healthy-v2', 'lab-neutron-neutron-flow-drop'],
+    silent: [
+      'lab-neutron-healthy',
+      'lab-neutron-healthy-v1',
+      'lab-neutron-healthy-v2',
+      'lab-neutron-neutron-flow-drop',
+    ],
   },
   'vlan-mismatch': {
     fires: ['lab-neutron-neutron-vlan-mismatch', 'lab-neutron-neutron-vlan-mismatch-v1'],
-    silent: ['lab-neutron-healthy', 'lab-neutron-healthy-v1', 'lab-neutron-healthy-v2', 'lab-neutron-neutron-flow-drop'],
+    silent: [
+      'lab-neutron-healthy',
+      'lab-neutron-healthy-v1',
+      'lab-neutron-healthy-v2',
+      'lab-neutron-neutron-flow-drop',
+    ],
   },
   'macvlan-isolation': {
-    fires: ['lab-macvlan-macvlan-host-isolation', 'lab-macvlan-macvlan-host-isolation-v1', 'lab-macvlan-macvlan-private', 'lab-macvlan-macvlan-private-v1'],
+    fires: [
+      'lab-macvlan-macvlan-host-isolation',
+      'lab-macvlan-macvlan-host-isolation-v1',
+      'lab-macvlan-macvlan-private',
+      'lab-macvlan-macvlan-private-v1',
+    ],
     silent: ['lab-macvlan-healthy', 'lab-macvlan-healthy-v1', 'lab-macvlan-healthy-v2'],
   },
   // Drop events are host-wide (other labs' too): it must fire where the fault's own firewall dropped (NETFILTER_DROP).
   'kernel-drops': {
-    fires: ['lab-bridged-arp-reply-dropped', 'lab-bridged-firewall-drop', 'lab-bridged-guest-drops-arp', 'lab-bridged-guest-drops-ns', 'lab-bridged-guest-firewall', 'lab-bridged-ndp-reply-dropped', 'lab-chain-chain-firewall-drop', 'lab-docker-docker-user-drop'],
-    silent: ['lab-bridged-healthy', 'lab-bridged-healthy-v1', 'lab-bridged-healthy-v2', 'lab-bridged-upstream-no-traffic', 'lab-chain-healthy', 'lab-chain-healthy-v1', 'lab-chain-healthy-v2', 'lab-docker-healthy', 'lab-docker-healthy-v1', 'lab-docker-healthy-v2'],
+    fires: [
+      'lab-bridged-arp-reply-dropped',
+      'lab-bridged-firewall-drop',
+      'lab-bridged-guest-drops-arp',
+      'lab-bridged-guest-drops-ns',
+      'lab-bridged-guest-firewall',
+      'lab-bridged-ndp-reply-dropped',
+      'lab-chain-chain-firewall-drop',
+      'lab-docker-docker-user-drop',
+    ],
+    silent: [
+      'lab-bridged-healthy',
+      'lab-bridged-healthy-v1',
+      'lab-bridged-healthy-v2',
+      'lab-bridged-upstream-no-traffic',
+      'lab-chain-healthy',
+      'lab-chain-healthy-v1',
+      'lab-chain-healthy-v2',
+      'lab-docker-healthy',
+      'lab-docker-healthy-v1',
+      'lab-docker-healthy-v2',
+    ],
   },
   // The located fallback, run alone: wherever there is a loss.
-  'unknown': {
-    fires: ['lab-bridged-firewall-drop', 'lab-docker-docker-user-drop', 'lab-ovn-ovn-acl-drop', 'lab-ovs-ovs-flow-drop', 'lab-routed-no-route'],
-    silent: ['lab-bridged-healthy', 'lab-bridged-healthy-v1', 'lab-bridged-healthy-v2', 'lab-bridged-service-not-listening', 'lab-docker-docker-not-listening', 'lab-docker-healthy', 'lab-docker-healthy-v1', 'lab-docker-healthy-v2', 'lab-ovn-healthy', 'lab-ovn-healthy-v1', 'lab-ovn-healthy-v2', 'lab-ovs-healthy', 'lab-ovs-healthy-v1', 'lab-ovs-healthy-v2', 'lab-routed-healthy', 'lab-routed-healthy-v1', 'lab-routed-healthy-v2'],
+  unknown: {
+    fires: [
+      'lab-bridged-firewall-drop',
+      'lab-docker-docker-user-drop',
+      'lab-ovn-ovn-acl-drop',
+      'lab-ovs-ovs-flow-drop',
+      'lab-routed-no-route',
+    ],
+    silent: [
+      'lab-bridged-healthy',
+      'lab-bridged-healthy-v1',
+      'lab-bridged-healthy-v2',
+      'lab-bridged-service-not-listening',
+      'lab-docker-docker-not-listening',
+      'lab-docker-healthy',
+      'lab-docker-healthy-v1',
+      'lab-docker-healthy-v2',
+      'lab-ovn-healthy',
+      'lab-ovn-healthy-v1',
+      'lab-ovn-healthy-v2',
+      'lab-ovs-healthy',
+      'lab-ovs-healthy-v1',
+      'lab-ovs-healthy-v2',
+      'lab-routed-healthy',
+      'lab-routed-healthy-v1',
+      'lab-routed-healthy-v2',
+    ],
   },
 };
 
@@ -188,16 +452,31 @@ describe('each check fires where it must and only there', () => {
     }
     assert.deepEqual(missing, []);
     const known = new Set(CHECKS.map((c) => c.name));
-    assert.deepEqual([...Object.keys(TABLE), ...Object.keys(EXCEPTIONS)].filter((n) => !known.has(n)), [], 'rows name checks of the registry');
+    assert.deepEqual(
+      [...Object.keys(TABLE), ...Object.keys(EXCEPTIONS)].filter((n) => !known.has(n)),
+      [],
+      'rows name checks of the registry',
+    );
     const all = new Set(names);
-    assert.deepEqual(Object.values(TABLE).flatMap((r) => [...r.fires, ...r.silent]).filter((n) => !all.has(n)), [], 'rows name recorded fixtures');
+    assert.deepEqual(
+      Object.values(TABLE)
+        .flatMap((r) => [...r.fires, ...r.silent])
+        .filter((n) => !all.has(n)),
+      [],
+      'rows name recorded fixtures',
+    );
   });
   for (const check of CHECKS) {
     const row = TABLE[check.name];
     if (!row) continue;
     test(`${check.name}: fires on ${row.fires.length}, silent on ${row.silent.length}`, async () => {
-      for (const name of row.fires) assert.ok((await fired(check, name)).length > 0, `${check.name} must raise ${check.raises.join('/')} on ${name}`);
-      for (const name of row.silent) assert.deepEqual(await fired(check, name), [], `${check.name} must raise nothing on ${name}`);
+      for (const name of row.fires)
+        assert.ok(
+          (await fired(check, name)).length > 0,
+          `${check.name} must raise ${check.raises.join('/')} on ${name}`,
+        );
+      for (const name of row.silent)
+        assert.deepEqual(await fired(check, name), [], `${check.name} must raise nothing on ${name}`);
     });
   }
 });

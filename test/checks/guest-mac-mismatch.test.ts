@@ -11,7 +11,17 @@ import type { Cause } from '../../src/model/report.js';
  * That hop is the guest's NIC with another MAC: guest-mac-mismatch. It is a bridge (a silent
  * guest's path, or one whose guest has no agent, ending at the bridge): not a NIC, no cause.
  */
-const hop = (netns: string, ifname: string, kind: string, role: string, isTarget = false) => ({ netns, ifname, kind, role, seesTransit: true, isTarget, via: 'veth', mtu: 1500, addresses: [] });
+const hop = (netns: string, ifname: string, kind: string, role: string, isTarget = false) => ({
+  netns,
+  ifname,
+  kind,
+  role,
+  seesTransit: true,
+  isTarget,
+  via: 'veth',
+  mtu: 1500,
+  addresses: [],
+});
 let t = 1n;
 const echo = (h: number): HopPacket => ({
   hop: h,
@@ -31,23 +41,60 @@ const echo = (h: number): HopPacket => ({
 });
 
 function run(last: ReturnType<typeof hop>, lastIface: { ifname: string; address: string }): Cause[] {
-  const hops = [hop('hv', 'eth0', 'veth', 'uplink'), hop('hv', 'vnet0', 'tap', 'backend'), last] as unknown as Path['hops'];
-  const path = { hops, target: { query: '192.0.2.11', netns: last.netns, ifname: last.ifname, address: '192.0.2.11' } } as unknown as Path;
-  const correlation = correlate({ hops, observed: [true, true, true], packets: [echo(0), echo(1)], targetAddresses: ['192.0.2.11'], probeAddresses: [], nat: false, sourceAddresses: ['192.0.2.100'] });
+  const hops = [
+    hop('hv', 'eth0', 'veth', 'uplink'),
+    hop('hv', 'vnet0', 'tap', 'backend'),
+    last,
+  ] as unknown as Path['hops'];
+  const path = {
+    hops,
+    target: { query: '192.0.2.11', netns: last.netns, ifname: last.ifname, address: '192.0.2.11' },
+  } as unknown as Path;
+  const correlation = correlate({
+    hops,
+    observed: [true, true, true],
+    packets: [echo(0), echo(1)],
+    targetAddresses: ['192.0.2.11'],
+    probeAddresses: [],
+    nat: false,
+    sourceAddresses: ['192.0.2.100'],
+  });
   const topology = {
     namespaces: [
       { id: last.netns, interfaces: [{ ...lastIface, promisc: false, adminUp: true, addresses: [] }], neighbours: [] },
-      { id: 'client', interfaces: [], neighbours: [{ dst: '192.0.2.11', lladdr: '52:54:00:00:00:11', dev: 'eth0', state: ['PERMANENT'] }] },
+      {
+        id: 'client',
+        interfaces: [],
+        neighbours: [{ dst: '192.0.2.11', lladdr: '52:54:00:00:00:11', dev: 'eth0', state: ['PERMANENT'] }],
+      },
     ],
   } as never;
-  return guestMacMismatch.run({ topology, path, correlation, probes: [], targetAddresses: ['192.0.2.11'], probesFromOutside: true, passive: false, sourceAddresses: ['192.0.2.100'] }) as Cause[];
+  return guestMacMismatch.run({
+    topology,
+    path,
+    correlation,
+    probes: [],
+    targetAddresses: ['192.0.2.11'],
+    probesFromOutside: true,
+    passive: false,
+    sourceAddresses: ['192.0.2.100'],
+  }) as Cause[];
 }
 
 test("the guest's NIC has another MAC than the frames carry: guest-mac-mismatch", () => {
-  const causes = run(hop('guest:vm1', 'eth0', 'virtio', 'guest-nic', true), { ifname: 'eth0', address: '52:54:00:00:00:99' });
-  assert.deepEqual(causes.map((c) => c.id), ['guest-mac-mismatch']);
+  const causes = run(hop('guest:vm1', 'eth0', 'virtio', 'guest-nic', true), {
+    ifname: 'eth0',
+    address: '52:54:00:00:00:99',
+  });
+  assert.deepEqual(
+    causes.map((c) => c.id),
+    ['guest-mac-mismatch'],
+  );
 });
 
 test("a path that ends at a bridge is no guest NIC: the bridge's own MAC is no mismatch", () => {
-  assert.deepEqual(run(hop('hv', 'br0', 'bridge', 'bridge', true), { ifname: 'br0', address: '02:00:00:00:00:01' }), []);
+  assert.deepEqual(
+    run(hop('hv', 'br0', 'bridge', 'bridge', true), { ifname: 'br0', address: '02:00:00:00:00:01' }),
+    [],
+  );
 });

@@ -5,22 +5,68 @@ import type { CheckContext } from '../../src/checks/types.js';
 import type { Interface, Namespace } from '../../src/model/topology.js';
 import type { Cause } from '../../src/model/report.js';
 
-const iface = (ifindex: number, ifname: string, kind: Interface['kind'], extra: Partial<Interface> = {}): Interface => ({
-  ifindex, ifname, kind, mtu: 1500, adminUp: true, operstate: 'UP', carrier: true, flags: [], promisc: false, addresses: [], ...extra,
+const iface = (
+  ifindex: number,
+  ifname: string,
+  kind: Interface['kind'],
+  extra: Partial<Interface> = {},
+): Interface => ({
+  ifindex,
+  ifname,
+  kind,
+  mtu: 1500,
+  adminUp: true,
+  operstate: 'UP',
+  carrier: true,
+  flags: [],
+  promisc: false,
+  addresses: [],
+  ...extra,
 });
-const ns = (id: string, interfaces: Interface[]): Namespace => ({ id, name: id, isRoot: id === 'hv', collected: true, interfaces, bridges: [], routes: [], neighbours: [] });
+const ns = (id: string, interfaces: Interface[]): Namespace => ({
+  id,
+  name: id,
+  isRoot: id === 'hv',
+  collected: true,
+  interfaces,
+  bridges: [],
+  routes: [],
+  neighbours: [],
+});
 
 test('link-down: a macvlan inside the guest without carrier because its lower device (the guest NIC) is down names the lower device', () => {
   const hv = ns('hv', [
     iface(2, 'eth0', 'veth', { master: 'br0' }),
     iface(3, 'br0', 'bridge'),
-    iface(4, 'vnet0', 'veth', { master: 'br0', carrier: false, operstate: 'DOWN', peer: { netns: 'vm1', ifindex: 2, ifname: 'ens3' } }),
+    iface(4, 'vnet0', 'veth', {
+      master: 'br0',
+      carrier: false,
+      operstate: 'DOWN',
+      peer: { netns: 'vm1', ifindex: 2, ifname: 'ens3' },
+    }),
   ]);
   const vm1 = ns('vm1', [
-    iface(2, 'ens3', 'veth', { adminUp: false, carrier: false, operstate: 'DOWN', peer: { netns: 'hv', ifindex: 4, ifname: 'vnet0' } }),
-    iface(3, 'macvlan0', 'macvlan', { carrier: false, operstate: 'LOWERLAYERDOWN', mode: 'bridge', lower: { netns: 'vm1', ifindex: 2, ifname: 'ens3' } }),
+    iface(2, 'ens3', 'veth', {
+      adminUp: false,
+      carrier: false,
+      operstate: 'DOWN',
+      peer: { netns: 'hv', ifindex: 4, ifname: 'vnet0' },
+    }),
+    iface(3, 'macvlan0', 'macvlan', {
+      carrier: false,
+      operstate: 'LOWERLAYERDOWN',
+      mode: 'bridge',
+      lower: { netns: 'vm1', ifindex: 2, ifname: 'ens3' },
+    }),
   ]);
-  const hop = (netns: string, ifname: string, kind: Interface['kind'], role: string, via: string, isTarget = false) => ({ netns, ifname, kind, role, seesTransit: true, isTarget, via, mtu: 1500, addresses: [] });
+  const hop = (
+    netns: string,
+    ifname: string,
+    kind: Interface['kind'],
+    role: string,
+    via: string,
+    isTarget = false,
+  ) => ({ netns, ifname, kind, role, seesTransit: true, isTarget, via, mtu: 1500, addresses: [] });
   const context = {
     topology: { schemaVersion: 1, host: 'h', collectedAt: '', root: '', namespaces: [hv, vm1], warnings: [] },
     path: {
@@ -35,7 +81,13 @@ test('link-down: a macvlan inside the guest without carrier because its lower de
       complete: true,
       notes: [],
     },
-    correlation: { loss: { direction: 'to-target', lastSeenHop: { netns: 'hv', ifname: 'eth0' }, firstMissingHop: { netns: 'hv', ifname: 'vnet0' } } },
+    correlation: {
+      loss: {
+        direction: 'to-target',
+        lastSeenHop: { netns: 'hv', ifname: 'eth0' },
+        firstMissingHop: { netns: 'hv', ifname: 'vnet0' },
+      },
+    },
   } as unknown as CheckContext;
   const causes = linkDown.run(context) as Cause[];
   const child = causes.find((c) => c.device?.ifname === 'macvlan0');

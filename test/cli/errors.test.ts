@@ -41,7 +41,14 @@ describe('errors and exit codes', { concurrency: true }, () => {
   });
 
   test('not root: one line saying so, exit 3', async () => {
-    const out = await runProgram('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, HOPDUMP, 'discover']);
+    const out = await runProgram('setpriv', [
+      '--reuid=65534',
+      '--regid=65534',
+      '--clear-groups',
+      process.execPath,
+      HOPDUMP,
+      'discover',
+    ]);
     assert.equal(out.code, 3);
     assertOneLine(out.stderr);
     assert.match(out.stderr, /needs root/);
@@ -139,4 +146,3 @@ describe('errors and exit codes', { concurrency: true }, () => {
     }
   });
 });
-

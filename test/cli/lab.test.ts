@@ -16,9 +16,15 @@ test('lab list names every topology and fault; lab up/status/down from the comma
     assert.match(up.stdout, /published 198\.51\.100\.1:9200/);
     const status = await hopdump(['lab', 'status', '--json']);
     assert.equal(status.code, 0);
-    const mine = (JSON.parse(status.stdout) as Array<{ instance: string; targets: Array<{ ping: boolean; tcp: boolean }> }>).find((s) => s.instance === name);
+    const mine = (
+      JSON.parse(status.stdout) as Array<{ instance: string; targets: Array<{ ping: boolean; tcp: boolean }> }>
+    ).find((s) => s.instance === name);
     assert.ok(mine, 'the lab is listed');
-    assert.deepEqual(mine.targets.map((t) => [t.ping, t.tcp]), [[false, false]], 'the fault shows: the container does not answer');
+    assert.deepEqual(
+      mine.targets.map((t) => [t.ping, t.tcp]),
+      [[false, false]],
+      'the fault shows: the container does not answer',
+    );
   } finally {
     const down = await hopdump(['lab', 'down', '--name', name]);
     assert.equal(down.code, 0);

@@ -18,43 +18,93 @@ import { ovsdbFiles, ovsdbSockets } from '../../src/collect/ovs.js';
 
 /** Debian's ovs-ctl starts these (Open vSwitch 3.1). */
 const DEBIAN_OVSDB = [
-  'ovsdb-server', '/etc/openvswitch/conf.db', '-vconsole:emer', '-vsyslog:err', '-vfile:info',
-  '--remote=punix:/var/run/openvswitch/db.sock', '--private-key=db:Open_vSwitch,SSL,private_key',
-  '--certificate=db:Open_vSwitch,SSL,certificate', '--bootstrap-ca-cert=db:Open_vSwitch,SSL,ca_cert',
-  '--no-chdir', '--log-file=/var/log/openvswitch/ovsdb-server.log', '--pidfile=/var/run/openvswitch/ovsdb-server.pid', '--detach',
+  'ovsdb-server',
+  '/etc/openvswitch/conf.db',
+  '-vconsole:emer',
+  '-vsyslog:err',
+  '-vfile:info',
+  '--remote=punix:/var/run/openvswitch/db.sock',
+  '--private-key=db:Open_vSwitch,SSL,private_key',
+  '--certificate=db:Open_vSwitch,SSL,certificate',
+  '--bootstrap-ca-cert=db:Open_vSwitch,SSL,ca_cert',
+  '--no-chdir',
+  '--log-file=/var/log/openvswitch/ovsdb-server.log',
+  '--pidfile=/var/run/openvswitch/ovsdb-server.pid',
+  '--detach',
 ];
 /** Kolla-Ansible's openvswitch_db container. */
 const KOLLA_OVSDB = [
-  'ovsdb-server', '/var/lib/openvswitch/conf.db', '-vconsole:emer', '-vsyslog:err', '-vfile:info',
-  '--remote=punix:/var/run/openvswitch/db.sock', '--remote=ptcp:6640:127.0.0.1', '--remote=db:Open_vSwitch,Open_vSwitch,manager_options',
-  '--log-file=/var/log/kolla/openvswitch/ovsdb-server.log', '--pidfile',
+  'ovsdb-server',
+  '/var/lib/openvswitch/conf.db',
+  '-vconsole:emer',
+  '-vsyslog:err',
+  '-vfile:info',
+  '--remote=punix:/var/run/openvswitch/db.sock',
+  '--remote=ptcp:6640:127.0.0.1',
+  '--remote=db:Open_vSwitch,Open_vSwitch,manager_options',
+  '--log-file=/var/log/kolla/openvswitch/ovsdb-server.log',
+  '--pidfile',
 ];
 
 test('ovsdb-server: its unix sockets (--remote=punix:) and database files, as Debian and Kolla start it', () => {
   assert.deepEqual(ovsdbSockets(DEBIAN_OVSDB), ['/var/run/openvswitch/db.sock']);
   assert.deepEqual(ovsdbFiles(DEBIAN_OVSDB), ['/etc/openvswitch/conf.db']);
-  assert.deepEqual(ovsdbSockets(KOLLA_OVSDB), ['/var/run/openvswitch/db.sock'], 'ptcp: and db: remotes are not sockets');
+  assert.deepEqual(
+    ovsdbSockets(KOLLA_OVSDB),
+    ['/var/run/openvswitch/db.sock'],
+    'ptcp: and db: remotes are not sockets',
+  );
   assert.deepEqual(ovsdbFiles(KOLLA_OVSDB), ['/var/lib/openvswitch/conf.db']);
-  assert.deepEqual(ovsdbSockets(['ovsdb-server', '--remote', 'punix:/x/db.sock', 'a.db']), ['/x/db.sock'], 'the value as the next argument');
+  assert.deepEqual(
+    ovsdbSockets(['ovsdb-server', '--remote', 'punix:/x/db.sock', 'a.db']),
+    ['/x/db.sock'],
+    'the value as the next argument',
+  );
   assert.deepEqual(ovsdbFiles(['ovsdb-server', '--remote', 'punix:/x/db.sock', 'a.db']), ['a.db']);
 });
 
 test('dockerd: -H/--host unix:// sockets, fd:// (systemd socket), daemon.json hosts, the default', () => {
-  assert.deepEqual(dockerdSockets(['dockerd', '-H', 'fd://', '--containerd=/run/containerd/containerd.sock'], () => undefined), ['/var/run/docker.sock']);
-  assert.deepEqual(dockerdSockets(['dockerd', '-H', 'unix:///srv/d/docker.sock', '-H', 'tcp://0.0.0.0:2375'], () => undefined), ['/srv/d/docker.sock']);
-  assert.deepEqual(dockerdSockets(['dockerd', '--host=unix:///a.sock', '-Hunix:///b.sock'], () => undefined), ['/a.sock', '/b.sock']);
-  const config = (p: string) => (p === '/etc/x/daemon.json' ? '{"hosts": ["unix:///srv/from-config.sock"], "bip": "192.0.2.1/24"}' : undefined);
+  assert.deepEqual(
+    dockerdSockets(['dockerd', '-H', 'fd://', '--containerd=/run/containerd/containerd.sock'], () => undefined),
+    ['/var/run/docker.sock'],
+  );
+  assert.deepEqual(
+    dockerdSockets(['dockerd', '-H', 'unix:///srv/d/docker.sock', '-H', 'tcp://0.0.0.0:2375'], () => undefined),
+    ['/srv/d/docker.sock'],
+  );
+  assert.deepEqual(
+    dockerdSockets(['dockerd', '--host=unix:///a.sock', '-Hunix:///b.sock'], () => undefined),
+    ['/a.sock', '/b.sock'],
+  );
+  const config = (p: string) =>
+    p === '/etc/x/daemon.json' ? '{"hosts": ["unix:///srv/from-config.sock"], "bip": "192.0.2.1/24"}' : undefined;
   assert.deepEqual(dockerdSockets(['dockerd', '--config-file=/etc/x/daemon.json'], config), ['/srv/from-config.sock']);
-  assert.deepEqual(dockerdSockets(['dockerd'], () => undefined), ['/var/run/docker.sock']);
+  assert.deepEqual(
+    dockerdSockets(['dockerd'], () => undefined),
+    ['/var/run/docker.sock'],
+  );
   assert.deepEqual(podmanSockets(['podman', 'system', 'service', '--time=0']), ['/run/podman/podman.sock']);
-  assert.deepEqual(podmanSockets(['podman', '--log-level=info', 'system', 'service', 'unix:///tmp/p.sock']), ['/tmp/p.sock']);
+  assert.deepEqual(podmanSockets(['podman', '--log-level=info', 'system', 'service', 'unix:///tmp/p.sock']), [
+    '/tmp/p.sock',
+  ]);
 });
 
 test('libvirtd/virtqemud: the socket in unix_sock_dir of its configuration, else /run/libvirt', () => {
-  const conf = (p: string) => (p === '/srv/lv/libvirtd.conf' ? '# comment\nunix_sock_dir = "/srv/lv/sock"\nauth_unix_rw = "none"\n' : undefined);
-  assert.equal(libvirtdSocket(['libvirtd', '--config', '/srv/lv/libvirtd.conf'], 'libvirtd', conf), '/srv/lv/sock/libvirt-sock');
-  assert.equal(libvirtdSocket(['libvirtd', '--timeout', '120'], 'libvirtd', () => '#unix_sock_dir = "/x"\n'), '/run/libvirt/libvirt-sock', 'a commented line is not a setting');
-  assert.equal(libvirtdSocket(['virtqemud', '--timeout', '120'], 'virtqemud', () => undefined), '/run/libvirt/virtqemud-sock');
+  const conf = (p: string) =>
+    p === '/srv/lv/libvirtd.conf' ? '# comment\nunix_sock_dir = "/srv/lv/sock"\nauth_unix_rw = "none"\n' : undefined;
+  assert.equal(
+    libvirtdSocket(['libvirtd', '--config', '/srv/lv/libvirtd.conf'], 'libvirtd', conf),
+    '/srv/lv/sock/libvirt-sock',
+  );
+  assert.equal(
+    libvirtdSocket(['libvirtd', '--timeout', '120'], 'libvirtd', () => '#unix_sock_dir = "/x"\n'),
+    '/run/libvirt/libvirt-sock',
+    'a commented line is not a setting',
+  );
+  assert.equal(
+    libvirtdSocket(['virtqemud', '--timeout', '120'], 'virtqemud', () => undefined),
+    '/run/libvirt/virtqemud-sock',
+  );
   assert.ok(isSessionUri('qemu:///session'));
   assert.ok(isSessionUri('qemu+unix:///session?socket=/x'));
   assert.ok(!isSessionUri('qemu:///system'));
@@ -71,14 +121,27 @@ test('the current docker context: DOCKER_CONTEXT, else config.json currentContex
     const meta = (name: string, host: string) => {
       const d = `${dir}/contexts/meta/${createHash('sha256').update(name).digest('hex')}`;
       mkdirSync(d, { recursive: true });
-      writeFileSync(`${d}/meta.json`, JSON.stringify({ Name: name, Metadata: {}, Endpoints: { docker: { Host: host, SkipTLSVerify: false } } }));
+      writeFileSync(
+        `${d}/meta.json`,
+        JSON.stringify({ Name: name, Metadata: {}, Endpoints: { docker: { Host: host, SkipTLSVerify: false } } }),
+      );
     };
     meta('rootless', 'unix:///run/user/1000/docker.sock');
     meta('remote', 'ssh://admin@hv1');
     writeFileSync(`${dir}/config.json`, JSON.stringify({ auths: {}, currentContext: 'rootless' }));
-    assert.deepEqual(dockerContextHost({ DOCKER_CONFIG: dir }, '/nonexistent'), { context: 'rootless', host: 'unix:///run/user/1000/docker.sock' });
-    assert.deepEqual(dockerContextHost({ DOCKER_CONFIG: dir, DOCKER_CONTEXT: 'remote' }, '/nonexistent'), { context: 'remote', host: 'ssh://admin@hv1' });
-    assert.equal(dockerContextHost({ DOCKER_CONFIG: dir, DOCKER_CONTEXT: 'default' }, '/nonexistent'), undefined, 'the default context is the default host');
+    assert.deepEqual(dockerContextHost({ DOCKER_CONFIG: dir }, '/nonexistent'), {
+      context: 'rootless',
+      host: 'unix:///run/user/1000/docker.sock',
+    });
+    assert.deepEqual(dockerContextHost({ DOCKER_CONFIG: dir, DOCKER_CONTEXT: 'remote' }, '/nonexistent'), {
+      context: 'remote',
+      host: 'ssh://admin@hv1',
+    });
+    assert.equal(
+      dockerContextHost({ DOCKER_CONFIG: dir, DOCKER_CONTEXT: 'default' }, '/nonexistent'),
+      undefined,
+      'the default context is the default host',
+    );
     assert.equal(dockerContextHost({}, dir), undefined, 'no ~/.docker/config.json');
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -86,7 +149,14 @@ test('the current docker context: DOCKER_CONTEXT, else config.json currentContex
 });
 
 test('a socket counts for the namespace its daemon runs in; an explicit variable always; an unseen daemon only for the host', () => {
-  const d = (netns: string | undefined): DaemonProcess => ({ pid: 1, program: 'dockerd', argv: [], netns, sameMounts: true, env: {} });
+  const d = (netns: string | undefined): DaemonProcess => ({
+    pid: 1,
+    program: 'dockerd',
+    argv: [],
+    netns,
+    sameMounts: true,
+    env: {},
+  });
   const cands = [
     { socket: '/default', owner: d('net:[1]') },
     { socket: '/found', owner: d('net:[2]') },
@@ -134,7 +204,11 @@ test('a dockerd found by its process and its -H unix:// argument', async (t) => 
       assert.equal(conn?.endpoint, `unix://${socket}`);
       assert.equal(conn?.source, `dockerd pid ${child.pid}`);
     }
-    assert.equal(dockerConnection('pid:1', { processes: [{ ...found, netns: 'net:[0]' }] }), undefined, 'not for another namespace');
+    assert.equal(
+      dockerConnection('pid:1', { processes: [{ ...found, netns: 'net:[0]' }] }),
+      undefined,
+      'not for another namespace',
+    );
   } finally {
     child.kill('SIGKILL');
     server?.close();
@@ -146,7 +220,10 @@ test('LIBVIRT_DEFAULT_URI is used as it is, except a session URI as root (virsh 
   const saved = process.env['LIBVIRT_DEFAULT_URI'];
   try {
     process.env['LIBVIRT_DEFAULT_URI'] = 'qemu+ssh://root@hv1/system';
-    assert.deepEqual(libvirtConnection(undefined, { processes: [] }), { uri: 'qemu+ssh://root@hv1/system', source: 'LIBVIRT_DEFAULT_URI' });
+    assert.deepEqual(libvirtConnection(undefined, { processes: [] }), {
+      uri: 'qemu+ssh://root@hv1/system',
+      source: 'LIBVIRT_DEFAULT_URI',
+    });
     process.env['LIBVIRT_DEFAULT_URI'] = 'qemu:///session';
     const conn = libvirtConnection(undefined, { processes: [] });
     if (process.getuid?.() === 0) assert.notEqual(conn?.uri, 'qemu:///session');

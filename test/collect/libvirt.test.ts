@@ -8,20 +8,17 @@ import type { Host, RunOptions, RunResult } from '../../src/host/host.js';
 import { CommandError } from '../../src/host/local.js';
 import { DomainSchema } from '../../src/model/libvirt.js';
 
-const fixture = (name: string) => readFileSync(new URL(`../../../test/fixtures/libvirt/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string) =>
+  readFileSync(new URL(`../../../test/fixtures/libvirt/${name}`, import.meta.url), 'utf8');
 
 describe('libvirt dumpxml parser', () => {
   test('a Nova instance: metadata found by namespace, every interface type', () => {
     const d = parseDomainXml(fixture('openstack-nova-dumpxml.recorded.xml'), 'shut off');
     DomainSchema.parse(d);
-    assert.deepEqual([d.name, d.uuid, d.virtType, d.state, d.id, d.guestAgentChannel], [
-      'instance-0000002a',
-      '5f1c3a9e-7b2d-4c1e-9a55-0d3e8f6b2c71',
-      'kvm',
-      'shut off',
-      undefined,
-      true,
-    ]);
+    assert.deepEqual(
+      [d.name, d.uuid, d.virtType, d.state, d.id, d.guestAgentChannel],
+      ['instance-0000002a', '5f1c3a9e-7b2d-4c1e-9a55-0d3e8f6b2c71', 'kvm', 'shut off', undefined, true],
+    );
     assert.deepEqual(d.nova, {
       instanceUuid: '5f1c3a9e-7b2d-4c1e-9a55-0d3e8f6b2c71',
       name: 'web-01',
@@ -43,7 +40,14 @@ describe('libvirt dumpxml parser', () => {
         virtualport: { type: 'openvswitch', interfaceId: '8a4b2c1d-3e5f-4a6b-9c7d-1e2f3a4b5c6d' },
         mtu: 1450,
       },
-      { type: 'bridge', targetDev: 'tapc0ffee00-11', mac: 'fa:16:3e:00:66:66', model: 'virtio', sourceBridge: 'qbrc0ffee00-11', mtu: 1450 },
+      {
+        type: 'bridge',
+        targetDev: 'tapc0ffee00-11',
+        mac: 'fa:16:3e:00:66:66',
+        model: 'virtio',
+        sourceBridge: 'qbrc0ffee00-11',
+        mtu: 1450,
+      },
       {
         type: 'vhostuser',
         targetDev: 'vhu7e3d2c1b-a0',
@@ -61,7 +65,16 @@ describe('libvirt dumpxml parser', () => {
   test("the lab's running vm1: live XML with id, tap and alias", () => {
     const d = parseDomainXml(fixture('lab-vm1-live-dumpxml.recorded.xml'), 'running');
     assert.deepEqual([d.name, d.id, d.virtType, d.nova?.name], ['vm1', 1, 'qemu', 'vm1']);
-    assert.deepEqual(d.interfaces, [{ type: 'bridge', targetDev: 'vnet0', mac: '52:54:00:00:00:11', model: 'virtio', sourceBridge: 'br0', alias: 'net0' }]);
+    assert.deepEqual(d.interfaces, [
+      {
+        type: 'bridge',
+        targetDev: 'vnet0',
+        mac: '52:54:00:00:00:11',
+        model: 'virtio',
+        sourceBridge: 'br0',
+        alias: 'net0',
+      },
+    ]);
   });
 
   test('a foreign <instance> element in metadata is not taken for Nova; unknown interface types are kept', () => {
@@ -88,14 +101,19 @@ describe('libvirt dumpxml parser', () => {
 });
 
 /** A host that answers virsh qemu-agent-command from a script of replies. */
-function agentHost(reply: (cmd: { execute: string; arguments?: Record<string, unknown> }) => RunResult | Error): Host & { calls: string[][] } {
+function agentHost(
+  reply: (cmd: { execute: string; arguments?: Record<string, unknown> }) => RunResult | Error,
+): Host & { calls: string[][] } {
   const calls: string[][] = [];
   return {
     calls,
     description: 'fake',
     run(argv: string[], _options?: RunOptions) {
       calls.push(argv);
-      const cmd = JSON.parse(argv[argv.indexOf('--cmd') + 1]!) as { execute: string; arguments?: Record<string, unknown> };
+      const cmd = JSON.parse(argv[argv.indexOf('--cmd') + 1]!) as {
+        execute: string;
+        arguments?: Record<string, unknown>;
+      };
       const r = reply(cmd);
       return r instanceof Error ? Promise.reject(r) : Promise.resolve(r);
     },
@@ -110,24 +128,47 @@ function agentHost(reply: (cmd: { execute: string; arguments?: Record<string, un
   };
 }
 
-const ok = (value: unknown): RunResult => ({ argv: [], netns: undefined, stdout: JSON.stringify({ return: value }), stderr: '', code: 0 });
+const ok = (value: unknown): RunResult => ({
+  argv: [],
+  netns: undefined,
+  stdout: JSON.stringify({ return: value }),
+  stderr: '',
+  code: 0,
+});
 
 describe('guest agent calls', () => {
   test('guest-exec: argv as path + arg, stdin as input-data, base64 output decoded after polling', async () => {
     let polls = 0;
     const host = agentHost((cmd) => {
       if (cmd.execute === 'guest-exec') {
-        assert.deepEqual(cmd.arguments, { path: 'nft', arg: ['-f', '-'], 'capture-output': true, 'input-data': Buffer.from('x; y').toString('base64') });
+        assert.deepEqual(cmd.arguments, {
+          path: 'nft',
+          arg: ['-f', '-'],
+          'capture-output': true,
+          'input-data': Buffer.from('x; y').toString('base64'),
+        });
         return ok({ pid: 42 });
       }
       polls++;
       if (polls < 3) return ok({ exited: false });
-      return ok({ exited: true, exitcode: 1, 'out-data': Buffer.from('out').toString('base64'), 'err-data': Buffer.from('err').toString('base64') });
+      return ok({
+        exited: true,
+        exitcode: 1,
+        'out-data': Buffer.from('out').toString('base64'),
+        'err-data': Buffer.from('err').toString('base64'),
+      });
     });
     const r = await guestExec(host, 'qemu:///system', 'vm1', ['nft', '-f', '-'], { input: 'x; y' });
     assert.deepEqual([r.code, r.stdout.toString(), r.stderr.toString(), r.truncated], [1, 'out', 'err', false]);
     assert.equal(polls, 3);
-    assert.deepEqual(host.calls[0]!.slice(0, 6), ['virsh', '-q', '-c', 'qemu:///system', 'qemu-agent-command', '--domain']);
+    assert.deepEqual(host.calls[0]!.slice(0, 6), [
+      'virsh',
+      '-q',
+      '-c',
+      'qemu:///system',
+      'qemu-agent-command',
+      '--domain',
+    ]);
   });
 
   test('an agent that does not answer is named as such', async () => {

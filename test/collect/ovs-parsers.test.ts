@@ -8,7 +8,13 @@ import type { Host } from '../../src/host/host.js';
 /** Edge cases of OVS's text outputs (the lab tests read the real ones from a running ovs-vswitchd). */
 
 test('fdb/show: ofport numbers, LOCAL, static entries from fdb/add', () => {
-  const text = [' port  VLAN  MAC                Age', '    3     1  fa:16:3e:00:00:12   58', 'LOCAL     0  a6:b9:6c:dd:7d:49   57', '    3     1  FA:16:3E:00:00:11  static', 'garbage'].join('\n');
+  const text = [
+    ' port  VLAN  MAC                Age',
+    '    3     1  fa:16:3e:00:00:12   58',
+    'LOCAL     0  a6:b9:6c:dd:7d:49   57',
+    '    3     1  FA:16:3E:00:00:11  static',
+    'garbage',
+  ].join('\n');
   assert.deepEqual(parseFdbShow(text), [
     { ofport: 3, vlan: 1, mac: 'fa:16:3e:00:00:12', age: 58 },
     { ofport: 'LOCAL', vlan: 0, mac: 'a6:b9:6c:dd:7d:49', age: 57 },
@@ -17,7 +23,12 @@ test('fdb/show: ofport numbers, LOCAL, static entries from fdb/add', () => {
 });
 
 test('dpctl/show and coverage/show: lookups per datapath, drop counters only', () => {
-  const dp = ['netdev@ovs-netdev:', '  lookups: hit:24 missed:14 lost:2', '  flows: 4', '  port 0: ovs-netdev (tap)'].join('\n');
+  const dp = [
+    'netdev@ovs-netdev:',
+    '  lookups: hit:24 missed:14 lost:2',
+    '  flows: 4',
+    '  port 0: ovs-netdev (tap)',
+  ].join('\n');
   const cov = [
     'Event coverage, avg rate over last: 5 seconds, last minute, last hour,  hash=5d6dbb1c:',
     'drop_action_of_pipeline    0.0/sec     0.100/sec        0.0017/sec   total: 6',
@@ -62,20 +73,45 @@ test('ofproto/trace: rules per bridge across a patch, table miss, datapath actio
   );
   assert.equal(t.datapathActions, 'drop');
   assert.deepEqual(outputsOf('drop'), []);
-  assert.deepEqual(outputsOf('push_vlan(vid=1,pcp=0),br-int,pop_vlan,qvo3f2a9c1e-7b,"odd-name"'), ['br-int', 'qvo3f2a9c1e-7b', 'odd-name']);
+  assert.deepEqual(outputsOf('push_vlan(vid=1,pcp=0),br-int,pop_vlan,qvo3f2a9c1e-7b,"odd-name"'), [
+    'br-int',
+    'qvo3f2a9c1e-7b',
+    'odd-name',
+  ]);
 });
 
 test('the ofproto/trace flow is built from validated fields only', () => {
-  const f = { proto: 'tcp' as const, dlSrc: '02:00:00:00:00:64', dlDst: 'fa:16:3e:00:00:11', src: '192.0.2.100', dst: '192.0.2.11', sport: 40000, dport: 80, vlan: 5 };
-  assert.equal(flowText('eth0', f), 'tcp,in_port=eth0,dl_vlan=5,dl_src=02:00:00:00:00:64,dl_dst=fa:16:3e:00:00:11,nw_src=192.0.2.100,nw_dst=192.0.2.11,nw_ttl=64,tp_src=40000,tp_dst=80');
+  const f = {
+    proto: 'tcp' as const,
+    dlSrc: '02:00:00:00:00:64',
+    dlDst: 'fa:16:3e:00:00:11',
+    src: '192.0.2.100',
+    dst: '192.0.2.11',
+    sport: 40000,
+    dport: 80,
+    vlan: 5,
+  };
+  assert.equal(
+    flowText('eth0', f),
+    'tcp,in_port=eth0,dl_vlan=5,dl_src=02:00:00:00:00:64,dl_dst=fa:16:3e:00:00:11,nw_src=192.0.2.100,nw_dst=192.0.2.11,nw_ttl=64,tp_src=40000,tp_dst=80',
+  );
   assert.throws(() => flowText('eth0,actions=drop', f));
   assert.throws(() => flowText('eth0', { ...f, src: '192.0.2.100,nw_tos=1' }));
   assert.throws(() => flowText('eth0', { ...f, dlDst: 'ff:ff' }));
 });
 
 test('the ofproto/trace flow for IPv6: icmp6/tcp6 with ipv6_src/ipv6_dst, echo request 128; mixed families refused', () => {
-  const f = { proto: 'icmp' as const, dlSrc: '02:00:00:00:00:64', dlDst: '52:54:00:00:00:11', src: '2001:db8::100', dst: '2001:db8::11' };
-  assert.equal(flowText('eth0', f), 'icmp6,in_port=eth0,dl_src=02:00:00:00:00:64,dl_dst=52:54:00:00:00:11,ipv6_src=2001:db8::100,ipv6_dst=2001:db8::11,nw_ttl=64,icmpv6_type=128,icmpv6_code=0');
+  const f = {
+    proto: 'icmp' as const,
+    dlSrc: '02:00:00:00:00:64',
+    dlDst: '52:54:00:00:00:11',
+    src: '2001:db8::100',
+    dst: '2001:db8::11',
+  };
+  assert.equal(
+    flowText('eth0', f),
+    'icmp6,in_port=eth0,dl_src=02:00:00:00:00:64,dl_dst=52:54:00:00:00:11,ipv6_src=2001:db8::100,ipv6_dst=2001:db8::11,nw_ttl=64,icmpv6_type=128,icmpv6_code=0',
+  );
   assert.equal(
     flowText('eth0', { ...f, proto: 'tcp', sport: 40000, dport: 80 }),
     'tcp6,in_port=eth0,dl_src=02:00:00:00:00:64,dl_dst=52:54:00:00:00:11,ipv6_src=2001:db8::100,ipv6_dst=2001:db8::11,nw_ttl=64,tp_src=40000,tp_dst=80',
@@ -115,7 +151,11 @@ test('ovn-trace is asked for the names as the northbound database has them (Neut
   } as unknown as Host;
   const ls = 'neutron-4e129bbe-296b-423d-8194-b8ec34858213';
   const r = await ovnTrace(host, undefined, 'unix:/x/ovnsb_db.sock', ls, client, {
-    proto: 'icmp', ethSrc: '02:00:00:00:00:64', ethDst: 'fa:16:3e:fb:ff:f3', ipSrc: '203.0.113.100', ipDst: '203.0.113.11',
+    proto: 'icmp',
+    ethSrc: '02:00:00:00:00:64',
+    ethDst: 'fa:16:3e:fb:ff:f3',
+    ipSrc: '203.0.113.100',
+    ipDst: '203.0.113.11',
   });
   assert.ok(calls[0]!.includes('--no-friendly-names'), calls[0]!.join(' '));
   assert.equal(calls[0]![calls[0]!.length - 2], ls);

@@ -39,8 +39,30 @@ test('nft -j: chains of native tables, iptables-nft tables left to iptables-save
     nftables: [
       { metainfo: { version: '1.0.6' } },
       { table: { family: 'arp', name: 'hd_guest', handle: 1 } },
-      { chain: { family: 'arp', table: 'hd_guest', name: 'input', handle: 1, type: 'filter', hook: 'input', prio: 0, policy: 'drop' } },
-      { chain: { family: 'ip', table: 'filter', name: 'FORWARD', handle: 2, type: 'filter', hook: 'forward', prio: 0, policy: 'accept' } },
+      {
+        chain: {
+          family: 'arp',
+          table: 'hd_guest',
+          name: 'input',
+          handle: 1,
+          type: 'filter',
+          hook: 'input',
+          prio: 0,
+          policy: 'drop',
+        },
+      },
+      {
+        chain: {
+          family: 'ip',
+          table: 'filter',
+          name: 'FORWARD',
+          handle: 2,
+          type: 'filter',
+          hook: 'forward',
+          prio: 0,
+          policy: 'accept',
+        },
+      },
       { rule: { family: 'ip', table: 'filter', chain: 'FORWARD', handle: 3, expr: [] } },
       { rule: { family: 'arp', table: 'hd_guest', chain: 'input', handle: 4, expr: [{ drop: null }] } },
     ],
@@ -66,7 +88,9 @@ test('/proc/net/tcp: listeners with their accept queue, other states ignored', (
   assert.equal(bound?.address, '192.0.2.11');
   assert.equal(bound?.port, 9200);
   assert.equal(
-    parseProcNetTcp('/proc/net/tcp:   2: 027100CB:BC2C 027100CB:23F0 06 00000000:00000000 03:0000176B 00000000 0 0 0 3 0'),
+    parseProcNetTcp(
+      '/proc/net/tcp:   2: 027100CB:BC2C 027100CB:23F0 06 00000000:00000000 03:0000176B 00000000 0 0 0 3 0',
+    ),
     undefined,
   );
   const six = parseProcNetTcp(
@@ -76,15 +100,38 @@ test('/proc/net/tcp: listeners with their accept queue, other states ignored', (
 });
 
 test('interface kinds and IFF_PROMISC from /sys, not from ip flags', () => {
-  assert.equal(kindOf({ ifindex: 1, ifname: 'lo', flags: [], mtu: 65536, operstate: 'UNKNOWN', link_type: 'loopback' }).kind, 'loopback');
   assert.equal(
-    kindOf({ ifindex: 5, ifname: 'vnet0', flags: [], mtu: 1500, operstate: 'UP', link_type: 'ether', linkinfo: { info_kind: 'tun', info_data: { type: 'tap' } } }).kind,
+    kindOf({ ifindex: 1, ifname: 'lo', flags: [], mtu: 65536, operstate: 'UNKNOWN', link_type: 'loopback' }).kind,
+    'loopback',
+  );
+  assert.equal(
+    kindOf({
+      ifindex: 5,
+      ifname: 'vnet0',
+      flags: [],
+      mtu: 1500,
+      operstate: 'UP',
+      link_type: 'ether',
+      linkinfo: { info_kind: 'tun', info_data: { type: 'tap' } },
+    }).kind,
     'tap',
   );
-  assert.equal(kindOf({ ifindex: 2, ifname: 'eno1', flags: [], mtu: 1500, operstate: 'UP', link_type: 'ether', parentbus: 'pci' }).kind, 'physical');
+  assert.equal(
+    kindOf({ ifindex: 2, ifname: 'eno1', flags: [], mtu: 1500, operstate: 'UP', link_type: 'ether', parentbus: 'pci' })
+      .kind,
+    'physical',
+  );
   // tcpdump's promiscuity shows in dev->flags (sysfs 0x100) but not in ip's flag list.
   const iface = toInterface(
-    { ifindex: 3, ifname: 'docker0', flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'], mtu: 1500, operstate: 'UP', promiscuity: 1, linkinfo: { info_kind: 'bridge' } },
+    {
+      ifindex: 3,
+      ifname: 'docker0',
+      flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'],
+      mtu: 1500,
+      operstate: 'UP',
+      promiscuity: 1,
+      linkinfo: { info_kind: 'bridge' },
+    },
     [],
     0x1103,
     new Map(),

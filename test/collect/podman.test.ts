@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
-import { joinPodman, ociNetns, parseConmonArgv, parseNetavarkNetwork, readNetavarkNetworks, readPodman, type PodmanRead } from '../../src/collect/podman.js';
+import {
+  joinPodman,
+  ociNetns,
+  parseConmonArgv,
+  parseNetavarkNetwork,
+  readNetavarkNetworks,
+  readPodman,
+  type PodmanRead,
+} from '../../src/collect/podman.js';
 import type { DaemonProcess } from '../../src/collect/daemons.js';
 import { DockerStateSchema } from '../../src/model/docker.js';
 import type { Interface, Namespace } from '../../src/model/topology.js';
@@ -12,10 +20,30 @@ import type { Interface, Namespace } from '../../src/model/topology.js';
 const fixtures = fileURLToPath(new URL('../../../test/fixtures/podman', import.meta.url));
 
 function iface(ifindex: number, ifname: string, kind: Interface['kind'], extra: Partial<Interface> = {}): Interface {
-  return { ifindex, ifname, kind, mtu: 1500, adminUp: true, operstate: 'UP', carrier: true, flags: [], promisc: false, addresses: [], ...extra };
+  return {
+    ifindex,
+    ifname,
+    kind,
+    mtu: 1500,
+    adminUp: true,
+    operstate: 'UP',
+    carrier: true,
+    flags: [],
+    promisc: false,
+    addresses: [],
+    ...extra,
+  };
 }
-const ns = (id: string, name: string | null, interfaces: Interface[]): Namespace =>
-  ({ id, name, isRoot: id === 'host', collected: true, interfaces, bridges: [], routes: [], neighbours: [] });
+const ns = (id: string, name: string | null, interfaces: Interface[]): Namespace => ({
+  id,
+  name,
+  isRoot: id === 'host',
+  collected: true,
+  interfaces,
+  bridges: [],
+  routes: [],
+  neighbours: [],
+});
 
 describe('netavark network files', () => {
   test("a bridge network: its bridge is network_interface; a macvlan network's parent too; the built-in default podman0 added", () => {
@@ -23,7 +51,14 @@ describe('netavark network files', () => {
     const nets = readNetavarkNetworks(`${fixtures}/networks`, warnings);
     assert.deepEqual(warnings, []);
     assert.deepEqual(
-      nets.map((n) => [n.name, n.driver, n.bridge ?? '-', n.parent ?? '-', n.mode ?? '-', n.subnets.map((s) => `${s.subnet} gw ${s.gateway}`).join()]),
+      nets.map((n) => [
+        n.name,
+        n.driver,
+        n.bridge ?? '-',
+        n.parent ?? '-',
+        n.mode ?? '-',
+        n.subnets.map((s) => `${s.subnet} gw ${s.gateway}`).join(),
+      ]),
       [
         ['podman', 'bridge', 'podman0', '-', '-', '10.88.0.0/16 gw 10.88.0.1'],
         ['icnet', 'bridge', 'podman1', '-', '-', '192.0.2.0/26 gw 192.0.2.1'],
@@ -31,9 +66,14 @@ describe('netavark network files', () => {
       ],
     );
     // A podman.json written there (the default network changed) replaces the built-in one.
-    const changed = parseNetavarkNetwork('{"name":"podman","id":"2f25","driver":"bridge","network_interface":"podman0","subnets":[{"subnet":"203.0.113.0/24"}]}')!;
+    const changed = parseNetavarkNetwork(
+      '{"name":"podman","id":"2f25","driver":"bridge","network_interface":"podman0","subnets":[{"subnet":"203.0.113.0/24"}]}',
+    )!;
     assert.deepEqual(changed.subnets, [{ subnet: '203.0.113.0/24' }]);
-    assert.deepEqual(readNetavarkNetworks('/nonexistent', warnings).map((n) => n.name), ['podman']);
+    assert.deepEqual(
+      readNetavarkNetworks('/nonexistent', warnings).map((n) => n.name),
+      ['podman'],
+    );
   });
 
   test('a broken file is a warning, the others are still read', () => {
@@ -42,7 +82,10 @@ describe('netavark network files', () => {
       cpSync(`${fixtures}/networks/icnet.json`, `${dir}/icnet.json`);
       writeFileSync(`${dir}/broken.json`, '{"name":');
       const warnings: string[] = [];
-      assert.deepEqual(readNetavarkNetworks(dir, warnings).map((n) => n.name), ['podman', 'icnet']);
+      assert.deepEqual(
+        readNetavarkNetworks(dir, warnings).map((n) => n.name),
+        ['podman', 'icnet'],
+      );
       assert.equal(warnings.length, 1);
       assert.match(warnings[0]!, /^Podman network .*broken\.json could not be read: /);
       assert.equal(parseNetavarkNetwork('{"id":"x"}'), undefined);
@@ -65,12 +108,25 @@ describe("conmon's command line", () => {
 
   test("CRI-O's conmon (no podman exit command) is not Podman's; without --network-config-dir the default applies", () => {
     assert.equal(parseConmonArgv(['/usr/bin/conmon', '-c', 'abc', '-n', 'k8s_x', '-b', '/run/x']), undefined);
-    const c = parseConmonArgv(['/usr/bin/conmon', '-c', 'abcdef0123456789', '-b', '/b', '--exit-command', '/usr/bin/podman', '--exit-command-arg', 'container'])!;
+    const c = parseConmonArgv([
+      '/usr/bin/conmon',
+      '-c',
+      'abcdef0123456789',
+      '-b',
+      '/b',
+      '--exit-command',
+      '/usr/bin/podman',
+      '--exit-command-arg',
+      'container',
+    ])!;
     assert.deepEqual([c.name, c.networkConfigDir], ['abcdef012345', undefined]);
   });
 
   test("the OCI config's network namespace: a path (podman's /run/netns/netns-UUID), a new one, or none (--network host)", () => {
-    assert.deepEqual(ociNetns('{"linux":{"namespaces":[{"type":"pid"},{"type":"network","path":"/run/netns/netns-11280d8d"}]}}'), { path: '/run/netns/netns-11280d8d' });
+    assert.deepEqual(
+      ociNetns('{"linux":{"namespaces":[{"type":"pid"},{"type":"network","path":"/run/netns/netns-11280d8d"}]}}'),
+      { path: '/run/netns/netns-11280d8d' },
+    );
     assert.deepEqual(ociNetns('{"linux":{"namespaces":[{"type":"network"}]}}'), {});
     assert.equal(ociNetns('{"linux":{"namespaces":[{"type":"pid"}]}}'), undefined);
   });
@@ -84,8 +140,26 @@ test("joinPodman: the container's NIC, its veth peer and the bridge that names t
       endpoint: 'podman',
       networks,
       containers: [
-        { id: 'a1', name: 'icweb', image: '', state: 'running', pid: 4321, networkMode: 'bridge', endpoints: [], ports: [] },
-        { id: 'b2', name: 'elsewhere', image: '', state: 'running', pid: 99, networkMode: 'bridge', endpoints: [], ports: [] },
+        {
+          id: 'a1',
+          name: 'icweb',
+          image: '',
+          state: 'running',
+          pid: 4321,
+          networkMode: 'bridge',
+          endpoints: [],
+          ports: [],
+        },
+        {
+          id: 'b2',
+          name: 'elsewhere',
+          image: '',
+          state: 'running',
+          pid: 99,
+          networkMode: 'bridge',
+          endpoints: [],
+          ports: [],
+        },
       ],
     },
     netnsPaths: new Map([
@@ -94,7 +168,11 @@ test("joinPodman: the container's NIC, its veth peer and the bridge that names t
     ]),
   };
   const namespaces = [
-    ns('host', null, [iface(1, 'lo', 'loopback'), iface(5, 'podman1', 'bridge'), iface(6, 'veth0', 'veth', { master: 'podman1', peer: { netns: 'netns-11280d8d', ifindex: 2 } })]),
+    ns('host', null, [
+      iface(1, 'lo', 'loopback'),
+      iface(5, 'podman1', 'bridge'),
+      iface(6, 'veth0', 'veth', { master: 'podman1', peer: { netns: 'netns-11280d8d', ifindex: 2 } }),
+    ]),
     ns('netns-11280d8d', 'netns-11280d8d', [
       iface(1, 'lo', 'loopback'),
       iface(2, 'eth0', 'veth', {
@@ -126,8 +204,11 @@ test("joinPodman: the container's NIC, its veth peer and the bridge that names t
   assert.deepEqual(read.state.containers[1]!.endpoints, []);
 });
 
-test("readPodman: with --netns only the conmons running in that namespace; the network directory each names", () => {
-  const argv = readFileSync(`${fixtures}/conmon.argv`, 'utf8').split('\0').filter(Boolean).map((a) => a.replace('/srv/pm/netcfg', `${fixtures}/networks`));
+test('readPodman: with --netns only the conmons running in that namespace; the network directory each names', () => {
+  const argv = readFileSync(`${fixtures}/conmon.argv`, 'utf8')
+    .split('\0')
+    .filter(Boolean)
+    .map((a) => a.replace('/srv/pm/netcfg', `${fixtures}/networks`));
   const conmon = (pid: number, netns: string, name: string): DaemonProcess => ({
     pid,
     program: 'conmon',
@@ -139,15 +220,27 @@ test("readPodman: with --netns only the conmons running in that namespace; the n
   const scan = { processes: [conmon(10, 'net:[1]', 'here'), conmon(11, 'net:[2]', 'there')] };
   const warnings: string[] = [];
   const all = readPodman(scan, warnings, { defaultDir: '/nonexistent' })!;
-  assert.deepEqual(all.state.containers.map((c) => c.name), ['here', 'there']);
-  assert.deepEqual(all.state.networks.map((n) => n.name), ['podman', 'icnet', 'lan']);
+  assert.deepEqual(
+    all.state.containers.map((c) => c.name),
+    ['here', 'there'],
+  );
+  assert.deepEqual(
+    all.state.networks.map((n) => n.name),
+    ['podman', 'icnet', 'lan'],
+  );
   assert.equal(all.state.endpoint, `netavark networks in ${fixtures}/networks`);
   const one = readPodman(scan, warnings, { netnsIdentity: 'net:[2]', defaultDir: '/nonexistent' })!;
-  assert.deepEqual(one.state.containers.map((c) => c.name), ['there']);
+  assert.deepEqual(
+    one.state.containers.map((c) => c.name),
+    ['there'],
+  );
   // No conmon there, and the host's own podman config is not that namespace's.
   assert.equal(readPodman(scan, warnings, { netnsIdentity: 'net:[3]', defaultDir: `${fixtures}/networks` }), undefined);
   // No conmon and no network directory: no podman here.
   assert.equal(readPodman({ processes: [] }, warnings, { defaultDir: '/nonexistent' }), undefined);
-  assert.deepEqual(readPodman({ processes: [] }, warnings, { defaultDir: `${fixtures}/networks` })!.state.containers, []);
+  assert.deepEqual(
+    readPodman({ processes: [] }, warnings, { defaultDir: `${fixtures}/networks` })!.state.containers,
+    [],
+  );
   assert.deepEqual(warnings, []);
 });

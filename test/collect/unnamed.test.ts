@@ -8,7 +8,9 @@ import { host, withLab } from '../helpers/lab.js';
 test('an unnamed namespace (a container) is found through its process and its veth peer is resolved', async () => {
   await withLab({ topology: 'bridged', prefix: 'u' }, async (lab) => {
     // A "container": a process in a namespace of its own, without a name in /run/netns.
-    const ct = spawn('ip', ['netns', 'exec', lab.state.hypervisor, 'unshare', '--net', '--', 'sleep', '60'], { stdio: 'ignore' });
+    const ct = spawn('ip', ['netns', 'exec', lab.state.hypervisor, 'unshare', '--net', '--', 'sleep', '60'], {
+      stdio: 'ignore',
+    });
     try {
       let pid: number | undefined;
       for (let i = 0; i < 50 && pid === undefined; i++) {
@@ -22,7 +24,9 @@ test('an unnamed namespace (a container) is found through its process and its ve
         }
       }
       assert.ok(pid, 'the container process started');
-      await host.run(['ip', 'link', 'add', 'vethct0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(pid)], { netns: lab.state.hypervisor });
+      await host.run(['ip', 'link', 'add', 'vethct0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(pid)], {
+        netns: lab.state.hypervisor,
+      });
       await host.run(['ip', 'link', 'set', 'vethct0', 'master', 'br0', 'up'], { netns: lab.state.hypervisor });
       await host.run(['ip', 'link', 'set', 'eth0', 'up'], { netns: `pid:${pid}` });
       await host.run(['ip', 'addr', 'add', '192.0.2.50/24', 'dev', 'eth0'], { netns: `pid:${pid}` });
@@ -38,7 +42,10 @@ test('an unnamed namespace (a container) is found through its process and its ve
       assert.equal(hv.namespaces.find((n) => n.id === `pid:${pid}`)?.collected, true);
       const path = findPath(hv, '192.0.2.50');
       assert.equal(path.complete, true);
-      assert.deepEqual(path.hops.map((h) => `${h.ifname}:${h.role}`), ['eth0:uplink', 'br0:bridge', 'vethct0:backend', 'eth0:guest-nic']);
+      assert.deepEqual(
+        path.hops.map((h) => `${h.ifname}:${h.role}`),
+        ['eth0:uplink', 'br0:bridge', 'vethct0:backend', 'eth0:guest-nic'],
+      );
       assert.equal(path.hops.at(-1)!.netns, `pid:${pid}`);
     } finally {
       ct.kill('SIGKILL');

@@ -22,7 +22,11 @@ describe('diagnose on the macvlan and chain labs', { concurrency: 2 }, () => {
         });
         ReportSchema.parse(report);
         const got = report.loss
-          ? { direction: report.loss.direction, last: shortHop(report.loss.lastSeenHop, fault.topology), missing: shortHop(report.loss.firstMissingHop, fault.topology) }
+          ? {
+              direction: report.loss.direction,
+              last: shortHop(report.loss.lastSeenHop, fault.topology),
+              missing: shortHop(report.loss.firstMissingHop, fault.topology),
+            }
           : null;
         const story = `${report.status} loss=${JSON.stringify(got)} causes=${report.causes.map((c) => `${c.id}:${c.confidence.toFixed(2)}@${shortHop(c.device, fault.topology)}`).join(',')}`;
         assert.deepEqual(got, want.loss, story);
@@ -34,8 +38,19 @@ describe('diagnose on the macvlan and chain labs', { concurrency: 2 }, () => {
         if (fault.topology === 'macvlan') {
           // Localized at the lower device, with the mode and the parent as evidence.
           assert.equal(at, 'hv/eth0', story);
-          assert.ok(top.evidence.some((e) => /macvlan mode (bridge|private), lower device hd-\w+-hv\/eth0/.test(e)), top.evidence.join('\n'));
-          assert.ok(top.fix.some((f) => (fault.name === 'macvlan-private' ? /type macvlan mode bridge/ : /ip link add mac0 link eth0 type macvlan mode bridge/).test(f)), top.fix.join('\n'));
+          assert.ok(
+            top.evidence.some((e) => /macvlan mode (bridge|private), lower device hd-\w+-hv\/eth0/.test(e)),
+            top.evidence.join('\n'),
+          );
+          assert.ok(
+            top.fix.some((f) =>
+              (fault.name === 'macvlan-private'
+                ? /type macvlan mode bridge/
+                : /ip link add mac0 link eth0 type macvlan mode bridge/
+              ).test(f),
+            ),
+            top.fix.join('\n'),
+          );
         }
         if (fault.topology === 'chain') {
           // The guest's MAC on vmbr0 is learned on fwpr100p0, the port towards the firewall bridge: no mac-conflict.
@@ -43,7 +58,10 @@ describe('diagnose on the macvlan and chain labs', { concurrency: 2 }, () => {
         }
         if (fault.name === 'chain-firewall-drop') {
           assert.equal(at, 'hv/tap100i0', story);
-          assert.ok(top.evidence.some((e) => e.includes('--physdev-out tap100i0')), top.evidence.join('\n'));
+          assert.ok(
+            top.evidence.some((e) => e.includes('--physdev-out tap100i0')),
+            top.evidence.join('\n'),
+          );
         } else if (fault.name === 'chain-stp-blocking') {
           assert.equal(at, 'hv/fwpr100p0', story);
         }
@@ -71,12 +89,20 @@ describe('diagnose on the macvlan and chain labs', { concurrency: 2 }, () => {
         assert.ok(report.probes.length >= 2 && report.probes.every((p) => p.answered === p.sent));
         if (!h.from) {
           const observed = report.hops.filter((x) => x.observed);
-          assert.ok(observed.length >= 2 && observed.every((x) => x.toTarget > 0 && x.fromTarget > 0), 'every observed hop saw both directions');
+          assert.ok(
+            observed.length >= 2 && observed.every((x) => x.toTarget > 0 && x.fromTarget > 0),
+            'every observed hop saw both directions',
+          );
         }
         if (h.topology === 'chain') {
           const t2 = await lab.discover();
-          const vmbr0 = t2.namespaces.find((n) => n.id === lab.state.hypervisor)!.bridges.find((b) => b.ifname === 'vmbr0')!;
-          assert.ok(vmbr0.fdb.some((e) => e.mac === t.mac && e.ifname === 'fwpr100p0'), `vmbr0 learned the guest's MAC on fwpr100p0: ${JSON.stringify(vmbr0.fdb)}`);
+          const vmbr0 = t2.namespaces
+            .find((n) => n.id === lab.state.hypervisor)!
+            .bridges.find((b) => b.ifname === 'vmbr0')!;
+          assert.ok(
+            vmbr0.fdb.some((e) => e.mac === t.mac && e.ifname === 'fwpr100p0'),
+            `vmbr0 learned the guest's MAC on fwpr100p0: ${JSON.stringify(vmbr0.fdb)}`,
+          );
         }
       });
     });
@@ -88,12 +114,35 @@ describe('firewall attribution on a chain of bridges', { concurrency: 2 }, () =>
     await withLab({ topology: 'chain', prefix: 'ch' }, async (lab) => {
       const hv = lab.state.hypervisor;
       await host.run(['nft', 'add', 'table', 'bridge', 'pvefw'], { netns: hv });
-      await host.run(['nft', 'add', 'chain', 'bridge', 'pvefw', 'forward', '{ type filter hook forward priority 0; }'], { netns: hv });
-      await host.run(['nft', 'add', 'rule', 'bridge', 'pvefw', 'forward', 'oifname', 'fwpr100p0', 'ip', 'daddr', '203.0.113.100', 'counter', 'drop'], { netns: hv });
+      await host.run(
+        ['nft', 'add', 'chain', 'bridge', 'pvefw', 'forward', '{ type filter hook forward priority 0; }'],
+        { netns: hv },
+      );
+      await host.run(
+        [
+          'nft',
+          'add',
+          'rule',
+          'bridge',
+          'pvefw',
+          'forward',
+          'oifname',
+          'fwpr100p0',
+          'ip',
+          'daddr',
+          '203.0.113.100',
+          'counter',
+          'drop',
+        ],
+        { netns: hv },
+      );
       const { report } = await diagnoseLab(lab, '203.0.113.100');
       const story = report.causes.map((c) => `${c.id}@${shortHop(c.device, 'chain')}`).join(',');
       assert.equal(report.status, 'broken');
-      assert.deepEqual([shortHop(report.loss?.lastSeenHop, 'chain'), shortHop(report.loss?.firstMissingHop, 'chain')], ['hv/eth0', 'hv/fwpr100p0']);
+      assert.deepEqual(
+        [shortHop(report.loss?.lastSeenHop, 'chain'), shortHop(report.loss?.firstMissingHop, 'chain')],
+        ['hv/eth0', 'hv/fwpr100p0'],
+      );
       assert.equal(report.causes[0]?.id, 'firewall-drop', story);
       assert.equal(shortHop(report.causes[0].device, 'chain'), 'hv/fwpr100p0', story);
       assert.ok(report.causes[0].fix.some((f) => f.includes('nft delete rule bridge pvefw forward handle')));
@@ -110,12 +159,23 @@ describe('bridge-port-missing on a chain of bridges', { concurrency: 2 }, () => 
       assert.equal(report.path.complete, false);
       assert.deepEqual(
         report.path.hops.map((h) => `${h.ifname}:${h.via}`),
-        ['eth0:start', 'vmbr0:bridge', 'fwpr100p0:bridge', 'fwln100i0:veth', 'fwbr100i0:gap', 'tap100i0:bridge', 'eth0:veth'],
+        [
+          'eth0:start',
+          'vmbr0:bridge',
+          'fwpr100p0:bridge',
+          'fwln100i0:veth',
+          'fwbr100i0:gap',
+          'tap100i0:bridge',
+          'eth0:veth',
+        ],
       );
       assert.equal(report.status, 'broken');
       assert.equal(report.causes[0]?.id, 'bridge-port-missing', story);
       assert.equal(shortHop(report.causes[0].device, 'chain'), 'hv/fwln100i0', story);
-      assert.ok(report.causes[0].fix.some((f) => f.endsWith('ip link set fwln100i0 master fwbr100i0')), report.causes[0].fix.join('\n'));
+      assert.ok(
+        report.causes[0].fix.some((f) => f.endsWith('ip link set fwln100i0 master fwbr100i0')),
+        report.causes[0].fix.join('\n'),
+      );
     });
   });
 });
@@ -126,9 +186,15 @@ describe('a libvirt guest on a direct (macvtap) interface', { concurrency: 1 }, 
       const hv = lab.state.hypervisor;
       const t = await lab.discover();
       const nic = t.domains?.find((d) => d.name === 'vm1')?.interfaces[0];
-      assert.deepEqual([nic?.type, nic?.sourceDev, nic?.sourceMode, nic?.targetDev], ['direct', 'eth0', 'bridge', 'macvtap0']);
+      assert.deepEqual(
+        [nic?.type, nic?.sourceDev, nic?.sourceMode, nic?.targetDev],
+        ['direct', 'eth0', 'bridge', 'macvtap0'],
+      );
       const macvtap = t.namespaces.find((n) => n.id === hv)!.interfaces.find((i) => i.ifname === 'macvtap0')!;
-      assert.deepEqual([macvtap.kind, macvtap.mode, macvtap.lower?.netns, macvtap.lower?.ifname], ['macvtap', 'bridge', hv, 'eth0']);
+      assert.deepEqual(
+        [macvtap.kind, macvtap.mode, macvtap.lower?.netns, macvtap.lower?.ifname],
+        ['macvtap', 'bridge', hv, 'eth0'],
+      );
 
       const ok = await diagnoseLab(lab, 'vm1');
       assert.deepEqual(
@@ -138,14 +204,20 @@ describe('a libvirt guest on a direct (macvtap) interface', { concurrency: 1 }, 
       assert.equal(ok.report.status, 'ok', JSON.stringify(ok.report.causes));
       // The macvtap has the guest's MAC and eth0 is promiscuous for it: neither is a cause.
       assert.deepEqual(ok.report.causes, []);
-      assert.ok(ok.report.hops.filter((h) => h.observed).every((h) => h.toTarget > 0 && h.fromTarget > 0), 'uplink, macvtap and guest NIC each saw both directions');
+      assert.ok(
+        ok.report.hops.filter((h) => h.observed).every((h) => h.toTarget > 0 && h.fromTarget > 0),
+        'uplink, macvtap and guest NIC each saw both directions',
+      );
 
       const { report } = await diagnoseLab(lab, 'vm1', { from: `netns:${hv}` });
       const story = `${report.status} causes=${report.causes.map((c) => `${c.id}@${shortHop(c.device, 'vm-macvtap')}`).join(',')}`;
       assert.equal(report.status, 'broken', story);
       assert.equal(report.causes[0]?.id, 'macvlan-isolation', story);
       assert.equal(shortHop(report.causes[0].device, 'vm-macvtap'), 'hv/eth0', story);
-      assert.ok(report.causes[0].evidence.some((e) => e.includes('macvtap mode bridge, lower device')), report.causes[0].evidence.join('\n'));
+      assert.ok(
+        report.causes[0].evidence.some((e) => e.includes('macvtap mode bridge, lower device')),
+        report.causes[0].evidence.join('\n'),
+      );
     });
   });
 });

@@ -23,13 +23,20 @@ describe('diagnose on every lab fault', { concurrency: 4 }, () => {
         ReportSchema.parse(report);
         assert.equal(report.target.address, address);
         const got = report.loss
-          ? { direction: report.loss.direction, last: shortHop(report.loss.lastSeenHop, fault.topology), missing: shortHop(report.loss.firstMissingHop, fault.topology) }
+          ? {
+              direction: report.loss.direction,
+              last: shortHop(report.loss.lastSeenHop, fault.topology),
+              missing: shortHop(report.loss.firstMissingHop, fault.topology),
+            }
           : null;
         const story = `${report.status} loss=${JSON.stringify(got)} causes=${report.causes.map((c) => `${c.id}:${c.confidence.toFixed(2)}`).join(',')}`;
         assert.deepEqual(got, want.loss, story);
         assert.equal(report.causes[0]?.id, want.top, story);
         assert.ok([want.status].flat().includes(report.status), story);
-        assert.ok(report.causes[0].evidence.length > 0 && report.causes[0].fix.length > 0, 'the top cause has evidence and a fix');
+        assert.ok(
+          report.causes[0].evidence.length > 0 && report.causes[0].fix.length > 0,
+          'the top cause has evidence and a fix',
+        );
       });
     });
   }
@@ -48,16 +55,32 @@ describe('diagnose on a healthy lab', { concurrency: true }, () => {
         assert.ok(report.probes.length >= 2, 'defaults probe icmp and the listening tcp port');
         assert.ok(report.probes.every((p) => p.answered === p.sent));
         const observed = report.hops.filter((h) => h.observed);
-        assert.ok(observed.every((h) => h.toTarget > 0 && h.fromTarget > 0), 'every observed hop saw both directions');
+        assert.ok(
+          observed.every((h) => h.toTarget > 0 && h.fromTarget > 0),
+          'every observed hop saw both directions',
+        );
         if (topology === 'ovn') {
-          assert.ok(report.ovnTraces?.some((x) => x.direction === 'to-target' && x.verdict === 'output' && x.outport === 'vm1'), 'ovn-trace: the logical pipeline delivers to vm1');
+          assert.ok(
+            report.ovnTraces?.some((x) => x.direction === 'to-target' && x.verdict === 'output' && x.outport === 'vm1'),
+            'ovn-trace: the logical pipeline delivers to vm1',
+          );
         }
         if (topology === 'ovs' || topology === 'neutron' || topology === 'ovn') {
           // Inside OVS, ofproto/trace stands in for the captures: both directions reach their port.
           const traces = report.ovsTraces ?? [];
           const exit = report.path.hops.filter((h) => h.kind === 'openvswitch').at(-1)!.ovs!.out!.name;
-          assert.ok(traces.some((x) => x.direction === 'to-target' && x.proto === 'icmp' && !x.synthesized && x.outputs.includes(exit)), JSON.stringify(traces.map((x) => [x.direction, x.proto, x.outputs])));
-          assert.ok(traces.some((x) => x.direction === 'from-target' && x.proto === 'icmp' && x.outputs.includes(report.path.hops[0]!.ifname)));
+          assert.ok(
+            traces.some(
+              (x) => x.direction === 'to-target' && x.proto === 'icmp' && !x.synthesized && x.outputs.includes(exit),
+            ),
+            JSON.stringify(traces.map((x) => [x.direction, x.proto, x.outputs])),
+          );
+          assert.ok(
+            traces.some(
+              (x) =>
+                x.direction === 'from-target' && x.proto === 'icmp' && x.outputs.includes(report.path.hops[0]!.ifname),
+            ),
+          );
         }
         if (t.published) {
           const nat = report.traces.find((tr) => tr.changes.some((c) => c.includes('NAT-ed to 203.0.113.2:9200')));

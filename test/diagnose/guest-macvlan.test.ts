@@ -11,10 +11,12 @@ import { host, withLab } from '../helpers/lab.js';
  * device of a macvlan child that holds its address and MAC. Beyond the variant tests' faults: what
  * only this shape can do.
  */
-const seed = Array.from({ length: 100 }, (_, s) => s).find((s) => drawVariant('bridged', s).drawn.guestMacvlan !== 'no')!;
+const seed = Array.from({ length: 100 }, (_, s) => s).find(
+  (s) => drawVariant('bridged', s).drawn.guestMacvlan !== 'no',
+)!;
 
 describe(`a macvlan inside the guest (bridged, variant ${seed})`, { concurrency: 2 }, () => {
-  test('ARP flux: the guest NIC answers ARP for its macvlan\'s address; packets taken up at the NIC are delivered, not lost (a notice says why)', async () => {
+  test("ARP flux: the guest NIC answers ARP for its macvlan's address; packets taken up at the NIC are delivered, not lost (a notice says why)", async () => {
     await withLab({ topology: 'bridged', prefix: 'gm', variant: seed }, async (lab) => {
       const plan = variantOf(lab.state)!;
       const vm1 = labTopology(lab.state).targets[0]!;
@@ -22,7 +24,9 @@ describe(`a macvlan inside the guest (bridged, variant ${seed})`, { concurrency:
       const { nicMac, child } = plan.guestMacvlans.find((g) => g.role === 'vm1')!;
       // The kernel's default: the NIC answers for any of the guest's addresses; the client took its answer.
       await host.run(['sysctl', '-q', '-w', `net.ipv4.conf.${nic}.arp_ignore=0`], { netns: lab.ns('vm1') });
-      await host.run(['ip', 'neigh', 'replace', vm1.address, 'lladdr', nicMac, 'dev', 'eth0', 'nud', 'permanent'], { netns: lab.ns('client') });
+      await host.run(['ip', 'neigh', 'replace', vm1.address, 'lladdr', nicMac, 'dev', 'eth0', 'nud', 'permanent'], {
+        netns: lab.ns('client'),
+      });
       const { report } = await diagnoseLab(lab, vm1.address);
       ReportSchema.parse(report);
       const story = `${report.status} loss=${JSON.stringify(report.loss)} causes=${report.causes.map((c) => c.id).join(',')} notices=${report.notices.join(' | ')}`;
@@ -30,7 +34,15 @@ describe(`a macvlan inside the guest (bridged, variant ${seed})`, { concurrency:
       assert.equal(report.status, 'ok', story);
       assert.equal(report.loss, null, story);
       assert.deepEqual(report.causes, [], story);
-      assert.ok(report.notices.some((n) => n.includes(`${nic}'s own MAC ${nicMac}`) && /ARP flux/.test(n) && n.includes(`net.ipv4.conf.${nic}.arp_ignore=1`)), story);
+      assert.ok(
+        report.notices.some(
+          (n) =>
+            n.includes(`${nic}'s own MAC ${nicMac}`) &&
+            /ARP flux/.test(n) &&
+            n.includes(`net.ipv4.conf.${nic}.arp_ignore=1`),
+        ),
+        story,
+      );
     });
   });
 
@@ -45,9 +57,17 @@ describe(`a macvlan inside the guest (bridged, variant ${seed})`, { concurrency:
       const story = `${report.status} causes=${report.causes.map((c) => `${c.id}@${c.device?.ifname}: ${c.summary}`).join(' | ')}`;
       assert.equal(report.status, 'broken', story);
       assert.equal(report.causes[0]?.id, 'link-down', story);
-      assert.ok(report.causes[0].fix.some((f) => f.endsWith(`ip link set ${nic} up`)), story);
+      assert.ok(
+        report.causes[0].fix.some((f) => f.endsWith(`ip link set ${nic} up`)),
+        story,
+      );
       const onChild = report.causes.find((c) => c.device?.ifname === child);
-      assert.ok(!onChild || (onChild.summary.includes(`its lower device ${lab.ns('vm1')}/${nic} is down`) && onChild.fix.some((f) => f.endsWith(`ip link set ${nic} up`))), story);
+      assert.ok(
+        !onChild ||
+          (onChild.summary.includes(`its lower device ${lab.ns('vm1')}/${nic} is down`) &&
+            onChild.fix.some((f) => f.endsWith(`ip link set ${nic} up`))),
+        story,
+      );
     });
   });
 });

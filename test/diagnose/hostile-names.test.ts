@@ -23,10 +23,26 @@ test('hostile interface names: the printed fix is safe to paste and names the de
     await host.run(['ip', 'link', 'set', 'eth0', 'name', GUEST_NIC], { netns: lab.ns('vm1') });
     await host.run(['ip', 'link', 'set', GUEST_NIC, 'up'], { netns: lab.ns('vm1') });
 
-    const r = await hopdump(['diagnose', '--netns', lab.state.hypervisor, '--from', `netns:${lab.state.client}`, '--target', '192.0.2.11', '--probe', 'icmp', '--json', '--out', '-']);
+    const r = await hopdump([
+      'diagnose',
+      '--netns',
+      lab.state.hypervisor,
+      '--from',
+      `netns:${lab.state.client}`,
+      '--target',
+      '192.0.2.11',
+      '--probe',
+      'icmp',
+      '--json',
+      '--out',
+      '-',
+    ]);
     assert.equal(r.code, 1, r.stderr);
     const report = ReportSchema.parse(JSON.parse(r.stdout));
-    assert.ok(report.path.hops.some((h) => h.ifname === BACKEND), 'the hostile backend is on the path');
+    assert.ok(
+      report.path.hops.some((h) => h.ifname === BACKEND),
+      'the hostile backend is on the path',
+    );
     const top = report.causes[0]!;
     assert.equal(top.id, 'link-down', JSON.stringify(report.causes.map((c) => c.id)));
     assert.equal(top.device?.ifname, BACKEND);
@@ -35,8 +51,29 @@ test('hostile interface names: the printed fix is safe to paste and names the de
     try {
       const canary = join(dir, 'SUBSTITUTED');
       const log = join(dir, 'argv.log');
-      for (const program of ['ip', 'nsenter', 'tc', 'nft', 'iptables', 'ip6tables', 'sysctl', 'bridge', 'ss', 'arping', 'tcpdump', 'ovs-vsctl', 'ovs-ofctl', 'ovs-appctl', 'env', 'docker', 'ovn-nbctl']) {
-        writeFileSync(join(dir, program), `#!/bin/bash\n{ printf '%s' ${JSON.stringify(program)}; printf '\\x1f%s' "$@"; printf '\\n'; } >> ${JSON.stringify(log)}\n`);
+      for (const program of [
+        'ip',
+        'nsenter',
+        'tc',
+        'nft',
+        'iptables',
+        'ip6tables',
+        'sysctl',
+        'bridge',
+        'ss',
+        'arping',
+        'tcpdump',
+        'ovs-vsctl',
+        'ovs-ofctl',
+        'ovs-appctl',
+        'env',
+        'docker',
+        'ovn-nbctl',
+      ]) {
+        writeFileSync(
+          join(dir, program),
+          `#!/bin/bash\n{ printf '%s' ${JSON.stringify(program)}; printf '\\x1f%s' "$@"; printf '\\n'; } >> ${JSON.stringify(log)}\n`,
+        );
         chmodSync(join(dir, program), 0o755);
       }
       writeFileSync(join(dir, 'id'), `#!/bin/bash\ntouch ${JSON.stringify(canary)}\n`);
@@ -47,8 +84,13 @@ test('hostile interface names: the printed fix is safe to paste and names the de
         const run = await runProgram('/bin/bash', ['-c', line], { PATH: dir });
         assert.ok(!existsSync(canary), `pasting "${line}" ran a substitution (${run.stderr})`);
       }
-      const calls = readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split('\x1f'));
-      const up = calls.find((argv) => argv[0] === 'ip' && argv.includes('set') && argv.includes('up') && argv.includes(BACKEND));
+      const calls = readFileSync(log, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => l.split('\x1f'));
+      const up = calls.find(
+        (argv) => argv[0] === 'ip' && argv.includes('set') && argv.includes('up') && argv.includes(BACKEND),
+      );
       assert.ok(up, `a fix sets ${BACKEND} up, named as one word: ${JSON.stringify(calls)}`);
       assert.deepEqual(up.slice(-4), ['link', 'set', BACKEND, 'up']);
     } finally {

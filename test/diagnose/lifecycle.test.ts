@@ -31,7 +31,8 @@ async function promiscuity(namespaces: string[]): Promise<Record<string, number>
   const out: Record<string, number> = {};
   for (const ns of namespaces) {
     const r = await host.run(['ip', '-j', '-d', 'link', 'show'], { netns: ns });
-    for (const l of JSON.parse(r.stdout) as Array<{ ifname: string; promiscuity: number }>) out[`${ns}/${l.ifname}`] = l.promiscuity;
+    for (const l of JSON.parse(r.stdout) as Array<{ ifname: string; promiscuity: number }>)
+      out[`${ns}/${l.ifname}`] = l.promiscuity;
   }
   return out;
 }
@@ -39,7 +40,16 @@ async function promiscuity(namespaces: string[]): Promise<Record<string, number>
 /** hopdump's tracefs instances that exist now (looked at through a private mount). */
 async function traceInstances(): Promise<string[]> {
   const r = await host.run(
-    ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', 'd=$(mktemp -d) && mount -t tracefs nodev "$d" && ls "$d/instances"; umount "$d"; rmdir "$d"'],
+    [
+      'unshare',
+      '--mount',
+      '--propagation',
+      'private',
+      '--',
+      'sh',
+      '-c',
+      'd=$(mktemp -d) && mount -t tracefs nodev "$d" && ls "$d/instances"; umount "$d"; rmdir "$d"',
+    ],
     { okCodes: 'any' },
   );
   return r.stdout.split(/\s+/).filter((n) => n.startsWith(`hopdump-`));
@@ -61,27 +71,54 @@ describe('capture lifecycle', { concurrency: true }, () => {
         const before = await promiscuity(lab.state.namespaces);
         const child = spawn(
           HOPDUMP,
-          ['diagnose', '--netns', lab.state.hypervisor, '--target', '192.0.2.11', '--passive', '--duration', '60', '--out', '-'],
+          [
+            'diagnose',
+            '--netns',
+            lab.state.hypervisor,
+            '--target',
+            '192.0.2.11',
+            '--passive',
+            '--duration',
+            '60',
+            '--out',
+            '-',
+          ],
           { stdio: 'ignore' },
         );
         const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
         try {
           // A bound, not a pace: discovery on a loaded 2-core machine (four of these labs at once) can take long.
-          await waitFor('3 tcpdumps to start', async () => (await tcpdumpsIn(lab.state.namespaces)).length === 3, 60_000);
+          await waitFor(
+            '3 tcpdumps to start',
+            async () => (await tcpdumpsIn(lab.state.namespaces)).length === 3,
+            60_000,
+          );
           // While capturing, -p keeps every interface's promiscuity as it was.
           assert.deepEqual(await promiscuity(lab.state.namespaces), before);
           // The tracer starts alongside the captures, so it may still be mounting tracefs.
           let tracer: string[] = [];
-          await waitFor('a private tracefs instance tracing kernel drops during the window', async () => {
-            tracer = (await traceInstances()).filter((n) => n.endsWith(`-${child.pid}`));
-            return tracer.length === 1;
-          }, 10_000);
+          await waitFor(
+            'a private tracefs instance tracing kernel drops during the window',
+            async () => {
+              tracer = (await traceInstances()).filter((n) => n.endsWith(`-${child.pid}`));
+              return tracer.length === 1;
+            },
+            10_000,
+          );
           child.kill(signal);
           const code = await exited;
           // The shell's convention: 128 + the signal's number (SIGKILL leaves no code of its own).
           if (signal !== 'SIGKILL') assert.equal(code, 128 + { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 }[signal]);
-          await waitFor('every tcpdump to end', async () => (await tcpdumpsIn(lab.state.namespaces)).length === 0, 5_000);
-          await waitFor('the tracefs instance to be removed', async () => !(await traceInstances()).includes(tracer[0]!), 5_000);
+          await waitFor(
+            'every tcpdump to end',
+            async () => (await tcpdumpsIn(lab.state.namespaces)).length === 0,
+            5_000,
+          );
+          await waitFor(
+            'the tracefs instance to be removed',
+            async () => !(await traceInstances()).includes(tracer[0]!),
+            5_000,
+          );
           assert.deepEqual(await promiscuity(lab.state.namespaces), before);
         } finally {
           child.kill('SIGKILL');
@@ -93,7 +130,11 @@ describe('capture lifecycle', { concurrency: true }, () => {
   test('a backend deleted mid-capture: a verdict, that hop not observed, no hang', async () => {
     await withLab({ topology: 'bridged', prefix: 'v' }, async (lab) => {
       const run = diagnoseLab(lab, '192.0.2.11', { probes: ['icmp'], count: 15 });
-      await waitFor('the captures to start', async () => (await tcpdumpsIn([lab.state.hypervisor, lab.ns('vm1')])).length === 3, 15_000);
+      await waitFor(
+        'the captures to start',
+        async () => (await tcpdumpsIn([lab.state.hypervisor, lab.ns('vm1')])).length === 3,
+        15_000,
+      );
       await sleep(800);
       await host.run(['ip', 'link', 'del', 'vnet0'], { netns: lab.state.hypervisor });
       const { report } = await run;
@@ -113,7 +154,12 @@ describe('kernel drop reasons', () => {
       const { report } = await diagnoseLab(lab, '192.0.2.11', { probes: ['icmp'] });
       const top = report.causes[0]!;
       assert.equal(top.id, 'firewall-drop');
-      assert.ok(top.evidence.some((e) => /kernel: skb:kfree_skb reason NETFILTER_DROP ×\d+ in nft_do_chain, received on eth0/.test(e)), top.evidence.join('\n'));
+      assert.ok(
+        top.evidence.some((e) =>
+          /kernel: skb:kfree_skb reason NETFILTER_DROP ×\d+ in nft_do_chain, received on eth0/.test(e),
+        ),
+        top.evidence.join('\n'),
+      );
       assert.ok(!(await traceInstances()).some((n) => n.endsWith(`-${process.pid}`)), 'no instance of ours left');
     });
   });
@@ -123,9 +169,18 @@ describe('passive diagnosis (seed 000: watch the traffic users already send)', (
   test('a guest that only asks ARP is named from users traffic alone, nothing sent by hopdump', async () => {
     await withLab({ topology: 'bridged', fault: 'guest-arp-unresolved', prefix: 'p' }, async (lab) => {
       // The "users": a client that keeps trying, started by the test, not by hopdump.
-      const users = spawn('ip', ['netns', 'exec', lab.state.client, 'ping', '-n', '-i', '0.3', '-W', '1', '192.0.2.11'], { stdio: 'ignore' });
+      const users = spawn(
+        'ip',
+        ['netns', 'exec', lab.state.client, 'ping', '-n', '-i', '0.3', '-W', '1', '192.0.2.11'],
+        { stdio: 'ignore' },
+      );
       try {
-        const { report } = await diagnoseLab(lab, '192.0.2.11', { from: 'host', count: 1, passive: true, durationSec: 3 });
+        const { report } = await diagnoseLab(lab, '192.0.2.11', {
+          from: 'host',
+          count: 1,
+          passive: true,
+          durationSec: 3,
+        });
         assert.equal(report.probes[0]?.kind, 'passive');
         assert.equal(report.status, 'broken');
         assert.equal(report.causes[0]?.id, 'guest-arp-unresolved', JSON.stringify(report.causes.map((c) => c.id)));

@@ -16,7 +16,10 @@ describe('--promisc-test (the one opt-in state change)', { concurrency: true }, 
       const top = report.causes[0]!;
       assert.equal(top.id, 'promisc-dependent');
       assert.equal(top.confidence, 0.99);
-      assert.ok(top.evidence.some((e) => /promiscuous 3\/3 probes answered, without 0\/3: .*proved/.test(e)), top.evidence.join('\n'));
+      assert.ok(
+        top.evidence.some((e) => /promiscuous 3\/3 probes answered, without 0\/3: .*proved/.test(e)),
+        top.evidence.join('\n'),
+      );
       assert.equal(await promiscuity(lab.state.hypervisor, 'docker0'), 0);
     });
   });
@@ -33,7 +36,22 @@ describe('--promisc-test (the one opt-in state change)', { concurrency: true }, 
     await withLab({ topology: 'routed', fault: 'promisc-dependent', prefix: 'q' }, async (lab) => {
       const child = spawn(
         HOPDUMP,
-        ['diagnose', '--netns', lab.state.hypervisor, '--from', `netns:${lab.state.client}`, '--target', '203.0.113.2', '--probe', 'icmp', '--count', '20', '--promisc-test', '--out', '-'],
+        [
+          'diagnose',
+          '--netns',
+          lab.state.hypervisor,
+          '--from',
+          `netns:${lab.state.client}`,
+          '--target',
+          '203.0.113.2',
+          '--probe',
+          'icmp',
+          '--count',
+          '20',
+          '--promisc-test',
+          '--out',
+          '-',
+        ],
         { stdio: 'ignore' },
       );
       const exited = new Promise<void>((res) => child.on('exit', () => res()));

@@ -13,7 +13,9 @@ describe('root causes before their symptoms (labs)', { concurrency: 1 }, () => {
     await withLab({ topology: 'bridged', prefix: 'ar' }, async (lab) => {
       await host.run(['ip', 'link', 'set', 'eth0', 'down'], { netns: lab.ns('vm1') });
       const { report } = await diagnoseLab(lab, '192.0.2.11', { probes: ['icmp'] });
-      const story = report.causes.map((c) => `${c.id}:${c.confidence.toFixed(2)} at ${c.device?.ifname} ${c.evidence.at(-1)}`).join(' | ');
+      const story = report.causes
+        .map((c) => `${c.id}:${c.confidence.toFixed(2)} at ${c.device?.ifname} ${c.evidence.at(-1)}`)
+        .join(' | ');
       assert.equal(report.causes[0]?.id, 'guest-nic-down', story);
       // Which symptom shows depends on a race in the kernel: the veth counts tx_dropped on vnet0
       // only for frames the bridge sent before it noticed the lost carrier and disabled the port
@@ -21,8 +23,16 @@ describe('root causes before their symptoms (labs)', { concurrency: 1 }, () => {
       // whichever does must rank below its root cause and say so.
       const drops = report.causes.find((c) => c.id === 'device-drops');
       const stp = report.causes.find((c) => c.id === 'stp-blocking');
-      assert.ok(drops || stp, `a symptom of the down NIC beside it (tx drops on vnet0, or its port disabled): ${story}`);
-      if (drops) assert.match(drops.evidence.join('\n'), /ranked below guest-nic-down at hd-[a-z0-9]+-vm1\/eth0, which explains it/, story);
+      assert.ok(
+        drops || stp,
+        `a symptom of the down NIC beside it (tx drops on vnet0, or its port disabled): ${story}`,
+      );
+      if (drops)
+        assert.match(
+          drops.evidence.join('\n'),
+          /ranked below guest-nic-down at hd-[a-z0-9]+-vm1\/eth0, which explains it/,
+          story,
+        );
       if (stp) {
         assert.match(stp.evidence.join('\n'), /ranked below (guest-nic-down|link-down)/, story);
         assert.ok(report.causes.indexOf(stp) > 0);

@@ -21,7 +21,8 @@ const topologies: readonly string[] = VARIANT_TOPOLOGIES.filter((t) => !QEMU_VAR
  */
 const QEMU_FAULTS = ['vm-guest-firewall', 'vm-tap-detached'];
 const qemuSkip = (() => {
-  for (const p of ['qemu-system-x86_64', 'libvirtd', 'virsh']) if (!host.hasProgram(p)) return `${p} not installed (make deps)`;
+  for (const p of ['qemu-system-x86_64', 'libvirtd', 'virsh'])
+    if (!host.hasProgram(p)) return `${p} not installed (make deps)`;
   return false;
 })();
 
@@ -45,11 +46,17 @@ function faultTest(fault: LabFault): () => Promise<void> {
       const got = report.loss
         ? {
             direction: report.loss.direction,
-            last: canonicalHop(report.loss.lastSeenHop, fault.topology, plan, { end: 'last', direction: report.loss.direction }),
-            missing: canonicalHop(report.loss.firstMissingHop, fault.topology, plan, { end: 'missing', direction: report.loss.direction }),
+            last: canonicalHop(report.loss.lastSeenHop, fault.topology, plan, {
+              end: 'last',
+              direction: report.loss.direction,
+            }),
+            missing: canonicalHop(report.loss.firstMissingHop, fault.topology, plan, {
+              end: 'missing',
+              direction: report.loss.direction,
+            }),
           }
         : null;
-      const story = `seed ${seed} (${JSON.stringify(plan.drawn)}): ${report.status} loss=${JSON.stringify(got)} causes=${report.causes.map((c) => `${c.id}:${c.confidence.toFixed(2)}`).join(',')} hops=${report.hops.map((h) => `${h.ifname}:${h.toTarget}/${h.fromTarget}`).join(' ')} probes=${report.probes.map((p) => `${p.kind}${p.port ? `:${p.port}` : ""}:${p.answered}/${p.sent}`).join(' ')}`;
+      const story = `seed ${seed} (${JSON.stringify(plan.drawn)}): ${report.status} loss=${JSON.stringify(got)} causes=${report.causes.map((c) => `${c.id}:${c.confidence.toFixed(2)}`).join(',')} hops=${report.hops.map((h) => `${h.ifname}:${h.toTarget}/${h.fromTarget}`).join(' ')} probes=${report.probes.map((p) => `${p.kind}${p.port ? `:${p.port}` : ''}:${p.answered}/${p.sent}`).join(' ')}`;
       assert.deepEqual(got, want.loss, story);
       assert.equal(report.causes[0]?.id, want.top, story);
       assert.ok([want.status].flat().includes(report.status), story);
@@ -57,7 +64,10 @@ function faultTest(fault: LabFault): () => Promise<void> {
       const named = namedByTopCause(fault.name, fault.target, plan);
       if (named) {
         const top = report.causes[0];
-        assert.ok(`${top.summary}\n${top.fix.join('\n')}`.includes(named), `${story}: the top cause names ${named}: ${top.summary} | ${top.fix.join(' | ')}`);
+        assert.ok(
+          `${top.summary}\n${top.fix.join('\n')}`.includes(named),
+          `${story}: the top cause names ${named}: ${top.summary} | ${top.fix.join(' | ')}`,
+        );
       }
     });
   };
@@ -69,7 +79,11 @@ function healthyTest(topology: string): () => Promise<void> {
       const t = labTopology(lab.state).targets[0]!;
       const probes = t.published ? ['icmp', `tcp:${t.port}`, `tcp:${t.published.port}@${t.published.address}`] : [];
       const { report } = await diagnoseLab(lab, t.address, { probes });
-      assert.equal(report.status, 'ok', `seed ${seed} (${JSON.stringify(variantOf(lab.state)!.drawn)}): ${JSON.stringify(report.causes)}`);
+      assert.equal(
+        report.status,
+        'ok',
+        `seed ${seed} (${JSON.stringify(variantOf(lab.state)!.drawn)}): ${JSON.stringify(report.causes)}`,
+      );
       assert.deepEqual(report.causes, []);
       assert.ok(report.probes.every((p) => p.answered === p.sent));
     });
@@ -89,15 +103,22 @@ function namedByTopCause(fault: string, target: string, plan: VariantPlan): stri
 
 describe(`diagnose on lab variant ${seed}`, { concurrency: 4 }, () => {
   for (const fault of FAULTS.filter((f) => topologies.includes(f.topology))) {
-    test(`variant ${seed}: ${fault.name}${fault.family === 6 ? ' (over IPv6)' : ''}: the right loss segment and top cause`, faultTest(fault));
+    test(
+      `variant ${seed}: ${fault.name}${fault.family === 6 ? ' (over IPv6)' : ''}: the right loss segment and top cause`,
+      faultTest(fault),
+    );
   }
-  for (const topology of topologies) test(`variant ${seed}: healthy ${topology}: ok, no loss, no causes`, healthyTest(topology));
+  for (const topology of topologies)
+    test(`variant ${seed}: healthy ${topology}: ok, no loss, no causes`, healthyTest(topology));
 });
 
 describe(`diagnose on lab variant ${seed}: a QEMU guest`, { concurrency: 1, skip: qemuSkip }, () => {
   // One guest at a time (TCG takes a core); the kind of guest (libvirt with or without agent, plain QEMU) is the seed's.
   test(`variant ${seed}: healthy vm: ok, no loss, no causes`, healthyTest('vm'));
   for (const fault of FAULTS.filter((f) => QEMU_FAULTS.includes(f.name))) {
-    test(`variant ${seed}: ${fault.name}: the right loss segment and top cause for its kind of guest`, faultTest(fault));
+    test(
+      `variant ${seed}: ${fault.name}: the right loss segment and top cause for its kind of guest`,
+      faultTest(fault),
+    );
   }
 });

@@ -15,10 +15,14 @@ export function ip4(a: string): number[] {
 }
 
 export function ip6(a: string): number[] {
-  const [head, tail]: [string | undefined, string | undefined] = a.includes('::') ? [a.split('::')[0], a.split('::')[1]] : [a, undefined];
+  const [head, tail]: [string | undefined, string | undefined] = a.includes('::')
+    ? [a.split('::')[0], a.split('::')[1]]
+    : [a, undefined];
   const h = head ? head.split(':').filter(Boolean) : [];
   const t = tail ? tail.split(':').filter(Boolean) : [];
-  const groups = [...h, ...(new Array(8 - h.length - t.length).fill('0') as string[]), ...t].map((g) => parseInt(g, 16));
+  const groups = [...h, ...(new Array(8 - h.length - t.length).fill('0') as string[]), ...t].map((g) =>
+    parseInt(g, 16),
+  );
   return groups.flatMap((g) => [g >> 8, g & 0xff]);
 }
 
@@ -53,7 +57,15 @@ export function ipv4(o: Ip4Opts): Buffer {
   return b;
 }
 
-export function ipv6(o: { src?: string; dst?: string; hop?: number; next: number; payload: Buffer; flow?: number; ext?: Buffer }): Buffer {
+export function ipv6(o: {
+  src?: string;
+  dst?: string;
+  hop?: number;
+  next: number;
+  payload: Buffer;
+  flow?: number;
+  ext?: Buffer;
+}): Buffer {
   const ext = o.ext ?? Buffer.alloc(0);
   const b = Buffer.alloc(40 + ext.length + o.payload.length);
   b.writeUInt32BE((6 << 28) | (o.flow ?? 0), 0);
@@ -67,7 +79,16 @@ export function ipv6(o: { src?: string; dst?: string; hop?: number; next: number
   return b;
 }
 
-export function tcp(o: { sport?: number; dport?: number; seq?: number; ack?: number; flags?: number; win?: number; options?: number[]; payload?: Buffer }): Buffer {
+export function tcp(o: {
+  sport?: number;
+  dport?: number;
+  seq?: number;
+  ack?: number;
+  flags?: number;
+  win?: number;
+  options?: number[];
+  payload?: Buffer;
+}): Buffer {
   const opts = Buffer.from(o.options ?? []);
   const hl = 20 + opts.length;
   const payload = o.payload ?? Buffer.alloc(0);
@@ -105,13 +126,45 @@ export function icmpEcho(o: { type?: number; id?: number; seq?: number; data?: B
   return b;
 }
 
-export function ether(payload: Buffer, o: { type?: number; src?: number[]; dst?: number[]; vlans?: number[] } = {}): Buffer {
-  const tags = (o.vlans ?? []).flatMap((v, i, all) => [...(i === 0 && all.length > 1 ? [0x88, 0xa8] : [0x81, 0x00]), v >> 8, v & 0xff]);
-  return Buffer.concat([Buffer.from(o.dst ?? MAC_B), Buffer.from(o.src ?? MAC_A), Buffer.from(tags), Buffer.from([(o.type ?? 0x0800) >> 8, (o.type ?? 0x0800) & 0xff]), payload]);
+export function ether(
+  payload: Buffer,
+  o: { type?: number; src?: number[]; dst?: number[]; vlans?: number[] } = {},
+): Buffer {
+  const tags = (o.vlans ?? []).flatMap((v, i, all) => [
+    ...(i === 0 && all.length > 1 ? [0x88, 0xa8] : [0x81, 0x00]),
+    v >> 8,
+    v & 0xff,
+  ]);
+  return Buffer.concat([
+    Buffer.from(o.dst ?? MAC_B),
+    Buffer.from(o.src ?? MAC_A),
+    Buffer.from(tags),
+    Buffer.from([(o.type ?? 0x0800) >> 8, (o.type ?? 0x0800) & 0xff]),
+    payload,
+  ]);
 }
 
-export function arp(o: { op: number; senderMac?: number[]; senderIp: string; targetMac?: number[]; targetIp: string }): Buffer {
-  return Buffer.from([0, 1, 8, 0, 6, 4, 0, o.op, ...(o.senderMac ?? MAC_A), ...ip4(o.senderIp), ...(o.targetMac ?? [0, 0, 0, 0, 0, 0]), ...ip4(o.targetIp)]);
+export function arp(o: {
+  op: number;
+  senderMac?: number[];
+  senderIp: string;
+  targetMac?: number[];
+  targetIp: string;
+}): Buffer {
+  return Buffer.from([
+    0,
+    1,
+    8,
+    0,
+    6,
+    4,
+    0,
+    o.op,
+    ...(o.senderMac ?? MAC_A),
+    ...ip4(o.senderIp),
+    ...(o.targetMac ?? [0, 0, 0, 0, 0, 0]),
+    ...ip4(o.targetIp),
+  ]);
 }
 
 export function vxlan(inner: Buffer, vni: number): Buffer {

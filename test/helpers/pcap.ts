@@ -1,5 +1,7 @@
 /** A classic pcap file (little-endian, microseconds, Ethernet) holding the given records. */
-export function pcapFile(records: Array<{ data: Uint8Array; sec?: number; usec?: number; incl?: number; orig?: number }>): Buffer {
+export function pcapFile(
+  records: Array<{ data: Uint8Array; sec?: number; usec?: number; incl?: number; orig?: number }>,
+): Buffer {
   const header = Buffer.alloc(24);
   header.writeUInt32LE(0xa1b2c3d4, 0);
   header.writeUInt16LE(2, 4);

@@ -26,7 +26,10 @@ export class NgBuilder {
   }
   opts(list: Array<[number, Buffer | string]>): Buffer {
     if (list.length === 0) return Buffer.alloc(0);
-    return Buffer.concat([...list.map(([c, v]) => this.opt(c, typeof v === 'string' ? Buffer.from(v) : v)), Buffer.alloc(4)]);
+    return Buffer.concat([
+      ...list.map(([c, v]) => this.opt(c, typeof v === 'string' ? Buffer.from(v) : v)),
+      Buffer.alloc(4),
+    ]);
   }
   block(type: number, body: Buffer): this {
     const len = 12 + body.length;
@@ -42,10 +45,25 @@ export class NgBuilder {
   idb(linkType: number, options: Array<[number, Buffer | string]> = [], snaplen = 262144): this {
     return this.block(1, Buffer.concat([this.u16(linkType), this.u16(0), this.u32(snaplen), this.opts(options)]));
   }
-  epb(iface: number, ts: bigint, data: Buffer, options: Array<[number, Buffer | string]> = [], orig = data.length): this {
+  epb(
+    iface: number,
+    ts: bigint,
+    data: Buffer,
+    options: Array<[number, Buffer | string]> = [],
+    orig = data.length,
+  ): this {
     return this.block(
       6,
-      Buffer.concat([this.u32(iface), this.u32(Number(ts >> 32n)), this.u32(Number(ts & 0xffffffffn)), this.u32(data.length), this.u32(orig), data, Buffer.alloc((4 - (data.length % 4)) % 4), this.opts(options)]),
+      Buffer.concat([
+        this.u32(iface),
+        this.u32(Number(ts >> 32n)),
+        this.u32(Number(ts & 0xffffffffn)),
+        this.u32(data.length),
+        this.u32(orig),
+        data,
+        Buffer.alloc((4 - (data.length % 4)) % 4),
+        this.opts(options),
+      ]),
     );
   }
   spb(data: Buffer, orig = data.length): this {
@@ -54,7 +72,16 @@ export class NgBuilder {
   pb(iface: number, ts: bigint, data: Buffer): this {
     return this.block(
       2,
-      Buffer.concat([this.u16(iface), this.u16(0), this.u32(Number(ts >> 32n)), this.u32(Number(ts & 0xffffffffn)), this.u32(data.length), this.u32(data.length), data, Buffer.alloc((4 - (data.length % 4)) % 4)]),
+      Buffer.concat([
+        this.u16(iface),
+        this.u16(0),
+        this.u32(Number(ts >> 32n)),
+        this.u32(Number(ts & 0xffffffffn)),
+        this.u32(data.length),
+        this.u32(data.length),
+        data,
+        Buffer.alloc((4 - (data.length % 4)) % 4),
+      ]),
     );
   }
   raw(b: Buffer): this {
@@ -67,7 +94,10 @@ export class NgBuilder {
 }
 
 /** Classic pcap in either byte order and resolution. */
-export function pcapBytes(records: Array<{ data: Buffer; sec: number; frac: number; orig?: number }>, o: { le?: boolean; nanos?: boolean; linkType?: number; snaplen?: number } = {}): Buffer {
+export function pcapBytes(
+  records: Array<{ data: Buffer; sec: number; frac: number; orig?: number }>,
+  o: { le?: boolean; nanos?: boolean; linkType?: number; snaplen?: number } = {},
+): Buffer {
   const le = o.le ?? true;
   const u32 = (v: number) => {
     const b = Buffer.alloc(4);
@@ -81,6 +111,17 @@ export function pcapBytes(records: Array<{ data: Buffer; sec: number; frac: numb
     else b.writeUInt16BE(v);
     return b;
   };
-  const head = Buffer.concat([u32(o.nanos ? 0xa1b23c4d : 0xa1b2c3d4), u16(2), u16(4), u32(0), u32(0), u32(o.snaplen ?? 262144), u32(o.linkType ?? 1)]);
-  return Buffer.concat([head, ...records.flatMap((r) => [u32(r.sec), u32(r.frac), u32(r.data.length), u32(r.orig ?? r.data.length), r.data])]);
+  const head = Buffer.concat([
+    u32(o.nanos ? 0xa1b23c4d : 0xa1b2c3d4),
+    u16(2),
+    u16(4),
+    u32(0),
+    u32(0),
+    u32(o.snaplen ?? 262144),
+    u32(o.linkType ?? 1),
+  ]);
+  return Buffer.concat([
+    head,
+    ...records.flatMap((r) => [u32(r.sec), u32(r.frac), u32(r.data.length), u32(r.orig ?? r.data.length), r.data]),
+  ]);
 }

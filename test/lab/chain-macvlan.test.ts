@@ -34,14 +34,20 @@ describe('macvlan and chain lab topologies', { concurrency: 2 }, () => {
       assert.deepEqual(new Set(t.namespaces.map((n) => n.id)), new Set(lab.state.namespaces));
       for (const target of topology.targets) {
         const nic = ifOf(t, lab.ns(target.role), 'eth0');
-        assert.deepEqual([nic.kind, nic.mode, nic.lower?.netns, nic.lower?.ifname, nic.address], ['macvlan', 'bridge', lab.state.hypervisor, 'eth0', target.mac]);
+        assert.deepEqual(
+          [nic.kind, nic.mode, nic.lower?.netns, nic.lower?.ifname, nic.address],
+          ['macvlan', 'bridge', lab.state.hypervisor, 'eth0', target.mac],
+        );
         const path = findPath(t, target.address);
         assert.equal(path.complete, true);
         assert.deepEqual(
           path.hops.map((h) => `${h.netns}/${h.ifname}:${h.role}:${h.via}:${h.seesTransit}`),
           [`${lab.state.hypervisor}/eth0:uplink:start:true`, `${lab.ns(target.role)}/eth0:guest-nic:macvlan:true`],
         );
-        assert.match(renderPath(path, lab.state.hypervisor), new RegExp(`≈\\s+${lab.ns(target.role)}\\s+eth0\\s+macvlan\\s+guest-nic\\s+yes`));
+        assert.match(
+          renderPath(path, lab.state.hypervisor),
+          new RegExp(`≈\\s+${lab.ns(target.role)}\\s+eth0\\s+macvlan\\s+guest-nic\\s+yes`),
+        );
       }
       const mac0 = ifOf(t, lab.state.hypervisor, 'mac0');
       assert.deepEqual([mac0.kind, mac0.mode, mac0.lower?.ifname], ['macvlan', 'bridge', 'eth0']);
@@ -49,7 +55,12 @@ describe('macvlan and chain lab topologies', { concurrency: 2 }, () => {
       assert.equal(findPath(t, '198.51.100.11').hops[0]!.ifname, 'eth0');
       const text = renderTopology(t);
       for (const line of text.split('\n')) assert.ok([...line].length <= 100, `wider than 100 columns: ${line}`);
-      assert.match(text, new RegExp(`${lab.ns('ct1')}[\\s\\S]*eth0 +macvlan[^\\n]*198\\.51\\.100\\.11[\\s\\S]*?mode bridge ≈ lower ${lab.state.hypervisor}/eth0`));
+      assert.match(
+        text,
+        new RegExp(
+          `${lab.ns('ct1')}[\\s\\S]*eth0 +macvlan[^\\n]*198\\.51\\.100\\.11[\\s\\S]*?mode bridge ≈ lower ${lab.state.hypervisor}/eth0`,
+        ),
+      );
       // The lower device is promiscuous for its children by design: not flagged.
       const eth0 = text.split('\n').findIndex((l) => /^ {2}eth0 +veth/.test(l));
       assert.doesNotMatch(`${text.split('\n')[eth0]}\n${text.split('\n')[eth0 + 1]}`, /PROMISC/);
@@ -76,15 +87,36 @@ describe('macvlan and chain lab topologies', { concurrency: 2 }, () => {
       assert.equal(path.complete, true);
       assert.deepEqual(
         path.hops.map((h) => `${h.ifname}:${h.role}:${h.via}`),
-        ['eth0:uplink:start', 'vmbr0:bridge:bridge', 'fwpr100p0:bridge-port:bridge', 'fwln100i0:bridge-port:veth', 'fwbr100i0:bridge:bridge', 'tap100i0:backend:bridge', 'eth0:guest-nic:veth'],
+        [
+          'eth0:uplink:start',
+          'vmbr0:bridge:bridge',
+          'fwpr100p0:bridge-port:bridge',
+          'fwln100i0:bridge-port:veth',
+          'fwbr100i0:bridge:bridge',
+          'tap100i0:backend:bridge',
+          'eth0:guest-nic:veth',
+        ],
       );
       assert.equal(path.hops.at(-1)!.netns, lab.ns('vm100'));
       const ns = nsOf(t, hv);
-      assert.deepEqual(ns.bridges.find((b) => b.ifname === 'vmbr0')!.ports.map((p) => p.ifname).sort(), ['eth0', 'fwpr100p0']);
-      assert.deepEqual(ns.bridges.find((b) => b.ifname === 'fwbr100i0')!.ports.map((p) => p.ifname).sort(), ['fwln100i0', 'tap100i0']);
+      assert.deepEqual(
+        ns.bridges
+          .find((b) => b.ifname === 'vmbr0')!
+          .ports.map((p) => p.ifname)
+          .sort(),
+        ['eth0', 'fwpr100p0'],
+      );
+      assert.deepEqual(
+        ns.bridges
+          .find((b) => b.ifname === 'fwbr100i0')!
+          .ports.map((p) => p.ifname)
+          .sort(),
+        ['fwln100i0', 'tap100i0'],
+      );
       assert.equal(ns.sysctls?.bridge_nf_call_iptables, 1);
       // The probes above made vmbr0 learn the guest's MAC towards the firewall bridge, fwbr100i0 on the tap.
-      const fdb = (br: string) => ns.bridges.find((b) => b.ifname === br)!.fdb.find((e) => e.mac === target.mac)?.ifname;
+      const fdb = (br: string) =>
+        ns.bridges.find((b) => b.ifname === br)!.fdb.find((e) => e.mac === target.mac)?.ifname;
       assert.deepEqual([fdb('vmbr0'), fdb('fwbr100i0')], ['fwpr100p0', 'tap100i0']);
     });
     assert.deepEqual(leftoverNamespaces(instance), []);
@@ -95,17 +127,47 @@ describe('a real Docker macvlan network', { concurrency: 1 }, () => {
   test('docker network create -d macvlan -o parent=eth0: the container is found, joined to its parent, pathed, and unreachable from the host by design', async () => {
     await withLab({ topology: 'docker', prefix: 'ch' }, async (lab) => {
       const b = builder(host, lab.state.instance);
-      await docker(b, 'hv', ['network', 'create', '-d', 'macvlan', '--subnet', '198.51.100.0/24', '--gateway', '198.51.100.100', '-o', 'parent=eth0', 'pub']);
-      await docker(b, 'hv', ['run', '-d', '--name', 'mv1', '--network', 'pub', '--ip', '198.51.100.21', BUSYBOX_IMAGE, 'sleep', '3600']);
+      await docker(b, 'hv', [
+        'network',
+        'create',
+        '-d',
+        'macvlan',
+        '--subnet',
+        '198.51.100.0/24',
+        '--gateway',
+        '198.51.100.100',
+        '-o',
+        'parent=eth0',
+        'pub',
+      ]);
+      await docker(b, 'hv', [
+        'run',
+        '-d',
+        '--name',
+        'mv1',
+        '--network',
+        'pub',
+        '--ip',
+        '198.51.100.21',
+        BUSYBOX_IMAGE,
+        'sleep',
+        '3600',
+      ]);
       const t = await lab.discover();
       const net = t.docker!.networks.find((n) => n.name === 'pub')!;
       assert.deepEqual([net.driver, net.parent, net.mode], ['macvlan', 'eth0', 'bridge']);
       const ep = t.docker!.containers.find((c) => c.name === 'mv1')!.endpoints[0]!;
       assert.match(ep.netns ?? '', /^pid:\d+$/, 'the container namespace is found though no veth leads there');
-      assert.deepEqual([ep.ifname, ep.lowerDevice, ep.mode, ep.hostVeth, ep.bridge], ['eth0', 'eth0', 'bridge', undefined, undefined]);
+      assert.deepEqual(
+        [ep.ifname, ep.lowerDevice, ep.mode, ep.hostVeth, ep.bridge],
+        ['eth0', 'eth0', 'bridge', undefined, undefined],
+      );
       assert.match(renderTopology(t), /mv1 [\s\S]*endpoints: pub 198\.51\.100\.21\/24 [^\n]* ≈ eth0 \(mode bridge\)/);
       const path = findPath(t, 'mv1');
-      assert.deepEqual(path.hops.map((h) => `${h.netns}/${h.ifname}:${h.role}:${h.via}`), [`${lab.state.hypervisor}/eth0:uplink:start`, `${ep.netns}/eth0:guest-nic:macvlan`]);
+      assert.deepEqual(
+        path.hops.map((h) => `${h.netns}/${h.ifname}:${h.role}:${h.via}`),
+        [`${lab.state.hypervisor}/eth0:uplink:start`, `${ep.netns}/eth0:guest-nic:macvlan`],
+      );
 
       const ok = await diagnoseLab(lab, 'mv1', { probes: ['icmp'] });
       assert.equal(ok.report.status, 'ok', JSON.stringify(ok.report.causes));

@@ -12,7 +12,8 @@ import { diagnoseLab } from '../helpers/diagnose.js';
 import { hopdump, host, ifOf, nsOf, withLab } from '../helpers/lab.js';
 
 /** Enough of a LabBuilder for the lab's docker() helper: the namespace, the host, the daemons' directory, no variant. */
-const builder = (hv: string) => ({ ns: () => hv, host, daemonDir: labDaemonDir(), real: (_role: string, s: string) => s }) as unknown as LabBuilder;
+const builder = (hv: string) =>
+  ({ ns: () => hv, host, daemonDir: labDaemonDir(), real: (_role: string, s: string) => s }) as unknown as LabBuilder;
 
 describe('docker lab (a real dockerd)', () => {
   test('Engine API discovery, container targets, the DNAT step, and nothing left after lab down', async () => {
@@ -22,9 +23,29 @@ describe('docker lab (a real dockerd)', () => {
       const b = builder(hv);
       // A user-defined network with a second container, and a container that is not running.
       await docker(b, 'hv', ['network', 'create', '--subnet', '192.0.2.32/27', 'net1']);
-      await docker(b, 'hv', ['run', '-d', '--name', 'ct2', '--network', 'net1', 'hopdump/busybox', 'sleep', '2147483647']);
+      await docker(b, 'hv', [
+        'run',
+        '-d',
+        '--name',
+        'ct2',
+        '--network',
+        'net1',
+        'hopdump/busybox',
+        'sleep',
+        '2147483647',
+      ]);
       await docker(b, 'hv', ['create', '--name', 'ct3', 'hopdump/busybox', 'true']);
-      await docker(b, 'hv', ['run', '-d', '--name', 'side', '--network', 'container:ct1', 'hopdump/busybox', 'sleep', '2147483647']);
+      await docker(b, 'hv', [
+        'run',
+        '-d',
+        '--name',
+        'side',
+        '--network',
+        'container:ct1',
+        'hopdump/busybox',
+        'sleep',
+        '2147483647',
+      ]);
 
       const t = await lab.discover();
       TopologySchema.parse(t);
@@ -34,7 +55,10 @@ describe('docker lab (a real dockerd)', () => {
       assert.equal(ct1.state, 'running');
       assert.ok(ct1.pid > 0);
       const ep = ct1.endpoints[0]!;
-      assert.deepEqual([ep.network, ep.ipAddress, ep.macAddress, ep.bridge], ['bridge', '203.0.113.2', '02:42:cb:00:71:02', 'docker0']);
+      assert.deepEqual(
+        [ep.network, ep.ipAddress, ep.macAddress, ep.bridge],
+        ['bridge', '203.0.113.2', '02:42:cb:00:71:02', 'docker0'],
+      );
       // Joined to its namespace (the container's PID's), and its eth0 to the host veth by ifindex/iflink.
       assert.match(ep.netns!, /^pid:\d+$/);
       const veth = ifOf(t, hv, ep.hostVeth!);
@@ -43,13 +67,17 @@ describe('docker lab (a real dockerd)', () => {
       assert.deepEqual(ct1.ports, [{ privatePort: 9200, publicPort: 9200, hostIp: '198.51.100.1', type: 'tcp' }]);
       const net1 = t.docker.networks.find((n) => n.name === 'net1')!;
       assert.equal(net1.bridge, `br-${net1.id.slice(0, 12)}`);
-      assert.deepEqual(net1.subnets.map((s) => s.subnet), ['192.0.2.32/27']);
+      assert.deepEqual(
+        net1.subnets.map((s) => s.subnet),
+        ['192.0.2.32/27'],
+      );
       assert.equal(by('ct2').endpoints[0]!.bridge, net1.bridge);
       assert.equal(by('ct2').endpoints[0]!.hostVeth !== undefined, true);
       assert.deepEqual([by('ct3').state, by('ct3').pid], ['created', 0]);
       // Docker's own chains are part of the firewall evidence.
       const chains = nsOf(t, hv).firewall!.iptables.map((c) => `${c.table}/${c.chain}`);
-      for (const c of ['filter/DOCKER', 'filter/DOCKER-USER', 'filter/DOCKER-ISOLATION-STAGE-1', 'nat/DOCKER']) assert.ok(chains.includes(c), c);
+      for (const c of ['filter/DOCKER', 'filter/DOCKER-USER', 'filter/DOCKER-ISOLATION-STAGE-1', 'nat/DOCKER'])
+        assert.ok(chains.includes(c), c);
       const text = renderTopology(t);
       for (const line of text.split('\n')) assert.ok([...line].length <= 100, `wider than 100 columns: ${line}`);
       assert.match(text, /netns pid:\d+ \(container ct1\)/);
@@ -59,7 +87,10 @@ describe('docker lab (a real dockerd)', () => {
       for (const q of ['ct1', ct1.id.slice(0, 8)]) {
         const p = findPath(t, q);
         assert.equal(p.target.type, 'container');
-        assert.deepEqual(p.hops.map((h) => `${h.ifname}:${h.role}`), ['eth0:uplink', 'docker0:router', `${ep.hostVeth}:backend`, 'eth0:guest-nic']);
+        assert.deepEqual(
+          p.hops.map((h) => `${h.ifname}:${h.role}`),
+          ['eth0:uplink', 'docker0:router', `${ep.hostVeth}:backend`, 'eth0:guest-nic'],
+        );
         assert.equal(p.target.container?.name, 'ct1');
       }
       const pub = findPath(t, 'ct1:9200');
@@ -100,7 +131,10 @@ describe('docker lab (a real dockerd)', () => {
       // diagnose CONTAINER:PORT from outside: the probe goes to the published address, and the DNAT shows.
       const { report } = await diagnoseLab(lab, 'ct1:9200');
       assert.equal(report.status, 'ok', JSON.stringify(report.causes));
-      assert.deepEqual(report.probes.map((p) => `${p.kind}:${p.port}@${p.address}`), ['tcp:9200@198.51.100.1']);
+      assert.deepEqual(
+        report.probes.map((p) => `${p.kind}:${p.port}@${p.address}`),
+        ['tcp:9200@198.51.100.1'],
+      );
       assert.ok(report.traces.some((tr) => tr.changes.some((c) => c.includes('NAT-ed to 203.0.113.2:9200'))));
     });
     // lab down: dockerd, containerd, shims and the containers are gone, and so are the mounts and the directory.

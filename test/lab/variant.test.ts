@@ -34,11 +34,14 @@ describe('lab variants (root-free)', () => {
       // kind one of the three QEMU kinds); a dimension that does not apply keeps its one value.
       for (const dim of Object.keys(DIMENSIONS) as Dimension[]) {
         if (dim === 'ranges') continue;
-        const want = dimensionsOf(topology).includes(dim) ? valuesOf(topology, dim) : valuesOf(topology, dim).slice(0, 1);
+        const want = dimensionsOf(topology).includes(dim)
+          ? valuesOf(topology, dim)
+          : valuesOf(topology, dim).slice(0, 1);
         assert.deepEqual([...seen.get(dim)!].sort(), [...want].sort(), `${topology}: dimension ${dim}`);
       }
       // The kind of guest: a namespace wherever the guests are namespaces, one of the QEMU kinds on the QEMU topologies.
-      if (['vm', 'vm-macvtap'].includes(topology)) assert.deepEqual([...seen.get('guestKind')!].sort(), ['libvirt', 'libvirt+agent', 'qemu']);
+      if (['vm', 'vm-macvtap'].includes(topology))
+        assert.deepEqual([...seen.get('guestKind')!].sort(), ['libvirt', 'libvirt+agent', 'qemu']);
       else assert.deepEqual([...seen.get('guestKind')!], ['namespace']);
       // Each canonical range becomes each documentation range for some seed.
       for (const s of rangesAt) assert.deepEqual([...s].sort(), [...DIMENSIONS.ranges].sort());
@@ -47,16 +50,29 @@ describe('lab variants (root-free)', () => {
 
   test('every value of every dimension is drawn on some topology', () => {
     for (const dim of Object.keys(DIMENSIONS) as Dimension[]) {
-      const drawnSomewhere = new Set(VARIANT_TOPOLOGIES.flatMap((t) => (dimensionsOf(t).includes(dim) ? valuesOf(t, dim) : valuesOf(t, dim).slice(0, 1))));
+      const drawnSomewhere = new Set(
+        VARIANT_TOPOLOGIES.flatMap((t) =>
+          dimensionsOf(t).includes(dim) ? valuesOf(t, dim) : valuesOf(t, dim).slice(0, 1),
+        ),
+      );
       assert.deepEqual([...drawnSomewhere].sort(), [...DIMENSIONS[dim]].sort(), dim);
     }
   });
 
-  test("the namespace topologies draw what they drew before the QEMU dimensions existed (seeds replay)", () => {
+  test('the namespace topologies draw what they drew before the QEMU dimensions existed (seeds replay)', () => {
     // Recorded before guestKind and macvtapN were added: a seed is the same host across commits.
     const p = drawVariant('bridged', 7);
     assert.deepEqual(
-      [p.drawn.uplink, p.drawn.bridge, p.drawn.backend, p.ifnames.hv!.vnet0, p.drawn.guestOui, p.ports['80'], p.drawn.daemonDir, p.drawn.guestKind],
+      [
+        p.drawn.uplink,
+        p.drawn.bridge,
+        p.drawn.backend,
+        p.ifnames.hv!.vnet0,
+        p.drawn.guestOui,
+        p.ports['80'],
+        p.drawn.daemonDir,
+        p.drawn.guestKind,
+      ],
       BRIDGED_7,
     );
   });
@@ -67,7 +83,8 @@ describe('lab variants (root-free)', () => {
         const p = drawVariant(topology, seed);
         const canonical = topology === 'vm' ? 'vnet0' : 'macvtap0';
         const name = p.ifnames.hv![canonical]!;
-        if (p.drawn.guestKind !== 'qemu' && ['vnetN', 'macvtapN'].includes(p.drawn.backend)) assert.equal(name, canonical, `${topology} ${seed}`);
+        if (p.drawn.guestKind !== 'qemu' && ['vnetN', 'macvtapN'].includes(p.drawn.backend))
+          assert.equal(name, canonical, `${topology} ${seed}`);
         if (p.drawn.backend === 'tapN') assert.match(name, /^tap\d+$/);
         assert.equal(guestHasAgent(p), p.drawn.guestKind === 'libvirt+agent');
         assert.equal(p.ifnames.vm1, undefined, "the guest's NIC is its kernel's eth0");
@@ -109,7 +126,10 @@ describe('lab variants (root-free)', () => {
     assert.equal(translate(plan, 'hv', '198.51.100.96/28'), '192.0.2.96/28');
     assert.equal(translate(plan, 'hv', 'rate 80kbit'), 'rate 80kbit');
     // The lab guest's kernel command line.
-    assert.equal(translate(plan, 'hv', 'hopdump.ip=198.51.100.11/24 hopdump.port=80 hopdump.qga=x'), 'hopdump.ip=192.0.2.11/24 hopdump.port=8080 hopdump.qga=x');
+    assert.equal(
+      translate(plan, 'hv', 'hopdump.ip=198.51.100.11/24 hopdump.port=80 hopdump.qga=x'),
+      'hopdump.ip=192.0.2.11/24 hopdump.port=8080 hopdump.qga=x',
+    );
     assert.equal(translate(plan, 'hv', "<target port='0'/>"), "<target port='0'/>");
     // Docker's MAC is 02:42 and the container's IPv4 address: it moves with the address.
     assert.equal(translate(plan, 'ct1', '02:42:cb:00:71:02'), '02:42:c6:33:64:02');
@@ -134,13 +154,24 @@ describe('lab variants (root-free)', () => {
     const plan = drawVariant('docker', 4);
     plan.v4 = { '192.0.2': '203.0.113', '198.51.100': '192.0.2', '203.0.113': '198.51.100' };
     plan.ports = { '80': '9200', '9200': '80' };
-    assert.equal(translate(plan, 'hv', '198.51.100.1:9200:9200'), '192.0.2.1:80:80', 'docker run -p HOST:PORT:PORT, each once');
-    assert.equal(translate(plan, 'hv', '{"bip": "203.0.113.1/24"}'), '{"bip": "198.51.100.1/24"}', "daemon.json's addresses too");
+    assert.equal(
+      translate(plan, 'hv', '198.51.100.1:9200:9200'),
+      '192.0.2.1:80:80',
+      'docker run -p HOST:PORT:PORT, each once',
+    );
+    assert.equal(
+      translate(plan, 'hv', '{"bip": "203.0.113.1/24"}'),
+      '{"bip": "198.51.100.1/24"}',
+      "daemon.json's addresses too",
+    );
     // The empty docker0 beside a user-defined network's bridge is not the lab's docker0.
     plan.ifnames.hv = { eth0: 'ens3', docker0: 'br-0123456789ab' };
     assert.equal(canonicalIfname(plan, 'hv', 'br-0123456789ab'), 'docker0');
     assert.notEqual(canonicalIfname(plan, 'hv', 'docker0'), 'docker0');
-    assert.equal(variantTopology(findTopology('docker'), { ...plan, ports: { '9200': '5432' } }).suggestedTarget, 'ct1:5432');
+    assert.equal(
+      variantTopology(findTopology('docker'), { ...plan, ports: { '9200': '5432' } }).suggestedTarget,
+      'ct1:5432',
+    );
   });
 
   test("ovn: the management system's logical names are rewritten in northbound commands and iface-ids", () => {

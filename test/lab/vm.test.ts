@@ -19,7 +19,8 @@ import { hopdump, host, leftoverNamespaces, withLab, type RunningLab } from '../
  * hypervisor namespace. Skipped only when QEMU or libvirt cannot run here.
  */
 const skip = (() => {
-  for (const p of ['qemu-system-x86_64', 'libvirtd', 'virsh']) if (!host.hasProgram(p)) return `${p} not installed (make deps)`;
+  for (const p of ['qemu-system-x86_64', 'libvirtd', 'virsh'])
+    if (!host.hasProgram(p)) return `${p} not installed (make deps)`;
   return false;
 })();
 
@@ -51,7 +52,10 @@ const SEEN: Record<string, (lab: RunningLab, uri: string) => Promise<void>> = {
   'vm-guest-nic-down': async (_lab, uri) => {
     const nic = eth0(await guestView(host, uri, 'vm1'));
     assert.equal(nic.adminUp, false);
-    assert.ok(nic.addresses.some((a) => a.local === '192.0.2.11'), 'the address stays on the downed NIC');
+    assert.ok(
+      nic.addresses.some((a) => a.local === '192.0.2.11'),
+      'the address stays on the downed NIC',
+    );
   },
   'vm-guest-firewall': async (_lab, uri) => {
     const view = await guestView(host, uri, 'vm1');
@@ -76,7 +80,11 @@ const SEEN: Record<string, (lab: RunningLab, uri: string) => Promise<void>> = {
     const nic = eth0(await guestView(host, uri, 'vm1'));
     assert.deepEqual([nic.address, nic.permaddr, nic.promisc], ['52:54:00:00:00:99', '52:54:00:00:00:11', false]);
     // Seed 001's dependency: vm1 answers exactly while its NIC is promiscuous.
-    const ping = () => host.run(['ping', '-n', '-q', '-c', '2', '-i', '0.2', '-W', '1', '192.0.2.11'], { netns: lab.state.client, okCodes: 'any' });
+    const ping = () =>
+      host.run(['ping', '-n', '-q', '-c', '2', '-i', '0.2', '-W', '1', '192.0.2.11'], {
+        netns: lab.state.client,
+        okCodes: 'any',
+      });
     await guestExec(host, uri, 'vm1', ['ip', 'link', 'set', 'eth0', 'promisc', 'on']);
     try {
       assert.equal((await ping()).code, 0, 'with the guest NIC promiscuous vm1 answers');
@@ -89,7 +97,9 @@ const SEEN: Record<string, (lab: RunningLab, uri: string) => Promise<void>> = {
     const [domain] = await listDomains(host, { uri });
     // libvirt still believes the tap is on br0; the kernel says it has no master.
     assert.equal(domain?.interfaces[0]?.sourceBridge, 'br0');
-    const link = JSON.parse((await host.run(['ip', '-j', 'link', 'show', 'vnet0'], { netns: lab.state.hypervisor })).stdout) as Array<{
+    const link = JSON.parse(
+      (await host.run(['ip', '-j', 'link', 'show', 'vnet0'], { netns: lab.state.hypervisor })).stdout,
+    ) as Array<{
       master?: string;
       flags: string[];
     }>;
@@ -115,22 +125,39 @@ describe('vm lab (libvirt/QEMU guest)', { concurrency: 3, skip }, () => {
       assert.equal(domains.length, 1);
       const d = domains[0]!;
       assert.deepEqual([d.name, d.state, d.virtType, d.guestAgentChannel], ['vm1', 'running', 'qemu', true]);
-      assert.deepEqual(d.interfaces, [{ type: 'bridge', targetDev: 'vnet0', mac: '52:54:00:00:00:11', model: 'virtio', sourceBridge: 'br0', alias: 'net0' }]);
+      assert.deepEqual(d.interfaces, [
+        {
+          type: 'bridge',
+          targetDev: 'vnet0',
+          mac: '52:54:00:00:00:11',
+          model: 'virtio',
+          sourceBridge: 'br0',
+          alias: 'net0',
+        },
+      ]);
       assert.equal(d.nova?.instanceUuid, d.uuid);
       assert.deepEqual(d.nova?.ports[0]?.ips, ['192.0.2.11']);
       // libvirt's tap: on br0, with the guest MAC's first byte set to 0xfe.
-      const tap = JSON.parse((await host.run(['ip', '-j', '-d', 'link', 'show', 'vnet0'], { netns: hv })).stdout) as Array<{
+      const tap = JSON.parse(
+        (await host.run(['ip', '-j', '-d', 'link', 'show', 'vnet0'], { netns: hv })).stdout,
+      ) as Array<{
         master?: string;
         address: string;
         linkinfo?: { info_kind?: string };
       }>;
-      assert.deepEqual([tap[0]?.master, tap[0]?.address, tap[0]?.linkinfo?.info_kind], ['br0', 'fe:54:00:00:00:11', 'tun']);
+      assert.deepEqual(
+        [tap[0]?.master, tap[0]?.address, tap[0]?.linkinfo?.info_kind],
+        ['br0', 'fe:54:00:00:00:11', 'tun'],
+      );
 
       // Like virsh, listDomains honours LIBVIRT_DEFAULT_URI when no URI is given.
       const saved = process.env['LIBVIRT_DEFAULT_URI'];
       process.env['LIBVIRT_DEFAULT_URI'] = uri;
       try {
-        assert.deepEqual((await listDomains(host)).map((x) => x.uuid), [d.uuid]);
+        assert.deepEqual(
+          (await listDomains(host)).map((x) => x.uuid),
+          [d.uuid],
+        );
       } finally {
         if (saved === undefined) delete process.env['LIBVIRT_DEFAULT_URI'];
         else process.env['LIBVIRT_DEFAULT_URI'] = saved;
@@ -156,13 +183,19 @@ describe('vm lab (libvirt/QEMU guest)', { concurrency: 3, skip }, () => {
         writeFileSync(join(dir, 'guest.pcap'), pcap);
         const read = await hopdump(['read', join(dir, 'guest.pcap')]);
         assert.equal(read.code, 0, read.stderr);
-        const requests = read.stdout.split('\n').filter((l) => /192\.0\.2\.100 > 192\.0\.2\.11: ICMP echo request/.test(l));
+        const requests = read.stdout
+          .split('\n')
+          .filter((l) => /192\.0\.2\.100 > 192\.0\.2\.11: ICMP echo request/.test(l));
         assert.equal(requests.length, 3, read.stdout);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
       const tmp = await guestExec(host, uri, 'vm1', ['ls', '/tmp']);
-      assert.doesNotMatch(tmp.stdout.toString('utf8'), /hopdump-.*\.pcap/, 'the capture file is removed from the guest');
+      assert.doesNotMatch(
+        tmp.stdout.toString('utf8'),
+        /hopdump-.*\.pcap/,
+        'the capture file is removed from the guest',
+      );
     });
     assert.deepEqual(leftoverNamespaces(instance), []);
     assert.equal(existsSync(libvirtDir(hv)), false, `${libvirtDir(hv)} removed`);

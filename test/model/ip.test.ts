@@ -46,5 +46,6 @@ test('canonicalIpv6: the form iproute2 prints, so that any spelling of an IPv6 t
   assert.equal(canonicalIpv6('2001:db8:0:0:1:0:0:1'), '2001:db8::1:0:0:1');
   assert.equal(canonicalIpv6('FE80::5054:FF:FE00:11'), 'fe80::5054:ff:fe00:11');
   // Left alone: IPv4, a zone, an embedded IPv4, names.
-  for (const x of ['192.0.2.11', 'fe80::1%eth0', '::ffff:192.0.2.1', 'vm1', '52:54:00:00:00:11']) assert.equal(canonicalIpv6(x), x);
+  for (const x of ['192.0.2.11', 'fe80::1%eth0', '::ffff:192.0.2.1', 'vm1', '52:54:00:00:00:11'])
+    assert.equal(canonicalIpv6(x), x);
 });

@@ -17,7 +17,8 @@ test('there are recorded diagnose fixtures (make fixtures)', () => {
   assert.ok(names.length > 0, 'no test/fixtures/diagnose/*.json');
 });
 
-const hopsOf = (p: { hops: Array<{ netns: string; ifname: string; role: string }> }) => p.hops.map((h) => `${h.netns}/${h.ifname} ${h.role}`);
+const hopsOf = (p: { hops: Array<{ netns: string; ifname: string; role: string }> }) =>
+  p.hops.map((h) => `${h.netns}/${h.ifname} ${h.role}`);
 
 describe('path on recorded topologies', () => {
   for (const name of names) {
@@ -28,9 +29,15 @@ describe('path on recorded topologies', () => {
       const resolved = resolveTarget(topology, f.query.target, { uplink });
       assert.equal(resolved.type, path.target.type);
       if (!f.query.backend) {
-        assert.deepEqual([resolved.ns.id, resolved.iface.ifname, resolved.address], [path.target.netns, path.target.ifname, path.target.address]);
+        assert.deepEqual(
+          [resolved.ns.id, resolved.iface.ifname, resolved.address],
+          [path.target.netns, path.target.ifname, path.target.address],
+        );
       }
-      const again = findPath(topology, f.query.target, { ...(f.query.uplink ? { uplink: f.query.uplink } : {}), ...(f.query.backend ? { backend: f.query.backend } : {}) });
+      const again = findPath(topology, f.query.target, {
+        ...(f.query.uplink ? { uplink: f.query.uplink } : {}),
+        ...(f.query.backend ? { backend: f.query.backend } : {}),
+      });
       assert.deepEqual(hopsOf(again), hopsOf(path));
       assert.equal(again.complete, path.complete);
       assert.deepEqual(again.target, path.target);

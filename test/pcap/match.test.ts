@@ -32,14 +32,11 @@ test('HopMatcher: complete, forward-lost, reverse-lost journeys and duplicates, 
   assert.deepEqual(r.perHop, [3, 3, 2, 2]);
   const s = segments(r, [0, 1, 2, 3]);
   assert.equal(s.complete, 1);
-  assert.deepEqual(
-    s.segments.map((x) => [x.direction, x.lastSeen, x.firstMissing, x.packets]).sort(),
-    [
-      ['forward', 0, 1, 1],
-      ['forward', 1, 2, 1],
-      ['reverse', 2, 1, 1],
-    ],
-  );
+  assert.deepEqual(s.segments.map((x) => [x.direction, x.lastSeen, x.firstMissing, x.packets]).sort(), [
+    ['forward', 0, 1, 1],
+    ['forward', 1, 2, 1],
+    ['reverse', 2, 1, 1],
+  ]);
 });
 
 test('four generated hop files: the 1 % lost before the last hop is found, in bounded open journeys', () => {

@@ -21,7 +21,14 @@ interface Seen {
 const d = new Decoded();
 function seen(r: PcapReader): Seen {
   decode(r.buf, r.dataOff, r.caplen, r.linkType, d);
-  return { ts: `${r.tsSec}.${String(r.tsNsec).padStart(9, '0')}`, len: r.caplen, orig: r.origLen, ifId: r.ifId, linkType: r.linkType, fp: fingerprintHex(d.fpHi, d.fpLo) };
+  return {
+    ts: `${r.tsSec}.${String(r.tsNsec).padStart(9, '0')}`,
+    len: r.caplen,
+    orig: r.origLen,
+    ifId: r.ifId,
+    linkType: r.linkType,
+    fp: fingerprintHex(d.fpHi, d.fpLo),
+  };
 }
 
 /** Stream mode, fed in the given chunk sizes (cycled). */
@@ -59,7 +66,8 @@ function readFile(bytes: Buffer, chunkSize?: number): { packets: Seen[]; reader:
   return { packets: out, reader: r };
 }
 
-const frame = (seq: number, size = 0) => ether(ipv4({ proto: 1, payload: icmpEcho({ seq, data: Buffer.alloc(16 + size, seq) }) }));
+const frame = (seq: number, size = 0) =>
+  ether(ipv4({ proto: 1, payload: icmpEcho({ seq, data: Buffer.alloc(16 + size, seq) }) }));
 
 test('classic pcap: both byte orders, micro- and nanosecond magic, snaplen and wire length', () => {
   for (const le of [true, false]) {
@@ -101,7 +109,10 @@ test('a truncated final record: the packets before it are read, then an error na
     () => {
       while (r.next()) n++;
     },
-    (err: unknown) => err instanceof PcapFormatError && err.offset === offsetOfThird && /truncated record \(\d+ of \d+ bytes\) at byte \d+$/.test(err.message),
+    (err: unknown) =>
+      err instanceof PcapFormatError &&
+      err.offset === offsetOfThird &&
+      /truncated record \(\d+ of \d+ bytes\) at byte \d+$/.test(err.message),
   );
   r.close();
   assert.equal(n, 2);
@@ -112,14 +123,21 @@ test('a truncated final record: the packets before it are read, then an error na
 });
 
 test('records straddling chunk boundaries come out whole and identical, whatever the chunking', () => {
-  const bytes = pcapBytes([frame(1, 100), frame(2, 1400), frame(3), frame(4, 700)].map((data, i) => ({ data, sec: 10 + i, frac: i })));
+  const bytes = pcapBytes(
+    [frame(1, 100), frame(2, 1400), frame(3), frame(4, 700)].map((data, i) => ({ data, sec: 10 + i, frac: i })),
+  );
   const whole = readFile(bytes).packets;
   assert.equal(whole.length, 4);
   for (const size of [1, 2, 3, 7, 15, 16, 17, 23, 24, 25, 64, 1000, 4096]) {
     assert.deepEqual(readChunks(bytes, [size]).packets, whole, `chunk ${size}`);
     assert.deepEqual(readFile(bytes, size).packets, whole, `file buffer ${size}`);
   }
-  const ng = new NgBuilder().shb(true).idb(1, [[9, Buffer.from([9])]]).epb(0, 5n, frame(1, 300)).epb(0, 6n, frame(2, 1000)).build();
+  const ng = new NgBuilder()
+    .shb(true)
+    .idb(1, [[9, Buffer.from([9])]])
+    .epb(0, 5n, frame(1, 300))
+    .epb(0, 6n, frame(2, 1000))
+    .build();
   const ngWhole = readFile(ng).packets;
   fc.assert(
     fc.property(fc.array(fc.integer({ min: 1, max: 600 }), { minLength: 1, maxLength: 20 }), (sizes) => {
@@ -152,13 +170,39 @@ test('pcapng: sections in both byte orders, interface options, every packet bloc
     [9, Buffer.from([0x80 | 20])],
   ]);
   b.epb(0, 1_700_000_000_123_456_789n, frame(1), [[1, 'a packet comment']]);
-  b.epb(1, BigInt(1_700_000_001) * 2n ** 20n + 2n ** 19n, Buffer.concat([Buffer.from([0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 0x0a, 0, 0, 8, 0]), ipv4({ proto: 1, payload: icmpEcho({}) })]));
+  b.epb(
+    1,
+    BigInt(1_700_000_001) * 2n ** 20n + 2n ** 19n,
+    Buffer.concat([
+      Buffer.from([0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 0x0a, 0, 0, 8, 0]),
+      ipv4({ proto: 1, payload: icmpEcho({}) }),
+    ]),
+  );
   b.spb(frame(2));
   b.pb(0, 1_700_000_002_000_000_000n, frame(3));
   // NRB: 192.0.2.1 = gw.example, then end
-  b.block(4, Buffer.concat([Buffer.from([1, 0, 15, 0, 192, 0, 2, 1]), Buffer.from('gw.example\0'), Buffer.alloc(1), Buffer.alloc(4)]));
+  b.block(
+    4,
+    Buffer.concat([
+      Buffer.from([1, 0, 15, 0, 192, 0, 2, 1]),
+      Buffer.from('gw.example\0'),
+      Buffer.alloc(1),
+      Buffer.alloc(4),
+    ]),
+  );
   // ISB for interface 0: received 5, if drop 1, os drop 2
-  b.block(5, Buffer.concat([b.u32(0), b.u32(0), b.u32(0), b.opt(4, b.u64(5n)), b.opt(5, b.u64(1n)), b.opt(7, b.u64(2n)), Buffer.alloc(4)]));
+  b.block(
+    5,
+    Buffer.concat([
+      b.u32(0),
+      b.u32(0),
+      b.u32(0),
+      b.opt(4, b.u64(5n)),
+      b.opt(5, b.u64(1n)),
+      b.opt(7, b.u64(2n)),
+      Buffer.alloc(4),
+    ]),
+  );
   b.block(0x0a, Buffer.concat([b.u32(0x544c534b), b.u32(4), Buffer.from('KEYS')]));
   b.block(0x00000bad, Buffer.alloc(8));
   b.block(0x40000bad, Buffer.alloc(4));
@@ -207,7 +251,10 @@ test('pcapng: sections in both byte orders, interface options, every packet bloc
     assert.equal(reader.decryptionSecrets, 1);
     assert.equal(reader.skippedBlocks, 3);
     // An SLL frame and its Ethernet twin are the same packet.
-    assert.equal(packets[1]!.fp, readFile(pcapBytes([{ data: ether(ipv4({ proto: 1, payload: icmpEcho({}) })), sec: 0, frac: 0 }])).packets[0]!.fp);
+    assert.equal(
+      packets[1]!.fp,
+      readFile(pcapBytes([{ data: ether(ipv4({ proto: 1, payload: icmpEcho({}) })), sec: 0, frac: 0 }])).packets[0]!.fp,
+    );
   }
 });
 
@@ -216,7 +263,8 @@ test('the malformed corpus: each gives its clear error naming the byte offset, i
     for (const mode of ['file', 'stream'] as const) {
       assert.throws(
         () => (mode === 'file' ? readFile(c.bytes) : readChunks(c.bytes, [7])),
-        (err: unknown) => err instanceof PcapFormatError && c.error.test(err.message) && /at byte \d+$/.test(err.message),
+        (err: unknown) =>
+          err instanceof PcapFormatError && c.error.test(err.message) && /at byte \d+$/.test(err.message),
         `${c.name} (${mode})`,
       );
     }
@@ -225,16 +273,28 @@ test('the malformed corpus: each gives its clear error naming the byte offset, i
 
 test('mutated and random inputs: a PcapFormatError naming a byte offset or a clean read, never anything else', () => {
   const pcap = pcapBytes([frame(1), frame(2, 50)].map((data, i) => ({ data, sec: i, frac: i })));
-  const ng = new NgBuilder().shb(true).idb(1, [[2, 'x']]).epb(0, 1n, frame(1), [[1, 'c']]).spb(frame(2)).build();
+  const ng = new NgBuilder()
+    .shb(true)
+    .idb(1, [[2, 'x']])
+    .epb(0, 1n, frame(1), [[1, 'c']])
+    .spb(frame(2))
+    .build();
   const mutate = (base: Buffer) =>
-    fc.array(fc.tuple(fc.nat({ max: base.length - 1 }), fc.integer({ min: 0, max: 255 })), { maxLength: 8 }).map((muts) => {
-      const b = Buffer.from(base);
-      for (const [at, v] of muts) b[at] = v;
-      return b;
-    });
+    fc
+      .array(fc.tuple(fc.nat({ max: base.length - 1 }), fc.integer({ min: 0, max: 255 })), { maxLength: 8 })
+      .map((muts) => {
+        const b = Buffer.from(base);
+        for (const [at, v] of muts) b[at] = v;
+        return b;
+      });
   fc.assert(
     fc.property(
-      fc.oneof(fc.uint8Array({ maxLength: 300 }).map((u) => Buffer.from(u)), mutate(pcap), mutate(ng), mutate(ng).map((b) => b.subarray(0, b.length - 5))),
+      fc.oneof(
+        fc.uint8Array({ maxLength: 300 }).map((u) => Buffer.from(u)),
+        mutate(pcap),
+        mutate(ng),
+        mutate(ng).map((b) => b.subarray(0, b.length - 5)),
+      ),
       fc.integer({ min: 1, max: 64 }),
       (bytes, chunk) => {
         try {

@@ -19,17 +19,25 @@ const inst = instanceName('pc');
 const A = `hd-${inst}-a`;
 const B = `hd-${inst}-b`;
 const dir = mkdtempSync(join(tmpdir(), 'hopdump-tcpdump-'));
-const sh = (args: string[]) => execFileSync(args[0]!, args.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const sh = (args: string[]) =>
+  execFileSync(args[0]!, args.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 const inNs = (ns: string, args: string[]) => sh(['ip', 'netns', 'exec', ns, ...args]);
 
 function tcpdumpLines(file: string, extra: string[] = []): string[] {
-  const out = execFileSync('tcpdump', ['-nn', ...extra, '-r', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 256 << 20 });
+  const out = execFileSync('tcpdump', ['-nn', ...extra, '-r', file], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+    maxBuffer: 256 << 20,
+  });
   return out.split('\n').filter((l) => l.length > 0);
 }
 
 /** tshark's times of day (local, microseconds), shaped like tcpdump's lines. */
 function tsharkTimes(file: string): string[] {
-  const out = execFileSync('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.time'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const out = execFileSync('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.time'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   return out
     .split('\n')
     .filter((l) => l.length > 0)
@@ -59,7 +67,9 @@ before(async () => {
   ] as const;
   const procs = caps.map(([name, args]) => {
     files[name] = join(dir, name);
-    return spawn('ip', ['netns', 'exec', B, 'tcpdump', '-p', '-U', '-n', ...args, '-w', files[name]], { stdio: ['ignore', 'ignore', 'pipe'] });
+    return spawn('ip', ['netns', 'exec', B, 'tcpdump', '-p', '-U', '-n', ...args, '-w', files[name]], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
   });
   // Wait until every tcpdump says it is listening.
   await Promise.all(
@@ -83,13 +93,20 @@ before(async () => {
   inNs(A, ['ping', '-c', '2', '-i', '0.2', '-s', '3000', '192.0.2.2']);
   inNs(A, ['ping', '-6', '-c', '2', '-i', '0.2', '2001:db8::2']);
   inNs(A, ['ping', '-6', '-c', '1', '-s', '3000', '2001:db8::2']);
-  const listener = spawn('ip', ['netns', 'exec', B, 'nc', '-l', '192.0.2.2', '8080'], { stdio: ['ignore', 'ignore', 'ignore'] });
+  const listener = spawn('ip', ['netns', 'exec', B, 'nc', '-l', '192.0.2.2', '8080'], {
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
   await portListening(B, 8080);
-  execFileSync('ip', ['netns', 'exec', A, 'nc', '-N', '-w', '2', '192.0.2.2', '8080'], { input: 'hello\n', stdio: ['pipe', 'ignore', 'ignore'] });
+  execFileSync('ip', ['netns', 'exec', A, 'nc', '-N', '-w', '2', '192.0.2.2', '8080'], {
+    input: 'hello\n',
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
   inNs(A, ['sh', '-c', 'echo datagram | nc -u -w 1 192.0.2.2 9999 || true']);
   listener.kill('SIGKILL');
   await new Promise((r) => setTimeout(r, 500));
-  await Promise.all(procs.map((p) => new Promise<void>((resolve) => (p.on('exit', () => resolve()), p.kill('SIGINT')))));
+  await Promise.all(
+    procs.map((p) => new Promise<void>((resolve) => (p.on('exit', () => resolve()), p.kill('SIGINT')))),
+  );
   // Wireshark's tools write what tcpdump cannot: pcapng with several interfaces and link types.
   files['eth.pcapng'] = join(dir, 'eth.pcapng');
   sh(['editcap', '-F', 'pcapng', files['eth-us.pcap']!, files['eth.pcapng']]);
@@ -138,11 +155,14 @@ test('every capture tcpdump can read: the same packet count and the same timesta
 test('what tcpdump -nn prints for ICMP echo and ARP, hopdump read prints the same', () => {
   const ref = tcpdumpLines(files['eth-us.pcap']!);
   const mine = execFileSync(HOPDUMP, ['read', files['eth-us.pcap']!], { encoding: 'utf8' }).trim().split('\n');
-  const pick = (ls: string[]) => ls.filter((l) => /ICMP echo (request|reply), id \d+, seq \d+, length 64$|ARP, (Request|Reply)|ICMP6, echo/.test(l));
+  const pick = (ls: string[]) =>
+    ls.filter((l) => /ICMP echo (request|reply), id \d+, seq \d+, length 64$|ARP, (Request|Reply)|ICMP6, echo/.test(l));
   assert.ok(pick(ref).length >= 10, ref.join('\n'));
   assert.deepEqual(pick(mine), pick(ref));
   // The same with the link layer (-e) for the ARP and echo lines.
-  const refE = tcpdumpLines(files['eth-us.pcap']!, ['-e']).filter((l) => /ICMP echo request, id \d+, seq \d+, length 64$/.test(l));
+  const refE = tcpdumpLines(files['eth-us.pcap']!, ['-e']).filter((l) =>
+    /ICMP echo request, id \d+, seq \d+, length 64$/.test(l),
+  );
   const mineE = execFileSync(HOPDUMP, ['read', '-e', files['eth-us.pcap']!], { encoding: 'utf8' })
     .trim()
     .split('\n')
@@ -154,12 +174,14 @@ test('the SLL/SLL2 captures of -i any give the same fingerprints as the Ethernet
   const fps = async (f: string) => {
     const r = await hopdump(['read', '--json', f]);
     assert.equal(r.code, 0, r.stderr);
-    return r.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { fingerprint: string; proto: string; linkType: string; summary: string })
-      // The echoes, sent mid-capture (an ICMP error at the very end may race the captures' stop).
-      .filter((p) => p.proto === 'icmp' && /ICMP echo (request|reply)/.test(p.summary));
+    return (
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { fingerprint: string; proto: string; linkType: string; summary: string })
+        // The echoes, sent mid-capture (an ICMP error at the very end may race the captures' stop).
+        .filter((p) => p.proto === 'icmp' && /ICMP echo (request|reply)/.test(p.summary))
+    );
   };
   const eth = await fps(files['eth-us.pcap']!);
   const sll2 = await fps(files['any.pcap']!);
@@ -168,11 +190,14 @@ test('the SLL/SLL2 captures of -i any give the same fingerprints as the Ethernet
   assert.equal(sll[0]!.linkType, 'LINUX_SLL');
   const set = new Set(eth.map((p) => p.fingerprint));
   assert.ok(eth.length >= 6);
-  for (const p of [...sll2, ...sll]) assert.ok(set.has(p.fingerprint), `fingerprint ${p.fingerprint} of -i any also in the Ethernet capture`);
+  for (const p of [...sll2, ...sll])
+    assert.ok(set.has(p.fingerprint), `fingerprint ${p.fingerprint} of -i any also in the Ethernet capture`);
 });
 
 test('live: a tcpdump pipe (-w -) read from standard input while packets flow', async () => {
-  const td = spawn('ip', ['netns', 'exec', B, 'tcpdump', '-p', '-U', '-n', '-i', 'b0', '-w', '-', 'icmp'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const td = spawn('ip', ['netns', 'exec', B, 'tcpdump', '-p', '-U', '-n', '-i', 'b0', '-w', '-', 'icmp'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const reader = spawn(HOPDUMP, ['read', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
   td.stdout.pipe(reader.stdin);
   let out = '';
@@ -190,7 +215,8 @@ test('live: a tcpdump pipe (-w -) read from standard input while packets flow', 
   });
   inNs(A, ['ping', '-c', '3', '-i', '0.2', '192.0.2.2']);
   // The lines appear while tcpdump still runs (nothing waits for the end of the stream).
-  for (let i = 0; i < 50 && (out.match(/ICMP echo reply/g) ?? []).length < 3; i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 50 && (out.match(/ICMP echo reply/g) ?? []).length < 3; i++)
+    await new Promise((r) => setTimeout(r, 100));
   assert.equal((out.match(/ICMP echo request/g) ?? []).length, 3, out);
   const code = new Promise<number>((resolve) => reader.on('exit', (c) => resolve(c ?? -1)));
   td.kill('SIGINT');
@@ -222,16 +248,38 @@ test('read: several files, -c, --json fields and --stats totals', async () => {
   const two = await hopdump(['read', '-c', '3', files['eth-us.pcap']!]);
   assert.equal(two.stdout.trim().split('\n').length, 3);
   const several = await hopdump(['read', '--stats', '--json', files['eth-us.pcap']!, files['generated.pcap']!]);
-  const j = JSON.parse(several.stdout) as { packets: number; files: Array<{ packets: number }>; protocols: Record<string, number>; distinctFingerprints: number; first: string; last: string };
+  const j = JSON.parse(several.stdout) as {
+    packets: number;
+    files: Array<{ packets: number }>;
+    protocols: Record<string, number>;
+    distinctFingerprints: number;
+    first: string;
+    last: string;
+  };
   assert.equal(j.files.length, 2);
   assert.equal(j.packets, j.files[0]!.packets + j.files[1]!.packets);
   assert.equal(j.files[1]!.packets, 20_000);
-  assert.ok(j.protocols.tcp! > 0 && j.protocols.udp! > 0 && j.protocols.icmp! > 0 && j.protocols.arp! > 0, JSON.stringify(j.protocols));
+  assert.ok(
+    j.protocols.tcp! > 0 && j.protocols.udp! > 0 && j.protocols.icmp! > 0 && j.protocols.arp! > 0,
+    JSON.stringify(j.protocols),
+  );
   assert.ok(j.distinctFingerprints > 19_000 && j.distinctFingerprints <= j.packets);
   assert.match(j.first, /^\d+\.\d{9}$/);
   const line = (await hopdump(['read', '--json', '-c', '1', files['generated.pcap']!])).stdout;
   const p = JSON.parse(line) as Record<string, unknown>;
-  for (const k of ['n', 'ts', 'linkType', 'length', 'caplen', 'eth', 'proto', 'fingerprint', 'natFingerprint', 'summary']) assert.ok(k in p, `--json has ${k}`);
+  for (const k of [
+    'n',
+    'ts',
+    'linkType',
+    'length',
+    'caplen',
+    'eth',
+    'proto',
+    'fingerprint',
+    'natFingerprint',
+    'summary',
+  ])
+    assert.ok(k in p, `--json has ${k}`);
   const text = await hopdump(['read', '--stats', files['generated.pcapng']!]);
   assert.match(text.stdout, /^packets: +20000$/m);
   assert.match(text.stdout, /^fingerprints: +\d+ distinct$/m);

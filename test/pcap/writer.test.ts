@@ -20,11 +20,23 @@ const frames = [
 /** What hopdump diagnose writes: a section comment, one interface per hop, verdict comments. */
 function writeSample(file: string): void {
   const w = new PcapngWriter(file);
-  w.section({ comments: ['hopdump diagnose 192.0.2.11 (vm1/eth0): broken; loss to-target: last seen at hv/vnet0'], application: 'hopdump 0.1.0' });
+  w.section({
+    comments: ['hopdump diagnose 192.0.2.11 (vm1/eth0): broken; loss to-target: last seen at hv/vnet0'],
+    application: 'hopdump 0.1.0',
+  });
   const eth0 = w.addInterface({ linkType: 1, name: 'hv/eth0', description: 'uplink', tsresol: 9 });
-  const vnet0 = w.addInterface({ linkType: 1, name: 'hv/vnet0', description: 'backend', tsresol: 6, fcslen: 0, comments: ['tap of vm1'] });
+  const vnet0 = w.addInterface({
+    linkType: 1,
+    name: 'hv/vnet0',
+    description: 'backend',
+    tsresol: 6,
+    fcslen: 0,
+    comments: ['tap of vm1'],
+  });
   w.packet(eth0, 1_790_000_000_000_000_001n, frames[0]!, frames[0]!.length);
-  w.packet(vnet0, 1_790_000_000_000_123_000n, frames[1]!, 1514 /* snapped */, ['hopdump: last seen here; never reached vm1/eth0 (firewall-drop)']);
+  w.packet(vnet0, 1_790_000_000_000_123_000n, frames[1]!, 1514 /* snapped */, [
+    'hopdump: last seen here; never reached vm1/eth0 (firewall-drop)',
+  ]);
   w.packetRaw(eth0, 0x18d7, 0x12345678, frames[2]!, frames[2]!.length, ['two', 'comments'], 0x1);
   w.interfaceStats(eth0, 1_790_000_001_000_000_000n, 3n, 0n);
   w.section({ comments: ['a second section'] });
@@ -44,7 +56,12 @@ function rewrite(src: string, dst: string): number {
     while (section < r.sections.length - 1) {
       section++;
       const s = r.sections[section]!;
-      w.section({ comments: s.comments, ...(s.hardware ? { hardware: s.hardware } : {}), ...(s.os ? { os: s.os } : {}), ...(s.application ? { application: s.application } : {}) });
+      w.section({
+        comments: s.comments,
+        ...(s.hardware ? { hardware: s.hardware } : {}),
+        ...(s.os ? { os: s.os } : {}),
+        ...(s.application ? { application: s.application } : {}),
+      });
     }
     const mine = r.allInterfaces.filter((i) => i.section === section);
     for (const i of mine.slice(declared)) {
@@ -83,7 +100,7 @@ test('pcapng written by hopdump reads back bit for bit (sections, interfaces, co
   // The ISB is the one block the round trip above does not carry: compare without it.
   const withoutIsb = (buf: Buffer) => {
     const out: Buffer[] = [];
-    for (let o = 0; o < buf.length; ) {
+    for (let o = 0; o < buf.length;) {
       const len = buf.readUInt32LE(o + 4);
       if (buf.readUInt32LE(o) !== 5) out.push(buf.subarray(o, o + len));
       o += len;
@@ -98,7 +115,11 @@ test('pcapng written by hopdump reads back bit for bit (sections, interfaces, co
   assert.deepEqual(seen, [
     ['1790000000.000000001', frames[0]!.length, []],
     ['1790000000.000123000', 1514, ['hopdump: last seen here; never reached vm1/eth0 (firewall-drop)']],
-    [`${Math.floor((0x18d7 * 2 ** 32 + 0x12345678) / 1e9)}.${String((0x18d7 * 2 ** 32 + 0x12345678) % 1e9).padStart(9, '0')}`, frames[2]!.length, ['two', 'comments']],
+    [
+      `${Math.floor((0x18d7 * 2 ** 32 + 0x12345678) / 1e9)}.${String((0x18d7 * 2 ** 32 + 0x12345678) % 1e9).padStart(9, '0')}`,
+      frames[2]!.length,
+      ['two', 'comments'],
+    ],
     ['1790000000.000200000', frames[3]!.length, []],
   ]);
   assert.deepEqual(r.allInterfaces[0]!.stats, { received: 3n, osDrop: 0n, dropped: 0n });
@@ -115,16 +136,40 @@ test('capture files are created 0600, also over an existing file', () => {
   w.packet(1, 2, frames[0]!, frames[0]!.length);
   w.close();
   assert.equal(statSync(p).mode & 0o777, 0o600);
-  assert.equal(execFileSync('tcpdump', ['-nn', '-r', p], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n').length, 1);
+  assert.equal(
+    execFileSync('tcpdump', ['-nn', '-r', p], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .trim()
+      .split('\n').length,
+    1,
+  );
 });
 
 test('tshark opens the pcapng cleanly: interface names, descriptions and comments as written', () => {
   const f = join(dir, 'tshark.pcapng');
   writeSample(f);
-  const out = execFileSync('tshark', ['-r', f, '-T', 'fields', '-E', 'separator=|', '-e', 'frame.interface_name', '-e', 'frame.interface_description', '-e', 'frame.comment', '-e', 'ip.dst'], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const out = execFileSync(
+    'tshark',
+    [
+      '-r',
+      f,
+      '-T',
+      'fields',
+      '-E',
+      'separator=|',
+      '-e',
+      'frame.interface_name',
+      '-e',
+      'frame.interface_description',
+      '-e',
+      'frame.comment',
+      '-e',
+      'ip.dst',
+    ],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const lines = out.trim().split('\n');
   assert.equal(lines.length, 4, out);
   assert.equal(lines[0], 'hv/eth0|uplink||192.0.2.11');

@@ -7,7 +7,10 @@ const root = new URL('../../../', import.meta.url);
 
 test('the published JSON Schemas are the ones the zod schemas generate (run: make schema)', () => {
   assert.deepEqual(JSON.parse(readFileSync(new URL('schema/report.schema.json', root), 'utf8')), reportJsonSchema());
-  assert.deepEqual(JSON.parse(readFileSync(new URL('schema/topology.schema.json', root), 'utf8')), topologyJsonSchema());
+  assert.deepEqual(
+    JSON.parse(readFileSync(new URL('schema/topology.schema.json', root), 'utf8')),
+    topologyJsonSchema(),
+  );
 });
 
 import { Ajv2020 } from 'ajv/dist/2020.js';

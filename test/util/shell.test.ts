@@ -6,7 +6,9 @@ import { iptablesWords, remark, sh, shq, verbatim, withRemark } from '../../src/
 
 /** What bash makes of a command line: its words, without running anything. */
 function words(line: string): string[] {
-  const r = spawnSync('bash', ['-c', `set -f; args() { printf '%s\\0' "$@"; }; eval "args $1"`, 'bash', line], { encoding: 'utf8' });
+  const r = spawnSync('bash', ['-c', `set -f; args() { printf '%s\\0' "$@"; }; eval "args $1"`, 'bash', line], {
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
   return r.stdout.split('\0').slice(0, -1);
 }
@@ -24,7 +26,15 @@ test('sh quotes values, keeps its own text, and takes arrays as one word each', 
   assert.equal(sh`ip link set ${'vnet0'} up`, 'ip link set vnet0 up');
   const line = sh`ip netns exec ${'ns;rm'} ip link set ${'x$(id)'} master ${"q'b"}`;
   assert.deepEqual(words(line), ['ip', 'netns', 'exec', 'ns;rm', 'ip', 'link', 'set', 'x$(id)', 'master', "q'b"]);
-  assert.deepEqual(words(sh`iptables ${verbatim('-t nat')} ${['-D', 'c$(id)', '-j', 'DROP']}`), ['iptables', '-t', 'nat', '-D', 'c$(id)', '-j', 'DROP']);
+  assert.deepEqual(words(sh`iptables ${verbatim('-t nat')} ${['-D', 'c$(id)', '-j', 'DROP']}`), [
+    'iptables',
+    '-t',
+    'nat',
+    '-D',
+    'c$(id)',
+    '-j',
+    'DROP',
+  ]);
 });
 
 test('a remark cannot be ended by a newline, and control characters are shown, not sent', () => {
@@ -35,6 +45,15 @@ test('a remark cannot be ended by a newline, and control characters are shown, n
 
 test('iptables-save words: double quotes and escapes as iptables-save writes them', () => {
   assert.deepEqual(iptablesWords('-A FORWARD -i eth0 -m comment --comment "a \\"b\\" $(id)" -j DROP'), [
-    '-A', 'FORWARD', '-i', 'eth0', '-m', 'comment', '--comment', 'a "b" $(id)', '-j', 'DROP',
+    '-A',
+    'FORWARD',
+    '-i',
+    'eth0',
+    '-m',
+    'comment',
+    '--comment',
+    'a "b" $(id)',
+    '-j',
+    'DROP',
   ]);
 });

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { applyJsonChanges, fromTaggedJson, jsonChanges, parseTagged, stringifyTagged, toTaggedJson, writeJson } from '../../src/util/tagged-json.js';
+import {
+  applyJsonChanges,
+  fromTaggedJson,
+  jsonChanges,
+  parseTagged,
+  stringifyTagged,
+  toTaggedJson,
+  writeJson,
+} from '../../src/util/tagged-json.js';
 
 test('bigints, Maps, Sets, bytes, undefined in arrays and $-keys survive the round trip', () => {
   const value = {
@@ -41,9 +49,23 @@ test('writeJson: members on their own lines down to a depth, deeper ones on thei
 
 test('jsonChanges and applyJsonChanges: b from a and the changes; a left as it was', () => {
   const a = { n: [{ x: 1, y: [1, 2] }, { x: 2 }], gone: 1, same: { s: 's' } };
-  const b = { n: [{ x: 1, y: [1, 2, 3] }, { x: 5, z: true }], same: { s: 's' } };
+  const b = {
+    n: [
+      { x: 1, y: [1, 2, 3] },
+      { x: 5, z: true },
+    ],
+    same: { s: 's' },
+  };
   const changes = jsonChanges(a, b);
-  assert.deepEqual(changes, [[['n', 0, 'y'], [1, 2, 3]], [['n', 1, 'x'], 5], [['n', 1, 'z'], true], [['gone']]]);
+  assert.deepEqual(changes, [
+    [
+      ['n', 0, 'y'],
+      [1, 2, 3],
+    ],
+    [['n', 1, 'x'], 5],
+    [['n', 1, 'z'], true],
+    [['gone']],
+  ]);
   const copy = structuredClone(a);
   assert.deepEqual(applyJsonChanges(a, changes), b);
   assert.deepEqual(a, copy);

@@ -19,7 +19,10 @@ test('status ok: a would-be cause becomes a notice, causes is empty', () => {
   assert.deepEqual(v.causes, []);
   assert.equal(v.notices[0], 'earlier notice');
   assert.equal(v.notices.length, 2, 'unknown (no explanation of nothing) is dropped');
-  assert.match(v.notices[1]!, /^promisc-dependent at hv\/eth0 \(not a cause: the path works\): hv\/eth0 is promiscuous/);
+  assert.match(
+    v.notices[1]!,
+    /^promisc-dependent at hv\/eth0 \(not a cause: the path works\): hv\/eth0 is promiscuous/,
+  );
 });
 
 test('status degraded or broken: causes stay causes', () => {

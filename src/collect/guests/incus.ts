@@ -27,14 +27,18 @@ const BRIDGED = new Set(['bridged', undefined]);
 
 export function parseIncusBackup(text: string, platform: 'Incus' | 'LXD', file: string): GuestNic[] {
   const doc: unknown = parse(text);
-  const inst = isObj(doc) ? doc['container'] ?? doc['instance'] : undefined;
+  const inst = isObj(doc) ? (doc['container'] ?? doc['instance']) : undefined;
   if (!isObj(inst)) return [];
   const name = str(inst['name']);
   const project = str(inst['project']);
   const label = project && project !== 'default' ? `${project}/${name}` : name;
   const kind = inst['type'] === 'virtual-machine' ? 'VM' : 'container';
   const config = isObj(inst['expanded_config']) ? inst['expanded_config'] : isObj(inst['config']) ? inst['config'] : {};
-  const devices = isObj(inst['expanded_devices']) ? inst['expanded_devices'] : isObj(inst['devices']) ? inst['devices'] : {};
+  const devices = isObj(inst['expanded_devices'])
+    ? inst['expanded_devices']
+    : isObj(inst['devices'])
+      ? inst['devices']
+      : {};
   const out: GuestNic[] = [];
   for (const dev of Object.keys(devices).sort()) {
     const d = devices[dev];
@@ -108,7 +112,9 @@ export function readIncusGuests(root: string, warnings: string[]): GuestNic[] {
           out.push(...parseIncusBackup(text, platform, file));
         } catch (err) {
           // One unreadable instance (a file being rewritten) does not hide the others.
-          warnings.push(`${platform} ${file} could not be parsed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+          warnings.push(
+            `${platform} ${file} could not be parsed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
+          );
         }
       }
     }

@@ -43,10 +43,21 @@ export function readGuests(root: string, warnings: string[]): GuestNic[] {
  * elsewhere is not taken for it. `hostFiles`: whether the files read describe
  * the namespace seen as the host (root mode, or a root directory given).
  */
-export function placeGuests(guests: GuestNic[], namespaces: Namespace[], selfNetns: boolean, hostFiles = selfNetns): GuestNic[] {
+export function placeGuests(
+  guests: GuestNic[],
+  namespaces: Namespace[],
+  selfNetns: boolean,
+  hostFiles = selfNetns,
+): GuestNic[] {
   const inodes = new Map<number, string>();
   for (const ns of namespaces) {
-    const file = ns.name ? `/run/netns/${ns.name}` : ns.id.startsWith('pid:') ? `/proc/${ns.id.slice(4)}/ns/net` : ns.isRoot && selfNetns ? '/proc/self/ns/net' : undefined;
+    const file = ns.name
+      ? `/run/netns/${ns.name}`
+      : ns.id.startsWith('pid:')
+        ? `/proc/${ns.id.slice(4)}/ns/net`
+        : ns.isRoot && selfNetns
+          ? '/proc/self/ns/net'
+          : undefined;
     if (!file) continue;
     try {
       inodes.set(statSync(file).ino, ns.id);

@@ -41,7 +41,10 @@ export function parseLxcConfig(text: string, name: string, file: string): GuestN
   for (const [idx, nic] of nics) {
     const type = nic['type']?.[0];
     if (type && type !== 'veth' && type !== 'macvlan') continue;
-    const addresses = [...(nic['ipv4.address'] ?? []), ...(nic['ipv6.address'] ?? [])].flatMap((a) => a.split(/\s+/)).filter(Boolean).map((a) => a.replace(/\/\d+$/, ''));
+    const addresses = [...(nic['ipv4.address'] ?? []), ...(nic['ipv6.address'] ?? [])]
+      .flatMap((a) => a.split(/\s+/))
+      .filter(Boolean)
+      .map((a) => a.replace(/\/\d+$/, ''));
     const mac = nic['hwaddr']?.[0];
     // An hwaddr with x placeholders (00:16:3e:xx:xx:xx) is filled in at start: not this NIC's MAC.
     const realMac = mac && /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(mac) ? mac.toLowerCase() : undefined;
@@ -54,7 +57,12 @@ export function parseLxcConfig(text: string, name: string, file: string): GuestN
       ...(link ? { bridge: link } : {}),
       ...(pair ? { ifname: pair } : {}),
       addresses,
-      why: `LXC container ${name} ${file} lxc.net.${idx.replace('legacy', '')}: ${[type ?? 'veth', link && `link ${link}`, mac && `hwaddr ${mac}`, addresses.length && `address ${addresses.join(' ')}`]
+      why: `LXC container ${name} ${file} lxc.net.${idx.replace('legacy', '')}: ${[
+        type ?? 'veth',
+        link && `link ${link}`,
+        mac && `hwaddr ${mac}`,
+        addresses.length && `address ${addresses.join(' ')}`,
+      ]
         .filter(Boolean)
         .join(', ')}`,
     });
@@ -75,7 +83,13 @@ export function readLxcGuests(root: string): GuestNic[] {
     }
     for (const name of names) {
       try {
-        out.push(...parseLxcConfig(readFileSync(join(root, dir, name, 'config'), 'utf8'), name, join('/', dir, name, 'config')));
+        out.push(
+          ...parseLxcConfig(
+            readFileSync(join(root, dir, name, 'config'), 'utf8'),
+            name,
+            join('/', dir, name, 'config'),
+          ),
+        );
       } catch {
         // Not a container directory.
       }

@@ -13,7 +13,8 @@ import type { GuestNic } from '../../model/guests.js';
  * snapshots, not the running config.
  */
 
-const VM_MODELS = /^(virtio|e1000|e1000e|e1000-82540em|e1000-82544gc|e1000-82545em|i82551|i82557b|i82559er|ne2k_isa|ne2k_pci|pcnet|rtl8139|vmxnet3)$/;
+const VM_MODELS =
+  /^(virtio|e1000|e1000e|e1000-82540em|e1000-82544gc|e1000-82545em|i82551|i82557b|i82559er|ne2k_isa|ne2k_pci|pcnet|rtl8139|vmxnet3)$/;
 
 function keyValues(text: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -42,7 +43,9 @@ const stripLen = (a: string) => a.replace(/\/\d+$/, '');
 export function parseProxmoxVmConf(text: string, vmid: string, file: string): GuestNic[] {
   const lines = currentLines(text);
   const name = lines.find(([k]) => k === 'name')?.[1];
-  const ipconfig = new Map(lines.filter(([k]) => /^ipconfig\d+$/.test(k)).map(([k, v]) => [k.slice('ipconfig'.length), keyValues(v)]));
+  const ipconfig = new Map(
+    lines.filter(([k]) => /^ipconfig\d+$/.test(k)).map(([k, v]) => [k.slice('ipconfig'.length), keyValues(v)]),
+  );
   const out: GuestNic[] = [];
   for (const [k, v] of lines) {
     const m = k.match(/^net(\d+)$/);
@@ -52,7 +55,9 @@ export function parseProxmoxVmConf(text: string, vmid: string, file: string): Gu
     const model = Object.keys(kv).find((x) => VM_MODELS.test(x));
     const mac = model ? kv[model]?.toLowerCase() : kv['macaddr']?.toLowerCase();
     const ip = ipconfig.get(n);
-    const addresses = [ip?.['ip'], ip?.['ip6']].filter((a): a is string => !!a && a !== 'dhcp' && a !== 'auto').map(stripLen);
+    const addresses = [ip?.['ip'], ip?.['ip6']]
+      .filter((a): a is string => !!a && a !== 'dhcp' && a !== 'auto')
+      .map(stripLen);
     const fw = kv['firewall'] === '1';
     out.push({
       source: 'proxmox',
@@ -76,7 +81,9 @@ export function parseProxmoxLxcConf(text: string, vmid: string, file: string): G
     if (!m) continue;
     const n = m[1]!;
     const kv = keyValues(v);
-    const addresses = [kv['ip'], kv['ip6']].filter((a): a is string => !!a && a !== 'dhcp' && a !== 'auto' && a !== 'manual').map(stripLen);
+    const addresses = [kv['ip'], kv['ip6']]
+      .filter((a): a is string => !!a && a !== 'dhcp' && a !== 'auto' && a !== 'manual')
+      .map(stripLen);
     const fw = kv['firewall'] === '1';
     out.push({
       source: 'proxmox',
@@ -99,7 +106,9 @@ export function readProxmoxGuests(root: string): GuestNic[] {
   ] as const) {
     let files: string[];
     try {
-      files = readdirSync(join(root, dir)).filter((f) => /^\d+\.conf$/.test(f)).sort();
+      files = readdirSync(join(root, dir))
+        .filter((f) => /^\d+\.conf$/.test(f))
+        .sort();
     } catch {
       continue;
     }

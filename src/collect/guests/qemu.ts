@@ -21,7 +21,8 @@ export function parseQemuOption(value: string, implied: string): Record<string, 
     try {
       const obj = JSON.parse(trimmed) as Record<string, unknown>;
       const out: Record<string, string> = {};
-      for (const [k, v] of Object.entries(obj)) if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
+      for (const [k, v] of Object.entries(obj))
+        if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
       if (out['driver'] && !out[implied]) out[implied] = out['driver'];
       return out;
     } catch {
@@ -104,7 +105,12 @@ export function parseQemuCmdline(argv: string[]): QemuNic[] {
       });
     } else if (opt === '-device') {
       const o = parseQemuOption(value, 'driver');
-      if (o['netdev']) devices.push({ netdev: o['netdev'], ...(o['mac'] ? { mac: o['mac'].toLowerCase() } : {}), text: `-device ${value}` });
+      if (o['netdev'])
+        devices.push({
+          netdev: o['netdev'],
+          ...(o['mac'] ? { mac: o['mac'].toLowerCase() } : {}),
+          text: `-device ${value}`,
+        });
     }
   }
   for (const d of devices) {
@@ -140,7 +146,9 @@ export function readQemuGuests(root: string): GuestNic[] {
   for (const pid of pids) {
     let argv: string[];
     try {
-      argv = readFileSync(join(proc, pid, 'cmdline'), 'utf8').split('\0').filter((a, i, all) => a !== '' || i < all.length - 1);
+      argv = readFileSync(join(proc, pid, 'cmdline'), 'utf8')
+        .split('\0')
+        .filter((a, i, all) => a !== '' || i < all.length - 1);
     } catch {
       continue;
     }

@@ -10,11 +10,24 @@ export const arpReplyDropped: LabFault = {
   name: 'arp-reply-dropped',
   cause: 'firewall-drop',
   topology: 'bridged',
-  description: "hypervisor ebtables FORWARD drops ARP replies from vm1's MAC (-p ARP --arp-op Reply -s 52:54:00:00:00:11)",
+  description:
+    "hypervisor ebtables FORWARD drops ARP replies from vm1's MAC (-p ARP --arp-op Reply -s 52:54:00:00:00:11)",
   target: 'vm1',
   symptom: { kind: 'ping-fails', target: 'vm1' },
   async apply(lab) {
     await lab.run('client', ['ip', 'neigh', 'flush', 'dev', 'eth0']);
-    await lab.run('hv', ['ebtables', '-A', 'FORWARD', '-p', 'ARP', '--arp-op', 'Reply', '-s', '52:54:00:00:00:11', '-j', 'DROP']);
+    await lab.run('hv', [
+      'ebtables',
+      '-A',
+      'FORWARD',
+      '-p',
+      'ARP',
+      '--arp-op',
+      'Reply',
+      '-s',
+      '52:54:00:00:00:11',
+      '-j',
+      'DROP',
+    ]);
   },
 };

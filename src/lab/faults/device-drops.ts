@@ -8,10 +8,25 @@ export const deviceDrops: LabFault = {
   name: 'device-drops',
   cause: 'device-drops',
   topology: 'bridged',
-  description: 'tbf rate 1kbit burst 200b limit 64b on vnet0 (a libvirt <bandwidth> far too low): packets to vm1 dropped',
+  description:
+    'tbf rate 1kbit burst 200b limit 64b on vnet0 (a libvirt <bandwidth> far too low): packets to vm1 dropped',
   target: 'vm1',
   symptom: { kind: 'ping-loss', target: 'vm1' },
   async apply(lab) {
-    await lab.run('hv', ['tc', 'qdisc', 'add', 'dev', 'vnet0', 'root', 'tbf', 'rate', '1kbit', 'burst', '200', 'limit', '64']);
+    await lab.run('hv', [
+      'tc',
+      'qdisc',
+      'add',
+      'dev',
+      'vnet0',
+      'root',
+      'tbf',
+      'rate',
+      '1kbit',
+      'burst',
+      '200',
+      'limit',
+      '64',
+    ]);
   },
 };

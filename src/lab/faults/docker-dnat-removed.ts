@@ -12,7 +12,9 @@ export const dockerDnatRemoved: LabFault = {
     // Deleted by its own spec as dockerd wrote it (`iptables -S` prints it ready to reuse).
     const port = lab.real('hv', '9200');
     const r = await lab.run('hv', ['iptables', '-t', 'nat', '-S', 'DOCKER']);
-    const rule = r.stdout.split('\n').find((l) => l.startsWith('-A DOCKER ') && l.includes(`--dport ${port} `) && l.includes('DNAT'));
+    const rule = r.stdout
+      .split('\n')
+      .find((l) => l.startsWith('-A DOCKER ') && l.includes(`--dport ${port} `) && l.includes('DNAT'));
     if (!rule) throw environmentError(`no DNAT rule for port ${port} in nat/DOCKER: ${r.stdout.trim()}`);
     // Read back in the lab's own terms already (a variant's addresses): run verbatim, not rewritten again.
     await lab.host.run(['iptables', '-t', 'nat', '-D', ...rule.split(' ').slice(1)], { netns: lab.ns('hv') });

@@ -20,8 +20,18 @@ export const dockerPromisc: LabFault = {
     const pid = await containerPid(lab, 'ct1');
     // Docker's sandbox is no lab role: the gateway and the MAC are rewritten as the host's, its NIC is Docker's eth0.
     await lab.host.run([
-      'nsenter', `--net=/proc/${pid}/ns/net`, 'ip', 'neigh', 'replace', lab.real('hv', '203.0.113.1'), 'lladdr', lab.real('hv', OLD_GATEWAY_MAC),
-      'dev', 'eth0', 'nud', 'permanent',
+      'nsenter',
+      `--net=/proc/${pid}/ns/net`,
+      'ip',
+      'neigh',
+      'replace',
+      lab.real('hv', '203.0.113.1'),
+      'lladdr',
+      lab.real('hv', OLD_GATEWAY_MAC),
+      'dev',
+      'eth0',
+      'nud',
+      'permanent',
     ]);
     // "docker0" is the container's bridge, whatever a variant named it.
     await lab.run('hv', ['nft', '-f', '-'], { input: macFixRuleset('docker0', OLD_GATEWAY_MAC) });

@@ -9,7 +9,8 @@ export const guestArpIgnore: LabFault = {
   name: 'guest-arp-ignore',
   cause: 'guest-arp-unresolved',
   topology: 'bridged',
-  description: 'vm1 has net.ipv4.conf.all.arp_ignore=8 and the client has no entry for vm1: ARP requests reach vm1, never answered',
+  description:
+    'vm1 has net.ipv4.conf.all.arp_ignore=8 and the client has no entry for vm1: ARP requests reach vm1, never answered',
   target: 'vm1',
   symptom: { kind: 'ping-fails', target: 'vm1' },
   async apply(lab) {

@@ -13,10 +13,28 @@ export const guestArpUnresolved: LabFault = {
   target: 'vm1',
   symptom: { kind: 'ping-fails', target: 'vm1' },
   async apply(lab) {
-    await lab.run('client', ['ip', 'neigh', 'replace', '192.0.2.11', 'lladdr', '52:54:00:00:00:11', 'dev', 'eth0', 'nud', 'permanent']);
+    await lab.run('client', [
+      'ip',
+      'neigh',
+      'replace',
+      '192.0.2.11',
+      'lladdr',
+      '52:54:00:00:00:11',
+      'dev',
+      'eth0',
+      'nud',
+      'permanent',
+    ]);
     await lab.run('vm1', ['ip', 'neigh', 'flush', 'dev', 'eth0']);
     await lab.run('vm1', ['nft', '-f', '-'], {
-      input: ['table arp hd_guest {', '  chain input {', '    type filter hook input priority 0; policy drop;', '  }', '}', ''].join('\n'),
+      input: [
+        'table arp hd_guest {',
+        '  chain input {',
+        '    type filter hook input priority 0; policy drop;',
+        '  }',
+        '}',
+        '',
+      ].join('\n'),
     });
   },
 };

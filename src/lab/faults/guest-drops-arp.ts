@@ -10,14 +10,23 @@ export const guestDropsArp: LabFault = {
   name: 'guest-drops-arp',
   cause: 'firewall-drop',
   topology: 'bridged',
-  description: "vm1's nft arp input drops ARP requests (counter); the client has no entry for vm1: only ARP ever reaches vm1",
+  description:
+    "vm1's nft arp input drops ARP requests (counter); the client has no entry for vm1: only ARP ever reaches vm1",
   target: 'vm1',
   symptom: { kind: 'ping-fails', target: 'vm1' },
   async apply(lab) {
     await lab.run('client', ['ip', 'neigh', 'flush', 'dev', 'eth0']);
     await lab.host.run(['nft', '-f', '-'], {
       netns: lab.ns('vm1'),
-      input: ['table arp hd_guest {', '  chain input {', '    type filter hook input priority 0; policy accept;', '    arp operation request counter drop', '  }', '}', ''].join('\n'),
+      input: [
+        'table arp hd_guest {',
+        '  chain input {',
+        '    type filter hook input priority 0; policy accept;',
+        '    arp operation request counter drop',
+        '  }',
+        '}',
+        '',
+      ].join('\n'),
     });
   },
 };

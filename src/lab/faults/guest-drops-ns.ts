@@ -11,13 +11,22 @@ export const guestDropsNs: LabFault = {
   cause: 'firewall-drop',
   topology: 'bridged',
   family: 6,
-  description: "vm1's nft ip6 input drops neighbour solicitations (counter); the client has no IPv6 neighbour entry for vm1: only NDP ever reaches vm1 (IPv6 only)",
+  description:
+    "vm1's nft ip6 input drops neighbour solicitations (counter); the client has no IPv6 neighbour entry for vm1: only NDP ever reaches vm1 (IPv6 only)",
   target: 'vm1',
   symptom: { kind: 'ping-fails', target: 'vm1', family: 6 },
   async apply(lab) {
     await lab.run('client', ['ip', '-6', 'neigh', 'flush', 'dev', 'eth0']);
     await lab.run('vm1', ['nft', '-f', '-'], {
-      input: ['table ip6 hd_guest {', '  chain input {', '    type filter hook input priority 0; policy accept;', '    icmpv6 type nd-neighbor-solicit counter drop', '  }', '}', ''].join('\n'),
+      input: [
+        'table ip6 hd_guest {',
+        '  chain input {',
+        '    type filter hook input priority 0; policy accept;',
+        '    icmpv6 type nd-neighbor-solicit counter drop',
+        '  }',
+        '}',
+        '',
+      ].join('\n'),
     });
   },
 };

@@ -10,7 +10,7 @@ export const guestNoReply: LabFault = {
   name: 'guest-no-reply',
   cause: 'guest-no-reply',
   topology: 'bridged',
-  description: "vm1 is hung: echo ignored, its service frozen with a full accept queue, no answer at all",
+  description: 'vm1 is hung: echo ignored, its service frozen with a full accept queue, no answer at all',
   target: 'vm1',
   symptom: { kind: 'tcp-fails', target: 'vm1' },
   async apply(lab) {

@@ -11,7 +11,8 @@ export const macvlanHostIsolation: LabFault = {
   name: 'macvlan-host-isolation',
   cause: 'macvlan-isolation',
   topology: 'macvlan',
-  description: 'the host address is on eth0 itself (mac0 shim deleted): the host cannot reach ct1, a macvlan of eth0 (by design)',
+  description:
+    'the host address is on eth0 itself (mac0 shim deleted): the host cannot reach ct1, a macvlan of eth0 (by design)',
   target: 'ct1',
   symptom: { kind: 'ping-fails', target: 'ct1', from: 'hv' },
   async apply(lab) {

@@ -9,8 +9,24 @@ export const natMissing: LabFault = {
   symptom: { kind: 'published-tcp-fails', target: 'ct1' },
   async apply(lab) {
     await lab.run('hv', [
-      'iptables', '-t', 'nat', '-D', 'DOCKER', '!', '-i', 'docker0', '-p', 'tcp', '-m', 'tcp',
-      '--dport', '9200', '-j', 'DNAT', '--to-destination', '203.0.113.2:9200',
+      'iptables',
+      '-t',
+      'nat',
+      '-D',
+      'DOCKER',
+      '!',
+      '-i',
+      'docker0',
+      '-p',
+      'tcp',
+      '-m',
+      'tcp',
+      '--dport',
+      '9200',
+      '-j',
+      'DNAT',
+      '--to-destination',
+      '203.0.113.2:9200',
     ]);
   },
 };

@@ -12,7 +12,8 @@ export const ndpReplyDropped: LabFault = {
   cause: 'firewall-drop',
   topology: 'bridged',
   family: 6,
-  description: "hypervisor nft bridge forward drops neighbour advertisements from vm1's MAC (ether saddr 52:54:00:00:00:11 icmpv6 type nd-neighbor-advert, counter; IPv6 only)",
+  description:
+    "hypervisor nft bridge forward drops neighbour advertisements from vm1's MAC (ether saddr 52:54:00:00:00:11 icmpv6 type nd-neighbor-advert, counter; IPv6 only)",
   target: 'vm1',
   symptom: { kind: 'ping-fails', target: 'vm1', family: 6 },
   async apply(lab) {

@@ -15,6 +15,12 @@ export const neutronMacWrongPort: LabFault = {
   target: 'vm1',
   symptom: { kind: 'ping-fails', target: 'vm1' },
   async apply(lab) {
-    await appctl(lab, 'hv', ['fdb/add', 'br-int', neutronDevice('qvo', NEUTRON_PORTS['vm2']!.portId), '1', 'fa:16:3e:00:00:11']);
+    await appctl(lab, 'hv', [
+      'fdb/add',
+      'br-int',
+      neutronDevice('qvo', NEUTRON_PORTS['vm2']!.portId),
+      '1',
+      'fa:16:3e:00:00:11',
+    ]);
   },
 };

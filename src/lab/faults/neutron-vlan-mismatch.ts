@@ -7,7 +7,8 @@ export const neutronVlanMismatch: LabFault = {
   name: 'neutron-vlan-mismatch',
   cause: 'vlan-mismatch',
   topology: 'neutron',
-  description: "vm1's qvo on br-int has tag 2; its network's local VLAN (other ports, other_config:tag, br-int flows) is 1",
+  description:
+    "vm1's qvo on br-int has tag 2; its network's local VLAN (other ports, other_config:tag, br-int flows) is 1",
   target: 'vm1',
   symptom: { kind: 'ping-fails', target: 'vm1' },
   async apply(lab) {

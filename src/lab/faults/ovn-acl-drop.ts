@@ -6,7 +6,7 @@ export const ovnAclDrop: LabFault = {
   name: 'ovn-acl-drop',
   cause: 'ovn-acl-drop',
   topology: 'ovn',
-  description: "ACL on ls1: to-lport priority 1001 'outport == \"vm1\" && ip4' drop",
+  description: 'ACL on ls1: to-lport priority 1001 \'outport == "vm1" && ip4\' drop',
   target: 'vm1',
   symptom: { kind: 'ping-fails', target: 'vm1' },
   async apply(lab) {

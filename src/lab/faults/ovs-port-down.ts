@@ -10,6 +10,12 @@ export const ovsPortDown: LabFault = {
   target: 'vm1',
   symptom: { kind: 'ping-fails', target: 'vm1' },
   async apply(lab) {
-    await lab.run('hv', ['ovs-ofctl', 'mod-port', `unix:${ovsDir(lab.ns('hv'), lab.daemonDir)}/br-int.mgmt`, 'vnet0', 'down']);
+    await lab.run('hv', [
+      'ovs-ofctl',
+      'mod-port',
+      `unix:${ovsDir(lab.ns('hv'), lab.daemonDir)}/br-int.mgmt`,
+      'vnet0',
+      'down',
+    ]);
   },
 };

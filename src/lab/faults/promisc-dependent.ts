@@ -37,11 +37,37 @@ export const promiscDependent: LabFault = {
   symptom: { kind: 'ping-fails', target: 'ct1' },
   // The stale neighbour entry is on eth0: behind a bridge or a macvlan inside the container, routes
   // use that device and its own neighbour table.
-  variantExcludes: { guestBridge: ['br0', 'docker0', 'lxdbr0', 'virbr0'], guestMacvlan: ['macvlan0', 'mac0', 'macvlan-shim'] },
+  variantExcludes: {
+    guestBridge: ['br0', 'docker0', 'lxdbr0', 'virbr0'],
+    guestMacvlan: ['macvlan0', 'mac0', 'macvlan-shim'],
+  },
   async apply(lab) {
-    await lab.run('ct1', ['ip', 'neigh', 'replace', '203.0.113.1', 'lladdr', OLD_GATEWAY_MAC, 'dev', 'eth0', 'nud', 'permanent']);
+    await lab.run('ct1', [
+      'ip',
+      'neigh',
+      'replace',
+      '203.0.113.1',
+      'lladdr',
+      OLD_GATEWAY_MAC,
+      'dev',
+      'eth0',
+      'nud',
+      'permanent',
+    ]);
     // The same stale MAC for the IPv6 gateway (a neighbour entry is a neighbour entry, ARP or NDP).
-    await lab.run('ct1', ['ip', '-6', 'neigh', 'replace', '2001:db8:7113::1', 'lladdr', OLD_GATEWAY_MAC, 'dev', 'eth0', 'nud', 'permanent']);
+    await lab.run('ct1', [
+      'ip',
+      '-6',
+      'neigh',
+      'replace',
+      '2001:db8:7113::1',
+      'lladdr',
+      OLD_GATEWAY_MAC,
+      'dev',
+      'eth0',
+      'nud',
+      'permanent',
+    ]);
     await lab.run('hv', ['nft', '-f', '-'], { input: macFixRuleset('docker0', OLD_GATEWAY_MAC) });
   },
 };

@@ -8,6 +8,6 @@ export const serviceNotListening: LabFault = {
   target: 'vm1',
   symptom: { kind: 'tcp-fails', target: 'vm1' },
   async apply(lab) {
-    if ((await lab.signal('vm1', 'nc', 'SIGKILL')) === 0) throw new Error("no service process found in vm1");
+    if ((await lab.signal('vm1', 'nc', 'SIGKILL')) === 0) throw new Error('no service process found in vm1');
   },
 };

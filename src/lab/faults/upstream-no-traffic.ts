@@ -5,7 +5,8 @@ export const upstreamNoTraffic: LabFault = {
   name: 'upstream-no-traffic',
   cause: 'upstream-no-traffic',
   topology: 'bridged',
-  description: 'the upstream router has blackhole routes for 192.0.2.11 and 2001:db8::11: nothing reaches the hypervisor',
+  description:
+    'the upstream router has blackhole routes for 192.0.2.11 and 2001:db8::11: nothing reaches the hypervisor',
   target: 'vm1',
   symptom: { kind: 'ping-fails', target: 'vm1' },
   async apply(lab) {

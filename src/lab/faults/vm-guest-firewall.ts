@@ -10,7 +10,8 @@ export const vmGuestFirewall: LabFault = {
   name: 'vm-guest-firewall',
   cause: 'firewall-drop',
   topology: 'vm',
-  description: "vm1's own nftables input chain (table inet hd_guest) drops ICMP and TCP from 192.0.2.0/24 on eth0 (and echo requests and TCP from 2001:db8::/64)",
+  description:
+    "vm1's own nftables input chain (table inet hd_guest) drops ICMP and TCP from 192.0.2.0/24 on eth0 (and echo requests and TCP from 2001:db8::/64)",
   target: 'vm1',
   symptom: { kind: 'ping-fails', target: 'vm1' },
   async apply(lab) {

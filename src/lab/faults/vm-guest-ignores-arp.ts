@@ -15,8 +15,30 @@ export const vmGuestIgnoresArp: LabFault = {
   target: 'vm1',
   symptom: { kind: 'ping-fails', target: 'vm1' },
   async apply(lab) {
-    await lab.run('client', ['ip', 'neigh', 'replace', '192.0.2.11', 'lladdr', '52:54:00:00:00:11', 'dev', 'eth0', 'nud', 'permanent']);
-    await vmGuestExec(lab, ['nft', '-f', '-'], ['table arp hd_guest {', '  chain input {', '    type filter hook input priority 0; policy drop;', '  }', '}', ''].join('\n'));
+    await lab.run('client', [
+      'ip',
+      'neigh',
+      'replace',
+      '192.0.2.11',
+      'lladdr',
+      '52:54:00:00:00:11',
+      'dev',
+      'eth0',
+      'nud',
+      'permanent',
+    ]);
+    await vmGuestExec(
+      lab,
+      ['nft', '-f', '-'],
+      [
+        'table arp hd_guest {',
+        '  chain input {',
+        '    type filter hook input priority 0; policy drop;',
+        '  }',
+        '}',
+        '',
+      ].join('\n'),
+    );
     await vmGuestExec(lab, ['ip', 'neigh', 'flush', 'dev', 'eth0']);
   },
 };

@@ -22,8 +22,31 @@ export const vmGuestMacMismatch: LabFault = {
   target: 'vm1',
   symptom: { kind: 'ping-fails', target: 'vm1' },
   async apply(lab) {
-    await lab.run('client', ['ip', 'neigh', 'replace', '192.0.2.11', 'lladdr', '52:54:00:00:00:11', 'dev', 'eth0', 'nud', 'permanent']);
-    await lab.run('client', ['ip', '-6', 'neigh', 'replace', '2001:db8::11', 'lladdr', '52:54:00:00:00:11', 'dev', 'eth0', 'nud', 'permanent']);
+    await lab.run('client', [
+      'ip',
+      'neigh',
+      'replace',
+      '192.0.2.11',
+      'lladdr',
+      '52:54:00:00:00:11',
+      'dev',
+      'eth0',
+      'nud',
+      'permanent',
+    ]);
+    await lab.run('client', [
+      'ip',
+      '-6',
+      'neigh',
+      'replace',
+      '2001:db8::11',
+      'lladdr',
+      '52:54:00:00:00:11',
+      'dev',
+      'eth0',
+      'nud',
+      'permanent',
+    ]);
     await vmGuestExec(lab, ['ip', 'link', 'set', 'dev', 'eth0', 'address', VM_GUEST_NEW_MAC]);
     await vmGuestExec(lab, ['nft', '-f', '-'], macFixRuleset('eth0', '52:54:00:00:00:11'));
   },

@@ -6,7 +6,8 @@ export const vmGuestNicDown: LabFault = {
   name: 'vm-guest-nic-down',
   cause: 'guest-nic-down',
   topology: 'vm',
-  description: "vm1's eth0 is down inside the guest (ip link set eth0 down, through the guest agent); its tap vnet0 stays up",
+  description:
+    "vm1's eth0 is down inside the guest (ip link set eth0 down, through the guest agent); its tap vnet0 stays up",
   target: 'vm1',
   symptom: { kind: 'ping-fails', target: 'vm1' },
   async apply(lab) {

@@ -17,22 +17,56 @@ export const bridged: LabTopology = {
   client: 'client',
   uplink: { ifname: 'eth0', address: '192.0.2.1' },
   targets: [
-    { name: 'vm1', role: 'vm1', address: '192.0.2.11', address6: '2001:db8::11', mac: '52:54:00:00:00:11', backend: 'vnet0', port: 80 },
-    { name: 'vm2', role: 'vm2', address: '192.0.2.12', address6: '2001:db8::12', mac: '52:54:00:00:00:12', backend: 'vnet1', port: 80 },
+    {
+      name: 'vm1',
+      role: 'vm1',
+      address: '192.0.2.11',
+      address6: '2001:db8::11',
+      mac: '52:54:00:00:00:11',
+      backend: 'vnet0',
+      port: 80,
+    },
+    {
+      name: 'vm2',
+      role: 'vm2',
+      address: '192.0.2.12',
+      address6: '2001:db8::12',
+      mac: '52:54:00:00:00:12',
+      backend: 'vnet1',
+      port: 80,
+    },
   ],
   async build(lab) {
     await createNamespaces(lab, this.roles);
     // libvirt hosts run br_netfilter: bridged IPv4 traverses iptables FORWARD.
     // (bridged IPv6 traverses ip6tables likewise: bridge-nf-call-ip6tables, set too so as not to rely on the default.)
-    await lab.run('hv', ['sysctl', '-q', '-w', 'net.bridge.bridge-nf-call-iptables=1', 'net.bridge.bridge-nf-call-ip6tables=1']);
+    await lab.run('hv', [
+      'sysctl',
+      '-q',
+      '-w',
+      'net.bridge.bridge-nf-call-iptables=1',
+      'net.bridge.bridge-nf-call-ip6tables=1',
+    ]);
     await lab.run('hv', ['ip', 'link', 'add', 'br0', 'address', '02:00:00:00:00:01', 'type', 'bridge']);
-    await vethPair(lab, { role: 'client', ifname: 'eth0', mac: '02:00:00:00:00:64' }, { role: 'hv', ifname: 'eth0', mac: '02:00:00:00:01:01' });
+    await vethPair(
+      lab,
+      { role: 'client', ifname: 'eth0', mac: '02:00:00:00:00:64' },
+      { role: 'hv', ifname: 'eth0', mac: '02:00:00:00:01:01' },
+    );
     await lab.run('hv', ['ip', 'link', 'set', 'eth0', 'master', 'br0']);
     for (const [i, t] of this.targets.entries()) {
-      await vethPair(lab, { role: 'hv', ifname: t.backend, mac: `fe:54:00:00:00:1${i + 1}` }, { role: t.role, ifname: 'eth0', mac: t.mac });
+      await vethPair(
+        lab,
+        { role: 'hv', ifname: t.backend, mac: `fe:54:00:00:00:1${i + 1}` },
+        { role: t.role, ifname: 'eth0', mac: t.mac },
+      );
       await lab.run('hv', ['ip', 'link', 'set', t.backend, 'master', 'br0']);
     }
-    await Promise.all([up(lab, 'hv', 'br0'), up(lab, 'hv', 'eth0'), ...this.targets.map((t) => up(lab, 'hv', t.backend))]);
+    await Promise.all([
+      up(lab, 'hv', 'br0'),
+      up(lab, 'hv', 'eth0'),
+      ...this.targets.map((t) => up(lab, 'hv', t.backend)),
+    ]);
     await addAddress(lab, 'hv', 'br0', '192.0.2.1/24');
     await addAddress(lab, 'hv', 'br0', '2001:db8::1/64');
     await up(lab, 'client', 'eth0');

@@ -10,7 +10,9 @@ export async function createNamespaces(lab: LabBuilder, roles: string[]): Promis
       await lab.run(role, ['ip', 'link', 'set', 'lo', 'up']);
       // New namespaces inherit rp_filter from the host's; the lab wants known values.
       await lab.run(role, [
-        'sysctl', '-q', '-w',
+        'sysctl',
+        '-q',
+        '-w',
         'net.ipv4.conf.all.rp_filter=0',
         'net.ipv4.conf.default.rp_filter=0',
         'net.ipv6.conf.all.accept_dad=0',
@@ -33,8 +35,21 @@ export async function vethPair(
   // Each end is named in its own role's terms (a variant may name them differently).
   await lab.host.run(
     [
-      'ip', 'link', 'add', lab.real(a.role, a.ifname), 'address', lab.real(a.role, a.mac), 'type', 'veth',
-      'peer', 'name', lab.real(b.role, b.ifname), 'address', lab.real(b.role, b.mac), 'netns', lab.ns(b.role),
+      'ip',
+      'link',
+      'add',
+      lab.real(a.role, a.ifname),
+      'address',
+      lab.real(a.role, a.mac),
+      'type',
+      'veth',
+      'peer',
+      'name',
+      lab.real(b.role, b.ifname),
+      'address',
+      lab.real(b.role, b.mac),
+      'netns',
+      lab.ns(b.role),
     ],
     { netns: lab.ns(a.role) },
   );
@@ -55,7 +70,13 @@ export async function addAddress(lab: LabBuilder, role: string, ifname: string, 
  * With address6, a second one listens on [::]: OpenBSD nc binds one family
  * per process (its IPv6 socket is IPV6_V6ONLY), so a dual-stack guest runs two.
  */
-export async function startService(lab: LabBuilder, role: string, address: string, port: number, address6?: string): Promise<void> {
+export async function startService(
+  lab: LabBuilder,
+  role: string,
+  address: string,
+  port: number,
+  address6?: string,
+): Promise<void> {
   await lab.daemon(role, ['nc', '-4', '-dlk', String(port)]);
   if (address6) await lab.daemon(role, ['nc', '-6', '-dlk', String(port)]);
   await lab.waitListening(role, address, port);

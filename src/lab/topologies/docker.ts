@@ -44,7 +44,8 @@ export const DOCKER_NETWORK = 'app_default';
 
 export const dockerTopology: LabTopology = {
   name: 'docker',
-  description: 'real dockerd in the hv namespace: docker0 203.0.113.1/24, busybox container ct1, port 9200 published on 198.51.100.1',
+  description:
+    'real dockerd in the hv namespace: docker0 203.0.113.1/24, busybox container ct1, port 9200 published on 198.51.100.1',
   roles: ['client', 'hv'],
   hypervisor: 'hv',
   client: 'client',
@@ -54,7 +55,11 @@ export const dockerTopology: LabTopology = {
   suggestedTarget: 'ct1:9200',
   async build(lab) {
     await createNamespaces(lab, this.roles);
-    await vethPair(lab, { role: 'client', ifname: 'eth0', mac: '02:00:00:00:00:64' }, { role: 'hv', ifname: 'eth0', mac: '02:00:00:00:01:01' });
+    await vethPair(
+      lab,
+      { role: 'client', ifname: 'eth0', mac: '02:00:00:00:00:64' },
+      { role: 'hv', ifname: 'eth0', mac: '02:00:00:00:01:01' },
+    );
     await Promise.all([up(lab, 'hv', 'eth0'), up(lab, 'client', 'eth0')]);
     await addAddress(lab, 'hv', 'eth0', '198.51.100.1/24');
     await addAddress(lab, 'client', 'eth0', '198.51.100.100/24');
@@ -83,14 +88,29 @@ export const dockerTopology: LabTopology = {
     await importBusybox(lab, 'hv');
     if (network === 'user-defined') {
       await docker(lab, 'hv', [
-        'network', 'create', '--driver', 'bridge', '--subnet', '203.0.113.0/24', '--gateway', '203.0.113.1',
-        '-o', 'com.docker.network.bridge.name=docker0', DOCKER_NETWORK,
+        'network',
+        'create',
+        '--driver',
+        'bridge',
+        '--subnet',
+        '203.0.113.0/24',
+        '--gateway',
+        '203.0.113.1',
+        '-o',
+        'com.docker.network.bridge.name=docker0',
+        DOCKER_NETWORK,
       ]);
     }
     await docker(lab, 'hv', [
-      'run', '-d', '--name', DOCKER_CONTAINER, '-p', `${CT1.published!.address}:${CT1.published!.port}:${CT1.port}`,
+      'run',
+      '-d',
+      '--name',
+      DOCKER_CONTAINER,
+      '-p',
+      `${CT1.published!.address}:${CT1.published!.port}:${CT1.port}`,
       ...(network === 'user-defined' ? ['--network', DOCKER_NETWORK] : []),
-      BUSYBOX_IMAGE, ...CT1_COMMAND,
+      BUSYBOX_IMAGE,
+      ...CT1_COMMAND,
     ]);
     await lab.waitListening('client', CT1.published!.address, CT1.published!.port);
   },
@@ -100,6 +120,7 @@ export const dockerTopology: LabTopology = {
 export async function containerPid(lab: LabBuilder, name: string): Promise<number> {
   const r = await docker(lab, 'hv', ['inspect', '-f', '{{.State.Pid}}', name]);
   const pid = Number(r.stdout.trim());
-  if (!Number.isInteger(pid) || pid <= 0) throw environmentError(`container ${name} is not running (pid '${r.stdout.trim()}')`);
+  if (!Number.isInteger(pid) || pid <= 0)
+    throw environmentError(`container ${name} is not running (pid '${r.stdout.trim()}')`);
   return pid;
 }

@@ -17,18 +17,39 @@ export const MACVLAN_HOST = { address: '198.51.100.1', address6: '2001:db8:5::1'
  */
 export const macvlan: LabTopology = {
   name: 'macvlan',
-  description: 'Docker-style macvlan network: ct1/ct2 are bridge-mode macvlans of the host uplink eth0 (198.51.100.0/24), the host on mac0',
+  description:
+    'Docker-style macvlan network: ct1/ct2 are bridge-mode macvlans of the host uplink eth0 (198.51.100.0/24), the host on mac0',
   roles: ['client', 'hv', 'ct1', 'ct2'],
   hypervisor: 'hv',
   client: 'client',
   uplink: { ifname: 'eth0', address: MACVLAN_HOST.address },
   targets: [
-    { name: 'ct1', role: 'ct1', address: '198.51.100.11', address6: '2001:db8:5::11', mac: '02:42:c6:33:64:0b', backend: 'eth0', port: 80 },
-    { name: 'ct2', role: 'ct2', address: '198.51.100.12', address6: '2001:db8:5::12', mac: '02:42:c6:33:64:0c', backend: 'eth0', port: 80 },
+    {
+      name: 'ct1',
+      role: 'ct1',
+      address: '198.51.100.11',
+      address6: '2001:db8:5::11',
+      mac: '02:42:c6:33:64:0b',
+      backend: 'eth0',
+      port: 80,
+    },
+    {
+      name: 'ct2',
+      role: 'ct2',
+      address: '198.51.100.12',
+      address6: '2001:db8:5::12',
+      mac: '02:42:c6:33:64:0c',
+      backend: 'eth0',
+      port: 80,
+    },
   ],
   async build(lab) {
     await createNamespaces(lab, this.roles);
-    await vethPair(lab, { role: 'client', ifname: 'eth0', mac: '02:00:00:00:51:64' }, { role: 'hv', ifname: 'eth0', mac: '02:00:00:00:51:01' });
+    await vethPair(
+      lab,
+      { role: 'client', ifname: 'eth0', mac: '02:00:00:00:51:64' },
+      { role: 'hv', ifname: 'eth0', mac: '02:00:00:00:51:01' },
+    );
     await up(lab, 'hv', 'eth0');
     await up(lab, 'client', 'eth0');
     await addAddress(lab, 'client', 'eth0', '198.51.100.100/24');
@@ -52,7 +73,23 @@ export const macvlan: LabTopology = {
 async function macvlanChild(lab: LabBuilder, role: string, ifname: string, mac: string): Promise<void> {
   // The lower device is named in hv's terms, the child in its own role's (a variant names them apart).
   await lab.host.run(
-    ['ip', 'link', 'add', 'link', lab.real('hv', 'eth0'), 'name', lab.real(role, ifname), 'address', lab.real(role, mac), 'netns', lab.ns(role), 'type', 'macvlan', 'mode', 'bridge'],
+    [
+      'ip',
+      'link',
+      'add',
+      'link',
+      lab.real('hv', 'eth0'),
+      'name',
+      lab.real(role, ifname),
+      'address',
+      lab.real(role, mac),
+      'netns',
+      lab.ns(role),
+      'type',
+      'macvlan',
+      'mode',
+      'bridge',
+    ],
     { netns: lab.ns('hv') },
   );
   await up(lab, role, ifname);

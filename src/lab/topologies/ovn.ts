@@ -34,22 +34,60 @@ export const ovn: LabTopology = {
     ];
     await nbctl(lab, 'hv', ['ls-add', 'ls1']);
     for (const [i, p] of ports.entries()) {
-      await vethPair(lab, { role: 'hv', ifname: p.hvIf, mac: `02:00:00:00:0b:1${i}` }, { role: p.role, ifname: 'eth0', mac: p.mac });
-      await Promise.all([lab.run('hv', ['ethtool', '-K', p.hvIf, 'tx', 'off']), lab.run(p.role, ['ethtool', '-K', 'eth0', 'tx', 'off'])]);
+      await vethPair(
+        lab,
+        { role: 'hv', ifname: p.hvIf, mac: `02:00:00:00:0b:1${i}` },
+        { role: p.role, ifname: 'eth0', mac: p.mac },
+      );
+      await Promise.all([
+        lab.run('hv', ['ethtool', '-K', p.hvIf, 'tx', 'off']),
+        lab.run(p.role, ['ethtool', '-K', 'eth0', 'tx', 'off']),
+      ]);
       await up(lab, 'hv', p.hvIf);
       await up(lab, p.role, 'eth0');
       await addAddress(lab, p.role, 'eth0', `${p.address}/24`);
-      await nbctl(lab, 'hv', ['lsp-add', 'ls1', p.lport, '--', 'lsp-set-addresses', p.lport, `${p.mac} ${p.address}`, '--', 'lsp-set-port-security', p.lport, `${p.mac} ${p.address}`]);
-      await vsctl(lab, 'hv', ['add-port', 'br-int', p.hvIf, '--', 'set', 'interface', p.hvIf, `external_ids:iface-id=${p.lport}`]);
+      await nbctl(lab, 'hv', [
+        'lsp-add',
+        'ls1',
+        p.lport,
+        '--',
+        'lsp-set-addresses',
+        p.lport,
+        `${p.mac} ${p.address}`,
+        '--',
+        'lsp-set-port-security',
+        p.lport,
+        `${p.mac} ${p.address}`,
+      ]);
+      await vsctl(lab, 'hv', [
+        'add-port',
+        'br-int',
+        p.hvIf,
+        '--',
+        'set',
+        'interface',
+        p.hvIf,
+        `external_ids:iface-id=${p.lport}`,
+      ]);
     }
     // ovn-controller has bound every port once each Interface says ovn-installed.
     let bound = 0;
     for (let i = 0; i < 300 && bound < ports.length; i++) {
       if (i > 0) await new Promise((res) => setTimeout(res, 100));
-      const r = await lab.run('hv', ['ovs-vsctl', `--db=unix:${ovsDir(lab.ns('hv'), lab.daemonDir)}/db.sock`, '--format=json', '--columns=external_ids', 'list', 'Interface']);
+      const r = await lab.run('hv', [
+        'ovs-vsctl',
+        `--db=unix:${ovsDir(lab.ns('hv'), lab.daemonDir)}/db.sock`,
+        '--format=json',
+        '--columns=external_ids',
+        'list',
+        'Interface',
+      ]);
       bound = (r.stdout.match(/ovn-installed/g) ?? []).length;
     }
-    if (bound < ports.length) throw environmentError(`ovn-controller bound ${bound} of ${ports.length} ports in 30 s (see ${ovsDir(lab.ns('hv'), lab.daemonDir)}/ovn-controller.log)`);
+    if (bound < ports.length)
+      throw environmentError(
+        `ovn-controller bound ${bound} of ${ports.length} ports in 30 s (see ${ovsDir(lab.ns('hv'), lab.daemonDir)}/ovn-controller.log)`,
+      );
     await Promise.all(this.targets.map((t) => startService(lab, t.role, t.address, t.port)));
   },
 };

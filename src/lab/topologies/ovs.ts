@@ -18,25 +18,93 @@ export const ovs: LabTopology = {
   client: 'client',
   uplink: { ifname: 'eth0', address: '192.0.2.1' },
   targets: [
-    { name: 'vm1', role: 'vm1', address: '192.0.2.11', address6: '2001:db8::11', mac: '52:54:00:00:00:11', backend: 'vnet0', port: 80 },
-    { name: 'vm2', role: 'vm2', address: '192.0.2.12', address6: '2001:db8::12', mac: '52:54:00:00:00:12', backend: 'vnet1', port: 80 },
+    {
+      name: 'vm1',
+      role: 'vm1',
+      address: '192.0.2.11',
+      address6: '2001:db8::11',
+      mac: '52:54:00:00:00:11',
+      backend: 'vnet0',
+      port: 80,
+    },
+    {
+      name: 'vm2',
+      role: 'vm2',
+      address: '192.0.2.12',
+      address6: '2001:db8::12',
+      mac: '52:54:00:00:00:12',
+      backend: 'vnet1',
+      port: 80,
+    },
   ],
   async build(lab) {
     await createNamespaces(lab, this.roles);
     await startOvs(lab, 'hv');
-    await vethPair(lab, { role: 'client', ifname: 'eth0', mac: '02:00:00:00:00:64' }, { role: 'hv', ifname: 'eth0', mac: '02:00:00:00:01:01' });
+    await vethPair(
+      lab,
+      { role: 'client', ifname: 'eth0', mac: '02:00:00:00:00:64' },
+      { role: 'hv', ifname: 'eth0', mac: '02:00:00:00:01:01' },
+    );
     for (const [i, t] of this.targets.entries()) {
-      await vethPair(lab, { role: 'hv', ifname: t.backend, mac: `fe:54:00:00:00:1${i + 1}` }, { role: t.role, ifname: 'eth0', mac: t.mac });
+      await vethPair(
+        lab,
+        { role: 'hv', ifname: t.backend, mac: `fe:54:00:00:00:1${i + 1}` },
+        { role: t.role, ifname: 'eth0', mac: t.mac },
+      );
     }
     await vsctl(lab, 'hv', [
-      '--', 'add-br', 'br-ex', '--', 'set', 'bridge', 'br-ex', 'datapath_type=netdev', 'other-config:hwaddr=02:00:00:00:00:01',
-      '--', 'add-br', 'br-int', '--', 'set', 'bridge', 'br-int', 'datapath_type=netdev',
-      '--', 'add-port', 'br-ex', 'eth0',
-      '--', 'add-port', 'br-ex', 'patch-int', '--', 'set', 'interface', 'patch-int', 'type=patch', 'options:peer=patch-ex',
-      '--', 'add-port', 'br-int', 'patch-ex', '--', 'set', 'interface', 'patch-ex', 'type=patch', 'options:peer=patch-int',
+      '--',
+      'add-br',
+      'br-ex',
+      '--',
+      'set',
+      'bridge',
+      'br-ex',
+      'datapath_type=netdev',
+      'other-config:hwaddr=02:00:00:00:00:01',
+      '--',
+      'add-br',
+      'br-int',
+      '--',
+      'set',
+      'bridge',
+      'br-int',
+      'datapath_type=netdev',
+      '--',
+      'add-port',
+      'br-ex',
+      'eth0',
+      '--',
+      'add-port',
+      'br-ex',
+      'patch-int',
+      '--',
+      'set',
+      'interface',
+      'patch-int',
+      'type=patch',
+      'options:peer=patch-ex',
+      '--',
+      'add-port',
+      'br-int',
+      'patch-ex',
+      '--',
+      'set',
+      'interface',
+      'patch-ex',
+      'type=patch',
+      'options:peer=patch-int',
       ...this.targets.flatMap((t) => [
-        '--', 'add-port', 'br-int', t.backend,
-        '--', 'set', 'interface', t.backend, `external_ids:attached-mac=${t.mac}`, `external_ids:vm-id=${t.name}`,
+        '--',
+        'add-port',
+        'br-int',
+        t.backend,
+        '--',
+        'set',
+        'interface',
+        t.backend,
+        `external_ids:attached-mac=${t.mac}`,
+        `external_ids:vm-id=${t.name}`,
       ]),
     ]);
     // TCP through veths into the userspace datapath needs transmit checksum offload off
@@ -50,7 +118,12 @@ export const ovs: LabTopology = {
       ]),
     ] as Array<[string, string]>;
     await Promise.all(offload.map(([role, ifname]) => lab.run(role, ['ethtool', '-K', ifname, 'tx', 'off'])));
-    await Promise.all([up(lab, 'hv', 'eth0'), up(lab, 'hv', 'br-ex'), up(lab, 'hv', 'br-int'), ...this.targets.map((t) => up(lab, 'hv', t.backend))]);
+    await Promise.all([
+      up(lab, 'hv', 'eth0'),
+      up(lab, 'hv', 'br-ex'),
+      up(lab, 'hv', 'br-int'),
+      ...this.targets.map((t) => up(lab, 'hv', t.backend)),
+    ]);
     await addAddress(lab, 'hv', 'br-ex', '192.0.2.1/24');
     await addAddress(lab, 'hv', 'br-ex', '2001:db8::1/64');
     await up(lab, 'client', 'eth0');

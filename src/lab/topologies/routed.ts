@@ -16,7 +16,8 @@ import { addAddress, createNamespaces, startService, up, vethPair } from './comm
  */
 export const routed: LabTopology = {
   name: 'routed',
-  description: 'Docker-style host: docker0 203.0.113.1/24, container ct1, MASQUERADE, port 9200 published on 198.51.100.1',
+  description:
+    'Docker-style host: docker0 203.0.113.1/24, container ct1, MASQUERADE, port 9200 published on 198.51.100.1',
   roles: ['client', 'hv', 'ct1'],
   hypervisor: 'hv',
   client: 'client',
@@ -36,11 +37,25 @@ export const routed: LabTopology = {
   async build(lab) {
     await createNamespaces(lab, this.roles);
     const ct = this.targets[0]!;
-    await vethPair(lab, { role: 'client', ifname: 'eth0', mac: '02:00:00:00:00:64' }, { role: 'hv', ifname: 'eth0', mac: '02:00:00:00:01:01' });
+    await vethPair(
+      lab,
+      { role: 'client', ifname: 'eth0', mac: '02:00:00:00:00:64' },
+      { role: 'hv', ifname: 'eth0', mac: '02:00:00:00:01:01' },
+    );
     await lab.run('hv', ['ip', 'link', 'add', 'docker0', 'address', '02:42:cb:00:71:01', 'type', 'bridge']);
-    await vethPair(lab, { role: 'hv', ifname: ct.backend, mac: '7a:1c:00:00:00:02' }, { role: ct.role, ifname: 'eth0', mac: ct.mac });
+    await vethPair(
+      lab,
+      { role: 'hv', ifname: ct.backend, mac: '7a:1c:00:00:00:02' },
+      { role: ct.role, ifname: 'eth0', mac: ct.mac },
+    );
     await lab.run('hv', ['ip', 'link', 'set', ct.backend, 'master', 'docker0']);
-    await Promise.all([up(lab, 'hv', 'eth0'), up(lab, 'hv', 'docker0'), up(lab, 'hv', ct.backend), up(lab, 'client', 'eth0'), up(lab, ct.role, 'eth0')]);
+    await Promise.all([
+      up(lab, 'hv', 'eth0'),
+      up(lab, 'hv', 'docker0'),
+      up(lab, 'hv', ct.backend),
+      up(lab, 'client', 'eth0'),
+      up(lab, ct.role, 'eth0'),
+    ]);
     await addAddress(lab, 'hv', 'eth0', '198.51.100.1/24');
     await addAddress(lab, 'hv', 'docker0', '203.0.113.1/24');
     await addAddress(lab, 'client', 'eth0', '198.51.100.100/24');
@@ -53,7 +68,17 @@ export const routed: LabTopology = {
     await lab.run('hv', ['ip', '-6', 'route', 'add', 'default', 'via', '2001:db8:5100::100', 'dev', 'eth0']);
     // The client is the upstream router: it knows the container subnet is behind the host.
     await lab.run('client', ['ip', 'route', 'add', '203.0.113.0/24', 'via', '198.51.100.1', 'dev', 'eth0']);
-    await lab.run('client', ['ip', '-6', 'route', 'add', '2001:db8:7113::/64', 'via', '2001:db8:5100::1', 'dev', 'eth0']);
+    await lab.run('client', [
+      'ip',
+      '-6',
+      'route',
+      'add',
+      '2001:db8:7113::/64',
+      'via',
+      '2001:db8:5100::1',
+      'dev',
+      'eth0',
+    ]);
     await lab.run(ct.role, ['ip', 'route', 'add', 'default', 'via', '203.0.113.1', 'dev', 'eth0']);
     await lab.run(ct.role, ['ip', '-6', 'route', 'add', 'default', 'via', '2001:db8:7113::1', 'dev', 'eth0']);
     await lab.run('hv', ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1']);

@@ -2,7 +2,15 @@ import type { LabTarget, LabTopology } from '../types.js';
 import { addAddress, createNamespaces, up, vethPair } from './common.js';
 import { guestImage, startGuest } from './vm.js';
 
-const VM1: LabTarget = { name: 'vm1', role: 'hv', address: '192.0.2.11', address6: '2001:db8::11', mac: '52:54:00:00:00:11', backend: 'macvtap0', port: 80 };
+const VM1: LabTarget = {
+  name: 'vm1',
+  role: 'hv',
+  address: '192.0.2.11',
+  address6: '2001:db8::11',
+  mac: '52:54:00:00:00:11',
+  backend: 'macvtap0',
+  port: 80,
+};
 
 /**
  * The vm lab's guest on a libvirt direct interface (`<interface
@@ -16,7 +24,8 @@ const VM1: LabTarget = { name: 'vm1', role: 'hv', address: '192.0.2.11', address
  */
 export const vmMacvtap: LabTopology = {
   name: 'vm-macvtap',
-  description: 'libvirt/QEMU guest vm1 on a direct (macvtap, mode bridge) interface of the uplink eth0, no bridge (192.0.2.0/24)',
+  description:
+    'libvirt/QEMU guest vm1 on a direct (macvtap, mode bridge) interface of the uplink eth0, no bridge (192.0.2.0/24)',
   roles: ['client', 'hv'],
   hypervisor: 'hv',
   client: 'client',
@@ -26,7 +35,11 @@ export const vmMacvtap: LabTopology = {
   async build(lab) {
     const image = guestImage();
     await createNamespaces(lab, this.roles);
-    await vethPair(lab, { role: 'client', ifname: 'eth0', mac: '02:00:00:00:00:64' }, { role: 'hv', ifname: 'eth0', mac: '02:00:00:00:01:01' });
+    await vethPair(
+      lab,
+      { role: 'client', ifname: 'eth0', mac: '02:00:00:00:00:64' },
+      { role: 'hv', ifname: 'eth0', mac: '02:00:00:00:01:01' },
+    );
     await Promise.all([up(lab, 'hv', 'eth0'), up(lab, 'client', 'eth0')]);
     await addAddress(lab, 'hv', 'eth0', '192.0.2.1/24');
     await addAddress(lab, 'hv', 'eth0', '2001:db8::1/64');

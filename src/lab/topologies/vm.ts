@@ -42,7 +42,8 @@ const VM1: LabTarget = {
 
 export const vm: LabTopology = {
   name: 'vm',
-  description: 'libvirt/QEMU host: a real guest vm1 (TCG, virtio NIC on tap vnet0, guest agent) on Linux bridge br0 (192.0.2.0/24)',
+  description:
+    'libvirt/QEMU host: a real guest vm1 (TCG, virtio NIC on tap vnet0, guest agent) on Linux bridge br0 (192.0.2.0/24)',
   roles: ['client', 'hv'],
   hypervisor: 'hv',
   client: 'client',
@@ -56,7 +57,11 @@ export const vm: LabTopology = {
     // libvirt hosts run br_netfilter: bridged IPv4 traverses iptables FORWARD.
     await lab.run('hv', ['sysctl', '-q', '-w', 'net.bridge.bridge-nf-call-iptables=1']);
     await lab.run('hv', ['ip', 'link', 'add', 'br0', 'address', '02:00:00:00:00:01', 'type', 'bridge']);
-    await vethPair(lab, { role: 'client', ifname: 'eth0', mac: '02:00:00:00:00:64' }, { role: 'hv', ifname: 'eth0', mac: '02:00:00:00:01:01' });
+    await vethPair(
+      lab,
+      { role: 'client', ifname: 'eth0', mac: '02:00:00:00:00:64' },
+      { role: 'hv', ifname: 'eth0', mac: '02:00:00:00:01:01' },
+    );
     await lab.run('hv', ['ip', 'link', 'set', 'eth0', 'master', 'br0']);
     await Promise.all([up(lab, 'hv', 'br0'), up(lab, 'hv', 'eth0'), up(lab, 'client', 'eth0')]);
     await addAddress(lab, 'hv', 'br0', '192.0.2.1/24');
@@ -113,35 +118,66 @@ export async function startGuest(lab: LabBuilder, image: GuestImage, attach: Gue
  * passed as fd 3 (as libvirt passes it).
  */
 async function startPlainQemu(lab: LabBuilder, image: GuestImage, attach: GuestAttachment): Promise<void> {
-  if (!lab.host.hasProgram('qemu-system-x86_64')) throw environmentError('qemu-system-x86_64 not found', 'make deps (apt-get install qemu-system-x86)');
+  if (!lab.host.hasProgram('qemu-system-x86_64'))
+    throw environmentError('qemu-system-x86_64 not found', 'make deps (apt-get install qemu-system-x86)');
   const dir = makeQemuDir(lab.ns('hv'), lab.daemonDir);
   let tapDevice: string | undefined;
   if (attach.type === 'direct') {
-    await lab.run('hv', ['ip', 'link', 'add', 'link', attach.dev, 'name', attach.backend, 'address', VM1.mac, 'type', 'macvtap', 'mode', 'bridge']);
+    await lab.run('hv', [
+      'ip',
+      'link',
+      'add',
+      'link',
+      attach.dev,
+      'name',
+      attach.backend,
+      'address',
+      VM1.mac,
+      'type',
+      'macvtap',
+      'mode',
+      'bridge',
+    ]);
     await lab.run('hv', ['ip', 'link', 'set', attach.backend, 'up']);
     const ifindex = (await lab.run('hv', ['cat', `/sys/class/net/${attach.backend}/ifindex`])).stdout.trim();
     tapDevice = `/dev/tap${ifindex}`;
   }
-  const netdev = attach.type === 'bridge' ? `tap,id=net0,ifname=${attach.backend},script=no,downscript=no` : 'tap,id=net0,fd=3';
+  const netdev =
+    attach.type === 'bridge' ? `tap,id=net0,ifname=${attach.backend},script=no,downscript=no` : 'tap,id=net0,fd=3';
   const qemu = [
     'qemu-system-x86_64',
-    '-name', `guest=${VM_DOMAIN},debug-threads=on`,
-    '-machine', 'pc,accel=tcg',
-    '-m', '256',
-    '-smp', '1',
+    '-name',
+    `guest=${VM_DOMAIN},debug-threads=on`,
+    '-machine',
+    'pc,accel=tcg',
+    '-m',
+    '256',
+    '-smp',
+    '1',
     '-nodefaults',
     '-no-user-config',
-    '-display', 'none',
-    '-kernel', image.kernel,
-    '-initrd', image.initrd,
-    '-append', guestCmdline(image, attach, [LAB_CHANNEL]),
-    '-netdev', netdev,
-    '-device', `virtio-net-pci,netdev=net0,mac=${VM1.mac},id=net0`,
-    '-chardev', `socket,id=hdlab,path=${dir}/${VM_DOMAIN}-lab.sock,server=on,wait=off`,
-    '-device', 'virtio-serial-pci,id=vser0',
-    '-device', `virtserialport,bus=vser0.0,chardev=hdlab,name=${LAB_CHANNEL}`,
-    '-serial', `file:${dir}/${VM_DOMAIN}-console.log`,
-    '-pidfile', `${dir}/${VM_DOMAIN}.pid`,
+    '-display',
+    'none',
+    '-kernel',
+    image.kernel,
+    '-initrd',
+    image.initrd,
+    '-append',
+    guestCmdline(image, attach, [LAB_CHANNEL]),
+    '-netdev',
+    netdev,
+    '-device',
+    `virtio-net-pci,netdev=net0,mac=${VM1.mac},id=net0`,
+    '-chardev',
+    `socket,id=hdlab,path=${dir}/${VM_DOMAIN}-lab.sock,server=on,wait=off`,
+    '-device',
+    'virtio-serial-pci,id=vser0',
+    '-device',
+    `virtserialport,bus=vser0.0,chardev=hdlab,name=${LAB_CHANNEL}`,
+    '-serial',
+    `file:${dir}/${VM_DOMAIN}-console.log`,
+    '-pidfile',
+    `${dir}/${VM_DOMAIN}.pid`,
     '-daemonize',
   ];
   // The macvtap's character device as fd 3 (a path argument: never pasted into the script).
@@ -174,7 +210,9 @@ export function guestImage(): GuestImage {
   if (!existsSync(kernel) || !existsSync(initrd)) {
     throw environmentError(`no guest image in ${GUEST_IMAGE_CACHE}`, 'make guest-image (scripts/guest-image/build.sh)');
   }
-  const cmdline = existsSync(`${dir}/cmdline`) ? readFileSync(`${dir}/cmdline`, 'utf8').trim() : 'console=ttyS0 panic=-1';
+  const cmdline = existsSync(`${dir}/cmdline`)
+    ? readFileSync(`${dir}/cmdline`, 'utf8').trim()
+    : 'console=ttyS0 panic=-1';
   return { dir, kernel, initrd, cmdline };
 }
 
@@ -194,9 +232,14 @@ export function labChannel(lab: Pick<LabBuilder, 'variant' | 'ns' | 'daemonDir'>
  */
 export async function vmGuestExec(lab: LabBuilder, argv: string[], input?: string): Promise<GuestExecResult> {
   const tr = (s: string) => lab.real(VM_DOMAIN, s);
-  const r = await qgaExec(labChannel(lab), argv.map(tr), { timeoutMs: 30_000, ...(input !== undefined ? { input: tr(input) } : {}) });
+  const r = await qgaExec(labChannel(lab), argv.map(tr), {
+    timeoutMs: 30_000,
+    ...(input !== undefined ? { input: tr(input) } : {}),
+  });
   if (r.code !== 0) {
-    throw environmentError(`${argv.join(' ')} in guest ${VM_DOMAIN} failed (exit ${r.code}): ${r.stderr.toString('utf8').trim().split('\n')[0] ?? ''}`);
+    throw environmentError(
+      `${argv.join(' ')} in guest ${VM_DOMAIN} failed (exit ${r.code}): ${r.stderr.toString('utf8').trim().split('\n')[0] ?? ''}`,
+    );
   }
   return r;
 }
@@ -214,7 +257,10 @@ async function waitUntil(lab: LabBuilder, what: string, attempt: () => Promise<u
     await new Promise((r) => setTimeout(r, 250));
   }
   const log = `${guestDir(lab)}/${VM_DOMAIN}-console.log`;
-  throw environmentError(`guest ${VM_DOMAIN} did not boot: ${what} did not answer within ${BOOT_TIMEOUT_MS / 1000} s`, `see ${log} (${String(last)})`);
+  throw environmentError(
+    `guest ${VM_DOMAIN} did not boot: ${what} did not answer within ${BOOT_TIMEOUT_MS / 1000} s`,
+    `see ${log} (${String(last)})`,
+  );
 }
 
 /** Until the guest's qemu-ga answers on the lab's channel. */
