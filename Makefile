@@ -44,11 +44,7 @@ test: setup guest-image
 # nothing but Node and the node modules (npm ci, as any user); under a minute. make test runs it
 # as nobody too (test/unit-as-user.test.ts).
 unit:
-	@test -x node_modules/.bin/tsc || { echo 'make unit: no node modules: run npm ci first' >&2; exit 2; }
-	node_modules/.bin/tsc -p tsconfig.json
-	node_modules/.bin/eslint src test bench scripts eslint.config.js
-	node_modules/.bin/prettier --check .
-	node scripts/run-tests.mjs --unit
+	scripts/unit.sh
 
 # Root: every lab topology with every fault (and healthy), and a few variants, diagnosed and
 # written as fixtures to test/fixtures/diagnose/ (scripts/record-fixtures.ts), that make unit replays.
