@@ -1,3 +1,4 @@
+import { sleep } from '../util/sleep.js';
 import type { Host } from '../host/host.js';
 
 export type ProbeKind = 'icmp' | 'tcp' | 'udp' | 'arp';
@@ -76,7 +77,7 @@ export async function runProbe(host: Host, spec: ProbeSpec, netns: string | unde
       ];
       const results = await Promise.all(
         Array.from({ length: spec.count }, async (_, i) => {
-          await new Promise((res) => setTimeout(res, i * 100));
+          await sleep(i * 100);
           return host.run(base, opts);
         }),
       );

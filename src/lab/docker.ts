@@ -1,3 +1,4 @@
+import { sleep } from '../util/sleep.js';
 import {
   existsSync,
   mkdirSync,
@@ -101,7 +102,7 @@ export async function startDocker(lab: LabBuilder, role: string, options: StartD
       });
       if (r.code === 0 && r.stdout.trim() === 'OK') return sock;
     }
-    await new Promise((res) => setTimeout(res, 100));
+    await sleep(100);
   }
   throw environmentError(`dockerd did not answer on ${sock} within 30 s`, `see ${dir}/dockerd.log`);
 }
@@ -316,8 +317,4 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   } catch {
     /* gone */
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((res) => setTimeout(res, ms));
 }

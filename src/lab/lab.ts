@@ -1,3 +1,4 @@
+import { sleep } from '../util/sleep.js';
 import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { environmentError, usageError } from '../errors.js';
 import type { Host } from '../host/host.js';
@@ -160,7 +161,7 @@ export function builder(
       for (let i = 0; i < 50; i++) {
         const r = await host.run(['nc', '-z', '-w', '1', address, String(port)], { netns: ns(role), okCodes: 'any' });
         if (r.code === 0) return;
-        await new Promise((res) => setTimeout(res, 100));
+        await sleep(100);
       }
       throw environmentError(`service ${address}:${port} did not start in ${ns(role)}`);
     },
@@ -304,6 +305,6 @@ async function killNetnsProcesses(host: Host, netns: string): Promise<void> {
         /* gone already */
       }
     }
-    await new Promise((res) => setTimeout(res, 50));
+    await sleep(50);
   }
 }

@@ -1,3 +1,4 @@
+import { sleep } from '../util/sleep.js';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
@@ -106,7 +107,7 @@ export async function startLibvirt(lab: LabBuilder, role: string): Promise<strin
       const r = await lab.host.run(['virsh', '-q', '-c', uri, 'uri'], { okCodes: 'any', timeoutMs: 10_000 });
       if (r.code === 0) return uri;
     }
-    await new Promise((res) => setTimeout(res, 50));
+    await sleep(50);
   }
   throw environmentError(`libvirtd did not start in ${netns}`, `see ${dir}/libvirtd.log`);
 }

@@ -1,3 +1,4 @@
+import { sleep } from '../util/sleep.js';
 import { existsSync } from 'node:fs';
 import { environmentError } from '../errors.js';
 import { labDaemonDir } from './names.js';
@@ -99,7 +100,7 @@ export async function nbctlApplied(lab: LabBuilder, role: string, args: string[]
 async function waitFor(path: string): Promise<void> {
   for (let i = 0; i < 100; i++) {
     if (existsSync(path)) return;
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
   throw environmentError(`OVN did not start: ${path} never appeared`);
 }

@@ -1,3 +1,4 @@
+import { sleep } from '../util/sleep.js';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { environmentError } from '../errors.js';
 import { labDaemonDir } from './names.js';
@@ -71,7 +72,7 @@ export function removeOvsDirs(netnsNames: string[], base: string = labDaemonDir(
 async function waitFor(path: string): Promise<void> {
   for (let i = 0; i < 100; i++) {
     if (existsSync(path)) return;
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
   throw environmentError(`Open vSwitch did not start: ${path} never appeared`);
 }

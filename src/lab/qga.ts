@@ -1,3 +1,4 @@
+import { sleep } from '../util/sleep.js';
 import { createConnection, type Socket } from 'node:net';
 import { environmentError } from '../errors.js';
 import type { GuestExecResult } from '../host/guest-agent.js';
@@ -176,7 +177,7 @@ export function qgaExec(
       }
       if (Date.now() > deadline)
         throw environmentError(`${argv.join(' ')} did not finish in the guest within ${timeoutMs / 1000} s`);
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
   });
 }

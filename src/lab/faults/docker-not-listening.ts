@@ -1,3 +1,4 @@
+import { sleep } from '../../util/sleep.js';
 import { docker } from '../docker.js';
 import type { LabFault } from '../types.js';
 
@@ -14,7 +15,7 @@ export const dockerNotListening: LabFault = {
     for (let i = 0; i < 50; i++) {
       const r = await docker(lab, 'hv', ['exec', 'ct1', 'netstat', '-ltn'], { okCodes: 'any' });
       if (!r.stdout.includes(`:${lab.real('hv', '9200')} `)) return;
-      await new Promise((res) => setTimeout(res, 100));
+      await sleep(100);
     }
   },
 };

@@ -1,3 +1,4 @@
+import { sleep } from '../../util/sleep.js';
 import { environmentError } from '../../errors.js';
 import { ovsDir, vsctl } from '../ovs.js';
 import { nbctl, startOvn } from '../ovn.js';
@@ -73,7 +74,7 @@ export const ovn: LabTopology = {
     // ovn-controller has bound every port once each Interface says ovn-installed.
     let bound = 0;
     for (let i = 0; i < 300 && bound < ports.length; i++) {
-      if (i > 0) await new Promise((res) => setTimeout(res, 100));
+      if (i > 0) await sleep(100);
       const r = await lab.run('hv', [
         'ovs-vsctl',
         `--db=unix:${ovsDir(lab.ns('hv'), lab.daemonDir)}/db.sock`,

@@ -1,3 +1,4 @@
+import { sleep } from '../../util/sleep.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { guestPing, type GuestExecResult } from '../../host/guest-agent.js';
@@ -254,7 +255,7 @@ async function waitUntil(lab: LabBuilder, what: string, attempt: () => Promise<u
     } catch (err) {
       last = err;
     }
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250);
   }
   const log = `${guestDir(lab)}/${VM_DOMAIN}-console.log`;
   throw environmentError(
