@@ -27,7 +27,8 @@ test(
         recursive: true,
         verbatimSymlinks: true,
         preserveTimestamps: true,
-        filter: (src) => !['.git', 'dist', 'node_modules'].includes(src.slice(ROOT.length).split('/')[0] ?? ''),
+        filter: (src) =>
+          !['.git', 'dist', 'node_modules', '.eslintcache'].includes(src.slice(ROOT.length).split('/')[0] ?? ''),
       });
       symlinkSync(realpathSync(join(ROOT, 'node_modules')), join(tree, 'node_modules'));
       execFileSync('chown', ['-R', '--no-dereference', `${NOBODY}:${NOBODY}`, dir]);
