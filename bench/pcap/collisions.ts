@@ -7,7 +7,9 @@ export interface CollisionResult {
   packets: number;
   distinctIdentities: number;
   collisions64: number;
+  /** Collisions of each 32-bit half alone (lane A, lane B). */
   collisions32: number;
+  collisions32b?: number;
   expected32: number;
 }
 
@@ -27,9 +29,11 @@ export function collisionRate(file: string, limit = 1_000_000): CollisionResult 
   }
   const by64 = new Set<string>();
   const by32 = new Set<number>();
+  const by32b = new Set<number>();
   for (const fp of identities.values()) {
     by64.add(fp);
     by32.add(Number(fp.split(':')[0]));
+    by32b.add(Number(fp.split(':')[1]));
   }
   const n = identities.size;
   return {
@@ -37,6 +41,7 @@ export function collisionRate(file: string, limit = 1_000_000): CollisionResult 
     distinctIdentities: n,
     collisions64: n - by64.size,
     collisions32: n - by32.size,
+    collisions32b: n - by32b.size,
     expected32: n - 2 ** 32 * (1 - Math.exp(-n / 2 ** 32)),
   };
 }
