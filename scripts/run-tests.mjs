@@ -45,6 +45,7 @@ const UNIT = [
   'path/silent.test.js',
   'pcap/decode.test.js',
   'pcap/match.test.js',
+  'pcap/parallel.test.js',
   'pcap/reader.test.js',
   'report/files.test.js',
   'util/shell.test.js',

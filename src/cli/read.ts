@@ -3,6 +3,9 @@ import { environmentError, fileError, usageError } from '../errors.js';
 import {
   CaptureStats,
   Decoded,
+  defaultThreads,
+  fileStats,
+  MAX_THREADS,
   decode,
   epochText,
   forEachPacket,
@@ -20,7 +23,7 @@ const FLUSH_AT = 1 << 18;
 export const readCommand: Command = {
   name: 'read',
   summary: 'print or count the packets of pcap/pcapng files, like tcpdump -nn -r (the pcap engine)',
-  usage: `usage: hopdump read FILE... [-e] [--json] [--stats] [-c COUNT]
+  usage: `usage: hopdump read FILE... [-e] [--json] [--stats [--threads N]] [-c COUNT]
 
 One line per packet, like tcpdump -nn -r FILE: local time of day, then the
 decoded packet (Ethernet, 802.1Q/QinQ, ARP, IPv4/IPv6 with options and
@@ -34,6 +37,8 @@ FILE - reads standard input (tcpdump -w - | hopdump read -).
   --stats     decode and fingerprint every packet, print only the totals:
               packets, bytes, per-protocol counts, distinct fingerprints,
               first and last timestamp (with --json, as one object)
+  --threads N with --stats, read a large file on N threads (default: the
+              cores, at most 4; 1: one thread). The totals are the same.
   -c COUNT    stop after COUNT packets
 
 A fingerprint is the packet's identity across hops (docs/pcap.md): the same
@@ -50,6 +55,7 @@ Exit codes: 0 read to the end, 2 usage, 3 a file missing, unreadable or malforme
         json: { type: 'boolean', default: false },
         stats: { type: 'boolean', default: false },
         c: { type: 'string', short: 'c' },
+        threads: { type: 'string' },
       },
       true,
     );
@@ -60,7 +66,11 @@ Exit codes: 0 read to the end, 2 usage, 3 a file missing, unreadable or malforme
     if (!(limit > 0) || (limit !== Infinity && !Number.isInteger(limit)))
       throw usageError(`-c ${values.c} is not a positive count`);
 
-    const stats = values.stats ? new CaptureStats() : undefined;
+    const threads = values.threads === undefined ? defaultThreads() : Number(values.threads);
+    if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS)
+      throw usageError(`--threads ${values.threads} is not a number of threads from 1 to ${MAX_THREADS}`);
+    if (values.threads !== undefined && !values.stats) throw usageError('--threads goes with --stats');
+    let stats = values.stats ? new CaptureStats() : undefined;
     const perFile: Array<{ file: string; stats: CaptureStats }> = [];
     const d = new Decoded();
     let out: string[] = [];
@@ -115,7 +125,16 @@ Exit codes: 0 read to the end, 2 usage, 3 a file missing, unreadable or malforme
     };
     const pause = () => io.drained?.() ?? null;
     try {
-      await forEachPacket(positionals, onPacket, { onInput, pause, onChunk: flush, syncStdin: Boolean(stats) });
+      if (stats && limit === Infinity && !positionals.some((p) => p === '-')) {
+        // Whole files: each one on several threads where it is large (pcap/parallel.ts).
+        for (const file of positionals) {
+          const s = await fileStats(file, { threads });
+          if (several) {
+            perFile.push({ file, stats: s });
+            stats.merge(s.snapshot());
+          } else stats = s;
+        }
+      } else await forEachPacket(positionals, onPacket, { onInput, pause, onChunk: flush, syncStdin: Boolean(stats) });
     } catch (err) {
       flush();
       if (err instanceof PcapFormatError) throw environmentError(err.message);

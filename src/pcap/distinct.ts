@@ -5,6 +5,13 @@
  * estimate (2^14 registers, about 0.8 % standard error) kept from the start
  * so the switch loses nothing.
  */
+export interface DistinctSnapshot {
+  exact: boolean;
+  n: number;
+  keys: Float64Array;
+  regs: Uint8Array;
+}
+
 export class DistinctCounter {
   /** Open addressing on one number per slot: 52 bits of the fingerprint + 1 (0 = empty). */
   private keys: Float64Array;
@@ -51,6 +58,47 @@ export class DistinctCounter {
     }
     K[i] = key;
     if (++this.n * 2 > mask + 1) this.grow();
+  }
+
+  /** What another thread needs to merge this counter into its own (the arrays can be transferred). */
+  snapshot(): DistinctSnapshot {
+    return { exact: this.exactMode, n: this.n, keys: this.keys, regs: this.regs };
+  }
+
+  /**
+   * Adds another counter's fingerprints: the union, as if this counter had seen them all (the
+   * HyperLogLog registers are a maximum, the exact keys are inserted one by one; the count stays
+   * exact only while the union fits, as for one counter).
+   */
+  merge(o: DistinctSnapshot): void {
+    for (let i = 0; i < this.regs.length; i++) if (o.regs[i]! > this.regs[i]!) this.regs[i] = o.regs[i]!;
+    if (!this.exactMode) return;
+    if (!o.exact) {
+      this.exactMode = false;
+      this.keys = new Float64Array(0);
+      return;
+    }
+    for (let j = 0; j < o.keys.length && this.exactMode; j++) {
+      const key = o.keys[j]!;
+      if (key === 0) continue;
+      const K = this.keys;
+      const mask = this.mask;
+      const hi = Math.floor((key - 1) / 1048576);
+      let i = (hi ^ (key - 1 - hi * 1048576)) & mask;
+      let found = false;
+      for (;;) {
+        const k = K[i]!;
+        if (k === 0) break;
+        if (k === key) {
+          found = true;
+          break;
+        }
+        i = (i + 1) & mask;
+      }
+      if (found) continue;
+      K[i] = key;
+      if (++this.n * 2 > mask + 1) this.grow();
+    }
   }
 
   private grow(): void {

@@ -14,3 +14,5 @@ export * from './writer.js';
 export * from './inputs.js';
 export * from './merge.js';
 export * from './match.js';
+export * from './parallel.js';
+export * from './split.js';

@@ -84,6 +84,21 @@ const NEED = -1;
 const SKIPPED = 0;
 const PACKET = 1;
 
+/**
+ * What a reader knows at a record boundary of a file (the header, the section and its interfaces):
+ * enough for another reader, on another thread, to resume parsing there (see split.ts).
+ */
+export interface ReaderState {
+  format: 'pcap' | 'pcapng';
+  state: number;
+  le: boolean;
+  nanos: boolean;
+  linkType: number;
+  pcapHeader: PcapReader['pcapHeader'];
+  sections: PcapSection[];
+  interfaces: PcapInterface[];
+}
+
 export interface ReaderOptions {
   /** Bytes read per system call from a file (default 1 MiB). */
   chunkSize?: number;
@@ -117,6 +132,10 @@ export class PcapReader {
   recordOffset = 0;
   /** Packets returned so far. */
   packets = 0;
+  /** next() returns false (no error) at the first record that starts at or after this file offset. */
+  stopAt = Infinity;
+  /** Section headers and interface blocks parsed so far (what a resumed reader must not have missed). */
+  stateBlocks = 0;
 
   // --- what the file declared ------------------------------------------------
   format: 'pcap' | 'pcapng' | undefined;
@@ -146,6 +165,8 @@ export class PcapReader {
   private le = true;
   private nanos = false;
   private fd = -1;
+  /** Offset of the next read() for a file read with positional reads; -1: the descriptor's own position (a pipe). */
+  private filePos = -1;
   private eof = false;
   private pending: Buffer | null = null;
   private pendingOff = 0;
@@ -165,8 +186,42 @@ export class PcapReader {
   static openFile(path: string, options: ReaderOptions = {}): PcapReader {
     const r = new PcapReader(path, options);
     r.fd = openSync(path, 'r');
+    r.filePos = 0;
     r.ownBuf = Buffer.allocUnsafe(r.chunkSize);
     r.buf = r.ownBuf;
+    return r;
+  }
+
+  /** The state at the current record boundary (after a packet or before the next record). */
+  snapshot(): ReaderState {
+    if (this.format === undefined || this.state === STATE_MAGIC)
+      throw new Error('PcapReader.snapshot: no header read yet');
+    return {
+      format: this.format,
+      state: this.state,
+      le: this.le,
+      nanos: this.nanos,
+      linkType: this.linkType,
+      pcapHeader: this.pcapHeader,
+      sections: [...this.sections],
+      interfaces: [...this.interfaces],
+    };
+  }
+
+  /** A file reader that starts at `offset`, a record boundary, in the given state (another reader's snapshot). */
+  static resumeFile(path: string, offset: number, st: ReaderState, options: ReaderOptions = {}): PcapReader {
+    const r = PcapReader.openFile(path, options);
+    r.filePos = offset;
+    r.base = offset;
+    r.format = st.format;
+    r.state = st.state;
+    r.le = st.le;
+    r.nanos = st.nanos;
+    r.linkType = st.linkType;
+    r.pcapHeader = st.pcapHeader;
+    r.sections = [...st.sections];
+    r.interfaces = [...st.interfaces];
+    r.allInterfaces = [...st.interfaces];
     return r;
   }
 
@@ -251,7 +306,30 @@ export class PcapReader {
    * call `end(strict)` to decide.
    */
   next(): boolean {
+    // The common case first, inline: a whole little-endian classic record in the buffer.
+    if (this.state === STATE_PCAP && this.le) {
+      const b = this.buf;
+      const pos = this.pos;
+      const lim = this.lim;
+      if (pos + 16 <= lim && this.base + pos < this.stopAt) {
+        const incl = (b[pos + 8]! | (b[pos + 9]! << 8) | (b[pos + 10]! << 16) | (b[pos + 11]! << 24)) >>> 0;
+        if (incl <= MAX_PACKET && pos + 16 + incl <= lim) {
+          const frac = (b[pos + 4]! | (b[pos + 5]! << 8) | (b[pos + 6]! << 16) | (b[pos + 7]! << 24)) >>> 0;
+          this.tsSec = this.tsHi = (b[pos]! | (b[pos + 1]! << 8) | (b[pos + 2]! << 16) | (b[pos + 3]! << 24)) >>> 0;
+          this.tsLo = frac;
+          this.tsNsec = this.nanos ? frac : frac * 1000;
+          this.caplen = incl;
+          this.origLen = (b[pos + 12]! | (b[pos + 13]! << 8) | (b[pos + 14]! << 16) | (b[pos + 15]! << 24)) >>> 0;
+          this.dataOff = pos + 16;
+          this.recordOffset = this.base + pos;
+          this.pos = pos + 16 + incl;
+          this.packets++;
+          return true;
+        }
+      }
+    }
     for (;;) {
+      if (this.base + this.pos >= this.stopAt) return false;
       const r = this.step();
       if (r === PACKET) {
         this.packets++;
@@ -309,11 +387,12 @@ export class PcapReader {
       this.lim = tail;
       let got = 0;
       while (this.lim < target.length) {
-        const n = readSync(this.fd, target, this.lim, target.length - this.lim, null);
+        const n = readSync(this.fd, target, this.lim, target.length - this.lim, this.filePos < 0 ? null : this.filePos);
         if (n === 0) {
           this.eof = true;
           break;
         }
+        if (this.filePos >= 0) this.filePos += n;
         this.lim += n;
         got += n;
         if (this.lim - this.pos >= this.need) break;
@@ -537,9 +616,11 @@ export class PcapReader {
         return PACKET;
       }
       case PCAPNG_SHB:
+        this.stateBlocks++;
         this.sectionHeader(b, pos, body, bodyEnd);
         return SKIPPED;
       case BLOCK_IDB:
+        this.stateBlocks++;
         this.interfaceBlock(b, pos, body, bodyEnd);
         return SKIPPED;
       case BLOCK_ISB:

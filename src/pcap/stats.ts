@@ -1,10 +1,24 @@
 import { decode } from './decode.js';
 import { Decoded, PROTO_CLASSES, protoClass } from './decoded.js';
 import { fingerprintHex } from './fingerprint.js';
-import { DistinctCounter } from './distinct.js';
+import { DistinctCounter, type DistinctSnapshot } from './distinct.js';
 import { linkTypeName } from './linktypes.js';
 import type { PcapReader } from './reader.js';
 import { epochText } from './summary.js';
+
+export interface StatsSnapshot {
+  packets: number;
+  bytes: number;
+  captured: number;
+  classes: Float64Array;
+  tunnelled: number;
+  first: [number, number];
+  last: [number, number];
+  fingerprints: DistinctSnapshot;
+  linkTypeCounts: Float64Array;
+  otherLinkTypes: Array<[number, number]>;
+  lastFp: string;
+}
 
 /** Totals of `hopdump read --stats`: every packet decoded and fingerprinted, nothing kept. */
 export class CaptureStats {
@@ -22,8 +36,6 @@ export class CaptureStats {
   /** Packets per link type: an array for the common (< 512) ones, no Map operation per packet. */
   private readonly linkTypeCounts = new Float64Array(512);
   private readonly otherLinkTypes = new Map<number, number>();
-  /** The last packet's fingerprint (tests and --stats of one packet). */
-  lastFp = '';
   private readonly d = new Decoded();
 
   /** Decodes and counts the reader's current packet. */
@@ -46,7 +58,47 @@ export class CaptureStats {
     else this.otherLinkTypes.set(lt, (this.otherLinkTypes.get(lt) ?? 0) + 1);
   }
 
+  /** Everything merge() needs, as plain data and typed arrays (posted from a worker thread). */
+  snapshot(): StatsSnapshot {
+    return {
+      packets: this.packets,
+      bytes: this.bytes,
+      captured: this.captured,
+      classes: this.classes,
+      tunnelled: this.tunnelled,
+      first: [this.firstSec, this.firstNsec],
+      last: [this.lastSec, this.lastNsec],
+      fingerprints: this.fingerprints.snapshot(),
+      linkTypeCounts: this.linkTypeCounts,
+      otherLinkTypes: [...this.otherLinkTypes],
+      lastFp: this.packets ? this.lastFingerprint() : '',
+    };
+  }
+
+  /** Adds the totals of packets that come after this one's in the capture (another part of the file). */
+  merge(o: StatsSnapshot): void {
+    if (o.packets === 0) return;
+    this.packets += o.packets;
+    this.bytes += o.bytes;
+    this.captured += o.captured;
+    for (let i = 0; i < this.classes.length; i++) this.classes[i]! += o.classes[i]!;
+    this.tunnelled += o.tunnelled;
+    if (this.firstSec < 0) [this.firstSec, this.firstNsec] = o.first;
+    [this.lastSec, this.lastNsec] = o.last;
+    this.fingerprints.merge(o.fingerprints);
+    for (let i = 0; i < this.linkTypeCounts.length; i++) this.linkTypeCounts[i]! += o.linkTypeCounts[i]!;
+    for (const [lt, n] of o.otherLinkTypes) this.otherLinkTypes.set(lt, (this.otherLinkTypes.get(lt) ?? 0) + n);
+    this.mergedLastFp = o.lastFp;
+    this.mergedAt = this.packets;
+  }
+
+  /** The last merged part's last fingerprint, while no packet was added after it. */
+  private mergedLastFp = '';
+  private mergedAt = -1;
+
+  /** The last packet's fingerprint (tests and --stats of one packet). */
   lastFingerprint(): string {
+    if (this.mergedAt === this.packets) return this.mergedLastFp;
     return fingerprintHex(this.d.fpHi, this.d.fpLo);
   }
 

@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { generateCapture } from '../../bench/pcap/generate.js';
+import { fileStats, PcapReader, type ParallelOptions } from '../../src/pcap/index.js';
+import { malformedCorpus } from '../helpers/corpus.js';
+import { ether, icmpEcho, ipv4 } from '../helpers/frames.js';
+import { NgBuilder, pcapBytes } from '../helpers/pcapng.js';
+
+/**
+ * `read --stats` on several threads gives what one thread gives, byte for
+ * byte: the totals, the distinct fingerprints, the first and last packet, and
+ * for a malformed file the same error at the same offset. Parts are forced
+ * small here (any file splits); each case also says how the file was read, so
+ * a test cannot pass by never using a worker.
+ */
+const dir = mkdtempSync(join(tmpdir(), 'hopdump-parallel-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+type Outcome = { json: string; text: string; last: string } | { error: string };
+
+async function outcome(file: string, o: ParallelOptions): Promise<{ out: Outcome; kept: number; parts: number }> {
+  let plan = { parts: 0, kept: 0 };
+  try {
+    const s = await fileStats(file, { ...o, onPlan: (p) => (plan = p) });
+    return { out: { json: JSON.stringify(s.toJSON()), text: s.text(), last: s.lastFingerprint() }, ...plan };
+  } catch (err) {
+    return { out: { error: (err as Error).message }, ...plan };
+  }
+}
+
+/** Compares every thread count with one thread; returns the plans seen. */
+async function sameAsOneThread(file: string): Promise<Array<{ parts: number; kept: number }>> {
+  const one = await outcome(file, { threads: 1 });
+  const plans = [];
+  for (const threads of [2, 3, 4]) {
+    const many = await outcome(file, { threads, minPartBytes: 1 });
+    assert.deepEqual(many.out, one.out, `${file} on ${threads} threads`);
+    plans.push({ parts: many.parts, kept: many.kept });
+  }
+  return plans;
+}
+
+const frame = (seq: number, data: Buffer) => ether(ipv4({ proto: 1, payload: icmpEcho({ seq, data }) }));
+
+test('generated captures (pcap, pcapng, cut by a snaplen) give the same totals on 2, 3 and 4 threads', async () => {
+  const cases: Array<[string, Parameters<typeof generateCapture>[1]]> = [
+    ['mix.pcap', { packets: 20_000 }],
+    ['mix.pcapng', { packets: 20_000, format: 'pcapng' }],
+    ['snap.pcap', { packets: 30_000, snaplen: 96, flows: 300 }],
+  ];
+  for (const [name, o] of cases) {
+    const file = join(dir, name);
+    generateCapture(file, o);
+    const plans = await sameAsOneThread(file);
+    // Every part found its boundary and was kept: the workers did the reading.
+    assert.deepEqual(plans, [
+      { parts: 2, kept: 2 },
+      { parts: 3, kept: 3 },
+      { parts: 4, kept: 4 },
+    ]);
+  }
+});
+
+test('every malformed input of the corpus gives the same error on several threads', async () => {
+  for (const { name, bytes } of malformedCorpus()) {
+    const file = join(dir, `corpus-${name.replace(/\W+/g, '-')}.pcap`);
+    writeFileSync(file, bytes);
+    await sameAsOneThread(file);
+  }
+});
+
+test('a bad record in the middle or a cut at the end of a large file: the same error, the same offset', async () => {
+  const file = join(dir, 'good.pcap');
+  generateCapture(file, { packets: 20_000 });
+  const bytes = readFileSync(file);
+  // An absurd length at a record about two thirds in: found by a worker, reported as one thread would.
+  const r = PcapReader.openFile(file);
+  let at = 0;
+  for (let i = 0; i < 13_000 && r.next(); i++) at = r.recordOffset;
+  r.close();
+  const bad = Buffer.from(bytes);
+  bad.writeUInt32LE(0x7fffffff, at + 8);
+  writeFileSync(join(dir, 'bad-middle.pcap'), bad);
+  const middle = await outcome(join(dir, 'bad-middle.pcap'), { threads: 2, minPartBytes: 1 });
+  assert.match(
+    (middle.out as { error: string }).error,
+    new RegExp(`record claims 2147483647 captured bytes .* at byte ${at}$`),
+  );
+  await sameAsOneThread(join(dir, 'bad-middle.pcap'));
+  writeFileSync(join(dir, 'cut.pcap'), bytes.subarray(0, bytes.length - 7));
+  const cut = await outcome(join(dir, 'cut.pcap'), { threads: 2, minPartBytes: 1 });
+  assert.match((cut.out as { error: string }).error, /truncated record/);
+  await sameAsOneThread(join(dir, 'cut.pcap'));
+});
+
+test('payloads that look like records mislead the guess: the part is read again, the totals stay right', async () => {
+  // Each payload is a chain of fake 20-byte records (plausible headers, 4 bytes of data).
+  const fake = Buffer.concat(
+    Array.from({ length: 12 }, () => {
+      const h = Buffer.alloc(20);
+      h.writeUInt32LE(1_790_000_000, 0);
+      h.writeUInt32LE(4, 8);
+      h.writeUInt32LE(4, 12);
+      return h;
+    }),
+  );
+  const records = Array.from({ length: 4000 }, (_, i) => ({ data: frame(i, fake), sec: 1_790_000_000, frac: i }));
+  const file = join(dir, 'decoy.pcap');
+  writeFileSync(file, pcapBytes(records));
+  const plans = await sameAsOneThread(file);
+  // At least one part was misled and discarded (its totals read again on the main thread).
+  assert.ok(
+    plans.some((p) => p.kept < p.parts),
+    `some guess should have been wrong: ${JSON.stringify(plans)}`,
+  );
+});
+
+test('a pcapng that declares an interface half-way: the parts after it are read on the main thread', async () => {
+  const b = new NgBuilder().shb(true).idb(1);
+  for (let i = 0; i < 3000; i++) b.epb(0, BigInt(i) * 1000n, frame(i, Buffer.alloc(64, i)));
+  b.idb(1, [[2, 'second']]);
+  for (let i = 0; i < 3000; i++) b.epb(i % 2, BigInt(3000 + i) * 1000n, frame(i, Buffer.alloc(64, i)));
+  const file = join(dir, 'late-idb.pcapng');
+  writeFileSync(file, b.build());
+  const plans = await sameAsOneThread(file);
+  assert.ok(
+    plans.some((p) => p.kept < p.parts),
+    `the interface block should have stopped some part: ${JSON.stringify(plans)}`,
+  );
+});
