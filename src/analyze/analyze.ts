@@ -1,3 +1,5 @@
+import { statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { fromDecoded } from '../correlate/packets.js';
 import { guestArpUnresolved } from '../checks/guest-arp-unresolved.js';
@@ -15,19 +17,16 @@ import {
   Decoded,
   decode,
   HopMatcher,
-  L3_ARP,
-  L3_IPV4,
-  L3_IPV6,
   fingerprint,
   MergedReaders,
   natFingerprint,
   PcapFormatError,
-  PROTO_ICMP,
-  PROTO_ICMP6,
   segments as matchSegments,
   type PcapInterface,
 } from '../pcap/index.js';
 import { assembleReport, passiveProbeReport } from '../verdict/assemble.js';
+import { AheadFailure, DecodedMerge } from './decode-ahead.js';
+import { aboutTarget, ipv4Number } from './target.js';
 import type { Report } from '../model/report.js';
 
 export interface AnalyzeOptions {
@@ -37,6 +36,10 @@ export interface AnalyzeOptions {
   target?: string;
   /** Capture-time window after which a packet not seen further is counted lost. */
   settleSeconds?: number;
+  /** 2: decode on a second thread (decode-ahead.ts); 1: all on this one. Default: 2 for files over 64 MiB on 2+ cores. */
+  threads?: number;
+  /** Told whether the second pass ran on two threads (tests). */
+  onThreads?: (threads: number) => void;
   version: string;
 }
 
@@ -329,9 +332,45 @@ function streamPass(o: AnalyzeOptions, first: FirstLook, hops: Hop[]) {
   };
   let skipped = 0;
   const d = new Decoded();
+  const otherPerHop = new Float64Array(hopCount);
+  const threads = o.threads ?? (availableParallelism() >= 2 && totalSize(o.files) >= 64 << 20 ? 2 : 1);
+  o.onThreads?.(threads >= 2 ? 2 : 1);
+  if (threads >= 2) {
+    const hopsOf: Array<[string, number]> = [];
+    for (const [key, seen] of firstPassByFileAndId) hopsOf.push([key, position.get(seen)!]);
+    const merged = new DecodedMerge({ files: o.files, hops: hopsOf, t4, isV6 });
+    try {
+      for (;;) {
+        let f: number;
+        try {
+          f = merged.next();
+        } catch (err) {
+          throw err instanceof AheadFailure ? aheadError(err) : err;
+        }
+        if (f < 0) break;
+        const R = merged.cur;
+        const at = merged.at;
+        const hop = R[at + 4]!;
+        if (hop < 0) {
+          skipped++;
+          continue;
+        }
+        if (hop < 32) matcher.addRecord(hop, R, at);
+        if (R[at + 5]! >= 0) {
+          const data = merged.data(f);
+          decode(data, 0, data.length, R[at + 8]!, d);
+          const p = fromDecoded(hop, BigInt(R[at]!) * 1_000_000_000n + BigInt(R[at + 1]!), d, R[at + 7]!, false);
+          p.data = EMPTY;
+          correlator.add(p);
+        } else otherPerHop[hop] = otherPerHop[hop]! + 1;
+      }
+    } finally {
+      merged.close();
+    }
+    return finishPass();
+  }
   // The hot loop (every packet of every file), written out: no callback, no allocation
   // but for the target's own packets.
-  const otherPerHop = new Float64Array(hopCount);
   const merged = openMerged(o.files);
   const lastIface: Array<PcapInterface | undefined> = o.files.map(() => undefined);
   const lastHop: number[] = o.files.map(() => -1);
@@ -369,46 +408,42 @@ function streamPass(o: AnalyzeOptions, first: FirstLook, hops: Hop[]) {
   } finally {
     merged.close();
   }
-  otherPerHop.forEach((n, hop) => correlator.addOther(hop, undefined, n));
-  const all = matcher.finish();
-  return {
-    correlation: correlator.finish(),
-    allJourneys: all.journeys,
-    allDuplicates: all.duplicates,
-    allTraffic: matchSegments(all, [...Array(Math.min(32, hopCount)).keys()]),
-    skipped,
-  };
+  return finishPass();
+
+  function finishPass() {
+    otherPerHop.forEach((n, hop) => correlator.addOther(hop, undefined, n));
+    const all = matcher.finish();
+    return {
+      correlation: correlator.finish(),
+      allJourneys: all.journeys,
+      allDuplicates: all.duplicates,
+      allTraffic: matchSegments(all, [...Array(Math.min(32, hopCount)).keys()]),
+      skipped,
+    };
+  }
+}
+
+function totalSize(files: string[]): number {
+  let n = 0;
+  for (const f of files) {
+    try {
+      n += statSync(f).size;
+    } catch {
+      /* opened already: a vanished file fails in the pass itself */
+    }
+  }
+  return n;
+}
+
+/** A file the decoding thread could not read: the same one-line error as on one thread. */
+function aheadError(err: AheadFailure): Error {
+  const e = err.detail;
+  if (e.format) return fileErrorOf(new PcapFormatError(e.format.source, e.format.offset, e.format.reason));
+  const plain = Object.assign(new Error(e.message ?? 'decode worker failed'), e.code ? { code: e.code } : {});
+  return fileErrorOf(plain);
 }
 
 const EMPTY = new Uint8Array(0);
-
-function ipv4Number(a: string): number {
-  const p = a.split('.').map(Number);
-  if (p.length !== 4 || p.some((x) => !(x >= 0 && x <= 255))) return -1;
-  return ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0;
-}
-
-/** Cheap test on the decoded numbers: could this packet be to, from or about the target? */
-function aboutTarget(d: Decoded, t4: number, isV6: boolean): boolean {
-  const b = d.data;
-  if (d.l3 === L3_IPV4) {
-    if (d.ipProto === PROTO_ICMP && d.quotedOff >= 0) return true;
-    if (isV6) return false;
-    const o = d.l3Off;
-    const src = ((b[o + 12]! << 24) | (b[o + 13]! << 16) | (b[o + 14]! << 8) | b[o + 15]!) >>> 0;
-    const dst = ((b[o + 16]! << 24) | (b[o + 17]! << 16) | (b[o + 18]! << 8) | b[o + 19]!) >>> 0;
-    return src === t4 || dst === t4;
-  }
-  if (d.l3 === L3_ARP) {
-    if (isV6 || d.arpOff < 0) return false;
-    const o = d.arpOff;
-    const spa = ((b[o + 14]! << 24) | (b[o + 15]! << 16) | (b[o + 16]! << 8) | b[o + 17]!) >>> 0;
-    const tpa = ((b[o + 24]! << 24) | (b[o + 25]! << 16) | (b[o + 26]! << 8) | b[o + 27]!) >>> 0;
-    return spa === t4 || tpa === t4;
-  }
-  if (d.l3 === L3_IPV6) return isV6 || d.ipProto === PROTO_ICMP6;
-  return false;
-}
 
 function allTrafficNotice(
   journeys: number,

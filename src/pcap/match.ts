@@ -108,6 +108,15 @@ export class HopMatcher {
     this.sighting(hop);
   }
 
+  /** The same from a record of doubles: seconds, nanoseconds, NAT fingerprint halves at at..at+3. */
+  addRecord(hop: number, R: Float64Array, at: number): void {
+    this.inSec = R[at]!;
+    this.inNsec = R[at + 1]!;
+    this.inHi = R[at + 2]!;
+    this.inLo = R[at + 3]!;
+    this.sighting(hop);
+  }
+
   private sighting(hop: number): void {
     const tsSec = this.inSec;
     const tsNsec = this.inNsec;
