@@ -106,6 +106,10 @@ export class DecodedMerge {
   private readonly count: Int32Array;
   private readonly idx: Int32Array;
   private readonly live: Uint8Array;
+  /** Per file: capture time of its current record (what the merge compares), and where it is. */
+  private readonly headSec: Float64Array;
+  private readonly headNsec: Float64Array;
+  private readonly headAt: Float64Array;
   private last = -1;
   private started = false;
   private exited = false;
@@ -124,6 +128,9 @@ export class DecodedMerge {
     this.count = new Int32Array(n);
     this.idx = new Int32Array(n);
     this.live = new Uint8Array(n);
+    this.headSec = new Float64Array(n);
+    this.headNsec = new Float64Array(n);
+    this.headAt = new Float64Array(n);
     this.shared = shared;
     this.worker = new Worker(new URL('./decode-worker.js', import.meta.url), {
       workerData: { ...task, shared } satisfies DecodeAheadTask,
@@ -139,6 +146,7 @@ export class DecodedMerge {
   private advance(f: number): boolean {
     if (this.slot[f]! >= 0 && this.idx[f]! + 1 < this.count[f]!) {
       this.idx[f]!++;
+      this.head(f);
       return true;
     }
     const ctl = this.ctl;
@@ -157,7 +165,10 @@ export class DecodedMerge {
         this.slot[f] = s;
         this.count[f] = n;
         this.idx[f] = 0;
-        if (n > 0) return true;
+        if (n > 0) {
+          this.head(f);
+          return true;
+        }
         // An empty batch (the last one of a file): give it back and look again.
         this.release(c);
         this.slot[f] = -1;
@@ -169,6 +180,14 @@ export class DecodedMerge {
       if (this.exited && state === 0) throw new AheadFailure({ file: f, message: 'the decode worker stopped' });
       Atomics.wait(ctl, c + SEQ, seq, 1000);
     }
+  }
+
+  private head(f: number): void {
+    const at = (this.slot[f]! * BATCH + this.idx[f]!) * REC;
+    const R = this.recs[f]!;
+    this.headAt[f] = at;
+    this.headSec[f] = R[at]!;
+    this.headNsec[f] = R[at + 1]!;
   }
 
   /** Done with a batch: give its slot back and wake the worker if it waits for room. */
@@ -191,12 +210,13 @@ export class DecodedMerge {
     let best = -1;
     let bs = 0;
     let bn = 0;
+    const live = this.live;
+    const hs = this.headSec;
+    const hn = this.headNsec;
     for (let f = 0; f < n; f++) {
-      if (this.live[f] === 0) continue;
-      const R = this.recs[f]!;
-      const at = (this.slot[f]! * BATCH + this.idx[f]!) * REC;
-      const s = R[at]!;
-      const ns = R[at + 1]!;
+      if (live[f] === 0) continue;
+      const s = hs[f]!;
+      const ns = hn[f]!;
       if (best < 0 || s < bs || (s === bs && ns < bn)) {
         best = f;
         bs = s;
@@ -206,7 +226,7 @@ export class DecodedMerge {
     this.last = best;
     if (best >= 0) {
       this.cur = this.recs[best]!;
-      this.at = (this.slot[best]! * BATCH + this.idx[best]!) * REC;
+      this.at = this.headAt[best]!;
     }
     return best;
   }
