@@ -2,11 +2,12 @@ import { analyze } from '../analyze/analyze.js';
 import { usageError } from '../errors.js';
 import { renderReport } from '../report/text.js';
 import { version } from '../version.js';
+import { summaryOf } from './commands.js';
 import { parseCommandArgs, type Command } from './command.js';
 
 export const analyzeCommand: Command = {
   name: 'analyze',
-  summary: 'correlate pcap/pcapng files captured by hand at several hops and say where packets stop',
+  summary: summaryOf('analyze'),
   usage: `usage: hopdump analyze FILE... [--order given|auto] [--target ADDR] [--window SECONDS] [--threads 1|2] [--json] [--no-color]
 
 The seeds' manual workflow: captures taken at several points (tcpdump -w on the

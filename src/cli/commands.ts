@@ -1,12 +1,51 @@
 import type { Command } from './command.js';
-import { analyzeCommand } from './analyze.js';
-import { diagnoseCommand } from './diagnose.js';
-import { discoverCommand } from './discover.js';
-import { labCommand } from './lab.js';
-import { pathCommand } from './path.js';
-import { readCommand } from './read.js';
 
-/** Every command, in the order `hopdump --help` lists them. */
-export function commands(): Command[] {
-  return [diagnoseCommand, analyzeCommand, labCommand, discoverCommand, pathCommand, readCommand];
+/**
+ * Every command, in the order `hopdump --help` lists them, with its one-line summary and how
+ * to load it. Only the command that runs is loaded: `read` needs the pcap engine alone, `analyze`
+ * no Docker or libvirt client, and `--version` nothing (start-up time and resident memory).
+ */
+export const COMMANDS = [
+  {
+    name: 'diagnose',
+    summary: 'capture on every hop at once, probe, and say where and why packets die',
+    load: async () => (await import('./diagnose.js')).diagnoseCommand,
+  },
+  {
+    name: 'analyze',
+    summary: 'correlate pcap/pcapng files captured by hand at several hops and say where packets stop',
+    load: async () => (await import('./analyze.js')).analyzeCommand,
+  },
+  {
+    name: 'lab',
+    summary: 'build, break and remove the built-in fault lab (network namespaces hd-*)',
+    load: async () => (await import('./lab.js')).labCommand,
+  },
+  {
+    name: 'discover',
+    summary: 'show the host network: namespaces, interfaces, bridges, peers, routes, sysctls',
+    load: async () => (await import('./discover.js')).discoverCommand,
+  },
+  {
+    name: 'path',
+    summary: 'the ordered hops from the uplink to a target, and where a capture sees its traffic',
+    load: async () => (await import('./path.js')).pathCommand,
+  },
+  {
+    name: 'read',
+    summary: 'print or count the packets of pcap/pcapng files, like tcpdump -nn -r (the pcap engine)',
+    load: async () => (await import('./read.js')).readCommand,
+  },
+] as const satisfies ReadonlyArray<{ name: string; summary: string; load: () => Promise<Command> }>;
+
+export type CommandName = (typeof COMMANDS)[number]['name'];
+
+/** A command's summary, from the one list (the command modules use it: one text). */
+export function summaryOf(name: CommandName): string {
+  return COMMANDS.find((c) => c.name === name)!.summary;
+}
+
+/** Every command, loaded (tests, completion). */
+export async function commands(): Promise<Command[]> {
+  return Promise.all(COMMANDS.map((c) => c.load()));
 }

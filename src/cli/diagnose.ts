@@ -8,6 +8,7 @@ import { createRunDir, openNew, requireAbsent, runFile, writeNew } from '../repo
 import { writeCapture } from '../report/pcapng.js';
 import { ReportSchema } from '../model/report.js';
 import { renderReport } from '../report/text.js';
+import { summaryOf } from './commands.js';
 import { parseCommandArgs, type Command } from './command.js';
 import { requireRoot } from './preflight.js';
 
@@ -44,7 +45,7 @@ Exit codes: 0 ok, 1 degraded or broken, 2 usage, 3 could not diagnose.
 
 export const diagnoseCommand: Command = {
   name: 'diagnose',
-  summary: 'capture on every hop at once, probe, and say where and why packets die',
+  summary: summaryOf('diagnose'),
   usage: USAGE,
   async run(args, io) {
     const { values } = parseCommandArgs('diagnose', args, {

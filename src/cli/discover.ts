@@ -1,12 +1,13 @@
 import { discover } from '../collect/discover.js';
 import { localHost } from '../host/local.js';
 import { renderTopology } from '../report/topology-text.js';
+import { summaryOf } from './commands.js';
 import { parseCommandArgs, type Command } from './command.js';
 import { requireRoot } from './preflight.js';
 
 export const discoverCommand: Command = {
   name: 'discover',
-  summary: 'show the host network: namespaces, interfaces, bridges, peers, routes, sysctls',
+  summary: summaryOf('discover'),
   usage: `usage: hopdump discover [--netns NS] [--json]
 
 Builds one model of the host's network from iproute2's JSON output and /sys:

@@ -4,6 +4,7 @@ import { FAULTS, findTopology, labDown, labUp, TOPOLOGIES } from '../lab/lab.js'
 import { describeLab, labStatus, statusLines } from '../lab/status.js';
 import { parseSeed, VARIANT_TOPOLOGIES } from '../lab/variant.js';
 import { DEFAULT_INSTANCE } from '../lab/names.js';
+import { summaryOf } from './commands.js';
 import { parseCommandArgs, type CliIO, type Command } from './command.js';
 import { requireRoot } from './preflight.js';
 
@@ -28,7 +29,7 @@ documentation addresses only. Nothing is added to the root namespace.
 
 export const labCommand: Command = {
   name: 'lab',
-  summary: 'build, break and remove the built-in fault lab (network namespaces hd-*)',
+  summary: summaryOf('lab'),
   usage: USAGE,
   async run(args, io) {
     const [sub, ...rest] = args;

@@ -1,12 +1,13 @@
 import { once } from 'node:events';
 import { HopdumpError } from '../errors.js';
 import { runAllCleanups } from '../host/cleanup.js';
-import type { CliIO, Command } from './command.js';
+import type { CliIO } from './command.js';
+import { COMMANDS } from './commands.js';
 import { version } from '../version.js';
 
 export const EXIT = { ok: 0, problemFound: 1, usage: 2, failed: 3 } as const;
 
-function topHelp(list: Command[]): string {
+function topHelp(list: ReadonlyArray<{ name: string; summary: string }>): string {
   const width = Math.max(...list.map((c) => c.name.length));
   return [
     'hopdump: find where and why packets die on the way to a VM or a container',
@@ -40,21 +41,21 @@ export async function run(argv: string[], io: CliIO = defaultIO()): Promise<numb
   const debug = argv.includes('--debug') || process.env.HOPDUMP_DEBUG === '1';
   const args = argv.filter((a) => a !== '--debug');
   const [name, ...rest] = args;
-  // `read` is the engine's front end and often in a pipeline: it loads only the engine.
-  const list = name === 'read' ? [(await import('./read.js')).readCommand] : (await import('./commands.js')).commands();
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout(topHelp(list));
+    io.stdout(topHelp(COMMANDS));
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
   if (name === '--version' || name === '-V') {
     io.stdout(`hopdump ${version()}\n`);
     return EXIT.ok;
   }
-  const command = list.find((c) => c.name === name);
-  if (!command) {
+  // Only the command that runs is loaded (`read`: the pcap engine alone).
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
     io.stderr(`hopdump: unknown command '${name}': see 'hopdump --help'\n`);
     return EXIT.usage;
   }
+  const command = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     io.stdout(command.usage.endsWith('\n') ? command.usage : `${command.usage}\n`);
     return EXIT.ok;

@@ -5,12 +5,13 @@ import { resolveByArp } from '../capture/arp-resolve.js';
 import { undecided } from '../path/silent.js';
 import { findPath } from '../path/find.js';
 import { renderPath } from '../report/path-text.js';
+import { summaryOf } from './commands.js';
 import { parseCommandArgs, type Command } from './command.js';
 import { requireRoot } from './preflight.js';
 
 export const pathCommand: Command = {
   name: 'path',
-  summary: 'the ordered hops from the uplink to a target, and where a capture sees its traffic',
+  summary: summaryOf('path'),
   usage: `usage: hopdump path --target T [--netns NS] [--uplink IF] [--resolve-arp] [--json]
 
   --target T   an IPv4/IPv6 address, a MAC, an interface (IF or NETNS/IF), or netns:NAME

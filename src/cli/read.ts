@@ -16,13 +16,14 @@ import {
   type PcapReader,
 } from '../pcap/index.js';
 import { printable } from '../util/printable.js';
+import { summaryOf } from './commands.js';
 import { parseCommandArgs, type Command } from './command.js';
 
 const FLUSH_AT = 1 << 18;
 
 export const readCommand: Command = {
   name: 'read',
-  summary: 'print or count the packets of pcap/pcapng files, like tcpdump -nn -r (the pcap engine)',
+  summary: summaryOf('read'),
   usage: `usage: hopdump read FILE... [-e] [--json] [--stats [--threads N]] [-c COUNT]
 
 One line per packet, like tcpdump -nn -r FILE: local time of day, then the
