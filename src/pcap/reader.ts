@@ -165,6 +165,11 @@ export class PcapReader {
   private le = true;
   private nanos = false;
   private fd = -1;
+  /** pcapng timestamps: hi·2³² / units for the last (hi, units), as quotient and remainder. */
+  private tsBaseHi = -1;
+  private tsBaseUnits = 0;
+  private tsBaseQ = 0;
+  private tsBaseR = 0;
   /** Offset of the next read() for a file read with positional reads; -1: the descriptor's own position (a pipe). */
   private filePos = -1;
   private eof = false;
@@ -661,15 +666,34 @@ export class PcapReader {
       this.tsSec = sec;
       this.tsNsec = (t - sec * 1e6) * 1000;
     } else if (units <= 1e12) {
-      // (hi·2³² + lo) / units without leaving exact double arithmetic.
-      const q1 = Math.floor(hi / units);
-      let x = (hi - q1 * units) * 65536 + (lo >>> 16);
-      const q2 = Math.floor(x / units);
-      x = (x - q2 * units) * 65536 + (lo & 0xffff);
-      const q3 = Math.floor(x / units);
-      const frac = x - q3 * units;
-      this.tsSec = q1 * 4294967296 + q2 * 65536 + q3;
-      this.tsNsec = units === 1e9 ? frac : Math.floor((frac * 1e9) / units);
+      // (hi·2³² + lo) / units without leaving exact double arithmetic: hi·2³² / units is
+      // worked out in three exact steps of 16 bits once per (hi, units) — hi changes every few
+      // seconds at nanosecond resolution — then each packet adds lo with one division.
+      if (hi !== this.tsBaseHi || units !== this.tsBaseUnits) {
+        const q1 = Math.floor(hi / units);
+        let x = (hi - q1 * units) * 65536;
+        const q2 = Math.floor(x / units);
+        x = (x - q2 * units) * 65536;
+        const q3 = Math.floor(x / units);
+        this.tsBaseHi = hi;
+        this.tsBaseUnits = units;
+        this.tsBaseQ = q1 * 4294967296 + q2 * 65536 + q3;
+        this.tsBaseR = x - q3 * units;
+      }
+      // tsBaseR < units ≤ 10¹² and lo < 2³²: x and the quotient stay exact.
+      const x = this.tsBaseR + lo;
+      const q = Math.floor(x / units);
+      const frac = x - q * units;
+      this.tsSec = this.tsBaseQ + q;
+      // frac·10⁹ / units, exact: in doubles while frac·10⁹ is (the error of the division then stays
+      // below 1/units, the distance to the next whole number); finer than that, in BigInt.
+      const scaled = frac * 1e9;
+      this.tsNsec =
+        units === 1e9
+          ? frac
+          : scaled <= Number.MAX_SAFE_INTEGER
+            ? Math.floor(scaled / units)
+            : Number((BigInt(frac) * 1_000_000_000n) / BigInt(units));
     } else {
       const t = (BigInt(hi) << 32n) | BigInt(lo);
       const u = BigInt(Math.round(units));

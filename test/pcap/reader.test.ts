@@ -308,3 +308,38 @@ test('mutated and random inputs: a PcapFormatError naming a byte offset or a cle
     { numRuns: 3000 },
   );
 });
+
+test('pcapng timestamps at any resolution (powers of 10 and of 2) are exact, as BigInt arithmetic gives them', () => {
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        fc.integer({ min: 0, max: 12 }),
+        fc.integer({ min: 1, max: 40 }).map((e) => 0x80 | e),
+      ),
+      // Seconds since 1970 up to the year 2242 (what a double holds exactly and more), any fraction.
+      fc.bigInt({ min: 0n, max: 2n ** 33n }),
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      fc.array(fc.bigInt({ min: 0n, max: 2n ** 34n }), { minLength: 1, maxLength: 20 }),
+      (tsresol, sec, fraction, steps) => {
+        const units = BigInt(tsresol & 0x80 ? 2 ** (tsresol & 0x7f) : 10 ** tsresol);
+        // ... and the 64-bit field holds it.
+        const start = (sec % (2n ** 62n / units + 1n)) * units + BigInt(Math.floor(fraction * Number(units - 1n)));
+        const b = new NgBuilder().shb(true).idb(1, [[9, Buffer.from([tsresol])]]);
+        const want: string[] = [];
+        let t = start;
+        for (const step of steps) {
+          t += step;
+          b.epb(0, t, Buffer.alloc(14));
+          want.push(`${t / units}.${((t % units) * 1_000_000_000n) / units}`);
+        }
+        const r = new PcapReader('timestamps');
+        r.feed(b.build());
+        r.finish();
+        const got: string[] = [];
+        while (r.next()) got.push(`${r.tsSec}.${r.tsNsec}`);
+        assert.deepEqual(got, want);
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
