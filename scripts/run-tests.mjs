@@ -46,6 +46,7 @@ const UNIT = [
   'pcap/decode.test.js',
   'pcap/match.test.js',
   'pcap/reader.test.js',
+  'pcap/tcp-relative.test.js',
   'report/files.test.js',
   'util/shell.test.js',
   'util/tagged-json.test.js',

@@ -8,6 +8,7 @@ import {
   forEachPacket,
   PcapFormatError,
   summarize,
+  TcpRelative,
   timeText,
   toJson,
   type PcapReader,
@@ -50,6 +51,7 @@ Exit codes: 0 read to the end, 2 usage, 3 a file missing, unreadable or malforme
         json: { type: 'boolean', default: false },
         stats: { type: 'boolean', default: false },
         c: { type: 'string', short: 'c' },
+        S: { type: 'boolean', short: 'S', default: false },
       },
       true,
     );
@@ -63,6 +65,8 @@ Exit codes: 0 read to the end, 2 usage, 3 a file missing, unreadable or malforme
     const stats = values.stats ? new CaptureStats() : undefined;
     const perFile: Array<{ file: string; stats: CaptureStats }> = [];
     const d = new Decoded();
+    // TCP seq/ack relative to each connection's start, as tcpdump without -S (text lines only).
+    const rel = values.S || values.json || values.stats ? undefined : new TcpRelative();
     let out: string[] = [];
     let pending = 0;
     let count = 0;
@@ -79,6 +83,7 @@ Exit codes: 0 read to the end, 2 usage, 3 a file missing, unreadable or malforme
         out.push(`${i > 0 ? '\n' : ''}==> ${positionals[i]} <==\n`);
       }
       multiIface = false;
+      rel?.clear();
       r.onInterface = () => {
         multiIface = r.interfaces.length > 1;
       };
@@ -106,7 +111,7 @@ Exit codes: 0 read to the end, 2 usage, 3 a file missing, unreadable or malforme
         line = `${JSON.stringify(obj)}\n`;
       } else {
         const iface = multiIface ? `${printable(r.interfaces[r.ifId]?.name ?? `if${r.ifId}`)} ` : '';
-        line = `${timeText(r.tsSec, r.tsNsec)} ${iface}${summarize(d, r.origLen, values.e)}\n`;
+        line = `${timeText(r.tsSec, r.tsNsec)} ${iface}${summarize(d, r.origLen, values.e, false, rel)}\n`;
       }
       out.push(line);
       pending += line.length;
