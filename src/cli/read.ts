@@ -21,17 +21,21 @@ const FLUSH_AT = 1 << 18;
 export const readCommand: Command = {
   name: 'read',
   summary: 'print or count the packets of pcap/pcapng files, like tcpdump -nn -r (the pcap engine)',
-  usage: `usage: hopdump read FILE... [-e] [--json] [--stats] [-c COUNT]
+  usage: `usage: hopdump read FILE... [-e] [-S] [--json] [--stats] [-c COUNT]
 
-One line per packet, like tcpdump -nn -r FILE: local time of day, then the
-decoded packet (Ethernet, 802.1Q/QinQ, ARP, IPv4/IPv6 with options and
-extension headers, TCP/UDP/ICMP/ICMPv6, VXLAN with its inner frame). Reads
-classic pcap and pcapng (several sections and interfaces), link types
+One line per packet, as tcpdump -nn -r FILE prints it: local time of day,
+then the decoded packet (Ethernet, 802.1Q/QinQ, ARP, IPv4/IPv6 with options and
+extension headers, TCP with its options, UDP, ICMP/ICMPv6, VXLAN and Geneve
+with the inner frame on the same line). TCP sequence and acknowledgement numbers
+are relative to each connection's start, as tcpdump prints them without -S.
+Reads classic pcap and pcapng (several sections and interfaces), link types
 EN10MB, LINUX_SLL/SLL2 (tcpdump -i any), RAW/IPv4/IPv6 and NULL/LOOP.
 FILE - reads standard input (tcpdump -w - | hopdump read -).
 
   -e          print the link layer too (MACs, VLAN tags, SLL direction)
-  --json      one JSON object per packet: decoded fields and fingerprints
+  -S          absolute TCP sequence and acknowledgement numbers (tcpdump -S)
+  --json      one JSON object per packet: decoded fields (absolute TCP
+              numbers) and fingerprints
   --stats     decode and fingerprint every packet, print only the totals:
               packets, bytes, per-protocol counts, distinct fingerprints,
               first and last timestamp (with --json, as one object)
