@@ -60,7 +60,11 @@ const hex2 = (b: number) => (b < 16 ? '0' : '') + b.toString(16);
 
 /** Thrown when a read runs past the captured bytes: tcpdump prints " [|proto]" and ends the line. */
 class Truncated extends Error {
-  constructor(readonly proto: string) {
+  /** tcheck: found by the options' LENCHECK (tcpdump's goto trunc, which adds ">" after the first option). */
+  constructor(
+    readonly proto: string,
+    readonly tcheck = false,
+  ) {
     super(`truncated ${proto}`);
   }
 }
@@ -179,7 +183,7 @@ function optionsText(p: Decoded, hdrLen: number, flags: number, sackBase: number
       // "Bail if l bytes of data are not left or were not captured."
       const lencheck = (l: number) => {
         if (l > hlen) throw new BadOption();
-        c.check(cp, l);
+        if (cp + l > c.end) throw new Truncated(c.proto, true);
       };
       s += OPTION_NAMES[opt] ?? `unknown-${opt}`;
       switch (opt) {
@@ -311,7 +315,7 @@ function optionsText(p: Decoded, hdrLen: number, flags: number, sackBase: number
     return { text: s, end: false };
   } catch (e) {
     if (e instanceof BadOption) return { text: `${s}[bad opt]${ch ? ']' : ''}`, end: true };
-    if (e instanceof Truncated) return { text: `${s} [|${e.proto}]`, end: true };
+    if (e instanceof Truncated) return { text: `${s} [|${e.proto}]${e.tcheck && ch ? '>' : ''}`, end: true };
     throw e;
   }
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { Decoded, decode, fingerprintHex, summarize, TcpRelative, toJson } from '../../src/pcap/index.js';
 import { ether, ipv4, ipv6, tcp } from '../helpers/frames.js';
 
@@ -179,4 +180,42 @@ test('relative numbers are text only: decode(), the fingerprints and --json keep
   assert.deepEqual([j.tcp.seq, j.tcp.ack, j.fingerprint], [123456, 654321, fp]);
   // Reports (compact): absolute, seq always shown.
   assert.match(summarize(p, len, false, true), /Flags \[P\.\], seq 123456:123460, ack 654321, win 64240, length 4$/);
+});
+
+test('any TCP options, data offset, flags and cut, and any Geneve header: the text never throws', () => {
+  const rel = new TcpRelative(8);
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ maxLength: 40 }),
+      fc.integer({ min: 0, max: 15 }),
+      fc.integer({ min: 0, max: 255 }),
+      fc.integer({ min: 0, max: 120 }),
+      fc.boolean(),
+      (opts, off, flags, cut, geneve) => {
+        let f: Buffer;
+        if (geneve) {
+          const inner = Buffer.concat([Buffer.from(opts), ether(ipv4({ proto: 6, payload: tcp({ flags: ACK }) }))]);
+          const u = Buffer.alloc(8 + inner.length);
+          u.writeUInt16BE(40000, 0);
+          u.writeUInt16BE(6081, 2);
+          u.writeUInt16BE(u.length, 4);
+          inner.copy(u, 8);
+          f = ether(ipv4({ proto: 17, payload: u }));
+        } else {
+          const t = tcp({ flags, options: [...opts, ...new Array<number>((4 - (opts.length % 4)) % 4).fill(0)] });
+          t[12] = (off << 4) | (t[12]! & 0x0f);
+          f = ether(ipv4({ proto: 6, payload: t }));
+        }
+        const len = Math.max(14, f.length - cut);
+        const p = decode(f, 0, len, 1, new Decoded());
+        for (const r of [rel, undefined]) {
+          const s = summarize(p, f.length, false, false, r);
+          if (typeof s !== 'string' || s.length === 0) return false;
+        }
+        return true;
+      },
+    ),
+    { numRuns: 3000 },
+  );
+  assert.ok(rel.size <= 8);
 });

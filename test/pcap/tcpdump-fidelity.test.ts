@@ -126,6 +126,71 @@ function syntheticCapture(): string {
   return file;
 }
 
+/**
+ * TCP segments with random options (every kind tcpdump names, plausible and implausible lengths,
+ * MPTCP subtypes), flags, data offsets and cuts, from a fixed seed: tcpdump's option loop, its
+ * [len N], [bad opt] and [|tcp] included, is compared on each.
+ */
+function randomOptionsCapture(packets: number): string {
+  let seed = 20261207;
+  const rnd = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const kinds = [0, 1, 2, 3, 4, 5, 6, 8, 11, 13, 19, 20, 28, 29, 30, 30, 30, 34, 254, 254, 99];
+  const lens: Record<number, () => number> = {
+    2: () => 4,
+    3: () => 3,
+    4: () => 2,
+    5: () => 2 + 8 * rnd(3),
+    6: () => 6,
+    8: () => 10,
+    11: () => 6,
+    13: () => 6,
+    19: () => 18,
+    20: () => 4,
+    28: () => 4,
+    29: () => 4 + rnd(8),
+    30: () => [3, 4, 8, 10, 12, 16, 18, 20, 22, 24, 28, 30][rnd(12)]!,
+    34: () => 2 + rnd(18),
+    254: () => 4 + rnd(10),
+    99: () => 2 + rnd(6),
+  };
+  const records = [];
+  for (let i = 0; i < packets; i++) {
+    const opts: number[] = [];
+    for (let k = rnd(6); k > 0; k--) {
+      const kind = kinds[rnd(kinds.length)]!;
+      if (kind <= 1) {
+        opts.push(kind);
+        continue;
+      }
+      const len = rnd(5) === 0 ? rnd(24) : lens[kind]!();
+      opts.push(kind, len);
+      for (let j = 2; j < len; j++) opts.push(kind === 30 && j === 2 ? (rnd(9) << 4) | rnd(16) : rnd(256));
+    }
+    while (opts.length % 4) opts.push(rnd(3) ? 0 : 1);
+    const t = tcp({
+      sport: 1000 + rnd(4),
+      dport: 1000 + rnd(4),
+      seq: rnd(2 ** 31),
+      ack: rnd(2 ** 31),
+      flags: rnd(256),
+      options: opts.slice(0, 40),
+      payload: Buffer.alloc(rnd(3) ? 0 : rnd(50)),
+    });
+    if (rnd(10) === 0) t[12] = rnd(16) << 4;
+    const f = rnd(3) ? ether(ipv4({ proto: 6, payload: t })) : ether(ipv6({ next: 6, payload: t }), { type: 0x86dd });
+    // Sometimes cut inside the options (never into the first 20 bytes of TCP).
+    const room = f.length - (f[12] === 0x86 ? 54 : 34) - 20;
+    const cut = room > 0 && rnd(4) === 0 ? rnd(room) : 0;
+    records.push({ data: f.subarray(0, f.length - cut), orig: f.length, sec: 1_700_000_000 + i });
+  }
+  const file = join(dir, 'random-options.pcap');
+  writeFileSync(file, pcapFile(records));
+  return file;
+}
+
 describe(`hopdump read and tcpdump ${tcpdumpVersion ?? '(missing)'} on tcpdump's test captures`, () => {
   const files = readdirSync(FIXTURES)
     .filter((f) => /\.pcap/.test(f))
@@ -145,6 +210,11 @@ describe(`hopdump read and tcpdump ${tcpdumpVersion ?? '(missing)'} on tcpdump's
       },
     );
   }
+  test('2,000 segments with random TCP options, flags, offsets and cuts, relative and -S', { skip: NO_TCPDUMP }, () => {
+    const file = randomOptionsCapture(2000);
+    assert.ok(compare(file, []) > 1000);
+    assert.ok(compare(file, ['-S']) > 1000);
+  });
   test('a capture made here (IPv6, equal ports, wrap-around, re-basing), relative and -S', { skip: NO_TCPDUMP }, () => {
     const file = syntheticCapture();
     assert.equal(compare(file, []), 16);
