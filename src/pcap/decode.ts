@@ -305,7 +305,7 @@ function transport(out: Decoded, d: Uint8Array, o: number, end: number, proto: n
 
 /**
  * Geneve (UDP 6081, RFC 8926) at o (the UDP header): version 0, its options within the UDP payload
- * and captured, an Ethernet (TEB), IPv4 or IPv6 frame inside: decoded like VXLAN's, the outer
+ * and captured, an Ethernet (TEB), IPv4, IPv6 or ARP packet inside: decoded like VXLAN's, the outer
  * headers kept in outer*. Anything else stays a UDP datagram (summary.ts prints tcpdump's text).
  */
 function geneve(out: Decoded, d: Uint8Array, o: number, end: number): void {
@@ -313,7 +313,8 @@ function geneve(out: Decoded, d: Uint8Array, o: number, end: number): void {
   if (g + 8 > end || d[g]! >> 6 !== 0) return;
   const inner = g + 8 + (d[g]! & 0x3f) * 4;
   const proto = (d[g + 2]! << 8) | d[g + 3]!;
-  if (inner > end || inner - o > 8 + out.payLen || (proto !== 0x6558 && proto !== 0x0800 && proto !== 0x86dd)) return;
+  if (inner > end || inner - o > 8 + out.payLen) return;
+  if (proto !== 0x6558 && proto !== 0x0800 && proto !== 0x86dd && proto !== 0x0806) return;
   out.tunnel = true;
   out.vni = (d[g + 4]! << 16) | (d[g + 5]! << 8) | d[g + 6]!;
   out.outerEthOff = out.ethOff;

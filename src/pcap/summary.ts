@@ -5,6 +5,7 @@ import {
   L3_ARP,
   L3_IPV4,
   L3_IPV6,
+  L3_NONE,
   L3_OTHER,
   PROTO_CLASSES,
   PROTO_ICMP,
@@ -13,7 +14,7 @@ import {
   PROTO_UDP,
   protoClass,
 } from './decoded.js';
-import { linkTypeName } from './linktypes.js';
+import { LINKTYPE_ETHERNET, linkTypeName } from './linktypes.js';
 import { ipv6Text } from './reader.js';
 import type { TcpRelative } from './tcp-relative.js';
 import { tcpFlagsText, tcpText } from './tcp-text.js';
@@ -140,41 +141,55 @@ const REDIRECT4 = ['redirect %s to net', 'redirect %s to host', 'redirect-tos %s
 
 /**
  * An ICMP error's text as tcpdump -nn prints it without -v (print-icmp.c), from the quoted IP
- * header: "192.0.2.11 udp port 9999 unreachable", "time exceeded in-transit", ... undefined when
- * the quoted header was not captured.
+ * header: "192.0.2.11 udp port 9999 unreachable", "time exceeded in-transit", ... null where
+ * tcpdump finds the bytes it reads not captured (it prints " [|icmp]" instead).
  */
-function icmp4ErrorText(p: Decoded): string | undefined {
+function icmp4ErrorText(p: Decoded): string | null {
   const d = p.data;
   const o = p.l4Off;
-  const q = p.quotedOff;
+  const q = o + 8;
   const code = p.icmpCode;
-  if (o + 8 > p.l4End) return undefined;
-  if (p.icmpType === 11)
+  const end = p.l4End;
+  const qdst = () => (q + 20 <= end ? ip4Text(d, q + 16) : null);
+  if (p.icmpType === 11) {
+    if (q + 20 > end) return null;
     return code === 0
       ? 'time exceeded in-transit'
       : code === 1
         ? 'ip reassembly time exceeded'
         : `time exceeded-#${code}`;
-  if (p.icmpType === 12) return code ? `parameter problem - code ${code}` : `parameter problem - octet ${d[o + 4]}`;
-  if (q < 0 || q + 20 > p.l4End) return undefined;
-  const qdst = ip4Text(d, q + 16);
-  if (p.icmpType === 5) {
-    const gw = ip4Text(d, o + 4);
-    return code < 4 ? `${REDIRECT4[code]!.replace('%s', qdst)} ${gw}` : `redirect-#${code} ${qdst} to ${gw}`;
   }
-  if (code === 2) return `${qdst} protocol ${d[q + 9]} unreachable`;
+  if (p.icmpType === 12) {
+    if (code) return `parameter problem - code ${code}`;
+    return o + 5 <= end ? `parameter problem - octet ${d[o + 4]}` : null;
+  }
+  if (p.icmpType === 5) {
+    const dst = qdst();
+    if (dst === null || o + 8 > end) return null;
+    const gw = ip4Text(d, o + 4);
+    return code < 4 ? `${REDIRECT4[code]!.replace('%s', dst)} ${gw}` : `redirect-#${code} ${dst} to ${gw}`;
+  }
   if (code === 3) {
+    if (q + 10 > end) return null;
     const dp = q + (d[q]! & 0x0f) * 4 + 2;
-    if (dp + 2 > p.l4End) return undefined;
+    if (dp + 2 > end) return null;
     const port = (d[dp]! << 8) | d[dp + 1]!;
     const proto = d[q + 9]!;
-    return `${qdst} ${proto === PROTO_TCP ? 'tcp port' : proto === PROTO_UDP ? 'udp port' : `protocol ${proto} port`} ${port} unreachable`;
+    const dst = qdst();
+    if (dst === null) return null;
+    return `${dst} ${proto === PROTO_TCP ? 'tcp port' : proto === PROTO_UDP ? 'udp port' : `protocol ${proto} port`} ${port} unreachable`;
   }
   if (code === 4) {
+    if (o + 8 > end) return null;
     const mtu = (d[o + 6]! << 8) | d[o + 7]!;
-    return `${qdst} unreachable - need to frag${mtu ? ` (mtu ${mtu})` : ''}`;
+    const dst = qdst();
+    if (dst === null) return null;
+    return `${dst} unreachable - need to frag${mtu ? ` (mtu ${mtu})` : ''}`;
   }
-  return (UNREACH4[code] ?? `%s unreachable - #${code}`).replace('%s', qdst);
+  const dst = qdst();
+  if (dst === null) return null;
+  if (code === 2) return `${dst} protocol ${d[q + 9]} unreachable`;
+  return (UNREACH4[code] ?? `%s unreachable - #${code}`).replace('%s', dst);
 }
 
 const ICMP6_NAMES: Record<number, string> = {
@@ -215,6 +230,25 @@ export function quotedText(p: Decoded): string | undefined {
   return undefined;
 }
 
+/**
+ * A TCP, UDP or ICMP header decode() could not take whole (cut by the snaplen or the IP length):
+ * what tcpdump prints, "a.p > b.q:  [|tcp]", "... truncated-udp N"; undefined for other protocols.
+ */
+function headerCutText(p: Decoded, ip: string, src: string, dst: string, frag: string): string | undefined {
+  const icmp = p.ipProto === PROTO_ICMP ? 'icmp' : p.ipProto === PROTO_ICMP6 ? 'icmp6' : undefined;
+  if (p.ipProto !== PROTO_TCP && p.ipProto !== PROTO_UDP && !icmp) return undefined;
+  const tcp = p.ipProto === PROTO_TCP;
+  const l4 = p.l3Off + p.ipHdrLen;
+  const end = Math.min(p.end, p.ipTotalLen >= p.ipHdrLen ? p.l3Off + p.ipTotalLen : p.end);
+  if (l4 > end) return undefined;
+  if (icmp) return `${ip} ${src} > ${dst}:${frag}  [|${icmp}]`;
+  const d = p.data;
+  if (l4 + 4 > end) return `${ip} ${src} > ${dst}:${frag}${tcp ? ' [|tcp]' : '  [|udp]'}`;
+  const head = `${ip} ${src}.${(d[l4]! << 8) | d[l4 + 1]!} > ${dst}.${(d[l4 + 2]! << 8) | d[l4 + 3]!}:${frag} `;
+  if (tcp) return `${head} [|tcp]`;
+  return p.l4Len < 8 ? `${head}truncated-udp ${p.l4Len}` : `${head} [|udp]`;
+}
+
 function l4Text(p: Decoded, src: string, dst: string, compact: boolean, rel: TcpRelative | undefined): string {
   const ip = p.l3 === L3_IPV6 ? 'IP6' : 'IP';
   // As tcpdump -nn prints them: IPv6 fragments as "frag (offset|length)", IPv4 later
@@ -224,7 +258,7 @@ function l4Text(p: Decoded, src: string, dst: string, compact: boolean, rel: Tcp
   if (p.l4Off < 0) {
     if (p.fragment && p.fragOffset > 0)
       return p.l3 === L3_IPV6 ? `${ip} ${src} > ${dst}:${frag}` : `${ip} ${src} > ${dst}: ip-proto-${p.ipProto}`;
-    return `${ip} ${src} > ${dst}:${frag} ip-proto-${p.ipProto} ${p.l4Len}`;
+    return headerCutText(p, ip, src, dst, frag) ?? `${ip} ${src} > ${dst}:${frag} ip-proto-${p.ipProto} ${p.l4Len}`;
   }
   switch (p.ipProto) {
     case PROTO_TCP: {
@@ -238,9 +272,9 @@ function l4Text(p: Decoded, src: string, dst: string, compact: boolean, rel: Tcp
     case PROTO_UDP: {
       const head = `${ip} ${src}.${p.srcPort} > ${dst}.${p.dstPort}:${frag} `;
       if (p.udpLen < 8) return `${head}truncated-udplength ${p.udpLen}`;
+      if (p.dstPort === GENEVE_PORT && !compact) return head + geneveUndecoded(p);
       // tcpdump: a UDP length beyond the IP payload is "bad" (not for a fragment: the rest follows).
       if (p.udpLen > p.l4Len && !p.fragment) return `${head}UDP, bad length ${p.udpLen - 8} > ${p.l4Len - 8}`;
-      if (p.dstPort === GENEVE_PORT && !compact) return head + geneveUndecoded(p);
       return `${head}UDP, length ${p.udpLen - 8}`;
     }
     case PROTO_ICMP: {
@@ -249,6 +283,7 @@ function l4Text(p: Decoded, src: string, dst: string, compact: boolean, rel: Tcp
         return `${ip} ${src} > ${dst}:${frag} ICMP ${name}, id ${p.icmpId}, seq ${p.icmpSeq}, length ${p.l4Len}`;
       const text =
         p.icmpType === 3 || p.icmpType === 5 || p.icmpType === 11 || p.icmpType === 12 ? icmp4ErrorText(p) : undefined;
+      if (text === null) return `${ip} ${src} > ${dst}:  [|icmp]`;
       // Reports add the quoted packet (tcpdump shows it only with -v), except for an unreachable,
       // whose text names its destination already.
       const q = compact && p.icmpType !== 3 ? quotedText(p) : undefined;
@@ -301,7 +336,24 @@ export function networkText(p: Decoded, wireLength: number, compact = false, rel
     // tcpdump's length: the frame after the link-layer header (padding included).
     return arpText(p, wireLength - (p.l3Off - p.start));
   }
+  if (p.l3 === L3_OTHER && (p.etherType === 0x0800 || p.etherType === 0x86dd)) {
+    // An IP header decode() could not take: tcpdump's words for why.
+    const d = p.data;
+    const o = p.l3Off;
+    if (p.etherType === 0x86dd) {
+      if (o + 40 > p.end) return ' [|ip6]';
+      return `IP6 version error: ${d[o]! >> 4} != 6`;
+    }
+    if (o >= p.end) return ' [|ip]';
+    const v = d[o]! >> 4;
+    if (v === 6) return 'IP6, wrong link-layer encapsulation (invalid)';
+    if (v !== 4) return `IP${v} (invalid)`;
+    if (o + 20 > p.end) return 'IP  [|ip]';
+    return `IP bad-hlen ${(d[o]! & 0x0f) * 4}`;
+  }
   if (p.l3 === L3_OTHER && p.etherType) return `${ethertypeText(p.etherType)}, length ${wireLength}`;
+  // An Ethernet header cut short (also a tunnel's inner one).
+  if (p.l3 === L3_NONE && (p.linkType === LINKTYPE_ETHERNET || p.tunnel)) return ' [|ether]';
   return `${linkTypeName(p.linkType)}, length ${wireLength}`;
 }
 
@@ -325,11 +377,11 @@ const ARP_HARDWARE: Record<number, string> = {
   32: 'InfiniBand',
 };
 
-/** ARP as tcpdump -nn prints it (print-arp.c): any hardware and protocol address lengths. */
+/** ARP as tcpdump -nn prints it (print-arp.c): any hardware and protocol address lengths; cut short: " [|arp]". */
 function arpText(p: Decoded, len: number): string {
   const d = p.data;
   const o = p.l3Off;
-  if (o + 8 > p.end) return `ARP, truncated, length ${len}`;
+  if (o + 8 > p.end) return ' [|arp]';
   const hrd = (d[o]! << 8) | d[o + 1]!;
   const pro = (d[o + 2]! << 8) | d[o + 3]!;
   const hln = d[o + 4]!;
@@ -339,7 +391,7 @@ function arpText(p: Decoded, len: number): string {
   const spa = sha + hln;
   const tha = spa + pln;
   const tpa = tha + hln;
-  if (tpa + pln > p.end) return `ARP, truncated, length ${len}`;
+  if (tpa + pln > p.end) return ' [|arp]';
   if ((pro !== 0x0800 && pro !== 0x1000) || pln !== 4 || hln === 0) {
     const proto = ETHERTYPE_NAMES[pro] ?? `Unknown Protocol (0x${pro.toString(16).padStart(4, '0')})`;
     return `ARP, ${ARP_HARDWARE[hrd] ?? `Unknown Hardware (${hrd})`} (len ${hln}), ${proto} (len ${pln}), length ${len}`;
