@@ -565,7 +565,7 @@ export function toJson(p: Decoded, wireLength: number): Record<string, unknown> 
   if (p.tunnel) {
     const l4 = p.outerL4Off;
     o.tunnel = {
-      type: 'vxlan',
+      type: ((d[l4 + 2]! << 8) | d[l4 + 3]!) === GENEVE_PORT ? 'geneve' : 'vxlan',
       vni: p.vni,
       ...(p.outerEthOff >= 0 ? { srcMac: macText(d, p.outerEthOff + 6), dstMac: macText(d, p.outerEthOff) } : {}),
       src: p.outerL3 === L3_IPV6 ? ipv6Text(d, p.outerL3Off + 8) : ip4Text(d, p.outerL3Off + 12),
