@@ -16,10 +16,11 @@ import { type Decoded, L3_IPV6 } from './decoded.js';
  *   (mod 2³²); SACK blocks are relative to the base of the direction they acknowledge.
  *
  * Unlike tcpdump (whose table only grows), the table is bounded: at most `capacity` connections
- * (65 536 by default, a few MB); beyond, the connection seen least recently is forgotten (its next
+ * (65 536 by default: about 8 MB); beyond, the connection seen least recently is forgotten (its next
  * ACK segment then starts a new base, printed absolute, as a connection tcpdump had not seen).
  */
 export class TcpRelative {
+  private readonly keyBytes = new Uint8Array(37);
   /** Per connection: tcpdump's th->seq (base of the key's first direction) and th->ack (the other). */
   private readonly conns = new Map<string, { seq: number; ack: number }>();
 
@@ -69,13 +70,23 @@ export class TcpRelative {
         }
       }
     }
-    // The key in tcpdump's order: (src, dst, sport<<16|dport), the reverse direction swapped.
+    // The key in tcpdump's order: (src, dst, sport<<16|dport), the reverse direction swapped; one
+    // flat string of one-byte characters (13 for IPv4, 37 for IPv6), made in one call: a string
+    // grown by += is a rope of small pieces, several times the memory.
     const a = rev ? dst : src;
     const b = rev ? src : dst;
-    let key = v6 ? '6' : '4';
-    for (let i = 0; i < aLen; i++) key += String.fromCharCode(d[a + i]!);
-    for (let i = 0; i < aLen; i++) key += String.fromCharCode(d[b + i]!);
-    key += String.fromCharCode(rev ? dport : sport, rev ? sport : dport);
+    const k = this.keyBytes;
+    k[0] = aLen;
+    k.set(d.subarray(a, a + aLen), 1);
+    k.set(d.subarray(b, b + aLen), 1 + aLen);
+    const p1 = rev ? dport : sport;
+    const p2 = rev ? sport : dport;
+    const n = 1 + 2 * aLen;
+    k[n] = p1 >> 8;
+    k[n + 1] = p1 & 0xff;
+    k[n + 2] = p2 >> 8;
+    k[n + 3] = p2 & 0xff;
+    const key = String.fromCharCode.apply(null, k.subarray(0, n + 4) as unknown as number[]);
     let th = this.conns.get(key);
     if (th === undefined || (flags & 0x02) !== 0) {
       if (th === undefined) {
