@@ -48,6 +48,7 @@ const UNIT = [
   'pcap/parallel.test.js',
   'analyze/threads.test.js',
   'pcap/reader.test.js',
+  'pcap/tcp-relative.test.js',
   'report/files.test.js',
   'util/shell.test.js',
   'util/tagged-json.test.js',

@@ -11,6 +11,7 @@ import {
   forEachPacket,
   PcapFormatError,
   summarize,
+  TcpRelative,
   timeText,
   toJson,
   type PcapReader,
@@ -24,17 +25,21 @@ const FLUSH_AT = 1 << 18;
 export const readCommand: Command = {
   name: 'read',
   summary: summaryOf('read'),
-  usage: `usage: hopdump read FILE... [-e] [--json] [--stats [--threads N]] [-c COUNT]
+  usage: `usage: hopdump read FILE... [-e] [-S] [--json] [--stats [--threads N]] [-c COUNT]
 
-One line per packet, like tcpdump -nn -r FILE: local time of day, then the
-decoded packet (Ethernet, 802.1Q/QinQ, ARP, IPv4/IPv6 with options and
-extension headers, TCP/UDP/ICMP/ICMPv6, VXLAN with its inner frame). Reads
-classic pcap and pcapng (several sections and interfaces), link types
+One line per packet, as tcpdump -nn -r FILE prints it: local time of day,
+then the decoded packet (Ethernet, 802.1Q/QinQ, ARP, IPv4/IPv6 with options and
+extension headers, TCP with its options, UDP, ICMP/ICMPv6, VXLAN and Geneve
+with the inner frame on the same line). TCP sequence and acknowledgement numbers
+are relative to each connection's start, as tcpdump prints them without -S.
+Reads classic pcap and pcapng (several sections and interfaces), link types
 EN10MB, LINUX_SLL/SLL2 (tcpdump -i any), RAW/IPv4/IPv6 and NULL/LOOP.
 FILE - reads standard input (tcpdump -w - | hopdump read -).
 
   -e          print the link layer too (MACs, VLAN tags, SLL direction)
-  --json      one JSON object per packet: decoded fields and fingerprints
+  -S          absolute TCP sequence and acknowledgement numbers (tcpdump -S)
+  --json      one JSON object per packet: decoded fields (absolute TCP
+              numbers) and fingerprints
   --stats     decode and fingerprint every packet, print only the totals:
               packets, bytes, per-protocol counts, distinct fingerprints,
               first and last timestamp (with --json, as one object)
@@ -57,6 +62,7 @@ Exit codes: 0 read to the end, 2 usage, 3 a file missing, unreadable or malforme
         stats: { type: 'boolean', default: false },
         c: { type: 'string', short: 'c' },
         threads: { type: 'string' },
+        S: { type: 'boolean', short: 'S', default: false },
       },
       true,
     );
@@ -74,6 +80,8 @@ Exit codes: 0 read to the end, 2 usage, 3 a file missing, unreadable or malforme
     let stats = values.stats ? new CaptureStats() : undefined;
     const perFile: Array<{ file: string; stats: CaptureStats }> = [];
     const d = new Decoded();
+    // TCP seq/ack relative to each connection's start, as tcpdump without -S (text lines only).
+    const rel = values.S || values.json || values.stats ? undefined : new TcpRelative();
     let out: string[] = [];
     let pending = 0;
     let count = 0;
@@ -90,6 +98,7 @@ Exit codes: 0 read to the end, 2 usage, 3 a file missing, unreadable or malforme
         out.push(`${i > 0 ? '\n' : ''}==> ${positionals[i]} <==\n`);
       }
       multiIface = false;
+      rel?.clear();
       r.onInterface = () => {
         multiIface = r.interfaces.length > 1;
       };
@@ -117,7 +126,7 @@ Exit codes: 0 read to the end, 2 usage, 3 a file missing, unreadable or malforme
         line = `${JSON.stringify(obj)}\n`;
       } else {
         const iface = multiIface ? `${printable(r.interfaces[r.ifId]?.name ?? `if${r.ifId}`)} ` : '';
-        line = `${timeText(r.tsSec, r.tsNsec)} ${iface}${summarize(d, r.origLen, values.e)}\n`;
+        line = `${timeText(r.tsSec, r.tsNsec)} ${iface}${summarize(d, r.origLen, values.e, false, rel)}\n`;
       }
       out.push(line);
       pending += line.length;

@@ -21,6 +21,7 @@ import {
   PROTO_TCP,
   PROTO_UDP,
   VXLAN_PORT,
+  GENEVE_PORT,
 } from './decoded.js';
 import { fingerprint } from './fingerprint.js';
 
@@ -275,7 +276,7 @@ function transport(out: Decoded, d: Uint8Array, o: number, end: number, proto: n
       out.vlan0 = out.vlan1 = -1;
       out.resetL3();
       ethernet(out, d, o + 16, end, 1);
-    }
+    } else if (depth === 0 && out.dstPort === GENEVE_PORT) geneve(out, d, o, end);
   } else if (proto === PROTO_ICMP || proto === PROTO_ICMP6) {
     if (o + 4 > end) return;
     out.l4Off = o;
@@ -300,6 +301,32 @@ function transport(out: Decoded, d: Uint8Array, o: number, end: number, proto: n
     out.payOff = o;
     out.payLen = out.l4Len;
   }
+}
+
+/**
+ * Geneve (UDP 6081, RFC 8926) at o (the UDP header): version 0, its options within the UDP payload
+ * and captured, an Ethernet (TEB), IPv4, IPv6 or ARP packet inside: decoded like VXLAN's, the outer
+ * headers kept in outer*. Anything else stays a UDP datagram (summary.ts prints tcpdump's text).
+ */
+function geneve(out: Decoded, d: Uint8Array, o: number, end: number): void {
+  const g = o + 8;
+  if (g + 8 > end || d[g]! >> 6 !== 0) return;
+  const inner = g + 8 + (d[g]! & 0x3f) * 4;
+  const proto = (d[g + 2]! << 8) | d[g + 3]!;
+  if (inner > end || inner - o > 8 + out.payLen) return;
+  if (proto !== 0x6558 && proto !== 0x0800 && proto !== 0x86dd && proto !== 0x0806) return;
+  out.tunnel = true;
+  out.vni = (d[g + 4]! << 16) | (d[g + 5]! << 8) | d[g + 6]!;
+  out.outerEthOff = out.ethOff;
+  out.outerL3Off = out.l3Off;
+  out.outerL3 = out.l3;
+  out.outerL4Off = o;
+  out.ethOff = -1;
+  out.vlanCount = 0;
+  out.vlan0 = out.vlan1 = -1;
+  out.resetL3();
+  if (proto === 0x6558) ethernet(out, d, inner, end, 1);
+  else afterEtherType(out, d, inner, end, proto, 1);
 }
 
 // --- fingerprints -----------------------------------------------------------

@@ -12,6 +12,7 @@ export const PROTO_UDP = 17;
 export const PROTO_ICMP6 = 58;
 
 export const VXLAN_PORT = 4789;
+export const GENEVE_PORT = 6081;
 
 /** The decoded fields of one packet. Fields a packet does not have are -1 (offsets) or 0. */
 export class Decoded {
@@ -83,7 +84,7 @@ export class Decoded {
   arpOff = -1;
   arpOp = 0;
 
-  /** VXLAN: the outer frame's offsets; the fields above describe the inner frame. */
+  /** VXLAN, Geneve: the outer frame's offsets; the fields above describe the inner frame. */
   tunnel = false;
   vni = -1;
   outerEthOff = -1;

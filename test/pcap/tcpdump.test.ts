@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { generateCapture } from '../../bench/pcap/generate.js';
 import { hopdump, HOPDUMP, instanceName, portListening } from '../helpers/lab.js';
+import { comparable } from '../helpers/tcpdump-lines.js';
 
 /**
  * The engine against tcpdump on real captures: two namespaces joined by a
@@ -67,9 +68,15 @@ before(async () => {
   ] as const;
   const procs = caps.map(([name, args]) => {
     files[name] = join(dir, name);
-    return spawn('ip', ['netns', 'exec', B, 'tcpdump', '-p', '-U', '-n', ...args, '-w', files[name]], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    // --immediate-mode: with TPACKET_V3 the last second of traffic would still sit in the kernel's
+    // block (up to the 1 s timeout) when SIGINT stops tcpdump, and be lost.
+    return spawn(
+      'ip',
+      ['netns', 'exec', B, 'tcpdump', '-p', '-U', '--immediate-mode', '-n', ...args, '-w', files[name]],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
   });
   // Wait until every tcpdump says it is listening.
   await Promise.all(
@@ -152,13 +159,30 @@ test('every capture tcpdump can read: the same packet count and the same timesta
   }
 });
 
-test('what tcpdump -nn prints for ICMP echo and ARP, hopdump read prints the same', () => {
-  const ref = tcpdumpLines(files['eth-us.pcap']!);
-  const mine = execFileSync(HOPDUMP, ['read', files['eth-us.pcap']!], { encoding: 'utf8' }).trim().split('\n');
+test('what tcpdump -nn prints for ICMP echo, ARP, TCP (relative numbers, and -S) and UDP, hopdump read prints the same', () => {
+  const file = files['eth-us.pcap']!;
+  // Up to the first "length N": tcpdump goes on with the payload (HTTP on 8080), hopdump does not.
   const pick = (ls: string[]) =>
-    ls.filter((l) => /ICMP echo (request|reply), id \d+, seq \d+, length 64$|ARP, (Request|Reply)|ICMP6, echo/.test(l));
-  assert.ok(pick(ref).length >= 10, ref.join('\n'));
-  assert.deepEqual(pick(mine), pick(ref));
+    ls
+      .filter((l) =>
+        /ICMP echo (request|reply), id \d+, seq \d+, length 64$|ARP, (Request|Reply)|ICMP6, echo|Flags \[|UDP, length|udp port \d+ unreachable/.test(
+          l,
+        ),
+      )
+      .map(comparable);
+  for (const extra of [[], ['-S']]) {
+    const ref = pick(tcpdumpLines(file, extra));
+    const mine = pick(
+      execFileSync(HOPDUMP, ['read', ...extra, file], { encoding: 'utf8' })
+        .trim()
+        .split('\n'),
+    );
+    assert.ok(ref.length >= 20, ref.join('\n'));
+    assert.ok(ref.filter((l) => l.includes('Flags [')).length >= 6, 'the TCP connection is in the capture');
+    assert.deepEqual(mine, ref, extra.join(' '));
+  }
+  // Relative: the client's first ACK of the handshake acknowledges 1.
+  assert.ok(pick(tcpdumpLines(file)).some((l) => /Flags \[\.\], ack 1, win \d+/.test(l)));
   // The same with the link layer (-e) for the ARP and echo lines.
   const refE = tcpdumpLines(files['eth-us.pcap']!, ['-e']).filter((l) =>
     /ICMP echo request, id \d+, seq \d+, length 64$/.test(l),
