@@ -1,5 +1,5 @@
 import { decode } from './decode.js';
-import { Decoded, PROTO_CLASSES, protoClass } from './decoded.js';
+import { Decoded, GENEVE_PORT, PROTO_CLASSES, protoClass } from './decoded.js';
 import { fingerprintHex } from './fingerprint.js';
 import { DistinctCounter, type DistinctSnapshot } from './distinct.js';
 import { linkTypeName } from './linktypes.js';
@@ -12,6 +12,7 @@ export interface StatsSnapshot {
   captured: number;
   classes: Float64Array;
   tunnelled: number;
+  geneve: number;
   first: [number, number];
   last: [number, number];
   fingerprints: DistinctSnapshot;
@@ -28,6 +29,8 @@ export class CaptureStats {
   captured = 0;
   readonly classes = new Float64Array(PROTO_CLASSES.length);
   tunnelled = 0;
+  /** Of the tunnelled packets, those in Geneve (the others are VXLAN). */
+  geneve = 0;
   private firstSec = -1;
   private firstNsec = 0;
   private lastSec = -1;
@@ -45,7 +48,11 @@ export class CaptureStats {
     this.bytes += r.origLen;
     this.captured += r.caplen;
     this.classes[protoClass(p)]!++;
-    if (p.tunnel) this.tunnelled++;
+    if (p.tunnel) {
+      this.tunnelled++;
+      const o = p.outerL4Off;
+      if (((p.data[o + 2]! << 8) | p.data[o + 3]!) === GENEVE_PORT) this.geneve++;
+    }
     this.fingerprints.addFingerprint(p);
     if (this.firstSec < 0) {
       this.firstSec = r.tsSec;
@@ -66,6 +73,7 @@ export class CaptureStats {
       captured: this.captured,
       classes: this.classes,
       tunnelled: this.tunnelled,
+      geneve: this.geneve,
       first: [this.firstSec, this.firstNsec],
       last: [this.lastSec, this.lastNsec],
       fingerprints: this.fingerprints.snapshot(),
@@ -83,6 +91,7 @@ export class CaptureStats {
     this.captured += o.captured;
     for (let i = 0; i < this.classes.length; i++) this.classes[i]! += o.classes[i]!;
     this.tunnelled += o.tunnelled;
+    this.geneve += o.geneve;
     if (this.firstSec < 0) [this.firstSec, this.firstNsec] = o.first;
     [this.lastSec, this.lastNsec] = o.last;
     this.fingerprints.merge(o.fingerprints);
@@ -107,7 +116,8 @@ export class CaptureStats {
     PROTO_CLASSES.forEach((c, i) => {
       if (this.classes[i]) protocols[c] = this.classes[i]!;
     });
-    if (this.tunnelled) protocols.vxlan = this.tunnelled;
+    if (this.tunnelled > this.geneve) protocols.vxlan = this.tunnelled - this.geneve;
+    if (this.geneve) protocols.geneve = this.geneve;
     const linkTypes: Record<string, number> = {};
     this.linkTypeCounts.forEach((n, lt) => {
       if (n > 0) linkTypes[linkTypeName(lt)] = n;

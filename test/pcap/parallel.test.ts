@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { generateCapture } from '../../bench/pcap/generate.js';
 import { fileStats, PcapReader, type ParallelOptions } from '../../src/pcap/index.js';
@@ -130,4 +131,11 @@ test('a pcapng that declares an interface half-way: the parts after it are read 
     plans.some((p) => p.kept < p.parts),
     `the interface block should have stopped some part: ${JSON.stringify(plans)}`,
   );
+});
+
+test('tunnelled packets are counted by tunnel: Geneve apart from VXLAN (tcpdump test capture)', async () => {
+  const file = fileURLToPath(new URL('../../../test/fixtures/tcpdump-tests/geneve.pcap', import.meta.url));
+  const s = (await fileStats(file, { threads: 1 })).toJSON() as { protocols: Record<string, number> };
+  assert.equal(s.protocols.geneve, 39);
+  assert.equal(s.protocols.vxlan, undefined);
 });
