@@ -46,6 +46,7 @@ const UNIT = [
   'pcap/decode.test.js',
   'pcap/match.test.js',
   'pcap/parallel.test.js',
+  'pcap/fingerprint-fast.test.js',
   'analyze/threads.test.js',
   'pcap/reader.test.js',
   'pcap/tcp-relative.test.js',

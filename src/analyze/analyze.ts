@@ -20,13 +20,15 @@ import {
   fingerprint,
   MergedReaders,
   natFingerprint,
+  fastNatFingerprint,
+  LINKTYPE_ETHERNET,
   PcapFormatError,
   segments as matchSegments,
   type PcapInterface,
 } from '../pcap/index.js';
 import { assembleReport, passiveProbeReport } from '../verdict/assemble.js';
 import { AheadFailure, DecodedMerge } from './decode-ahead.js';
-import { aboutTarget, ipv4Number } from './target.js';
+import { aboutTarget, aboutTargetIPv4Frame, ipv4Number } from './target.js';
 import type { Report } from '../model/report.js';
 
 export interface AnalyzeOptions {
@@ -395,11 +397,19 @@ function streamPass(o: AnalyzeOptions, first: FirstLook, hops: Hop[]) {
         continue;
       }
       // The matcher keys on the NAT-tolerant identity; the full one only for the target's packets.
-      decode(r.buf, r.dataOff, r.caplen, r.linkType, d, false);
-      natFingerprint(d);
+      // The commonest frames from their bytes; the others through decode().
+      let about: boolean;
+      const fast = r.linkType === LINKTYPE_ETHERNET && fastNatFingerprint(r.buf, r.dataOff, r.caplen, d) >= 0;
+      if (fast) about = aboutTargetIPv4Frame(r.buf, r.dataOff, t4, isV6);
+      else {
+        decode(r.buf, r.dataOff, r.caplen, r.linkType, d, false);
+        natFingerprint(d);
+        about = aboutTarget(d, t4, isV6);
+      }
       if (hop < 32) matcher.addPacket(hop, r, d);
-      if (aboutTarget(d, t4, isV6)) {
-        if (d.fpHi === -1) fingerprint(d);
+      if (about) {
+        if (fast) decode(r.buf, r.dataOff, r.caplen, r.linkType, d);
+        else if (d.fpHi === -1) fingerprint(d);
         const p = fromDecoded(hop, r.tsNs(), d, r.origLen, false);
         p.data = EMPTY;
         correlator.add(p);

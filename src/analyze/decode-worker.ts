@@ -1,6 +1,15 @@
 // analyze's decoding thread: every file read, decoded and fingerprinted into shared batches (decode-ahead.ts).
 import { workerData } from 'node:worker_threads';
-import { Decoded, decode, natFingerprint, PcapFormatError, PcapReader, type PcapInterface } from '../pcap/index.js';
+import {
+  Decoded,
+  decode,
+  fastNatFingerprint,
+  LINKTYPE_ETHERNET,
+  natFingerprint,
+  PcapFormatError,
+  PcapReader,
+  type PcapInterface,
+} from '../pcap/index.js';
 import {
   BATCH,
   BATCH_BYTES,
@@ -14,7 +23,7 @@ import {
   writeError,
   type DecodeAheadTask,
 } from './decode-ahead.js';
-import { aboutTarget } from './target.js';
+import { aboutTarget, aboutTargetIPv4Frame } from './target.js';
 
 const task = workerData as DecodeAheadTask;
 const n = task.files.length;
@@ -77,9 +86,16 @@ function fill(f: number): void {
       const hop = lastHop[f]!;
       const at = base + cnt * REC;
       if (hop >= 0) {
-        decode(r.buf, r.dataOff, r.caplen, r.linkType, d, false);
-        natFingerprint(d);
-        if (aboutTarget(d, task.t4, task.isV6)) {
+        // The commonest frames from their bytes; the others through decode().
+        let about: boolean;
+        if (r.linkType === LINKTYPE_ETHERNET && fastNatFingerprint(r.buf, r.dataOff, r.caplen, d) >= 0) {
+          about = aboutTargetIPv4Frame(r.buf, r.dataOff, task.t4, task.isV6);
+        } else {
+          decode(r.buf, r.dataOff, r.caplen, r.linkType, d, false);
+          natFingerprint(d);
+          about = aboutTarget(d, task.t4, task.isV6);
+        }
+        if (about) {
           const len = r.caplen;
           if (used + len > BATCH_BYTES) {
             held[f] = 1;

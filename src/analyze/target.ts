@@ -8,6 +8,18 @@ export function ipv4Number(a: string): number {
   return ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0;
 }
 
+/**
+ * The same for a frame that fastNatFingerprint() took (Ethernet, IPv4, not an ICMP error), from
+ * its bytes: the addresses at 26 and 30.
+ */
+export function aboutTargetIPv4Frame(b: Uint8Array, start: number, t4: number, isV6: boolean): boolean {
+  if (isV6) return false;
+  const s = start + 26;
+  const src = ((b[s]! << 24) | (b[s + 1]! << 16) | (b[s + 2]! << 8) | b[s + 3]!) >>> 0;
+  const dst = ((b[s + 4]! << 24) | (b[s + 5]! << 16) | (b[s + 6]! << 8) | b[s + 7]!) >>> 0;
+  return src === t4 || dst === t4;
+}
+
 /** Cheap test on the decoded numbers: could this packet be to, from or about the target? */
 export function aboutTarget(d: Decoded, t4: number, isV6: boolean): boolean {
   const b = d.data;

@@ -1,4 +1,14 @@
-import { Decoded, L3_ARP, L3_IPV4, L3_IPV6, PROTO_TCP, PROTO_UDP } from './decoded.js';
+import {
+  Decoded,
+  GENEVE_PORT,
+  L3_ARP,
+  L3_IPV4,
+  L3_IPV6,
+  PROTO_ICMP,
+  PROTO_TCP,
+  PROTO_UDP,
+  VXLAN_PORT,
+} from './decoded.js';
 
 const SEED_A = 0x9747b28c | 0;
 const SEED_B = 0x5bd1e995 | 0;
@@ -189,4 +199,104 @@ export function natFingerprint(out: Decoded): void {
 
 export function fingerprintHex(hi: number, lo: number): string {
   return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
+}
+
+/**
+ * The identity words of the commonest frame straight from its bytes, without decode(): Ethernet
+ * with no VLAN tag, IPv4 that is not a fragment, then TCP, UDP (not VXLAN's or Geneve's port) or
+ * ICMP (not an error), its L4 header captured. The words are those identityWords() gives for such
+ * a frame (`nat`: the NAT-tolerant ones), so the fingerprints are the same
+ * (test/pcap/fingerprint-fast.test.ts compares both ways on every packet of the test captures and
+ * on random frames). Returns the number of words, with the protocol class (0 TCP, 1 UDP, 2 ICMP,
+ * as protoClass()) in fastClass; 0: decode() this one.
+ */
+function fastWords(d: Uint8Array, start: number, length: number, nat: boolean, w: Int32Array): number {
+  const end = Math.min(d.length, start + length);
+  if (end - start < 34 || d[start + 12] !== 0x08 || d[start + 13] !== 0x00) return 0;
+  const o = start + 14;
+  const v = d[o]!;
+  const ihl = (v & 0x0f) * 4;
+  if (v >> 4 !== 4 || ihl < 20 || (((d[o + 6]! << 8) | d[o + 7]!) & 0x3fff) !== 0) return 0;
+  const l4 = o + ihl;
+  if (l4 > end) return 0;
+  const total = (d[o + 2]! << 8) | d[o + 3]!;
+  const tEnd = total >= ihl ? Math.min(end, o + total) : end;
+  const proto = d[o + 9]!;
+  w[0] = (L3_IPV4 << 24) | (proto << 16) | (d[o + 4]! << 8) | d[o + 5]!;
+  let n = 1;
+  if (!nat) {
+    w[1] = u32at(d, o + 12);
+    w[2] = u32at(d, o + 16);
+    n = 3;
+  }
+  if (proto === PROTO_TCP) {
+    if (l4 + 20 > tEnd) return 0;
+    if (!nat) w[n++] = u32at(d, l4);
+    w[n] = u32at(d, l4 + 4);
+    w[n + 1] = u32at(d, l4 + 8);
+    w[n + 2] = d[l4 + 13]! | ((d[l4 + 12]! & 1) << 8);
+    fastClass = 0;
+    return payloadWords(d, l4 + Math.max(20, (d[l4 + 12]! >> 4) * 4), tEnd, w, n + 3);
+  }
+  if (proto === PROTO_UDP) {
+    if (l4 + 8 > tEnd) return 0;
+    const dport = (d[l4 + 2]! << 8) | d[l4 + 3]!;
+    if (dport === VXLAN_PORT || dport === GENEVE_PORT) return 0;
+    if (!nat) w[n++] = u32at(d, l4);
+    w[n] = (d[l4 + 4]! << 8) | d[l4 + 5]!;
+    fastClass = 1;
+    return payloadWords(d, l4 + 8, tEnd, w, n + 1);
+  }
+  if (proto === PROTO_ICMP) {
+    if (l4 + 4 > tEnd) return 0;
+    const type = d[l4]!;
+    if (type === 3 || type === 4 || type === 5 || type === 11 || type === 12) return 0;
+    let id = -1;
+    let seq = -1;
+    if ((type === 0 || type === 8 || type === 13 || type === 14) && l4 + 8 <= tEnd) {
+      id = (d[l4 + 4]! << 8) | d[l4 + 5]!;
+      seq = (d[l4 + 6]! << 8) | d[l4 + 7]!;
+    }
+    w[n] = (type << 8) | d[l4 + 1]!;
+    w[n + 1] = (id << 16) | (seq & 0xffff);
+    fastClass = 2;
+    return payloadWords(d, l4 + 8, tEnd, w, n + 2);
+  }
+  return 0;
+}
+
+let fastClass = 0;
+
+/**
+ * decode()'s fingerprint for the commonest frames, from their bytes (fastWords): the protocol class
+ * with fpHi/fpLo set in `out`, or -1 (decode() this one).
+ */
+export function fastFingerprint(
+  d: Uint8Array,
+  start: number,
+  length: number,
+  out: { fpHi: number; fpLo: number },
+): number {
+  const n = fastWords(d, start, length, false, W);
+  if (n === 0) return -1;
+  lastWords = n;
+  hash2(W, n, SEED_A, SEED_B);
+  out.fpHi = LANES[0]!;
+  out.fpLo = LANES[1]!;
+  return fastClass;
+}
+
+/** natFingerprint() for the commonest frames, from their bytes: the class with natHi/natLo set, or -1. */
+export function fastNatFingerprint(
+  d: Uint8Array,
+  start: number,
+  length: number,
+  out: { natHi: number; natLo: number },
+): number {
+  const n = fastWords(d, start, length, true, N);
+  if (n === 0) return -1;
+  hash2(N, n, SEED_A ^ 0x5a5a5a5a, SEED_B ^ 0x5a5a5a5a);
+  out.natHi = LANES[0]!;
+  out.natLo = LANES[1]!;
+  return fastClass;
 }

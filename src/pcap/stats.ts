@@ -1,8 +1,8 @@
 import { decode } from './decode.js';
 import { Decoded, GENEVE_PORT, PROTO_CLASSES, protoClass } from './decoded.js';
-import { fingerprintHex } from './fingerprint.js';
+import { fastFingerprint, fingerprintHex } from './fingerprint.js';
 import { DistinctCounter, type DistinctSnapshot } from './distinct.js';
-import { linkTypeName } from './linktypes.js';
+import { LINKTYPE_ETHERNET, linkTypeName } from './linktypes.js';
 import type { PcapReader } from './reader.js';
 import { epochText } from './summary.js';
 
@@ -43,17 +43,22 @@ export class CaptureStats {
 
   /** Decodes and counts the reader's current packet. */
   add(r: PcapReader): void {
-    const p = decode(r.buf, r.dataOff, r.caplen, r.linkType, this.d);
+    // The commonest frames (Ethernet, IPv4, TCP/UDP/ICMP) are fingerprinted from their bytes.
+    let cls = r.linkType === LINKTYPE_ETHERNET ? fastFingerprint(r.buf, r.dataOff, r.caplen, this.d) : -1;
+    if (cls < 0) {
+      const p = decode(r.buf, r.dataOff, r.caplen, r.linkType, this.d);
+      cls = protoClass(p);
+      if (p.tunnel) {
+        this.tunnelled++;
+        const o = p.outerL4Off;
+        if (((p.data[o + 2]! << 8) | p.data[o + 3]!) === GENEVE_PORT) this.geneve++;
+      }
+    }
     this.packets++;
     this.bytes += r.origLen;
     this.captured += r.caplen;
-    this.classes[protoClass(p)]!++;
-    if (p.tunnel) {
-      this.tunnelled++;
-      const o = p.outerL4Off;
-      if (((p.data[o + 2]! << 8) | p.data[o + 3]!) === GENEVE_PORT) this.geneve++;
-    }
-    this.fingerprints.addFingerprint(p);
+    this.classes[cls]!++;
+    this.fingerprints.addFingerprint(this.d);
     if (this.firstSec < 0) {
       this.firstSec = r.tsSec;
       this.firstNsec = r.tsNsec;

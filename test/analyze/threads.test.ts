@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { generateHops } from '../../bench/pcap/generate.js';
 import { analyze, type AnalyzeOptions } from '../../src/analyze/analyze.js';
-import { PcapReader } from '../../src/pcap/index.js';
+import { Decoded, decode, fastNatFingerprint, PcapReader } from '../../src/pcap/index.js';
+import { aboutTarget, aboutTargetIPv4Frame, ipv4Number } from '../../src/analyze/target.js';
 import { ether, icmpEcho, ipv4 } from '../helpers/frames.js';
 import { NgBuilder, pcapBytes } from '../helpers/pcapng.js';
 
@@ -104,4 +105,28 @@ test('a bad record half-way through one file: the same one-line error on two thr
   writeFileSync(files[1]!, bytes.subarray(0, at + 20));
   const cut = await same({ files, order: 'given', target: '192.0.2.10' });
   assert.match(cut, /truncated record/);
+});
+
+test('the target test from the bytes of a fast-path frame agrees with the one on the decoded packet', () => {
+  const file = join(dir, 'mix-target.pcap');
+  generateHops([file], { packets: 20_000, snaplen: 100, flows: 300 });
+  const r = PcapReader.openFile(file);
+  const d = new Decoded();
+  const nat = { natHi: 0, natLo: 0 };
+  let n = 0;
+  try {
+    while (r.next()) {
+      if (fastNatFingerprint(r.buf, r.dataOff, r.caplen, nat) < 0) continue;
+      decode(r.buf, r.dataOff, r.caplen, r.linkType, d);
+      const src = r.buf.readUInt32BE(r.dataOff + 26);
+      for (const t4 of [src, r.buf.readUInt32BE(r.dataOff + 30), ipv4Number('192.0.2.10'), 1]) {
+        for (const v6 of [false, true])
+          assert.equal(aboutTargetIPv4Frame(r.buf, r.dataOff, t4, v6), aboutTarget(d, t4, v6));
+      }
+      n++;
+    }
+  } finally {
+    r.close();
+  }
+  assert.ok(n > 10_000, `${n} fast-path frames`);
 });
