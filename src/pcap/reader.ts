@@ -333,6 +333,41 @@ export class PcapReader {
         }
       }
     }
+    // Likewise a whole little-endian enhanced packet block (what pcapng writers write).
+    if (this.state === STATE_NG && this.le && this.sections.length > 0) {
+      const b = this.buf;
+      const pos = this.pos;
+      const lim = this.lim;
+      if (
+        pos + 32 <= lim &&
+        this.base + pos < this.stopAt &&
+        b[pos] === 6 &&
+        b[pos + 1] === 0 &&
+        b[pos + 2] === 0 &&
+        b[pos + 3] === 0
+      ) {
+        const len = (b[pos + 4]! | (b[pos + 5]! << 8) | (b[pos + 6]! << 16) | (b[pos + 7]! << 24)) >>> 0;
+        const e = pos + len - 4;
+        if (
+          len >= 32 &&
+          (len & 3) === 0 &&
+          len <= MAX_RECORD &&
+          pos + len <= lim &&
+          (b[e]! | (b[e + 1]! << 8) | (b[e + 2]! << 16) | (b[e + 3]! << 24)) >>> 0 === len
+        ) {
+          const iface =
+            this.interfaces[(b[pos + 8]! | (b[pos + 9]! << 8) | (b[pos + 10]! << 16) | (b[pos + 11]! << 24)) >>> 0];
+          const cap = (b[pos + 20]! | (b[pos + 21]! << 8) | (b[pos + 22]! << 16) | (b[pos + 23]! << 24)) >>> 0;
+          if (iface && cap <= len - 32) {
+            const orig = (b[pos + 24]! | (b[pos + 25]! << 8) | (b[pos + 26]! << 16) | (b[pos + 27]! << 24)) >>> 0;
+            this.pos = pos + len;
+            this.fillPacket(b, iface, pos + 12, pos + 28, cap, orig, e, pos, BLOCK_EPB);
+            this.packets++;
+            return true;
+          }
+        }
+      }
+    }
     for (;;) {
       if (this.base + this.pos >= this.stopAt) return false;
       const r = this.step();
