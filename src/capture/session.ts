@@ -6,7 +6,7 @@ import type { Hop } from '../model/path.js';
 import { startDropTracer, type DropTracer } from './drops.js';
 import { runProbe, type ProbeResult, type ProbeSpec } from './probe.js';
 import { startGuestHopCapture } from './guest.js';
-import { startCapture, type CaptureStats, type HopCapture } from './tcpdump.js';
+import { snaplenForMtu, startCapture, type CaptureStats, type HopCapture } from './tcpdump.js';
 
 /** Turns one hop's pcap stream into packets; resolves when the stream ends. */
 export type PacketReader = (
@@ -37,6 +37,8 @@ export interface SessionOptions {
   progress?: (line: string) => void;
   /** Trace kernel drop reasons during the window (default true). */
   traceDrops?: boolean;
+  /** Called once when every capture listens and the window begins (the live benchmark starts its sender). */
+  onWindowStart?: () => void;
 }
 
 export interface SessionResult {
@@ -88,6 +90,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
           filter: o.filter,
           maxLifetimeMs,
           promiscuous: o.promiscuous === true,
+          snaplen: snaplenForMtu(hop.mtu),
         });
     const done = o
       .reader(cap.stdout, index, (p) => {
@@ -124,6 +127,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
       else notObservedReason[index] = s.reason instanceof Error ? s.reason.message : String(s.reason);
     });
     const t0 = Date.now();
+    o.onWindowStart?.();
     const probeResults: ProbeResult[] = [];
     if (o.probes.length === 0) {
       const duration = o.durationMs ?? 5000;

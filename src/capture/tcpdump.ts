@@ -29,17 +29,34 @@ export interface CaptureOptions {
   promiscuous?: boolean;
   /** Bound on tcpdump's life whatever happens to hopdump. */
   maxLifetimeMs: number;
+  /** Bytes kept of each frame; default 262144 (whole), a hop's capture gives snaplenForMtu(). */
   snaplen?: number;
   /** How long to wait for "listening on". */
   startTimeoutMs?: number;
 }
 
 /**
- * One tcpdump on one hop, writing pcap to a pipe: -p (no promiscuous mode),
- * -U and --immediate-mode (every packet flushed as it comes), -n, -w -.
+ * The snapshot length for a device of this MTU: a whole frame of that MTU with its Ethernet
+ * header and two VLAN tags (libpcap puts a stripped tag back). Only GSO/GRO aggregates (up to
+ * 64 KiB on a device with offloads, veths included) are cut; their wire length is kept.
+ *
+ * Why not 262144 (whole anything): with --immediate-mode libpcap uses TPACKET_V2, whose ring
+ * has fixed slots sized by the snapshot length, capped at 65535 + 18 on a device with offloads.
+ * 64 KiB slots (each in its own 128 KiB block) leave 64 packets in a 4 MiB buffer: a reader
+ * that pauses for 3 ms at 25 000 packets/s makes the kernel drop. Slots of 1600 bytes (MTU
+ * 1500) put 2622 packets in the same buffer (docs/pcap.md, "Live capture").
  */
-export function startCapture(host: Host, options: CaptureOptions): HopCapture {
-  const argv = [
+export function snaplenForMtu(mtu: number): number {
+  return (Number.isInteger(mtu) && mtu >= 68 ? mtu : 1500) + 14 + 8;
+}
+
+/**
+ * tcpdump's command line for one hop: -p (no promiscuous mode), -U and
+ * --immediate-mode (every packet flushed as it comes), -n, -w `writeTo`
+ * (a pipe, `-`, for hopdump; the benchmark's peer writes to /dev/null).
+ */
+export function captureArgv(options: CaptureOptions, writeTo = '-'): string[] {
+  return [
     'tcpdump',
     ...(options.promiscuous ? [] : ['-p']),
     '-U',
@@ -56,10 +73,15 @@ export function startCapture(host: Host, options: CaptureOptions): HopCapture {
     '-i',
     options.ifname,
     '-w',
-    '-',
+    writeTo,
     // "--": the filter is the expression, never an option, whatever it starts with.
     ...(options.filter ? ['--', options.filter] : []),
   ];
+}
+
+/** One tcpdump on one hop, writing pcap to a pipe (captureArgv). */
+export function startCapture(host: Host, options: CaptureOptions): HopCapture {
+  const argv = captureArgv(options);
   const child: Spawned = host.spawn(argv, {
     ...(options.netns ? { netns: options.netns } : {}),
     maxLifetimeMs: options.maxLifetimeMs,
