@@ -4,6 +4,7 @@ import {
   Decoded,
   decode,
   fingerprintHex,
+  ip4Text,
   ipAddresses,
   L3_ARP,
   L3_IPV4,
@@ -30,6 +31,48 @@ import {
  */
 
 const shared = new Decoded();
+
+/**
+ * MACs and IPv4 addresses repeat packet after packet: one string for each (a bounded table,
+ * emptied when full), not a new one per packet. A live capture keeps every packet of the window
+ * (up to runSession's maxPackets); the strings were half of what each one kept.
+ */
+const MAX_NAMES = 1 << 16;
+const macNames = new Map<number, string>();
+const ip4Names = new Map<number, string>();
+
+function macName(b: Uint8Array, o: number): string {
+  const key =
+    ((b[o]! << 16) | (b[o + 1]! << 8) | b[o + 2]!) * 0x1000000 + ((b[o + 3]! << 16) | (b[o + 4]! << 8) | b[o + 5]!);
+  let s = macNames.get(key);
+  if (s === undefined) {
+    if (macNames.size >= MAX_NAMES) macNames.clear();
+    s = flat(macText(b, o));
+    macNames.set(key, s);
+  }
+  return s;
+}
+
+function ip4Name(b: Uint8Array, o: number): string {
+  const key = ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+  let s = ip4Names.get(key);
+  if (s === undefined) {
+    if (ip4Names.size >= MAX_NAMES) ip4Names.clear();
+    s = flat(ip4Text(b, o));
+    ip4Names.set(key, s);
+  }
+  return s;
+}
+
+/**
+ * A string built by concatenation is a tree of pieces in V8 (a summary: some 40 of them, 800
+ * bytes); reading a character flattens it in place into one run of bytes, which is what a
+ * string kept for long should be.
+ */
+function flat(s: string): string {
+  s.charCodeAt(0);
+  return s;
+}
 
 /** Reads a tcpdump pipe (`-w -`) to its end; a record cut short when tcpdump stopped is dropped. */
 export async function readHopPackets(
@@ -74,11 +117,12 @@ export function fromDecoded(hop: number, tsNs: bigint, d: Decoded, wireLength: n
     linkType: d.linkType,
   };
   if (d.ethOff >= 0) {
-    p.dstMac = macText(d.data, d.ethOff);
-    p.srcMac = macText(d.data, d.ethOff + 6);
+    p.dstMac = macName(d.data, d.ethOff);
+    p.srcMac = macName(d.data, d.ethOff + 6);
   }
   if (d.vlanCount > 0) p.vlan = d.vlan0;
-  const a = ipAddresses(d);
+  const a =
+    d.l3 === L3_IPV4 ? { src: ip4Name(d.data, d.l3Off + 12), dst: ip4Name(d.data, d.l3Off + 16) } : ipAddresses(d);
   if (a) {
     p.src = a.src;
     p.dst = a.dst;
@@ -134,7 +178,7 @@ export function fromDecoded(hop: number, tsNs: bigint, d: Decoded, wireLength: n
     if (ll ?? p.srcMac) p.arpSenderMac = (ll ?? p.srcMac)!;
   }
   const text = summarize(d, wireLength, false, true);
-  p.summary = p.srcMac ? `${p.srcMac} > ${p.dstMac}, ${text}` : text;
+  p.summary = flat(p.srcMac ? `${p.srcMac} > ${p.dstMac}, ${text}` : text);
   return p;
 }
 
