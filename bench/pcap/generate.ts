@@ -22,6 +22,31 @@ export interface GenerateOptions {
   rate?: number;
   /** Number of flows (distinct 5-tuples). */
   flows?: number;
+  /**
+   * One stream to one host (the live bench): every packet IPv4 (no ARP), from
+   * `srcMac` to `dstMac` and to `dstIp`; sources stay the flows' own, outside
+   * `dstIp`'s /24. Without it, the mixed traffic of many hosts.
+   */
+  towards?: Towards;
+}
+
+export interface Towards {
+  srcMac: string;
+  dstMac: string;
+  dstIp: string;
+}
+
+/** A Towards as the frame writer uses it: MACs as 6 bytes, the address as a number. */
+interface TowardsBytes {
+  srcMac: Buffer;
+  dstMac: Buffer;
+  dstIp: number;
+}
+
+function towardsBytes(t: Towards): TowardsBytes {
+  const mac = (m: string) => Buffer.from(m.split(':').map((x) => parseInt(x, 16)));
+  const ip = t.dstIp.split('.').reduce((n, x) => n * 256 + Number(x), 0) >>> 0;
+  return { srcMac: mac(t.srcMac), dstMac: mac(t.dstMac), dstIp: ip };
 }
 
 const BASE_SEC = 1_790_000_000; // 2026-09-21, any fixed instant
@@ -80,11 +105,24 @@ export const FOUR_HOPS: HopView[] = [
  * `view` changes what a hop sees. `r` draws the packet; the same draws at
  * every hop give the same packet.
  */
-function frame(b: Buffer, off: number, snap: number, r: Xorshift, flows: Flow[], view: HopView): [number, number] {
-  const kind = r.below(100);
+function frame(
+  b: Buffer,
+  off: number,
+  snap: number,
+  r: Xorshift,
+  flows: Flow[],
+  view: HopView,
+  to?: TowardsBytes,
+): [number, number] {
+  // The same draws with or without `to`: it only changes what is written.
+  let kind = r.below(100);
   const f = flows[r.below(flows.length)]!;
   const sizeDraw = r.below(100);
-  const forward = (r.next() & 1) === 0;
+  let forward = (r.next() & 1) === 0;
+  if (to) {
+    if (kind < 5) kind += 5; // no ARP: TCP instead
+    forward = true;
+  }
   let wire: number;
   // Sizes: small (64–100), medium (101–599), full (600–1514), about 45/20/35 %.
   if (sizeDraw < 45) wire = 64 + r.below(37);
@@ -102,6 +140,10 @@ function frame(b: Buffer, off: number, snap: number, r: Xorshift, flows: Flow[],
   hdr.writeUInt32BE(forward ? macDst : macSrc, 2);
   hdr.writeUInt16BE(0x0200, 6);
   hdr.writeUInt32BE(forward ? macSrc : macDst, 8);
+  if (to) {
+    to.dstMac.copy(hdr, 0);
+    to.srcMac.copy(hdr, 6);
+  }
   let o = 12;
   if (view.vlan !== undefined) {
     hdr.writeUInt16BE(0x8100, o);
@@ -133,8 +175,16 @@ function frame(b: Buffer, off: number, snap: number, r: Xorshift, flows: Flow[],
     hdr.writeUInt16BE(0x0800, o);
     o += 2;
     const ip = o;
-    const src = forward ? f.src : f.dst;
-    const dst = forward ? f.dst : f.src;
+    let src = forward ? f.src : f.dst;
+    let dst = forward ? f.dst : f.src;
+    if (to) {
+      dst = to.dstIp;
+      // Never from the destination's own /24: the host would answer on-link (ARP, replies).
+      if ((src & 0xffffff00) === (dst & 0xffffff00)) {
+        const other = NETS.find((n) => (n | 0) !== (dst & 0xffffff00))!;
+        src = (other | (src & 0xff)) >>> 0;
+      }
+    }
     hdr[ip] = 0x45;
     hdr.writeUInt16BE(wire - 14, ip + 2);
     f.ipId = (f.ipId + 1) & 0xffff;
@@ -257,12 +307,13 @@ export function generateCapture(file: string, o: GenerateOptions, view: HopView 
     nw.addInterface({ linkType: 1, snaplen: snap, name: 'gen0', tsresol: 9 });
   }
   const tmp = Buffer.alloc(2048);
+  const to = o.towards ? towardsBytes(o.towards) : undefined;
   let written = 0;
   for (let i = 0; i < o.packets; i++) {
     const tNs = i * gapNs + view.latencyNs;
     const sec = BASE_SEC + Math.floor(tNs / 1e9);
     const nsec = tNs % 1e9;
-    const [cap, wire] = frame(tmp, 0, snap, r, flows, view);
+    const [cap, wire] = frame(tmp, 0, snap, r, flows, view, to);
     if (view.lossOneIn > 0 && lossRng.below(view.lossOneIn) === 0) continue;
     if (pw) {
       const [b, at] = pw.reserve(sec, nsec, cap, wire);
