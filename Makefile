@@ -5,8 +5,9 @@ APT_PACKAGES := tcpdump iproute2 iptables nftables ebtables iputils-ping arping 
                 tshark ethtool procps util-linux openvswitch-switch \
                 qemu-system-x86 libvirt-daemon-system libvirt-clients cpio busybox-static ovn-central ovn-host docker.io curl \
                 podman netavark
-# Only the benchmarks need these: tcpreplay drives the live 100k pps run, time measures peak RSS.
-BENCH_PACKAGES := tcpreplay time
+# Only the benchmarks need these: tcpreplay drives the live runs, time measures peak RSS, fincore
+# (util-linux) checks what is in the page cache.
+BENCH_PACKAGES := tcpreplay time util-linux
 HOPDUMP := bin/hopdump
 
 .PHONY: all setup deps bench-deps build guest-image demo test unit fixtures bench bench-pcap bench-faults fuzz clean lab-clean schema lint format
@@ -54,10 +55,14 @@ fixtures: setup
 bench: setup bench-deps
 	node dist/bench/run.js
 
-# The pcap engine alone: 1M/10M reads against tcpdump, 4×10M correlation against
-# mergecap, a live 100k pps pipe, 100k fuzz inputs, the fingerprint collision rate.
+# The pcap engine alone: reads of 1M-10M files against tcpdump and the 4×10M correlation against
+# mergecap, each with the page cache warm and cold; start-up; four hops captured live into one
+# hopdump at 100k packets/s total and a ramp; 100k fuzz inputs; the fingerprint collision rate.
+# Ends with the targets (PASS/FAIL) and writes bench/out/pcap.json. RUNS=N (medians of N, default
+# 3), PART=startup,reads,match,live,fuzz (some only), COND=warm|cold, QUICK=1 (small files).
 bench-pcap: setup bench-deps
-	node dist/bench/run.js --only=pcap
+	node dist/bench/run.js --only=pcap $(if $(QUICK),--quick) $(if $(RUNS),--runs=$(RUNS)) \
+	  $(if $(PART),--part=$(PART)) $(if $(COND),--cond=$(COND))
 
 # The reader's mutation fuzz run on its own (FUZZ_INPUTS, default 100000).
 fuzz: setup

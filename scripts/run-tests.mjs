@@ -19,6 +19,7 @@ const filter = process.argv.slice(2).filter((a) => a !== '--unit');
  * (root) runs them as nobody. Every other file needs root (a lab, ip, tcpdump, tshark).
  */
 const UNIT = [
+  'bench/pcap.test.js',
   'checks/fixtures.test.js',
   'checks/guest-arp-unresolved.test.js',
   'checks/macvlan-isolation.test.js',

@@ -1,40 +1,113 @@
-// The pcap engine's benchmarks (part of `make bench`; `make bench-pcap` alone):
-// every figure against a peer measured in the same run on the same files.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+// The pcap engine's benchmarks (part of `make bench`; `make bench-pcap` alone): every figure
+// against a peer measured in the same run, on the same files, under the same condition (page
+// cache warm and cold, set and checked before each timed run), the targets with PASS/FAIL at the
+// end, and bench/out/pcap.json.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { collisionRate, type CollisionResult } from './collisions.js';
-import { runFuzz, type FuzzResult } from './fuzz.js';
+import { collisionRate } from './collisions.js';
+import { holds, machine, prepare, warmUp, type Condition } from './conditions.js';
+import { runFuzz } from './fuzz.js';
 import { generateCapture, generateHops } from './generate.js';
+import { liveBench, TARGET_IP, type LivePath } from './live.js';
+import {
+  evaluateTargets,
+  formatReport,
+  LIVE_TOTAL_PPS,
+  type CondFigure,
+  type MatchFigure,
+  type PcapBenchReport,
+  type ReadFigure,
+  type StartupFigure,
+  type ToolFigure,
+} from './targets.js';
 
 const HOPDUMP = fileURLToPath(new URL('../../../bin/hopdump', import.meta.url));
+const OUT = fileURLToPath(new URL('../../../bench/out/pcap.json', import.meta.url));
 const DATA = process.env.HOPDUMP_BENCH_DIR ?? '/var/tmp/hopdump-bench';
+/** Namespaces of the live benchmark: PREFIX-src, PREFIX-hv, PREFIX-guest. */
+const LIVE_PREFIX = process.env.HOPDUMP_BENCH_NETNS ?? `hd-bench${process.pid % 10000}`;
 
 interface Timed {
   seconds: number;
   rssKb: number;
   stdout: string;
-  stderr: string;
 }
 
-/** Runs a command under /usr/bin/time: wall seconds and peak RSS. */
+/** Runs a command under /usr/bin/time (peak RSS); wall time measured here, to the microsecond. */
 function timed(cmd: string, args: string[], okCodes = [0]): Timed {
+  const t0 = process.hrtime.bigint();
   const r = spawnSync('/usr/bin/time', ['-f', 'TIME %e %M', cmd, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const m = /TIME ([\d.]+) (\d+)\s*$/.exec(r.stderr ?? '');
   if (!m || !okCodes.includes(r.status ?? -1))
     throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${(r.stderr ?? '').slice(-500)}`);
+  return { seconds, rssKb: Number(m[2]), stdout: r.stdout };
+}
+
+export const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+const toolFigure = (t: Timed[]): ToolFigure => ({
+  seconds: median(t.map((x) => x.seconds)),
+  runs: t.map((x) => +x.seconds.toFixed(4)),
+  rssMb: Math.max(...t.map((x) => x.rssKb)) / 1024,
+});
+
+interface Tool {
+  cmd: string;
+  args: string[];
+  okCodes?: number[];
+  check?: (t: Timed) => void;
+}
+
+/**
+ * The peer and hopdump, `runs` times each, alternating (which goes first alternates too), each
+ * run under the condition: warm (read once before; residency checked before each run) or cold
+ * (the files' pages dropped before each run of each tool, and checked).
+ */
+function compare(files: string[], peer: Tool, mine: Tool, runs: number, condition: Condition): CondFigure {
+  if (condition === 'warm') warmUp(files);
+  const p: Timed[] = [];
+  const h: Timed[] = [];
+  const shares: number[] = [];
+  const once = (tool: Tool, into: Timed[]) => {
+    const share = prepare(files, condition);
+    shares.push(share);
+    if (!holds(condition, share))
+      console.log(
+        `    ${condition === 'warm' ? `not resident: ${(share * 100).toFixed(0)} %` : `not dropped: ${(share * 100).toFixed(1)} % resident`} before ${tool.cmd.split('/').pop()} (${files.map((f) => f.split('/').pop()).join(', ')})`,
+      );
+    const t = timed(tool.cmd, tool.args, tool.okCodes);
+    tool.check?.(t);
+    into.push(t);
+  };
+  for (let i = 0; i < runs; i++) {
+    if (i % 2 === 0) {
+      once(peer, p);
+      once(mine, h);
+    } else {
+      once(mine, h);
+      once(peer, p);
+    }
+  }
+  const peerFig = toolFigure(p);
+  const mineFig = toolFigure(h);
   return {
-    seconds: Number(m[1]),
-    rssKb: Number(m[2]),
-    stdout: r.stdout,
-    stderr: r.stderr.replace(/TIME [\d.]+ \d+\s*$/, ''),
+    peer: peerFig,
+    hopdump: mineFig,
+    ratio: peerFig.seconds / mineFig.seconds,
+    residency: { min: Math.min(...shares), max: Math.max(...shares) },
+    holds: shares.every((s) => holds(condition, s)),
   };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-/** Generates a file once and keeps it (regenerated when the generator's parameters change). */
+/** Generates a file once and keeps it. */
 function cached(name: string, make: (file: string) => void): string {
   mkdirSync(DATA, { recursive: true });
   const file = join(DATA, name);
@@ -48,286 +121,224 @@ function cached(name: string, make: (file: string) => void): string {
   return file;
 }
 
-export interface ReadBench {
-  file: string;
+const label = (n: number) => (n >= 1e6 ? `${n / 1e6}m` : `${n / 1e3}k`);
+
+interface ReadSpec {
   packets: number;
-  gigabytes: number;
-  tcpdump: { seconds: number; mpps: number; rssMb: number };
-  hopdump: { seconds: number; mpps: number; rssMb: number };
-  ratio: number;
+  format: 'pcap' | 'pcapng';
+  snaplen?: number;
+  warmTarget: number;
 }
 
-function readBench(file: string, packets: number, runs: number): ReadBench {
-  // Warm the page cache once for both (reading 5 GB from disk would measure the disk).
-  execFileSync('tcpdump', ['-r', file, '-w', '/dev/null'], { stdio: 'ignore' });
-  const t: Timed[] = [];
-  const h: Timed[] = [];
-  for (let i = 0; i < runs; i++) {
-    t.push(timed('tcpdump', ['-nn', '-r', file, '-w', '/dev/null']));
-    const mine = timed(HOPDUMP, ['read', '--stats', '--json', file]);
-    const got = (JSON.parse(mine.stdout) as { packets: number }).packets;
-    if (got !== packets) throw new Error(`hopdump read --stats counted ${got} packets, expected ${packets}`);
-    h.push(mine);
-  }
-  const ts = median(t.map((x) => x.seconds));
-  const hs = median(h.map((x) => x.seconds));
-  return {
+/** The files of issue 18's targets; quick mode: the same roles, smaller. */
+function readSpecs(quick: boolean): ReadSpec[] {
+  const [small, medium, large] = quick ? [100_000, 200_000, 500_000] : [1_000_000, 2_000_000, 10_000_000];
+  return [
+    { packets: small, format: 'pcap', warmTarget: 1.0 },
+    { packets: medium, format: 'pcap', warmTarget: 1.2 },
+    { packets: medium, format: 'pcapng', warmTarget: 1.2 },
+    { packets: large, format: 'pcap', warmTarget: 1.2 },
+    { packets: large, format: 'pcapng', warmTarget: 1.2 },
+    { packets: large, format: 'pcap', snaplen: 128, warmTarget: 1.5 },
+  ];
+}
+
+function readBench(spec: ReadSpec, runs: number, conditions: Condition[]): ReadFigure {
+  const name = `mix-${label(spec.packets)}${spec.snaplen ? `-snap${spec.snaplen}` : ''}.${spec.format}`;
+  const file = cached(name, (p) =>
+    generateCapture(p, {
+      packets: spec.packets,
+      format: spec.format,
+      ...(spec.snaplen ? { snaplen: spec.snaplen } : {}),
+    }),
+  );
+  const peer: Tool = { cmd: 'tcpdump', args: ['-nn', '-r', file, '-w', '/dev/null'] };
+  const mine: Tool = {
+    cmd: HOPDUMP,
+    args: ['read', '--stats', '--json', file],
+    check: (t) => {
+      const got = (JSON.parse(t.stdout) as { packets: number }).packets;
+      if (got !== spec.packets)
+        throw new Error(`hopdump read --stats counted ${got} packets, expected ${spec.packets}`);
+    },
+  };
+  const fig: ReadFigure = {
     file,
-    packets,
-    gigabytes: statSync(file).size / 1e9,
-    tcpdump: { seconds: ts, mpps: packets / ts / 1e6, rssMb: Math.max(...t.map((x) => x.rssKb)) / 1024 },
-    hopdump: { seconds: hs, mpps: packets / hs / 1e6, rssMb: Math.max(...h.map((x) => x.rssKb)) / 1024 },
-    ratio: ts / hs,
+    packets: spec.packets,
+    bytes: statSync(file).size,
+    warmTarget: spec.warmTarget,
   };
+  for (const c of conditions) fig[c] = compare([file], peer, mine, runs, c);
+  return fig;
 }
 
-export interface MatchBench {
-  files: string[];
-  packets: number;
-  mergecap: { seconds: number; rssMb: number };
-  analyze: { seconds: number; rssMb: number; notice: string };
-  ratio: number;
+function capinfosPackets(f: string): number {
+  const r = spawnSync('capinfos', ['-M', '-c', '-r', '-T', f], { encoding: 'utf8' });
+  return Number(r.stdout.trim().split('\t').pop());
 }
 
-function matchBench(files: string[], packets: number, runs: number): MatchBench {
-  for (const f of files) execFileSync('tcpdump', ['-r', f, '-w', '/dev/null'], { stdio: 'ignore' });
-  const m: Timed[] = [];
-  const a: Timed[] = [];
-  let notice = '';
-  for (let i = 0; i < runs; i++) {
-    m.push(timed('mergecap', ['-w', '/dev/null', ...files]));
-    // Exit 1 is analyze finding loss (the generated last hop loses 1 % of packets).
-    const run = timed(
-      HOPDUMP,
-      ['analyze', '--order', 'given', '--target', '192.0.2.10', '--window', '1', '--json', ...files],
-      [0, 1],
-    );
-    const report = JSON.parse(run.stdout) as { notices: string[] };
-    notice = report.notices.find((n) => n.startsWith('all traffic')) ?? '';
-    a.push(run);
-  }
-  const ms = median(m.map((x) => x.seconds));
-  const as = median(a.map((x) => x.seconds));
-  return {
-    files,
-    packets,
-    mergecap: { seconds: ms, rssMb: Math.max(...m.map((x) => x.rssKb)) / 1024 },
-    analyze: { seconds: as, rssMb: Math.max(...a.map((x) => x.rssKb)) / 1024, notice },
-    ratio: ms / as,
-  };
-}
-
-export interface LiveRun {
-  captured: number;
-  droppedByKernel: number;
-  read?: number;
-}
-
-export interface LiveBench {
-  pps: number;
-  sent: number;
-  /** The peer: the same tcpdump writing to /dev/null (what the machine itself manages). */
-  baseline?: LiveRun;
-  /** tcpdump -w - | hopdump read --stats -. */
-  piped?: LiveRun;
-  note?: string;
-}
-
-/** One replay at a fixed rate into a veth; tcpdump on its peer writes to /dev/null or pipes into hopdump. */
-async function liveRun(source: string, pps: number, A: string, B: string, piped: boolean): Promise<LiveRun> {
-  const td = spawn(
-    'ip',
-    ['netns', 'exec', B, 'tcpdump', '-p', '-n', '-i', 'r1', '-B', '32768', '-w', piped ? '-' : '/dev/null'],
-    { stdio: ['ignore', piped ? 'pipe' : 'ignore', 'pipe'] },
-  );
-  let reader: ReturnType<typeof spawn> | undefined;
-  let out = '';
-  if (piped) {
-    // tcpdump's stdout is hopdump's stdin (the fd itself: no relay through this process).
-    reader = spawn(HOPDUMP, ['read', '--stats', '--json', '-'], { stdio: [td.stdout!, 'pipe', 'inherit'] });
-    reader.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-    // Let the reader start (node's start-up) before traffic flows.
-    await new Promise((r) => setTimeout(r, 1500));
-  }
-  let tdErr = '';
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`tcpdump did not start: ${tdErr}`)), 10_000);
-    const check = () => {
-      if (tdErr.includes('listening on')) {
-        clearTimeout(t);
-        resolve();
-      }
-    };
-    td.stderr!.on('data', (c: Buffer) => {
-      tdErr += c.toString();
-      check();
-    });
-  });
-  const replay = spawnSync('ip', ['netns', 'exec', A, 'tcpreplay', '-q', '-i', 'r0', `--pps=${pps}`, source], {
-    encoding: 'utf8',
-  });
-  if (replay.status !== 0) throw new Error(`tcpreplay failed: ${replay.stderr}`);
-  await new Promise((r) => setTimeout(r, 1000));
-  const tdDone = new Promise<void>((resolve) => td.on('exit', () => resolve()));
-  const readerDone = reader ? new Promise<void>((resolve) => reader.on('exit', () => resolve())) : Promise.resolve();
-  td.kill('SIGINT');
-  await tdDone;
-  await readerDone;
-  const captured = Number(/(\d+) packets? captured/.exec(tdErr)?.[1] ?? -1);
-  const dropped = Number(/(\d+) packets? dropped by kernel/.exec(tdErr)?.[1] ?? -1);
-  return {
-    captured,
-    droppedByKernel: dropped,
-    ...(piped ? { read: (JSON.parse(out) as { packets: number }).packets } : {}),
-  };
-}
-
-async function liveBench(packets: number, pps: number): Promise<LiveBench> {
-  const source = cached(`live-${packets}.pcap`, (f) => generateCapture(f, { packets, flows: 2000, rate: pps }));
-  const tag = `hd-bench${process.pid % 10000}`;
-  const A = `${tag}-a`;
-  const B = `${tag}-b`;
-  const sh = (args: string[]) => execFileSync(args[0]!, args.slice(1), { stdio: 'ignore' });
-  try {
-    sh(['ip', 'netns', 'add', A]);
-    sh(['ip', 'netns', 'add', B]);
-    sh(['ip', 'link', 'add', 'r0', 'netns', A, 'type', 'veth', 'peer', 'name', 'r1', 'netns', B]);
-    sh(['ip', '-n', A, 'link', 'set', 'r0', 'up']);
-    sh(['ip', '-n', B, 'link', 'set', 'r1', 'up']);
-    const baseline = await liveRun(source, pps, A, B, false);
-    const piped = await liveRun(source, pps, A, B, true);
-    return { pps, sent: packets, baseline, piped };
-  } finally {
-    for (const ns of [A, B]) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-  }
-}
-
-export interface PcapBenchResult {
-  reads: ReadBench[];
-  match?: MatchBench;
-  live?: LiveBench;
-  fuzz: FuzzResult;
-  collisions: CollisionResult;
-}
-
-export function formatPcapBench(r: PcapBenchResult): string {
-  const lines = [
-    'pcap engine (hopdump read --stats vs tcpdump -nn -r FILE -w /dev/null, same files, same run, medians):',
-  ];
-  lines.push(
-    '  file                         packets     GB   tcpdump Mpps   hopdump Mpps   ratio   RSS tcpdump/hopdump',
-  );
-  for (const b of r.reads) {
-    const name = b.file.split('/').pop()!;
-    lines.push(
-      `  ${name.padEnd(26)} ${String(b.packets).padStart(10)} ${b.gigabytes.toFixed(2).padStart(6)}   ${b.tcpdump.mpps.toFixed(2).padStart(12)}   ${b.hopdump.mpps.toFixed(2).padStart(12)}   ${b.ratio.toFixed(2).padStart(5)}×   ${b.tcpdump.rssMb.toFixed(0)} / ${b.hopdump.rssMb.toFixed(0)} MB`,
-    );
-  }
-  if (r.match) {
-    const m = r.match;
-    lines.push(
-      `  correlation: ${m.files.length} hop files × ${m.packets / m.files.length} packets: hopdump analyze ${m.analyze.seconds.toFixed(2)} s (RSS ${m.analyze.rssMb.toFixed(0)} MB), mergecap -w /dev/null ${m.mergecap.seconds.toFixed(2)} s → ${m.ratio.toFixed(2)}× mergecap's speed`,
-    );
-    lines.push(`    ${m.analyze.notice}`);
-  }
-  if (r.live) {
-    const l = r.live;
-    if (l.baseline && l.piped) {
-      lines.push(
-        `  live: tcpreplay ${l.sent} packets at ${l.pps} pps into a veth; tcpdump -w /dev/null (peer): captured ${l.baseline.captured}, dropped by kernel ${l.baseline.droppedByKernel}; tcpdump -w - | hopdump read --stats -: captured ${l.piped.captured}, dropped by kernel ${l.piped.droppedByKernel}, read ${l.piped.read}`,
-      );
-    } else lines.push(`  live: ${l.note ?? 'not measured'}`);
-  }
-  const f = r.fuzz;
-  lines.push(
-    `  fuzz: ${f.inputs} mutated inputs (stream and file mode): ${f.clean} read cleanly, ${f.formatErrors} clear format errors, ${f.crashes} crashes, slowest ${f.slowestMs.toFixed(1)} ms`,
-  );
-  const c = r.collisions;
-  lines.push(
-    `  fingerprint collisions on ${c.packets} mixed packets (${c.distinctIdentities} distinct identities): 64-bit ${c.collisions64}, 32-bit halves ${c.collisions32} (expected ≈${c.expected32.toFixed(0)} by the birthday bound)`,
-  );
-  return lines.join('\n');
-}
-
-export async function runPcapBench(o: { quick: boolean }): Promise<PcapBenchResult> {
-  if (process.env.HOPDUMP_BENCH_PART === 'match') {
-    const perHop = o.quick ? 1_000_000 : 10_000_000;
-    const hopFiles = [0, 1, 2, 3].map((i) => join(DATA, `hop${i}-${perHop / 1e6}m.pcap`));
-    const match = matchBench(hopFiles, perHop * 4, 1);
-    console.log(
-      formatPcapBench({ reads: [], match, fuzz: emptyFuzz, collisions: emptyCollisions })
-        .split('\n')
-        .slice(2, -2)
-        .join('\n'),
-    );
-    return { reads: [], match, fuzz: emptyFuzz, collisions: emptyCollisions };
-  }
-  if (process.env.HOPDUMP_BENCH_PART === 'live') {
-    const live = await liveBench(o.quick ? 200_000 : 1_000_000, 100_000);
-    console.log(
-      formatPcapBench({ reads: [], live, fuzz: emptyFuzz, collisions: emptyCollisions })
-        .split('\n')
-        .slice(2, -2)
-        .join('\n'),
-    );
-    return { reads: [], live, fuzz: emptyFuzz, collisions: emptyCollisions };
-  }
-  const big = o.quick ? 2_000_000 : 10_000_000;
-  const runs = o.quick ? 1 : 3;
-  console.log(`pcap engine benchmark (data in ${DATA}; ${o.quick ? 'quick' : 'full'})`);
-  const files = [
-    { name: 'mix-1m.pcap', packets: 1_000_000, format: 'pcap' as const },
-    { name: `mix-${big / 1e6}m.pcap`, packets: big, format: 'pcap' as const },
-    { name: `mix-${big / 1e6}m.pcapng`, packets: big, format: 'pcapng' as const },
-    { name: `mix-${big / 1e6}m-snap128.pcap`, packets: big, format: 'pcap' as const, snaplen: 128 },
-  ];
-  const reads: ReadBench[] = [];
-  for (const f of files) {
-    const file = cached(f.name, (p) =>
-      generateCapture(p, { packets: f.packets, format: f.format, ...(f.snaplen ? { snaplen: f.snaplen } : {}) }),
-    );
-    reads.push(readBench(file, f.packets, runs));
-    console.log(
-      formatPcapBench({ reads: [reads.at(-1)!], fuzz: emptyFuzz, collisions: emptyCollisions }).split('\n')[2],
-    );
-  }
-  const perHop = o.quick ? 1_000_000 : 10_000_000;
-  const hopFiles = [0, 1, 2, 3].map((i) => join(DATA, `hop${i}-${perHop / 1e6}m.pcap`));
-  if (!hopFiles.every((f) => existsSync(f))) {
+function matchBench(perHop: number, runs: number, conditions: Condition[]): MatchFigure {
+  const files = [0, 1, 2, 3].map((i) => join(DATA, `hop${i}-${label(perHop)}.pcap`));
+  if (!files.every((f) => existsSync(f))) {
     const t = Date.now();
-    generateHops(hopFiles, { packets: perHop, snaplen: 128, rate: 100_000, flows: 20_000 });
+    generateHops(files, { packets: perHop, snaplen: 128, rate: 100_000, flows: 20_000 });
     console.log(`  generated 4 hop files in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   }
-  const hopPackets = hopFiles.reduce(
-    (n, f) =>
-      n + Number(execFileSync('capinfos', ['-M', '-c', '-r', '-T', f], { encoding: 'utf8' }).trim().split('\t').pop()),
-    0,
-  );
-  const match = matchBench(hopFiles, hopPackets, runs);
-  let live: LiveBench | undefined;
-  try {
-    live = await liveBench(o.quick ? 200_000 : 1_000_000, 100_000);
-  } catch (err) {
-    live = { pps: 100_000, sent: 0, note: `not measured: ${(err as Error).message.split('\n')[0]}` };
-  }
-  console.log(
-    formatPcapBench({ reads: [], match, live, fuzz: emptyFuzz, collisions: emptyCollisions })
-      .split('\n')
-      .slice(2, -2)
-      .join('\n'),
-  );
-  const fuzz = runFuzz(o.quick ? 20_000 : 100_000);
-  const collisions = collisionRate(join(DATA, files[0]!.name));
-  const result = { reads, match, live, fuzz, collisions };
-  console.log(formatPcapBench(result));
-  return result;
+  let notice = '';
+  const peer: Tool = { cmd: 'mergecap', args: ['-w', '/dev/null', ...files] };
+  // Exit 1 is analyze finding loss (the generated last hop loses 1 % of packets).
+  const mine: Tool = {
+    cmd: HOPDUMP,
+    args: ['analyze', '--order', 'given', '--target', TARGET_IP, '--window', '1', '--json', ...files],
+    okCodes: [0, 1],
+    check: (t) => {
+      const report = JSON.parse(t.stdout) as { notices: string[] };
+      notice = report.notices.find((n) => n.startsWith('all traffic')) ?? '';
+    },
+  };
+  const fig: MatchFigure = {
+    files,
+    packets: files.reduce((n, f) => n + capinfosPackets(f), 0),
+    bytes: files.reduce((n, f) => n + statSync(f).size, 0),
+    notice: '',
+  };
+  for (const c of conditions) fig[c] = compare(files, peer, mine, runs, c);
+  fig.notice = notice;
+  return fig;
 }
 
-const emptyFuzz: FuzzResult = { inputs: 0, clean: 0, formatErrors: 0, crashes: 0, slowestMs: 0, firstCrash: undefined };
-const emptyCollisions: CollisionResult = {
-  packets: 0,
-  distinctIdentities: 0,
-  collisions64: 0,
-  collisions32: 0,
-  expected32: 0,
-};
+/** Start-up on its own: a tiny capture (10 packets), page cache warm, wall time of each process. */
+function startupBench(runs: number): StartupFigure {
+  const tinyPackets = 10;
+  const tiny = cached(`tiny-${tinyPackets}.pcap`, (f) => generateCapture(f, { packets: tinyPackets }));
+  const wall = (cmd: string, args: string[]) => {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(cmd, args, { stdio: 'ignore' });
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status})`);
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  };
+  const v: number[] = [];
+  const s: number[] = [];
+  const t: number[] = [];
+  wall(HOPDUMP, ['read', '--stats', tiny]); // the first run loads node and the tree into the page cache
+  for (let i = 0; i < runs; i++) {
+    v.push(wall(HOPDUMP, ['--version']));
+    s.push(wall(HOPDUMP, ['read', '--stats', tiny]));
+    t.push(wall('tcpdump', ['-nn', '-r', tiny, '-w', '/dev/null']));
+  }
+  return { runs, tinyPackets, versionMs: median(v), readStatsMs: median(s), tcpdumpMs: median(t) };
+}
+
+export interface PcapBenchOptions {
+  quick: boolean;
+  /** Medians of this many runs (default 3; quick 1). */
+  runs?: number;
+  /** Only these parts: startup, reads, match, live, fuzz (default all). */
+  parts?: string[];
+  /** Only these conditions (default both). */
+  conditions?: Condition[];
+}
+
+export async function runPcapBench(o: PcapBenchOptions): Promise<PcapBenchReport> {
+  const t0 = Date.now();
+  const load0 = loadavg()[0]!;
+  const runs = o.runs ?? (o.quick ? 1 : 3);
+  // The old HOPDUMP_BENCH_PART=match|live still selects one part.
+  const parts = o.parts ?? (process.env.HOPDUMP_BENCH_PART ? [process.env.HOPDUMP_BENCH_PART] : undefined);
+  const want = (p: string) => !parts || parts.includes(p);
+  const conditions = o.conditions ?? ['warm', 'cold'];
+  console.log(
+    `pcap engine benchmark (data in ${DATA}; ${o.quick ? 'quick' : 'full'}; medians of ${runs}; ${conditions.join(' and ')})`,
+  );
+  const partial: Omit<PcapBenchReport, 'targets'> = {
+    machine: machine(),
+    quick: o.quick,
+    runs,
+    load: { start: load0, end: load0 },
+    seconds: 0,
+    reads: [],
+  };
+  if (want('startup')) {
+    partial.startup = startupBench(Math.max(10, runs));
+    const s = partial.startup;
+    console.log(
+      `  start-up: hopdump --version ${s.versionMs.toFixed(0)} ms, read --stats of ${s.tinyPackets} packets ${s.readStatsMs.toFixed(0)} ms; tcpdump -r ${s.tcpdumpMs.toFixed(0)} ms`,
+    );
+  }
+  if (want('reads')) {
+    for (const spec of readSpecs(o.quick)) {
+      const f = readBench(spec, runs, conditions);
+      partial.reads.push(f);
+      const show = (c: CondFigure | undefined, n: string) =>
+        c
+          ? `${n} tcpdump ${c.peer.seconds.toFixed(2)} s / hopdump ${c.hopdump.seconds.toFixed(2)} s = ${c.ratio.toFixed(2)}×${c.holds ? '' : ' (condition not held)'}`
+          : '';
+      console.log(
+        `  ${f.file.split('/').pop()}: ${[show(f.warm, 'warm'), show(f.cold, 'cold')].filter(Boolean).join('; ')}`,
+      );
+    }
+  }
+  if (want('match')) {
+    const m = matchBench(o.quick ? 500_000 : 10_000_000, runs, conditions);
+    partial.match = m;
+    for (const c of conditions) {
+      const f = m[c]!;
+      console.log(
+        `  analyze 4 hop files ${c}: hopdump ${f.hopdump.seconds.toFixed(2)} s (RSS ${f.hopdump.rssMb.toFixed(0)} MB), mergecap ${f.peer.seconds.toFixed(2)} s = ${f.ratio.toFixed(2)}×${f.holds ? '' : ' (condition not held)'}`,
+      );
+    }
+  }
+  if (want('live')) {
+    try {
+      partial.live = await liveBench({
+        prefix: LIVE_PREFIX,
+        totals: o.quick
+          ? [25_000, 50_000, LIVE_TOTAL_PPS]
+          : [25_000, 50_000, LIVE_TOTAL_PPS, 150_000, 200_000, 300_000, 400_000],
+        target: LIVE_TOTAL_PPS,
+        seconds: o.quick ? 2 : 5,
+        source: (packets: number, path: LivePath) =>
+          cached(`live-stream-${label(packets)}.pcap`, (f) =>
+            generateCapture(f, {
+              packets,
+              flows: 2000,
+              rate: 25_000,
+              towards: { srcMac: path.srcMac, dstMac: path.guestMac, dstIp: TARGET_IP },
+            }),
+          ),
+        log: (l) => console.log(l),
+      });
+    } catch (err) {
+      partial.live = {
+        hops: 4,
+        seconds: 0,
+        timer: '',
+        steps: [],
+        highestOkPps: 0,
+        note: `not measured: ${(err as Error).message.split('\n')[0]}`,
+      };
+      console.log(`  live: ${partial.live.note}`);
+    }
+  }
+  if (want('fuzz')) {
+    const f = runFuzz(o.quick ? 20_000 : 100_000);
+    partial.fuzz = {
+      inputs: f.inputs,
+      clean: f.clean,
+      formatErrors: f.formatErrors,
+      crashes: f.crashes,
+      slowestMs: f.slowestMs,
+    };
+    const small = partial.reads[0]?.file ?? join(DATA, `mix-${label(readSpecs(o.quick)[0]!.packets)}.pcap`);
+    if (existsSync(small)) partial.collisions = collisionRate(small);
+  }
+  partial.load.end = loadavg()[0]!;
+  partial.seconds = (Date.now() - t0) / 1000;
+  const report: PcapBenchReport = { ...partial, targets: evaluateTargets(partial) };
+  console.log('');
+  console.log(formatReport(report));
+  mkdirSync(dirname(OUT), { recursive: true });
+  writeFileSync(OUT, JSON.stringify(report, null, 2) + '\n');
+  console.log(`\n(${OUT}; the run took ${(report.seconds / 60).toFixed(1)} min)`);
+  return report;
+}
