@@ -43,9 +43,8 @@ FILE - reads standard input (tcpdump -w - | hopdump read -).
   --stats     decode and fingerprint every packet, print only the totals:
               packets, bytes, per-protocol counts, distinct fingerprints,
               first and last timestamp (with --json, as one object)
-  --threads N with --stats, read a large file of small records (snapshots)
-              on N threads (default: the cores, at most 4; 1: one thread).
-              The totals are the same.
+  --threads N with --stats, read a large file on N threads (default: the
+              cores, at most 4; 1: one thread). The totals are the same.
   -c COUNT    stop after COUNT packets
 
 A fingerprint is the packet's identity across hops (docs/pcap.md): the same

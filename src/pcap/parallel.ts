@@ -21,19 +21,11 @@ export interface ParallelOptions {
   threads?: number;
   /** No part smaller than this (default 32 MiB: a worker's start costs about as much as reading that). */
   minPartBytes?: number;
-  /** Records larger than this on average are read on one thread (default MAX_PARALLEL_RECORD; tests). */
-  maxRecordBytes?: number;
-  /** Bytes read before deciding by the records' size (default 1 MiB; tests). */
-  sampleBytes?: number;
   /** Told how the file was read: parts started, parts whose totals were kept (tests, --debug). */
   onPlan?: (plan: { parts: number; kept: number }) => void;
 }
 
 export const MAX_THREADS = 4;
-/** Bytes read on the main thread before deciding: enough records to tell their average size. */
-const SAMPLE_BYTES = 1 << 20;
-/** Records larger than this on average (whole frames) are read on one thread. */
-export const MAX_PARALLEL_RECORD = 256;
 
 export function defaultThreads(): number {
   return Math.max(1, Math.min(MAX_THREADS, availableParallelism()));
@@ -71,15 +63,6 @@ export async function fileStats(path: string, o: ParallelOptions = {}): Promise<
     };
     if (parts < 2 || !r.next()) return alone();
     stats.add(r);
-    // A look at the first MiB: large records (whole frames) make the reading a matter of copying
-    // bytes, which a second thread does not speed up (docs/pcap.md: measured no faster, twice the CPU).
-    const look = Math.min(o.sampleBytes ?? SAMPLE_BYTES, size);
-    let seen = 1;
-    while (r.offset < look && r.next()) {
-      stats.add(r);
-      seen++;
-    }
-    if (r.offset / seen > (o.maxRecordBytes ?? MAX_PARALLEL_RECORD)) return alone();
     const cuts = Array.from({ length: parts + 1 }, (_, k) => (k === parts ? size : Math.floor((size * k) / parts)));
     if (cuts[1]! <= r.offset) return alone();
     const state = r.snapshot();

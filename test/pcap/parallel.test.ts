@@ -20,9 +20,6 @@ import { NgBuilder, pcapBytes } from '../helpers/pcapng.js';
 const dir = mkdtempSync(join(tmpdir(), 'hopdump-parallel-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Parts of any size and records of any size: every file is split. */
-const FORCE = { minPartBytes: 1, maxRecordBytes: Infinity, sampleBytes: 1 } as const;
-
 type Outcome = { json: string; text: string; last: string } | { error: string };
 
 async function outcome(file: string, o: ParallelOptions): Promise<{ out: Outcome; kept: number; parts: number }> {
@@ -40,7 +37,7 @@ async function sameAsOneThread(file: string): Promise<Array<{ parts: number; kep
   const one = await outcome(file, { threads: 1 });
   const plans = [];
   for (const threads of [2, 3, 4]) {
-    const many = await outcome(file, { threads, ...FORCE });
+    const many = await outcome(file, { threads, minPartBytes: 1 });
     assert.deepEqual(many.out, one.out, `${file} on ${threads} threads`);
     plans.push({ parts: many.parts, kept: many.kept });
   }
@@ -88,14 +85,14 @@ test('a bad record in the middle or a cut at the end of a large file: the same e
   const bad = Buffer.from(bytes);
   bad.writeUInt32LE(0x7fffffff, at + 8);
   writeFileSync(join(dir, 'bad-middle.pcap'), bad);
-  const middle = await outcome(join(dir, 'bad-middle.pcap'), { threads: 2, ...FORCE });
+  const middle = await outcome(join(dir, 'bad-middle.pcap'), { threads: 2, minPartBytes: 1 });
   assert.match(
     (middle.out as { error: string }).error,
     new RegExp(`record claims 2147483647 captured bytes .* at byte ${at}$`),
   );
   await sameAsOneThread(join(dir, 'bad-middle.pcap'));
   writeFileSync(join(dir, 'cut.pcap'), bytes.subarray(0, bytes.length - 7));
-  const cut = await outcome(join(dir, 'cut.pcap'), { threads: 2, ...FORCE });
+  const cut = await outcome(join(dir, 'cut.pcap'), { threads: 2, minPartBytes: 1 });
   assert.match((cut.out as { error: string }).error, /truncated record/);
   await sameAsOneThread(join(dir, 'cut.pcap'));
 });
@@ -141,14 +138,4 @@ test('tunnelled packets are counted by tunnel: Geneve apart from VXLAN (tcpdump 
   const s = (await fileStats(file, { threads: 1 })).toJSON() as { protocols: Record<string, number> };
   assert.equal(s.protocols.geneve, 39);
   assert.equal(s.protocols.vxlan, undefined);
-});
-
-test('whole frames are read on one thread, small records on several (the first MiB decides)', async () => {
-  const big = join(dir, 'whole.pcap');
-  generateCapture(big, { packets: 20_000 });
-  const small = join(dir, 'small.pcap');
-  generateCapture(small, { packets: 60_000, snaplen: 64 });
-  const plan = async (file: string) => (await outcome(file, { threads: 2, minPartBytes: 1 << 20 })).parts;
-  assert.equal(await plan(big), 1);
-  assert.equal(await plan(small), 2);
 });
