@@ -17,18 +17,14 @@ import {
   Decoded,
   decode,
   HopMatcher,
-  fingerprint,
   MergedReaders,
-  natFingerprint,
-  fastNatFingerprint,
-  LINKTYPE_ETHERNET,
   PcapFormatError,
   segments as matchSegments,
   type PcapInterface,
 } from '../pcap/index.js';
 import { assembleReport, passiveProbeReport } from '../verdict/assemble.js';
 import { AheadFailure, DecodedMerge } from './decode-ahead.js';
-import { aboutTarget, aboutTargetIPv4Frame, ipv4Number } from './target.js';
+import { aboutTarget, ipv4Number, matchKey } from './target.js';
 import type { Report } from '../model/report.js';
 
 export interface AnalyzeOptions {
@@ -361,9 +357,7 @@ function streamPass(o: AnalyzeOptions, first: FirstLook, hops: Hop[]) {
         if (R[at + 5]! >= 0) {
           const data = merged.data(f);
           decode(data, 0, data.length, R[at + 8]!, d);
-          const p = fromDecoded(hop, BigInt(R[at]!) * 1_000_000_000n + BigInt(R[at + 1]!), d, R[at + 7]!, false);
-          p.data = EMPTY;
-          correlator.add(p);
+          addTarget(hop, BigInt(R[at]!) * 1_000_000_000n + BigInt(R[at + 1]!), R[at + 7]!);
         } else otherPerHop[hop] = otherPerHop[hop]! + 1;
       }
     } finally {
@@ -396,29 +390,25 @@ function streamPass(o: AnalyzeOptions, first: FirstLook, hops: Hop[]) {
         skipped++;
         continue;
       }
-      // The matcher keys on the NAT-tolerant identity; the full one only for the target's packets.
-      // The commonest frames from their bytes; the others through decode().
-      let about: boolean;
-      const fast = r.linkType === LINKTYPE_ETHERNET && fastNatFingerprint(r.buf, r.dataOff, r.caplen, d) >= 0;
-      if (fast) about = aboutTargetIPv4Frame(r.buf, r.dataOff, t4, isV6);
-      else {
-        decode(r.buf, r.dataOff, r.caplen, r.linkType, d, false);
-        natFingerprint(d);
-        about = aboutTarget(d, t4, isV6);
-      }
+      // The matcher keys on the NAT-tolerant identity; the target's packets are decoded in full.
+      const about = matchKey(r.buf, r.dataOff, r.caplen, r.linkType, d, t4, isV6);
       if (hop < 32) matcher.addPacket(hop, r, d);
       if (about) {
-        if (fast) decode(r.buf, r.dataOff, r.caplen, r.linkType, d);
-        else if (d.fpHi === -1) fingerprint(d);
-        const p = fromDecoded(hop, r.tsNs(), d, r.origLen, false);
-        p.data = EMPTY;
-        correlator.add(p);
+        decode(r.buf, r.dataOff, r.caplen, r.linkType, d);
+        addTarget(hop, r.tsNs(), r.origLen);
       } else otherPerHop[hop] = otherPerHop[hop]! + 1;
     }
   } finally {
     merged.close();
   }
   return finishPass();
+
+  /** A target's packet, decoded in `d`, to the correlator (its bytes are not kept). */
+  function addTarget(hop: number, tsNs: bigint, wireLength: number): void {
+    const p = fromDecoded(hop, tsNs, d, wireLength, false);
+    p.data = EMPTY;
+    correlator.add(p);
+  }
 
   function finishPass() {
     otherPerHop.forEach((n, hop) => correlator.addOther(hop, undefined, n));

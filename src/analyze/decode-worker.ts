@@ -1,15 +1,6 @@
 // analyze's decoding thread: every file read, decoded and fingerprinted into shared batches (decode-ahead.ts).
 import { workerData } from 'node:worker_threads';
-import {
-  Decoded,
-  decode,
-  fastNatFingerprint,
-  LINKTYPE_ETHERNET,
-  natFingerprint,
-  PcapFormatError,
-  PcapReader,
-  type PcapInterface,
-} from '../pcap/index.js';
+import { Decoded, PcapFormatError, PcapReader, type PcapInterface } from '../pcap/index.js';
 import {
   BATCH,
   BATCH_BYTES,
@@ -23,7 +14,7 @@ import {
   writeError,
   type DecodeAheadTask,
 } from './decode-ahead.js';
-import { aboutTarget, aboutTargetIPv4Frame } from './target.js';
+import { matchKey } from './target.js';
 
 const task = workerData as DecodeAheadTask;
 const n = task.files.length;
@@ -86,16 +77,7 @@ function fill(f: number): void {
       const hop = lastHop[f]!;
       const at = base + cnt * REC;
       if (hop >= 0) {
-        // The commonest frames from their bytes; the others through decode().
-        let about: boolean;
-        if (r.linkType === LINKTYPE_ETHERNET && fastNatFingerprint(r.buf, r.dataOff, r.caplen, d) >= 0) {
-          about = aboutTargetIPv4Frame(r.buf, r.dataOff, task.t4, task.isV6);
-        } else {
-          decode(r.buf, r.dataOff, r.caplen, r.linkType, d, false);
-          natFingerprint(d);
-          about = aboutTarget(d, task.t4, task.isV6);
-        }
-        if (about) {
+        if (matchKey(r.buf, r.dataOff, r.caplen, r.linkType, d, task.t4, task.isV6)) {
           const len = r.caplen;
           if (used + len > BATCH_BYTES) {
             held[f] = 1;

@@ -1,4 +1,15 @@
-import { L3_ARP, L3_IPV4, L3_IPV6, PROTO_ICMP, PROTO_ICMP6, type Decoded } from '../pcap/index.js';
+import {
+  decode,
+  fastNatFingerprint,
+  L3_ARP,
+  L3_IPV4,
+  L3_IPV6,
+  LINKTYPE_ETHERNET,
+  natFingerprint,
+  PROTO_ICMP,
+  PROTO_ICMP6,
+  type Decoded,
+} from '../pcap/index.js';
 
 /** The packets `analyze` follows in full: the target's own (the rest only goes through the matcher). */
 
@@ -6,6 +17,27 @@ export function ipv4Number(a: string): number {
   const p = a.split('.').map(Number);
   if (p.length !== 4 || p.some((x) => !(x >= 0 && x <= 255))) return -1;
   return ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0;
+}
+
+/**
+ * What analyze's second pass needs of every frame: its NAT-tolerant fingerprint (in d.natHi/natLo)
+ * and whether it is about the target. The commonest frames from their bytes, the others through
+ * decode(); either way `d` is not a decoded record of the frame afterwards (decode it to keep it).
+ */
+export function matchKey(
+  b: Uint8Array,
+  off: number,
+  caplen: number,
+  linkType: number,
+  d: Decoded,
+  t4: number,
+  isV6: boolean,
+): boolean {
+  if (linkType === LINKTYPE_ETHERNET && fastNatFingerprint(b, off, caplen, d) >= 0)
+    return aboutTargetIPv4Frame(b, off, t4, isV6);
+  decode(b, off, caplen, linkType, d, false);
+  natFingerprint(d);
+  return aboutTarget(d, t4, isV6);
 }
 
 /**
