@@ -264,17 +264,7 @@ function transport(out: Decoded, d: Uint8Array, o: number, end: number, proto: n
     out.payLen = Math.max(0, Math.min(out.udpLen, out.l4Len) - 8);
     // VXLAN: decode the inner frame; the outer headers stay reachable through outer*.
     if (depth === 0 && out.dstPort === VXLAN_PORT && o + 8 + 8 + 14 <= end && (d[o + 8]! & 0x08) !== 0) {
-      const vni = (d[o + 12]! << 16) | (d[o + 13]! << 8) | d[o + 14]!;
-      out.tunnel = true;
-      out.vni = vni;
-      out.outerEthOff = out.ethOff;
-      out.outerL3Off = out.l3Off;
-      out.outerL3 = out.l3;
-      out.outerL4Off = o;
-      out.ethOff = -1;
-      out.vlanCount = 0;
-      out.vlan0 = out.vlan1 = -1;
-      out.resetL3();
+      enterTunnel(out, o, (d[o + 12]! << 16) | (d[o + 13]! << 8) | d[o + 14]!);
       ethernet(out, d, o + 16, end, 1);
     } else if (depth === 0 && out.dstPort === GENEVE_PORT) geneve(out, d, o, end);
   } else if (proto === PROTO_ICMP || proto === PROTO_ICMP6) {
@@ -303,6 +293,20 @@ function transport(out: Decoded, d: Uint8Array, o: number, end: number, proto: n
   }
 }
 
+/** A tunnel's UDP header at o: the outer headers move to outer*, the fields describe what is inside. */
+function enterTunnel(out: Decoded, o: number, vni: number): void {
+  out.tunnel = true;
+  out.vni = vni;
+  out.outerEthOff = out.ethOff;
+  out.outerL3Off = out.l3Off;
+  out.outerL3 = out.l3;
+  out.outerL4Off = o;
+  out.ethOff = -1;
+  out.vlanCount = 0;
+  out.vlan0 = out.vlan1 = -1;
+  out.resetL3();
+}
+
 /**
  * Geneve (UDP 6081, RFC 8926) at o (the UDP header): version 0, its options within the UDP payload
  * and captured, an Ethernet (TEB), IPv4, IPv6 or ARP packet inside: decoded like VXLAN's, the outer
@@ -315,16 +319,7 @@ function geneve(out: Decoded, d: Uint8Array, o: number, end: number): void {
   const proto = (d[g + 2]! << 8) | d[g + 3]!;
   if (inner > end || inner - o > 8 + out.payLen) return;
   if (proto !== 0x6558 && proto !== 0x0800 && proto !== 0x86dd && proto !== 0x0806) return;
-  out.tunnel = true;
-  out.vni = (d[g + 4]! << 16) | (d[g + 5]! << 8) | d[g + 6]!;
-  out.outerEthOff = out.ethOff;
-  out.outerL3Off = out.l3Off;
-  out.outerL3 = out.l3;
-  out.outerL4Off = o;
-  out.ethOff = -1;
-  out.vlanCount = 0;
-  out.vlan0 = out.vlan1 = -1;
-  out.resetL3();
+  enterTunnel(out, o, (d[g + 4]! << 16) | (d[g + 5]! << 8) | d[g + 6]!);
   if (proto === 0x6558) ethernet(out, d, inner, end, 1);
   else afterEtherType(out, d, inner, end, proto, 1);
 }
