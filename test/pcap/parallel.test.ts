@@ -36,7 +36,7 @@ async function outcome(file: string, o: ParallelOptions): Promise<{ out: Outcome
 async function sameAsOneThread(file: string): Promise<Array<{ parts: number; kept: number }>> {
   const one = await outcome(file, { threads: 1 });
   const plans = [];
-  for (const threads of [2, 3, 4]) {
+  for (const threads of [2, 4]) {
     const many = await outcome(file, { threads, minPartBytes: 1 });
     assert.deepEqual(many.out, one.out, `${file} on ${threads} threads`);
     plans.push({ parts: many.parts, kept: many.kept });
@@ -46,7 +46,7 @@ async function sameAsOneThread(file: string): Promise<Array<{ parts: number; kep
 
 const frame = (seq: number, data: Buffer) => ether(ipv4({ proto: 1, payload: icmpEcho({ seq, data }) }));
 
-test('generated captures (pcap, pcapng, cut by a snaplen) give the same totals on 2, 3 and 4 threads', async () => {
+test('generated captures (pcap, pcapng, cut by a snaplen) give the same totals on 2 and 4 threads', async () => {
   const cases: Array<[string, Parameters<typeof generateCapture>[1]]> = [
     ['mix.pcap', { packets: 8_000 }],
     ['mix.pcapng', { packets: 8_000, format: 'pcapng' }],
@@ -59,7 +59,6 @@ test('generated captures (pcap, pcapng, cut by a snaplen) give the same totals o
     // Every part found its boundary and was kept: the workers did the reading.
     assert.deepEqual(plans, [
       { parts: 2, kept: 2 },
-      { parts: 3, kept: 3 },
       { parts: 4, kept: 4 },
     ]);
   }
