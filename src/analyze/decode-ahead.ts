@@ -97,6 +97,7 @@ export class AheadFailure extends Error {
  */
 export class DecodedMerge {
   private readonly worker: Worker;
+  private readonly shared: SharedBuffers;
   private readonly ctl: Int32Array;
   private readonly meta: Int32Array;
   private readonly recs: Float64Array[];
@@ -139,8 +140,6 @@ export class DecodedMerge {
     this.worker.unref();
     this.worker.once('exit', () => (this.exited = true));
   }
-
-  private readonly shared: SharedBuffers;
 
   /** Moves file f to its next record; false when the file has no more. Throws AheadFailure for a broken file. */
   private advance(f: number): boolean {

@@ -48,7 +48,7 @@ function fail(f: number, err: unknown): void {
   );
 }
 
-/** Fills the file's next slot; returns false once the file is done (cleanly or not). */
+/** Fills the file's next slot; at the file's end (clean or not) marks it done in its state word. */
 function fill(f: number): void {
   const c = f * CTL;
   const s = Atomics.load(ctl, c + WRITTEN) % SLOTS;

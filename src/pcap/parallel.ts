@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { PcapFormatError, PcapReader, type ReaderState } from './reader.js';
@@ -60,7 +60,9 @@ export async function fileStats(path: string, o: ParallelOptions = {}): Promise<
   const stats = new CaptureStats();
   const r = PcapReader.openFile(path);
   try {
-    const size = statSize(path);
+    // A pipe or a device (size 0 here) is read on one thread.
+    const st = statSync(path);
+    const size = st.isFile() ? st.size : 0;
     const parts = Math.min(o.threads ?? defaultThreads(), Math.floor(size / (o.minPartBytes ?? 256 << 20)));
     const alone = () => {
       o.onPlan?.({ parts: 1, kept: 1 });
@@ -142,16 +144,6 @@ function sequential(r: PcapReader, stats: CaptureStats): CaptureStats {
   while (r.next()) stats.add(r);
   r.end(true);
   return stats;
-}
-
-function statSize(path: string): number {
-  const fd = openSync(path, 'r');
-  try {
-    const st = fstatSync(fd);
-    return st.isFile() ? st.size : 0;
-  } finally {
-    closeSync(fd);
-  }
 }
 
 interface RunningPart {
