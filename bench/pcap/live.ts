@@ -139,6 +139,15 @@ export interface LiveStep {
   ok: boolean;
 }
 
+/**
+ * The sender (tcpreplay) fell behind the asked rate: the window closed before it had sent
+ * everything, so packets it sent late were never in the window. Not a capture result.
+ */
+export function senderShort(s: LiveStep): boolean {
+  const r = s.hopdump?.replay;
+  return r !== undefined && !r.error && r.pps > 0 && r.pps < 0.95 * s.streamPps;
+}
+
 export function stepOk(r: LiveStepResult | undefined): boolean {
   if (!r || r.replay.error || r.replay.sent === 0) return false;
   return r.stats.every((s, i) => {
@@ -291,5 +300,6 @@ export function formatLiveStep(s: LiveStep): string {
       `hopdump: sent ${h.replay.sent}${h.replay.error ? ` (${h.replay.error})` : ''} at ${h.replay.pps.toFixed(0)}/s, dropped by kernel ${hops.map(([, st]) => n(st?.droppedByKernel)).join('/')}, read ${hops.map(([r]) => n(r)).join('/')}; CPU ${h.cpuSeconds.toFixed(1)} s in ${(h.windowMs / 1000).toFixed(1)} s, RSS ${h.maxRssMb.toFixed(0)} MB${h.notKept ? `, ${h.notKept} not kept (bound)` : ''}`,
     );
   }
-  return `${head} ${parts.join('; ')} → ${s.ok ? 'ok' : 'NOT ok'}`;
+  const verdict = s.ok ? 'ok' : senderShort(s) ? 'the sender fell behind (not a capture result)' : 'NOT ok';
+  return `${head} ${parts.join('; ')} → ${verdict}`;
 }

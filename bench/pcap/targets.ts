@@ -1,7 +1,7 @@
 // The pcap benchmark's figures, its targets with PASS/FAIL, and the tables printed at the end of
 // `make bench-pcap` in the README's format (Markdown, to paste as they are).
 import { formatMachine, type Machine } from './conditions.js';
-import type { LiveBench, LiveStep } from './live.js';
+import { senderShort, type LiveBench, type LiveStep } from './live.js';
 
 export interface ToolFigure {
   /** Median wall time. */
@@ -257,7 +257,7 @@ export function formatReport(r: PcapBenchReport): string {
         : '—';
       const sent = h ? num(h.replay.sent) : num(s.packets);
       out.push(
-        `| ${num(s.totalPps)} packets/s total (${num(s.streamPps)}/s × ${l.hops}) | ${sent} | ${peerDrops} | ${drops} | ${read} | ${cpu} | ${s.error ? `error: ${s.error}` : s.ok ? 'ok' : '**dropped**'} |`,
+        `| ${num(s.totalPps)} packets/s total (${num(s.streamPps)}/s × ${l.hops}) | ${sent} | ${peerDrops} | ${drops} | ${read} | ${cpu} | ${s.error ? `error: ${s.error}` : s.ok ? 'ok' : senderShort(s) ? `the sender reached only ${num(Math.round(h!.replay.pps))}/s: not measured` : '**dropped**'} |`,
       );
     }
     out.push('');

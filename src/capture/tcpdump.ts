@@ -1,5 +1,7 @@
+import { closeSync } from 'node:fs';
 import { environmentError } from '../errors.js';
 import type { Host, Spawned } from '../host/host.js';
+import { followFile } from './spool.js';
 
 /** What one tcpdump reported about itself. */
 export interface CaptureStats {
@@ -33,6 +35,11 @@ export interface CaptureOptions {
   snaplen?: number;
   /** How long to wait for "listening on". */
   startTimeoutMs?: number;
+  /**
+   * Write to this file (spool.ts) instead of a pipe: tcpdump never waits for hopdump; `stdout`
+   * then follows the file and ends after tcpdump has stopped and every byte was read.
+   */
+  spoolFile?: { path: string; fd: number; maxBytes: number };
 }
 
 /**
@@ -82,10 +89,18 @@ export function captureArgv(options: CaptureOptions, writeTo = '-'): string[] {
 /** One tcpdump on one hop, writing pcap to a pipe (captureArgv). */
 export function startCapture(host: Host, options: CaptureOptions): HopCapture {
   const argv = captureArgv(options);
-  const child: Spawned = host.spawn(argv, {
-    ...(options.netns ? { netns: options.netns } : {}),
-    maxLifetimeMs: options.maxLifetimeMs,
-  });
+  const spool = options.spoolFile;
+  let child: Spawned;
+  try {
+    child = host.spawn(argv, {
+      ...(options.netns ? { netns: options.netns } : {}),
+      ...(spool ? { stdoutFd: spool.fd } : {}),
+      maxLifetimeMs: options.maxLifetimeMs,
+    });
+  } finally {
+    // The child has its own copy of the descriptor.
+    if (spool) closeSync(spool.fd);
+  }
   let stderr = '';
   let failure: string | undefined;
   let resolveListening!: () => void;
@@ -117,10 +132,21 @@ export function startCapture(host: Host, options: CaptureOptions): HopCapture {
       failure = message ?? `tcpdump exited with ${code}`;
     }
   });
+  const stdout = spool
+    ? followFile(spool.path, {
+        writerDone: child.exited,
+        maxBytes: spool.maxBytes,
+        onMaxBytes: () => {
+          failure = `stopped: its spool file passed ${Math.round(spool.maxBytes / 2 ** 20)} MiB`;
+          stopping = true;
+          void child.stop(2000);
+        },
+      })
+    : child.stdout;
   return {
     netns: options.netns,
     ifname: options.ifname,
-    stdout: child.stdout,
+    stdout,
     listening,
     get failure() {
       return failure;

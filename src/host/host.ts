@@ -36,12 +36,18 @@ export interface SpawnOptions {
    * pipe that reaches end-of-file when hopdump exits, however it exits.
    */
   cleansUpOnStdinEof?: boolean;
+  /**
+   * The program's stdout goes to this open file instead of a pipe (the caller
+   * closes its own copy after spawn); `Spawned.stdout` is then an empty stream.
+   */
+  stdoutFd?: number;
 }
 
 /** A long-running program (e.g. tcpdump). Its cleanup is registered at start. */
 export interface Spawned {
   readonly argv: string[];
   readonly pid: number | undefined;
+  /** A pipe from the program; empty when SpawnOptions.stdoutFd was given. */
   readonly stdout: NodeJS.ReadableStream;
   readonly stderr: NodeJS.ReadableStream;
   /** Closing it tells a cleansUpOnStdinEof child to finish. */

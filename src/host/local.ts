@@ -1,6 +1,7 @@
 import { spawn as spawnChild } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { Readable } from 'node:stream';
 import { environmentError, HopdumpError } from '../errors.js';
 import { registerCleanup } from './cleanup.js';
 import type { DaemonOptions, Host, RunOptions, RunResult, SpawnOptions, Spawned } from './host.js';
@@ -166,7 +167,7 @@ export class LocalHost implements Host {
       options.netns,
     );
     const child = spawnChild(full[0]!, full.slice(1), {
-      stdio: [options.cleansUpOnStdinEof ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      stdio: [options.cleansUpOnStdinEof ? 'pipe' : 'ignore', options.stdoutFd ?? 'pipe', 'pipe'],
       detached: true,
     });
     child.stdin?.on('error', () => undefined);
@@ -213,7 +214,8 @@ export class LocalHost implements Host {
       clearTimeout(lifetime);
       registration.release();
     });
-    return { argv, pid: child.pid, stdout: child.stdout!, stderr: child.stderr!, stdin: child.stdin, exited, stop };
+    const stdout = child.stdout ?? Readable.from([]);
+    return { argv, pid: child.pid, stdout, stderr: child.stderr!, stdin: child.stdin, exited, stop };
   }
 }
 

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { diagnoseLab } from '../helpers/diagnose.js';
 import { HOPDUMP, host, withLab } from '../helpers/lab.js';
@@ -66,9 +68,12 @@ async function waitFor(what: string, fn: () => Promise<boolean>, ms: number): Pr
 
 describe('capture lifecycle', { concurrency: true }, () => {
   for (const signal of ['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
-    test(`${signal} of hopdump mid-capture leaves no tcpdump and no promiscuous interface`, async () => {
+    test(`${signal} of hopdump mid-capture leaves no tcpdump, no promiscuous interface and no spool file`, async () => {
       await withLab({ topology: 'bridged', prefix: 'k' }, async (lab) => {
         const before = await promiscuity(lab.state.namespaces);
+        // Its own TMPDIR: where the tcpdumps' spool files are, apart from the other tests'.
+        const tmp = mkdtempSync(join(tmpdir(), 'hd-lifecycle-'));
+        const spools = () => readdirSync(tmp).filter((n) => n.startsWith('hopdump-spool-'));
         const child = spawn(
           HOPDUMP,
           [
@@ -83,7 +88,7 @@ describe('capture lifecycle', { concurrency: true }, () => {
             '--out',
             '-',
           ],
-          { stdio: 'ignore' },
+          { stdio: 'ignore', env: { ...process.env, TMPDIR: tmp } },
         );
         const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
         try {
@@ -95,6 +100,15 @@ describe('capture lifecycle', { concurrency: true }, () => {
           );
           // While capturing, -p keeps every interface's promiscuity as it was.
           assert.deepEqual(await promiscuity(lab.state.namespaces), before);
+          // The tcpdumps write to private files (0700 directory named for hopdump's pid, files 0600).
+          assert.deepEqual(spools().length, 1);
+          const spool = join(tmp, spools()[0]!);
+          assert.match(spool, new RegExp(`hopdump-spool-${child.pid}-`));
+          assert.equal(statSync(spool).mode & 0o777, 0o700);
+          assert.deepEqual(
+            readdirSync(spool).map((f) => statSync(join(spool, f)).mode & 0o777),
+            [0o600, 0o600, 0o600],
+          );
           // The tracer starts alongside the captures, so it may still be mounting tracefs.
           let tracer: string[] = [];
           await waitFor(
@@ -120,8 +134,31 @@ describe('capture lifecycle', { concurrency: true }, () => {
             5_000,
           );
           assert.deepEqual(await promiscuity(lab.state.namespaces), before);
+          if (signal === 'SIGKILL') {
+            // Nothing survives SIGKILL: the next diagnose removes the dead run's spool.
+            assert.equal(spools().length, 1);
+            const next = spawn(
+              HOPDUMP,
+              [
+                'diagnose',
+                '--netns',
+                lab.state.hypervisor,
+                '--target',
+                '192.0.2.11',
+                '--passive',
+                '--duration',
+                '1',
+                '--out',
+                '-',
+              ],
+              { stdio: 'ignore', env: { ...process.env, TMPDIR: tmp } },
+            );
+            await new Promise((res) => next.on('exit', res));
+          }
+          assert.deepEqual(spools(), []);
         } finally {
           child.kill('SIGKILL');
+          rmSync(tmp, { recursive: true, force: true });
         }
       });
     });
