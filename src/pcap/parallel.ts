@@ -1,168 +1,189 @@
 import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { PcapFormatError, PcapReader, type ReaderState } from './reader.js';
+import { readChunk, type ChunkPlan, type ChunkResult } from './chunk.js';
+import { PcapFormatError, PcapReader } from './reader.js';
 import { CaptureStats, type StatsSnapshot } from './stats.js';
 
 /**
  * `hopdump read --stats` of one file on several threads. The file is cut
- * into parts by size; the main thread reads the first part, a worker each
- * other part, from the first record boundary its guess finds after the cut
- * (split.ts). A part's totals are kept only if the thread before it, parsing
- * normally, stopped exactly at that boundary with nothing changed in the
- * file's state (no new section or interface): otherwise the rest of the file
- * is read on the main thread, as if there had been no worker. The result,
- * an error and its offset included, is the single-threaded one (tested on
- * every test file, malformed ones included).
+ * into chunks by size (a few per thread); the main thread reads the first
+ * chunk at once, and every thread, the main one included, then takes the
+ * next chunk not yet taken (one shared counter) until none is left. A worker
+ * starts 50-150 ms after it is asked for, so the main thread is never idle
+ * waiting for one, and a worker that has not taken a chunk by the end is
+ * dismissed. A chunk starts at the first record boundary its thread guesses
+ * after the cut (split.ts); the result is kept only if every chunk begins
+ * exactly where the one before it, parsed normally, ended, with nothing
+ * changed in the file's state (no new section or interface) before it.
+ * Otherwise the whole file is read again on the main thread. The result, an
+ * error and its offset included, is the single-threaded one (tested on every
+ * test file, malformed ones included).
  */
 
 export interface ParallelOptions {
   /** Threads to use, main one included (default: the available cores, at most 4). */
   threads?: number;
   /**
-   * No part smaller than this (default 256 MiB: a worker takes about 40 ms to start and then runs
-   * cold code; on the 472 MB capture two threads were slower than one, on 0.94 GB faster).
+   * Files smaller than this are read on one thread (default 512 MiB). A worker starts 50-150 ms
+   * after it is asked for and its code is cold for its first chunks; on the 472 MB capture two
+   * threads were slower than one (560 against 430 ms), on 0.94 GB faster (docs/pcap.md).
    */
-  minPartBytes?: number;
-  /** Told how the file was read: parts started, parts whose totals were kept (tests, --debug). */
-  onPlan?: (plan: { parts: number; kept: number }) => void;
+  minParallelBytes?: number;
+  /** Chunk size (default: the file cut into 8 chunks per thread, from 8 to 64 MiB each). */
+  chunkBytes?: number;
+  /** Tests: the main thread reads only the first chunk, the workers all the others. */
+  mainTakesFirstOnly?: boolean;
+  /** Told how the file was read (tests, --debug). */
+  onPlan?: (plan: ReadPlan) => void;
+}
+
+export interface ReadPlan {
+  chunks: number;
+  /** Chunks read by worker threads. */
+  byWorkers: number;
+  /** True when the chunks did not chain and the file was read again on one thread. */
+  sequential: boolean;
 }
 
 export const MAX_THREADS = 4;
-/** The main thread's part is this much of a part larger (measured: workers finished 40–100 ms later). */
-const HEAD_START = 0.1;
 
 export function defaultThreads(): number {
   return Math.max(1, Math.min(MAX_THREADS, availableParallelism()));
 }
 
-/** What a worker posts back (see stats-worker.ts). */
-export interface PartResult {
-  boundary: number;
-  end: number;
-  stateBlocks: number;
-  stats?: StatsSnapshot;
-  error?: { offset: number; reason: string } | { message: string };
+/** What a worker is given (see stats-worker.ts). */
+export interface WorkerTask {
+  plan: ChunkPlan;
+  /** Int32 [next chunk to take, then one claim flag per worker]. */
+  shared: SharedArrayBuffer;
+  index: number;
 }
 
-export interface PartTask {
-  path: string;
-  from: number;
-  to: number;
-  last: boolean;
-  fileSize: number;
-  state: ReaderState;
-  refSec: number;
+/** What a worker posts back. */
+export interface WorkerResult {
+  chunks: ChunkResult[];
+  stats: StatsSnapshot;
 }
+
+/** Worker claim flags: 0 not started, 1 working (its result will come), 2 dismissed by the main thread. */
+export const CLAIM_WORKING = 1;
+export const CLAIM_DISMISSED = 2;
 
 /** Reads every packet of `path` into a CaptureStats, in parallel where the file is large enough. */
 export async function fileStats(path: string, o: ParallelOptions = {}): Promise<CaptureStats> {
-  const stats = new CaptureStats();
+  const st = statSync(path);
+  // A pipe or a device (size 0 here) is read on one thread.
+  const size = st.isFile() ? st.size : 0;
+  const threads = o.threads ?? defaultThreads();
   const r = PcapReader.openFile(path);
   try {
-    // A pipe or a device (size 0 here) is read on one thread.
-    const st = statSync(path);
-    const size = st.isFile() ? st.size : 0;
-    const parts = Math.min(o.threads ?? defaultThreads(), Math.floor(size / (o.minPartBytes ?? 256 << 20)));
-    const alone = () => {
-      o.onPlan?.({ parts: 1, kept: 1 });
+    const stats = new CaptureStats();
+    if (threads < 2 || size < (o.minParallelBytes ?? 512 << 20) || !r.next()) {
+      o.onPlan?.({ chunks: 1, byWorkers: 0, sequential: false });
       return sequential(r, stats);
-    };
-    if (parts < 2 || !r.next()) return alone();
+    }
     stats.add(r);
-    // The main thread starts at once, the workers later: it takes a slightly larger first part.
-    const cuts = Array.from({ length: parts + 1 }, (_, k) =>
-      k === 0 ? 0 : k === parts ? size : Math.floor((size * (k + HEAD_START)) / (parts + HEAD_START)),
-    );
-    if (cuts[1]! <= r.offset) return alone();
-    const state = r.snapshot();
+    const chunkBytes = o.chunkBytes ?? Math.min(64 << 20, Math.max(8 << 20, Math.ceil(size / (threads * 8))));
+    const n = Math.max(2, Math.ceil(size / chunkBytes));
+    const cuts = Array.from({ length: n + 1 }, (_, k) => (k === n ? size : Math.floor((size * k) / n)));
+    if (cuts[1]! <= r.offset) {
+      o.onPlan?.({ chunks: 1, byWorkers: 0, sequential: false });
+      return sequential(r, stats);
+    }
+    const plan: ChunkPlan = { path, fileSize: size, cuts, state: r.snapshot(), refSec: r.tsSec };
     const blocks = r.stateBlocks;
-    const tasks: PartTask[] = [];
-    for (let k = 1; k < parts; k++)
-      tasks.push({
-        path,
-        from: cuts[k]!,
-        to: cuts[k + 1]!,
-        last: k === parts - 1,
-        fileSize: size,
-        state,
-        refSec: r.tsSec,
-      });
-    const workers = tasks.map(startPart);
-    const plan = (kept: number) => o.onPlan?.({ parts, kept });
+    const shared = new SharedArrayBuffer(4 * threads);
+    const claims = new Int32Array(shared);
+    claims[0] = 1; // chunk 0 is the main thread's
+    const workers = Array.from({ length: threads - 1 }, (_, i) => startWorker({ plan, shared, index: i + 1 }));
     try {
+      // Chunk 0, from the header on.
       r.stopAt = cuts[1]!;
       while (r.next()) stats.add(r);
-    } catch (err) {
-      for (const w of workers) void w.terminate();
-      throw err;
-    }
-    const results = await Promise.all(workers.map((w) => w.result));
-    // How many parts, in order, continue exactly where the previous one stopped.
-    let good = 0;
-    let end = r.offset;
-    let sameState = r.stateBlocks === blocks;
-    for (const res of results) {
-      if (!sameState || res.boundary !== end) break;
-      good++;
-      if (res.error) {
-        // The first malformed record of the file: everything before it was read cleanly.
-        const e = res.error;
-        throw 'reason' in e ? new PcapFormatError(path, e.offset, e.reason) : new Error(e.message);
+      const first: ChunkResult = {
+        k: 0,
+        boundary: 0,
+        end: r.offset,
+        stateBlocks: r.stateBlocks - blocks,
+        packets: stats.packets,
+        ...lastOf(stats),
+      };
+      const mine: ChunkResult[] = [first];
+      if (!o.mainTakesFirstOnly)
+        for (let k = Atomics.add(claims, 0, 1); k < n; k = Atomics.add(claims, 0, 1))
+          if (mine.push(readChunk(plan, k, stats)) && mine[mine.length - 1]!.error) break;
+      // Workers that have not begun are dismissed rather than waited for (all chunks are taken).
+      const dismiss = (i: number) =>
+        !o.mainTakesFirstOnly && Atomics.compareExchange(claims, i + 1, 0, CLAIM_DISMISSED) === 0;
+      const results = await Promise.all(workers.map((w, i) => (dismiss(i) ? Promise.resolve(undefined) : w.result)));
+      const byK = new Array<ChunkResult | undefined>(n);
+      for (const c of mine) byK[c.k] = c;
+      let byWorkers = 0;
+      for (const res of results)
+        for (const c of res?.chunks ?? []) {
+          byK[c.k] = c;
+          byWorkers++;
+        }
+      // The chain: each chunk starts where the one before it ended, with the state it was given.
+      let lastWithPackets = first;
+      for (let k = 1; k < n; k++) {
+        const prev = byK[k - 1]!;
+        const c = byK[k];
+        if (!c || prev.error || prev.stateBlocks > 0 || c.boundary !== prev.end) {
+          o.onPlan?.({ chunks: n, byWorkers, sequential: true });
+          return sequential(PcapReader.openFile(path), new CaptureStats(), true);
+        }
+        if (c.error) {
+          // The file's first malformed record: every byte before it was read cleanly.
+          const e = c.error;
+          throw 'reason' in e ? new PcapFormatError(path, e.offset, e.reason) : new Error(e.message);
+        }
+        if (c.packets > 0) lastWithPackets = c;
       }
-      end = res.end;
-      sameState = res.stateBlocks === 0;
-    }
-    if (good === results.length) {
-      plan(parts);
-      for (const res of results) stats.merge(res.stats!);
+      o.onPlan?.({ chunks: n, byWorkers, sequential: false });
+      for (const res of results) if (res) stats.merge(res.stats);
+      stats.setLast(lastWithPackets.lastSec, lastWithPackets.lastNsec, lastWithPackets.lastFp);
       return stats;
-    }
-    // A part that does not continue its predecessor: read on from the last part that does.
-    if (good === 0) {
-      plan(1);
-      r.stopAt = Infinity;
-      return sequential(r, stats);
-    }
-    const lastGood = results[good - 1]!;
-    const keep = lastGood.stateBlocks === 0 ? good : good - 1;
-    plan(1 + keep);
-    for (let k = 0; k < keep; k++) stats.merge(results[k]!.stats!);
-    const from = keep === good ? lastGood.end : lastGood.boundary;
-    const rest = PcapReader.resumeFile(path, from, state);
-    try {
-      return sequential(rest, stats);
     } finally {
-      rest.close();
+      for (const w of workers) void w.terminate();
     }
   } finally {
     r.close();
   }
 }
 
-function sequential(r: PcapReader, stats: CaptureStats): CaptureStats {
-  while (r.next()) stats.add(r);
-  r.end(true);
-  return stats;
+function lastOf(stats: CaptureStats): Pick<ChunkResult, 'lastSec' | 'lastNsec' | 'lastFp'> {
+  const [lastSec, lastNsec] = stats.lastTime;
+  return { lastSec, lastNsec, lastFp: stats.packets > 0 ? stats.lastFingerprint() : '' };
 }
 
-interface RunningPart {
-  result: Promise<PartResult>;
+function sequential(r: PcapReader, stats: CaptureStats, close = false): CaptureStats {
+  try {
+    while (r.next()) stats.add(r);
+    r.end(true);
+    return stats;
+  } finally {
+    if (close) r.close();
+  }
+}
+
+interface RunningWorker {
+  /** Undefined when the worker failed: its chunks are then missing and the chain breaks. */
+  result: Promise<WorkerResult | undefined>;
   terminate(): Promise<number>;
 }
 
-/** A worker reading one part; a worker that fails answers with a boundary that matches nothing. */
-function startPart(task: PartTask): RunningPart {
+function startWorker(task: WorkerTask): RunningWorker {
   const w = new Worker(new URL('./stats-worker.js', import.meta.url), {
     workerData: task,
     // Little allocation per packet: a small young generation, as bin/hopdump gives the main thread.
     resourceLimits: { maxYoungGenerationSizeMb: 4 },
   });
-  const failed: PartResult = { boundary: -1, end: -1, stateBlocks: 0 };
-  const result = new Promise<PartResult>((resolve) => {
-    w.once('message', (m: PartResult) => resolve(m));
-    w.once('error', () => resolve(failed));
-    w.once('exit', () => resolve(failed));
+  const result = new Promise<WorkerResult | undefined>((resolve) => {
+    w.once('message', (m: WorkerResult) => resolve(m));
+    w.once('error', () => resolve(undefined));
+    w.once('exit', () => resolve(undefined));
   });
   return { result, terminate: () => w.terminate() };
 }

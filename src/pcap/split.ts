@@ -24,8 +24,12 @@ import {
 
 /** Records that must follow a candidate plausibly (or reach the end of the file exactly). */
 const CHAIN = 8;
-/** Bytes examined from the split point: a candidate must appear in the first half. */
-const WINDOW = 4 << 20;
+/**
+ * Bytes examined from the split point: a candidate must appear in the first half. A small window
+ * first (every chunk pays for it), the large one (room for 8 records of the largest size) only
+ * when the small one told nothing.
+ */
+const WINDOWS = [256 << 10, 4 << 20];
 /** Classic pcap: a record's seconds within this of the first packet's (ten years). */
 const SECONDS_BAND = 10 * 366 * 86400;
 /** Wire lengths beyond this are not a record header (BIG TCP aggregates stay well below). */
@@ -40,7 +44,23 @@ export function findRecordStart(
   st: ReaderState,
   refSec: number,
 ): number {
-  const want = Math.min(WINDOW, fileSize - from);
+  for (const window of WINDOWS) {
+    const at = findIn(fd, fileSize, from, to, st, refSec, window);
+    if (at >= 0 || window >= fileSize - from) return at;
+  }
+  return -1;
+}
+
+function findIn(
+  fd: number,
+  fileSize: number,
+  from: number,
+  to: number,
+  st: ReaderState,
+  refSec: number,
+  window: number,
+): number {
+  const want = Math.min(window, fileSize - from);
   if (want <= 0) return -1;
   const buf = Buffer.allocUnsafe(want);
   let got = 0;

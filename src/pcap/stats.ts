@@ -106,6 +106,22 @@ export class CaptureStats {
     this.mergedAt = this.packets;
   }
 
+  /** The last packet's time, as [seconds, nanoseconds] ([-1, 0] before any). */
+  get lastTime(): [number, number] {
+    return [this.lastSec, this.lastNsec];
+  }
+
+  /**
+   * After merging parts read out of order (parallel.ts): the capture's last packet, as the part
+   * that holds it said.
+   */
+  setLast(sec: number, nsec: number, fp: string): void {
+    this.lastSec = sec;
+    this.lastNsec = nsec;
+    this.mergedLastFp = fp;
+    this.mergedAt = this.packets;
+  }
+
   /** The last merged part's last fingerprint, while no packet was added after it. */
   private mergedLastFp = '';
   private mergedAt = -1;

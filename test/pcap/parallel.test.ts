@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { generateCapture } from '../../bench/pcap/generate.js';
-import { fileStats, PcapReader, type ParallelOptions } from '../../src/pcap/index.js';
+import { fileStats, PcapReader, type ParallelOptions, type ReadPlan } from '../../src/pcap/index.js';
 import { malformedCorpus } from '../helpers/corpus.js';
 import { ether, icmpEcho, ipv4 } from '../helpers/frames.js';
 import { NgBuilder, pcapBytes } from '../helpers/pcapng.js';
@@ -22,8 +22,8 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 type Outcome = { json: string; text: string; last: string } | { error: string };
 
-async function outcome(file: string, o: ParallelOptions): Promise<{ out: Outcome; kept: number; parts: number }> {
-  let plan = { parts: 0, kept: 0 };
+async function outcome(file: string, o: ParallelOptions): Promise<{ out: Outcome } & ReadPlan> {
+  let plan: ReadPlan = { chunks: 0, byWorkers: 0, sequential: false };
   try {
     const s = await fileStats(file, { ...o, onPlan: (p) => (plan = p) });
     return { out: { json: JSON.stringify(s.toJSON()), text: s.text(), last: s.lastFingerprint() }, ...plan };
@@ -32,14 +32,20 @@ async function outcome(file: string, o: ParallelOptions): Promise<{ out: Outcome
   }
 }
 
+/** Small files cut into two chunks per thread, every chunk but the first left to the workers. */
+function forced(file: string, threads: number): ParallelOptions {
+  const chunkBytes = Math.max(1, Math.ceil(statSync(file).size / (2 * threads)));
+  return { threads, minParallelBytes: 1, chunkBytes, mainTakesFirstOnly: true };
+}
+
 /** Compares every thread count with one thread; returns the plans seen. */
-async function sameAsOneThread(file: string): Promise<Array<{ parts: number; kept: number }>> {
+async function sameAsOneThread(file: string): Promise<ReadPlan[]> {
   const one = await outcome(file, { threads: 1 });
   const plans = [];
   for (const threads of [2, 4]) {
-    const many = await outcome(file, { threads, minPartBytes: 1 });
-    assert.deepEqual(many.out, one.out, `${file} on ${threads} threads`);
-    plans.push({ parts: many.parts, kept: many.kept });
+    const { out, ...plan } = await outcome(file, forced(file, threads));
+    assert.deepEqual(out, one.out, `${file} on ${threads} threads`);
+    plans.push(plan);
   }
   return plans;
 }
@@ -56,10 +62,10 @@ test('generated captures (pcap, pcapng, cut by a snaplen) give the same totals o
     const file = join(dir, name);
     generateCapture(file, o);
     const plans = await sameAsOneThread(file);
-    // Every part found its boundary and was kept: the workers did the reading.
+    // Every chunk found its boundary and was kept: the workers did the reading.
     assert.deepEqual(plans, [
-      { parts: 2, kept: 2 },
-      { parts: 4, kept: 4 },
+      { chunks: 4, byWorkers: 3, sequential: false },
+      { chunks: 8, byWorkers: 7, sequential: false },
     ]);
   }
 });
@@ -84,14 +90,14 @@ test('a bad record in the middle or a cut at the end of a large file: the same e
   const bad = Buffer.from(bytes);
   bad.writeUInt32LE(0x7fffffff, at + 8);
   writeFileSync(join(dir, 'bad-middle.pcap'), bad);
-  const middle = await outcome(join(dir, 'bad-middle.pcap'), { threads: 2, minPartBytes: 1 });
+  const middle = await outcome(join(dir, 'bad-middle.pcap'), forced(join(dir, 'bad-middle.pcap'), 2));
   assert.match(
     (middle.out as { error: string }).error,
     new RegExp(`record claims 2147483647 captured bytes .* at byte ${at}$`),
   );
   await sameAsOneThread(join(dir, 'bad-middle.pcap'));
   writeFileSync(join(dir, 'cut.pcap'), bytes.subarray(0, bytes.length - 7));
-  const cut = await outcome(join(dir, 'cut.pcap'), { threads: 2, minPartBytes: 1 });
+  const cut = await outcome(join(dir, 'cut.pcap'), forced(join(dir, 'cut.pcap'), 2));
   assert.match((cut.out as { error: string }).error, /truncated record/);
   await sameAsOneThread(join(dir, 'cut.pcap'));
 });
@@ -111,9 +117,9 @@ test('payloads that look like records mislead the guess: the part is read again,
   const file = join(dir, 'decoy.pcap');
   writeFileSync(file, pcapBytes(records));
   const plans = await sameAsOneThread(file);
-  // At least one part was misled and discarded (its totals read again on the main thread).
+  // At least one chunk was misled: the file was read again on the main thread.
   assert.ok(
-    plans.some((p) => p.kept < p.parts),
+    plans.some((p) => p.sequential),
     `some guess should have been wrong: ${JSON.stringify(plans)}`,
   );
 });
@@ -127,8 +133,8 @@ test('a pcapng that declares an interface half-way: the parts after it are read 
   writeFileSync(file, b.build());
   const plans = await sameAsOneThread(file);
   assert.ok(
-    plans.some((p) => p.kept < p.parts),
-    `the interface block should have stopped some part: ${JSON.stringify(plans)}`,
+    plans.some((p) => p.sequential),
+    `the interface block should have stopped some chunk: ${JSON.stringify(plans)}`,
   );
 });
 
