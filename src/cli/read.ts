@@ -43,7 +43,7 @@ FILE - reads standard input (tcpdump -w - | hopdump read -).
   --stats     decode and fingerprint every packet, print only the totals:
               packets, bytes, per-protocol counts, distinct fingerprints,
               first and last timestamp (with --json, as one object)
-  --threads N with --stats, read a large file on N threads (default: the
+  --threads N with --stats, read a file of 512 MiB or more on N threads (the
               cores, at most 4; 1: one thread). The totals are the same.
   -c COUNT    stop after COUNT packets
 
