@@ -53,6 +53,8 @@ const UNIT = [
   'pcap/reader.test.js',
   'pcap/tcp-relative.test.js',
   'report/files.test.js',
+  'report/runs.test.js',
+  'watch/config.test.js',
   'util/shell.test.js',
   'util/tagged-json.test.js',
   'verdict/settle.test.js',
@@ -97,7 +99,8 @@ const child = spawn(
     `--test-reporter-destination=${tapFile}`,
     ...files,
   ],
-  { stdio: 'inherit' },
+  // Diagnose runs without --out go to the runs store: the tests' own, never /var/lib/hopdump.
+  { stdio: 'inherit', env: { ...process.env, HOPDUMP_RUNS: process.env.HOPDUMP_RUNS ?? join(tapDir, 'runs') } },
 );
 child.on('exit', (code, signal) => {
   let passed = 0;

@@ -25,6 +25,7 @@ const LAYERS: Record<string, string[]> = {
   diagnose: ['host', 'collect', 'model', 'path', 'capture', 'pcap', 'correlate', 'checks', 'verdict', 'util'],
   analyze: ['model', 'path', 'pcap', 'correlate', 'checks', 'verdict', 'util'],
   lab: ['host', 'model', 'util'],
+  watch: ['host', 'collect', 'model', 'path', 'capture', 'diagnose', 'report', 'util'],
   cli: ['*'],
 };
 /** Packages a leaf may import besides node: modules. */

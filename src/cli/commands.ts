@@ -32,6 +32,16 @@ export const COMMANDS = [
     load: async () => (await import('./path.js')).pathCommand,
   },
   {
+    name: 'watch',
+    summary: 'probe targets continuously, export Prometheus metrics, diagnose a target when it goes down',
+    load: async () => (await import('./watch.js')).watchCommand,
+  },
+  {
+    name: 'runs',
+    summary: 'list the diagnose runs kept in the runs store (reports and captures)',
+    load: async () => (await import('./runs.js')).runsCommand,
+  },
+  {
     name: 'read',
     summary: 'print or count the packets of pcap/pcapng files, like tcpdump -nn -r (the pcap engine)',
     load: async () => (await import('./read.js')).readCommand,

@@ -4,9 +4,9 @@ import { encodeFixture, type DiagnoseFixture } from '../checks/fixture.js';
 import { diagnose } from '../diagnose/diagnose.js';
 import { environmentError, usageError } from '../errors.js';
 import { localHost } from '../host/local.js';
-import { createRunDir, openNew, requireAbsent, runFile, writeNew } from '../report/files.js';
-import { writeCapture } from '../report/pcapng.js';
-import { ReportSchema } from '../model/report.js';
+import { createRunDir, writeNew } from '../report/files.js';
+import { requireRunFilesAbsent, writeRunFiles } from '../report/run-files.js';
+import { RunsStore, runsRoot } from '../report/runs.js';
 import { renderReport } from '../report/text.js';
 import { summaryOf } from './commands.js';
 import { parseCommandArgs, type Command } from './command.js';
@@ -15,7 +15,7 @@ import { requireRoot } from './preflight.js';
 const USAGE = `usage: hopdump diagnose --target T [--netns NS]
                 [--probe icmp | tcp:PORT[@ADDR] | udp:PORT[@ADDR] | arp]... [--from netns:NAME | host]
                 [--size BYTES] [--count N] [--duration SECONDS] [--passive] [--filter 'BPF']
-                [--json] [--out DIR] [--no-color] [--uplink IF] [--promisc-test]
+                [--json] [--out DIR | --runs DIR] [--no-color] [--uplink IF] [--promisc-test]
 
 Captures on every hop of the path to T at once (tcpdump -p: never promiscuous),
 sends probes, matches the same packets across hops, names the hop where they
@@ -34,7 +34,10 @@ stop and explains why.
   --json            print the report as JSON (schema/report.schema.json)
   --out DIR         write report.json, report.txt and capture.pcapng (mode 0600) to DIR,
                     which may exist but not hold them (never overwritten, links never
-                    followed); default a new ./hopdump-YYYYmmdd-HHMMSS[-N]/; --out - writes nothing
+                    followed); --out - writes nothing. Default: a new run in the runs store
+  --runs DIR        the runs store's root (default $HOPDUMP_RUNS, else /var/lib/hopdump/runs):
+                    one 0700 directory per run, at most 100 runs and 1 GiB, the oldest
+                    removed first ('hopdump runs' lists them)
   --no-color        no colour even on a terminal
   --promisc-test    opt-in experiment: send the probes again with the suspect device
                     promiscuous (ip link set DEV promisc on), then restore it, even if
@@ -60,6 +63,7 @@ export const diagnoseCommand: Command = {
       filter: { type: 'string' },
       json: { type: 'boolean', default: false },
       out: { type: 'string' },
+      runs: { type: 'string' },
       'no-color': { type: 'boolean', default: false },
       uplink: { type: 'string' },
       'promisc-test': { type: 'boolean', default: false },
@@ -79,10 +83,13 @@ export const diagnoseCommand: Command = {
       throw usageError('--passive sends nothing: it does not go with --probe');
     const host = localHost();
     requireRoot(host, 'diagnose');
+    if (values.out !== undefined && values.runs !== undefined)
+      throw usageError("--out names the run's own directory: it does not go with --runs");
     // The run's directory first: a planted link or an old report is refused before any capture.
-    const RUN_FILES = ['capture.pcapng', 'report.json', 'report.txt'];
-    const dir = values.out === '-' ? undefined : createRunDir(values.out);
-    if (dir) requireAbsent(dir, RUN_FILES);
+    const store = values.out === undefined ? new RunsStore({ root: runsRoot(values.runs) }) : undefined;
+    const stored = store?.create(values.target, 'cli');
+    const dir = stored?.dir ?? (values.out === '-' ? undefined : createRunDir(values.out));
+    if (dir && !stored) requireRunFilesAbsent(dir);
     const color = io.isTTY && !values['no-color'] && !values.json && process.env.NO_COLOR === undefined;
     const progress = io.isTTY && !values.json ? (line: string) => io.stderr(`\r\x1b[2K${line}`) : undefined;
     // HOPDUMP_RECORD_FIXTURE=FILE: the run's inputs and result as a fixture for tests to replay (docs/architecture.md, "Fixtures").
@@ -94,7 +101,7 @@ export const diagnoseCommand: Command = {
       );
     }
     let fixture: DiagnoseFixture | undefined;
-    const { report, packets } = await diagnose({
+    const outcome = diagnose({
       host,
       reader: readHopPackets,
       target: values.target,
@@ -111,14 +118,21 @@ export const diagnoseCommand: Command = {
       ...(progress ? { progress } : {}),
       ...(fixtureFile ? { record: (f: DiagnoseFixture) => (fixture = f) } : {}),
     });
+    let result: Awaited<typeof outcome>;
+    try {
+      result = await outcome;
+      if (dir) writeRunFiles(dir, result.report, result.packets);
+    } catch (err) {
+      if (stored) store?.finish(stored.id, { error: err instanceof Error ? err.message : String(err) });
+      throw err;
+    }
+    const { report } = result;
+    if (stored && store) {
+      store.finish(stored.id, { report });
+      store.prune(stored.id);
+    }
     if (fixtureFile && fixture) writeNew(fixtureFile, encodeFixture(fixture));
     if (progress) io.stderr('\r\x1b[2K');
-    if (dir) {
-      report.captureFile = runFile(dir, 'capture.pcapng');
-      writeCapture(openNew(report.captureFile), report, packets);
-      writeNew(runFile(dir, 'report.json'), `${JSON.stringify(ReportSchema.parse(report), null, 2)}\n`);
-      writeNew(runFile(dir, 'report.txt'), renderReport(report, { color: false }));
-    }
     io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report, { color }));
     return report.status === 'ok' ? 0 : 1;
   },

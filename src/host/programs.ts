@@ -15,6 +15,7 @@ const PACKAGE_OF: Record<string, string> = {
   nft: 'nftables',
   ebtables: 'ebtables',
   ping: 'iputils-ping',
+  fping: 'fping',
   arping: 'arping',
   nc: 'netcat-openbsd',
   ethtool: 'ethtool',

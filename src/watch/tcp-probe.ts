@@ -1,0 +1,36 @@
+import { connect } from 'node:net';
+
+export interface TcpRequest {
+  id: number;
+  host: string;
+  port: number;
+  timeoutMs: number;
+}
+
+export interface TcpAnswer {
+  id: number;
+  ok: boolean;
+  /** Connect time in milliseconds when answered. */
+  ms?: number;
+  /** ECONNREFUSED, timeout, EHOSTUNREACH, ... */
+  error?: string;
+}
+
+/** One TCP connect: answered when the handshake completes; closed at once. */
+export function tcpConnect(req: TcpRequest): Promise<TcpAnswer> {
+  return new Promise((resolve) => {
+    const t0 = process.hrtime.bigint();
+    const sock = connect({ host: req.host, port: req.port });
+    let done = false;
+    const finish = (a: Omit<TcpAnswer, 'id'>) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      sock.destroy();
+      resolve({ id: req.id, ...a });
+    };
+    const timer = setTimeout(() => finish({ ok: false, error: 'timeout' }), req.timeoutMs);
+    sock.once('connect', () => finish({ ok: true, ms: Number(process.hrtime.bigint() - t0) / 1e6 }));
+    sock.once('error', (err: NodeJS.ErrnoException) => finish({ ok: false, error: err.code ?? err.message }));
+  });
+}

@@ -1,0 +1,352 @@
+import { isIP } from 'node:net';
+import { discover } from '../collect/discover.js';
+import type { PacketReader } from '../capture/session.js';
+import { diagnose } from '../diagnose/diagnose.js';
+import type { Host } from '../host/host.js';
+import type { Hop, Path } from '../model/path.js';
+import type { Report } from '../model/report.js';
+import { findPath } from '../path/find.js';
+import { writeRunFiles } from '../report/run-files.js';
+import type { RunsStore } from '../report/runs.js';
+import type { WatchConfig, WatchTargetConfig } from './config.js';
+import type { WatchMetrics } from './metrics.js';
+import { IcmpProber, TcpProber, type ProbeSample } from './prober.js';
+
+/**
+ * The watch loop: every interval, the cheap probes of every target (prober.ts), the path
+ * devices' drop counters and promiscuity; a target is up when every one of its probes was
+ * answered in the interval. When a target turns from up to down (or starts down), one full
+ * diagnose runs on it: at most one at a time on the host, at most one per target per
+ * `diagnose.minInterval`, bounded by `diagnose.timeout`; its report goes to the runs store and
+ * its top cause to hopdump_target_cause until the target is up again.
+ */
+
+export interface WatchOptions {
+  host: Host;
+  config: WatchConfig;
+  metrics: WatchMetrics;
+  store: RunsStore;
+  reader: PacketReader;
+  /** One line per event (target down/up, diagnose started/finished); default none. */
+  log?: (line: string) => void;
+}
+
+interface Probe {
+  /** As configured: icmp, tcp:PORT. */
+  label: string;
+  kind: 'icmp' | 'tcp';
+  port?: number;
+}
+
+interface Watched {
+  name: string;
+  config: WatchTargetConfig;
+  probes: Probe[];
+  /** The address probes go to (the target's, from its path; or the target itself if an address). */
+  address: string | undefined;
+  /** Namespace probes come from (undefined: the host's root). */
+  source: string | undefined;
+  path: Path | undefined;
+  up: boolean | undefined;
+  lastDiagnoseAt: number;
+  /** Last values of the hop devices' drop counters, to turn them into increments. */
+  counters: Map<string, number>;
+  /** Per probe, the time of the last reply put in the histogram. */
+  observed: Map<string, number>;
+  resolveError?: string;
+}
+
+export class Watcher {
+  private readonly targets: Watched[] = [];
+  private readonly icmp = new Map<string, IcmpProber>();
+  private readonly tcp = new Map<string, TcpProber>();
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private diagnosing: Promise<void> | undefined;
+  private tickRunning: Promise<void> | undefined;
+  readonly intervalMs: number;
+
+  constructor(private readonly o: WatchOptions) {
+    this.intervalMs = o.config.interval;
+  }
+
+  /** Resolves every target's path and starts the probers; the first interval follows. */
+  async start(): Promise<void> {
+    for (const t of this.o.config.targets) this.targets.push(await this.resolve(t));
+    this.o.metrics.watchedTargets.set(this.targets.length);
+    this.startProbers();
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.tickRunning = this.tick()
+        .catch((err: unknown) => this.o.log?.(`watch: ${err instanceof Error ? err.message : String(err)}`))
+        .finally(() => this.schedule());
+    }, this.intervalMs);
+  }
+
+  private async resolve(t: WatchTargetConfig): Promise<Watched> {
+    const probes: Probe[] = (t.probe ?? ['icmp']).map((p) =>
+      p === 'icmp' ? { label: p, kind: 'icmp' } : { label: p, kind: 'tcp', port: Number(p.slice(4)) },
+    );
+    const from = t.from ?? 'host';
+    const source = from === 'host' ? t.netns : from.slice('netns:'.length);
+    const w: Watched = {
+      name: t.name ?? t.target,
+      config: t,
+      probes,
+      address: isIP(t.target) ? t.target : undefined,
+      source,
+      path: undefined,
+      up: undefined,
+      lastDiagnoseAt: 0,
+      counters: new Map(),
+      observed: new Map(),
+    };
+    try {
+      const topology = await discover({ host: this.o.host, ...(t.netns ? { netns: t.netns } : {}) });
+      w.path = findPath(topology, t.target);
+      w.address = w.path.target.address ?? w.address;
+    } catch (err) {
+      w.resolveError = err instanceof Error ? err.message : String(err);
+      this.o.log?.(`watch: ${w.name}: ${w.resolveError}`);
+    }
+    return w;
+  }
+
+  private startProbers(): void {
+    const bySource = new Map<string, Set<string>>();
+    for (const t of this.targets) {
+      if (!t.address) continue;
+      const key = t.source ?? '';
+      if (t.probes.some((p) => p.kind === 'icmp')) {
+        if (!bySource.has(key)) bySource.set(key, new Set());
+        bySource.get(key)!.add(t.address);
+      }
+      if (t.probes.some((p) => p.kind === 'tcp') && !this.tcp.has(key)) {
+        const p = new TcpProber(this.o.host, t.source);
+        p.start();
+        this.tcp.set(key, p);
+      }
+    }
+    for (const [key, addresses] of bySource) {
+      const p = new IcmpProber(this.o.host, key || undefined, [...addresses].sort(), this.intervalMs);
+      p.start();
+      this.icmp.set(key, p);
+    }
+  }
+
+  /** A prober that ended (killed, crashed, at its bound on life) is started again. */
+  private restartEnded(): void {
+    for (const [key, p] of this.icmp)
+      if (p.ended) {
+        this.o.log?.(
+          `watch: fping${p.netns ? ` in ${p.netns}` : ''} ended (${p.failure ?? 'no message'}); starting it again`,
+        );
+        const again = new IcmpProber(this.o.host, p.netns, p.addresses, this.intervalMs);
+        again.start();
+        this.icmp.set(key, again);
+      }
+    for (const [key, p] of this.tcp)
+      if (p.ended) {
+        const again = new TcpProber(this.o.host, p.netns);
+        again.start();
+        this.tcp.set(key, again);
+      }
+  }
+
+  /** One interval: probes, states, counters; a diagnose for targets that went down. */
+  async tick(now = Date.now()): Promise<void> {
+    this.restartEnded();
+    const m = this.o.metrics;
+    const since = now - this.intervalMs * 1.5;
+    await Promise.all(
+      this.targets.map(async (t) => {
+        const samples = await Promise.all(t.probes.map((p) => this.sample(t, p, since)));
+        let up = true;
+        t.probes.forEach((p, i) => {
+          const s = samples[i]!;
+          m.probeSuccess.set({ target: t.name, probe: p.label }, s.ok ? 1 : 0);
+          if (s.ok && s.seconds !== undefined && (s.at === undefined || t.observed.get(p.label) !== s.at)) {
+            m.probeDuration.observe({ target: t.name, probe: p.label }, s.seconds);
+            if (s.at !== undefined) t.observed.set(p.label, s.at);
+          }
+          if (!s.ok) up = false;
+        });
+        m.targetUp.set({ target: t.name }, up ? 1 : 0);
+        const was = t.up;
+        t.up = up;
+        if (up && was === false) {
+          this.o.log?.(`watch: ${t.name} is up again`);
+          await m.setCause(t.name, undefined);
+        }
+        if (!up && was !== false) {
+          const failed = t.probes.flatMap((p, i) =>
+            samples[i]!.ok ? [] : [`${p.label}: ${samples[i]!.detail ?? 'failed'}`],
+          );
+          this.o.log?.(`watch: ${t.name} is down (${failed.join('; ')})`);
+          this.maybeDiagnose(t);
+        }
+      }),
+    );
+    await this.readCounters();
+  }
+
+  private async sample(t: Watched, p: Probe, since: number): Promise<ProbeSample> {
+    if (!t.address) return { ok: false, detail: t.resolveError ?? 'no address to probe' };
+    const key = t.source ?? '';
+    if (p.kind === 'icmp') return this.icmp.get(key)?.sample(t.address, since) ?? { ok: false, detail: 'no prober' };
+    const prober = this.tcp.get(key);
+    if (!prober) return { ok: false, detail: 'no prober' };
+    return prober.probe(t.address, p.port!, Math.min(3000, Math.max(200, this.intervalMs * 0.5)));
+  }
+
+  /** Starts a diagnose of the target unless one ran recently or another is running. */
+  private maybeDiagnose(t: Watched): void {
+    const d = this.o.config.diagnose;
+    if (!d.enabled || this.diagnosing || this.stopped) return;
+    const now = Date.now();
+    if (t.lastDiagnoseAt && now - t.lastDiagnoseAt < d.minInterval) return;
+    t.lastDiagnoseAt = now;
+    this.diagnosing = this.runDiagnose(t).finally(() => (this.diagnosing = undefined));
+  }
+
+  private async runDiagnose(t: Watched): Promise<void> {
+    const m = this.o.metrics;
+    const store = this.o.store;
+    const run = store.create(t.config.target, 'watch');
+    this.o.log?.(`watch: diagnosing ${t.name} (run ${run.id})`);
+    const work = diagnose({
+      host: this.o.host,
+      reader: this.o.reader,
+      target: t.config.target,
+      ...(t.config.netns ? { netns: t.config.netns } : {}),
+      probes: t.probes.map((p) => p.label),
+      from: t.config.from ?? 'host',
+      count: 3,
+      passive: false,
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>(
+      (res) => (timer = setTimeout(() => res('timeout'), this.o.config.diagnose.timeout)),
+    );
+    try {
+      const r = await Promise.race([work, timeout]);
+      if (r === 'timeout') {
+        m.diagnoseRuns.inc({ result: 'timeout' });
+        store.finish(run.id, { error: `no result within ${this.o.config.diagnose.timeout / 1000} s` });
+        // It goes on in the background; the next one waits for it.
+        await work.catch(() => undefined);
+        return;
+      }
+      writeRunFiles(run.dir, r.report, r.packets);
+      store.finish(run.id, { report: r.report });
+      store.prune(run.id);
+      m.diagnoseRuns.inc({ result: r.report.status });
+      const lost = r.report.hops.reduce((s, h) => s + (h.kernelDrops ?? 0), 0);
+      if (lost > 0) m.captureDropped.inc(lost);
+      await this.applyCause(t, r.report);
+      this.o.log?.(
+        `watch: ${t.name}: ${r.report.status}${r.report.causes[0] ? `, ${r.report.causes[0].id}` : ''} (run ${run.id})`,
+      );
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      m.diagnoseRuns.inc({ result: 'failed' });
+      store.finish(run.id, { error: message });
+      this.o.log?.(`watch: diagnose of ${t.name} failed: ${message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async applyCause(t: Watched, report: Report): Promise<void> {
+    // Only while the target is still down: a recovery in the meantime wins.
+    if (t.up !== false) return;
+    const top = report.causes[0];
+    await this.o.metrics.setCause(
+      t.name,
+      top ? { id: top.id, hop: top.device ? `${top.device.netns}/${top.device.ifname}` : '' } : undefined,
+    );
+  }
+
+  /** The path devices' rx/tx dropped counters (as increments) and their promiscuity. */
+  private async readCounters(): Promise<void> {
+    const byNs = new Map<string, Array<{ t: Watched; hop: Hop; index: number }>>();
+    for (const t of this.targets)
+      t.path?.hops.forEach((hop, index) => {
+        if (hop.netns.startsWith('guest:')) return;
+        if (!byNs.has(hop.netns)) byNs.set(hop.netns, []);
+        byNs.get(hop.netns)!.push({ t, hop, index });
+      });
+    await Promise.all(
+      [...byNs].map(async ([netns, hops]) => {
+        const r = await this.o.host
+          .run(['ip', '-s', '-d', '-j', 'link', 'show'], { ...(netns === 'host' ? {} : { netns }), okCodes: 'any' })
+          .catch(() => undefined);
+        if (!r || r.code !== 0) return;
+        let links: LinkStats[];
+        try {
+          links = JSON.parse(r.stdout) as LinkStats[];
+        } catch {
+          return;
+        }
+        const byName = new Map(links.map((l) => [l.ifname, l]));
+        for (const { t, hop, index } of hops) {
+          const l = byName.get(hop.ifname);
+          if (!l) continue;
+          // As the promisc-dependent check sees it: a bridge port is promiscuous for the bridge.
+          const bridgePort = l.linkinfo?.info_slave_kind === 'bridge';
+          this.o.metrics.promiscuous.set(
+            { netns, device: hop.ifname },
+            (l.promiscuity ?? 0) > 0 && !bridgePort ? 1 : 0,
+          );
+          const rx = l.stats64?.rx?.dropped ?? 0;
+          const tx = l.stats64?.tx?.dropped ?? 0;
+          // Toward the target a device receives it (the first hop, a veth peer, the target) or
+          // sends it on (a bridge port, a route out): docs/watch.md.
+          const receives = index === 0 || hop.isTarget || ['start', 'veth', 'patch', 'macvlan'].includes(hop.via);
+          const dev = `${netns}/${hop.ifname}`;
+          this.count(t, dev, 'to-target', receives ? rx : tx);
+          this.count(t, dev, 'from-target', receives ? tx : rx);
+        }
+      }),
+    );
+  }
+
+  private count(t: Watched, hop: string, direction: string, value: number): void {
+    const key = `${hop} ${direction}`;
+    const before = t.counters.get(key);
+    t.counters.set(key, value);
+    if (before === undefined) {
+      // The first reading: the series exists at 0 (increments come from the next).
+      this.o.metrics.hopDropped.inc({ target: t.name, hop, direction }, 0);
+      return;
+    }
+    // A device recreated starts again from 0: its whole count is new.
+    const delta = value >= before ? value - before : value;
+    if (delta > 0) this.o.metrics.hopDropped.inc({ target: t.name, hop, direction }, delta);
+  }
+
+  /** Stops the loop and every prober; waits for a running diagnose. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.tickRunning;
+    await Promise.all([...this.icmp.values(), ...this.tcp.values()].map((p) => p.stop()));
+    await this.diagnosing;
+  }
+
+  /** For /runs and tests: every target's name and state. */
+  states(): Array<{ name: string; up: boolean | undefined; address: string | undefined }> {
+    return this.targets.map((t) => ({ name: t.name, up: t.up, address: t.address }));
+  }
+}
+
+interface LinkStats {
+  ifname: string;
+  promiscuity?: number;
+  linkinfo?: { info_slave_kind?: string };
+  stats64?: { rx?: { dropped?: number }; tx?: { dropped?: number } };
+}
