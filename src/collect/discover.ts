@@ -96,9 +96,15 @@ async function fromNamespace(
   const { host } = options;
   await host.requireNetns(root);
   const seen = new Set<string>([root]);
-  const pending: Array<Promise<Namespace>> = [
-    collectNamespace({ host, netns: root, daemons, discoveryRoot: true }, root, root, true, warnings),
-  ];
+  // Collected while the walk goes on, awaited together at the end: each one is marked handled at
+  // once, so that one that fails early (the root, entered without CAP_SYS_ADMIN) is not an
+  // unhandled rejection while the walk is still awaiting (Node ends the process on one).
+  const pending: Array<Promise<Namespace>> = [];
+  const collect = (p: Promise<Namespace>) => {
+    p.catch(() => undefined);
+    pending.push(p);
+  };
+  collect(collectNamespace({ host, netns: root, daemons, discoveryRoot: true }, root, root, true, warnings));
   let frontier = [root];
   let childScanDone = false;
   while (frontier.length > 0 && seen.size < MAX_NAMESPACES) {
@@ -108,7 +114,7 @@ async function fromNamespace(
       if (seen.has(name) || seen.size >= MAX_NAMESPACES) continue;
       seen.add(name);
       next.push(name);
-      pending.push(collectNamespace({ host, netns: name, daemons }, name, name, false, warnings));
+      collect(collectNamespace({ host, netns: name, daemons }, name, name, false, warnings));
     }
     frontier = next;
     if (frontier.length === 0 && !childScanDone) {
@@ -122,7 +128,7 @@ async function fromNamespace(
       for (const child of children.slice(0, MAX_NAMESPACES - seen.size)) {
         seen.add(child.id);
         frontier.push(child.netns);
-        pending.push(collectNamespace({ host, netns: child.netns }, child.id, child.name, false, warnings));
+        collect(collectNamespace({ host, netns: child.netns }, child.id, child.name, false, warnings));
       }
     }
   }
