@@ -55,6 +55,7 @@ const UNIT = [
   'report/files.test.js',
   'report/runs.test.js',
   'watch/config.test.js',
+  'watch/contrib.test.js',
   'util/shell.test.js',
   'util/tagged-json.test.js',
   'verdict/settle.test.js',

@@ -48,6 +48,8 @@ cat > /dev/null
 export interface DropTracer {
   /** Resolves when tracing is on, or with a notice when it cannot be. */
   ready: Promise<string | undefined>;
+  /** Resolves when the tracer has ended (stopped, failed, or at its bound on life). */
+  exited: Promise<unknown>;
   stop(): Promise<DropEvent[]>;
 }
 
@@ -59,7 +61,16 @@ function deviceFilter(devices: string[]): string {
 
 let tracers = 0;
 
-export function startDropTracer(host: Host, devices: string[], maxLifetimeMs: number): DropTracer {
+/**
+ * `onDrop`: a long-running tracer (watch) hands over each drop's reason as it comes and keeps
+ * nothing; without it, the events of the window are parsed at stop().
+ */
+export function startDropTracer(
+  host: Host,
+  devices: string[],
+  maxLifetimeMs: number,
+  onDrop?: (reason: string) => void,
+): DropTracer {
   // The pid last: a later run removes instances whose hopdump is gone.
   const instance = `hopdump-${++tracers}-${process.pid}`;
   let child: Spawned;
@@ -86,6 +97,7 @@ export function startDropTracer(host: Host, devices: string[], maxLifetimeMs: nu
   } catch (err) {
     return {
       ready: Promise.resolve(`kernel drop reasons unavailable: ${(err as Error).message}`),
+      exited: Promise.resolve(),
       stop: () => Promise.resolve([]),
     };
   }
@@ -93,6 +105,16 @@ export function startDropTracer(host: Host, devices: string[], maxLifetimeMs: nu
   let err = '';
   child.stdout.on('data', (b: Buffer) => {
     out += b.toString('utf8');
+    if (onDrop) {
+      const end = out.lastIndexOf('\n');
+      if (end < 0) return;
+      for (const line of out.slice(0, end).split('\n')) {
+        const m = /kfree_skb: .* reason: (\w+)/.exec(line);
+        if (m) onDrop(m[1]!);
+      }
+      out = out.slice(end + 1);
+      return;
+    }
     if (out.length > 32 << 20) out = out.slice(-(16 << 20));
   });
   const ready = new Promise<string | undefined>((resolve) => {
@@ -108,9 +130,10 @@ export function startDropTracer(host: Host, devices: string[], maxLifetimeMs: nu
   });
   return {
     ready,
+    exited: child.exited,
     async stop() {
       await child.stop(1500);
-      return parseTrace(out);
+      return onDrop ? [] : parseTrace(out);
     },
   };
 }

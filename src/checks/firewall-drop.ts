@@ -3,6 +3,7 @@ import type { Path } from '../model/path.js';
 import type { Cause, Loss } from '../model/report.js';
 import type { Check } from './types.js';
 import { inNetns, nsById, proximity } from './util.js';
+import { counterOf, nftDevices, physdevs, reachedVia } from '../model/firewall-rules.js';
 
 /**
  * DROP/REJECT rules and drop policies, in every namespace on the path, whose
@@ -131,71 +132,10 @@ export const firewallDrop: Check = {
   },
 };
 
-function counterOf(expr: unknown[]): number | undefined {
-  for (const e of expr) {
-    const c = (e as { counter?: { packets?: number } }).counter;
-    if (c && typeof c.packets === 'number') return c.packets;
-  }
-  return undefined;
-}
-
 /** The device a namespace's firewall acts for: the loss hop in it, else its first hop on the path. */
 function pickDevice(p: Path, id: string, loss: Loss | null): { netns: string; ifname: string } {
   for (const h of [loss?.firstMissingHop, loss?.lastSeenHop])
     if (h && h.netns === id) return { netns: h.netns, ifname: h.ifname };
   const hop = p.hops.find((h) => h.netns === id)!;
   return { netns: hop.netns, ifname: hop.ifname };
-}
-
-/** Devices an nft rule matches by name (meta iifname/oifname, and the bridge's ibrname/obrname). */
-function nftDevices(expr: unknown[]): string[] {
-  const out: string[] = [];
-  for (const e of expr) {
-    const m = (e as { match?: { left?: { meta?: { key?: string } }; right?: unknown } }).match;
-    const key = m?.left?.meta?.key;
-    if (!key || !['iifname', 'oifname', 'ibrname', 'obrname'].includes(key)) continue;
-    const right = m.right;
-    const names =
-      typeof right === 'string'
-        ? [right]
-        : ((right as { set?: unknown[] })?.set ?? []).filter((x): x is string => typeof x === 'string');
-    out.push(...names);
-  }
-  return out;
-}
-
-/** Devices a rule matches with -m physdev (--physdev-in/--physdev-out). */
-function physdevs(spec: string): string[] {
-  return [...spec.matchAll(/--physdev-(?:in|out) (\S+)/g)].map((m) => m[1]!);
-}
-
-/**
- * The physdev devices of the rules that jump to this chain, followed up the
- * chain graph (Neutron: FORWARD → neutron-openvswi-sg-chain --physdev-out tapX
- * → neutron-openvswi-iX → neutron-openvswi-sg-fallback).
- */
-function reachedVia(
-  chains: Array<{
-    table: string;
-    family: string;
-    chain: string;
-    rules: Array<{ spec: string; target?: string | undefined }>;
-  }>,
-  chain: { table: string; family: string; chain: string },
-): string[] {
-  const out = new Set<string>();
-  const seen = new Set<string>();
-  const walk = (name: string, depth: number) => {
-    if (seen.has(name) || depth > 6) return;
-    seen.add(name);
-    for (const c of chains.filter((x) => x.table === chain.table && x.family === chain.family)) {
-      for (const r of c.rules.filter((x) => x.target === name)) {
-        const devs = physdevs(r.spec);
-        if (devs.length) devs.forEach((d) => out.add(d));
-        else walk(c.chain, depth + 1);
-      }
-    }
-  };
-  walk(chain.chain, 0);
-  return [...out];
 }

@@ -14,7 +14,7 @@ import { tcpConnect, type TcpAnswer } from './tcp-probe.js';
  * A prober's bound on life (the host layer kills every child at its bound; a timer cannot
  * be longer than 2^31 - 1 ms). The watch loop starts a new one when one has ended.
  */
-const PROBER_LIFETIME_MS = 7 * 86_400_000;
+export const PROBER_LIFETIME_MS = 7 * 86_400_000;
 
 export interface ProbeSample {
   ok: boolean;

@@ -1,5 +1,8 @@
 import { isIP } from 'node:net';
 import { discover } from '../collect/discover.js';
+import { firewall } from '../collect/netfilter.js';
+import { startDropTracer, type DropTracer } from '../capture/drops.js';
+import { dropRuleCounters } from '../model/firewall-rules.js';
 import type { PacketReader } from '../capture/session.js';
 import { diagnose } from '../diagnose/diagnose.js';
 import type { Host } from '../host/host.js';
@@ -10,7 +13,7 @@ import { writeRunFiles } from '../report/run-files.js';
 import type { RunsStore } from '../report/runs.js';
 import type { WatchConfig, WatchTargetConfig } from './config.js';
 import type { WatchMetrics } from './metrics.js';
-import { IcmpProber, TcpProber, type ProbeSample } from './prober.js';
+import { IcmpProber, PROBER_LIFETIME_MS, TcpProber, type ProbeSample } from './prober.js';
 
 /**
  * The watch loop: every interval, the cheap probes of every target (prober.ts), the path
@@ -53,6 +56,8 @@ interface Watched {
   counters: Map<string, number>;
   /** Per probe, the time of the last reply put in the histogram. */
   observed: Map<string, number>;
+  /** Last totals of the drop rules on the path, per `TABLE\tCHAIN`. */
+  ruleCounters: Map<string, number>;
   resolveError?: string;
 }
 
@@ -64,6 +69,10 @@ export class Watcher {
   private stopped = false;
   private diagnosing: Promise<void> | undefined;
   private tickRunning: Promise<void> | undefined;
+  private tracer: DropTracer | undefined;
+  private tracerEnded = false;
+  /** Started again after it ends only if it ever worked (no tracefs: once is enough). */
+  private tracerWorked = false;
   readonly intervalMs: number;
 
   constructor(private readonly o: WatchOptions) {
@@ -75,7 +84,22 @@ export class Watcher {
     for (const t of this.o.config.targets) this.targets.push(await this.resolve(t));
     this.o.metrics.watchedTargets.set(this.targets.length);
     this.startProbers();
+    this.startTracer();
     this.schedule();
+  }
+
+  /** Kernel drop reasons, host-wide, counted as they come (a private tracefs instance). */
+  private startTracer(): void {
+    this.tracerEnded = false;
+    const tracer = startDropTracer(this.o.host, [], PROBER_LIFETIME_MS, (reason) =>
+      this.o.metrics.kernelDrops.inc({ reason }),
+    );
+    this.tracer = tracer;
+    void tracer.ready.then((notice) => {
+      if (notice) this.o.log?.(`watch: ${notice}`);
+      else this.tracerWorked = true;
+    });
+    void tracer.exited.then(() => (this.tracerEnded = true));
   }
 
   private schedule(): void {
@@ -104,6 +128,7 @@ export class Watcher {
       lastDiagnoseAt: 0,
       counters: new Map(),
       observed: new Map(),
+      ruleCounters: new Map(),
     };
     try {
       const topology = await discover({ host: this.o.host, ...(t.netns ? { netns: t.netns } : {}) });
@@ -140,6 +165,7 @@ export class Watcher {
 
   /** A prober that ended (killed, crashed, at its bound on life) is started again. */
   private restartEnded(): void {
+    if (this.tracerEnded && this.tracerWorked && !this.stopped) this.startTracer();
     for (const [key, p] of this.icmp)
       if (p.ended) {
         this.o.log?.(
@@ -191,7 +217,43 @@ export class Watcher {
         }
       }),
     );
-    await this.readCounters();
+    await Promise.all([this.readCounters(), this.readFirewalls()]);
+  }
+
+  /** The drop rules' counters on each target's path, as increments per table and chain. */
+  private async readFirewalls(): Promise<void> {
+    const namespaces = new Set<string>();
+    for (const t of this.targets)
+      for (const h of t.path?.hops ?? []) if (!h.netns.startsWith('guest:')) namespaces.add(h.netns);
+    const fws = new Map(
+      await Promise.all(
+        [...namespaces].map(
+          async (ns) =>
+            [
+              ns,
+              await firewall({ host: this.o.host, netns: ns === 'host' ? undefined : ns }).catch(() => undefined),
+            ] as const,
+        ),
+      ),
+    );
+    for (const t of this.targets) {
+      const totals = new Map<string, number>();
+      for (const ns of new Set(t.path?.hops.map((h) => h.netns) ?? [])) {
+        const fw = fws.get(ns);
+        if (!fw) continue;
+        const devices = new Set(t.path!.hops.filter((h) => h.netns === ns).map((h) => h.ifname));
+        for (const [key, n] of dropRuleCounters(fw, devices)) totals.set(key, (totals.get(key) ?? 0) + n);
+      }
+      for (const [key, n] of totals) {
+        const [table, chain] = key.split('\t') as [string, string];
+        const before = t.ruleCounters.get(key);
+        t.ruleCounters.set(key, n);
+        const labels = { target: t.name, table, chain };
+        if (before === undefined) this.o.metrics.firewallDrops.inc(labels, 0);
+        else if (n > before) this.o.metrics.firewallDrops.inc(labels, n - before);
+        // A rule deleted or its counters zeroed: the next rise counts from there.
+      }
+    }
   }
 
   private async sample(t: Watched, p: Probe, since: number): Promise<ProbeSample> {
@@ -335,6 +397,7 @@ export class Watcher {
     clearTimeout(this.timer);
     await this.tickRunning;
     await Promise.all([...this.icmp.values(), ...this.tcp.values()].map((p) => p.stop()));
+    await this.tracer?.stop();
     await this.diagnosing;
   }
 

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { contribFile, dashboardQueries, withoutVariables } from '../helpers/dashboard.js';
 import { HOPDUMP, host, withLab } from '../helpers/lab.js';
 
 /**
@@ -78,6 +79,8 @@ targets:
         `global:
   scrape_interval: 1s
   evaluation_interval: 1s
+rule_files:
+  - ${contribFile('prometheus/alerts.yml')}
 scrape_configs:
   - job_name: hopdump
     static_configs:
@@ -136,6 +139,35 @@ scrape_configs:
       assert.equal(cause[0]!.metric.hop, `${lab.state.hypervisor}/vnet0`);
       const runs = await query(mon, promPort, 'hopdump_diagnose_runs_total{result="broken"}');
       assert.equal(runs[0]?.value[1], '1');
+      // The alert rule sees it (pending: it waits a minute before firing).
+      await until(
+        'HopdumpTargetDown pending for vm1',
+        async () =>
+          (await query(mon, promPort, 'ALERTS{alertname="HopdumpTargetDown",target="vm1"}')).length ? true : undefined,
+        15_000,
+      );
+      // The firewall rule's counter and the kernel's reason are on /metrics too.
+      await until(
+        'the drop rule counted for vm1 and NETFILTER_DROP among the kernel drops',
+        async () => {
+          const fw = await query(
+            mon,
+            promPort,
+            'hopdump_firewall_rule_drops_total{target="vm1",table="iptables filter",chain="FORWARD"} > 0',
+          );
+          const k = await query(mon, promPort, 'hopdump_kernel_drops_total{reason="NETFILTER_DROP"} > 0');
+          return fw.length && k.length ? true : undefined;
+        },
+        20_000,
+      );
+      // Every query of the Grafana dashboard returns at least one series from this Prometheus.
+      // (A rate or an increase needs two scrapes of a series that has just appeared: retried.)
+      for (const q of dashboardQueries())
+        await until(
+          `a series from the dashboard query ${withoutVariables(q)}`,
+          async () => ((await query(mon, promPort, withoutVariables(q))).length > 0 ? true : undefined),
+          10_000,
+        );
 
       await host.run(['iptables', '-D', ...rule], { netns: lab.state.hypervisor });
       await until('vm1 up again', upIs('1'), 30_000);
