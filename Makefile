@@ -10,7 +10,7 @@ APT_PACKAGES := tcpdump iproute2 iptables nftables ebtables iputils-ping arping 
 BENCH_PACKAGES := tcpreplay time util-linux
 HOPDUMP := bin/hopdump
 
-.PHONY: all setup deps bench-deps build guest-image demo test unit fixtures bench bench-pcap bench-faults fuzz clean lab-clean schema lint format
+.PHONY: all setup deps bench-deps build guest-image demo test unit fixtures bench bench-pcap bench-faults bench-watch fuzz clean lab-clean schema lint format
 
 all: build
 
@@ -70,6 +70,12 @@ fuzz: setup
 
 # Every lab fault diagnosed several times: localized? right cause first? time to verdict.
 # VARIANTS=N: instead, every fault of the variant topologies on N randomized variants (seeds 1..N).
+# hopdump watch with 200 guests (namespaces) probed every 10 s for an hour: CPU share and memory.
+# TARGETS=N, INTERVAL=S, DURATION=S (seconds; default 3600). Not part of `make bench` (an hour).
+bench-watch: setup
+	node dist/bench/watch.js $(if $(TARGETS),--targets=$(TARGETS)) $(if $(INTERVAL),--interval=$(INTERVAL)) \
+	  $(if $(DURATION),--duration=$(DURATION))
+
 bench-faults: setup
 	node dist/bench/faults.js --runs=3 $(if $(VARIANTS),--variants=$(VARIANTS))
 

@@ -7,6 +7,7 @@ import type { PacketReader } from '../capture/session.js';
 import { diagnose } from '../diagnose/diagnose.js';
 import type { Host } from '../host/host.js';
 import type { Hop, Path } from '../model/path.js';
+import type { Topology } from '../model/topology.js';
 import type { Report } from '../model/report.js';
 import { findPath } from '../path/find.js';
 import { writeRunFiles } from '../report/run-files.js';
@@ -74,6 +75,7 @@ export class Watcher {
   /** Started again after it ends only if it ever worked (no tracefs: once is enough). */
   private tracerWorked = false;
   readonly intervalMs: number;
+  private ticks = 0;
 
   constructor(private readonly o: WatchOptions) {
     this.intervalMs = o.config.interval;
@@ -81,7 +83,14 @@ export class Watcher {
 
   /** Resolves every target's path and starts the probers; the first interval follows. */
   async start(): Promise<void> {
-    for (const t of this.o.config.targets) this.targets.push(await this.resolve(t));
+    // One discovery per view (--netns), shared by the targets seen from it.
+    const views = new Map<string, Promise<Topology>>();
+    const view = (netns: string | undefined) => {
+      const key = netns ?? '';
+      if (!views.has(key)) views.set(key, discover({ host: this.o.host, ...(netns ? { netns } : {}) }));
+      return views.get(key)!;
+    };
+    for (const t of this.o.config.targets) this.targets.push(await this.resolve(t, view));
     this.o.metrics.watchedTargets.set(this.targets.length);
     this.startProbers();
     this.startTracer();
@@ -111,7 +120,10 @@ export class Watcher {
     }, this.intervalMs);
   }
 
-  private async resolve(t: WatchTargetConfig): Promise<Watched> {
+  private async resolve(
+    t: WatchTargetConfig,
+    view: (netns: string | undefined) => Promise<Topology>,
+  ): Promise<Watched> {
     const probes: Probe[] = (t.probe ?? ['icmp']).map((p) =>
       p === 'icmp' ? { label: p, kind: 'icmp' } : { label: p, kind: 'tcp', port: Number(p.slice(4)) },
     );
@@ -131,8 +143,7 @@ export class Watcher {
       ruleCounters: new Map(),
     };
     try {
-      const topology = await discover({ host: this.o.host, ...(t.netns ? { netns: t.netns } : {}) });
-      w.path = findPath(topology, t.target);
+      w.path = findPath(await view(t.netns), t.target);
       w.address = w.path.target.address ?? w.address;
     } catch (err) {
       w.resolveError = err instanceof Error ? err.message : String(err);
@@ -185,6 +196,7 @@ export class Watcher {
 
   /** One interval: probes, states, counters; a diagnose for targets that went down. */
   async tick(now = Date.now()): Promise<void> {
+    this.ticks++;
     this.restartEnded();
     const m = this.o.metrics;
     const since = now - this.intervalMs * 1.5;
@@ -223,8 +235,7 @@ export class Watcher {
   /** The drop rules' counters on each target's path, as increments per table and chain. */
   private async readFirewalls(): Promise<void> {
     const namespaces = new Set<string>();
-    for (const t of this.targets)
-      for (const h of t.path?.hops ?? []) if (!h.netns.startsWith('guest:')) namespaces.add(h.netns);
+    for (const t of this.targets) for (const h of t.path?.hops ?? []) if (this.readsNow(t, h)) namespaces.add(h.netns);
     const fws = new Map(
       await Promise.all(
         [...namespaces].map(
@@ -237,21 +248,23 @@ export class Watcher {
       ),
     );
     for (const t of this.targets) {
-      const totals = new Map<string, number>();
+      // Per namespace, table and chain: a namespace not read this interval keeps its last totals.
+      const deltas = new Map<string, number>();
       for (const ns of new Set(t.path?.hops.map((h) => h.netns) ?? [])) {
         const fw = fws.get(ns);
-        if (!fw) continue;
+        if (!fw || !t.path!.hops.some((h) => h.netns === ns && this.readsNow(t, h))) continue;
         const devices = new Set(t.path!.hops.filter((h) => h.netns === ns).map((h) => h.ifname));
-        for (const [key, n] of dropRuleCounters(fw, devices)) totals.set(key, (totals.get(key) ?? 0) + n);
+        for (const [key, n] of dropRuleCounters(fw, devices)) {
+          const before = t.ruleCounters.get(`${ns}\t${key}`);
+          t.ruleCounters.set(`${ns}\t${key}`, n);
+          // The first reading makes the series (at 0); a rule deleted or zeroed counts again from there.
+          const delta = before === undefined ? 0 : Math.max(0, n - before);
+          deltas.set(key, (deltas.get(key) ?? 0) + delta);
+        }
       }
-      for (const [key, n] of totals) {
+      for (const [key, delta] of deltas) {
         const [table, chain] = key.split('\t') as [string, string];
-        const before = t.ruleCounters.get(key);
-        t.ruleCounters.set(key, n);
-        const labels = { target: t.name, table, chain };
-        if (before === undefined) this.o.metrics.firewallDrops.inc(labels, 0);
-        else if (n > before) this.o.metrics.firewallDrops.inc(labels, n - before);
-        // A rule deleted or its counters zeroed: the next rise counts from there.
+        this.o.metrics.firewallDrops.inc({ target: t.name, table, chain }, delta);
       }
     }
   }
@@ -333,12 +346,26 @@ export class Watcher {
     );
   }
 
+  /**
+   * Whether a hop's namespace is read this interval: the host side of every path (uplink,
+   * bridges, backends) every interval; the target's own namespace (a container's, one per
+   * target) every SLOW_EVERY intervals, so that 200 containers do not mean 200 programs run
+   * every interval (docs/watch.md).
+   */
+  private readsNow(t: Watched, hop: Hop): boolean {
+    if (hop.netns.startsWith('guest:')) return false;
+    const p = t.path;
+    const own =
+      p !== undefined && hop.netns === p.target.netns && p.hops.every((h) => h.netns !== hop.netns || h.isTarget);
+    return !own || this.ticks % SLOW_EVERY === 1;
+  }
+
   /** The path devices' rx/tx dropped counters (as increments) and their promiscuity. */
   private async readCounters(): Promise<void> {
     const byNs = new Map<string, Array<{ t: Watched; hop: Hop; index: number }>>();
     for (const t of this.targets)
       t.path?.hops.forEach((hop, index) => {
-        if (hop.netns.startsWith('guest:')) return;
+        if (!this.readsNow(t, hop)) return;
         if (!byNs.has(hop.netns)) byNs.set(hop.netns, []);
         byNs.get(hop.netns)!.push({ t, hop, index });
       });
@@ -406,6 +433,9 @@ export class Watcher {
     return this.targets.map((t) => ({ name: t.name, up: t.up, address: t.address }));
   }
 }
+
+/** The target's own namespace is read every this many intervals (5 minutes at 10 s). */
+const SLOW_EVERY = 30;
 
 interface LinkStats {
   ifname: string;
