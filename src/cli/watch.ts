@@ -5,7 +5,7 @@ import { environmentError, fileError, usageError } from '../errors.js';
 import { localHost } from '../host/local.js';
 import { missingProgramHint } from '../host/programs.js';
 import { RunsStore, runsRoot } from '../report/runs.js';
-import { parseWatchConfig } from '../watch/config.js';
+import { parseWatchConfig, type WatchConfig } from '../watch/config.js';
 import { parseListen, startHttp, WATCH_DEFAULT_LISTEN } from '../watch/http.js';
 import { WatchMetrics } from '../watch/metrics.js';
 import { Watcher } from '../watch/watcher.js';
@@ -22,7 +22,9 @@ Probes every target of the config continuously (ICMP through one fping per
 source namespace, TCP connects; no capture), exports Prometheus metrics on
 /metrics, and when a target turns from up to down runs one full diagnose on it:
 its report goes to the runs store (/runs) and its top cause to
-hopdump_target_cause. Runs until stopped (SIGTERM, SIGINT).
+hopdump_target_cause. Runs until stopped (SIGTERM, SIGINT); SIGHUP reloads the
+config (targets that left it lose their series; a bad config is logged and the
+old one kept).
 
   --config FILE      YAML: interval, targets (target, netns, from, probe, name),
                      diagnose (enabled, minInterval, timeout), runs, listen,
@@ -97,6 +99,25 @@ Endpoints: GET /metrics, /runs, /runs/ID/report.json, /runs/ID/report.txt,
       log: (line) => io.stderr(`${new Date().toISOString()} ${line}\n`),
     });
     await watcher.start();
+    // SIGHUP reloads the config, as Prometheus and most daemons do (instead of ending hopdump).
+    process.removeAllListeners('SIGHUP');
+    process.on('SIGHUP', () => {
+      const log = (line: string) => io.stderr(`${new Date().toISOString()} ${line}\n`);
+      let next: WatchConfig;
+      try {
+        next = parseWatchConfig(readFileSync(values.config!, 'utf8'), values.config!);
+      } catch (err) {
+        log(`watch: config not reloaded: ${err instanceof Error ? err.message : String(err)}`);
+        return;
+      }
+      void watcher.reload(next).then(
+        (r) =>
+          log(
+            `watch: config reloaded: ${next.targets.length} targets (added ${r.added.join(', ') || 'none'}; removed ${r.removed.join(', ') || 'none'}; changed ${r.changed.join(', ') || 'none'})`,
+          ),
+        (err: unknown) => log(`watch: reload failed: ${err instanceof Error ? err.message : String(err)}`),
+      );
+    });
     const where = listen.host.includes(':') ? `[${listen.host}]:${listen.port}` : `${listen.host}:${listen.port}`;
     io.stderr(
       `hopdump watch: ${config.targets.length} targets every ${config.interval / 1000} s; metrics on http://${where}/metrics; runs in ${store.root}\n`,

@@ -63,7 +63,7 @@ interface Watched {
 }
 
 export class Watcher {
-  private readonly targets: Watched[] = [];
+  private targets: Watched[] = [];
   private readonly icmp = new Map<string, IcmpProber>();
   private readonly tcp = new Map<string, TcpProber>();
   private timer: NodeJS.Timeout | undefined;
@@ -74,27 +74,79 @@ export class Watcher {
   private tracerEnded = false;
   /** Started again after it ends only if it ever worked (no tracefs: once is enough). */
   private tracerWorked = false;
-  readonly intervalMs: number;
+  intervalMs: number;
   private ticks = 0;
+  private config: WatchConfig;
+  /** While the config is being reloaded: no interval starts. */
+  private paused = false;
 
   constructor(private readonly o: WatchOptions) {
+    this.config = o.config;
     this.intervalMs = o.config.interval;
   }
 
   /** Resolves every target's path and starts the probers; the first interval follows. */
   async start(): Promise<void> {
-    // One discovery per view (--netns), shared by the targets seen from it.
-    const views = new Map<string, Promise<Topology>>();
-    const view = (netns: string | undefined) => {
-      const key = netns ?? '';
-      if (!views.has(key)) views.set(key, discover({ host: this.o.host, ...(netns ? { netns } : {}) }));
-      return views.get(key)!;
-    };
-    for (const t of this.o.config.targets) this.targets.push(await this.resolve(t, view));
+    const view = this.views();
+    for (const t of this.config.targets) this.targets.push(await this.resolve(t, view));
     this.o.metrics.watchedTargets.set(this.targets.length);
     this.startProbers();
     this.startTracer();
     this.schedule();
+  }
+
+  /** One discovery per view (--netns), shared by the targets seen from it. */
+  private views(): (netns: string | undefined) => Promise<Topology> {
+    const views = new Map<string, Promise<Topology>>();
+    return (netns) => {
+      const key = netns ?? '';
+      if (!views.has(key)) views.set(key, discover({ host: this.o.host, ...(netns ? { netns } : {}) }));
+      return views.get(key)!;
+    };
+  }
+
+  /**
+   * A new config (SIGHUP): targets that left it, or changed, lose every series; new and changed
+   * ones are resolved; the others keep their state. The probers start again on the new set.
+   */
+  async reload(config: WatchConfig): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
+    this.paused = true;
+    clearTimeout(this.timer);
+    await this.tickRunning;
+    try {
+      const next = new Map(config.targets.map((t) => [t.name ?? t.target, t]));
+      const keep = this.targets.filter((t) => JSON.stringify(next.get(t.name)) === JSON.stringify(t.config));
+      const kept = new Set(keep.map((t) => t.name));
+      const gone = this.targets.filter((t) => !kept.has(t.name)).map((t) => t.name);
+      for (const name of gone) await this.o.metrics.removeTarget(name);
+      const view = this.views();
+      const targets: Watched[] = [];
+      const added: string[] = [];
+      for (const [name, t] of next) {
+        const old = keep.find((k) => k.name === name);
+        if (old) targets.push(old);
+        else {
+          targets.push(await this.resolve(t, view));
+          added.push(name);
+        }
+      }
+      this.targets = targets;
+      this.config = config;
+      this.intervalMs = config.interval;
+      this.o.metrics.watchedTargets.set(targets.length);
+      await Promise.all([...this.icmp.values(), ...this.tcp.values()].map((p) => p.stop()));
+      this.icmp.clear();
+      this.tcp.clear();
+      this.startProbers();
+      return {
+        added: added.filter((n) => !gone.includes(n)),
+        removed: gone.filter((n) => !next.has(n)),
+        changed: gone.filter((n) => next.has(n)),
+      };
+    } finally {
+      this.paused = false;
+      this.schedule();
+    }
   }
 
   /** Kernel drop reasons, host-wide, counted as they come (a private tracefs instance). */
@@ -112,7 +164,7 @@ export class Watcher {
   }
 
   private schedule(): void {
-    if (this.stopped) return;
+    if (this.stopped || this.paused) return;
     this.timer = setTimeout(() => {
       this.tickRunning = this.tick()
         .catch((err: unknown) => this.o.log?.(`watch: ${err instanceof Error ? err.message : String(err)}`))
@@ -280,7 +332,7 @@ export class Watcher {
 
   /** Starts a diagnose of the target unless one ran recently or another is running. */
   private maybeDiagnose(t: Watched): void {
-    const d = this.o.config.diagnose;
+    const d = this.config.diagnose;
     if (!d.enabled || this.diagnosing || this.stopped) return;
     const now = Date.now();
     if (t.lastDiagnoseAt && now - t.lastDiagnoseAt < d.minInterval) return;
@@ -305,13 +357,13 @@ export class Watcher {
     });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>(
-      (res) => (timer = setTimeout(() => res('timeout'), this.o.config.diagnose.timeout)),
+      (res) => (timer = setTimeout(() => res('timeout'), this.config.diagnose.timeout)),
     );
     try {
       const r = await Promise.race([work, timeout]);
       if (r === 'timeout') {
         m.diagnoseRuns.inc({ result: 'timeout' });
-        store.finish(run.id, { error: `no result within ${this.o.config.diagnose.timeout / 1000} s` });
+        store.finish(run.id, { error: `no result within ${this.config.diagnose.timeout / 1000} s` });
         // It goes on in the background; the next one waits for it.
         await work.catch(() => undefined);
         return;
