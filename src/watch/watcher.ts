@@ -57,6 +57,8 @@ interface Watched {
   counters: Map<string, number>;
   /** Per probe, the time of the last reply put in the histogram. */
   observed: Map<string, number>;
+  /** The target NIC's MAC, when the path knows it: a reply from another MAC is not the target's. */
+  mac: string | undefined;
   /** Last totals of the drop rules on the path, per `TABLE\tCHAIN`. */
   ruleCounters: Map<string, number>;
   resolveError?: string;
@@ -193,10 +195,12 @@ export class Watcher {
       counters: new Map(),
       observed: new Map(),
       ruleCounters: new Map(),
+      mac: undefined,
     };
     try {
       w.path = findPath(await view(t.netns), t.target);
       w.address = w.path.target.address ?? w.address;
+      w.mac = w.path.hops.find((h) => h.isTarget)?.address?.toLowerCase();
     } catch (err) {
       w.resolveError = err instanceof Error ? err.message : String(err);
       this.o.log?.(`watch: ${w.name}: ${w.resolveError}`);
@@ -252,9 +256,17 @@ export class Watcher {
     this.restartEnded();
     const m = this.o.metrics;
     const since = now - this.intervalMs * 1.5;
+    const neighbours = await this.readNeighbours();
     await Promise.all(
       this.targets.map(async (t) => {
-        const samples = await Promise.all(t.probes.map((p) => this.sample(t, p, since)));
+        let samples = await Promise.all(t.probes.map((p) => this.sample(t, p, since)));
+        // Answered, but by whom: on the source's own segment its neighbour entry names the MAC
+        // that answers for the address (an address conflict: another host answers).
+        const seen = t.address ? neighbours.get(t.source ?? '')?.get(t.address) : undefined;
+        if (t.mac && seen && seen !== t.mac)
+          samples = samples.map((s) =>
+            s.ok ? { ok: false, detail: `answered by ${seen}, not the target's ${t.mac}` } : s,
+          );
         let up = true;
         t.probes.forEach((p, i) => {
           const s = samples[i]!;
@@ -328,6 +340,34 @@ export class Watcher {
     const prober = this.tcp.get(key);
     if (!prober) return { ok: false, detail: 'no prober' };
     return prober.probe(t.address, p.port!, Math.min(3000, Math.max(200, this.intervalMs * 0.5)));
+  }
+
+  /**
+   * Per source namespace, the MAC its neighbour table holds for each address (reachable, stale,
+   * delay or probe entries): one `ip -j neigh show` per source namespace per interval.
+   */
+  private async readNeighbours(): Promise<Map<string, Map<string, string>>> {
+    const sources = new Set(this.targets.filter((t) => t.mac && t.address).map((t) => t.source ?? ''));
+    const out = new Map<string, Map<string, string>>();
+    await Promise.all(
+      [...sources].map(async (key) => {
+        const r = await this.o.host
+          .run(['ip', '-j', 'neigh', 'show'], { ...(key ? { netns: key } : {}), okCodes: 'any' })
+          .catch(() => undefined);
+        if (!r || r.code !== 0) return;
+        try {
+          const entries = JSON.parse(r.stdout) as Array<{ dst?: string; lladdr?: string; state?: string[] }>;
+          const table = new Map<string, string>();
+          for (const e of entries)
+            if (e.dst && e.lladdr && !(e.state ?? []).some((st) => st === 'FAILED' || st === 'INCOMPLETE'))
+              table.set(e.dst, e.lladdr.toLowerCase());
+          out.set(key, table);
+        } catch {
+          /* not JSON: no check this interval */
+        }
+      }),
+    );
+    return out;
   }
 
   /** Starts a diagnose of the target unless one ran recently or another is running. */
