@@ -56,6 +56,7 @@ const UNIT = [
   'report/runs.test.js',
   'watch/config.test.js',
   'watch/contrib.test.js',
+  'watch/discovered.test.js',
   'util/shell.test.js',
   'util/tagged-json.test.js',
   'verdict/settle.test.js',

@@ -56,7 +56,7 @@ Endpoints: GET /metrics, /runs, /runs/ID/report.json, /runs/ID/report.txt,
     const listen = parseListen(values.listen ?? config.listen ?? WATCH_DEFAULT_LISTEN);
     const host = localHost();
     requireRoot(host, 'watch');
-    const needsFping = config.targets.some((t) => (t.probe ?? ['icmp']).includes('icmp'));
+    const needsFping = config.discover || config.targets.some((t) => (t.probe ?? ['icmp']).includes('icmp'));
     if (needsFping && !host.hasProgram('fping'))
       throw environmentError('fping not found (watch pings every target from one fping)', missingProgramHint('fping'));
     let token: string | undefined;

@@ -77,6 +77,8 @@ export const WatchConfigSchema = z
       .strict()
       .default({ enabled: true, minInterval: 600_000, timeout: 120_000 }),
     discover: z.boolean().default(false),
+    /** Where discover: true looks from (as --netns); default the host. */
+    netns: z.string().min(1).optional(),
     targets: z.array(TargetSchema).default([]),
   })
   .strict()
@@ -125,7 +127,7 @@ export function parseWatchConfig(text: string, file: string): WatchConfig {
 
 function describeKeys(parent: Array<string | number>): string {
   const shapes: Record<string, string> = {
-    '': 'interval, listen, tokenFile, runs, diagnose, discover, targets',
+    '': 'interval, listen, tokenFile, runs, diagnose, discover, netns, targets',
     runs: 'dir, maxRuns, maxBytes',
     diagnose: 'enabled, minInterval, timeout',
   };

@@ -13,6 +13,7 @@ import { findPath } from '../path/find.js';
 import { writeRunFiles } from '../report/run-files.js';
 import type { RunsStore } from '../report/runs.js';
 import type { WatchConfig, WatchTargetConfig } from './config.js';
+import { discoveredTargets, mergeTargets } from './discovered.js';
 import type { WatchMetrics } from './metrics.js';
 import { IcmpProber, PROBER_LIFETIME_MS, TcpProber, type ProbeSample } from './prober.js';
 
@@ -81,6 +82,7 @@ export class Watcher {
   private config: WatchConfig;
   /** While the config is being reloaded: no interval starts. */
   private paused = false;
+  private rediscovery: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: WatchOptions) {
     this.config = o.config;
@@ -90,11 +92,39 @@ export class Watcher {
   /** Resolves every target's path and starts the probers; the first interval follows. */
   async start(): Promise<void> {
     const view = this.views();
-    for (const t of this.config.targets) this.targets.push(await this.resolve(t, view));
+    for (const t of await this.targetsOf(this.config, view)) this.targets.push(await this.resolve(t, view));
     this.o.metrics.watchedTargets.set(this.targets.length);
     this.startProbers();
     this.startTracer();
     this.schedule();
+    // discover: true — guests and containers come and go: look again every few minutes.
+    this.rediscovery = setInterval(() => {
+      if (!this.config.discover || this.paused) return;
+      void this.reload(this.config).then(
+        (r) => {
+          if (r.added.length || r.removed.length)
+            this.o.log?.(
+              `watch: discovery: added ${r.added.join(', ') || 'none'}; removed ${r.removed.join(', ') || 'none'}`,
+            );
+        },
+        (err: unknown) => this.o.log?.(`watch: discovery: ${err instanceof Error ? err.message : String(err)}`),
+      );
+    }, REDISCOVER_MS);
+    this.rediscovery.unref();
+  }
+
+  /** The config's targets, and with discover: true every guest and container found (discovered.ts). */
+  private async targetsOf(
+    config: WatchConfig,
+    view: (netns: string | undefined) => Promise<Topology>,
+  ): Promise<WatchTargetConfig[]> {
+    if (!config.discover) return config.targets;
+    try {
+      return mergeTargets(config.targets, discoveredTargets(await view(config.netns), config.netns));
+    } catch (err) {
+      this.o.log?.(`watch: discovery failed: ${err instanceof Error ? err.message : String(err)}`);
+      return config.targets;
+    }
   }
 
   /** One discovery per view (--netns), shared by the targets seen from it. */
@@ -116,12 +146,12 @@ export class Watcher {
     clearTimeout(this.timer);
     await this.tickRunning;
     try {
-      const next = new Map(config.targets.map((t) => [t.name ?? t.target, t]));
+      const view = this.views();
+      const next = new Map((await this.targetsOf(config, view)).map((t) => [t.name ?? t.target, t]));
       const keep = this.targets.filter((t) => JSON.stringify(next.get(t.name)) === JSON.stringify(t.config));
       const kept = new Set(keep.map((t) => t.name));
       const gone = this.targets.filter((t) => !kept.has(t.name)).map((t) => t.name);
       for (const name of gone) await this.o.metrics.removeTarget(name);
-      const view = this.views();
       const targets: Watched[] = [];
       const added: string[] = [];
       for (const [name, t] of next) {
@@ -513,6 +543,7 @@ export class Watcher {
   /** Stops the loop and every prober; waits for a running diagnose. */
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.rediscovery);
     clearTimeout(this.timer);
     await this.tickRunning;
     await Promise.all([...this.icmp.values(), ...this.tcp.values()].map((p) => p.stop()));
@@ -525,6 +556,9 @@ export class Watcher {
     return this.targets.map((t) => ({ name: t.name, up: t.up, address: t.address }));
   }
 }
+
+/** With discover: true, how often discovery runs again. */
+const REDISCOVER_MS = 5 * 60_000;
 
 /** The target's own namespace is read every this many intervals (5 minutes at 10 s). */
 const SLOW_EVERY = 30;
