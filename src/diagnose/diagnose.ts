@@ -164,6 +164,7 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
     notices: [
       ...topology.warnings,
       ...located.notices,
+      ...blindNotice(path, session),
       ...session.notices,
       ...correlationNotices(correlation, topology, path.hops, plan.targetAddresses),
       ...notices,
@@ -350,6 +351,17 @@ async function captureWindow(
     session = remapSession(session, capturedHops, path.hops);
   }
   return { session, path, backend };
+}
+
+/**
+ * Every capture that was meant to run failed: whatever the verdict says rests on the probes alone
+ * (an operator reading "OK" must know that no hop was seen; e.g. tcpdump without CAP_NET_RAW).
+ */
+function blindNotice(path: Path, session: Session): string[] {
+  const meant = path.hops.filter((h) => h.seesTransit);
+  if (meant.length === 0 || session.observed.some(Boolean)) return [];
+  const why = session.notObservedReason.find((r) => r !== undefined);
+  return [`no hop could be captured${why ? ` (${why})` : ''}: this verdict rests on the probes alone`];
 }
 
 /** The host read again after the window: counters to compare, the kernel log, OpenFlow and OVN traces. */

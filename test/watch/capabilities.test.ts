@@ -75,6 +75,12 @@ test('the unit’s capabilities are enough for a diagnose, and four of them are 
       parse(noRaw.stdout).hops.some((h) => /permission to perform this capture/.test(h.notObservedReason ?? '')),
       'without CAP_NET_RAW tcpdump cannot capture',
     );
+    // ...and the report says its verdict rests on the probes alone.
+    assert.ok(
+      parse(noRaw.stdout).notices.some((n) =>
+        /^no hop could be captured .*: this verdict rests on the probes alone$/.test(n),
+      ),
+    );
     assert.ok(
       parse(noAdmin.stdout).notices.some((n) => /firewall of .* not read/.test(n)),
       'without CAP_NET_ADMIN the firewall cannot be read',

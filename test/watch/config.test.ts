@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '../../src/cli/main.js';
 import { durationMs, parseWatchConfig } from '../../src/watch/config.js';
 import { parseListen } from '../../src/watch/http.js';
 
@@ -75,4 +79,24 @@ test('--listen: loopback or not, IPv6 in brackets, clear errors', () => {
   assert.deepEqual(parseListen(':17291'), { host: '::', port: 17291, loopback: false });
   assert.throws(() => parseListen('localhost'), /is not ADDR:PORT/);
   assert.throws(() => parseListen('192.0.2.1:70000'), /is not ADDR:PORT/);
+});
+
+test('hopdump watch with a bad config: one line on stderr, exit 2 (before anything runs)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hd-watch-config-'));
+  try {
+    writeFileSync(join(dir, 'w.yaml'), 'interval: 10s\ntargets:\n  - target: 192.0.2.11\n    probe: [udp:53]\n');
+    let err = '';
+    const code = await run(['watch', '--config', join(dir, 'w.yaml')], {
+      stdout: () => undefined,
+      stderr: (t) => void (err += t),
+      isTTY: false,
+    });
+    assert.equal(code, 2);
+    assert.equal(
+      err,
+      `hopdump watch: ${join(dir, 'w.yaml')} line 4: targets[0].probe[0]: "udp:53" is not a watch probe (icmp or tcp:PORT)\n`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
