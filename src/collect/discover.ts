@@ -143,9 +143,6 @@ async function fromNamespace(
  */
 async function linkedUnnamed(host: Host, namespaces: Namespace[], daemons: DaemonScan): Promise<Namespace[]> {
   if (!namespaces.some((ns) => ns.interfaces.some((i) => i.peer && i.peer.netns === null))) return [];
-  const extra = await mapLimited(unnamedNamespacePids(), PARALLEL_NAMESPACES, ({ pid }) =>
-    collectNamespace({ host, netns: `pid:${pid}`, daemons }, `pid:${pid}`, null, false, []),
-  );
   // ifindexes are per namespace: two hypervisor namespaces' containers can have the same ones.
   // A container is ours when its veth pairs with one of our loose ends in both
   // directions, and (where it can name it) its peer's namespace is one of ours.
@@ -153,6 +150,29 @@ async function linkedUnnamed(host: Host, namespaces: Namespace[], daemons: Daemo
   for (const ns of namespaces) {
     for (const i of ns.interfaces) if (i.peer?.netns === null) ends.set(`${i.peer.ifindex}:${i.ifindex}`, ns.id);
   }
+  // First only each unnamed namespace's links (one `ip -j link show`), then the whole of the
+  // ones whose veth pairs with a loose end here: a host with hundreds of containers (or a test
+  // suite running many labs) made the full collection of every one of them slow enough, under
+  // load, to lose the container that mattered.
+  const candidates = (
+    await mapLimited(unnamedNamespacePids(), PARALLEL_NAMESPACES, async ({ pid }) => {
+      const r = await host
+        .run(['ip', '-j', 'link', 'show'], { netns: `pid:${pid}`, okCodes: 'any' })
+        .catch(() => undefined);
+      let links: Array<{ ifindex?: number; link_index?: number }> = [];
+      try {
+        links = r && r.code === 0 ? (JSON.parse(r.stdout) as typeof links) : [];
+      } catch {
+        links = [];
+      }
+      // Unreadable: kept as a candidate (the full collection decides), never silently dropped.
+      const pairs = r && r.code === 0 ? links.some((l) => ends.has(`${l.ifindex}:${l.link_index}`)) : true;
+      return pairs ? pid : undefined;
+    })
+  ).filter((pid): pid is number => pid !== undefined);
+  const extra = await mapLimited(candidates, PARALLEL_NAMESPACES, (pid) =>
+    collectNamespace({ host, netns: `pid:${pid}`, daemons }, `pid:${pid}`, null, false, []),
+  );
   const found: Namespace[] = [];
   for (const ns of extra) {
     const linked = ns.interfaces.some((i) => {

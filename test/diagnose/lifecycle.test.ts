@@ -167,10 +167,11 @@ describe('capture lifecycle', { concurrency: true }, () => {
   test('a backend deleted mid-capture: a verdict, that hop not observed, no hang', async () => {
     await withLab({ topology: 'bridged', prefix: 'v' }, async (lab) => {
       const run = diagnoseLab(lab, '192.0.2.11', { probes: ['icmp'], count: 15 });
+      // A bound, not a pace: under the whole suite's load discovery alone has taken over 15 s.
       await waitFor(
         'the captures to start',
         async () => (await tcpdumpsIn([lab.state.hypervisor, lab.ns('vm1')])).length === 3,
-        15_000,
+        60_000,
       );
       await sleep(800);
       await host.run(['ip', 'link', 'del', 'vnet0'], { netns: lab.state.hypervisor });
