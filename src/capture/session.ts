@@ -117,7 +117,15 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
           else packetsDropped++;
         })
         .catch((err: unknown) => {
-          notices.push(`capture on ${hop.netns}/${hop.ifname}: ${err instanceof Error ? err.message : String(err)}`);
+          // A tcpdump that never started left nothing to read: the hop already says why.
+          return cap.listening.then(
+            () => {
+              notices.push(
+                `capture on ${hop.netns}/${hop.ifname}: ${err instanceof Error ? err.message : String(err)}`,
+              );
+            },
+            () => undefined,
+          );
         });
       captures.push({ index, cap, done, spooled });
     }

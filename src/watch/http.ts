@@ -71,6 +71,7 @@ function authorized(o: HttpOptions, req: IncomingMessage, url: URL): boolean {
 const FILES: Record<string, string> = {
   'report.json': 'application/json',
   'report.txt': 'text/plain; charset=utf-8',
+  'report.html': 'text/html; charset=utf-8',
   'capture.pcapng': 'application/vnd.tcpdump.pcap',
 };
 

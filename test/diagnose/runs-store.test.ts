@@ -40,7 +40,7 @@ test('diagnose without --out: the run goes to the store (0700/0600, marked), `ho
           state: 'done',
           status: 'ok',
           target: '192.0.2.11',
-          files: ['capture.pcapng', 'report.json', 'report.txt'],
+          files: ['capture.pcapng', 'report.html', 'report.json', 'report.txt'],
         },
       );
       assert.equal(statSync(run.dir).mode & 0o777, 0o700);
