@@ -4,7 +4,7 @@ SHELL := /bin/bash
 APT_PACKAGES := tcpdump iproute2 iptables nftables ebtables iputils-ping arping netcat-openbsd \
                 tshark ethtool procps util-linux openvswitch-switch \
                 qemu-system-x86 libvirt-daemon-system libvirt-clients cpio busybox-static ovn-central ovn-host docker.io curl \
-                podman netavark fping prometheus
+                podman netavark fping prometheus chromium
 # Only the benchmarks need these: tcpreplay drives the live runs, time measures peak RSS, fincore
 # (util-linux) checks what is in the page cache.
 BENCH_PACKAGES := tcpreplay time util-linux
