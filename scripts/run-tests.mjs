@@ -57,6 +57,7 @@ const UNIT = [
   'watch/config.test.js',
   'watch/contrib.test.js',
   'watch/discovered.test.js',
+  'serve/graph.test.js',
   'util/shell.test.js',
   'util/tagged-json.test.js',
   'verdict/settle.test.js',

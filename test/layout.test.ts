@@ -26,6 +26,7 @@ const LAYERS: Record<string, string[]> = {
   analyze: ['model', 'path', 'pcap', 'correlate', 'checks', 'verdict', 'util'],
   lab: ['host', 'model', 'util'],
   watch: ['host', 'collect', 'model', 'path', 'capture', 'diagnose', 'report', 'util'],
+  serve: ['host', 'collect', 'model', 'path', 'capture', 'diagnose', 'report', 'watch', 'util'],
   cli: ['*'],
 };
 /** Packages a leaf may import besides node: modules. */
