@@ -49,9 +49,17 @@ export interface DiagnoseOptions {
    */
   promiscTest?: boolean;
   progress?: (line: string) => void;
+  /**
+   * The run's phases, in order, as they begin: discovering, capturing (every capture listening,
+   * with how many hops), probing (or watching, passive), analysing. For front ends (serve's
+   * progress view).
+   */
+  phase?: (phase: DiagnosePhase, detail: string) => void;
   /** Called once with the run's inputs and result as a fixture (checks/fixture.ts), for tests to replay. */
   record?: (fixture: DiagnoseFixture) => void;
 }
+
+export type DiagnosePhase = 'discovering' | 'capturing' | 'probing' | 'analysing';
 
 export interface DiagnoseResult {
   report: Report;
@@ -68,6 +76,7 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
   for (const program of ['tcpdump', 'setpriv']) {
     if (!o.host.hasProgram(program)) throw environmentError(`${program} not found`, missingProgramHint(program));
   }
+  o.phase?.('discovering', o.netns ? `the datapath seen from ${o.netns}` : 'the host datapath');
   const topology = await discover({ host: o.host, ...(o.netns ? { netns: o.netns } : {}) });
   const discoverMs = Date.now() - t0;
   const located = await locateTarget(o, topology);
@@ -110,6 +119,7 @@ export async function diagnose(o: DiagnoseOptions): Promise<DiagnoseResult> {
         outcome: p.outcome,
         detail: p.detail,
       }));
+  o.phase?.('analysing', `${session.packets.length} packets from ${session.observed.filter(Boolean).length} hops`);
   const later = await readAfterWindow(o, topology, path, session, plan);
   const context: CheckContext = {
     ...(later.after ? { after: later.after } : {}),
@@ -341,6 +351,15 @@ async function captureWindow(
     ...(o.passive ? { durationMs: (o.durationSec ?? 10) * 1000 } : {}),
     promiscuous: o.promiscuous === true,
     ...(o.progress ? { progress: o.progress } : {}),
+    onWindowStart: () => {
+      o.phase?.('capturing', `capturing on ${capturedHops.filter((h) => h.seesTransit).length} hops`);
+      o.phase?.(
+        'probing',
+        o.passive
+          ? `watching for ${o.durationSec ?? 10} s`
+          : plan.probes.map((p) => `${p.kind}${p.port ? `:${p.port}` : ''}`).join(', '),
+      );
+    },
   });
   if (located.groups.length > 0 && path.target.address) {
     // Follow the candidate the window points at; the others' tallies are notices.
