@@ -54,17 +54,22 @@ export async function startHttp(o: HttpOptions): Promise<Server> {
   return server;
 }
 
-function send(res: ServerResponse, status: number, type: string, body: string): void {
+export function send(res: ServerResponse, status: number, type: string, body: string): void {
   res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
   res.end(body);
 }
 
-function authorized(o: HttpOptions, req: IncomingMessage, url: URL): boolean {
-  if (o.token === undefined) return true;
+/** The token as `Authorization: Bearer TOKEN` or `?token=TOKEN` (never a cookie); compared in constant time. */
+export function tokenGiven(token: string | undefined, req: IncomingMessage, url: URL, headerOnly = false): boolean {
+  if (token === undefined) return true;
   const header = req.headers.authorization;
-  const given = header?.startsWith('Bearer ') ? header.slice(7).trim() : (url.searchParams.get('token') ?? '');
+  const given = header?.startsWith('Bearer ')
+    ? header.slice(7).trim()
+    : headerOnly
+      ? ''
+      : (url.searchParams.get('token') ?? '');
   const a = Buffer.from(given);
-  const b = Buffer.from(o.token);
+  const b = Buffer.from(token);
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
@@ -77,7 +82,7 @@ const FILES: Record<string, string> = {
 
 async function handle(o: HttpOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://hopdump');
-  if (!authorized(o, req, url)) {
+  if (!tokenGiven(o.token, req, url)) {
     res.setHeader('www-authenticate', 'Bearer');
     return send(res, 401, 'text/plain', 'a token is required (Authorization: Bearer TOKEN)\n');
   }
@@ -88,25 +93,37 @@ async function handle(o: HttpOptions, req: IncomingMessage, res: ServerResponse)
     return send(res, 200, m.contentType, m.body);
   }
   if (url.pathname === '/') return send(res, 200, 'text/plain', 'hopdump watch: /metrics, /runs\n');
-  if (parts[0] === 'runs' && parts.length === 1) {
-    const runs = o.store.list().map(({ dir: _dir, ...r }) => r);
-    return send(res, 200, 'application/json', `${JSON.stringify(runs, null, 2)}\n`);
-  }
-  if (parts[0] === 'runs' && parts.length === 3) {
-    const run = o.store.get(parts[1]!);
-    const type = FILES[parts[2]!];
-    if (!run || !type || !run.files.includes(parts[2]!)) return send(res, 404, 'text/plain', 'no such run or file\n');
-    res.writeHead(200, {
-      'content-type': type,
-      'cache-control': 'no-store',
-      'x-content-type-options': 'nosniff',
-      ...(parts[2] === 'capture.pcapng' ? { 'content-disposition': `attachment; filename="${run.id}.pcapng"` } : {}),
-    });
-    if (req.method === 'HEAD') return void res.end();
-    createReadStream(join(run.dir, parts[2]!))
-      .on('error', () => res.destroy())
-      .pipe(res);
-    return;
-  }
+  if (serveRuns(o.store, req, res, parts)) return;
   send(res, 404, 'text/plain', 'not found\n');
+}
+
+/** GET /runs and /runs/ID/FILE from the runs store; false when the path is not one of them. */
+export function serveRuns(store: RunsStore, req: IncomingMessage, res: ServerResponse, parts: string[]): boolean {
+  if (parts[0] !== 'runs') return false;
+  if (parts.length === 1) {
+    const runs = store.list().map(({ dir: _dir, ...r }) => r);
+    send(res, 200, 'application/json', `${JSON.stringify(runs, null, 2)}\n`);
+    return true;
+  }
+  if (parts.length !== 3) return false;
+  const run = store.get(parts[1]!);
+  const type = FILES[parts[2]!];
+  if (!run || !type || !run.files.includes(parts[2]!)) {
+    send(res, 404, 'text/plain', 'no such run or file\n');
+    return true;
+  }
+  res.writeHead(200, {
+    'content-type': type,
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    ...(parts[2] === 'capture.pcapng' ? { 'content-disposition': `attachment; filename="${run.id}.pcapng"` } : {}),
+  });
+  if (req.method === 'HEAD') {
+    res.end();
+    return true;
+  }
+  createReadStream(join(run.dir, parts[2]!))
+    .on('error', () => res.destroy())
+    .pipe(res);
+  return true;
 }
