@@ -27,7 +27,7 @@ export const RunMarkerSchema = z.object({
   createdAt: z.string(),
   finishedAt: z.string().optional(),
   /** Who started it: the command line or watch. */
-  by: z.enum(['cli', 'watch']),
+  by: z.enum(['cli', 'watch', 'serve']),
   target: z.string(),
   state: z.enum(['running', 'done', 'failed']),
   status: z.enum(['ok', 'degraded', 'broken']).optional(),
