@@ -135,7 +135,8 @@ export async function startServe(o: ServeOptions): Promise<Server> {
     const body = await readBody(req, 4096);
     let target: string;
     try {
-      target = String((JSON.parse(body) as { target?: unknown }).target ?? '');
+      const t = (JSON.parse(body) as { target?: unknown }).target;
+      target = typeof t === 'string' ? t : '';
     } catch {
       return send(res, 400, 'text/plain', 'not JSON\n');
     }
