@@ -37,6 +37,11 @@ export const COMMANDS = [
     load: async () => (await import('./watch.js')).watchCommand,
   },
   {
+    name: 'serve',
+    summary: "a web view of the host's datapath where a click on a guest diagnoses it",
+    load: async () => (await import('./serve.js')).serveCommand,
+  },
+  {
     name: 'runs',
     summary: 'list the diagnose runs kept in the runs store (reports and captures)',
     load: async () => (await import('./runs.js')).runsCommand,

@@ -9,6 +9,7 @@ import { writeRunFiles } from '../report/run-files.js';
 import type { RunsStore } from '../report/runs.js';
 import { send, serveRuns, tokenGiven, type ListenAddress } from '../watch/http.js';
 import { buildGraph, ifNodeId } from './graph.js';
+import { page, staticScript } from './page.js';
 
 /**
  * `hopdump serve`'s HTTP API (the page is page.ts). Read-only but for one thing: POST
@@ -79,6 +80,18 @@ export async function startServe(o: ServeOptions): Promise<Server> {
     if (req.method === 'POST' && url.pathname === '/api/diagnose') return startDiagnose(req, res, url);
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return send(res, 405, 'text/plain', 'only GET, and POST /api/diagnose\n');
+    if (url.pathname === '/') {
+      res.setHeader(
+        'content-security-policy',
+        "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; frame-src 'self'; img-src data:",
+      );
+      return send(res, 200, 'text/html; charset=utf-8', page(o.token));
+    }
+    if (parts[0] === 'static' && parts.length === 2) {
+      const js = staticScript(parts[1]!);
+      if (js === undefined) return send(res, 404, 'text/plain', 'not found\n');
+      return send(res, 200, 'text/javascript; charset=utf-8', js);
+    }
     if (url.pathname === '/api/graph') {
       const topology = await discover({ host: o.host, ...(o.netns ? { netns: o.netns } : {}) });
       return send(res, 200, 'application/json', JSON.stringify(buildGraph(topology)));

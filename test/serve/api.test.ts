@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { host, withLab } from '../helpers/lab.js';
+import { HOPDUMP, host, withLab } from '../helpers/lab.js';
 
 /**
  * serve's API on a lab, in a namespace of the test's own: the graph finds the guest by its
@@ -13,7 +12,6 @@ import { host, withLab } from '../helpers/lab.js';
  * the store naming the fault; bound off loopback, no token → 401; a wrong Host, another Origin,
  * or no header cannot start a diagnose.
  */
-const MAIN = fileURLToPath(new URL('../helpers/serve-main.js', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('serve API: graph, path, a diagnose with its phases over SSE, the run; the token and same-origin rules', async () => {
@@ -21,6 +19,7 @@ test('serve API: graph, path, a diagnose with its phases over SSE, the run; the 
     const mon = lab.ns('mon');
     const dir = mkdtempSync(join(tmpdir(), 'hd-serve-'));
     const token = 'serve-token-0123456789abcdef';
+    writeFileSync(join(dir, 'token'), `${token}\n`, { mode: 0o600 });
     await host.run(['ip', 'netns', 'add', mon]);
     await host.run(['ip', 'link', 'set', 'lo', 'up'], { netns: mon });
     const child = spawn(
@@ -29,15 +28,18 @@ test('serve API: graph, path, a diagnose with its phases over SSE, the run; the 
         'netns',
         'exec',
         mon,
-        process.execPath,
-        MAIN,
-        JSON.stringify({
-          listen: '0.0.0.0:17292',
-          token,
-          runs: join(dir, 'runs'),
-          netns: lab.state.hypervisor,
-          from: `netns:${lab.ns('client')}`,
-        }),
+        HOPDUMP,
+        'serve',
+        '--listen',
+        '0.0.0.0:17292',
+        '--token-file',
+        join(dir, 'token'),
+        '--runs',
+        join(dir, 'runs'),
+        '--netns',
+        lab.state.hypervisor,
+        '--from',
+        `netns:${lab.ns('client')}`,
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
@@ -54,7 +56,7 @@ test('serve API: graph, path, a diagnose with its phases over SSE, the run; the 
     const auth = ['-H', `Authorization: Bearer ${token}`];
     const base = 'http://127.0.0.1:17292';
     try {
-      for (let i = 0; i < 100 && !log.includes('serving'); i++) await sleep(100);
+      for (let i = 0; i < 100 && !log.includes('hopdump serve: http://'); i++) await sleep(100);
       assert.equal((await curl([`${base}/api/graph`])).status, 401);
       const graph = await curl([...auth, `${base}/api/graph`]);
       assert.equal(graph.status, 200);
