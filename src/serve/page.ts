@@ -97,7 +97,8 @@ const PAGE_SCRIPT = `
       { selector: 'node[kind = "domain"], node[kind = "container"]', style: { shape: 'diamond', width: 24, height: 24 } },
       { selector: 'edge', style: { width: 1.5, 'line-color': '#8a939e', 'curve-style': 'bezier' } },
       { selector: '.onpath', style: { 'background-color': '#0b62c4', 'line-color': '#0b62c4', width: 4, 'border-width': 2 } },
-      { selector: '.down', style: { 'border-color': '#b3261e', 'border-width': 3 } },
+      { selector: '.down', style: { 'border-color': '#b3261e', 'border-width': 4, 'border-style': 'dashed' } },
+      { selector: '.up', style: { 'border-color': '#1b7f3b', 'border-width': 2 } },
       { selector: '.match', style: { 'border-width': 3, 'border-color': '#0b62c4' } }
     ] });
   var graph = { nodes: [], edges: [] };
@@ -108,7 +109,26 @@ const PAGE_SCRIPT = `
     cy.add(g.edges.map(function (e) { return { group: 'edges', data: e }; }));
     cy.layout({ name: 'elk', elk: { algorithm: 'layered', 'elk.direction': 'RIGHT' } }).run();
     document.body.setAttribute('data-graph', 'ready');
+    colour();
+    setInterval(colour, 10000);
   });
+  // With watch on this host: targets coloured by their state (a red border and "down" in the label).
+  function colour() {
+    api('api/state').then(function (s) {
+      var down = [];
+      graph.nodes.forEach(function (n) {
+        var names = [n.target, n.label].concat(n.addresses);
+        var state = names.map(function (x) { return s.targets[x]; }).find(function (v) { return v !== undefined; });
+        var c = cy.getElementById(n.id);
+        c.removeClass('down up');
+        if (state === undefined || !n.target) return;
+        c.addClass(state ? 'up' : 'down');
+        c.data('label', n.label + (state ? '' : ' (down)'));
+        if (!state) down.push(n.id);
+      });
+      document.body.setAttribute('data-down', down.join(' '));
+    });
+  }
   var search = document.querySelector('[data-testid=search]');
   var results = document.querySelector('[data-testid=search-results]');
   search.addEventListener('input', function () {

@@ -27,6 +27,8 @@ export interface ServeOptions {
   token: string | undefined;
   store: RunsStore;
   reader: PacketReader;
+  /** Where a watch on this host exports its metrics (targets coloured by their state); default watch's. */
+  watchUrl?: string;
   /** Defaults for the diagnoses it starts, as --netns and --from. */
   netns?: string;
   from?: string;
@@ -96,6 +98,8 @@ export async function startServe(o: ServeOptions): Promise<Server> {
       const topology = await discover({ host: o.host, ...(o.netns ? { netns: o.netns } : {}) });
       return send(res, 200, 'application/json', JSON.stringify(buildGraph(topology)));
     }
+    if (url.pathname === '/api/state')
+      return send(res, 200, 'application/json', JSON.stringify(await watchState(o.watchUrl)));
     if (url.pathname === '/api/path') {
       const target = url.searchParams.get('target') ?? '';
       const topology = await discover({ host: o.host, ...(o.netns ? { netns: o.netns } : {}) });
@@ -209,4 +213,24 @@ function readBody(req: IncomingMessage, max: number): Promise<string> {
     req.on('end', () => resolve(body));
     req.on('error', reject);
   });
+}
+
+/**
+ * The targets' states from a watch on this host (hopdump_target_up on its /metrics): name → up.
+ * A watch bound off loopback needs its token, which serve does not have: then, or with no watch,
+ * no states (the page draws targets uncoloured).
+ */
+export async function watchState(
+  url = 'http://127.0.0.1:17291/metrics',
+): Promise<{ watch: string; targets: Record<string, boolean> }> {
+  try {
+    const r = await fetch(url, { signal: AbortSignal.timeout(1500) });
+    if (!r.ok) return { watch: `${url}: HTTP ${r.status}`, targets: {} };
+    const targets: Record<string, boolean> = {};
+    for (const m of (await r.text()).matchAll(/^hopdump_target_up\{target="((?:[^"\\]|\\.)*)"\} (\d)/gm))
+      targets[m[1]!.replace(/\\(.)/g, '$1')] = m[2] === '1';
+    return { watch: url, targets };
+  } catch (err) {
+    return { watch: `${url}: ${err instanceof Error ? err.message : String(err)}`, targets: {} };
+  }
 }

@@ -47,6 +47,18 @@ test('serve page: search a guest by address, its path, diagnose with live phases
     );
     let log = '';
     child.stderr.on('data', (b: Buffer) => (log += b.toString()));
+    // A watch on the same host (namespace): serve colours the targets it watches by their state.
+    writeFileSync(
+      join(dir, 'watch.yaml'),
+      `interval: 1s\ndiagnose: {enabled: false}\ntargets:\n  - {target: 192.0.2.11, netns: ${lab.state.hypervisor}, from: "netns:${lab.ns('client')}"}\n`,
+    );
+    const watch = spawn(
+      'ip',
+      ['netns', 'exec', mon, HOPDUMP, 'watch', '--config', join(dir, 'watch.yaml'), '--runs', join(dir, 'watch-runs')],
+      {
+        stdio: 'ignore',
+      },
+    );
     // Chromium in the same namespace: playwright talks to it over its stdio pipes.
     const wrapper = join(dir, 'chromium');
     writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${mon} /usr/bin/chromium "$@"\n`);
@@ -60,10 +72,17 @@ test('serve page: search a guest by address, its path, diagnose with live phases
         page.on('pageerror', (e) => errors.push(e.message));
         await page.goto(`http://127.0.0.1:17292/?token=${token}`);
         await page.waitForSelector('body[data-graph=ready]', { timeout: 60_000 });
+        // The guest is down (the firewall fault): its node is drawn as such, from watch's state.
+        await page.waitForFunction(() => /\/eth0/.test(document.body.getAttribute('data-down') ?? ''), undefined, {
+          timeout: 40_000,
+        });
         await page.getByTestId('search').fill('192.0.2.11');
         const hit = page.getByTestId('search-result').first();
         const node = await hit.getAttribute('data-node');
         assert.match(node ?? '', /\/eth0$/);
+        assert.ok(
+          (await page.evaluate(() => document.body.getAttribute('data-down') ?? '')).split(' ').includes(node ?? ''),
+        );
         await hit.click();
         await page.waitForFunction(
           (id: string) => (document.body.getAttribute('data-path') ?? '').split(' ').includes(id),
@@ -98,6 +117,8 @@ test('serve page: search a guest by address, its path, diagnose with live phases
       }
     } finally {
       child.kill('SIGTERM');
+      watch.kill('SIGTERM');
+      await new Promise((r) => (watch.exitCode !== null ? r(0) : watch.once('exit', r)));
       await new Promise((r) => (child.exitCode !== null ? r(0) : child.once('exit', r)));
       await host.run(['ip', 'netns', 'del', mon], { okCodes: 'any' });
       rmSync(dir, { recursive: true, force: true });
