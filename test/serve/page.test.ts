@@ -105,6 +105,9 @@ test('serve page: search a guest by address, its path, diagnose with live phases
         const frame = page.frameLocator('[data-testid=report-frame]');
         await frame.getByTestId('segment-broken').waitFor({ timeout: 10_000 });
         assert.equal(await frame.getByTestId('cause-0').getAttribute('data-cause'), 'firewall-drop');
+        // At the right hop: the iptables rule drops what leaves through vnet0, the first hop that misses it.
+        const to = await frame.getByTestId('segment-broken').getAttribute('data-to');
+        assert.equal(await frame.getByTestId(`hop-${to}`).locator('text.ifname').textContent(), 'vnet0');
         mkdirSync(ARTIFACTS, { recursive: true });
         await page.screenshot({ path: join(ARTIFACTS, 'serve.png') });
         // The past run is listed and opens the same way.
