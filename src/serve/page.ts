@@ -107,7 +107,7 @@ const PAGE_SCRIPT = `
     graph = g;
     cy.add(g.nodes.map(function (n) { var d = Object.assign({}, n); if (!n.parent) delete d.parent; return { group: 'nodes', data: d }; }));
     cy.add(g.edges.map(function (e) { return { group: 'edges', data: e }; }));
-    cy.layout({ name: 'elk', elk: { algorithm: 'layered', 'elk.direction': 'RIGHT' } }).run();
+    cy.layout({ name: 'elk', elk: { algorithm: 'layered', 'elk.direction': 'RIGHT', 'elk.hierarchyHandling': 'INCLUDE_CHILDREN', 'elk.spacing.nodeNode': 30 } }).run();
     document.body.setAttribute('data-graph', 'ready');
     colour();
     setInterval(colour, 10000);
