@@ -166,9 +166,12 @@ export function parseIpBatch(out: string): IpState {
   };
 }
 
-/** Links with counters only (`ip -j -s link show`), for sampling counters after a window. */
+/**
+ * Links with their counters and details (`ip -j -s -d link show`: promiscuity, bridge-port kind),
+ * for sampling counters after a window and for watch's interval readings.
+ */
 export async function ipLinkCounters(ctx: CollectContext): Promise<IpLink[]> {
-  return parseJsonList<IpLink>(await runIn(ctx, ['ip', '-j', '-s', 'link', 'show']), 'ip -j -s link show');
+  return parseJsonList<IpLink>(await runIn(ctx, ['ip', '-j', '-s', '-d', 'link', 'show']), 'ip -j -s -d link show');
 }
 
 function addressesOf(list: IpAddr[], counter: { rejected: number }): Map<string, Address[]> {

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { discover } from '../collect/discover.js';
+import { countersOf, ipLinkCounters } from '../collect/iproute.js';
 import { firewall } from '../collect/netfilter.js';
 import { startDropTracer, type DropTracer } from '../capture/drops.js';
 import { dropRuleCounters } from '../model/firewall-rules.js';
@@ -493,16 +494,10 @@ export class Watcher {
       });
     await Promise.all(
       [...byNs].map(async ([netns, hops]) => {
-        const r = await this.o.host
-          .run(['ip', '-s', '-d', '-j', 'link', 'show'], { ...(netns === 'host' ? {} : { netns }), okCodes: 'any' })
-          .catch(() => undefined);
-        if (!r || r.code !== 0) return;
-        let links: LinkStats[];
-        try {
-          links = JSON.parse(r.stdout) as LinkStats[];
-        } catch {
-          return;
-        }
+        const links = await ipLinkCounters({ host: this.o.host, netns: netns === 'host' ? undefined : netns }).catch(
+          () => undefined,
+        );
+        if (!links) return;
         const byName = new Map(links.map((l) => [l.ifname, l]));
         for (const { t, hop, index } of hops) {
           const l = byName.get(hop.ifname);
@@ -513,8 +508,9 @@ export class Watcher {
             { netns, device: hop.ifname },
             (l.promiscuity ?? 0) > 0 && !bridgePort ? 1 : 0,
           );
-          const rx = l.stats64?.rx?.dropped ?? 0;
-          const tx = l.stats64?.tx?.dropped ?? 0;
+          const c = countersOf(l);
+          const rx = c?.rx_dropped ?? 0;
+          const tx = c?.tx_dropped ?? 0;
           // Toward the target a device receives it (the first hop, a veth peer, the target) or
           // sends it on (a bridge port, a route out): docs/watch.md.
           const receives = index === 0 || hop.isTarget || ['start', 'veth', 'patch', 'macvlan'].includes(hop.via);
@@ -562,10 +558,3 @@ const REDISCOVER_MS = 5 * 60_000;
 
 /** The target's own namespace is read every this many intervals (5 minutes at 10 s). */
 const SLOW_EVERY = 30;
-
-interface LinkStats {
-  ifname: string;
-  promiscuity?: number;
-  linkinfo?: { info_slave_kind?: string };
-  stats64?: { rx?: { dropped?: number }; tx?: { dropped?: number } };
-}
