@@ -7,7 +7,7 @@ import type { Host } from '../host/host.js';
 import { findPath } from '../path/find.js';
 import { writeRunFiles } from '../report/run-files.js';
 import type { RunsStore } from '../report/runs.js';
-import { send, serveRuns, tokenGiven, type ListenAddress } from '../watch/http.js';
+import { listenOn, send, serveRuns, tokenGiven, type ListenAddress } from '../watch/http.js';
 import { buildGraph, ifNodeId } from './graph.js';
 import { page, staticScript } from './page.js';
 
@@ -190,13 +190,7 @@ export async function startServe(o: ServeOptions): Promise<Server> {
     );
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.listen.port, o.listen.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listenOn(server, o.listen);
   return server;
 }
 

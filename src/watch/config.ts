@@ -52,6 +52,23 @@ export const TargetSchema = z
   })
   .strict();
 
+const RunsSchema = z
+  .object({
+    dir: z.string().optional(),
+    maxRuns: z.number().int().min(1).optional(),
+    maxBytes: z.number().int().min(1).optional(),
+  })
+  .strict();
+
+const DiagnoseSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** At most one diagnose of a target per this long. */
+    minInterval: Duration.default(600_000),
+    timeout: Duration.default(120_000),
+  })
+  .strict();
+
 export const WatchConfigSchema = z
   .object({
     interval: Duration.default(10_000),
@@ -59,23 +76,8 @@ export const WatchConfigSchema = z
     listen: z.string().optional(),
     /** A file holding the token required when listening on another address than loopback. */
     tokenFile: z.string().optional(),
-    runs: z
-      .object({
-        dir: z.string().optional(),
-        maxRuns: z.number().int().min(1).optional(),
-        maxBytes: z.number().int().min(1).optional(),
-      })
-      .strict()
-      .optional(),
-    diagnose: z
-      .object({
-        enabled: z.boolean().default(true),
-        /** At most one diagnose of a target per this long. */
-        minInterval: Duration.default(600_000),
-        timeout: Duration.default(120_000),
-      })
-      .strict()
-      .default({ enabled: true, minInterval: 600_000, timeout: 120_000 }),
+    runs: RunsSchema.optional(),
+    diagnose: DiagnoseSchema.default({ enabled: true, minInterval: 600_000, timeout: 120_000 }),
     discover: z.boolean().default(false),
     /** Where discover: true looks from (as --netns); default the host. */
     netns: z.string().min(1).optional(),
@@ -125,14 +127,20 @@ export function parseWatchConfig(text: string, file: string): WatchConfig {
   throw usageError(`${file}${line ? ` line ${line}` : ''}: ${key ? `${key}: ` : ''}${message}`);
 }
 
+/** The keys the schema knows where an unknown one was found, from the schema itself. */
 function describeKeys(parent: Array<string | number>): string {
-  const shapes: Record<string, string> = {
-    '': 'interval, listen, tokenFile, runs, diagnose, discover, netns, targets',
-    runs: 'dir, maxRuns, maxBytes',
-    diagnose: 'enabled, minInterval, timeout',
-  };
   const at = parent.filter((p) => typeof p === 'string').join('.');
-  return `known: ${shapes[at] ?? (at === 'targets' ? 'target, netns, from, probe, name, interval' : '')}`;
+  const shape =
+    at === ''
+      ? WatchConfigSchema.shape
+      : at === 'targets'
+        ? TargetSchema.shape
+        : at === 'runs'
+          ? RunsSchema.shape
+          : at === 'diagnose'
+            ? DiagnoseSchema.shape
+            : undefined;
+  return shape ? `known: ${Object.keys(shape).join(', ')}` : 'not a key here';
 }
 
 function keyText(path: Array<string | number>): string {

@@ -44,14 +44,19 @@ export async function startHttp(o: HttpOptions): Promise<Server> {
   });
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
-  await new Promise<void>((resolve, reject) => {
+  await listenOn(server, o.listen);
+  return server;
+}
+
+/** Starts listening; rejects with the bind error (address in use, not available). */
+export function listenOn(server: Server, l: ListenAddress): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(o.listen.port, o.listen.host, () => {
+    server.listen(l.port, l.host, () => {
       server.off('error', reject);
       resolve();
     });
   });
-  return server;
 }
 
 export function send(res: ServerResponse, status: number, type: string, body: string): void {
