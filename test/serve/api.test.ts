@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { HOPDUMP, host, withLab } from '../helpers/lab.js';
+import { withLab } from '../helpers/lab.js';
+import { withServe } from '../helpers/serve.js';
 
 /**
  * serve's API on a lab, in a namespace of the test's own: the graph finds the guest by its
@@ -12,51 +9,11 @@ import { HOPDUMP, host, withLab } from '../helpers/lab.js';
  * the store naming the fault; bound off loopback, no token → 401; a wrong Host, another Origin,
  * or no header cannot start a diagnose.
  */
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('serve API: graph, path, a diagnose with its phases over SSE, the run; the token and same-origin rules', async () => {
   await withLab({ topology: 'bridged', fault: 'firewall-drop', prefix: 'sv' }, async (lab) => {
-    const mon = lab.ns('mon');
-    const dir = mkdtempSync(join(tmpdir(), 'hd-serve-'));
-    const token = 'serve-token-0123456789abcdef';
-    writeFileSync(join(dir, 'token'), `${token}\n`, { mode: 0o600 });
-    await host.run(['ip', 'netns', 'add', mon]);
-    await host.run(['ip', 'link', 'set', 'lo', 'up'], { netns: mon });
-    const child = spawn(
-      'ip',
-      [
-        'netns',
-        'exec',
-        mon,
-        HOPDUMP,
-        'serve',
-        '--listen',
-        '0.0.0.0:17292',
-        '--token-file',
-        join(dir, 'token'),
-        '--runs',
-        join(dir, 'runs'),
-        '--netns',
-        lab.state.hypervisor,
-        '--from',
-        `netns:${lab.ns('client')}`,
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let log = '';
-    child.stderr.on('data', (b: Buffer) => (log += b.toString()));
-    const curl = async (args: string[]) => {
-      const r = await host.run(['curl', '-s', '--max-time', '60', '-o', '-', '-w', '\n%{http_code}', ...args], {
-        netns: mon,
-        okCodes: 'any',
-      });
-      const at = r.stdout.lastIndexOf('\n');
-      return { status: Number(r.stdout.slice(at + 1)), body: r.stdout.slice(0, at) };
-    };
-    const auth = ['-H', `Authorization: Bearer ${token}`];
-    const base = 'http://127.0.0.1:17292';
-    try {
-      for (let i = 0; i < 100 && !log.includes('hopdump serve: http://'); i++) await sleep(100);
+    await withServe(lab, async ({ curl, token, base }) => {
+      const auth = ['-H', `Authorization: Bearer ${token}`];
       assert.equal((await curl([`${base}/api/graph`])).status, 401);
       const graph = await curl([...auth, `${base}/api/graph`]);
       assert.equal(graph.status, 200);
@@ -112,11 +69,6 @@ test('serve API: graph, path, a diagnose with its phases over SSE, the run; the 
       const report = await curl([...auth, `${base}/runs/${done.run}/report.html`]);
       assert.equal(report.status, 200);
       assert.match(report.body, /data-testid="segment-broken"/);
-    } finally {
-      child.kill('SIGTERM');
-      await new Promise((r) => (child.exitCode !== null ? r(0) : child.once('exit', r)));
-      await host.run(['ip', 'netns', 'del', mon], { okCodes: 'any' });
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
