@@ -121,16 +121,13 @@ export const diagnoseCommand: Command = {
     let result: Awaited<typeof outcome>;
     try {
       result = await outcome;
-      if (dir) writeRunFiles(dir, result.report, result.packets);
+      if (stored && store) store.keep(stored.id, result.report, result.packets);
+      else if (dir) writeRunFiles(dir, result.report, result.packets);
     } catch (err) {
       if (stored) store?.finish(stored.id, { error: err instanceof Error ? err.message : String(err) });
       throw err;
     }
     const { report } = result;
-    if (stored && store) {
-      store.finish(stored.id, { report });
-      store.prune(stored.id);
-    }
     if (fixtureFile && fixture) writeNew(fixtureFile, encodeFixture(fixture));
     if (progress) io.stderr('\r\x1b[2K');
     io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report, { color }));

@@ -3,8 +3,10 @@ import { lstatSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, t
 import { join } from 'node:path';
 import { z } from 'zod';
 import { environmentError, fileError } from '../errors.js';
+import type { HopPacket } from '../model/packet.js';
 import type { Report } from '../model/report.js';
 import { createRunDir, writeNew } from './files.js';
+import { writeRunFiles } from './run-files.js';
 
 /**
  * The runs store: every diagnose run that is not given its own `--out DIR` goes to
@@ -108,6 +110,16 @@ export class RunsStore {
           }
         : { ...marker, state: 'failed', finishedAt: now.toISOString(), error: outcome.error };
     this.writeMarker(dir, done);
+  }
+
+  /**
+   * A finished diagnose into its run: the run's files written (run-files.ts), the marker done with
+   * its outcome, then the store pruned (this run kept). What the command line, watch and serve do.
+   */
+  keep(id: string, report: Report, packets: HopPacket[]): void {
+    writeRunFiles(join(this.root, id), report, packets);
+    this.finish(id, { report });
+    this.prune(id);
   }
 
   /** Every run in the store, newest first. */

@@ -5,7 +5,6 @@ import type { PacketReader } from '../capture/session.js';
 import { diagnose, type DiagnosePhase } from '../diagnose/diagnose.js';
 import type { Host } from '../host/host.js';
 import { findPath } from '../path/find.js';
-import { writeRunFiles } from '../report/run-files.js';
 import type { RunsStore } from '../report/runs.js';
 import { listenOn, send, serveRuns, tokenGiven, type ListenAddress } from '../watch/http.js';
 import { buildGraph, ifNodeId } from './graph.js';
@@ -177,9 +176,7 @@ export async function startServe(o: ServeOptions): Promise<Server> {
       phase: (phase: DiagnosePhase, detail: string) => emit(job, 'phase', { phase, detail }),
     }).then(
       (r) => {
-        writeRunFiles(run.dir, r.report, r.packets);
-        o.store.finish(run.id, { report: r.report });
-        o.store.prune(run.id);
+        o.store.keep(run.id, r.report, r.packets);
         emit(job, 'done', { run: run.id, status: r.report.status, cause: r.report.causes[0]?.id ?? null });
       },
       (err: unknown) => {

@@ -11,7 +11,6 @@ import type { Hop, Path } from '../model/path.js';
 import type { Topology } from '../model/topology.js';
 import type { Report } from '../model/report.js';
 import { findPath } from '../path/find.js';
-import { writeRunFiles } from '../report/run-files.js';
 import type { RunsStore } from '../report/runs.js';
 import type { WatchConfig, WatchTargetConfig } from './config.js';
 import { discoveredTargets, mergeTargets } from './discovered.js';
@@ -439,9 +438,7 @@ export class Watcher {
         await work.catch(() => undefined);
         return;
       }
-      writeRunFiles(run.dir, r.report, r.packets);
-      store.finish(run.id, { report: r.report });
-      store.prune(run.id);
+      store.keep(run.id, r.report, r.packets);
       m.diagnoseRuns.inc({ result: r.report.status });
       const lost = r.report.hops.reduce((s, h) => s + (h.kernelDrops ?? 0), 0);
       if (lost > 0) m.captureDropped.inc(lost);
