@@ -82,8 +82,9 @@ export class IcmpProber {
   sample(address: string, sinceMs: number): ProbeSample {
     const l = this.last.get(address);
     if (l && l.at >= sinceMs) return { ok: true, seconds: l.seconds, at: l.at };
-    const err = this.stderr.trim().split('\n').pop();
-    return { ok: false, detail: err && !err.includes(address) ? 'no reply' : (err ?? 'no reply') };
+    // fping's own complaint only when it is about this address (unreachable, ...).
+    const err = this.failure;
+    return { ok: false, detail: err?.includes(address) ? err : 'no reply' };
   }
 
   get failure(): string | undefined {
