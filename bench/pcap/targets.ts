@@ -1,5 +1,6 @@
 // The pcap benchmark's figures, its targets with PASS/FAIL, and the tables printed at the end of
 // `make bench-pcap` in the README's format (Markdown, to paste as they are).
+import type { CollisionResult } from './collisions.js';
 import { formatMachine, type Machine } from './conditions.js';
 import { senderShort, type LiveBench, type LiveStep } from './live.js';
 
@@ -59,14 +60,8 @@ export interface FuzzFigure {
   slowestMs: number;
 }
 
-export interface CollisionFigure {
-  packets: number;
-  distinctIdentities: number;
-  collisions64: number;
-  collisions32: number;
-  collisions32b?: number;
-  expected32: number;
-}
+/** The collision figure is collisions.ts's result as measured. */
+export type CollisionFigure = CollisionResult;
 
 export type Status = 'PASS' | 'FAIL' | 'INVALID' | 'NOT MEASURED' | '—';
 
