@@ -110,6 +110,9 @@ export class PcapReader {
   // --- the current packet (valid until the next call to next()) -----------
   /** Buffer holding the current packet's bytes. */
   buf: Buffer = Buffer.alloc(0);
+  /** A view over `buf` for the inline path of next(), made again when `buf` changes. */
+  private view: DataView = new DataView(new ArrayBuffer(0));
+  private viewBuf: Buffer | null = null;
   dataOff = 0;
   caplen = 0;
   /** Length on the wire. */
@@ -317,14 +320,16 @@ export class PcapReader {
       const pos = this.pos;
       const lim = this.lim;
       if (pos + 16 <= lim && this.base + pos < this.stopAt) {
-        const incl = (b[pos + 8]! | (b[pos + 9]! << 8) | (b[pos + 10]! << 16) | (b[pos + 11]! << 24)) >>> 0;
+        // A DataView reads each field in one load (byte arithmetic took a third of next()).
+        const v = this.viewOf(b);
+        const incl = v.getUint32(pos + 8, true);
         if (incl <= MAX_PACKET && pos + 16 + incl <= lim) {
-          const frac = (b[pos + 4]! | (b[pos + 5]! << 8) | (b[pos + 6]! << 16) | (b[pos + 7]! << 24)) >>> 0;
-          this.tsSec = this.tsHi = (b[pos]! | (b[pos + 1]! << 8) | (b[pos + 2]! << 16) | (b[pos + 3]! << 24)) >>> 0;
+          const frac = v.getUint32(pos + 4, true);
+          this.tsSec = this.tsHi = v.getUint32(pos, true);
           this.tsLo = frac;
           this.tsNsec = this.nanos ? frac : frac * 1000;
           this.caplen = incl;
-          this.origLen = (b[pos + 12]! | (b[pos + 13]! << 8) | (b[pos + 14]! << 16) | (b[pos + 15]! << 24)) >>> 0;
+          this.origLen = v.getUint32(pos + 12, true);
           this.dataOff = pos + 16;
           this.recordOffset = this.base + pos;
           this.pos = pos + 16 + incl;
@@ -338,28 +343,15 @@ export class PcapReader {
       const b = this.buf;
       const pos = this.pos;
       const lim = this.lim;
-      if (
-        pos + 32 <= lim &&
-        this.base + pos < this.stopAt &&
-        b[pos] === 6 &&
-        b[pos + 1] === 0 &&
-        b[pos + 2] === 0 &&
-        b[pos + 3] === 0
-      ) {
-        const len = (b[pos + 4]! | (b[pos + 5]! << 8) | (b[pos + 6]! << 16) | (b[pos + 7]! << 24)) >>> 0;
+      const v = this.viewOf(b);
+      if (pos + 32 <= lim && this.base + pos < this.stopAt && v.getUint32(pos, true) === 6) {
+        const len = v.getUint32(pos + 4, true);
         const e = pos + len - 4;
-        if (
-          len >= 32 &&
-          (len & 3) === 0 &&
-          len <= MAX_RECORD &&
-          pos + len <= lim &&
-          (b[e]! | (b[e + 1]! << 8) | (b[e + 2]! << 16) | (b[e + 3]! << 24)) >>> 0 === len
-        ) {
-          const iface =
-            this.interfaces[(b[pos + 8]! | (b[pos + 9]! << 8) | (b[pos + 10]! << 16) | (b[pos + 11]! << 24)) >>> 0];
-          const cap = (b[pos + 20]! | (b[pos + 21]! << 8) | (b[pos + 22]! << 16) | (b[pos + 23]! << 24)) >>> 0;
+        if (len >= 32 && (len & 3) === 0 && len <= MAX_RECORD && pos + len <= lim && v.getUint32(e, true) === len) {
+          const iface = this.interfaces[v.getUint32(pos + 8, true)];
+          const cap = v.getUint32(pos + 20, true);
           if (iface && cap <= len - 32) {
-            const orig = (b[pos + 24]! | (b[pos + 25]! << 8) | (b[pos + 26]! << 16) | (b[pos + 27]! << 24)) >>> 0;
+            const orig = v.getUint32(pos + 24, true);
             this.pos = pos + len;
             this.fillPacket(b, iface, pos + 12, pos + 28, cap, orig, e, pos, BLOCK_EPB);
             this.packets++;
@@ -468,6 +460,15 @@ export class PcapReader {
       // the stream offset of p[pendingOff] is base + end.
     }
     return true;
+  }
+
+  /** A DataView over `b` (the reader's buffer: made again only when the buffer changes). */
+  private viewOf(b: Buffer): DataView {
+    if (this.viewBuf !== b) {
+      this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      this.viewBuf = b;
+    }
+    return this.view;
   }
 
   private u32(b: Buffer, o: number): number {
@@ -690,8 +691,9 @@ export class PcapReader {
     pos: number,
     type: number,
   ): void {
-    const hi = this.u32(b, tsAt);
-    const lo = this.u32(b, tsAt + 4);
+    const v = this.viewOf(b);
+    const hi = v.getUint32(tsAt, this.le);
+    const lo = v.getUint32(tsAt + 4, this.le);
     this.tsHi = hi;
     this.tsLo = lo;
     const units = iface.unitsPerSec;
