@@ -31,7 +31,7 @@ const LAYERS: Record<string, string[]> = {
 };
 /** Packages a leaf may import besides node: modules. */
 const LEAF_PACKAGES: Record<string, string[]> = { util: [], pcap: [], model: ['zod'] };
-const ROOT_FILES = ['errors.ts', 'version.ts'];
+const ROOT_FILES = ['embedded.ts', 'errors.ts', 'version.ts'];
 
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
 

@@ -1,3 +1,4 @@
+import { workerSource } from '../embedded.js';
 import { Worker } from 'node:worker_threads';
 
 /**
@@ -133,7 +134,9 @@ export class DecodedMerge {
     this.headNsec = new Float64Array(n);
     this.headAt = new Float64Array(n);
     this.shared = shared;
-    this.worker = new Worker(new URL('./decode-worker.js', import.meta.url), {
+    const { source, eval: isCode } = workerSource(new URL('./decode-worker.js', import.meta.url));
+    this.worker = new Worker(source, {
+      eval: isCode,
       workerData: { ...task, shared } satisfies DecodeAheadTask,
       resourceLimits: { maxYoungGenerationSizeMb: 4 },
     });

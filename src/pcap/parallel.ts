@@ -168,6 +168,19 @@ function sequential(r: PcapReader, stats: CaptureStats, close = false): CaptureS
   }
 }
 
+/** Where a worker thread's code comes from: its script file, or code to run with `eval`. */
+export type WorkerSourceOf = (file: URL) => { source: string | URL; eval: boolean };
+
+let workerSourceOf: WorkerSourceOf = (file) => ({ source: file, eval: false });
+
+/**
+ * The single executable has no script files beside it: its entry point (src/cli/exe.ts) says
+ * where the stats worker's code is instead (the engine stays a leaf that imports nothing).
+ */
+export function setWorkerSource(f: WorkerSourceOf): void {
+  workerSourceOf = f;
+}
+
 interface RunningWorker {
   /** Undefined when the worker failed: its chunks are then missing and the chain breaks. */
   result: Promise<WorkerResult | undefined>;
@@ -175,7 +188,9 @@ interface RunningWorker {
 }
 
 function startWorker(task: WorkerTask): RunningWorker {
-  const w = new Worker(new URL('./stats-worker.js', import.meta.url), {
+  const { source, eval: isCode } = workerSourceOf(new URL('./stats-worker.js', import.meta.url));
+  const w = new Worker(source, {
+    eval: isCode,
     workerData: task,
     // Little allocation per packet: a small young generation, as bin/hopdump gives the main thread.
     resourceLimits: { maxYoungGenerationSizeMb: 4 },

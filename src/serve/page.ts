@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { executableAssets } from '../embedded.js';
 
 /**
  * serve's page: the graph (cytoscape.js with the elk layered layout, served from the installed
@@ -10,9 +11,8 @@ import { createRequire } from 'node:module';
  * headers: EventSource, the report's frame, the scripts).
  */
 
-const require = createRequire(import.meta.url);
-
-const STATIC: Record<string, string> = {
+/** The page's scripts by the name it loads them under, and the installed file each comes from. */
+export const VENDORED_SCRIPTS: Record<string, string> = {
   'cytoscape.min.js': 'cytoscape/dist/cytoscape.min.js',
   'elk.bundled.js': 'elkjs/lib/elk.bundled.js',
   'cytoscape-elk.js': 'cytoscape-elk/dist/cytoscape-elk.js',
@@ -20,11 +20,17 @@ const STATIC: Record<string, string> = {
 
 const cache = new Map<string, string>();
 
-/** The vendored scripts the page loads; undefined for any other name. */
+/**
+ * The vendored scripts the page loads (from the installed packages, or inside the single
+ * executable under the same names); undefined for any other name.
+ */
 export function staticScript(name: string): string | undefined {
-  const module = STATIC[name];
+  const module = VENDORED_SCRIPTS[name];
   if (!module) return undefined;
-  if (!cache.has(name)) cache.set(name, readFileSync(require.resolve(module), 'utf8'));
+  if (!cache.has(name)) {
+    const exe = executableAssets();
+    cache.set(name, exe ? exe.asset(name) : readFileSync(createRequire(import.meta.url).resolve(module), 'utf8'));
+  }
   return cache.get(name);
 }
 

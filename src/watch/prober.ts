@@ -1,3 +1,4 @@
+import { executableAssets, TCP_AGENT_ARG } from '../embedded.js';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Host, Spawned } from '../host/host.js';
@@ -111,8 +112,11 @@ export class TcpProber {
 
   start(): void {
     if (!this.netns) return;
-    const script = fileURLToPath(new URL('./tcp-agent.js', import.meta.url));
-    this.agent = this.host.spawn([process.execPath, script], {
+    // The single executable is its own agent; from a checkout, node runs the agent's script.
+    const argv = executableAssets()
+      ? [process.execPath, TCP_AGENT_ARG]
+      : [process.execPath, fileURLToPath(new URL('./tcp-agent.js', import.meta.url))];
+    this.agent = this.host.spawn(argv, {
       netns: this.netns,
       maxLifetimeMs: PROBER_LIFETIME_MS,
       cleansUpOnStdinEof: true,

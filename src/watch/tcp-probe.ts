@@ -1,3 +1,4 @@
+import { createInterface } from 'node:readline';
 import { connect } from 'node:net';
 
 export interface TcpRequest {
@@ -33,4 +34,22 @@ export function tcpConnect(req: TcpRequest): Promise<TcpAnswer> {
     sock.once('connect', () => finish({ ok: true, ms: Number(process.hrtime.bigint() - t0) / 1e6 }));
     sock.once('error', (err: NodeJS.ErrnoException) => finish({ ok: false, error: err.code ?? err.message }));
   });
+}
+
+/**
+ * The agent's loop (tcp-agent.ts in a checkout, `hopdump __tcp-agent` in the single executable):
+ * one JSON request per line on stdin, one JSON answer per line on stdout; exits when stdin closes.
+ */
+export function runTcpAgent(): void {
+  const rl = createInterface({ input: process.stdin });
+  rl.on('line', (line) => {
+    let req: TcpRequest;
+    try {
+      req = JSON.parse(line) as TcpRequest;
+    } catch {
+      return;
+    }
+    void tcpConnect(req).then((res) => process.stdout.write(`${JSON.stringify(res)}\n`));
+  });
+  rl.on('close', () => process.exit(0));
 }
