@@ -10,7 +10,7 @@ APT_PACKAGES := tcpdump iproute2 iptables nftables ebtables iputils-ping arping 
 BENCH_PACKAGES := tcpreplay time util-linux
 HOPDUMP := bin/hopdump
 
-.PHONY: all setup deps bench-deps build guest-image demo test unit fixtures bench bench-pcap bench-faults bench-watch fuzz clean lab-clean schema lint format
+.PHONY: all setup deps bench-deps build exe guest-image demo test unit fixtures bench bench-pcap bench-faults bench-watch fuzz clean lab-clean schema lint format
 
 all: build
 
@@ -30,6 +30,11 @@ node_modules/.installed: package.json package-lock.json
 build: node_modules/.installed
 	npx tsc -p tsconfig.json
 
+# The single executable: release/hopdump-linux-x64 and -arm64 (Node from the npm registry, cached in
+# /var/cache/hopdump/node; docs/install.md). ARCH="x64" builds one.
+exe: build
+	node scripts/build-exe.mjs $(foreach a,$(or $(ARCH),x64 arm64),--arch $(a))
+
 # The vm lab's guest (kernel + initramfs), cached in /var/cache/hopdump/guest-image/ by a hash of
 # the script and the package versions: a no-op when nothing changed.
 guest-image: deps
@@ -38,7 +43,7 @@ guest-image: deps
 demo: setup guest-image
 	@scripts/demo.sh
 
-test: setup guest-image
+test: setup guest-image exe
 	node scripts/run-tests.mjs
 
 # The type-check and the root-free tests (scripts/run-tests.mjs --unit): no root, no namespaces,

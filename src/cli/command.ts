@@ -12,6 +12,8 @@ export interface CliIO {
    * now (commands that stream millions of lines wait on it; absent: never wait).
    */
   drained?: () => Promise<void> | null;
+  /** --debug: commands may say more on stderr (how a file was read, ...). */
+  debug?: boolean;
 }
 
 export interface Command {

@@ -61,7 +61,7 @@ export async function run(argv: string[], io: CliIO = defaultIO()): Promise<numb
     return EXIT.ok;
   }
   try {
-    return await command.run(rest, io);
+    return await command.run(rest, debug ? { ...io, debug } : io);
   } catch (err) {
     return reportError(command.name, err, io, debug);
   } finally {

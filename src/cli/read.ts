@@ -15,6 +15,7 @@ import {
   timeText,
   toJson,
   type PcapReader,
+  type ReadPlan,
 } from '../pcap/index.js';
 import { printable } from '../util/printable.js';
 import { summaryOf } from './commands.js';
@@ -43,8 +44,9 @@ FILE - reads standard input (tcpdump -w - | hopdump read -).
   --stats     decode and fingerprint every packet, print only the totals:
               packets, bytes, per-protocol counts, distinct fingerprints,
               first and last timestamp (with --json, as one object)
-  --threads N with --stats, read a file of 512 MiB or more on N threads (the
-              cores, at most 4; 1: one thread). The totals are the same.
+  --threads N with --stats, read each file on N threads (1 to 4). Without it:
+              files of 512 MiB or more on as many threads as there are cores
+              (at most 4), smaller ones on one. The totals are the same.
   -c COUNT    stop after COUNT packets
 
 A fingerprint is the packet's identity across hops (docs/pcap.md): the same
@@ -138,7 +140,19 @@ Exit codes: 0 read to the end, 2 usage, 3 a file missing, unreadable or malforme
       if (stats && limit === Infinity && !positionals.some((p) => p === '-')) {
         // Whole files: each one on several threads where it is large (pcap/parallel.ts).
         for (const file of positionals) {
-          const s = await fileStats(file, { threads });
+          const s = await fileStats(file, {
+            threads,
+            // --threads given: the user's choice, whatever the file's size.
+            ...(values.threads !== undefined ? { minParallelBytes: 0 } : {}),
+            ...(io.debug
+              ? {
+                  onPlan: (p: ReadPlan) =>
+                    io.stderr(
+                      `hopdump read: ${file}: ${p.chunks} chunk${p.chunks === 1 ? '' : 's'}, ${p.byWorkers} read by worker threads${p.sequential ? '; read again on one thread (the chunks did not chain)' : ''}\n`,
+                    ),
+                }
+              : {}),
+          });
           if (several) {
             perFile.push({ file, stats: s });
             stats.merge(s.snapshot());

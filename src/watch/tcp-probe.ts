@@ -38,10 +38,13 @@ export function tcpConnect(req: TcpRequest): Promise<TcpAnswer> {
 
 /**
  * The agent's loop (tcp-agent.ts in a checkout, `hopdump __tcp-agent` in the single executable):
- * one JSON request per line on stdin, one JSON answer per line on stdout; exits when stdin closes.
+ * one JSON request per line on stdin, one JSON answer per line on stdout; exits when stdin closes
+ * and the requests read by then are answered.
  */
 export function runTcpAgent(): void {
   const rl = createInterface({ input: process.stdin });
+  let pending = 0;
+  let closed = false;
   rl.on('line', (line) => {
     let req: TcpRequest;
     try {
@@ -49,7 +52,16 @@ export function runTcpAgent(): void {
     } catch {
       return;
     }
-    void tcpConnect(req).then((res) => process.stdout.write(`${JSON.stringify(res)}\n`));
+    pending++;
+    void tcpConnect(req).then((res) =>
+      process.stdout.write(`${JSON.stringify(res)}\n`, () => {
+        if (--pending === 0 && closed) process.exit(0);
+      }),
+    );
   });
-  rl.on('close', () => process.exit(0));
+  // Requests already read are answered first (each has its own timeout).
+  rl.on('close', () => {
+    closed = true;
+    if (pending === 0) process.exit(0);
+  });
 }
