@@ -57,7 +57,7 @@ unit:
 fixtures: setup
 	node dist/scripts/record-fixtures.js
 
-bench: setup bench-deps
+bench: setup bench-deps exe
 	node dist/bench/run.js
 
 # The pcap engine alone: reads of 1M-10M files against tcpdump and the 4×10M correlation against
@@ -65,7 +65,7 @@ bench: setup bench-deps
 # hopdump at 100k packets/s total and a ramp; 100k fuzz inputs; the fingerprint collision rate.
 # Ends with the targets (PASS/FAIL) and writes bench/out/pcap.json. RUNS=N (medians of N, default
 # 3), PART=startup,reads,match,live,fuzz (some only), COND=warm|cold, QUICK=1 (small files).
-bench-pcap: setup bench-deps
+bench-pcap: setup bench-deps exe
 	node dist/bench/run.js --only=pcap $(if $(QUICK),--quick) $(if $(RUNS),--runs=$(RUNS)) \
 	  $(if $(PART),--part=$(PART)) $(if $(COND),--cond=$(COND))
 

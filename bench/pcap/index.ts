@@ -17,6 +17,7 @@ import {
   formatReport,
   LIVE_TOTAL_PPS,
   type CondFigure,
+  type ExeAnalyzeFigure,
   type MatchFigure,
   type PcapBenchReport,
   type ReadFigure,
@@ -25,6 +26,8 @@ import {
 } from './targets.js';
 
 const HOPDUMP = fileURLToPath(new URL('../../../bin/hopdump', import.meta.url));
+/** The single executable (`make exe`); its figures are left out when it is not built. */
+const EXE = fileURLToPath(new URL('../../../release/hopdump-linux-x64', import.meta.url));
 const OUT = fileURLToPath(new URL('../../../bench/out/pcap.json', import.meta.url));
 const DATA = process.env.HOPDUMP_BENCH_DIR ?? '/var/tmp/hopdump-bench';
 /** Namespaces of the live benchmark: PREFIX-src, PREFIX-hv, PREFIX-guest. */
@@ -207,13 +210,25 @@ function matchBench(perHop: number, runs: number, conditions: Condition[]): Matc
   return fig;
 }
 
+/** The same analyze by the single executable, warm: its time and peak RSS. */
+function exeAnalyzeBench(files: string[], runs: number): ExeAnalyzeFigure | undefined {
+  if (!existsSync(EXE)) return undefined;
+  warmUp(files);
+  const t: Timed[] = [];
+  for (let i = 0; i < runs; i++)
+    t.push(
+      timed(EXE, ['analyze', '--order', 'given', '--target', TARGET_IP, '--window', '1', '--json', ...files], [0, 1]),
+    );
+  return { seconds: median(t.map((x) => x.seconds)), rssMb: Math.max(...t.map((x) => x.rssKb)) / 1024, runs };
+}
+
 /** Start-up on its own: a tiny capture (10 packets), page cache warm, wall time of each process. */
 function startupBench(runs: number): StartupFigure {
   const tinyPackets = 10;
   const tiny = cached(`tiny-${tinyPackets}.pcap`, (f) => generateCapture(f, { packets: tinyPackets }));
-  const wall = (cmd: string, args: string[]) => {
+  const wall = (cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) => {
     const t0 = process.hrtime.bigint();
-    const r = spawnSync(cmd, args, { stdio: 'ignore' });
+    const r = spawnSync(cmd, args, { stdio: 'ignore', env });
     if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status})`);
     return Number(process.hrtime.bigint() - t0) / 1e6;
   };
@@ -226,7 +241,29 @@ function startupBench(runs: number): StartupFigure {
     s.push(wall(HOPDUMP, ['read', '--stats', tiny]));
     t.push(wall('tcpdump', ['-nn', '-r', tiny, '-w', '/dev/null']));
   }
-  return { runs, tinyPackets, versionMs: median(v), readStatsMs: median(s), tcpdumpMs: median(t) };
+  const fig: StartupFigure = { runs, tinyPackets, versionMs: median(v), readStatsMs: median(s), tcpdumpMs: median(t) };
+  if (existsSync(EXE)) {
+    const noCa = { ...process.env };
+    delete noCa.NODE_EXTRA_CA_CERTS;
+    const figure = (env: NodeJS.ProcessEnv) => {
+      const ev: number[] = [];
+      const es: number[] = [];
+      wall(EXE, ['read', '--stats', tiny], env);
+      for (let i = 0; i < runs; i++) {
+        // Interleaved with bin/hopdump again: the same moments of a shared machine.
+        v.push(wall(HOPDUMP, ['--version']));
+        ev.push(wall(EXE, ['--version'], env));
+        s.push(wall(HOPDUMP, ['read', '--stats', tiny]));
+        es.push(wall(EXE, ['read', '--stats', tiny], env));
+      }
+      return { versionMs: median(ev), readStatsMs: median(es) };
+    };
+    fig.exe = figure(noCa);
+    if (process.env.NODE_EXTRA_CA_CERTS) fig.exe.withCaCerts = figure(process.env);
+    fig.versionMs = median(v);
+    fig.readStatsMs = median(s);
+  }
+  return fig;
 }
 
 export interface PcapBenchOptions {
@@ -264,6 +301,10 @@ export async function runPcapBench(o: PcapBenchOptions): Promise<PcapBenchReport
     console.log(
       `  start-up: hopdump --version ${s.versionMs.toFixed(0)} ms, read --stats of ${s.tinyPackets} packets ${s.readStatsMs.toFixed(0)} ms; tcpdump -r ${s.tcpdumpMs.toFixed(0)} ms`,
     );
+    if (s.exe)
+      console.log(
+        `  start-up, single executable: --version ${s.exe.versionMs.toFixed(0)} ms, read --stats ${s.exe.readStatsMs.toFixed(0)} ms${s.exe.withCaCerts ? ` (with NODE_EXTRA_CA_CERTS: ${s.exe.withCaCerts.versionMs.toFixed(0)} / ${s.exe.withCaCerts.readStatsMs.toFixed(0)} ms)` : ''}`,
+      );
   }
   if (want('reads')) {
     for (const spec of readSpecs(o.quick)) {
@@ -285,6 +326,13 @@ export async function runPcapBench(o: PcapBenchOptions): Promise<PcapBenchReport
       const f = m[c]!;
       console.log(
         `  analyze 4 hop files ${c}: hopdump ${f.hopdump.seconds.toFixed(2)} s (RSS ${f.hopdump.rssMb.toFixed(0)} MB), mergecap ${f.peer.seconds.toFixed(2)} s = ${f.ratio.toFixed(2)}×${f.holds ? '' : ' (condition not held)'}`,
+      );
+    }
+    const xa = exeAnalyzeBench(m.files, runs);
+    if (xa) {
+      partial.exeAnalyze = xa;
+      console.log(
+        `  analyze 4 hop files warm, single executable: ${xa.seconds.toFixed(2)} s, RSS ${xa.rssMb.toFixed(0)} MB`,
       );
     }
   }

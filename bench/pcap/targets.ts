@@ -50,6 +50,19 @@ export interface StartupFigure {
   versionMs: number;
   readStatsMs: number;
   tcpdumpMs: number;
+  /**
+   * The single executable (release/hopdump-linux-x64, when built), in an environment without
+   * NODE_EXTRA_CA_CERTS (bin/hopdump removes it itself; an executable cannot: Node reads it before
+   * any code), and with it when the benchmark's own environment sets it.
+   */
+  exe?: { versionMs: number; readStatsMs: number; withCaCerts?: { versionMs: number; readStatsMs: number } };
+}
+
+/** analyze of the same hop files by the single executable, warm (its peak RSS has the same bound). */
+export interface ExeAnalyzeFigure {
+  seconds: number;
+  rssMb: number;
+  runs: number;
 }
 
 export interface FuzzFigure {
@@ -79,6 +92,7 @@ export interface PcapBenchReport {
   load: { start: number; end: number };
   seconds: number;
   startup?: StartupFigure;
+  exeAnalyze?: ExeAnalyzeFigure;
   reads: ReadFigure[];
   match?: MatchFigure;
   live?: LiveBench;
@@ -89,6 +103,8 @@ export interface PcapBenchReport {
 
 export const ANALYZE_RATIO = 1.25;
 export const ANALYZE_RSS_MB = 150;
+/** The executable's start-up may be this much slower than bin/hopdump's and still pass (noise). */
+export const EXE_STARTUP_SLACK = 1.05;
 export const COLD_RATIO = 1.0;
 export const LIVE_TOTAL_PPS = 100_000;
 
@@ -140,6 +156,38 @@ export function evaluateTargets(r: Omit<PcapBenchReport, 'targets'>): TargetRow[
       status: mw.hopdump.rssMb < ANALYZE_RSS_MB ? 'PASS' : 'FAIL',
     });
   }
+  const xa = r.exeAnalyze;
+  rows.push(
+    xa
+      ? {
+          target: `${what} warm, single executable: peak RSS < ${ANALYZE_RSS_MB} MB`,
+          measured: `${xa.rssMb.toFixed(0)} MB (${secs(xa.seconds)} s)`,
+          status: xa.rssMb < ANALYZE_RSS_MB ? 'PASS' : 'FAIL',
+        }
+      : {
+          target: `${what} warm, single executable: peak RSS < ${ANALYZE_RSS_MB} MB`,
+          measured: 'not measured (make exe)',
+          status: 'NOT MEASURED',
+        },
+  );
+  const st = r.startup;
+  for (const [label, exeMs, binMs] of [
+    ['--version', st?.exe?.versionMs, st?.versionMs],
+    ['read --stats of a 10-packet file', st?.exe?.readStatsMs, st?.readStatsMs],
+  ] as const)
+    rows.push(
+      exeMs !== undefined && binMs !== undefined
+        ? {
+            target: `start-up, single executable ${label}: not slower than bin/hopdump (within ${Math.round((EXE_STARTUP_SLACK - 1) * 100)} %)`,
+            measured: `${exeMs.toFixed(0)} ms vs ${binMs.toFixed(0)} ms`,
+            status: exeMs <= binMs * EXE_STARTUP_SLACK ? 'PASS' : 'FAIL',
+          }
+        : {
+            target: `start-up, single executable ${label}: not slower than bin/hopdump`,
+            measured: 'not measured',
+            status: 'NOT MEASURED',
+          },
+    );
   const mc = m?.cold;
   rows.push({
     target: `${what} cold (reported, no target)`,
@@ -232,6 +280,14 @@ export function formatReport(r: PcapBenchReport): string {
     out.push(`| \`hopdump --version\` | ${s.versionMs.toFixed(0)} ms |`);
     out.push(`| \`hopdump read --stats tiny.pcap\` | ${s.readStatsMs.toFixed(0)} ms |`);
     out.push(`| \`tcpdump -nn -r tiny.pcap -w /dev/null\` | ${s.tcpdumpMs.toFixed(0)} ms |`);
+    if (s.exe) {
+      out.push(`| single executable \`hopdump --version\` | ${s.exe.versionMs.toFixed(0)} ms |`);
+      out.push(`| single executable \`hopdump read --stats tiny.pcap\` | ${s.exe.readStatsMs.toFixed(0)} ms |`);
+      if (s.exe.withCaCerts)
+        out.push(
+          `| single executable, NODE_EXTRA_CA_CERTS set: \`--version\` / \`read --stats\` | ${s.exe.withCaCerts.versionMs.toFixed(0)} / ${s.exe.withCaCerts.readStatsMs.toFixed(0)} ms |`,
+        );
+    }
     out.push('');
   }
   if (r.live) {
