@@ -169,7 +169,7 @@ for (const arch of arches) {
     );
   } catch (err) {
     process.stderr.write(String(err.stderr ?? ''));
-    throw new Error(`postject failed on ${out}`);
+    throw new Error(`postject failed on ${out}`, { cause: err });
   }
   process.stdout.write(`${relative(root, out)}\n`);
 }
