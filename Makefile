@@ -4,13 +4,13 @@ SHELL := /bin/bash
 APT_PACKAGES := tcpdump iproute2 iptables nftables ebtables iputils-ping arping netcat-openbsd \
                 tshark ethtool procps util-linux openvswitch-switch \
                 qemu-system-x86 libvirt-daemon-system libvirt-clients cpio busybox-static ovn-central ovn-host docker.io curl \
-                podman netavark fping prometheus chromium
+                podman netavark fping prometheus chromium groff-base zsh fish
 # Only the benchmarks need these: tcpreplay drives the live runs, time measures peak RSS, fincore
 # (util-linux) checks what is in the page cache.
 BENCH_PACKAGES := tcpreplay time util-linux
 HOPDUMP := bin/hopdump
 
-.PHONY: all setup deps bench-deps build exe guest-image demo test unit fixtures bench bench-pcap bench-faults bench-watch fuzz clean lab-clean schema lint format
+.PHONY: all setup deps bench-deps build exe guest-image demo test unit fixtures bench bench-pcap bench-faults bench-watch fuzz clean lab-clean schema lint format man
 
 all: build
 
@@ -96,6 +96,10 @@ format: node_modules/.installed
 # Regenerates the published JSON Schemas from the zod schemas (a test checks they match).
 schema: build
 	node scripts/gen-schema.mjs
+
+# The man pages (hopdump.1, hopdump-COMMAND.1), made from the commands' --help texts, in release/man.
+man: build
+	node scripts/gen-man.mjs release/man
 
 lab-clean: build
 	$(HOPDUMP) lab down

@@ -51,7 +51,19 @@ export const COMMANDS = [
     summary: 'print or count the packets of pcap/pcapng files, like tcpdump -nn -r (the pcap engine)',
     load: async () => (await import('./read.js')).readCommand,
   },
-] as const satisfies ReadonlyArray<{ name: string; summary: string; load: () => Promise<Command> }>;
+  {
+    name: 'completion',
+    summary: 'print a bash, zsh or fish completion script (commands, options, live targets)',
+    load: async () => (await import('./completion.js')).completionCommand,
+  },
+  {
+    // Hidden: what the completion scripts run for live candidates (targets, namespaces); not in --help.
+    name: '__complete',
+    summary: 'candidates for a completion script, one per line',
+    hidden: true,
+    load: async () => (await import('./complete.js')).completeCommand,
+  },
+] as const satisfies ReadonlyArray<{ name: string; summary: string; hidden?: true; load: () => Promise<Command> }>;
 
 export type CommandName = (typeof COMMANDS)[number]['name'];
 
@@ -60,7 +72,12 @@ export function summaryOf(name: CommandName): string {
   return COMMANDS.find((c) => c.name === name)!.summary;
 }
 
-/** Every command, loaded (tests, completion). */
+/** A command that --help does not list and that has no man page (the shells' __complete). */
+export function isHidden(entry: (typeof COMMANDS)[number]): boolean {
+  return 'hidden' in entry && entry.hidden;
+}
+
+/** Every command that --help lists, loaded (tests, completion, man pages), in its order. */
 export async function commands(): Promise<Command[]> {
-  return Promise.all(COMMANDS.map((c) => c.load()));
+  return Promise.all(COMMANDS.filter((c) => !isHidden(c)).map((c) => c.load()));
 }

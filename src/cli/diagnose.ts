@@ -30,6 +30,7 @@ stop and explains why.
   --size BYTES      ICMP payload size, sent with DF set
   --count N         probes per kind (default 3)
   --passive         send nothing; watch users' traffic for --duration seconds (default 10)
+  --duration S      how long --passive watches, in seconds (at most 3600)
   --filter BPF      capture filter instead of "host T" (ARP for T is always added)
   --json            print the report as JSON (schema/report.schema.json)
   --out DIR         write report.json, report.txt and capture.pcapng (mode 0600) to DIR,
@@ -39,6 +40,7 @@ stop and explains why.
                     one 0700 directory per run, at most 100 runs and 1 GiB, the oldest
                     removed first ('hopdump runs' lists them)
   --no-color        no colour even on a terminal
+  --uplink IF       where outside traffic enters, as in 'hopdump path'
   --promisc-test    opt-in experiment: send the probes again with the suspect device
                     promiscuous (ip link set DEV promisc on), then restore it, even if
                     hopdump is killed; proves or refutes a promiscuous-mode dependency

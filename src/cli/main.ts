@@ -2,26 +2,11 @@ import { once } from 'node:events';
 import { HopdumpError } from '../errors.js';
 import { runAllCleanups } from '../host/cleanup.js';
 import type { CliIO } from './command.js';
-import { COMMANDS } from './commands.js';
+import { COMMANDS, isHidden } from './commands.js';
+import { topHelp } from './help.js';
 import { version } from '../version.js';
 
 export const EXIT = { ok: 0, problemFound: 1, usage: 2, failed: 3 } as const;
-
-function topHelp(list: ReadonlyArray<{ name: string; summary: string }>): string {
-  const width = Math.max(...list.map((c) => c.name.length));
-  return [
-    'hopdump: find where and why packets die on the way to a VM or a container',
-    '',
-    'usage: hopdump COMMAND [options]     (hopdump COMMAND --help for its options)',
-    '',
-    'commands:',
-    ...list.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
-    '',
-    'global options: --debug (stack traces on errors), --version, --help',
-    'exit codes: 0 ok, 1 a problem was found, 2 usage error, 3 could not do the job',
-    '',
-  ].join('\n');
-}
 
 export function defaultIO(): CliIO {
   return {
@@ -42,7 +27,7 @@ export async function run(argv: string[], io: CliIO = defaultIO()): Promise<numb
   const args = argv.filter((a) => a !== '--debug');
   const [name, ...rest] = args;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout(topHelp(COMMANDS));
+    io.stdout(topHelp(COMMANDS.filter((c) => !isHidden(c))));
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
   if (name === '--version' || name === '-V') {
@@ -56,7 +41,8 @@ export async function run(argv: string[], io: CliIO = defaultIO()): Promise<numb
     return EXIT.usage;
   }
   const command = await entry.load();
-  if (rest.includes('--help') || rest.includes('-h')) {
+  // A hidden command (the shells' __complete) takes every word as it is, --help included.
+  if (!isHidden(entry) && (rest.includes('--help') || rest.includes('-h'))) {
     io.stdout(command.usage.endsWith('\n') ? command.usage : `${command.usage}\n`);
     return EXIT.ok;
   }

@@ -37,20 +37,21 @@ Reads classic pcap and pcapng (several sections and interfaces), link types
 EN10MB, LINUX_SLL/SLL2 (tcpdump -i any), RAW/IPv4/IPv6 and NULL/LOOP.
 FILE - reads standard input (tcpdump -w - | hopdump read -).
 
-  -e          print the link layer too (MACs, VLAN tags, SLL direction)
-  -S          absolute TCP sequence and acknowledgement numbers (tcpdump -S)
-  --json      one JSON object per packet: decoded fields (absolute TCP
-              numbers) and fingerprints
-  --stats     decode and fingerprint every packet, print only the totals:
-              packets, bytes, per-protocol counts, distinct fingerprints,
-              first and last timestamp (with --json, as one object)
-  --threads N with --stats, read each file on N threads (1 to 4). Without it:
-              files of 512 MiB or more on as many threads as there are cores
-              (at most 4), smaller ones on one. The totals are the same.
-  -c COUNT    stop after COUNT packets
+  -e           print the link layer too (MACs, VLAN tags, SLL direction)
+  -S           absolute TCP sequence and acknowledgement numbers (tcpdump -S)
+  --json       one JSON object per packet: decoded fields (absolute TCP
+               numbers) and fingerprints
+  --stats      decode and fingerprint every packet, print only the totals:
+               packets, bytes, per-protocol counts, distinct fingerprints,
+               first and last timestamp (with --json, as one object)
+  --threads N  with --stats, read each file on N threads (1 to 4). Without it:
+               files of 512 MiB or more on as many threads as there are cores
+               (at most 4), smaller ones on one. The totals are the same.
+  -c COUNT     stop after COUNT packets
 
 A fingerprint is the packet's identity across hops (docs/pcap.md): the same
 packet captured at the NIC, the bridge and the tap has the same one.
+
 Exit codes: 0 read to the end, 2 usage, 3 a file missing, unreadable or malformed
 (the packets before the bad byte are printed first; the error names its offset).
 `,

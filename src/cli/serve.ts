@@ -23,13 +23,13 @@ pairs, taps, guests and containers with their addresses, searchable; a click on
 a guest highlights its path and "Diagnose" runs a diagnose of it with live
 progress, its report shown in place; past runs from the runs store.
 
-  --listen ADDR:PORT default ${SERVE_DEFAULT_LISTEN}; on any other address every
-                     request needs the token: a random one, printed in the URL
-                     at start, or --token-file
-  --netns NS         look from NS as if it were the host (as diagnose --netns)
-  --from SPEC        where the diagnoses' probes come from (as diagnose --from)
-  --runs DIR         the runs store's root (default $HOPDUMP_RUNS, else
-                     /var/lib/hopdump/runs)
+  --listen ADDR:PORT  default ${SERVE_DEFAULT_LISTEN}; on any other address every
+                      request needs the token: a random one, printed in the URL
+                      at start, or --token-file
+  --netns NS          look from NS as if it were the host (as diagnose --netns)
+  --from SPEC         where the diagnoses' probes come from (as diagnose --from)
+  --runs DIR          the runs store's root (default $HOPDUMP_RUNS, else
+                      /var/lib/hopdump/runs)
 
 The token goes in the Authorization header (Bearer) or as ?token= (the page's
 own links), never in a cookie. Only GET, and POST to start a diagnose, which

@@ -26,14 +26,14 @@ hopdump_target_cause. Runs until stopped (SIGTERM, SIGINT); SIGHUP reloads the
 config (targets that left it lose their series; a bad config is logged and the
 old one kept).
 
-  --config FILE      YAML: interval, targets (target, netns, from, probe, name),
-                     diagnose (enabled, minInterval, timeout), runs, listen,
-                     tokenFile (docs/watch.md)
-  --listen ADDR:PORT default ${WATCH_DEFAULT_LISTEN}; on any other address than
-                     loopback every request needs the token
-  --token-file FILE  the token (else a random one, printed at start)
-  --runs DIR         the runs store's root (default $HOPDUMP_RUNS, else
-                     /var/lib/hopdump/runs)
+  --config FILE       YAML: interval, targets (target, netns, from, probe, name),
+                      diagnose (enabled, minInterval, timeout), runs, listen,
+                      tokenFile (docs/watch.md)
+  --listen ADDR:PORT  default ${WATCH_DEFAULT_LISTEN}; on any other address than
+                      loopback every request needs the token
+  --token-file FILE   the token (else a random one, printed at start)
+  --runs DIR          the runs store's root (default $HOPDUMP_RUNS, else
+                      /var/lib/hopdump/runs)
 
 Endpoints: GET /metrics, /runs, /runs/ID/report.json, /runs/ID/report.txt,
 /runs/ID/capture.pcapng. Token: "Authorization: Bearer TOKEN" or ?token=TOKEN.
