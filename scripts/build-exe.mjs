@@ -23,7 +23,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createRequire } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -64,8 +64,25 @@ const common = {
   // version file) that the executable takes from its assets instead; they get the executable's.
   define: { 'import.meta.url': '__hopdumpModuleUrl' },
   banner: { js: `${YOUNG_GENERATION}\nvar __hopdumpModuleUrl = require("node:url").pathToFileURL(__filename).href;` },
-  // Native add-ons cannot be embedded; both are optional to ssh2 (try/require).
-  external: ['*.node', 'cpu-features'],
+  // Native add-ons cannot be embedded; both are optional to ssh2 (try/require), as supports-color is
+  // to debug (not installed): in the bundle they are modules that throw when loaded, so ssh2 takes
+  // its JavaScript code and debug its plain output. Left as run-time requires, they would also make
+  // Node print a warning about the executable's require() (built-in modules only).
+  plugins: [
+    {
+      name: 'no-native-add-ons',
+      setup(b) {
+        b.onResolve({ filter: /\.node$|^cpu-features$|^supports-color$/ }, (a) => ({
+          path: a.path,
+          namespace: 'no-native',
+        }));
+        b.onLoad({ filter: /.*/, namespace: 'no-native' }, (a) => ({
+          contents: `throw new Error(${JSON.stringify(`${a.path}: native add-ons are not in the single executable`)});`,
+          loader: 'js',
+        }));
+      },
+    },
+  ],
   legalComments: 'none',
   // Smaller and faster to start (the identifiers stay: stack traces with --debug remain readable).
   minifyWhitespace: true,
@@ -78,10 +95,21 @@ const main = await esbuild.build({
   entryPoints: [join(root, 'dist/src/cli/exe.js')],
   outfile: join(build, 'hopdump.cjs'),
 });
+/** Every require() left in a bundle must name a built-in module: the executable can load no other. */
+function onlyBuiltins(file) {
+  const builtins = new Set(builtinModules);
+  const left = [...readFileSync(file, 'utf8').matchAll(/\brequire\("([^"]+)"\)/g)]
+    .map((m) => m[1])
+    .filter((id) => !id.startsWith('node:') && !builtins.has(id));
+  if (left.length) throw new Error(`${file}: requires of non-built-in modules left: ${[...new Set(left)].join(', ')}`);
+}
+onlyBuiltins(join(build, 'hopdump.cjs'));
+
 const workers = ['dist/src/pcap/stats-worker.js', 'dist/src/analyze/decode-worker.js'];
 const metas = [main.metafile];
 for (const w of workers) {
   const r = await esbuild.build({ ...common, entryPoints: [join(root, w)], outfile: join(build, w.split('/').pop()) });
+  onlyBuiltins(join(build, w.split('/').pop()));
   metas.push(r.metafile);
 }
 
