@@ -76,7 +76,11 @@ function holders(p) {
   return unique.length > 0 ? unique : [`the authors of ${p.name} (see THIRD-PARTY-NOTICES.gz)`];
 }
 
-const field = (name, values) => `${name}: ${values[0]}${values.slice(1).map((v) => `\n ${v}`).join('')}`;
+const field = (name, values) =>
+  `${name}: ${values[0]}${values
+    .slice(1)
+    .map((v) => `\n ${v}`)
+    .join('')}`;
 const block = (text) =>
   text
     .trim()
