@@ -8,9 +8,13 @@ APT_PACKAGES := tcpdump iproute2 iptables nftables ebtables iputils-ping arping 
 # Only the benchmarks need these: tcpreplay drives the live runs, time measures peak RSS, fincore
 # (util-linux) checks what is in the page cache.
 BENCH_PACKAGES := tcpreplay time util-linux
+# Only the Debian package needs these: lintian checks it, dpkg-shlibdeps (dpkg-dev) computes its
+# library dependencies, and test/install/deb.test.ts installs it into a Debian 12 root made by
+# debootstrap (cached as a zstd tarball).
+DEB_PACKAGES := lintian dpkg-dev binutils debootstrap zstd
 HOPDUMP := bin/hopdump
 
-.PHONY: all setup deps bench-deps build exe guest-image demo test unit fixtures bench bench-pcap bench-faults bench-watch fuzz clean lab-clean schema lint format man
+.PHONY: all setup deps bench-deps deb-deps build exe deb guest-image demo test unit fixtures bench bench-pcap bench-faults bench-watch fuzz clean lab-clean schema lint format man
 
 all: build
 
@@ -22,6 +26,9 @@ deps:
 
 bench-deps:
 	@scripts/apt-deps.sh $(BENCH_PACKAGES)
+
+deb-deps:
+	@scripts/apt-deps.sh $(DEB_PACKAGES)
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -35,6 +42,11 @@ build: node_modules/.installed
 exe: build
 	node scripts/build-exe.mjs $(foreach a,$(or $(ARCH),x64 arm64),--arch $(a))
 
+# The Debian package, release/hopdump_VERSION_amd64.deb, checked by lintian (no errors allowed;
+# docs/install.md "Debian package").
+deb: deb-deps exe
+	scripts/build-deb.sh
+
 # The vm lab's guest (kernel + initramfs), cached in /var/cache/hopdump/guest-image/ by a hash of
 # the script and the package versions: a no-op when nothing changed.
 guest-image: deps
@@ -43,7 +55,7 @@ guest-image: deps
 demo: setup guest-image
 	@scripts/demo.sh
 
-test: setup guest-image exe
+test: setup guest-image deb
 	node scripts/run-tests.mjs
 
 # The type-check and the root-free tests (scripts/run-tests.mjs --unit): no root, no namespaces,
@@ -105,4 +117,4 @@ lab-clean: build
 	$(HOPDUMP) lab down
 
 clean:
-	rm -rf dist
+	rm -rf dist release

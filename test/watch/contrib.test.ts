@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { contribFile as contrib, dashboard, dashboardQueries } from '../helpers/dashboard.js';
 import { WatchMetrics } from '../../src/watch/metrics.js';
+import { parseWatchConfig } from '../../src/watch/config.js';
 
 /**
  * contrib/: the alert rules pass `promtool check rules` and their unit test (`promtool test
@@ -38,4 +40,12 @@ test('the Grafana dashboard: the schema fields it uses, panels inside the grid, 
     'hopdump_target_cause',
   ])
     assert.ok(used.has(name), `the dashboard shows ${name}`);
+});
+
+test('the example watch config (shipped in the .deb) is a valid config, the one the unit reads', () => {
+  const config = parseWatchConfig(readFileSync(contrib('watch/watch.yaml'), 'utf8'), 'contrib/watch/watch.yaml');
+  assert.ok(config.targets.length > 0);
+  const unit = readFileSync(contrib('systemd/hopdump-watch.service'), 'utf8');
+  // The .deb installs the executable as /usr/bin/hopdump (scripts/build-deb.sh checks this line too).
+  assert.match(unit, /^ExecStart=\/usr\/bin\/hopdump watch --config \/etc\/hopdump\/watch\.yaml$/m);
 });
