@@ -45,8 +45,9 @@ FILE - reads standard input (tcpdump -w - | hopdump read -).
                packets, bytes, per-protocol counts, distinct fingerprints,
                first and last timestamp (with --json, as one object)
   --threads N  with --stats, read each file on N threads (1 to 4). Without it:
-               files of 512 MiB or more on as many threads as there are cores
-               (at most 4), smaller ones on one. The totals are the same.
+               files of 512 MiB or more that hold about 4 million packets or
+               more on as many threads as there are cores (at most 4), smaller
+               ones on one. The totals are the same.
   -c COUNT     stop after COUNT packets
 
 A fingerprint is the packet's identity across hops (docs/pcap.md): the same
@@ -144,7 +145,7 @@ Exit codes: 0 read to the end, 2 usage, 3 a file missing, unreadable or malforme
           const s = await fileStats(file, {
             threads,
             // --threads given: the user's choice, whatever the file's size.
-            ...(values.threads !== undefined ? { minParallelBytes: 0 } : {}),
+            ...(values.threads !== undefined ? { minParallelBytes: 0, minParallelPackets: 0 } : {}),
             ...(io.debug
               ? {
                   onPlan: (p: ReadPlan) =>

@@ -35,7 +35,7 @@ async function outcome(file: string, o: ParallelOptions): Promise<{ out: Outcome
 /** Small files cut into two chunks per thread, every chunk but the first left to the workers. */
 function forced(file: string, threads: number): ParallelOptions {
   const chunkBytes = Math.max(1, Math.ceil(statSync(file).size / (2 * threads)));
-  return { threads, minParallelBytes: 1, chunkBytes, mainTakesFirstOnly: true };
+  return { threads, minParallelBytes: 1, minParallelPackets: 0, chunkBytes, mainTakesFirstOnly: true };
 }
 
 /** Compares every thread count with one thread; returns the plans seen. */
@@ -68,6 +68,22 @@ test('generated captures (pcap, pcapng, cut by a snaplen) give the same totals o
       { chunks: 8, byWorkers: 7, sequential: false },
     ]);
   }
+});
+
+test('a file estimated to hold fewer packets than minParallelPackets is read on one thread, the same totals', async () => {
+  const file = join(dir, 'estimate.pcap');
+  generateCapture(file, { packets: 20_000 });
+  const one = await outcome(file, { threads: 1 });
+  const size = statSync(file).size;
+  const base = { threads: 2, minParallelBytes: 1, chunkBytes: Math.ceil(size / 4) };
+  // 20 000 packets: under a bound of 30 000, one thread; over a bound of 10 000, the workers read too.
+  const few = await outcome(file, { ...base, minParallelPackets: 30_000 });
+  assert.deepEqual([few.chunks, few.byWorkers], [1, 0]);
+  assert.deepEqual(few.out, one.out);
+  const many = await outcome(file, { ...base, minParallelPackets: 10_000, mainTakesFirstOnly: true });
+  assert.equal(many.chunks, 4);
+  assert.ok(many.byWorkers > 0);
+  assert.deepEqual(many.out, one.out);
 });
 
 test('every malformed input of the corpus gives the same error on several threads', async () => {
