@@ -28,9 +28,10 @@ function nodeBinaries(): string[] {
 // A constant script: the paths to hide, then `--`, then the program and its arguments (argv only).
 const HIDE_AND_RUN = 'while [ "$1" != -- ]; do mount --bind /dev/null "$1" || exit 97; shift; done; shift; exec "$@"';
 
-/** Runs argv with every node binary hidden (unshare: a mount namespace of its own). */
-function withoutNode(argv: string[]): Promise<CliResult> {
-  return runProgram('unshare', [
+/** The argv that runs `argv` with every node binary hidden (unshare: a mount namespace of its own). */
+function hidingNode(argv: string[]): string[] {
+  return [
+    'unshare',
     '--mount',
     '--propagation',
     'private',
@@ -42,7 +43,13 @@ function withoutNode(argv: string[]): Promise<CliResult> {
     ...nodeBinaries(),
     '--',
     ...argv,
-  ]);
+  ];
+}
+
+/** Runs argv with every node binary hidden. */
+function withoutNode(argv: string[]): Promise<CliResult> {
+  const [file, ...args] = hidingNode(argv);
+  return runProgram(file!, args);
 }
 
 const exe = (args: string[]) => withoutNode([EXE, ...args]);
@@ -156,19 +163,7 @@ describe('the single executable, on a host without Node', { concurrency: true },
       '-c',
       'printf \'{"id":1,"host":"127.0.0.1","port":9,"timeoutMs":500}\\n\' | "$@"',
       'sh',
-      'unshare',
-      '--mount',
-      '--propagation',
-      'private',
-      '--',
-      'sh',
-      '-c',
-      HIDE_AND_RUN,
-      'sh',
-      ...nodeBinaries(),
-      '--',
-      EXE,
-      '__tcp-agent',
+      ...hidingNode([EXE, '__tcp-agent']),
     ]);
     assert.equal(r.code, 0, r.stderr);
     const answer = JSON.parse(r.stdout.trim()) as { id: number; ok: boolean; error?: string };
