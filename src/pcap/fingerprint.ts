@@ -15,7 +15,7 @@ const SEED_B = 0x5bd1e995 | 0;
 
 const W = new Int32Array(64);
 /**
- * A DataView over the bytes of the last buffer fastWords() read (readers reuse one buffer). Module
+ * A DataView over the bytes of the last buffer fastHash() read (readers reuse one buffer). Module
  * state is declared above every function that touches it: a \`let\` read in a function above its
  * declaration costs a hole check on each access.
  */
@@ -208,79 +208,6 @@ export function fingerprintHex(hi: number, lo: number): string {
   return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
 }
 
-/**
- * The identity words of the commonest frame straight from its bytes, without decode(): Ethernet
- * with no VLAN tag, IPv4 that is not a fragment, then TCP, UDP (not VXLAN's or Geneve's port) or
- * ICMP (not an error), its L4 header captured. The words are those identityWords() gives for such
- * a frame (`nat`: the NAT-tolerant ones), so the fingerprints are the same
- * (test/pcap/fingerprint-fast.test.ts compares both ways on every packet of the test captures and
- * on random frames). Returns the number of words, with the protocol class (0 TCP, 1 UDP, 2 ICMP,
- * as protoClass()) in the low two bits (words << 2 | class); 0: decode() this one.
- */
-function fastWords(d: Uint8Array, start: number, length: number, nat: boolean, w: Int32Array): number {
-  const end = Math.min(d.length, start + length);
-  if (end - start < 34) return 0;
-  if (d !== viewBuf) {
-    view = new DataView(d.buffer, d.byteOffset, d.byteLength);
-    viewBuf = d;
-  }
-  const v = view;
-  if (v.getUint16(start + 12) !== 0x0800) return 0;
-  const o = start + 14;
-  const vihl = d[o]!;
-  const ihl = (vihl & 0x0f) * 4;
-  if (vihl >> 4 !== 4 || ihl < 20 || (v.getUint16(o + 6) & 0x3fff) !== 0) return 0;
-  const l4 = o + ihl;
-  if (l4 > end) return 0;
-  const total = v.getUint16(o + 2);
-  const tEnd = total >= ihl ? Math.min(end, o + total) : end;
-  const proto = d[o + 9]!;
-  w[0] = (L3_IPV4 << 24) | (proto << 16) | v.getUint16(o + 4);
-  let n = 1;
-  if (!nat) {
-    w[1] = v.getInt32(o + 12);
-    w[2] = v.getInt32(o + 16);
-    n = 3;
-  }
-  if (proto === PROTO_TCP) {
-    if (l4 + 20 > tEnd) return 0;
-    if (!nat) w[n++] = v.getInt32(l4);
-    w[n] = v.getInt32(l4 + 4);
-    w[n + 1] = v.getInt32(l4 + 8);
-    const off = d[l4 + 12]!;
-    w[n + 2] = d[l4 + 13]! | ((off & 1) << 8);
-    return payloadWordsV(v, l4 + Math.max(20, (off >> 4) * 4), tEnd, w, n + 3, d) << 2;
-  }
-  if (proto === PROTO_UDP) {
-    if (l4 + 8 > tEnd) return 0;
-    const dport = v.getUint16(l4 + 2);
-    if (dport === VXLAN_PORT || dport === GENEVE_PORT) return 0;
-    if (!nat) w[n++] = v.getInt32(l4);
-    w[n] = v.getUint16(l4 + 4);
-    return (payloadWordsV(v, l4 + 8, tEnd, w, n + 1, d) << 2) | 1;
-  }
-  if (proto === PROTO_ICMP) {
-    if (l4 + 4 > tEnd) return 0;
-    const type = d[l4]!;
-    if (type === 3 || type === 4 || type === 5 || type === 11 || type === 12) return 0;
-    let idSeq = -1;
-    if ((type === 0 || type === 8 || type === 13 || type === 14) && l4 + 8 <= tEnd) idSeq = v.getInt32(l4 + 4);
-    w[n] = v.getUint16(l4);
-    w[n + 1] = idSeq;
-    return (payloadWordsV(v, l4 + 8, tEnd, w, n + 2, d) << 2) | 2;
-  }
-  return 0;
-}
-
-/** payloadWords() with both words read at once when all 8 bytes are there. */
-function payloadWordsV(v: DataView, o: number, end: number, w: Int32Array, n: number, d: Uint8Array): number {
-  if (end - o < 8) return payloadWords(d, o, end, w, n);
-  w[n] = v.getInt32(o);
-  w[n + 1] = v.getInt32(o + 4);
-  w[n + 2] = 8;
-  return n + 3;
-}
-
 /** hash2()'s finalizer for one lane after `n` words, as an unsigned 32-bit number. */
 function finish(h: number, n: number): number {
   h ^= n * 4;
@@ -291,19 +218,22 @@ function finish(h: number, n: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+/** The two lanes of the last fastHash() (a typed array: no number boxed per packet). */
+const FAST = new Uint32Array(2);
+
 /**
- * decode()'s fingerprint for the commonest frames, from their bytes: the protocol class with
- * fpHi/fpLo set in `out`, or -1 (decode() this one). The words fastWords() would give are hashed as
- * they are read, as hash2() hashes them (same order, same lanes, written out here: the function is
- * too large for the compiler to inline helpers into it): no array written and read back and no loop, which halved this function's time per packet on the snap-128 benchmark capture.
- * test/pcap/fingerprint-fast.test.ts checks it against decode() and fingerprint().
+ * The fingerprint (`nat`: the NAT-tolerant one) of the commonest frame straight from its bytes,
+ * without decode(): Ethernet with no VLAN tag, IPv4 that is not a fragment, then TCP, UDP (not
+ * VXLAN's or Geneve's port) or ICMP (not an error), its L4 header captured. The words are those
+ * identityWords() gives for such a frame, hashed as they are read the way hash2() hashes them
+ * (same order, same lanes): no array written and read back and no loop, which halved the time per
+ * packet on the snap-128 benchmark capture (docs/pcap.md). The two mixing lines are written out at
+ * each word: V8 did not inline helpers into a function this size. Returns the protocol class (0 TCP,
+ * 1 UDP, 2 ICMP, as protoClass()) with the lanes in FAST, or -1: decode() this one.
+ * test/pcap/fingerprint-fast.test.ts compares both ways on every packet of the test captures and on
+ * random frames.
  */
-export function fastFingerprint(
-  d: Uint8Array,
-  start: number,
-  length: number,
-  out: { fpHi: number; fpLo: number },
-): number {
+function fastHash(d: Uint8Array, start: number, length: number, nat: boolean): number {
   const end = Math.min(d.length, start + length);
   if (end - start < 34) return -1;
   if (d !== viewBuf) {
@@ -321,65 +251,80 @@ export function fastFingerprint(
   const total = v.getUint16(o + 2);
   const tEnd = total >= ihl ? Math.min(end, o + total) : end;
   const proto = d[o + 9]!;
+  let a = nat ? SEED_A ^ 0x5a5a5a5a : SEED_A;
+  let b = nat ? SEED_B ^ 0x5a5a5a5a : SEED_B;
+  let n = 0;
   let w = (L3_IPV4 << 24) | (proto << 16) | v.getUint16(o + 4);
-  let a = Math.imul(SEED_A ^ w, 0x9e3779b1);
-  a ^= a >>> 15;
-  let b = Math.imul(SEED_B ^ w, 0x85ebca77);
-  b ^= b >>> 13;
-  w = v.getInt32(o + 12);
   a = Math.imul(a ^ w, 0x9e3779b1);
   a ^= a >>> 15;
   b = Math.imul(b ^ w, 0x85ebca77);
   b ^= b >>> 13;
-  w = v.getInt32(o + 16);
-  a = Math.imul(a ^ w, 0x9e3779b1);
-  a ^= a >>> 15;
-  b = Math.imul(b ^ w, 0x85ebca77);
-  b ^= b >>> 13;
-  let n: number;
-  let cls: number;
-  let pay: number;
-  if (proto === PROTO_TCP) {
-    if (l4 + 20 > tEnd) return -1;
-    w = v.getInt32(l4);
+  n++;
+  if (!nat) {
+    w = v.getInt32(o + 12);
     a = Math.imul(a ^ w, 0x9e3779b1);
     a ^= a >>> 15;
     b = Math.imul(b ^ w, 0x85ebca77);
     b ^= b >>> 13;
+    n++;
+    w = v.getInt32(o + 16);
+    a = Math.imul(a ^ w, 0x9e3779b1);
+    a ^= a >>> 15;
+    b = Math.imul(b ^ w, 0x85ebca77);
+    b ^= b >>> 13;
+    n++;
+  }
+  let cls: number;
+  let pay: number;
+  if (proto === PROTO_TCP) {
+    if (l4 + 20 > tEnd) return -1;
+    if (!nat) {
+      w = v.getInt32(l4);
+      a = Math.imul(a ^ w, 0x9e3779b1);
+      a ^= a >>> 15;
+      b = Math.imul(b ^ w, 0x85ebca77);
+      b ^= b >>> 13;
+      n++;
+    }
     w = v.getInt32(l4 + 4);
     a = Math.imul(a ^ w, 0x9e3779b1);
     a ^= a >>> 15;
     b = Math.imul(b ^ w, 0x85ebca77);
     b ^= b >>> 13;
+    n++;
     w = v.getInt32(l4 + 8);
     a = Math.imul(a ^ w, 0x9e3779b1);
     a ^= a >>> 15;
     b = Math.imul(b ^ w, 0x85ebca77);
     b ^= b >>> 13;
+    n++;
     const off = d[l4 + 12]!;
     w = d[l4 + 13]! | ((off & 1) << 8);
     a = Math.imul(a ^ w, 0x9e3779b1);
     a ^= a >>> 15;
     b = Math.imul(b ^ w, 0x85ebca77);
     b ^= b >>> 13;
-    n = 7;
+    n++;
     cls = 0;
     pay = l4 + Math.max(20, (off >> 4) * 4);
   } else if (proto === PROTO_UDP) {
     if (l4 + 8 > tEnd) return -1;
     const dport = v.getUint16(l4 + 2);
     if (dport === VXLAN_PORT || dport === GENEVE_PORT) return -1;
-    w = v.getInt32(l4);
-    a = Math.imul(a ^ w, 0x9e3779b1);
-    a ^= a >>> 15;
-    b = Math.imul(b ^ w, 0x85ebca77);
-    b ^= b >>> 13;
+    if (!nat) {
+      w = v.getInt32(l4);
+      a = Math.imul(a ^ w, 0x9e3779b1);
+      a ^= a >>> 15;
+      b = Math.imul(b ^ w, 0x85ebca77);
+      b ^= b >>> 13;
+      n++;
+    }
     w = v.getUint16(l4 + 4);
     a = Math.imul(a ^ w, 0x9e3779b1);
     a ^= a >>> 15;
     b = Math.imul(b ^ w, 0x85ebca77);
     b ^= b >>> 13;
-    n = 5;
+    n++;
     cls = 1;
     pay = l4 + 8;
   } else if (proto === PROTO_ICMP) {
@@ -391,12 +336,13 @@ export function fastFingerprint(
     a ^= a >>> 15;
     b = Math.imul(b ^ w, 0x85ebca77);
     b ^= b >>> 13;
+    n++;
     w = (type === 0 || type === 8 || type === 13 || type === 14) && l4 + 8 <= tEnd ? v.getInt32(l4 + 4) : -1;
     a = Math.imul(a ^ w, 0x9e3779b1);
     a ^= a >>> 15;
     b = Math.imul(b ^ w, 0x85ebca77);
     b ^= b >>> 13;
-    n = 5;
+    n++;
     cls = 2;
     pay = l4 + 8;
   } else return -1;
@@ -407,27 +353,50 @@ export function fastFingerprint(
     a ^= a >>> 15;
     b = Math.imul(b ^ w, 0x85ebca77);
     b ^= b >>> 13;
+    n++;
     w = v.getInt32(pay + 4);
     a = Math.imul(a ^ w, 0x9e3779b1);
     a ^= a >>> 15;
     b = Math.imul(b ^ w, 0x85ebca77);
     b ^= b >>> 13;
-    a = Math.imul(a ^ 8, 0x9e3779b1);
+    n++;
+    w = 8;
+    a = Math.imul(a ^ w, 0x9e3779b1);
     a ^= a >>> 15;
-    b = Math.imul(b ^ 8, 0x85ebca77);
+    b = Math.imul(b ^ w, 0x85ebca77);
     b ^= b >>> 13;
+    n++;
   } else {
     payloadWords(d, pay, tEnd, W, 0);
     for (let k = 0; k < 3; k++) {
-      a = Math.imul(a ^ W[k]!, 0x9e3779b1);
+      w = W[k]!;
+      a = Math.imul(a ^ w, 0x9e3779b1);
       a ^= a >>> 15;
-      b = Math.imul(b ^ W[k]!, 0x85ebca77);
+      b = Math.imul(b ^ w, 0x85ebca77);
       b ^= b >>> 13;
+      n++;
     }
   }
-  n += 3;
-  out.fpHi = finish(a, n);
-  out.fpLo = finish(b, n);
+  FAST[0] = finish(a, n);
+  FAST[1] = finish(b, n);
+  return cls;
+}
+
+/**
+ * decode()'s fingerprint for the commonest frames, from their bytes (fastHash()): the protocol
+ * class with fpHi/fpLo set in `out`, or -1 (decode() this one).
+ */
+export function fastFingerprint(
+  d: Uint8Array,
+  start: number,
+  length: number,
+  out: { fpHi: number; fpLo: number },
+): number {
+  const cls = fastHash(d, start, length, false);
+  if (cls >= 0) {
+    out.fpHi = FAST[0]!;
+    out.fpLo = FAST[1]!;
+  }
   return cls;
 }
 
@@ -438,11 +407,10 @@ export function fastNatFingerprint(
   length: number,
   out: { natHi: number; natLo: number },
 ): number {
-  const r = fastWords(d, start, length, true, N);
-  if (r === 0) return -1;
-  const n = r >> 2;
-  hash2(N, n, SEED_A ^ 0x5a5a5a5a, SEED_B ^ 0x5a5a5a5a);
-  out.natHi = LANES[0]!;
-  out.natLo = LANES[1]!;
-  return r & 3;
+  const cls = fastHash(d, start, length, true);
+  if (cls >= 0) {
+    out.natHi = FAST[0]!;
+    out.natLo = FAST[1]!;
+  }
+  return cls;
 }
