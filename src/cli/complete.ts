@@ -13,6 +13,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { request } from 'node:http';
+import { DOCKER_DEFAULT_SOCKET, isSessionUri, LIBVIRT_SYSTEM_SOCKETS, PODMAN_SOCKET } from '../collect/endpoints.js';
 import { localHost, NETNS_RUN_DIR } from '../host/local.js';
 import { summaryOf } from './commands.js';
 import type { Command } from './command.js';
@@ -44,19 +45,14 @@ async function interfacesIn(netns: string | undefined): Promise<string[]> {
 }
 
 /** libvirt's system sockets, read-write and read-only: qemu:///system is asked only when one is there. */
-const LIBVIRT_SOCKETS = [
-  '/run/libvirt/libvirt-sock',
-  '/run/libvirt/libvirt-sock-ro',
-  '/run/libvirt/virtqemud-sock',
-  '/run/libvirt/virtqemud-sock-ro',
-];
+const LIBVIRT_SOCKETS = LIBVIRT_SYSTEM_SOCKETS.flatMap((s) => [s, `${s}-ro`]);
 
 async function domains(): Promise<string[]> {
   const host = localHost();
   if (!host.hasProgram('virsh')) return [];
   const env = process.env['LIBVIRT_DEFAULT_URI'];
   // Never a session URI: virsh would start a session daemon for it, at a TAB.
-  if (env && /^[a-z]+(\+[a-z]+)?:\/\/[^/?]*\/session\b/i.test(env)) return [];
+  if (env && isSessionUri(env)) return [];
   const uri = env || (LIBVIRT_SOCKETS.some((s) => existsSync(s)) ? 'qemu:///system' : undefined);
   if (!uri) return [];
   const r = await host.run(['virsh', '-q', '-r', '-c', uri, 'list', '--all', '--name'], {
@@ -75,7 +71,7 @@ async function domains(): Promise<string[]> {
 function dockerSockets(): string[] {
   const env = process.env['DOCKER_HOST'];
   if (env) return env.startsWith('unix://') ? [env.slice('unix://'.length)] : [];
-  return ['/var/run/docker.sock', '/run/podman/podman.sock'].filter((s) => existsSync(s));
+  return [DOCKER_DEFAULT_SOCKET, PODMAN_SOCKET].filter((s) => existsSync(s));
 }
 
 function containerNames(socketPath: string): Promise<string[]> {

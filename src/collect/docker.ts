@@ -1,3 +1,4 @@
+import { DOCKER_DEFAULT_SOCKET, PODMAN_SOCKET } from './endpoints.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -15,10 +16,6 @@ import {
   type DaemonScan,
 } from './daemons.js';
 
-/** The Docker Engine's default socket (the docker CLI's default host; systemd's docker.socket listens there). */
-const DEFAULT_SOCKET = '/var/run/docker.sock';
-/** Podman's Docker-compatible API socket when it runs as the system service (podman.socket). */
-const PODMAN_SOCKET = '/run/podman/podman.sock';
 const API_TIMEOUT_MS = 5000;
 
 export interface DockerConnection {
@@ -40,9 +37,9 @@ export function dockerdSockets(argv: string[], readConfig: (path: string) => str
       /* no readable daemon.json: the default */
     }
   }
-  if (hosts.length === 0) hosts = [`unix://${DEFAULT_SOCKET}`];
+  if (hosts.length === 0) hosts = [`unix://${DOCKER_DEFAULT_SOCKET}`];
   return hosts.flatMap((h) =>
-    h.startsWith('unix://') ? [h.slice('unix://'.length)] : h.startsWith('fd://') ? [DEFAULT_SOCKET] : [],
+    h.startsWith('unix://') ? [h.slice('unix://'.length)] : h.startsWith('fd://') ? [DOCKER_DEFAULT_SOCKET] : [],
   );
 }
 
@@ -147,7 +144,7 @@ export function dockerConnection(
       ).map((s) => daemonPath(p, s)),
     }));
   const candidates: Array<{ socket: string; explicit?: boolean; owner?: DaemonProcess | undefined; source: string }> = [
-    { socket: DEFAULT_SOCKET, source: 'default socket' },
+    { socket: DOCKER_DEFAULT_SOCKET, source: 'default socket' },
   ];
   const xdg = process.env['XDG_RUNTIME_DIR'];
   // A rootless dockerd runs in rootlesskit's own network namespace: its socket is the user's, not a namespace's.

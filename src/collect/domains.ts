@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { isSessionUri, LIBVIRT_SYSTEM_SOCKETS } from './endpoints.js';
 import type { Host } from '../host/host.js';
 import type { Domain } from '../model/libvirt.js';
 import type { Namespace } from '../model/topology.js';
@@ -17,9 +18,6 @@ import { guestView } from './guest-agent.js';
 import { parseProcNetTcp } from './sysfs.js';
 import { listDomains } from './libvirt.js';
 
-/** The system daemons' sockets (monolithic libvirtd, modular virtqemud), where qemu:///system finds them. */
-const SYSTEM_SOCKETS = ['/run/libvirt/libvirt-sock', '/run/libvirt/virtqemud-sock'];
-
 /**
  * The read-write socket of a libvirtd or virtqemud, as it was told: the
  * unix_sock_dir of its configuration file (--config/-f, else the system one
@@ -33,11 +31,6 @@ export function libvirtdSocket(
   const config = optionValues(argv, ['--config', '-f'])[0] ?? `/etc/libvirt/${program}.conf`;
   const dir = readConfig(config)?.match(/^\s*unix_sock_dir\s*=\s*"([^"]+)"/m)?.[1] ?? '/run/libvirt';
   return `${dir}/${program === 'libvirtd' ? 'libvirt-sock' : 'virtqemud-sock'}`;
-}
-
-/** Whether a libvirt URI is a per-user session one (qemu:///session), which virsh starts a daemon for. */
-export function isSessionUri(uri: string): boolean {
-  return /^[a-z]+(\+[a-z]+)?:\/\/[^/?]*\/session\b/i.test(uri);
 }
 
 export interface LibvirtConnection {
@@ -77,7 +70,7 @@ export function libvirtConnection(
       ],
     }));
   const candidates: Array<{ socket: string; owner?: DaemonProcess | undefined; uri: string; source: string }> =
-    SYSTEM_SOCKETS.map((socket) => ({
+    LIBVIRT_SYSTEM_SOCKETS.map((socket) => ({
       socket,
       uri: 'qemu:///system',
       source: 'qemu:///system',

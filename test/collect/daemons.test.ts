@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { test } from 'node:test';
 import { optionValues, pickSocket, scanDaemons, netnsIdentity, type DaemonProcess } from '../../src/collect/daemons.js';
 import { dockerConnection, dockerContextHost, dockerdSockets, podmanSockets } from '../../src/collect/docker.js';
-import { isSessionUri, libvirtConnection, libvirtdSocket } from '../../src/collect/domains.js';
+import { libvirtConnection, libvirtdSocket } from '../../src/collect/domains.js';
+import { isSessionUri } from '../../src/collect/endpoints.js';
 import { ovsdbFiles, ovsdbSockets } from '../../src/collect/ovs.js';
 
 /**
