@@ -7,7 +7,7 @@ import { getAsset } from 'node:sea';
 import { setEmbedded, TCP_AGENT_ARG, workerSource } from '../embedded.js';
 import { setWorkerSource } from '../pcap/parallel.js';
 import { runTcpAgent } from '../watch/tcp-probe.js';
-import { run } from './main.js';
+import { main } from './main.js';
 
 setEmbedded({ asset: (name) => getAsset(name, 'utf8') });
 setWorkerSource(workerSource);
@@ -16,11 +16,4 @@ setWorkerSource(workerSource);
 // In a single executable application argv[1] repeats the executable's path, as a script's would.
 const args = process.argv.slice(2);
 if (args[0] === TCP_AGENT_ARG) runTcpAgent();
-else {
-  // `hopdump read big.pcap | head`: a closed pipe ends the output quietly, like tcpdump.
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(0);
-    throw err;
-  });
-  void run(args).then((code) => (process.exitCode = code));
-}
+else void main(args);

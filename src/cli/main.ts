@@ -17,6 +17,19 @@ export function defaultIO(): CliIO {
   };
 }
 
+/**
+ * The process's own entry (bin/hopdump, the single executable's src/cli/exe.ts): runs `argv` with
+ * stdout as the terminal's, and sets the exit code.
+ */
+export async function main(argv: string[]): Promise<void> {
+  // `hopdump read big.pcap | head`: a closed pipe ends the output quietly, like tcpdump.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+  process.exitCode = await run(argv);
+}
+
 /** Runs one hopdump invocation and returns its exit code; never throws. */
 export async function run(argv: string[], io: CliIO = defaultIO()): Promise<number> {
   // For benchmarks: the peak RSS of this process, printed on stderr at exit.
