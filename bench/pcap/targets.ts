@@ -241,7 +241,7 @@ const mark = (s: Status) => (s === 'PASS' || s === '—' ? s : `**${s}**`);
 export function formatReport(r: PcapBenchReport): string {
   const out: string[] = [];
   out.push(
-    `Machine: ${formatMachine(r.machine)}; load average ${r.load.start.toFixed(1)} at the start, ${r.load.end.toFixed(1)} at the end; medians of ${r.runs} run${r.runs === 1 ? '' : 's'}${r.quick ? ' (QUICK mode: small files, not the targets’ files)' : ''}; the run took ${r.seconds < 120 ? `${r.seconds.toFixed(0)} s` : `${(r.seconds / 60).toFixed(0)} min`}.`,
+    `Machine: ${formatMachine(r.machine)}; load average ${r.load.start.toFixed(1)} at the start, ${r.load.end.toFixed(1)} at the end; medians of ${r.runs} run${r.runs === 1 ? '' : 's'}${r.reads.some((f) => f.bytes < 1e9) ? ` (${r.runs * 2 + 1} for the captures under 1 GB)` : ''}${r.quick ? ' (QUICK mode: small files, not the targets’ files)' : ''}; the run took ${r.seconds < 120 ? `${r.seconds.toFixed(0)} s` : `${(r.seconds / 60).toFixed(0)} min`}.`,
   );
   out.push('');
   if (r.reads.length || r.match) {
