@@ -63,7 +63,7 @@ export function readChunk(plan: ChunkPlan, k: number, stats: CaptureStats): Chun
   if (!last) r.stopAt = to;
   const before = stats.packets;
   try {
-    while (r.next()) stats.add(r);
+    stats.addAll(r);
     if (last) r.end(true);
     result.end = r.offset;
   } catch (err) {

@@ -1,5 +1,8 @@
 /** The decoded record of one packet: flat numbers, reused for every packet (decode.ts fills it). */
 
+/** 0 as a double: fields that will hold unsigned 32-bit words start as one (see reader.ts, DOUBLE_ZERO). */
+const DOUBLE_ZERO = -0;
+
 export const L3_NONE = 0;
 export const L3_IPV4 = 1;
 export const L3_IPV6 = 2;
@@ -93,10 +96,10 @@ export class Decoded {
   outerL4Off = -1;
 
   /** 64-bit identity across hops as two 32-bit halves (-1: not computed), and the NAT-tolerant one (natFingerprint(); -1 until computed). */
-  fpHi = 0;
-  fpLo = 0;
-  natHi = 0;
-  natLo = 0;
+  fpHi = DOUBLE_ZERO;
+  fpLo = DOUBLE_ZERO;
+  natHi = DOUBLE_ZERO;
+  natLo = DOUBLE_ZERO;
 
   /**
    * Clears what says whether a part is present; the fields of a part are

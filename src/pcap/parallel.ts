@@ -107,7 +107,7 @@ export async function fileStats(path: string, o: ParallelOptions = {}): Promise<
     if (minPackets > 0) {
       const from = r.offset;
       r.stopAt = Math.min(cuts[1]!, from + PROBE_BYTES);
-      while (r.next()) stats.add(r);
+      stats.addAll(r);
       const estimate = r.offset > from ? (stats.packets * (size - from)) / (r.offset - from) : 0;
       if (estimate < minPackets) {
         r.stopAt = Infinity;
@@ -122,7 +122,7 @@ export async function fileStats(path: string, o: ParallelOptions = {}): Promise<
     try {
       // Chunk 0, from the header on.
       r.stopAt = cuts[1]!;
-      while (r.next()) stats.add(r);
+      stats.addAll(r);
       const first: ChunkResult = {
         k: 0,
         boundary: 0,
@@ -182,7 +182,7 @@ function lastOf(stats: CaptureStats): Pick<ChunkResult, 'lastSec' | 'lastNsec' |
 
 function sequential(r: PcapReader, stats: CaptureStats, close = false): CaptureStats {
   try {
-    while (r.next()) stats.add(r);
+    stats.addAll(r);
     r.end(true);
     return stats;
   } finally {

@@ -32,6 +32,14 @@ export const BLOCK_DSB = 0x0000000a;
 export const MAX_PACKET = 262144 + 65536;
 export const MAX_RECORD = 16 * 1024 * 1024;
 
+/**
+ * 0 as a double (-0 is no small integer): a field that will hold numbers beyond 2³¹ (offsets past
+ * 2 GiB, unsigned 32-bit words, byte totals) starts as one, so V8 gives it a double representation
+ * at once. Started as a small integer, the first large value changes the object's shape and throws
+ * away the optimized code of every function that uses it, mid-file (docs/pcap.md).
+ */
+const DOUBLE_ZERO = -0;
+
 export class PcapFormatError extends Error {
   constructor(
     readonly source: string,
@@ -121,18 +129,18 @@ export class PcapReader {
   ifId = 0;
   linkType = 0;
   /** Timestamp: whole seconds since the epoch and nanoseconds within it. */
-  tsSec = 0;
+  tsSec = DOUBLE_ZERO;
   tsNsec = 0;
   /** Raw timestamp as stored: pcap sec/frac, pcapng high/low 32 bits in the interface's units. */
-  tsHi = 0;
-  tsLo = 0;
+  tsHi = DOUBLE_ZERO;
+  tsLo = DOUBLE_ZERO;
   /** Block type of the current packet (EPB, SPB, PB) or 0 for classic pcap. */
   blockType = 0;
   /** EPB/PB options of the current packet: [optOff, optEnd) in buf. */
   optOff = 0;
   optEnd = 0;
   /** Stream offset of the current record. */
-  recordOffset = 0;
+  recordOffset = DOUBLE_ZERO;
   /** Packets returned so far. */
   packets = 0;
   /** next() returns false (no error) at the first record that starts at or after this file offset. */
@@ -162,7 +170,7 @@ export class PcapReader {
   private pos = 0;
   private lim = 0;
   /** Stream offset of buf[0]. */
-  private base = 0;
+  private base = DOUBLE_ZERO;
   private need = 4;
   private state = STATE_MAGIC;
   private le = true;
@@ -171,10 +179,13 @@ export class PcapReader {
   /** pcapng timestamps: hi·2³² / units for the last (hi, units), as quotient and remainder. */
   private tsBaseHi = -1;
   private tsBaseUnits = 0;
-  private tsBaseQ = 0;
-  private tsBaseR = 0;
-  /** Offset of the next read() for a file read with positional reads; -1: the descriptor's own position (a pipe). */
-  private filePos = -1;
+  private tsBaseQ = DOUBLE_ZERO;
+  private tsBaseR = DOUBLE_ZERO;
+  /**
+   * Offset of the next read() for a file read with positional reads; negative: the descriptor's
+   * own position (a pipe). -1.5, not -1: a double from the start (see DOUBLE_ZERO).
+   */
+  private filePos = -1.5;
   private eof = false;
   private pending: Buffer | null = null;
   private pendingOff = 0;
