@@ -5,7 +5,7 @@
 // (the executable is its own agent inside a namespace).
 import { getAsset } from 'node:sea';
 import { setEmbedded, TCP_AGENT_ARG, workerSource } from '../embedded.js';
-import { setWorkerSource } from '../pcap/parallel.js';
+import { setWorkerSource } from '../pcap/workers.js';
 import { runTcpAgent } from '../watch/tcp-probe.js';
 import { main } from './main.js';
 

@@ -1,22 +1,8 @@
+import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { environmentError, fileError, usageError } from '../errors.js';
-import {
-  CaptureStats,
-  Decoded,
-  defaultThreads,
-  fileStats,
-  MAX_THREADS,
-  decode,
-  epochText,
-  forEachPacket,
-  PcapFormatError,
-  summarize,
-  TcpRelative,
-  timeText,
-  toJson,
-  type PcapReader,
-  type ReadPlan,
-} from '../pcap/index.js';
+import type { PcapReader, ReadPlan } from '../pcap/index.js';
+import { DEFAULT_MIN_PARALLEL_BYTES, defaultThreads, MAX_THREADS, StatsWorkers } from '../pcap/workers.js';
 import { printable } from '../util/printable.js';
 import { summaryOf } from './commands.js';
 import { parseCommandArgs, type Command } from './command.js';
@@ -81,8 +67,36 @@ Exit codes: 0 read to the end, 2 usage, 3 a file missing, unreadable or malforme
     if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS)
       throw usageError(`--threads ${values.threads} is not a number of threads from 1 to ${MAX_THREADS}`);
     if (values.threads !== undefined && !values.stats) throw usageError('--threads goes with --stats');
+    const wholeFiles = Boolean(values.stats) && limit === Infinity && !positionals.some((p) => p === '-');
+    // The first file's worker threads start now, while the engine loads (pcap/workers.ts).
+    const early =
+      wholeFiles &&
+      threads > 1 &&
+      (values.threads !== undefined || sizeOf(positionals[0]!) >= DEFAULT_MIN_PARALLEL_BYTES)
+        ? StatsWorkers.start(threads)
+        : undefined;
+    let engine: typeof import('../pcap/index.js');
+    try {
+      engine = await import('../pcap/index.js');
+    } catch (err) {
+      early?.dismiss();
+      throw err;
+    }
+    const {
+      CaptureStats,
+      Decoded,
+      decode,
+      epochText,
+      fileStats,
+      forEachPacket,
+      PcapFormatError,
+      summarize,
+      TcpRelative,
+      timeText,
+      toJson,
+    } = engine;
     let stats = values.stats ? new CaptureStats() : undefined;
-    const perFile: Array<{ file: string; stats: CaptureStats }> = [];
+    const perFile: Array<{ file: string; stats: InstanceType<typeof CaptureStats> }> = [];
     const d = new Decoded();
     // TCP seq/ack relative to each connection's start, as tcpdump without -S (text lines only).
     const rel = values.S || values.json || values.stats ? undefined : new TcpRelative();
@@ -139,11 +153,12 @@ Exit codes: 0 read to the end, 2 usage, 3 a file missing, unreadable or malforme
     };
     const pause = () => io.drained?.() ?? null;
     try {
-      if (stats && limit === Infinity && !positionals.some((p) => p === '-')) {
+      if (wholeFiles) {
         // Whole files: each one on several threads where it is large (pcap/parallel.ts).
-        for (const file of positionals) {
+        for (const [i, file] of positionals.entries()) {
           const s = await fileStats(file, {
             threads,
+            ...(i === 0 && early ? { workers: early } : {}),
             // --threads given: the user's choice, whatever the file's size.
             ...(values.threads !== undefined ? { minParallelBytes: 0, minParallelPackets: 0 } : {}),
             ...(io.debug
@@ -157,7 +172,7 @@ Exit codes: 0 read to the end, 2 usage, 3 a file missing, unreadable or malforme
           });
           if (several) {
             perFile.push({ file, stats: s });
-            stats.merge(s.snapshot());
+            stats!.merge(s.snapshot());
           } else stats = s;
         }
       } else await forEachPacket(positionals, onPacket, { onInput, pause, onChunk: flush, syncStdin: Boolean(stats) });
@@ -184,6 +199,16 @@ Exit codes: 0 read to the end, 2 usage, 3 a file missing, unreadable or malforme
     return 0;
   },
 };
+
+/** A regular file's size (0 for anything else, or when it cannot be told: the read will say why). */
+function sizeOf(path: string): number {
+  try {
+    const st = statSync(path);
+    return st.isFile() ? st.size : 0;
+  } catch {
+    return 0;
+  }
+}
 
 function commentsOf(r: PcapReader): { comments?: string[] } {
   const c = r.comments();

@@ -1,18 +1,37 @@
 import { statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { readChunk, type ChunkPlan, type ChunkResult } from './chunk.js';
 import { PcapFormatError, PcapReader } from './reader.js';
-import { CaptureStats, type StatsSnapshot } from './stats.js';
+import { CaptureStats } from './stats.js';
+import {
+  CLAIM_DISMISSED,
+  DEFAULT_MIN_PARALLEL_BYTES,
+  defaultThreads,
+  startWorker,
+  type RunningWorker,
+  type StatsWorkers,
+} from './workers.js';
+
+export {
+  CLAIM_DISMISSED,
+  CLAIM_WORKING,
+  DEFAULT_MIN_PARALLEL_BYTES,
+  defaultThreads,
+  MAX_THREADS,
+  setWorkerSource,
+  StatsWorkers,
+  type WorkerResult,
+  type WorkerSourceOf,
+  type WorkerTask,
+} from './workers.js';
 
 /**
  * `hopdump read --stats` of one file on several threads. The file is cut
  * into chunks by size (a few per thread); the main thread reads the first
  * chunk at once, and every thread, the main one included, then takes the
  * next chunk not yet taken (one shared counter) until none is left. A worker
- * starts 50-150 ms after it is asked for, so the main thread is never idle
- * waiting for one, and a worker that has not taken a chunk by the end is
- * dismissed. A chunk starts at the first record boundary its thread guesses
+ * starts 50-150 ms after it is asked for (read asks before it loads the
+ * engine: workers.ts), so the main thread is never idle waiting for one, and
+ * a worker that has not taken a chunk by the end is dismissed. A chunk starts at the first record boundary its thread guesses
  * after the cut (split.ts); the result is kept only if every chunk begins
  * exactly where the one before it, parsed normally, ended, with nothing
  * changed in the file's state (no new section or interface) before it.
@@ -43,6 +62,11 @@ export interface ParallelOptions {
   mainTakesFirstOnly?: boolean;
   /** Told how the file was read (tests, --debug). */
   onPlan?: (plan: ReadPlan) => void;
+  /**
+   * Workers started before (StatsWorkers.start, while the CLI was still loading): used for this
+   * file, or dismissed if it is read on one thread. Their number sets the threads.
+   */
+  workers?: StatsWorkers;
 }
 
 export interface ReadPlan {
@@ -53,42 +77,28 @@ export interface ReadPlan {
   sequential: boolean;
 }
 
-export const MAX_THREADS = 4;
 const DEFAULT_MIN_PARALLEL_PACKETS = 4_000_000;
 const PROBE_BYTES = 4 << 20;
 
-export function defaultThreads(): number {
-  return Math.max(1, Math.min(MAX_THREADS, availableParallelism()));
-}
-
-/** What a worker is given (see stats-worker.ts). */
-export interface WorkerTask {
-  plan: ChunkPlan;
-  /** Int32 [next chunk to take, then one claim flag per worker]. */
-  shared: SharedArrayBuffer;
-  index: number;
-}
-
-/** What a worker posts back. */
-export interface WorkerResult {
-  chunks: ChunkResult[];
-  stats: StatsSnapshot;
-}
-
-/** Worker claim flags: 0 not started, 1 working (its result will come), 2 dismissed by the main thread. */
-export const CLAIM_WORKING = 1;
-export const CLAIM_DISMISSED = 2;
-
 /** Reads every packet of `path` into a CaptureStats, in parallel where the file is large enough. */
 export async function fileStats(path: string, o: ParallelOptions = {}): Promise<CaptureStats> {
+  try {
+    return await statsOf(path, o);
+  } finally {
+    // Workers started early and not given this file (one thread, or an error): terminated.
+    o.workers?.dismiss();
+  }
+}
+
+async function statsOf(path: string, o: ParallelOptions): Promise<CaptureStats> {
   const st = statSync(path);
   // A pipe or a device (size 0 here) is read on one thread.
   const size = st.isFile() ? st.size : 0;
-  const threads = o.threads ?? defaultThreads();
+  const threads = o.workers?.threads ?? o.threads ?? defaultThreads();
   const r = PcapReader.openFile(path);
   try {
     const stats = new CaptureStats();
-    if (threads < 2 || size < (o.minParallelBytes ?? 512 << 20) || !r.next()) {
+    if (threads < 2 || size < (o.minParallelBytes ?? DEFAULT_MIN_PARALLEL_BYTES) || !r.next()) {
       o.onPlan?.({ chunks: 1, byWorkers: 0, sequential: false });
       return sequential(r, stats);
     }
@@ -115,10 +125,17 @@ export async function fileStats(path: string, o: ParallelOptions = {}): Promise<
         return sequential(r, stats);
       }
     }
-    const shared = new SharedArrayBuffer(4 * threads);
-    const claims = new Int32Array(shared);
-    claims[0] = 1; // chunk 0 is the main thread's
-    const workers = Array.from({ length: threads - 1 }, (_, i) => startWorker({ plan, shared, index: i + 1 }));
+    let workers: RunningWorker[];
+    let claims: Int32Array;
+    if (o.workers) {
+      claims = new Int32Array(o.workers.shared);
+      workers = o.workers.begin(plan);
+    } else {
+      const shared = new SharedArrayBuffer(4 * threads);
+      claims = new Int32Array(shared);
+      claims[0] = 1; // chunk 0 is the main thread's
+      workers = Array.from({ length: threads - 1 }, (_, i) => startWorker({ plan, shared, index: i + 1 }));
+    }
     try {
       // Chunk 0, from the header on.
       r.stopAt = cuts[1]!;
@@ -188,39 +205,4 @@ function sequential(r: PcapReader, stats: CaptureStats, close = false): CaptureS
   } finally {
     if (close) r.close();
   }
-}
-
-/** Where a worker thread's code comes from: its script file, or code to run with `eval`. */
-export type WorkerSourceOf = (file: URL) => { source: string | URL; eval: boolean };
-
-let workerSourceOf: WorkerSourceOf = (file) => ({ source: file, eval: false });
-
-/**
- * The single executable has no script files beside it: its entry point (src/cli/exe.ts) says
- * where the stats worker's code is instead (the engine stays a leaf that imports nothing).
- */
-export function setWorkerSource(f: WorkerSourceOf): void {
-  workerSourceOf = f;
-}
-
-interface RunningWorker {
-  /** Undefined when the worker failed: its chunks are then missing and the chain breaks. */
-  result: Promise<WorkerResult | undefined>;
-  terminate(): Promise<number>;
-}
-
-function startWorker(task: WorkerTask): RunningWorker {
-  const { source, eval: isCode } = workerSourceOf(new URL('./stats-worker.js', import.meta.url));
-  const w = new Worker(source, {
-    eval: isCode,
-    workerData: task,
-    // Little allocation per packet: a small young generation, as bin/hopdump gives the main thread.
-    resourceLimits: { maxYoungGenerationSizeMb: 4 },
-  });
-  const result = new Promise<WorkerResult | undefined>((resolve) => {
-    w.once('message', (m: WorkerResult) => resolve(m));
-    w.once('error', () => resolve(undefined));
-    w.once('exit', () => resolve(undefined));
-  });
-  return { result, terminate: () => w.terminate() };
 }

@@ -1,18 +1,23 @@
 // A worker of `read --stats` on several threads (parallel.ts starts it): takes chunks until none is left.
 import { parentPort, workerData } from 'node:worker_threads';
-import { readChunk, type ChunkResult } from './chunk.js';
-import { CLAIM_WORKING, type WorkerResult, type WorkerTask } from './parallel.js';
+import { readChunk, type ChunkPlan, type ChunkResult } from './chunk.js';
+import { CLAIM_WORKING, type WorkerResult, type WorkerTask } from './workers.js';
 import { CaptureStats } from './stats.js';
 
 const task = workerData as WorkerTask;
-const claims = new Int32Array(task.shared);
-const stats = new CaptureStats();
-const chunks: ChunkResult[] = [];
-const n = task.plan.cuts.length - 1;
-// Begin only if the main thread has not dismissed this worker (it then no longer waits for it).
-if (Atomics.compareExchange(claims, task.index, 0, CLAIM_WORKING) === 0) {
+// Started early (workers.ts), the worker waits for its plan.
+if (task.plan) run(task.plan);
+else parentPort!.once('message', (m: { plan: ChunkPlan }) => run(m.plan));
+
+function run(plan: ChunkPlan): void {
+  const claims = new Int32Array(task.shared);
+  const stats = new CaptureStats();
+  const chunks: ChunkResult[] = [];
+  const n = plan.cuts.length - 1;
+  // Begin only if the main thread has not dismissed this worker (it then no longer waits for it).
+  if (Atomics.compareExchange(claims, task.index, 0, CLAIM_WORKING) !== 0) return;
   for (let k = Atomics.add(claims, 0, 1); k < n; k = Atomics.add(claims, 0, 1)) {
-    const c = readChunk(task.plan, k, stats);
+    const c = readChunk(plan, k, stats);
     chunks.push(c);
     if (c.error) break;
   }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { generateCapture } from '../../bench/pcap/generate.js';
-import { fileStats, PcapReader, type ParallelOptions, type ReadPlan } from '../../src/pcap/index.js';
+import { fileStats, PcapReader, StatsWorkers, type ParallelOptions, type ReadPlan } from '../../src/pcap/index.js';
 import { malformedCorpus } from '../helpers/corpus.js';
 import { ether, icmpEcho, ipv4 } from '../helpers/frames.js';
 import { NgBuilder, pcapBytes } from '../helpers/pcapng.js';
@@ -50,6 +50,19 @@ async function sameAsOneThread(file: string): Promise<ReadPlan[]> {
   return plans;
 }
 
+/** `p`, or a failure after 10 s (a worker left waiting would otherwise hang the test). */
+async function within<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not within 10 s: ${what}`)), 10_000);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const frame = (seq: number, data: Buffer) => ether(ipv4({ proto: 1, payload: icmpEcho({ seq, data }) }));
 
 test('generated captures (pcap, pcapng, cut by a snaplen) give the same totals on 2 and 4 threads', async () => {
@@ -84,6 +97,33 @@ test('a file estimated to hold fewer packets than minParallelPackets is read on 
   assert.equal(many.chunks, 4);
   assert.ok(many.byWorkers > 0);
   assert.deepEqual(many.out, one.out);
+});
+
+test('workers started before the file is opened (as read does while the engine loads) read its chunks; unneeded ones are dismissed', async () => {
+  const file = join(dir, 'early.pcapng');
+  generateCapture(file, { packets: 8_000, format: 'pcapng' });
+  const one = await outcome(file, { threads: 1 });
+  // Used: the plan goes to the waiting workers, which read every chunk but the first.
+  const early = StatsWorkers.start(3);
+  const used = await outcome(file, { ...forced(file, 3), workers: early });
+  assert.deepEqual([used.chunks, used.byWorkers, used.sequential], [6, 5, false]);
+  assert.deepEqual(used.out, one.out);
+  assert.throws(
+    () => early.begin({ path: file, fileSize: 0, cuts: [0], state: undefined!, refSec: 0 }),
+    /already begun/,
+  );
+  // Not used: a file under the bounds is read on one thread and the waiting workers are terminated.
+  const spare = StatsWorkers.start(2);
+  const exits = spare.exited();
+  const alone = await outcome(file, { workers: spare });
+  assert.deepEqual([alone.chunks, alone.byWorkers], [1, 0]);
+  assert.deepEqual(alone.out, one.out);
+  assert.equal((await within(exits, 'the spare worker ended')).length, 1);
+  // A file that cannot be opened dismisses them too, and the error is the file's.
+  const lost = StatsWorkers.start(2);
+  const lostExits = lost.exited();
+  await assert.rejects(fileStats(join(dir, 'missing.pcap'), { workers: lost }), /ENOENT/);
+  assert.equal((await within(lostExits, 'the spare worker ended')).length, 1);
 });
 
 test('every malformed input of the corpus gives the same error on several threads', async () => {
