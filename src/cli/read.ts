@@ -1,8 +1,25 @@
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { environmentError, fileError, usageError } from '../errors.js';
-import type { PcapReader, ReadPlan } from '../pcap/index.js';
-import { DEFAULT_MIN_PARALLEL_BYTES, defaultThreads, MAX_THREADS, StatsWorkers } from '../pcap/workers.js';
+import {
+  CaptureStats,
+  Decoded,
+  DEFAULT_MIN_PARALLEL_BYTES,
+  defaultThreads,
+  fileStats,
+  MAX_THREADS,
+  decode,
+  epochText,
+  forEachPacket,
+  PcapFormatError,
+  StatsWorkers,
+  summarize,
+  TcpRelative,
+  timeText,
+  toJson,
+  type PcapReader,
+  type ReadPlan,
+} from '../pcap/index.js';
 import { printable } from '../util/printable.js';
 import { summaryOf } from './commands.js';
 import { parseCommandArgs, type Command } from './command.js';
@@ -68,35 +85,15 @@ Exit codes: 0 read to the end, 2 usage, 3 a file missing, unreadable or malforme
       throw usageError(`--threads ${values.threads} is not a number of threads from 1 to ${MAX_THREADS}`);
     if (values.threads !== undefined && !values.stats) throw usageError('--threads goes with --stats');
     const wholeFiles = Boolean(values.stats) && limit === Infinity && !positionals.some((p) => p === '-');
-    // The first file's worker threads start now, while the engine loads (pcap/workers.ts).
+    // The first file's worker threads start now, before the file is opened and probed (pcap/workers.ts).
     const early =
       wholeFiles &&
       threads > 1 &&
       (values.threads !== undefined || sizeOf(positionals[0]!) >= DEFAULT_MIN_PARALLEL_BYTES)
         ? StatsWorkers.start(threads)
         : undefined;
-    let engine: typeof import('../pcap/index.js');
-    try {
-      engine = await import('../pcap/index.js');
-    } catch (err) {
-      early?.dismiss();
-      throw err;
-    }
-    const {
-      CaptureStats,
-      Decoded,
-      decode,
-      epochText,
-      fileStats,
-      forEachPacket,
-      PcapFormatError,
-      summarize,
-      TcpRelative,
-      timeText,
-      toJson,
-    } = engine;
     let stats = values.stats ? new CaptureStats() : undefined;
-    const perFile: Array<{ file: string; stats: InstanceType<typeof CaptureStats> }> = [];
+    const perFile: Array<{ file: string; stats: CaptureStats }> = [];
     const d = new Decoded();
     // TCP seq/ack relative to each connection's start, as tcpdump without -S (text lines only).
     const rel = values.S || values.json || values.stats ? undefined : new TcpRelative();

@@ -29,8 +29,8 @@ export {
  * into chunks by size (a few per thread); the main thread reads the first
  * chunk at once, and every thread, the main one included, then takes the
  * next chunk not yet taken (one shared counter) until none is left. A worker
- * starts 50-150 ms after it is asked for (read asks before it loads the
- * engine: workers.ts), so the main thread is never idle waiting for one, and
+ * starts 50-150 ms after it is asked for (read asks before it opens the
+ * file: workers.ts), so the main thread is never idle waiting for one, and
  * a worker that has not taken a chunk by the end is dismissed. A chunk starts at the first record boundary its thread guesses
  * after the cut (split.ts); the result is kept only if every chunk begins
  * exactly where the one before it, parsed normally, ended, with nothing

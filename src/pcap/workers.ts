@@ -5,13 +5,12 @@ import type { StatsSnapshot } from './stats.js';
 
 /**
  * The worker threads of `read --stats` on several threads (parallel.ts says
- * how a file is shared out). This module loads none of the engine, so the
- * CLI can start the workers before it loads the engine itself: a worker takes
- * 100-200 ms to start (its own Node environment, then the engine's modules),
- * and started while the main thread is still loading, it is ready about when
- * the main thread begins reading instead of well after (docs/pcap.md, "Two
- * cores"). Until it is given a plan, a worker waits; one the main thread does
- * not need is terminated.
+ * how a file is shared out). A worker takes 100-200 ms to start (its own Node
+ * environment, then the engine's modules), so `read` starts the first file's
+ * workers as soon as its options are parsed, before it opens and probes the
+ * file (docs/pcap.md, "Two cores"). Until it is given a plan, a worker waits;
+ * one the main thread does not need is terminated. This module loads none of
+ * the engine.
  */
 
 export const MAX_THREADS = 4;
