@@ -1,6 +1,6 @@
 // `make bench`: every benchmark, each measured against a peer in the same run.
 // Options: --quick (small files, fewer runs), --only=discover|diagnose|pcap, and for the pcap part
-// --runs=N (medians of N, default 3), --part=startup,reads,match,live,fuzz, --cond=warm|cold.
+// --runs=N (medians of N, default 3; the pcap part makes its comparisons even, see docs/pcap.md), --part=startup,reads,match,live,fuzz, --cond=warm|cold.
 import { existsSync } from 'node:fs';
 import { formatDiagnoseBench, runDiagnoseBench } from './diagnose.js';
 import { formatDiscoverBench, runDiscoverBench } from './discover.js';

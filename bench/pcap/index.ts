@@ -8,7 +8,7 @@ import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { collisionRate } from './collisions.js';
-import { holds, machine, prepare, warmUp, type Condition } from './conditions.js';
+import { evenRuns, holds, machine, prepare, warmUp, type Condition } from './conditions.js';
 import { runFuzz } from './fuzz.js';
 import { generateCapture, generateHops } from './generate.js';
 import { liveBench, TARGET_IP, type LivePath } from './live.js';
@@ -70,11 +70,12 @@ interface Tool {
 }
 
 /**
- * The peer and hopdump, `runs` times each, alternating (which goes first alternates too), each
+ * The peer and hopdump, `runs` times each (made even: evenRuns), alternating (which goes first alternates too), each
  * run under the condition: warm (read once before; residency checked before each run) or cold
  * (the files' pages dropped before each run of each tool, and checked).
  */
-function compare(files: string[], peer: Tool, mine: Tool, runs: number, condition: Condition): CondFigure {
+function compare(files: string[], peer: Tool, mine: Tool, asked: number, condition: Condition): CondFigure {
+  const runs = evenRuns(asked);
   if (condition === 'warm') warmUp(files);
   const p: Timed[] = [];
   const h: Timed[] = [];

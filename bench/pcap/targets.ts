@@ -1,7 +1,7 @@
 // The pcap benchmark's figures, its targets with PASS/FAIL, and the tables printed at the end of
 // `make bench-pcap` in the README's format (Markdown, to paste as they are).
 import type { CollisionResult } from './collisions.js';
-import { formatMachine, type Machine } from './conditions.js';
+import { evenRuns, formatMachine, type Machine } from './conditions.js';
 import { senderShort, type LiveBench, type LiveStep } from './live.js';
 
 export interface ToolFigure {
@@ -241,7 +241,7 @@ const mark = (s: Status) => (s === 'PASS' || s === '—' ? s : `**${s}**`);
 export function formatReport(r: PcapBenchReport): string {
   const out: string[] = [];
   out.push(
-    `Machine: ${formatMachine(r.machine)}; load average ${r.load.start.toFixed(1)} at the start, ${r.load.end.toFixed(1)} at the end; medians of ${r.runs} run${r.runs === 1 ? '' : 's'}${r.reads.some((f) => f.bytes < 1e9) ? ` (${r.runs * 2 + 1} for the captures under 1 GB)` : ''}${r.quick ? ' (QUICK mode: small files, not the targets’ files)' : ''}; the run took ${r.seconds < 120 ? `${r.seconds.toFixed(0)} s` : `${(r.seconds / 60).toFixed(0)} min`}.`,
+    `Machine: ${formatMachine(r.machine)}; load average ${r.load.start.toFixed(1)} at the start, ${r.load.end.toFixed(1)} at the end; medians of ${evenRuns(r.runs)} runs${r.reads.some((f) => f.bytes < 1e9) ? ` (${evenRuns(r.runs * 2 + 1)} for the captures under 1 GB)` : ''}, each tool first in half of them${r.quick ? ' (QUICK mode: small files, not the targets’ files)' : ''}; the run took ${r.seconds < 120 ? `${r.seconds.toFixed(0)} s` : `${(r.seconds / 60).toFixed(0)} min`}.`,
   );
   out.push('');
   if (r.reads.length || r.match) {

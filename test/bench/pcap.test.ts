@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { holds, parseCpuModel, parseFincore, parseMemTotal, type Machine } from '../../bench/pcap/conditions.js';
+import {
+  evenRuns,
+  holds,
+  parseCpuModel,
+  parseFincore,
+  parseMemTotal,
+  type Machine,
+} from '../../bench/pcap/conditions.js';
 import { median } from '../../bench/pcap/index.js';
 import { parseReplay, type LiveStepResult } from '../../bench/pcap/live-step.js';
 import { stepOk, type LiveBench } from '../../bench/pcap/live.js';
@@ -46,6 +53,8 @@ test('tcpreplay statistics', () => {
   assert.equal(parseReplay('garbage').sent, 0);
   assert.equal(median([3, 1, 2]), 2);
   assert.equal(median([4, 1, 3, 2]), 2.5);
+  // Each tool goes first in half the runs of a comparison.
+  assert.deepEqual([1, 2, 3, 7, 8].map(evenRuns), [2, 2, 4, 8, 8]);
 });
 
 function step(read: Array<number | null>, drops: number[], sent = 1000): LiveStepResult {
