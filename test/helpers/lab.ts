@@ -62,10 +62,15 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs a program to completion without blocking other tests; never rejects. */
-export function runProgram(file: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<CliResult> {
+/** Runs a program to completion without blocking other tests; never rejects (2 min, 64 MiB of output by default). */
+export function runProgram(
+  file: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  { timeoutMs = 120_000, maxBuffer = 64 << 20 }: { timeoutMs?: number; maxBuffer?: number } = {},
+): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(file, args, { env, encoding: 'utf8', timeout: 120_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+    execFile(file, args, { env, encoding: 'utf8', timeout: timeoutMs, maxBuffer }, (err, stdout, stderr) => {
       const code = err
         ? typeof (err as { code?: unknown }).code === 'number'
           ? (err as { code: number }).code

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   copyFileSync,
@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { FAULTS, findTopology } from '../../src/lab/lab.js';
 import { EXPECT, faultAddress, shortHop } from '../diagnose/expectations.js';
 import { ether, icmpEcho, ipv4 } from '../helpers/frames.js';
-import { withLab } from '../helpers/lab.js';
+import { runProgram, withLab } from '../helpers/lab.js';
 import { pcapFile } from '../helpers/pcap.js';
 
 /**
@@ -52,16 +52,7 @@ interface Run {
 
 /** Runs a program to completion (never rejects): long steps get long timeouts. */
 function run(file: string, args: string[], timeoutMs: number, env: NodeJS.ProcessEnv = process.env): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(file, args, { env, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 256 << 20 }, (err, stdout, stderr) => {
-      const code = err
-        ? typeof (err as { code?: unknown }).code === 'number'
-          ? (err as { code: number }).code
-          : -1
-        : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runProgram(file, args, env, { timeoutMs, maxBuffer: 256 << 20 });
 }
 
 function ok(r: Run, what: string): Run {
