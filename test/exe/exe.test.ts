@@ -111,7 +111,10 @@ describe('the single executable, on a host without Node', { concurrency: true },
     small = join(dir, 'small.pcap');
     big = join(dir, 'big.pcap');
     writeCapture(small, 2000);
-    writeCapture(big, 150_000);
+    // Long enough (about half a second for the main thread alone) that the worker, which takes
+    // 100-300 ms to start on a loaded machine, always comes in time to read chunks of its own: with
+    // 150 000 packets the main thread once read all four chunks before it (CI, under load).
+    writeCapture(big, 600_000);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
