@@ -6,9 +6,8 @@ import {
   CLAIM_DISMISSED,
   DEFAULT_MIN_PARALLEL_BYTES,
   defaultThreads,
-  startWorker,
+  StatsWorkers,
   type RunningWorker,
-  type StatsWorkers,
 } from './workers.js';
 
 export {
@@ -31,8 +30,9 @@ export {
  * next chunk not yet taken (one shared counter) until none is left. A worker
  * starts 50-150 ms after it is asked for (read asks before it opens the
  * file: workers.ts), so the main thread is never idle waiting for one, and
- * a worker that has not taken a chunk by the end is dismissed. A chunk starts at the first record boundary its thread guesses
- * after the cut (split.ts); the result is kept only if every chunk begins
+ * a worker that has not taken a chunk by the end is dismissed. A chunk
+ * starts at the first record boundary its thread guesses after the cut
+ * (split.ts); the result is kept only if every chunk begins
  * exactly where the one before it, parsed normally, ended, with nothing
  * changed in the file's state (no new section or interface) before it.
  * Otherwise the whole file is read again on the main thread. The result, an
@@ -63,8 +63,9 @@ export interface ParallelOptions {
   /** Told how the file was read (tests, --debug). */
   onPlan?: (plan: ReadPlan) => void;
   /**
-   * Workers started before (StatsWorkers.start, while the CLI was still loading): used for this
-   * file, or dismissed if it is read on one thread. Their number sets the threads.
+   * Workers started before the file was opened (read starts them as soon as its options are
+   * parsed): used for this file, or dismissed if it is read on one thread. Their number sets the
+   * threads.
    */
   workers?: StatsWorkers;
 }
@@ -125,17 +126,9 @@ async function statsOf(path: string, o: ParallelOptions): Promise<CaptureStats> 
         return sequential(r, stats);
       }
     }
-    let workers: RunningWorker[];
-    let claims: Int32Array;
-    if (o.workers) {
-      claims = new Int32Array(o.workers.shared);
-      workers = o.workers.begin(plan);
-    } else {
-      const shared = new SharedArrayBuffer(4 * threads);
-      claims = new Int32Array(shared);
-      claims[0] = 1; // chunk 0 is the main thread's
-      workers = Array.from({ length: threads - 1 }, (_, i) => startWorker({ plan, shared, index: i + 1 }));
-    }
+    const pool = o.workers ?? StatsWorkers.start(threads);
+    const claims = new Int32Array(pool.shared);
+    const workers: RunningWorker[] = pool.begin(plan);
     try {
       // Chunk 0, from the header on.
       r.stopAt = cuts[1]!;

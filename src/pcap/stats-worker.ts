@@ -5,9 +5,8 @@ import { CLAIM_WORKING, type WorkerResult, type WorkerTask } from './workers.js'
 import { CaptureStats } from './stats.js';
 
 const task = workerData as WorkerTask;
-// Started early (workers.ts), the worker waits for its plan.
-if (task.plan) run(task.plan);
-else parentPort!.once('message', (m: { plan: ChunkPlan }) => run(m.plan));
+// Started before its file's plan is known (workers.ts), the worker waits for it.
+parentPort!.once('message', (m: { plan: ChunkPlan }) => run(m.plan));
 
 function run(plan: ChunkPlan): void {
   const claims = new Int32Array(task.shared);

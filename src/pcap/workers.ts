@@ -21,9 +21,8 @@ export function defaultThreads(): number {
   return Math.max(1, Math.min(MAX_THREADS, availableParallelism()));
 }
 
-/** What a worker is given (see stats-worker.ts); the plan now or, started early, by a message. */
+/** What a worker is given (see stats-worker.ts); its plan comes later, by a message. */
 export interface WorkerTask {
-  plan?: ChunkPlan;
   /** Int32 [next chunk to take, then one claim flag per worker]. */
   shared: SharedArrayBuffer;
   index: number;
@@ -58,7 +57,10 @@ export interface RunningWorker {
   terminate(): Promise<number>;
 }
 
-/** Worker threads started before their file's plan is known (StatsWorkers.start). */
+/**
+ * Worker threads that wait for their file's plan: started early by `read` (before the file is
+ * opened), or by fileStats once it knows the file is worth them.
+ */
 export class StatsWorkers {
   private used = false;
 
@@ -102,11 +104,6 @@ export class StatsWorkers {
   }
 }
 
-/** A worker with its plan now: it begins at once. */
-export function startWorker(task: WorkerTask & { plan: ChunkPlan }): RunningWorker {
-  return spawn(task);
-}
-
 function spawn(task: WorkerTask): RunningWorker & { worker: Worker } {
   const { source, eval: isCode } = workerSourceOf(new URL('./stats-worker.js', import.meta.url));
   const w = new Worker(source, {
@@ -115,8 +112,9 @@ function spawn(task: WorkerTask): RunningWorker & { worker: Worker } {
     // Little allocation per packet: a small young generation, as bin/hopdump gives the main thread.
     resourceLimits: { maxYoungGenerationSizeMb: 4 },
   });
-  // A worker waiting for a plan must not keep the process alive (an error on the main thread).
-  if (!task.plan) w.unref();
+  // A worker waiting for a plan must not keep the process alive (an error on the main thread);
+  // begin() refs it.
+  w.unref();
   const result = new Promise<WorkerResult | undefined>((resolve) => {
     w.once('message', (m: WorkerResult) => resolve(m));
     w.once('error', () => resolve(undefined));
