@@ -133,7 +133,7 @@ async function fromNamespace(
     }
   }
   const namespaces = await Promise.all(pending);
-  if (options.unnamed !== false) namespaces.push(...(await linkedUnnamed(host, namespaces, daemons)));
+  if (options.unnamed !== false) namespaces.push(...(await linkedUnnamed(host, namespaces, daemons, warnings)));
   return namespaces;
 }
 
@@ -141,7 +141,12 @@ async function fromNamespace(
  * Peers in namespaces without a name (a container started inside the hypervisor namespace): found
  * through their processes; kept when they link up with one of `namespaces`' loose ends.
  */
-async function linkedUnnamed(host: Host, namespaces: Namespace[], daemons: DaemonScan): Promise<Namespace[]> {
+async function linkedUnnamed(
+  host: Host,
+  namespaces: Namespace[],
+  daemons: DaemonScan,
+  warnings: string[],
+): Promise<Namespace[]> {
   if (!namespaces.some((ns) => ns.interfaces.some((i) => i.peer && i.peer.netns === null))) return [];
   // ifindexes are per namespace: two hypervisor namespaces' containers can have the same ones.
   // A container is ours when its veth pairs with one of our loose ends in both
@@ -155,9 +160,9 @@ async function linkedUnnamed(host: Host, namespaces: Namespace[], daemons: Daemo
   // suite running many labs) made the full collection of every one of them slow enough, under
   // load, to lose the container that mattered.
   const candidates = (
-    await mapLimited(unnamedNamespacePids(), PARALLEL_NAMESPACES, async ({ pid }) => {
+    await mapLimited(unnamedNamespacePids(), PARALLEL_NAMESPACES, async (entry) => {
       const r = await host
-        .run(['ip', '-j', 'link', 'show'], { netns: `pid:${pid}`, okCodes: 'any' })
+        .run(['ip', '-j', 'link', 'show'], { netns: `pid:${entry.pid}`, okCodes: 'any' })
         .catch(() => undefined);
       let links: Array<{ ifindex?: number; link_index?: number }> = [];
       try {
@@ -167,12 +172,20 @@ async function linkedUnnamed(host: Host, namespaces: Namespace[], daemons: Daemo
       }
       // Unreadable: kept as a candidate (the full collection decides), never silently dropped.
       const pairs = r && r.code === 0 ? links.some((l) => ends.has(`${l.ifindex}:${l.link_index}`)) : true;
-      return pairs ? pid : undefined;
+      return pairs ? entry : undefined;
     })
-  ).filter((pid): pid is number => pid !== undefined);
-  const extra = await mapLimited(candidates, PARALLEL_NAMESPACES, (pid) =>
-    collectNamespace({ host, netns: `pid:${pid}`, daemons }, `pid:${pid}`, null, false, []),
-  );
+  ).filter((c): c is { pid: number; inode: string } => c !== undefined);
+  const extra = await mapLimited(candidates, PARALLEL_NAMESPACES, async ({ pid, inode }) => {
+    const ns = await collectNamespace({ host, netns: `pid:${pid}`, daemons }, `pid:${pid}`, null, false, []);
+    if (ns.collected !== false) return ns;
+    // The process it was entered through may have ended since /proc was read (a short-lived
+    // process in a container): once more through the namespace's oldest process now. A
+    // namespace that is gone with it is left out without a word (a container that stopped).
+    const other = unnamedNamespacePids().find((c) => c.inode === inode && c.pid !== pid);
+    if (!other) return ns;
+    const id = `pid:${other.pid}`;
+    return collectNamespace({ host, netns: id, daemons }, id, null, false, warnings);
+  });
   const found: Namespace[] = [];
   for (const ns of extra) {
     const linked = ns.interfaces.some((i) => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { discover } from '../../src/collect/discover.js';
 import { findPath } from '../../src/path/find.js';
@@ -52,3 +53,67 @@ test('an unnamed namespace (a container) is found through its process and its ve
     }
   });
 });
+
+test('an unnamed namespace is entered through its oldest process, not a younger one with a lower pid', async () => {
+  await withLab({ topology: 'bridged', prefix: 'u' }, async (lab) => {
+    const ct = spawn('ip', ['netns', 'exec', lab.state.hypervisor, 'unshare', '--net', '--', 'sleep', '60'], {
+      stdio: 'ignore',
+    });
+    const younger: ChildProcess[] = [];
+    try {
+      let pid: number | undefined;
+      for (let i = 0; i < 50 && pid === undefined; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        const r = await host.run(['ps', '-o', 'comm=', '-p', String(ct.pid)], { okCodes: 'any' });
+        if (r.stdout.trim() === 'sleep') pid = ct.pid;
+      }
+      assert.ok(pid, 'the container process started');
+      await host.run(['ip', 'link', 'add', 'vethct1', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(pid)], {
+        netns: lab.state.hypervisor,
+      });
+      await host.run(['ip', 'link', 'set', 'vethct1', 'master', 'br0', 'up'], { netns: lab.state.hypervisor });
+      await host.run(['ip', 'link', 'set', 'eth0', 'up'], { netns: `pid:${pid}` });
+      // A later process in the same namespace (a `docker exec`) that got a lower pid (pids wrap):
+      // the next pid is set below the container's through ns_last_pid, at a free one.
+      let low: number | undefined;
+      for (let attempt = 0; attempt < 20 && low === undefined; attempt++) {
+        const taken = new Set(
+          readdirSync('/proc')
+            .filter((e) => /^\d+$/.test(e))
+            .map(Number),
+        );
+        let free = pid - 1;
+        while (free > 300 && (taken.has(free) || taken.has(free - 1))) free--;
+        if (free <= 300) break;
+        writeFileSync('/proc/sys/kernel/ns_last_pid', String(free - 1));
+        const p = spawn('nsenter', [`--net=/proc/${pid}/ns/net`, 'sleep', '60'], { stdio: 'ignore' });
+        younger.push(p);
+        if (p.pid !== undefined && p.pid < pid) low = p.pid;
+      }
+      if (low === undefined) {
+        assert.fail(`could not start a process with a pid below ${pid}`);
+      }
+      // The younger process has entered the namespace (nsenter execs sleep in it).
+      for (let i = 0; i < 50; i++) {
+        const ns = readlinkOr(`/proc/${low}/ns/net`);
+        if (ns && ns === readlinkOr(`/proc/${pid}/ns/net`)) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(readlinkOr(`/proc/${low}/ns/net`), readlinkOr(`/proc/${pid}/ns/net`));
+      const t = await discover({ host, netns: lab.state.hypervisor });
+      assert.equal(t.namespaces.find((n) => n.id === `pid:${pid}`)?.collected, true, 'entered through the container');
+      assert.ok(!t.namespaces.some((n) => n.id === `pid:${low}`), 'not through the younger process');
+    } finally {
+      for (const p of younger) p.kill('SIGKILL');
+      ct.kill('SIGKILL');
+    }
+  });
+});
+
+function readlinkOr(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
+}
