@@ -49,6 +49,7 @@ const UNIT = [
   'pcap/decode.test.js',
   'pcap/match.test.js',
   'pcap/parallel.test.js',
+  'pcap/prefetch.test.js',
   'pcap/fingerprint-fast.test.js',
   'analyze/threads.test.js',
   'pcap/reader.test.js',

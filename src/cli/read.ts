@@ -12,6 +12,7 @@ import {
   epochText,
   forEachPacket,
   PcapFormatError,
+  prefetchIfCold,
   StatsWorkers,
   summarize,
   TcpRelative,
@@ -85,13 +86,14 @@ Exit codes: 0 read to the end, 2 usage, 3 a file missing, unreadable or malforme
       throw usageError(`--threads ${values.threads} is not a number of threads from 1 to ${MAX_THREADS}`);
     if (values.threads !== undefined && !values.stats) throw usageError('--threads goes with --stats');
     const wholeFiles = Boolean(values.stats) && limit === Infinity && !positionals.some((p) => p === '-');
-    // The first file's worker threads start now, before the file is opened and probed (pcap/workers.ts).
+    // The first file's worker threads start now, before the file is opened and probed
+    // (pcap/workers.ts), and so does its read-ahead if it is not in the page cache (pcap/prefetch.ts).
+    const firstSize = wholeFiles ? sizeOf(positionals[0]!) : 0;
     const early =
-      wholeFiles &&
-      threads > 1 &&
-      (values.threads !== undefined || sizeOf(positionals[0]!) >= DEFAULT_MIN_PARALLEL_BYTES)
+      wholeFiles && threads > 1 && (values.threads !== undefined || firstSize >= DEFAULT_MIN_PARALLEL_BYTES)
         ? StatsWorkers.start(threads)
         : undefined;
+    const firstAhead = wholeFiles ? (prefetchIfCold(positionals[0]!, firstSize)?.pieces ?? 0) : 0;
     let stats = values.stats ? new CaptureStats() : undefined;
     const perFile: Array<{ file: string; stats: CaptureStats }> = [];
     const d = new Decoded();
@@ -156,14 +158,17 @@ Exit codes: 0 read to the end, 2 usage, 3 a file missing, unreadable or malforme
           const s = await fileStats(file, {
             threads,
             ...(i === 0 && early ? { workers: early } : {}),
+            ...(i === 0 ? { prefetch: false } : {}),
             // --threads given: the user's choice, whatever the file's size.
             ...(values.threads !== undefined ? { minParallelBytes: 0, minParallelPackets: 0 } : {}),
             ...(io.debug
               ? {
-                  onPlan: (p: ReadPlan) =>
+                  onPlan: (p: ReadPlan) => {
+                    const ahead = i === 0 ? firstAhead : (p.prefetched ?? 0);
                     io.stderr(
-                      `hopdump read: ${file}: ${p.chunks} chunk${p.chunks === 1 ? '' : 's'}, ${p.byWorkers} read by worker threads${p.sequential ? '; read again on one thread (the chunks did not chain)' : ''}\n`,
-                    ),
+                      `hopdump read: ${file}: ${p.chunks} chunk${p.chunks === 1 ? '' : 's'}, ${p.byWorkers} read by worker threads${p.sequential ? '; read again on one thread (the chunks did not chain)' : ''}${ahead ? `; not in the page cache: read ahead in ${ahead} pieces` : ''}\n`,
+                    );
+                  },
                 }
               : {}),
           });

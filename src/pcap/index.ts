@@ -15,4 +15,5 @@ export * from './inputs.js';
 export * from './merge.js';
 export * from './match.js';
 export * from './parallel.js';
+export * from './prefetch.js';
 export * from './split.js';

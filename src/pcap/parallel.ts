@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import { readChunk, type ChunkPlan, type ChunkResult } from './chunk.js';
+import { prefetchIfCold } from './prefetch.js';
 import { PcapFormatError, PcapReader } from './reader.js';
 import { CaptureStats } from './stats.js';
 import {
@@ -60,6 +61,8 @@ export interface ParallelOptions {
   chunkBytes?: number;
   /** Tests: the main thread reads only the first chunk, the workers all the others. */
   mainTakesFirstOnly?: boolean;
+  /** Read a cold file ahead of the parser (prefetch.ts; default true). */
+  prefetch?: boolean;
   /** Told how the file was read (tests, --debug). */
   onPlan?: (plan: ReadPlan) => void;
   /**
@@ -76,6 +79,8 @@ export interface ReadPlan {
   byWorkers: number;
   /** True when the chunks did not chain and the file was read again on one thread. */
   sequential: boolean;
+  /** Pieces of a cold file read ahead of the parser (prefetch.ts); 0 when it was warm. */
+  prefetched?: number;
 }
 
 const DEFAULT_MIN_PARALLEL_PACKETS = 4_000_000;
@@ -96,11 +101,13 @@ async function statsOf(path: string, o: ParallelOptions): Promise<CaptureStats> 
   // A pipe or a device (size 0 here) is read on one thread.
   const size = st.isFile() ? st.size : 0;
   const threads = o.workers?.threads ?? o.threads ?? defaultThreads();
+  const prefetched = o.prefetch !== false ? (prefetchIfCold(path, size)?.pieces ?? 0) : 0;
+  const onPlan = o.onPlan && ((p: ReadPlan) => o.onPlan!(prefetched ? { ...p, prefetched } : p));
   const r = PcapReader.openFile(path);
   try {
     const stats = new CaptureStats();
     if (threads < 2 || size < (o.minParallelBytes ?? DEFAULT_MIN_PARALLEL_BYTES) || !r.next()) {
-      o.onPlan?.({ chunks: 1, byWorkers: 0, sequential: false });
+      onPlan?.({ chunks: 1, byWorkers: 0, sequential: false });
       return sequential(r, stats);
     }
     stats.add(r);
@@ -108,7 +115,7 @@ async function statsOf(path: string, o: ParallelOptions): Promise<CaptureStats> 
     const n = Math.max(2, Math.ceil(size / chunkBytes));
     const cuts = Array.from({ length: n + 1 }, (_, k) => (k === n ? size : Math.floor((size * k) / n)));
     if (cuts[1]! <= r.offset) {
-      o.onPlan?.({ chunks: 1, byWorkers: 0, sequential: false });
+      onPlan?.({ chunks: 1, byWorkers: 0, sequential: false });
       return sequential(r, stats);
     }
     const plan: ChunkPlan = { path, fileSize: size, cuts, state: r.snapshot(), refSec: r.tsSec };
@@ -122,7 +129,7 @@ async function statsOf(path: string, o: ParallelOptions): Promise<CaptureStats> 
       const estimate = r.offset > from ? (stats.packets * (size - from)) / (r.offset - from) : 0;
       if (estimate < minPackets) {
         r.stopAt = Infinity;
-        o.onPlan?.({ chunks: 1, byWorkers: 0, sequential: false });
+        onPlan?.({ chunks: 1, byWorkers: 0, sequential: false });
         return sequential(r, stats);
       }
     }
@@ -163,7 +170,7 @@ async function statsOf(path: string, o: ParallelOptions): Promise<CaptureStats> 
         const prev = byK[k - 1]!;
         const c = byK[k];
         if (!c || prev.error || prev.stateBlocks > 0 || c.boundary !== prev.end) {
-          o.onPlan?.({ chunks: n, byWorkers, sequential: true });
+          onPlan?.({ chunks: n, byWorkers, sequential: true });
           return sequential(PcapReader.openFile(path), new CaptureStats(), true);
         }
         if (c.error) {
@@ -173,7 +180,7 @@ async function statsOf(path: string, o: ParallelOptions): Promise<CaptureStats> 
         }
         if (c.packets > 0) lastWithPackets = c;
       }
-      o.onPlan?.({ chunks: n, byWorkers, sequential: false });
+      onPlan?.({ chunks: n, byWorkers, sequential: false });
       for (const res of results) if (res) stats.merge(res.stats);
       stats.setLast(lastWithPackets.lastSec, lastWithPackets.lastNsec, lastWithPackets.lastFp);
       return stats;
