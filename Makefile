@@ -34,8 +34,10 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
+# tsc, then dist/bundle: the same code in a few files, which bin/hopdump loads faster (scripts/bundle.mjs).
 build: node_modules/.installed
 	npx tsc -p tsconfig.json
+	node scripts/bundle.mjs
 
 # The single executable: release/hopdump-linux-x64 and -arm64 (Node from the npm registry, cached in
 # /var/cache/hopdump/node; docs/install.md). ARCH="x64" builds one.

@@ -20,6 +20,7 @@ const filter = process.argv.slice(2).filter((a) => a !== '--unit');
  */
 const UNIT = [
   'bench/pcap.test.js',
+  'cli/entry.test.js',
   'cli/man.test.js',
   'capture/spool.test.js',
   'checks/fixtures.test.js',
