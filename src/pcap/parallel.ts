@@ -79,7 +79,7 @@ export interface ReadPlan {
   byWorkers: number;
   /** True when the chunks did not chain and the file was read again on one thread. */
   sequential: boolean;
-  /** Pieces of a cold file read ahead of the parser (prefetch.ts); 0 when it was warm. */
+  /** Pieces of a cold file read ahead of the parser (prefetch.ts); absent when it was warm. */
   prefetched?: number;
 }
 
