@@ -93,7 +93,7 @@ Exit codes: 0 read to the end, 2 usage, 3 a file missing, unreadable or malforme
       wholeFiles && threads > 1 && (values.threads !== undefined || firstSize >= DEFAULT_MIN_PARALLEL_BYTES)
         ? StatsWorkers.start(threads)
         : undefined;
-    const firstAhead = wholeFiles ? (prefetchIfCold(positionals[0]!, firstSize)?.pieces ?? 0) : 0;
+    const firstAhead = wholeFiles ? prefetchIfCold(positionals[0]!, firstSize) : undefined;
     let stats = values.stats ? new CaptureStats() : undefined;
     const perFile: Array<{ file: string; stats: CaptureStats }> = [];
     const d = new Decoded();
@@ -158,17 +158,16 @@ Exit codes: 0 read to the end, 2 usage, 3 a file missing, unreadable or malforme
           const s = await fileStats(file, {
             threads,
             ...(i === 0 && early ? { workers: early } : {}),
-            ...(i === 0 ? { prefetch: false } : {}),
+            // The first file's read-ahead, started above (or none: it was in the page cache).
+            ...(i === 0 ? { prefetch: firstAhead ?? false } : {}),
             // --threads given: the user's choice, whatever the file's size.
             ...(values.threads !== undefined ? { minParallelBytes: 0, minParallelPackets: 0 } : {}),
             ...(io.debug
               ? {
-                  onPlan: (p: ReadPlan) => {
-                    const ahead = i === 0 ? firstAhead : (p.prefetched ?? 0);
+                  onPlan: (p: ReadPlan) =>
                     io.stderr(
-                      `hopdump read: ${file}: ${p.chunks} chunk${p.chunks === 1 ? '' : 's'}, ${p.byWorkers} read by worker threads${p.sequential ? '; read again on one thread (the chunks did not chain)' : ''}${ahead ? `; not in the page cache: read ahead in ${ahead} pieces` : ''}\n`,
-                    );
-                  },
+                      `hopdump read: ${file}: ${p.chunks} chunk${p.chunks === 1 ? '' : 's'}, ${p.byWorkers} read by worker threads${p.sequential ? '; read again on one thread (the chunks did not chain)' : ''}${p.readAhead ? '; not in the page cache: read ahead of the parser' : ''}\n`,
+                    ),
                 }
               : {}),
           });

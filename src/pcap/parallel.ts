@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { readChunk, type ChunkPlan, type ChunkResult } from './chunk.js';
-import { prefetchIfCold } from './prefetch.js';
+import { prefetchIfCold, type Prefetch } from './prefetch.js';
 import { PcapFormatError, PcapReader } from './reader.js';
 import { CaptureStats } from './stats.js';
 import {
@@ -61,8 +61,12 @@ export interface ParallelOptions {
   chunkBytes?: number;
   /** Tests: the main thread reads only the first chunk, the workers all the others. */
   mainTakesFirstOnly?: boolean;
-  /** Read a cold file ahead of the parser (prefetch.ts; default true). */
-  prefetch?: boolean;
+  /**
+   * Read a cold file ahead of the parser (prefetch.ts): by default if the file is cold; false, not
+   * at all; or the read-ahead the caller started (read starts the first file's with its workers).
+   * Stopped when the file is read.
+   */
+  prefetch?: boolean | Prefetch;
   /** Told how the file was read (tests, --debug). */
   onPlan?: (plan: ReadPlan) => void;
   /**
@@ -79,8 +83,8 @@ export interface ReadPlan {
   byWorkers: number;
   /** True when the chunks did not chain and the file was read again on one thread. */
   sequential: boolean;
-  /** Pieces of a cold file read ahead of the parser (prefetch.ts); absent when it was warm. */
-  prefetched?: number;
+  /** True when the file was cold and read ahead of the parser (prefetch.ts). */
+  readAhead?: true;
 }
 
 const DEFAULT_MIN_PARALLEL_PACKETS = 4_000_000;
@@ -88,27 +92,29 @@ const PROBE_BYTES = 4 << 20;
 
 /** Reads every packet of `path` into a CaptureStats, in parallel where the file is large enough. */
 export async function fileStats(path: string, o: ParallelOptions = {}): Promise<CaptureStats> {
+  let ahead = typeof o.prefetch === 'object' ? o.prefetch : undefined;
   try {
-    return await statsOf(path, o);
+    const st = statSync(path);
+    // A pipe or a device (size 0 here) is read on one thread.
+    const size = st.isFile() ? st.size : 0;
+    if (o.prefetch === undefined || o.prefetch === true) ahead = prefetchIfCold(path, size);
+    return await statsOf(path, size, o, ahead);
   } finally {
     // Workers started early and not given this file (one thread, or an error): terminated.
     o.workers?.dismiss();
+    ahead?.stop();
   }
 }
 
-async function statsOf(path: string, o: ParallelOptions): Promise<CaptureStats> {
-  const st = statSync(path);
-  // A pipe or a device (size 0 here) is read on one thread.
-  const size = st.isFile() ? st.size : 0;
+async function statsOf(path: string, size: number, o: ParallelOptions, ahead?: Prefetch): Promise<CaptureStats> {
   const threads = o.workers?.threads ?? o.threads ?? defaultThreads();
-  const prefetched = o.prefetch !== false ? (prefetchIfCold(path, size)?.pieces ?? 0) : 0;
-  const onPlan = o.onPlan && ((p: ReadPlan) => o.onPlan!(prefetched ? { ...p, prefetched } : p));
+  const onPlan = o.onPlan && ((p: ReadPlan) => o.onPlan!(ahead ? { ...p, readAhead: true } : p));
   const r = PcapReader.openFile(path);
   try {
     const stats = new CaptureStats();
     if (threads < 2 || size < (o.minParallelBytes ?? DEFAULT_MIN_PARALLEL_BYTES) || !r.next()) {
       onPlan?.({ chunks: 1, byWorkers: 0, sequential: false });
-      return sequential(r, stats);
+      return sequential(r, stats, false, ahead);
     }
     stats.add(r);
     const chunkBytes = o.chunkBytes ?? Math.min(64 << 20, Math.max(8 << 20, Math.ceil(size / (threads * 8))));
@@ -116,7 +122,7 @@ async function statsOf(path: string, o: ParallelOptions): Promise<CaptureStats> 
     const cuts = Array.from({ length: n + 1 }, (_, k) => (k === n ? size : Math.floor((size * k) / n)));
     if (cuts[1]! <= r.offset) {
       onPlan?.({ chunks: 1, byWorkers: 0, sequential: false });
-      return sequential(r, stats);
+      return sequential(r, stats, false, ahead);
     }
     const plan: ChunkPlan = { path, fileSize: size, cuts, state: r.snapshot(), refSec: r.tsSec };
     const blocks = r.stateBlocks;
@@ -130,7 +136,7 @@ async function statsOf(path: string, o: ParallelOptions): Promise<CaptureStats> 
       if (estimate < minPackets) {
         r.stopAt = Infinity;
         onPlan?.({ chunks: 1, byWorkers: 0, sequential: false });
-        return sequential(r, stats);
+        return sequential(r, stats, false, ahead);
       }
     }
     const pool = o.workers ?? StatsWorkers.start(threads);
@@ -197,8 +203,22 @@ function lastOf(stats: CaptureStats): Pick<ChunkResult, 'lastSec' | 'lastNsec' |
   return { lastSec, lastNsec, lastFp: stats.packets > 0 ? stats.lastFingerprint() : '' };
 }
 
-function sequential(r: PcapReader, stats: CaptureStats, close = false): CaptureStats {
+/** Where the parser tells a read-ahead how far it has come. */
+const AHEAD_STEP = 16 << 20;
+
+function sequential(r: PcapReader, stats: CaptureStats, close = false, ahead?: Prefetch): CaptureStats {
   try {
+    if (ahead) {
+      // In steps, each ending at the first record at or after its bound, until one ends short (the
+      // end of the file): the read-ahead then queues the pieces a window past the parser.
+      for (;;) {
+        r.stopAt = r.offset + AHEAD_STEP;
+        stats.addAll(r);
+        ahead.ahead(r.offset);
+        if (r.offset < r.stopAt) break;
+      }
+      r.stopAt = Infinity;
+    }
     stats.addAll(r);
     r.end(true);
     return stats;

@@ -5,7 +5,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { generateCapture } from '../../bench/pcap/generate.js';
-import { fileStats, PcapReader, StatsWorkers, type ParallelOptions, type ReadPlan } from '../../src/pcap/index.js';
+import {
+  fileStats,
+  PcapReader,
+  prefetchIfCold,
+  StatsWorkers,
+  type ParallelOptions,
+  type ReadPlan,
+} from '../../src/pcap/index.js';
 import { malformedCorpus } from '../helpers/corpus.js';
 import { ether, icmpEcho, ipv4 } from '../helpers/frames.js';
 import { NgBuilder, pcapBytes } from '../helpers/pcapng.js';
@@ -124,6 +131,42 @@ test('workers started before the file is opened (as read does while the engine l
   const lostExits = lost.exited();
   await assert.rejects(fileStats(join(dir, 'missing.pcap'), { workers: lost }), /ENOENT/);
   assert.equal((await within(lostExits, 'the spare worker ended')).length, 1);
+});
+
+/** Waits until `done()` holds, or fails after 10 s (polling stops either way). */
+async function until(done: () => boolean, what: string): Promise<void> {
+  for (const deadline = Date.now() + 10_000; !done();) {
+    if (Date.now() > deadline) assert.fail(`not within 10 s: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('a read-ahead given to fileStats follows the parser to the end of the file and is stopped after it, the totals unchanged', async () => {
+  const file = join(dir, 'ahead.pcap');
+  generateCapture(file, { packets: 45_000 });
+  const size = statSync(file).size;
+  assert.ok(size * 0.9 > 16 << 20, `a file of more than four pieces, cut too (${size} bytes)`);
+  const one = await outcome(file, { threads: 1, prefetch: false });
+  let stopped = false;
+  // Taken as cold whatever the page cache says, with a 4 MiB window: one piece queued at first.
+  const ahead = prefetchIfCold(file, size, { coldNs: 0, windowBytes: 4 << 20, onDone: () => (stopped = true) });
+  assert.ok(ahead);
+  assert.equal(ahead.pieces, 1);
+  const read = await outcome(file, { threads: 1, prefetch: ahead });
+  assert.deepEqual(read.out, one.out);
+  assert.equal(read.readAhead, true);
+  assert.equal(ahead.pieces, Math.ceil(size / (4 << 20)), 'every piece queued as the parser came near it');
+  await until(() => stopped, 'the read-ahead was stopped and its file closed');
+  // An error half-way stops it too.
+  const cut = join(dir, 'ahead-cut.pcap');
+  const cutSize = Math.floor(size * 0.9);
+  writeFileSync(cut, readFileSync(file).subarray(0, cutSize));
+  let cutStopped = false;
+  const cutAhead = prefetchIfCold(cut, cutSize, { coldNs: 0, onDone: () => (cutStopped = true) });
+  assert.ok(cutAhead);
+  const bad = await outcome(cut, { threads: 1, prefetch: cutAhead });
+  assert.match('error' in bad.out ? bad.out.error : '', /truncated|cut|offset/i);
+  await until(() => cutStopped, 'stopped after the error');
 });
 
 test('every malformed input of the corpus gives the same error on several threads', async () => {

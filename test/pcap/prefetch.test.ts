@@ -5,37 +5,63 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { prefetchIfCold } from '../../src/pcap/prefetch.js';
 
+const MIB = 1 << 20;
 const openFds = () => readdirSync('/proc/self/fd').length;
 
-test('a cold file is read ahead in 4 MiB pieces and closed once they are all read; a warm or small one is not', async () => {
+test('a cold file is read ahead a window past the parser; stopped, its last pieces are read and it is closed', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hd-prefetch-'));
   try {
     const file = join(dir, 'big.pcap');
-    const size = 18 * (1 << 20) + 5;
+    const size = 18 * MIB + 5;
     writeFileSync(file, Buffer.alloc(size, 7));
     const before = openFds();
-    // Cold (every probe read counts as slow): 5 pieces, the last one short.
+    // Cold (every probe read counts as slow), an 8 MiB window: the first two 4 MiB pieces.
     let done = false;
-    const finished = new Promise<void>((resolve) => {
-      const p = prefetchIfCold(file, size, {
-        coldNs: 0,
-        onDone: () => {
-          done = true;
-          resolve();
-        },
-      });
-      assert.deepEqual(p, { pieces: 5 });
-    });
-    assert.equal(done, false, 'the pieces are read in the background');
-    await finished;
+    let finished!: () => void;
+    const closed = new Promise<void>((resolve) => (finished = resolve));
+    const p = prefetchIfCold(file, size, {
+      coldNs: 0,
+      windowBytes: 8 * MIB,
+      onDone: () => {
+        done = true;
+        finished();
+      },
+    })!;
+    assert.ok(p, 'cold: read ahead');
+    assert.equal(p.pieces, 2);
+    // The parser moves on: the window follows it, up to the end of the file (the last piece short).
+    p.ahead(8 * MIB);
+    assert.equal(p.pieces, 4);
+    p.ahead(13 * MIB);
+    assert.equal(p.pieces, 5);
+    p.ahead(size);
+    assert.equal(p.pieces, 5);
+    // Every piece may be read by now, but the file stays open until the parser says it is done.
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(done, false);
+    assert.equal(openFds(), before + 1);
+    p.stop();
+    await closed;
     assert.equal(openFds(), before, 'the file is closed after its last piece');
+    p.ahead(0);
+    assert.equal(p.pieces, 5, 'nothing more once stopped');
+
+    // Stopped early (an error half-way in a large file): only what was queued is read.
+    const early = prefetchIfCold(file, size, { coldNs: 0, windowBytes: 4 * MIB })!;
+    assert.equal(early.pieces, 1);
+    early.stop();
+    early.ahead(12 * MIB);
+    assert.equal(early.pieces, 1);
+
     // Warm (no probe read counts as slow): nothing queued, nothing left open.
     assert.equal(prefetchIfCold(file, size, { coldNs: Infinity }), undefined);
-    assert.equal(openFds(), before);
     // Under four pieces: never, whatever the probe would say.
-    assert.equal(prefetchIfCold(file, (16 << 20) - 1, { coldNs: 0 }), undefined);
-    // A file that cannot be opened: the read itself will say why.
+    assert.equal(prefetchIfCold(file, 16 * MIB - 1, { coldNs: 0 }), undefined);
+    // A file that cannot be opened or read: the parser will say why.
     assert.equal(prefetchIfCold(join(dir, 'missing.pcap'), size, { coldNs: 0 }), undefined);
+    assert.equal(prefetchIfCold(dir, size, { coldNs: 0 }), undefined);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(openFds(), before);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
