@@ -8,6 +8,27 @@ import { prefetchIfCold } from '../../src/pcap/prefetch.js';
 const MIB = 1 << 20;
 const openFds = () => readdirSync('/proc/self/fd').length;
 
+/** `p`, or a failure after 10 s (a read-ahead never stopped would otherwise hang the test). */
+async function inTime(p: Promise<void>, what: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not within 10 s: ${what}`)), 10_000);
+  });
+  try {
+    await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The process's open files back to `n` within 5 s (a piece still being read holds its file). */
+async function fdsBackTo(n: number): Promise<void> {
+  for (const deadline = Date.now() + 5000; openFds() !== n;) {
+    if (Date.now() > deadline) assert.equal(openFds(), n, 'open files');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 test('a cold file is read ahead a window past the parser; stopped, its last pieces are read and it is closed', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hd-prefetch-'));
   try {
@@ -39,19 +60,21 @@ test('a cold file is read ahead a window past the parser; stopped, its last piec
     // Every piece may be read by now, but the file stays open until the parser says it is done.
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(done, false);
-    assert.equal(openFds(), before + 1);
     p.stop();
-    await closed;
-    assert.equal(openFds(), before, 'the file is closed after its last piece');
+    await inTime(closed, 'stopped: closed after its last piece');
+    await fdsBackTo(before);
     p.ahead(0);
     assert.equal(p.pieces, 5, 'nothing more once stopped');
 
     // Stopped early (an error half-way in a large file): only what was queued is read.
-    const early = prefetchIfCold(file, size, { coldNs: 0, windowBytes: 4 * MIB })!;
+    let earlyDone!: () => void;
+    const earlyClosed = new Promise<void>((resolve) => (earlyDone = resolve));
+    const early = prefetchIfCold(file, size, { coldNs: 0, windowBytes: 4 * MIB, onDone: () => earlyDone() })!;
     assert.equal(early.pieces, 1);
     early.stop();
     early.ahead(12 * MIB);
     assert.equal(early.pieces, 1);
+    await inTime(earlyClosed, 'stopped early: closed after its one piece');
 
     // Warm (no probe read counts as slow): nothing queued, nothing left open.
     assert.equal(prefetchIfCold(file, size, { coldNs: Infinity }), undefined);
@@ -60,8 +83,7 @@ test('a cold file is read ahead a window past the parser; stopped, its last piec
     // A file that cannot be opened or read: the parser will say why.
     assert.equal(prefetchIfCold(join(dir, 'missing.pcap'), size, { coldNs: 0 }), undefined);
     assert.equal(prefetchIfCold(dir, size, { coldNs: 0 }), undefined);
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal(openFds(), before);
+    await fdsBackTo(before);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
