@@ -8,28 +8,8 @@ import { host, withLab } from '../helpers/lab.js';
 
 test('an unnamed namespace (a container) is found through its process and its veth peer is resolved', async () => {
   await withLab({ topology: 'bridged', prefix: 'u' }, async (lab) => {
-    // A "container": a process in a namespace of its own, without a name in /run/netns.
-    const ct = spawn('ip', ['netns', 'exec', lab.state.hypervisor, 'unshare', '--net', '--', 'sleep', '60'], {
-      stdio: 'ignore',
-    });
+    const { ct, pid } = await container(lab.state.hypervisor, 'vethct0');
     try {
-      let pid: number | undefined;
-      for (let i = 0; i < 50 && pid === undefined; i++) {
-        await new Promise((r) => setTimeout(r, 50));
-        const r = await host.run(['pgrep', '-P', String(ct.pid), '-x', 'sleep'], { okCodes: 'any' });
-        pid = Number(r.stdout.trim()) || undefined;
-        if (pid === undefined) {
-          // unshare execs sleep itself: the child is the sleep.
-          const self = await host.run(['ps', '-o', 'comm=', '-p', String(ct.pid)], { okCodes: 'any' });
-          if (self.stdout.trim() === 'sleep') pid = ct.pid;
-        }
-      }
-      assert.ok(pid, 'the container process started');
-      await host.run(['ip', 'link', 'add', 'vethct0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(pid)], {
-        netns: lab.state.hypervisor,
-      });
-      await host.run(['ip', 'link', 'set', 'vethct0', 'master', 'br0', 'up'], { netns: lab.state.hypervisor });
-      await host.run(['ip', 'link', 'set', 'eth0', 'up'], { netns: `pid:${pid}` });
       await host.run(['ip', 'addr', 'add', '192.0.2.50/24', 'dev', 'eth0'], { netns: `pid:${pid}` });
       const t = await discover({ host });
       const ns = t.namespaces.find((n) => n.id === `pid:${pid}`);
@@ -56,23 +36,9 @@ test('an unnamed namespace (a container) is found through its process and its ve
 
 test('an unnamed namespace is entered through its oldest process, not a younger one with a lower pid', async () => {
   await withLab({ topology: 'bridged', prefix: 'u' }, async (lab) => {
-    const ct = spawn('ip', ['netns', 'exec', lab.state.hypervisor, 'unshare', '--net', '--', 'sleep', '60'], {
-      stdio: 'ignore',
-    });
+    const { ct, pid } = await container(lab.state.hypervisor, 'vethct1');
     const younger: ChildProcess[] = [];
     try {
-      let pid: number | undefined;
-      for (let i = 0; i < 50 && pid === undefined; i++) {
-        await new Promise((r) => setTimeout(r, 50));
-        const r = await host.run(['ps', '-o', 'comm=', '-p', String(ct.pid)], { okCodes: 'any' });
-        if (r.stdout.trim() === 'sleep') pid = ct.pid;
-      }
-      assert.ok(pid, 'the container process started');
-      await host.run(['ip', 'link', 'add', 'vethct1', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(pid)], {
-        netns: lab.state.hypervisor,
-      });
-      await host.run(['ip', 'link', 'set', 'vethct1', 'master', 'br0', 'up'], { netns: lab.state.hypervisor });
-      await host.run(['ip', 'link', 'set', 'eth0', 'up'], { netns: `pid:${pid}` });
       // A later process in the same namespace (a `docker exec`) that got a lower pid (pids wrap):
       // the next pid is set below the container's through ns_last_pid, at a free one.
       let low: number | undefined;
@@ -116,4 +82,34 @@ function readlinkOr(path: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A "container": a process in a namespace of its own, without a name in /run/netns, started from
+ * the hypervisor's namespace, its eth0 paired with `veth` on the lab's br0. Kill `ct` when done.
+ */
+async function container(hypervisor: string, veth: string): Promise<{ ct: ChildProcess; pid: number }> {
+  const ct = spawn('ip', ['netns', 'exec', hypervisor, 'unshare', '--net', '--', 'sleep', '60'], { stdio: 'ignore' });
+  // ip netns exec and unshare exec what follows them: the child is the sleep, once they have.
+  let pid: number | undefined;
+  for (let i = 0; i < 50 && pid === undefined; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    const r = await host.run(['ps', '-o', 'comm=', '-p', String(ct.pid)], { okCodes: 'any' });
+    if (r.stdout.trim() === 'sleep') pid = ct.pid;
+  }
+  if (pid === undefined) {
+    ct.kill('SIGKILL');
+    assert.fail('the container process did not start');
+  }
+  try {
+    await host.run(['ip', 'link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(pid)], {
+      netns: hypervisor,
+    });
+    await host.run(['ip', 'link', 'set', veth, 'master', 'br0', 'up'], { netns: hypervisor });
+    await host.run(['ip', 'link', 'set', 'eth0', 'up'], { netns: `pid:${pid}` });
+  } catch (err) {
+    ct.kill('SIGKILL');
+    throw err;
+  }
+  return { ct, pid };
 }
