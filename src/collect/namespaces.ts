@@ -45,7 +45,7 @@ export function unnamedNamespacePids(): Array<{ pid: number; inode: string }> {
 }
 
 /** A process's start time (clock ticks after boot; /proc/PID/stat field 22); Infinity if it is gone. */
-export function startTime(pid: number): number {
+function startTime(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
     // The command name (field 2) may hold spaces and parentheses: the fields after it follow the last ')'.
