@@ -74,26 +74,44 @@ export async function labStatus(host: Host): Promise<LabStatus[]> {
         };
       }
       if (missing.length) return { ...s, missingNamespaces: missing, targets: [] };
-      const targets = await Promise.all(
-        topology.targets.map(async (t): Promise<TargetStatus> => {
-          const [ping, tcp, ping6] = await Promise.all([
-            checkSymptom(host, topology, s.client, { kind: 'ping-fails', target: t.name }),
-            checkSymptom(host, topology, s.client, { kind: 'tcp-fails', target: t.name }),
-            // An IPv6-only fault (NDP) shows only here.
-            t.address6
-              ? checkSymptom(host, topology, s.client, { kind: 'ping-fails', target: t.name, family: 6 })
-              : undefined,
-          ]);
-          return {
-            name: t.name,
-            address: t.address,
-            ping: !ping.present,
-            tcp: !tcp.present,
-            ...(t.address6 && ping6 ? { address6: t.address6, ping6: !ping6.present } : {}),
-          };
-        }),
-      );
+      let targets: TargetStatus[];
+      try {
+        targets = await probeTargets(host, topology, s.client);
+      } catch (err) {
+        // A lab being taken down meanwhile (`lab down`, another test suite): its namespaces gone.
+        const now = new Set(await host.listNetns());
+        const gone = s.namespaces.filter((n) => !now.has(n));
+        if (gone.length === 0) throw err;
+        return { ...s, missingNamespaces: gone, targets: [] };
+      }
       return { ...s, missingNamespaces: missing, targets };
+    }),
+  );
+}
+
+/** Whether each of the lab's targets answers ping and TCP (and ping over IPv6) from its client. */
+async function probeTargets(
+  host: Host,
+  topology: ReturnType<typeof labTopology>,
+  client: string,
+): Promise<TargetStatus[]> {
+  return Promise.all(
+    topology.targets.map(async (t): Promise<TargetStatus> => {
+      const [ping, tcp, ping6] = await Promise.all([
+        checkSymptom(host, topology, client, { kind: 'ping-fails', target: t.name }),
+        checkSymptom(host, topology, client, { kind: 'tcp-fails', target: t.name }),
+        // An IPv6-only fault (NDP) shows only here.
+        t.address6
+          ? checkSymptom(host, topology, client, { kind: 'ping-fails', target: t.name, family: 6 })
+          : undefined,
+      ]);
+      return {
+        name: t.name,
+        address: t.address,
+        ping: !ping.present,
+        tcp: !tcp.present,
+        ...(t.address6 && ping6 ? { address6: t.address6, ping6: !ping6.present } : {}),
+      };
     }),
   );
 }
