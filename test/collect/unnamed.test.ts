@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { test } from 'node:test';
 import { discover } from '../../src/collect/discover.js';
 import { findPath } from '../../src/path/find.js';
@@ -37,12 +37,13 @@ test('an unnamed namespace (a container) is found through its process and its ve
 test('an unnamed namespace is entered through its oldest process, not a younger one with a lower pid', async () => {
   await withLab({ topology: 'bridged', prefix: 'u' }, async (lab) => {
     const { ct, pid } = await container(lab.state.hypervisor, 'vethct1');
-    const younger: ChildProcess[] = [];
+    const younger: number[] = [];
     try {
       // A later process in the same namespace (a `docker exec`) that got a lower pid (pids wrap):
-      // the next pid is set below the container's through ns_last_pid, at a free one.
+      // the next pid is set below the container's through ns_last_pid, at a free one, by a shell
+      // that forks right after (other programs forking in between take it: tried again).
       let low: number | undefined;
-      for (let attempt = 0; attempt < 20 && low === undefined; attempt++) {
+      for (let attempt = 0; attempt < 50 && low === undefined; attempt++) {
         const taken = new Set(
           readdirSync('/proc')
             .filter((e) => /^\d+$/.test(e))
@@ -51,10 +52,17 @@ test('an unnamed namespace is entered through its oldest process, not a younger 
         let free = pid - 1;
         while (free > 300 && (taken.has(free) || taken.has(free - 1))) free--;
         if (free <= 300) break;
-        writeFileSync('/proc/sys/kernel/ns_last_pid', String(free - 1));
-        const p = spawn('nsenter', [`--net=/proc/${pid}/ns/net`, 'sleep', '60'], { stdio: 'ignore' });
+        const r = await host.run([
+          'sh',
+          '-c',
+          'echo "$1" > /proc/sys/kernel/ns_last_pid; nsenter --net="$2" sleep 60 >/dev/null 2>&1 & echo $!',
+          'sh',
+          String(free - 1),
+          `/proc/${pid}/ns/net`,
+        ]);
+        const p = Number(r.stdout.trim());
         younger.push(p);
-        if (p.pid !== undefined && p.pid < pid) low = p.pid;
+        if (p < pid) low = p;
       }
       if (low === undefined) {
         assert.fail(`could not start a process with a pid below ${pid}`);
@@ -70,11 +78,19 @@ test('an unnamed namespace is entered through its oldest process, not a younger 
       assert.equal(t.namespaces.find((n) => n.id === `pid:${pid}`)?.collected, true, 'entered through the container');
       assert.ok(!t.namespaces.some((n) => n.id === `pid:${low}`), 'not through the younger process');
     } finally {
-      for (const p of younger) p.kill('SIGKILL');
+      for (const p of younger) signal(p);
       ct.kill('SIGKILL');
     }
   });
 });
+
+function signal(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
+}
 
 function readlinkOr(path: string): string | undefined {
   try {
